@@ -1,0 +1,31 @@
+# A small DSL that keeps the module layering visible:
+#   sy_library(NAME core SRCS a.cc b.cc DEPS other_lib)    -> target sy_core
+#   sy_test(NAME core_test SRCS a_test.cc DEPS sy_core)     -> GoogleTest binary + ctest entry
+# Warnings are errors on our code only; third-party headers are included as SYSTEM.
+include_guard(GLOBAL)
+
+set(SY_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+
+function(sy_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(sy_${ARG_NAME} STATIC ${ARG_SRCS})
+  target_include_directories(sy_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(sy_${ARG_NAME} PRIVATE ${SY_WARNINGS})
+  target_link_libraries(sy_${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+function(sy_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_compile_options(${ARG_NAME} PRIVATE ${SY_WARNINGS})
+  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+  set_tests_properties(${ARG_NAME} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+endfunction()

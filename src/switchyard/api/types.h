@@ -1,0 +1,216 @@
+#pragma once
+// Native request/response types, independent of any wire format. Codecs in api/<format>/
+// translate between these and JSON; nothing past the api/ edge looks at client JSON.
+// Plain value types: thread-compatible.
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchyard::api {
+
+enum class Role { kSystem, kDeveloper, kUser, kAssistant, kTool };
+
+struct ContentPart {
+  enum class Kind { kText, kImage, kOther };
+  Kind kind = Kind::kText;
+  std::string text;          // kText
+  std::string image_url;     // kImage: https URL or data: URI
+  std::string image_detail;  // kImage: "auto" | "low" | "high" | ""
+  boost::json::value raw;    // kOther: the part verbatim (input_audio, file, ...)
+};
+
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text exactly as the model produced it
+};
+
+struct Message {
+  // How `content` was written, so a round trip re-encodes it the same way.
+  enum class ContentForm { kString, kParts, kNull };
+
+  Role role = Role::kUser;
+  ContentForm content_form = ContentForm::kString;
+  std::vector<ContentPart> content;  // kString: exactly one kText part
+  std::string name;
+  std::vector<ToolCall> tool_calls;  // assistant
+  std::string tool_call_id;          // tool
+  std::string reasoning_content;     // assistant, when the model separates its reasoning
+  std::optional<std::string> refusal;
+
+  // Concatenated text of all text parts.
+  std::string text() const;
+};
+
+struct ToolDef {
+  std::string name;
+  std::string description;
+  boost::json::value parameters;  // JSON Schema; null when absent
+  std::optional<bool> strict;
+};
+
+struct ToolChoice {
+  enum class Mode { kUnset, kAuto, kNone, kRequired, kFunction };
+  Mode mode = Mode::kUnset;
+  std::string function_name;  // kFunction
+};
+
+struct ResponseFormat {
+  enum class Kind { kUnset, kText, kJsonObject, kJsonSchema };
+  Kind kind = Kind::kUnset;
+  std::string schema_name;
+  boost::json::value schema;  // kJsonSchema
+  std::optional<bool> strict;
+};
+
+struct ChatRequest {
+  std::string model;
+  std::vector<Message> messages;
+  std::vector<ToolDef> tools;
+  ToolChoice tool_choice;
+  std::optional<bool> parallel_tool_calls;
+  ResponseFormat response_format;
+
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<double> frequency_penalty;
+  std::optional<double> presence_penalty;
+  std::optional<std::int64_t> max_tokens;
+  bool max_tokens_is_completion = false;  // sent as max_completion_tokens
+  std::optional<std::int64_t> seed;
+  std::optional<int> n;
+  std::vector<std::string> stop;
+  boost::json::object logit_bias;
+  std::optional<bool> logprobs;
+  std::optional<int> top_logprobs;
+  std::string reasoning_effort;
+  std::string user;
+  boost::json::object metadata;
+
+  // Sampling extensions that vLLM, llama-server and our local engine accept.
+  std::optional<int> top_k;
+  std::optional<double> min_p;
+  std::optional<double> repetition_penalty;
+
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+
+  // Every field we do not model, kept verbatim and forwarded to OpenAI-compatible upstreams.
+  boost::json::object extra;
+};
+
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t total_tokens = 0;
+  std::int64_t cached_tokens = 0;       // prompt tokens served from a prompt cache
+  std::int64_t cache_write_tokens = 0;  // prompt tokens written to a prompt cache
+  std::int64_t reasoning_tokens = 0;    // completion tokens spent reasoning
+};
+
+enum class FinishReason { kNone, kStop, kLength, kToolCalls, kContentFilter, kError };
+
+struct Choice {
+  int index = 0;
+  Message message;  // role kAssistant
+  FinishReason finish_reason = FinishReason::kNone;
+  boost::json::value logprobs;  // verbatim; null when absent
+};
+
+struct ChatResponse {
+  std::string id;
+  std::string model;
+  std::int64_t created = 0;
+  std::vector<Choice> choices;
+  std::optional<Usage> usage;
+  std::string system_fingerprint;
+  std::string service_tier;
+};
+
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;         // first delta of a call only
+  std::string name;       // first delta of a call only
+  std::string arguments;  // a fragment of the JSON text
+};
+
+struct ChoiceDelta {
+  int index = 0;
+  std::optional<Role> role;
+  std::optional<std::string> content;
+  std::optional<std::string> reasoning_content;
+  std::optional<std::string> refusal;
+  std::vector<ToolCallDelta> tool_calls;
+  FinishReason finish_reason = FinishReason::kNone;
+  boost::json::value logprobs;
+};
+
+struct ChatChunk {
+  std::string id;
+  std::string model;
+  std::int64_t created = 0;
+  std::vector<ChoiceDelta> choices;  // empty on the final usage-only chunk
+  std::optional<Usage> usage;
+  std::string system_fingerprint;
+};
+
+// Legacy text completions (/v1/completions).
+struct CompletionRequest {
+  std::string model;
+  boost::json::value prompt;  // string, array of strings, or token arrays: kept verbatim
+  std::optional<std::int64_t> max_tokens;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> seed;
+  std::vector<std::string> stop;
+  bool stream = false;
+  bool include_usage = false;
+  boost::json::object extra;
+};
+
+struct CompletionChoice {
+  int index = 0;
+  std::string text;
+  FinishReason finish_reason = FinishReason::kNone;
+  boost::json::value logprobs;
+};
+
+// Used for both the whole response and stream chunks (the wire shape is the same).
+struct CompletionResponse {
+  std::string id;
+  std::string model;
+  std::int64_t created = 0;
+  std::vector<CompletionChoice> choices;
+  std::optional<Usage> usage;
+  std::string system_fingerprint;
+};
+
+struct EmbeddingRequest {
+  std::string model;
+  std::vector<std::string> texts;          // when input is a string or array of strings
+  boost::json::value token_input;          // when input is token ids: kept verbatim
+  std::string encoding_format;             // "" (float), "float" or "base64"
+  std::optional<int> dimensions;
+  std::string user;
+  boost::json::object extra;
+
+  std::size_t inputCount() const;
+};
+
+struct EmbeddingResponse {
+  std::string model;
+  std::vector<std::vector<float>> embeddings;  // in input order
+  Usage usage;
+};
+
+std::string_view roleName(Role role);
+std::optional<Role> parseRole(std::string_view name);
+std::string_view finishReasonName(FinishReason reason);  // "" for kNone
+FinishReason parseFinishReason(std::string_view name);
+
+}  // namespace switchyard::api

@@ -1,0 +1,85 @@
+#pragma once
+// Typed configuration, loaded from YAML. Loading validates everything up front: errors name the
+// file, the line and the key (`switchyard.yaml:12: providers[0].kind: unknown provider kind
+// 'opnai' (expected one of: openai)`). Unknown keys are errors. `${VAR}` and `${VAR:-default}` are
+// expanded from the environment in string values. Immutable after load: share it freely.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/core/status.h"
+
+namespace switchyard::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  int workers = 0;                            // I/O threads; 0 = number of cores
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  int max_connections = 10'000;
+  Millis header_timeout{10'000};   // a request's headers and body must arrive within this
+  Millis idle_timeout{60'000};     // keep-alive connections idle longer than this are closed
+  Millis request_timeout{600'000}; // whole request, upstream call included
+  Millis drain_timeout{30'000};    // graceful shutdown waits this long for in-flight requests
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace debug info warn error critical off
+  std::string format = "text"; // text | json
+  std::string file;            // empty: stderr
+  bool access_log = true;      // one line per request
+};
+
+struct ModelConfig {
+  std::string name;                  // the provider's model id, sent upstream
+  std::vector<std::string> aliases;  // other public names for it
+  std::int64_t context_window = 0;   // tokens; 0 = unknown
+};
+
+struct UpstreamTimeouts {
+  Millis connect{10'000};
+  Millis first_byte{120'000};
+  Millis idle{120'000};
+};
+
+struct ProviderConfig {
+  std::string name;      // unique; used as "name/model" in requests and routes
+  std::string kind;      // "openai" (more kinds arrive with later issues)
+  std::string base_url;  // e.g. https://api.openai.com/v1
+  std::string api_key;   // after ${ENV} expansion; may be empty (local servers)
+  std::string locality = "cloud";  // "on_prem", "cloud", "cloud:<region>"
+  std::map<std::string, std::string> headers;  // extra headers sent upstream
+  std::vector<ModelConfig> models;
+  UpstreamTimeouts timeouts;
+  int line = 0;  // where it was declared, for later error messages
+};
+
+struct RouteConfig {
+  std::string name;      // public model name clients send
+  std::string provider;  // provider name
+  std::string model;     // provider's model id
+  int line = 0;
+};
+
+struct Config {
+  std::string source;  // file path, or "<embedded>"
+  ServerConfig server;
+  LogConfig log;
+  std::string storage_url = "sqlite://switchyard.db";
+  std::vector<ProviderConfig> providers;
+  std::vector<RouteConfig> routes;
+};
+
+// Parses YAML text; `source` names it in error messages.
+Result<Config> parseConfig(std::string_view yaml, std::string_view source);
+// Reads and parses a file.
+Result<Config> loadConfigFile(const std::string& path);
+
+}  // namespace switchyard::config

@@ -1,0 +1,78 @@
+#pragma once
+// Provider: one upstream kind (OpenAI-compatible HTTP, Anthropic, Gemini, the local engine).
+// A provider instance is created from config once and shared by all worker threads, so its
+// methods must be safe to call concurrently; per-call state (the worker's HTTP client, the
+// deadline) comes in through CallContext.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "switchyard/api/types.h"
+#include "switchyard/core/status.h"
+
+namespace switchyard::http {
+class HttpClient;
+}
+
+namespace switchyard::providers {
+
+struct CallContext {
+  http::HttpClient& http;  // the calling worker's client
+  std::string request_id;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Receives stream chunks. Returning a non-ok Status (e.g. kCancelled: the client went away)
+// stops the stream; the provider then abandons the upstream call.
+class ChatSink {
+ public:
+  virtual ~ChatSink() = default;
+  virtual boost::asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) = 0;
+};
+
+class CompletionSink {
+ public:
+  virtual ~CompletionSink() = default;
+  virtual boost::asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) = 0;
+};
+
+// Result of a streaming call: how it ended, and whether anything reached the sink (a failure
+// before the first chunk leaves room for a fallback).
+struct StreamOutcome {
+  Status status;
+  bool delivered_any = false;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  const std::string& name() const { return name_; }
+
+  // `request.model` is already the provider's model id.
+  virtual boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
+                                                                 CallContext& ctx) = 0;
+  virtual boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
+                                                           ChatSink& sink, CallContext& ctx) = 0;
+
+  // Optional capabilities: the default answers kUnprocessable naming the provider.
+  virtual boost::asio::awaitable<Result<api::CompletionResponse>> complete(
+      const api::CompletionRequest& request, CallContext& ctx);
+  virtual boost::asio::awaitable<StreamOutcome> completeStream(
+      const api::CompletionRequest& request, CompletionSink& sink, CallContext& ctx);
+  virtual boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
+      const api::EmbeddingRequest& request, CallContext& ctx);
+
+ protected:
+  explicit Provider(std::string name) : name_(std::move(name)) {}
+
+ private:
+  std::string name_;
+};
+
+using ProviderPtr = std::shared_ptr<Provider>;
+
+}  // namespace switchyard::providers
