@@ -1,1 +1,122 @@
-int main() { return 0; }
+// switchyard: the command-line entry point. Subcommands only; all logic lives in the modules.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/log.h"
+#include "switchyard/core/version.h"
+#include "switchyard/server/gateway.h"
+
+namespace sy = switchyard;
+
+namespace {
+
+struct ServeArgs {
+  std::string config_path;
+  std::string listen;
+  std::string log_level;
+  std::string log_format;
+};
+
+// "HOST:PORT", "[::1]:PORT" or ":PORT".
+bool parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const unsigned long value = std::stoul(p);
+  if (value > 65535) return false;
+  host = h.empty() ? "0.0.0.0" : h;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+int serve(const ServeArgs& args) {
+  if (args.config_path.empty()) {
+    std::cerr << "switchyard serve: --config FILE is required (try examples/switchyard.yaml)\n";
+    return 2;
+  }
+  auto config = sy::config::loadConfigFile(args.config_path);
+  if (!config) {
+    std::cerr << "switchyard: " << config.error().message() << "\n";
+    return 2;
+  }
+  if (!args.listen.empty() &&
+      !parseListen(args.listen, config->server.host, config->server.port)) {
+    std::cerr << "switchyard: --listen '" << args.listen << "' is not HOST:PORT\n";
+    return 2;
+  }
+  if (!args.log_level.empty()) config->log.level = args.log_level;
+  if (!args.log_format.empty()) config->log.format = args.log_format;
+
+  sy::LogOptions log;
+  log.level = config->log.level;
+  log.format = config->log.format == "json" ? sy::LogFormat::kJson : sy::LogFormat::kText;
+  log.file = config->log.file;
+  if (auto s = sy::setupLogging(log); !s.isOk()) {
+    std::cerr << "switchyard: " << s.message() << "\n";
+    return 2;
+  }
+
+  auto gateway = sy::server::Gateway::create(std::move(*config));
+  if (!gateway) {
+    sy::logEvent(spdlog::level::critical, "startup_failed", {{"error", gateway.error().message()}});
+    return 1;
+  }
+  (*gateway)->start();
+  return (*gateway)->run();
+}
+
+int configCheck(const std::string& path) {
+  auto config = sy::config::loadConfigFile(path);
+  if (!config) {
+    std::cerr << config.error().message() << "\n";
+    return 1;
+  }
+  std::cout << path << ": ok (" << config->providers.size() << " providers, "
+            << config->routes.size() << " routes)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Switchyard: one gateway for local open models and cloud LLM APIs.\n"
+               "Speaks the OpenAI API; routes each request to the right model.",
+               "switchyard"};
+  app.set_version_flag("-V,--version", std::string("switchyard ") + sy::kVersion + " (" +
+                                           sy::kGitDescribe + ", llama.cpp " +
+                                           sy::kLlamaCppVersion + ")");
+  app.require_subcommand(1);
+
+  ServeArgs serve_args;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the gateway");
+  serve_cmd->add_option("-c,--config", serve_args.config_path, "YAML config file")
+      ->envname("SWITCHYARD_CONFIG");
+  serve_cmd->add_option("-l,--listen", serve_args.listen,
+                        "Listen address HOST:PORT (overrides server.listen; port 0 = any)");
+  serve_cmd->add_option("--log-level", serve_args.log_level,
+                        "trace, debug, info, warn, error, critical or off");
+  serve_cmd->add_option("--log-format", serve_args.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  std::string check_path;
+  auto* config_cmd = app.add_subcommand("config", "Work with config files");
+  config_cmd->require_subcommand(1);
+  auto* check_cmd = config_cmd->add_subcommand("check", "Validate a config file and exit");
+  check_cmd->add_option("FILE", check_path, "config file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve_cmd->parsed()) return serve(serve_args);
+  if (check_cmd->parsed()) return configCheck(check_path);
+  return 0;
+}

@@ -1,1 +1,373 @@
-// placeholder: replaced by its owner
+#include "switchyard/http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <list>
+#include <mutex>
+#include <optional>
+
+#include "switchyard/core/check.h"
+#include "switchyard/core/log.h"
+
+namespace switchyard::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+Status writeError(const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return Status(ErrorCode::kCancelled, "client write timed out");
+  return Status(ErrorCode::kCancelled, "client connection lost: " + ec.message());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+ResponseWriter::ResponseWriter(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                               const Request& request, std::chrono::milliseconds write_timeout,
+                               const std::atomic<bool>* draining)
+    : stream_(stream),
+      buffer_(buffer),
+      write_timeout_(write_timeout),
+      draining_(draining),
+      version_(request.version()),
+      keep_alive_(request.keep_alive()) {}
+
+asio::awaitable<Status> ResponseWriter::send(unsigned status, std::string_view content_type,
+                                             std::string body, const Headers& headers) {
+  SY_DCHECK(!started_);
+  started_ = true;
+  status_ = status;
+  if (draining_ != nullptr && draining_->load(std::memory_order_relaxed)) keep_alive_ = false;
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
+  res.set(bhttp::field::server, "switchyard");
+  res.set(bhttp::field::content_type, content_type);
+  for (const auto& [name, value] : headers) res.set(name, value);
+  res.keep_alive(keep_alive_);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
+  finished_ = true;
+  bytes_sent_ += n;
+  if (ec) {
+    keep_alive_ = false;
+    co_return writeError(ec);
+  }
+  co_return Status::ok();
+}
+
+asio::awaitable<Status> ResponseWriter::startStream(unsigned status, std::string_view content_type,
+                                                    const Headers& headers) {
+  SY_DCHECK(!started_);
+  started_ = true;
+  status_ = status;
+  if (draining_ != nullptr && draining_->load(std::memory_order_relaxed)) keep_alive_ = false;
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), version_};
+  res.set(bhttp::field::server, "switchyard");
+  res.set(bhttp::field::content_type, content_type);
+  res.set(bhttp::field::cache_control, "no-cache");
+  for (const auto& [name, value] : headers) res.set(name, value);
+  if (version_ >= 11) {
+    chunked_ = true;
+    res.chunked(true);
+    res.keep_alive(keep_alive_);
+  } else {
+    keep_alive_ = false;  // HTTP/1.0: the end of the body is the end of the connection
+    res.keep_alive(false);
+  }
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kUseTuple);
+  bytes_sent_ += n;
+  if (ec) {
+    keep_alive_ = false;
+    finished_ = true;
+    co_return writeError(ec);
+  }
+  co_return Status::ok();
+}
+
+asio::awaitable<Status> ResponseWriter::write(std::string_view data) {
+  SY_DCHECK(started_ && !finished_);
+  if (data.empty()) co_return Status::ok();
+  stream_.expires_after(write_timeout_);
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (chunked_) {
+    std::tie(ec, n) =
+        co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kUseTuple);
+  } else {
+    std::tie(ec, n) = co_await asio::async_write(stream_, asio::buffer(data), kUseTuple);
+  }
+  bytes_sent_ += n;
+  if (ec) {
+    keep_alive_ = false;
+    finished_ = true;
+    co_return writeError(ec);
+  }
+  co_return Status::ok();
+}
+
+asio::awaitable<Status> ResponseWriter::finish() {
+  if (finished_) co_return Status::ok();
+  finished_ = true;
+  if (!chunked_) co_return Status::ok();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kUseTuple);
+  bytes_sent_ += n;
+  if (ec) {
+    keep_alive_ = false;
+    co_return writeError(ec);
+  }
+  co_return Status::ok();
+}
+
+asio::awaitable<Status> ResponseWriter::clientGone() {
+  // A read on an idle request/response connection returns only when the client closes or
+  // pipelines the next request. Keep pipelined bytes for the next parse and stop watching.
+  for (;;) {
+    auto space = buffer_.prepare(4096);
+    auto [ec, n] = co_await stream_.socket().async_read_some(space, kUseTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return Status(ErrorCode::kCancelled, "");
+      keep_alive_ = false;
+      co_return Status(ErrorCode::kCancelled, "client disconnected");
+    }
+    buffer_.commit(n);
+    if (n > 0) break;
+  }
+  asio::steady_timer forever(stream_.get_executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(kUseTuple);
+  co_return Status(ErrorCode::kCancelled, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Server::Worker {
+  explicit Worker(int index) : index(index), io(1), acceptor(io) {}
+
+  int index;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::unique_ptr<HttpClient> client;
+  // Connections waiting for their next request; closed at once on shutdown. Touched only on
+  // this worker's thread.
+  std::list<beast::tcp_stream*> idle;
+};
+
+Server::Server(const ServerOptions& options, Handler handler)
+    : options_(options), handler_(std::move(handler)) {}
+
+Server::~Server() {
+  if (!threads_.empty() && !stopped_) shutdown(std::chrono::milliseconds(0));
+}
+
+Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, Handler handler) {
+  std::unique_ptr<Server> server(new Server(options, std::move(handler)));
+  int workers = options.workers > 0 ? options.workers
+                                    : static_cast<int>(std::thread::hardware_concurrency());
+  if (workers <= 0) workers = 1;
+
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) {
+    return fail(ErrorCode::kInvalidArgument, "invalid listen address '" + options.host + "'");
+  }
+  std::uint16_t port = options.port;
+  for (int i = 0; i < workers; ++i) {
+    auto worker = std::make_unique<Worker>(i);
+    auto& acc = worker->acceptor;
+    tcp::endpoint endpoint(address, port);
+    acc.open(endpoint.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acc.bind(endpoint, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return fail(ErrorCode::kUnavailable, "cannot listen on " + options.host + ":" +
+                                               std::to_string(port) + ": " + ec.message());
+    }
+    if (port == 0) port = acc.local_endpoint().port();
+    worker->client = makeHttpClient(worker->io.get_executor(), options.client);
+    server->workers_.push_back(std::move(worker));
+  }
+  server->port_ = port;
+  return server;
+}
+
+void Server::start() {
+  for (auto& worker : workers_) {
+    asio::co_spawn(worker->io, acceptLoop(*worker), asio::detached);
+    threads_.emplace_back([w = worker.get()] { w->io.run(); });
+  }
+}
+
+asio::awaitable<void> Server::acceptLoop(Worker& worker) {
+  for (;;) {
+    auto [ec, socket] = co_await worker.acceptor.async_accept(kUseTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !worker.acceptor.is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      logEvent(spdlog::level::warn, "accept_failed", {{"error", ec.message()}});
+      asio::steady_timer pause(worker.io, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    asio::co_spawn(worker.io, serveConnection(worker, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket) {
+  const std::size_t open = connections_.fetch_add(1, std::memory_order_relaxed) + 1;
+  struct Release {
+    std::atomic<std::size_t>& count;
+    ~Release() { count.fetch_sub(1, std::memory_order_relaxed); }
+  } release{connections_};
+
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  std::string remote;
+  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+
+  if (open > static_cast<std::size_t>(options_.max_connections)) {
+    Request dummy;
+    dummy.version(11);
+    dummy.keep_alive(false);
+    ResponseWriter writer(stream, buffer, dummy, options_.write_timeout);
+    // (Headers built outside the co_await: g++ 12 miscompiles braced arrays inside one.)
+    const ResponseWriter::Headers headers{{std::string("Retry-After"), std::string("1")}};
+    (void)co_await writer.send(
+        503, "application/json",
+        R"({"error":{"message":"too many connections","type":"server_error","param":null,"code":"overloaded"}})",
+        headers);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_return;
+  }
+
+  ConnectionInfo info{*worker.client, std::move(remote), worker.index};
+  bool first = true;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(options_.max_body_bytes);
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    stream.expires_after(first ? options_.header_timeout : options_.idle_timeout);
+    first = false;
+
+    worker.idle.push_front(&stream);
+    auto idle_it = worker.idle.begin();
+    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+    worker.idle.erase(idle_it);
+    (void)n;
+
+    if (read_ec) {
+      unsigned status = 0;
+      std::string message;
+      if (read_ec == bhttp::error::body_limit) {
+        status = 413;
+        message = "request body is larger than the limit of " +
+                  std::to_string(options_.max_body_bytes) + " bytes";
+      } else if (read_ec == bhttp::error::header_limit) {
+        status = 431;
+        message = "request headers are larger than the limit of " +
+                  std::to_string(options_.max_header_bytes) + " bytes";
+      } else if (read_ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                 read_ec != bhttp::error::end_of_stream && read_ec != bhttp::error::partial_message) {
+        status = 400;
+        message = "malformed HTTP request: " + read_ec.message();
+      }
+      if (status != 0) {
+        Request dummy;
+        dummy.version(11);
+        dummy.keep_alive(false);
+        ResponseWriter writer(stream, buffer, dummy, options_.write_timeout);
+        std::string body = R"({"error":{"message":")";
+        appendJsonEscaped(body, message);
+        body += R"(","type":"invalid_request_error","param":null,"code":null}})";
+        (void)co_await writer.send(status, "application/json", std::move(body));
+      }
+      break;
+    }
+
+    Request request = parser.release();
+    stream.expires_never();
+    if (draining()) request.keep_alive(false);
+
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    ResponseWriter writer(stream, buffer, request, options_.write_timeout, &draining_);
+    bool threw = false;
+    try {
+      co_await handler_(request, writer, info);
+    } catch (const std::exception& e) {
+      // Handlers map errors themselves; this is the last line of defence. (No co_await is
+      // allowed inside a catch block, hence the flag.)
+      SY_BUG(std::string("handler threw: ") + e.what());
+      threw = true;
+    }
+    if (threw) {
+      writer.setKeepAlive(false);
+      if (!writer.started()) {
+        (void)co_await writer.send(
+            500, "application/json",
+            R"({"error":{"message":"internal error","type":"server_error","param":null,"code":null}})");
+      }
+    }
+    if (writer.started() && !writer.finished()) (void)co_await writer.finish();
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (!writer.started() || !writer.keepAlive() || draining()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+std::size_t Server::shutdown(std::chrono::milliseconds timeout) {
+  if (stopped_) return 0;
+  draining_.store(true);
+  for (auto& worker : workers_) {
+    asio::post(worker->io, [w = worker.get()] {
+      boost::system::error_code ignored;
+      w->acceptor.close(ignored);
+      for (auto* stream : w->idle) stream->socket().cancel(ignored);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (inFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const std::size_t left = inFlight();
+  for (auto& worker : workers_) worker->io.stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  stopped_ = true;
+  return left;
+}
+
+}  // namespace switchyard::http

@@ -1,1 +1,193 @@
-// placeholder: replaced by its owner
+#include "switchyard/http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace switchyard::http {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// A blocking raw-socket client, so tests control every byte on the wire.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  void send(std::string_view data) { asio::write(socket_, asio::buffer(data)); }
+  // Reads until the peer closes or `until` appears.
+  std::string receive(std::string_view until = {}) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      boost::system::error_code ec;
+      std::size_t n = socket_.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec) break;
+      if (!until.empty() && out.find(until) != std::string::npos) break;
+    }
+    return out;
+  }
+  bool closedByPeer() {
+    char c;
+    boost::system::error_code ec;
+    socket_.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+  void close() { socket_.close(); }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void startServer(ServerOptions options = {}) {
+    options.port = 0;
+    options.workers = 2;
+    auto server = Server::create(options, [this](Request& req, ResponseWriter& writer,
+                                                 ConnectionInfo&) { return handle(req, writer); });
+    ASSERT_TRUE(server.has_value()) << server.error().toString();
+    server_ = std::move(*server);
+    server_->start();
+  }
+  void TearDown() override {
+    release_.store(true);
+    if (server_) server_->shutdown(std::chrono::milliseconds(2000));
+  }
+
+  asio::awaitable<void> handle(Request& req, ResponseWriter& writer) {
+    handled_.fetch_add(1);
+    if (req.target() == "/slow") {
+      // Holds the request open until the test releases it.
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      while (!release_.load()) {
+        t.expires_after(std::chrono::milliseconds(5));
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      (void)co_await writer.send(200, "text/plain", "slow done");
+    } else if (req.target() == "/stream") {
+      (void)co_await writer.startStream(200, "text/event-stream");
+      (void)co_await writer.write("data: 1\n\n");
+      (void)co_await writer.write("data: 2\n\n");
+      (void)co_await writer.finish();
+    } else {
+      (void)co_await writer.send(200, "text/plain", "echo:" + req.body());
+    }
+  }
+
+  std::unique_ptr<Server> server_;
+  std::atomic<bool> release_{false};
+  std::atomic<int> handled_{0};
+};
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  startServer();
+  RawClient c(server_->port());
+  for (int i = 0; i < 3; ++i) {
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    std::string res = c.receive("echo:hi");
+    EXPECT_NE(res.find("HTTP/1.1 200"), std::string::npos) << res;
+    EXPECT_NE(res.find("echo:hi"), std::string::npos);
+  }
+  EXPECT_EQ(handled_.load(), 3);
+}
+
+TEST_F(ServerTest, ChunkedStreamIsFramedAndTerminated) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string res = c.receive("\r\n0\r\n\r\n");
+  EXPECT_NE(res.find("Transfer-Encoding: chunked"), std::string::npos) << res;
+  EXPECT_NE(res.find("data: 1\n\n"), std::string::npos);
+  EXPECT_NE(res.find("data: 2\n\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, OversizedBodyGets413) {
+  ServerOptions options;
+  options.max_body_bytes = 16;
+  startServer(options);
+  RawClient c(server_->port());
+  c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n12345678901234567");
+  std::string res = c.receive();
+  EXPECT_NE(res.find("HTTP/1.1 413"), std::string::npos) << res;
+  EXPECT_NE(res.find("larger than the limit of 16 bytes"), std::string::npos) << res;
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(ServerTest, OversizedHeadersGet431) {
+  ServerOptions options;
+  options.max_header_bytes = 256;
+  startServer(options);
+  RawClient c(server_->port());
+  c.send("GET /x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(1024, 'a') + "\r\n\r\n");
+  std::string res = c.receive();
+  EXPECT_NE(res.find("HTTP/1.1 431"), std::string::npos) << res;
+}
+
+TEST_F(ServerTest, MalformedRequestGets400) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("THIS IS NOT HTTP\r\n\r\n");
+  std::string res = c.receive();
+  EXPECT_NE(res.find("HTTP/1.1 400"), std::string::npos) << res;
+}
+
+TEST_F(ServerTest, SlowClientIsCutOffAfterHeaderTimeout) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(200);
+  startServer(options);
+  RawClient c(server_->port());
+  c.send("POST /x HTTP/1.1\r\nHost: t\r\n");  // never finishes its headers
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, ConnectionCapAnswers503) {
+  ServerOptions options;
+  options.max_connections = 1;
+  options.workers = 1;
+  startServer(options);
+  RawClient first(server_->port());
+  first.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+  first.receive("echo:");
+  RawClient second(server_->port());
+  std::string res = second.receive();
+  EXPECT_NE(res.find("HTTP/1.1 503"), std::string::npos) << res;
+  EXPECT_NE(res.find("too many connections"), std::string::npos);
+}
+
+TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  while (server_->inFlight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  RawClient idle(server_->port());  // an idle keep-alive connection is closed at once
+  auto done = std::async(std::launch::async, [&] {
+    return server_->shutdown(std::chrono::milliseconds(5000));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(server_->draining());
+  EXPECT_TRUE(idle.closedByPeer());
+  release_.store(true);
+  EXPECT_EQ(done.get(), 0u);  // nothing abandoned
+  std::string res = c.receive();
+  EXPECT_NE(res.find("slow done"), std::string::npos) << res;
+  EXPECT_NE(res.find("Connection: close"), std::string::npos) << res;
+}
+
+}  // namespace
+}  // namespace switchyard::http

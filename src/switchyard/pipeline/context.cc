@@ -1,1 +1,14 @@
-// placeholder: replaced by its owner
+#include "switchyard/pipeline/context.h"
+
+namespace switchyard::pipeline {
+
+std::string_view endpointName(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kChat: return "chat";
+    case Endpoint::kCompletions: return "completions";
+    case Endpoint::kEmbeddings: return "embeddings";
+  }
+  return "unknown";
+}
+
+}  // namespace switchyard::pipeline

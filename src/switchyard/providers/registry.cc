@@ -1,1 +1,29 @@
-// placeholder: replaced by its owner
+#include "switchyard/providers/registry.h"
+
+#include "switchyard/providers/openai/openai_provider.h"
+
+namespace switchyard::providers {
+
+Result<Registry> Registry::create(const config::Config& config) {
+  Registry registry;
+  for (const auto& pc : config.providers) {
+    Result<ProviderPtr> provider = fail(ErrorCode::kInvalidArgument, "");
+    if (pc.kind == "openai") {
+      provider = OpenAIProvider::create(pc);
+    } else {
+      return fail(ErrorCode::kInvalidArgument, config.source + ":" + std::to_string(pc.line) +
+                                                   ": provider '" + pc.name +
+                                                   "': unknown kind '" + pc.kind + "'");
+    }
+    if (!provider) return fail(std::move(provider.error()));
+    registry.providers_.emplace(pc.name, std::move(*provider));
+  }
+  return registry;
+}
+
+Provider* Registry::find(std::string_view name) const {
+  auto it = providers_.find(std::string(name));
+  return it == providers_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace switchyard::providers

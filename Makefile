@@ -1,0 +1,47 @@
+# Switchyard: `make serve` and `make test` work on a fresh Debian 12 machine.
+# Every target installs what is missing first (scripts/bootstrap is fast when nothing is).
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CONFIG ?= examples/switchyard.yaml
+BIN := build/release/bin/switchyard
+
+.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat bench clean format
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-asan: bootstrap
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
+serve: build
+	$(BIN) serve --config $(CONFIG)
+
+# Unit + integration tests (ctest), the same under ASan+UBSan, then the SDK compatibility tests.
+test: test-unit test-asan test-compat
+	@echo "make test: all tiers passed"
+
+test-unit: build
+	@ctest --preset release -j $(JOBS)
+
+test-asan: build-asan
+	@ctest --preset asan -j $(JOBS)
+
+test-compat: build
+	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) tests/compat/run.sh
+
+bench: build
+	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) bench/gateway_overhead/run.sh
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

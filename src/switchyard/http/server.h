@@ -1,0 +1,142 @@
+#pragma once
+// HTTP/1.1 server: Beast + Asio with C++20 coroutines, one coroutine per connection.
+//
+// Threading: `workers` threads, each running its own io_context with its own SO_REUSEPORT
+// acceptor, so a connection lives on one thread for its whole life and nothing on the request
+// path takes a lock. Each worker also owns an HttpClient for upstream calls (pools stay
+// thread-local). Server's public methods are thread-safe.
+//
+// Limits: body (413), header size (431), a header/body read timeout and a keep-alive idle
+// timeout (slow clients are cut off), a connection cap (503). Graceful shutdown: stop
+// accepting, close idle keep-alive connections, let in-flight requests finish up to a deadline.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "switchyard/core/status.h"
+#include "switchyard/http/client.h"
+
+namespace switchyard::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port (see Server::port())
+  int workers = 0;            // 0 = hardware threads
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  int max_connections = 10'000;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{60'000};  // a client that stops reading is cut off
+  ClientOptions client;                              // for each worker's upstream client
+};
+
+// How a handler answers. Either send() once, or startStream() + write()* + finish().
+// Used only from its connection's coroutine.
+class ResponseWriter {
+ public:
+  using Headers = std::vector<Header>;
+
+  ResponseWriter(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+                 const Request& request, std::chrono::milliseconds write_timeout,
+                 const std::atomic<bool>* draining = nullptr);
+
+  boost::asio::awaitable<Status> send(unsigned status, std::string_view content_type,
+                                      std::string body, const Headers& headers = {});
+
+  boost::asio::awaitable<Status> startStream(unsigned status, std::string_view content_type,
+                                             const Headers& headers = {});
+  boost::asio::awaitable<Status> write(std::string_view data);
+  boost::asio::awaitable<Status> finish();
+
+  // Completes (with kCancelled) when the client closes its side or the connection breaks.
+  // Meant to race against upstream work: `co_await (work() || writer.clientGone())`. Bytes a
+  // pipelining client sends meanwhile are kept for the next request.
+  boost::asio::awaitable<Status> clientGone();
+
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+  bool keepAlive() const { return keep_alive_; }
+  unsigned status() const { return status_; }
+  std::size_t bytesSent() const { return bytes_sent_; }
+  void setKeepAlive(bool keep_alive) { keep_alive_ = keep_alive; }
+
+ private:
+  boost::beast::tcp_stream& stream_;
+  boost::beast::flat_buffer& buffer_;
+  std::chrono::milliseconds write_timeout_;
+  const std::atomic<bool>* draining_;  // a draining server says Connection: close
+  unsigned version_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool finished_ = false;
+  bool chunked_ = false;
+  unsigned status_ = 0;
+  std::size_t bytes_sent_ = 0;
+};
+
+// Per-connection facts a handler may use.
+struct ConnectionInfo {
+  HttpClient& client;  // this worker's upstream client
+  std::string remote_address;
+  int worker = 0;
+};
+
+using Handler =
+    std::function<boost::asio::awaitable<void>(Request&, ResponseWriter&, ConnectionInfo&)>;
+
+class Server {
+ public:
+  // Binds the listening sockets (so port() is known) but runs nothing yet.
+  static Result<std::unique_ptr<Server>> create(const ServerOptions& options, Handler handler);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  const std::string& host() const { return options_.host; }
+
+  void start();  // starts the worker threads
+  // Stops accepting, closes idle connections, waits for in-flight requests up to `timeout`,
+  // then stops the workers. Returns the number of requests still in flight when it gave up.
+  std::size_t shutdown(std::chrono::milliseconds timeout);
+
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  std::size_t inFlight() const { return in_flight_.load(std::memory_order_relaxed); }
+  std::size_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Worker;
+  Server(const ServerOptions& options, Handler handler);
+  boost::asio::awaitable<void> acceptLoop(Worker& worker);
+  boost::asio::awaitable<void> serveConnection(Worker& worker,
+                                               boost::asio::ip::tcp::socket socket);
+
+  ServerOptions options_;
+  Handler handler_;
+  std::uint16_t port_ = 0;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::size_t> connections_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace switchyard::http

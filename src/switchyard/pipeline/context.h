@@ -1,0 +1,61 @@
+#pragma once
+// RequestContext: everything the pipeline learns about one request, filled in stage by stage
+// and read once by the log phase. Owned by the request's coroutine; not shared across threads.
+//
+// Stage: one step of the fixed chain (auth -> limits -> guard -> rag -> route -> dispatch).
+// A stage either lets the request continue or intervenes with an error the client sees.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "switchyard/api/types.h"
+#include "switchyard/core/status.h"
+
+namespace switchyard::pipeline {
+
+enum class Endpoint { kChat, kCompletions, kEmbeddings };
+enum class WireFormat { kOpenAI };
+
+std::string_view endpointName(Endpoint endpoint);
+
+// One planned upstream call: a provider and the model id it knows.
+struct Target {
+  std::string provider;
+  std::string model;
+};
+
+struct RequestContext {
+  using Clock = std::chrono::steady_clock;
+
+  std::string request_id;
+  Endpoint endpoint = Endpoint::kChat;
+  WireFormat format = WireFormat::kOpenAI;
+  bool stream = false;
+  Clock::time_point received;
+
+  // Routing.
+  std::string requested_model;  // what the client asked for
+  std::string route;            // route name, or "" for a direct provider/model
+  std::vector<Target> plan;     // primary first, then fallbacks
+  std::string decision;         // short reason, for headers and logs
+
+  // Dispatch.
+  std::string provider;  // the one that answered (or failed last)
+  std::string model;
+  int attempts = 0;
+  std::optional<Clock::time_point> upstream_start;
+  std::optional<Clock::time_point> first_byte;  // first token / first byte to the client
+  api::Usage usage;
+
+  // Outcome.
+  unsigned http_status = 0;
+  Status error;
+};
+
+// A stage's verdict: continue, or stop with this error.
+using Verdict = Status;
+
+}  // namespace switchyard::pipeline

@@ -1,0 +1,50 @@
+#pragma once
+// OpenAIProvider: any server that speaks OpenAI's chat completions wire format (OpenAI, vLLM,
+// llama-server, Ollama's /v1, Groq, Together ...). Stateless apart from config: thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/http/client.h"
+#include "switchyard/providers/provider.h"
+
+namespace switchyard::providers {
+
+class OpenAIProvider final : public Provider {
+ public:
+  static Result<ProviderPtr> create(const config::ProviderConfig& config);
+
+  boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
+                                                         CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
+                                                   ChatSink& sink, CallContext& ctx) override;
+  boost::asio::awaitable<Result<api::CompletionResponse>> complete(
+      const api::CompletionRequest& request, CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> completeStream(const api::CompletionRequest& request,
+                                                       CompletionSink& sink,
+                                                       CallContext& ctx) override;
+  boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
+      const api::EmbeddingRequest& request, CallContext& ctx) override;
+
+ private:
+  OpenAIProvider(const config::ProviderConfig& config, http::Origin origin);
+
+  http::ClientRequest makeRequest(std::string_view path, std::string body, bool stream) const;
+  http::Timeouts timeoutsFor(const CallContext& ctx) const;
+
+  // Sends a request whose response is one JSON document; maps HTTP errors to Status.
+  boost::asio::awaitable<Result<std::string>> post(std::string_view path, std::string body,
+                                                   CallContext& ctx) const;
+
+  // Opens an SSE stream and calls `on_data` for each `data:` payload until [DONE].
+  template <typename OnData>
+  boost::asio::awaitable<StreamOutcome> streamSse(std::string_view path, std::string body,
+                                                  CallContext& ctx, OnData on_data) const;
+
+  http::Origin origin_;
+  std::vector<http::Header> headers_;  // auth + configured extras, built once
+  http::Timeouts timeouts_;
+};
+
+}  // namespace switchyard::providers

@@ -1,0 +1,41 @@
+#pragma once
+// Gateway: wires config into providers, the router and the HTTP server, and serves the
+// OpenAI-compatible API. Owns every long-lived object; start() then wait for a signal (run())
+// or call shutdown(). Thread-safe after start().
+
+#include <atomic>
+#include <memory>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/status.h"
+#include "switchyard/http/server.h"
+#include "switchyard/providers/registry.h"
+#include "switchyard/routing/router.h"
+
+namespace switchyard::server {
+
+class Gateway {
+ public:
+  // Validates config, builds providers and binds the listening socket.
+  static Result<std::unique_ptr<Gateway>> create(config::Config config);
+  ~Gateway();
+
+  void start();
+  std::uint16_t port() const { return server_->port(); }
+
+  // Blocks until SIGINT/SIGTERM, then shuts down gracefully. Returns the process exit code.
+  int run();
+  // Stops accepting and drains in-flight requests up to the configured drain timeout.
+  void shutdown();
+
+ private:
+  class Handlers;
+  explicit Gateway(config::Config config);
+
+  config::Config config_;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace switchyard::server
