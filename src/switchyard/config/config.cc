@@ -1,1 +1,1072 @@
-// placeholder: replaced by its owner
+#include "switchyard/config/config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <expected>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <span>
+#include <system_error>
+#include <utility>
+
+namespace switchyard::config {
+namespace {
+
+using Names = std::span<const std::string_view>;
+
+// Every provider kind the gateway knows; adding one starts here (then providers/registry.cc).
+struct ProviderKind {
+  std::string_view name;
+  std::string_view default_base_url;  // used when base_url is omitted; empty: base_url required
+};
+constexpr ProviderKind kProviderKinds[] = {
+    {"openai", "https://api.openai.com/v1"},
+};
+
+constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};
+constexpr std::string_view kServerKeys[] = {
+    "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
+    "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
+constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
+constexpr std::string_view kStorageKeys[] = {"url"};
+constexpr std::string_view kProviderKeys[] = {"name",     "kind",    "base_url", "api_key",
+                                              "locality", "headers", "timeouts", "models"};
+constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
+constexpr std::string_view kModelKeys[] = {"name", "aliases", "context_window"};
+constexpr std::string_view kRouteKeys[] = {"name", "target"};
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
+                                           "error", "critical", "off"};
+constexpr std::string_view kLogFormats[] = {"text", "json"};
+
+// Set by the gateway or the HTTP client itself; letting a config override them would break
+// framing or authentication.
+constexpr std::string_view kReservedHeaders[] = {"host", "content-length", "transfer-encoding",
+                                                 "connection", "content-type"};
+
+constexpr std::size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+constexpr int kMaxWorkers = 1024;
+
+// Small text helpers.
+
+std::string join(Names names) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+bool contains(Names names, std::string_view s) {
+  return std::find(names.begin(), names.end(), s) != names.end();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool hasSpaceOrControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), ignoring case.
+std::size_t editDistance(std::string_view a_in, std::string_view b_in) {
+  const std::string a = lower(a_in);
+  const std::string b = lower(b_in);
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The closest option to `got`, if one is close enough to be a plausible typo.
+std::optional<std::string_view> closest(std::string_view got, Names options) {
+  std::optional<std::string_view> best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (std::string_view option : options) {
+    const std::size_t d = editDistance(got, option);
+    if (d < best_distance) {
+      best_distance = d;
+      best = option;
+    }
+  }
+  if (best && best_distance <= 2 && best_distance * 2 < got.size()) return best;
+  // A truncated key ("max_body" for "max_body_bytes") is a typo too, when it is unambiguous.
+  if (got.size() >= 3) {
+    std::optional<std::string_view> prefixed;
+    for (std::string_view option : options) {
+      if (lower(option).starts_with(lower(got))) {
+        if (prefixed) return std::nullopt;
+        prefixed = option;
+      }
+    }
+    return prefixed;
+  }
+  return std::nullopt;
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "nothing";
+    default: return "a scalar";
+  }
+}
+
+// Value grammars. Their errors may quote the input: api_key and header values never reach them.
+
+bool isVarName(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// `${VAR}`, `${VAR:-default}` and `$$`. Errors name the variable, never the value.
+std::expected<std::string, std::string> expandEnv(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    if (in[i] != '$') {
+      out += in[i++];
+      continue;
+    }
+    if (i + 1 < in.size() && in[i + 1] == '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (i + 1 >= in.size() || in[i + 1] != '{') {
+      out += in[i++];  // a lone '$' is literal
+      continue;
+    }
+    const std::size_t close = in.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      return std::unexpected("unterminated '${' (write '$$' for a literal '$')");
+    }
+    const std::string_view body = in.substr(i + 2, close - i - 2);
+    std::string_view name = body;
+    std::optional<std::string_view> fallback;
+    if (const std::size_t sep = body.find(":-"); sep != std::string_view::npos) {
+      name = body.substr(0, sep);
+      fallback = body.substr(sep + 2);
+    }
+    if (!isVarName(name)) {
+      return std::unexpected("invalid environment variable name '" + std::string(name) +
+                             "' (expected ${NAME} or ${NAME:-default})");
+    }
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (fallback) {
+      out += *fallback;
+    } else if (value == nullptr) {
+      return std::unexpected("environment variable '" + std::string(name) +
+                             "' is not set (write ${" + std::string(name) +
+                             ":-default} to give it a default)");
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+// Integer with optional '_' digit separators; nullopt when not an integer or out of range.
+std::optional<std::int64_t> parseInt(std::string_view text) {
+  std::string digits;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '_' && i > 0 && i + 1 < text.size() &&
+        std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
+        std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+      continue;
+    }
+    digits += c;
+  }
+  if (!digits.empty() && digits.front() == '+') digits.erase(0, 1);
+  std::int64_t value = 0;
+  const char* end = digits.data() + digits.size();
+  auto [ptr, ec] = std::from_chars(digits.data(), end, value);
+  if (digits.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+bool mulAdd(std::uint64_t& acc, std::uint64_t value, std::uint64_t factor) {
+  std::uint64_t product = 0;
+  if (__builtin_mul_overflow(value, factor, &product)) return false;
+  return !__builtin_add_overflow(acc, product, &acc);
+}
+
+// "4MiB", "512 KiB", "1GB", "1048576". Units: B, KB/MB/GB (powers of 1000), KiB/MiB/GiB (1024).
+std::expected<std::uint64_t, std::string> parseSize(std::string_view text) {
+  const std::string kHint = "expected a size like 4MiB, 512KiB, 10MB or a number of bytes";
+  text = trim(text);
+  std::size_t n = 0;
+  while (n < text.size() && std::isdigit(static_cast<unsigned char>(text[n]))) ++n;
+  if (!text.empty() && text.front() == '-') return std::unexpected("must be greater than 0");
+  if (n == 0) return std::unexpected(kHint + ", got '" + std::string(text) + "'");
+  std::uint64_t number = 0;
+  if (std::from_chars(text.data(), text.data() + n, number).ec != std::errc()) {
+    return std::unexpected("size is too large");
+  }
+  const std::string unit = lower(trim(text.substr(n)));
+  static const std::pair<std::string_view, std::uint64_t> kUnits[] = {
+      {"", 1},           {"b", 1},
+      {"kb", 1000},      {"mb", 1000 * 1000},         {"gb", 1000 * 1000 * 1000},
+      {"kib", 1 << 10},  {"mib", 1 << 20},            {"gib", 1 << 30},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      std::uint64_t bytes = 0;
+      if (!mulAdd(bytes, number, factor) || bytes > std::numeric_limits<std::size_t>::max()) {
+        return std::unexpected("size is too large");
+      }
+      return bytes;
+    }
+  }
+  return std::unexpected(kHint + ", got '" + std::string(text) + "'");
+}
+
+// "250ms", "10s", "5m", "1h", "1h30m", or a plain integer of milliseconds.
+std::expected<Millis, std::string> parseDuration(std::string_view text) {
+  const std::string kHint = "expected a duration like 250ms, 10s, 5m, 1h or a number of ms";
+  text = trim(text);
+  if (!text.empty() && text.front() == '-') return std::unexpected("must not be negative");
+  if (auto plain = parseInt(text)) return Millis(*plain);
+  if (text.empty()) return std::unexpected(kHint + ", got ''");
+  std::uint64_t total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    std::uint64_t number = 0;
+    if (i == start ||
+        std::from_chars(text.data() + start, text.data() + i, number).ec != std::errc()) {
+      return std::unexpected(kHint + ", got '" + std::string(text) + "'");
+    }
+    start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    const std::string_view unit = text.substr(start, i - start);
+    std::uint64_t factor = 0;
+    if (unit == "ms") factor = 1;
+    else if (unit == "s") factor = 1000;
+    else if (unit == "m") factor = 60 * 1000;
+    else if (unit == "h") factor = 60 * 60 * 1000;
+    else return std::unexpected(kHint + ", got '" + std::string(text) + "'");
+    if (!mulAdd(total, number, factor) ||
+        total > static_cast<std::uint64_t>(std::numeric_limits<Millis::rep>::max())) {
+      return std::unexpected("duration is too large");
+    }
+  }
+  return Millis(static_cast<Millis::rep>(total));
+}
+
+std::optional<bool> parseBool(std::string_view text) {
+  const std::string t = lower(trim(text));
+  if (t == "true" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "no" || t == "off") return false;
+  return std::nullopt;
+}
+
+// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0", "localhost:8080", ":8080" (all interfaces).
+std::expected<std::pair<std::string, std::uint16_t>, std::string> parseListen(
+    std::string_view text) {
+  const std::string kForm = "expected HOST:PORT, e.g. 127.0.0.1:8080 or \"[::1]:8080\"";
+  text = trim(text);
+  std::string host;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::unexpected(kForm + ", got '" + std::string(text) + "'");
+    }
+    host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, host.c_str(), &addr) != 1) {
+      return std::unexpected("'" + host + "' is not an IPv6 address");
+    }
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::unexpected(kForm + ", got '" + std::string(text) + "'");
+    }
+    host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      return std::unexpected("IPv6 addresses need brackets, e.g. \"[::1]:8080\"");
+    }
+    if (host.empty() || host == "*") {
+      host = "0.0.0.0";
+    } else if (host == "localhost") {
+      host = "127.0.0.1";
+    } else {
+      in_addr addr{};
+      if (inet_pton(AF_INET, host.c_str(), &addr) != 1) {
+        return std::unexpected("host '" + host +
+                               "' is not an IP address (use e.g. 127.0.0.1, 0.0.0.0, [::1] "
+                               "or localhost)");
+      }
+    }
+  }
+  if (port.empty() || port.size() > 6 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    return std::unexpected(kForm + ", got '" + std::string(text) + "'");
+  }
+  const int value = std::stoi(std::string(port));
+  if (value > 65535) {
+    return std::unexpected("port " + std::to_string(value) + " is out of range (0-65535)");
+  }
+  return std::pair{host, static_cast<std::uint16_t>(value)};
+}
+
+bool isProviderName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// RFC 9110 token.
+bool isHeaderName(std::string_view name) {
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+std::string_view schemeOf(std::string_view url) {
+  const std::size_t sep = url.find("://");
+  return sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
+}
+
+// The loader walks the YAML tree once, recording the first error.
+
+// A value in the tree with what it takes to report an error about it.
+struct Field {
+  YAML::Node node;
+  std::string path;  // "providers[0].kind"; empty for the document itself
+  int line = 0;      // 1-based; 0 when unknown
+};
+
+struct Entry {
+  std::string key;
+  int key_line = 0;
+  Field value;
+};
+
+class Fields {
+ public:
+  const Field* find(std::string_view key) const {
+    for (const Entry& e : entries_) {
+      if (e.key == key) return &e.value;
+    }
+    return nullptr;
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+  void add(Entry e) { entries_.push_back(std::move(e)); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+int lineOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+std::string childPath(std::string_view parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
+}
+
+// A public model name (alias or route) and where it was declared.
+struct PublicName {
+  std::string what;  // "alias of openai/gpt-4o-mini", "route fast"
+  std::string path;
+  int line = 0;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string_view source) : source_(source) {}
+
+  Result<Config> load(std::string_view yaml);
+
+ private:
+  // Error reporting: `source:line: path: message`; always returns false.
+  bool fail(int line, std::string_view path, std::string_view message);
+  bool fail(const Field& f, std::string_view message) { return fail(f.line, f.path, message); }
+
+  // Structure.
+  [[nodiscard]] bool mapping(const Field& f, Names allowed, Fields& out);
+  [[nodiscard]] bool anyMapping(const Field& f, Fields& out);
+  [[nodiscard]] bool sequence(const Field& f, std::vector<Field>& out);
+  [[nodiscard]] bool required(const Field& parent, const Fields& m, std::string_view key,
+                              const Field*& out);
+
+  // Scalars; the `key` overloads leave `out` alone when the key is absent.
+  [[nodiscard]] bool string(const Field& f, std::string& out);
+  [[nodiscard]] bool string(const Fields& m, std::string_view key, std::string& out);
+  [[nodiscard]] bool integer(const Fields& m, std::string_view key, std::int64_t min,
+                             std::int64_t max, std::int64_t& out);
+  [[nodiscard]] bool integer(const Fields& m, std::string_view key, int min, int max, int& out);
+  [[nodiscard]] bool size(const Fields& m, std::string_view key, std::size_t& out);
+  [[nodiscard]] bool duration(const Fields& m, std::string_view key, bool zero_ok, Millis& out);
+  [[nodiscard]] bool boolean(const Fields& m, std::string_view key, bool& out);
+  [[nodiscard]] bool oneOf(const Fields& m, std::string_view key, std::string_view what,
+                           Names options, std::string& out);
+
+  // Sections.
+  [[nodiscard]] bool loadServer(const Field& f, ServerConfig& out);
+  [[nodiscard]] bool loadLog(const Field& f, LogConfig& out);
+  [[nodiscard]] bool loadStorage(const Field& f, std::string& url);
+  [[nodiscard]] bool loadProviders(const Field& f, std::vector<ProviderConfig>& out);
+  [[nodiscard]] bool loadProvider(const Field& f, ProviderConfig& out);
+  [[nodiscard]] bool loadHeaders(const Field& f, ProviderConfig& out);
+  [[nodiscard]] bool loadModel(const Field& f, const std::string& provider, ModelConfig& out);
+  [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
+                                std::vector<RouteConfig>& out);
+  [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
+                                     std::string_view kind, const Config& config);
+  [[nodiscard]] bool checkAliases(const Config& config);
+
+  std::string source_;
+  Status error_;
+  std::map<std::string, PublicName> public_names_;           // aliases and routes
+  std::map<std::string, std::pair<std::string, int>> models_;  // model name -> (owner, line)
+};
+
+bool Loader::fail(int line, std::string_view path, std::string_view message) {
+  std::string text = source_;
+  if (line > 0) text += ":" + std::to_string(line);
+  text += ": ";
+  if (!path.empty()) {
+    text += path;
+    text += ": ";
+  }
+  text += message;
+  error_ = Status(ErrorCode::kInvalidArgument, std::move(text)).withParam(std::string(path));
+  return false;
+}
+
+bool Loader::anyMapping(const Field& f, Fields& out) {
+  if (f.node.IsNull()) return true;  // `server:` with nothing under it: all defaults
+  if (!f.node.IsMap()) {
+    return fail(f, "expected a mapping (key: value lines), got " + describe(f.node));
+  }
+  std::map<std::string, int> seen;
+  // Copies, not references: the iterator's pair is a temporary proxy.
+  for (auto it = f.node.begin(); it != f.node.end(); ++it) {
+    const YAML::Node key = it->first;
+    const int key_line = lineOf(key);
+    if (!key.IsScalar()) return fail(key_line, f.path, "keys must be plain strings");
+    const std::string name = key.Scalar();
+    if (auto [pos, inserted] = seen.emplace(name, key_line); !inserted) {
+      return fail(key_line, childPath(f.path, name),
+                  "duplicate key (first on line " + std::to_string(pos->second) + ")");
+    }
+    // Scalars and empty values are reported at their key; block mappings and lists at their
+    // own first line.
+    const YAML::Node value = it->second;
+    const bool own_line = (value.IsMap() || value.IsSequence()) && lineOf(value) > 0;
+    out.add({name, key_line,
+             Field{value, childPath(f.path, name), own_line ? lineOf(value) : key_line}});
+  }
+  return true;
+}
+
+bool Loader::mapping(const Field& f, Names allowed, Fields& out) {
+  if (!anyMapping(f, out)) return false;
+  for (const Entry& e : out.entries()) {
+    if (contains(allowed, e.key)) continue;
+    std::string message = "unknown key '" + e.key + "' " +
+                          (f.path.empty() ? std::string("at top level") : "in " + f.path);
+    if (auto guess = closest(e.key, allowed)) {
+      message += " (did you mean '" + std::string(*guess) + "'?)";
+    } else {
+      message += " (valid keys: " + join(allowed) + ")";
+    }
+    fail(e.key_line, "", message);
+    error_.withParam(e.value.path);  // the unknown key's own path, though the message has none
+    return false;
+  }
+  return true;
+}
+
+bool Loader::sequence(const Field& f, std::vector<Field>& out) {
+  if (f.node.IsNull()) return true;
+  if (!f.node.IsSequence()) return fail(f, "expected a list, got " + describe(f.node));
+  std::size_t i = 0;
+  for (auto it = f.node.begin(); it != f.node.end(); ++it, ++i) {
+    const int line = lineOf(*it);
+    out.push_back(Field{*it, f.path + "[" + std::to_string(i) + "]", line > 0 ? line : f.line});
+  }
+  return true;
+}
+
+bool Loader::required(const Field& parent, const Fields& m, std::string_view key,
+                      const Field*& out) {
+  out = m.find(key);
+  if (out == nullptr) return fail(parent, "missing required key '" + std::string(key) + "'");
+  return true;
+}
+
+bool Loader::string(const Field& f, std::string& out) {
+  if (f.node.IsNull()) {
+    out.clear();
+    return true;
+  }
+  if (!f.node.IsScalar()) return fail(f, "expected a string, got " + describe(f.node));
+  auto expanded = expandEnv(f.node.Scalar());
+  if (!expanded) return fail(f, expanded.error());
+  out = std::move(*expanded);
+  return true;
+}
+
+bool Loader::string(const Fields& m, std::string_view key, std::string& out) {
+  const Field* f = m.find(key);
+  return f == nullptr || string(*f, out);
+}
+
+bool Loader::integer(const Fields& m, std::string_view key, std::int64_t min, std::int64_t max,
+                     std::int64_t& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  const auto value = parseInt(trim(text));
+  if (!value) return fail(*f, "expected an integer, got '" + text + "'");
+  if (*value < min || *value > max) {
+    if (min == 0 && *value < 0) return fail(*f, "must not be negative, got " + text);
+    if (min == 1 && *value < 1) return fail(*f, "must be greater than 0, got " + text);
+    return fail(*f, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                        ", got " + text);
+  }
+  out = *value;
+  return true;
+}
+
+bool Loader::integer(const Fields& m, std::string_view key, int min, int max, int& out) {
+  std::int64_t value = out;
+  if (!integer(m, key, std::int64_t{min}, std::int64_t{max}, value)) return false;
+  out = static_cast<int>(value);
+  return true;
+}
+
+bool Loader::size(const Fields& m, std::string_view key, std::size_t& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  auto value = parseSize(text);
+  if (!value) return fail(*f, value.error());
+  if (*value == 0) return fail(*f, "must be greater than 0");
+  out = static_cast<std::size_t>(*value);
+  return true;
+}
+
+bool Loader::duration(const Fields& m, std::string_view key, bool zero_ok, Millis& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  auto value = parseDuration(text);
+  if (!value) return fail(*f, value.error());
+  if (!zero_ok && value->count() == 0) return fail(*f, "must be greater than 0");
+  out = *value;
+  return true;
+}
+
+bool Loader::boolean(const Fields& m, std::string_view key, bool& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  const auto value = parseBool(text);
+  if (!value) return fail(*f, "expected true or false, got '" + text + "'");
+  out = *value;
+  return true;
+}
+
+bool Loader::oneOf(const Fields& m, std::string_view key, std::string_view what, Names options,
+                   std::string& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  if (!contains(options, text)) {
+    return fail(*f, "unknown " + std::string(what) + " '" + text + "' (expected one of: " +
+                        join(options) + ")");
+  }
+  out = std::move(text);
+  return true;
+}
+
+bool Loader::loadServer(const Field& f, ServerConfig& out) {
+  Fields m;
+  if (!mapping(f, kServerKeys, m)) return false;
+  if (const Field* listen = m.find("listen")) {
+    std::string text;
+    if (!string(*listen, text)) return false;
+    auto parsed = parseListen(text);
+    if (!parsed) return fail(*listen, parsed.error());
+    out.host = std::move(parsed->first);
+    out.port = parsed->second;
+  }
+  return integer(m, "workers", 0, kMaxWorkers, out.workers) &&
+         size(m, "max_body_bytes", out.max_body_bytes) &&
+         size(m, "max_header_bytes", out.max_header_bytes) &&
+         integer(m, "max_connections", 1, std::numeric_limits<int>::max(), out.max_connections) &&
+         duration(m, "header_timeout", false, out.header_timeout) &&
+         duration(m, "idle_timeout", false, out.idle_timeout) &&
+         duration(m, "request_timeout", false, out.request_timeout) &&
+         duration(m, "drain_timeout", true, out.drain_timeout);
+}
+
+bool Loader::loadLog(const Field& f, LogConfig& out) {
+  Fields m;
+  return mapping(f, kLogKeys, m) && oneOf(m, "level", "log level", kLogLevels, out.level) &&
+         oneOf(m, "format", "log format", kLogFormats, out.format) &&
+         string(m, "file", out.file) && boolean(m, "access_log", out.access_log);
+}
+
+bool Loader::loadStorage(const Field& f, std::string& url) {
+  Fields m;
+  if (!mapping(f, kStorageKeys, m)) return false;
+  const Field* field = m.find("url");
+  if (field == nullptr) return true;
+  std::string text;
+  if (!string(*field, text)) return false;
+  // Never echo the URL itself: a postgres URL may carry a password.
+  const std::string_view scheme = schemeOf(text);
+  if (scheme == "sqlite") {
+    if (text.size() == std::string_view("sqlite://").size()) {
+      return fail(*field, "sqlite:// needs a file path, e.g. sqlite://switchyard.db");
+    }
+  } else if (scheme == "postgres" || scheme == "postgresql") {
+    if (text.size() == scheme.size() + 3) {
+      return fail(*field, "postgres:// needs a host or connection parameters");
+    }
+  } else if (scheme.empty()) {
+    return fail(*field, "expected a URL: sqlite://PATH or postgres://...");
+  } else {
+    return fail(*field, "unsupported storage scheme '" + std::string(scheme) +
+                            "' (expected sqlite:// or postgres://)");
+  }
+  url = std::move(text);
+  return true;
+}
+
+bool Loader::loadProviders(const Field& f, std::vector<ProviderConfig>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  std::map<std::string, int> names;
+  for (const Field& item : items) {
+    ProviderConfig provider;
+    if (!loadProvider(item, provider)) return false;
+    if (auto [pos, inserted] = names.emplace(provider.name, provider.line); !inserted) {
+      return fail(item.line, item.path + ".name",
+                  "duplicate provider name '" + provider.name + "' (first declared on line " +
+                      std::to_string(pos->second) + ")");
+    }
+    out.push_back(std::move(provider));
+  }
+  return true;
+}
+
+bool Loader::loadProvider(const Field& f, ProviderConfig& out) {
+  Fields m;
+  if (f.node.IsNull() || !f.node.IsMap()) {
+    return fail(f, "expected a provider (a mapping with name, kind, base_url, ...), got " +
+                       describe(f.node));
+  }
+  if (!mapping(f, kProviderKeys, m)) return false;
+  out.line = f.line;
+
+  const Field* name = nullptr;
+  if (!required(f, m, "name", name) || !string(*name, out.name)) return false;
+  if (!isProviderName(out.name)) {
+    return fail(*name, "invalid provider name '" + out.name +
+                           "' (use lowercase letters, digits, '_', '.' and '-')");
+  }
+
+  const Field* kind = nullptr;
+  if (!required(f, m, "kind", kind) || !string(*kind, out.kind)) return false;
+  const ProviderKind* known = nullptr;
+  for (const ProviderKind& k : kProviderKinds) {
+    if (k.name == out.kind) known = &k;
+  }
+  if (known == nullptr) {
+    std::vector<std::string_view> kinds;
+    for (const ProviderKind& k : kProviderKinds) kinds.push_back(k.name);
+    return fail(*kind, "unknown provider kind '" + out.kind + "' (expected one of: " +
+                           join(kinds) + ")");
+  }
+
+  if (const Field* url = m.find("base_url")) {
+    if (!string(*url, out.base_url)) return false;
+    // Echo only the scheme: a URL may carry credentials.
+    const std::string_view scheme = schemeOf(out.base_url);
+    if (scheme != "http" && scheme != "https") {
+      return fail(*url, scheme.empty() ? std::string("must start with http:// or https://")
+                                       : "must start with http:// or https://, got scheme '" +
+                                             std::string(scheme) + "'");
+    }
+    const std::string_view rest = std::string_view(out.base_url).substr(scheme.size() + 3);
+    if (rest.empty() || rest.front() == '/' || rest.front() == ':' || rest.front() == '?') {
+      return fail(*url, "URL has no host");
+    }
+    if (hasSpaceOrControl(out.base_url)) return fail(*url, "URL contains spaces");
+    while (out.base_url.ends_with('/')) out.base_url.pop_back();
+  } else if (!known->default_base_url.empty()) {
+    out.base_url = known->default_base_url;
+  } else {
+    return fail(f, "missing required key 'base_url'");
+  }
+
+  if (!string(m, "api_key", out.api_key)) return false;
+
+  if (const Field* locality = m.find("locality")) {
+    if (!string(*locality, out.locality)) return false;
+    const std::string_view l = out.locality;
+    const bool region_ok =
+        l.starts_with("cloud:") && l.size() > 6 &&
+        std::all_of(l.begin() + 6, l.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        });
+    if (l != "on_prem" && l != "cloud" && !region_ok) {
+      return fail(*locality, "invalid locality '" + out.locality +
+                                 "' (expected on_prem, cloud or cloud:<region>)");
+    }
+  }
+
+  if (const Field* headers = m.find("headers")) {
+    if (!loadHeaders(*headers, out)) return false;
+  }
+
+  if (const Field* timeouts = m.find("timeouts")) {
+    Fields t;
+    if (!mapping(*timeouts, kTimeoutKeys, t) ||
+        !duration(t, "connect", false, out.timeouts.connect) ||
+        !duration(t, "first_byte", false, out.timeouts.first_byte) ||
+        !duration(t, "idle", false, out.timeouts.idle)) {
+      return false;
+    }
+  }
+
+  if (const Field* models = m.find("models")) {
+    std::vector<Field> items;
+    if (!sequence(*models, items)) return false;
+    std::map<std::string, int> seen;
+    for (const Field& item : items) {
+      ModelConfig model;
+      if (!loadModel(item, out.name, model)) return false;
+      if (auto [pos, inserted] = seen.emplace(model.name, item.line); !inserted) {
+        return fail(item, "duplicate model '" + model.name + "' (first declared on line " +
+                              std::to_string(pos->second) + ")");
+      }
+      out.models.push_back(std::move(model));
+    }
+  }
+  return true;
+}
+
+bool Loader::loadHeaders(const Field& f, ProviderConfig& out) {
+  Fields m;
+  if (!anyMapping(f, m)) return false;
+  std::set<std::string> seen;
+  for (const Entry& e : m.entries()) {
+    const std::string folded = lower(e.key);
+    if (!isHeaderName(e.key)) {
+      return fail(e.value, "invalid header name '" + e.key + "'");
+    }
+    if (!seen.insert(folded).second) {
+      return fail(e.value, "header '" + e.key + "' is set twice (names ignore case)");
+    }
+    if (contains(kReservedHeaders, folded)) {
+      return fail(e.value, "header '" + e.key + "' is set by the gateway and cannot be configured");
+    }
+    // Values are never echoed: they are often credentials.
+    std::string value;
+    if (!string(e.value, value)) return false;
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return fail(e.value, "header value contains a line break or NUL");
+    }
+    if (folded == "authorization" && !out.api_key.empty()) {
+      return fail(e.value, "an Authorization header conflicts with api_key (set one of them)");
+    }
+    out.headers[e.key] = std::move(value);
+  }
+  return true;
+}
+
+bool Loader::loadModel(const Field& f, const std::string& provider, ModelConfig& out) {
+  const Field* name = &f;
+  Fields m;
+  if (!f.node.IsScalar()) {
+    if (!f.node.IsMap()) {
+      return fail(f, "expected a model name or a mapping with name, aliases, context_window, got " +
+                         describe(f.node));
+    }
+    if (!mapping(f, kModelKeys, m) || !required(f, m, "name", name)) return false;
+  }
+  if (!string(*name, out.name)) return false;
+  if (out.name.empty() || hasSpaceOrControl(out.name)) {
+    return fail(*name, "model name must be non-empty and contain no spaces");
+  }
+  const std::string owner = provider + "/" + out.name;
+  models_.try_emplace(out.name, owner, name->line);
+
+  if (!integer(m, "context_window", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
+               out.context_window)) {
+    return false;
+  }
+  if (const Field* aliases = m.find("aliases")) {
+    std::vector<Field> items;
+    if (!sequence(*aliases, items)) return false;
+    for (const Field& item : items) {
+      std::string alias;
+      if (!item.node.IsScalar()) return fail(item, "expected a string, got " + describe(item.node));
+      if (!string(item, alias)) return false;
+      if (alias.empty() || hasSpaceOrControl(alias)) {
+        return fail(item, "alias must be non-empty and contain no spaces");
+      }
+      if (alias == out.name) continue;  // harmless; the model is reachable by its name anyway
+      if (auto it = public_names_.find(alias); it != public_names_.end()) {
+        return fail(item, "alias '" + alias + "' is already the " + it->second.what + " (line " +
+                              std::to_string(it->second.line) + ")");
+      }
+      public_names_.emplace(alias, PublicName{"alias of " + owner, item.path, item.line});
+      out.aliases.push_back(std::move(alias));
+    }
+  }
+  return true;
+}
+
+// An alias or route name must mean one thing: not another alias or route, and not a
+// "provider/..." name that explicit addressing already owns.
+bool Loader::checkPublicName(int line, const std::string& path, const std::string& name,
+                             std::string_view kind, const Config& config) {
+  if (const std::size_t slash = name.find('/'); slash != std::string::npos) {
+    const std::string prefix = name.substr(0, slash);
+    for (const ProviderConfig& p : config.providers) {
+      if (p.name == prefix) {
+        return fail(line, path,
+                    std::string(kind) + " '" + name +
+                        "' would shadow the explicit provider/model name of provider '" +
+                        prefix + "'");
+      }
+    }
+  }
+  if (auto it = public_names_.find(name); it != public_names_.end()) {
+    return fail(line, path,
+                std::string(kind) + " '" + name + "' is already the " + it->second.what +
+                    " (line " + std::to_string(it->second.line) + ")");
+  }
+  return true;
+}
+
+// Runs once all providers are known. Alias-vs-alias clashes were caught while loading.
+bool Loader::checkAliases(const Config& config) {
+  for (const ProviderConfig& p : config.providers) {
+    for (const ModelConfig& model : p.models) {
+      for (const std::string& alias : model.aliases) {
+        const PublicName& declared = public_names_.at(alias);
+        if (const std::size_t slash = alias.find('/'); slash != std::string::npos) {
+          const std::string prefix = alias.substr(0, slash);
+          for (const ProviderConfig& other : config.providers) {
+            if (other.name == prefix) {
+              return fail(declared.line, declared.path,
+                          "alias '" + alias +
+                              "' would shadow the explicit provider/model name of provider '" +
+                              prefix + "'");
+            }
+          }
+        }
+        // "x" must not mean one model by alias and another by name.
+        auto it = models_.find(alias);
+        if (it != models_.end() && it->second.first != p.name + "/" + model.name) {
+          return fail(declared.line, declared.path,
+                      "alias '" + alias + "' is also the name of model " + it->second.first +
+                          " (line " + std::to_string(it->second.second) + ")");
+        }
+      }
+    }
+  }
+  return true;
+}
+
+bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteConfig>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    if (item.node.IsNull() || !item.node.IsMap()) {
+      return fail(item, "expected a route (a mapping with name and target), got " +
+                            describe(item.node));
+    }
+    Fields m;
+    if (!mapping(item, kRouteKeys, m)) return false;
+    RouteConfig route;
+    route.line = item.line;
+    const Field* name = nullptr;
+    if (!required(item, m, "name", name) || !string(*name, route.name)) return false;
+    if (route.name.empty() || hasSpaceOrControl(route.name)) {
+      return fail(*name, "route name must be non-empty and contain no spaces");
+    }
+    for (const RouteConfig& earlier : out) {
+      if (earlier.name == route.name) {
+        return fail(*name, "duplicate route name '" + route.name + "' (first declared on line " +
+                               std::to_string(earlier.line) + ")");
+      }
+    }
+    if (!checkPublicName(name->line, name->path, route.name, "route name", config)) return false;
+
+    const Field* target = nullptr;
+    std::string text;
+    if (!required(item, m, "target", target) || !string(*target, text)) return false;
+    const std::size_t slash = text.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) {
+      return fail(*target, "expected PROVIDER/MODEL (e.g. openai/gpt-4o-mini), got '" + text + "'");
+    }
+    route.provider = text.substr(0, slash);
+    route.model = text.substr(slash + 1);
+    const bool provider_known =
+        std::any_of(config.providers.begin(), config.providers.end(),
+                    [&](const ProviderConfig& p) { return p.name == route.provider; });
+    if (!provider_known) {
+      std::vector<std::string_view> names;
+      for (const ProviderConfig& p : config.providers) names.push_back(p.name);
+      std::string hint;
+      if (names.empty()) {
+        hint = " (no providers are configured)";
+      } else if (auto guess = closest(route.provider, names)) {
+        hint = " (did you mean '" + std::string(*guess) + "'?)";
+      } else {
+        hint = " (providers: " + join(names) + ")";
+      }
+      return fail(*target, "unknown provider '" + route.provider + "'" + hint);
+    }
+    if (hasSpaceOrControl(route.model)) return fail(*target, "model id contains spaces");
+    public_names_.emplace(route.name, PublicName{"route " + route.name, name->path, name->line});
+    out.push_back(std::move(route));
+  }
+  return true;
+}
+
+Result<Config> Loader::load(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    std::string message = source_;
+    if (!e.mark.is_null()) message += ":" + std::to_string(e.mark.line + 1);
+    message += ": YAML syntax error: " + e.msg;
+    if (!e.mark.is_null()) message += " (column " + std::to_string(e.mark.column + 1) + ")";
+    return switchyard::fail(ErrorCode::kInvalidArgument, std::move(message));
+  }
+
+  Config config;
+  config.source = source_;
+  const Field top{root, "", 1};
+  if (!root.IsNull() && !root.IsMap()) {
+    fail(lineOf(root), "", "expected a mapping with server, log, storage, providers, routes");
+    return switchyard::fail(std::move(error_));
+  }
+  Fields m;
+  bool ok = mapping(top, kTopKeys, m);
+  // Providers before routes whatever their order in the file: routes refer to providers, and
+  // alias collisions are reported at the later declaration.
+  if (ok) {
+    if (const Field* f = m.find("server")) ok = loadServer(*f, config.server);
+  }
+  if (ok) {
+    if (const Field* f = m.find("log")) ok = loadLog(*f, config.log);
+  }
+  if (ok) {
+    if (const Field* f = m.find("storage")) ok = loadStorage(*f, config.storage_url);
+  }
+  if (ok) {
+    if (const Field* f = m.find("providers")) ok = loadProviders(*f, config.providers);
+  }
+  if (ok) ok = checkAliases(config);
+  if (ok) {
+    if (const Field* f = m.find("routes")) ok = loadRoutes(*f, config, config.routes);
+  }
+  if (!ok) return switchyard::fail(std::move(error_));
+  return config;
+}
+
+}  // namespace
+
+Result<Config> parseConfig(std::string_view yaml, std::string_view source) {
+  // yaml-cpp throws; nothing may escape this module.
+  try {
+    return Loader(source).load(yaml);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal,
+                std::string(source) + ": cannot read configuration: " + e.what());
+  }
+}
+
+Result<Config> loadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot read config file '" + path + "': it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    const ErrorCode code = err == ENOENT   ? ErrorCode::kNotFound
+                           : err == EACCES ? ErrorCode::kPermissionDenied
+                                           : ErrorCode::kInvalidArgument;
+    return fail(code, "cannot read config file '" + path + "': " + std::strerror(err));
+  }
+  std::string text;
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigFileBytes) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "cannot read config file '" + path + "': larger than 16 MiB");
+    }
+  }
+  if (in.bad()) {
+    return fail(ErrorCode::kInvalidArgument, "cannot read config file '" + path + "': read error");
+  }
+  return parseConfig(text, path);
+}
+
+}  // namespace switchyard::config

@@ -1,1 +1,750 @@
-// placeholder: replaced by its owner
+#include "switchyard/config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+namespace switchyard::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+// Raw strings in this file start with a newline for readability; line 1 is the line after it.
+std::string yaml(std::string_view text) {
+  if (text.starts_with('\n')) text.remove_prefix(1);
+  return std::string(text);
+}
+
+Config parseOk(std::string_view text) {
+  auto config = parseConfig(yaml(text), "test.yaml");
+  EXPECT_TRUE(config.has_value()) << (config ? "" : config.error().message());
+  return config ? *config : Config{};
+}
+
+Status parseError(std::string_view text) {
+  auto config = parseConfig(yaml(text), "test.yaml");
+  EXPECT_FALSE(config.has_value()) << "expected an error for:\n" << text;
+  return config ? Status() : config.error();
+}
+
+// Sets (or unsets, with nullptr) an environment variable for the life of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+constexpr std::string_view kFull = R"(
+server:
+  listen: 0.0.0.0:9090
+  workers: 4
+  max_body_bytes: 8MiB
+  max_header_bytes: 32KiB
+  max_connections: 500
+  header_timeout: 5s
+  idle_timeout: 2m
+  request_timeout: 1h
+  drain_timeout: 1500ms
+log:
+  level: debug
+  format: json
+  file: /var/log/switchyard.log
+  access_log: false
+storage:
+  url: postgres://sy@db.internal/switchyard
+providers:
+  - name: openai
+    kind: openai
+    base_url: https://api.openai.com/v1/
+    api_key: ${SY_TEST_OPENAI_KEY}
+    locality: cloud:us
+    headers: { X-Org: abc, OpenAI-Project: proj_1 }
+    timeouts: { connect: 3s, first_byte: 45s, idle: 30s }
+    models:
+      - name: gpt-4o-mini
+        aliases: [mini, small]
+        context_window: 128000
+      - gpt-4o
+  - name: local
+    kind: openai
+    base_url: http://127.0.0.1:8081/v1
+    locality: on_prem
+    models: [qwen2.5-7b-instruct]
+routes:
+  - name: fast
+    target: openai/gpt-4o-mini
+  - name: private
+    target: local/org/model-with/slashes
+)";
+
+TEST(ConfigTest, FullConfigFillsEveryField) {
+  ScopedEnv key("SY_TEST_OPENAI_KEY", "sk-test-123");
+  const Config c = parseOk(kFull);
+  EXPECT_EQ(c.source, "test.yaml");
+
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.workers, 4);
+  EXPECT_EQ(c.server.max_body_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(c.server.max_header_bytes, 32u * 1024);
+  EXPECT_EQ(c.server.max_connections, 500);
+  EXPECT_EQ(c.server.header_timeout, 5s);
+  EXPECT_EQ(c.server.idle_timeout, 2min);
+  EXPECT_EQ(c.server.request_timeout, 1h);
+  EXPECT_EQ(c.server.drain_timeout, 1500ms);
+
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.log.file, "/var/log/switchyard.log");
+  EXPECT_FALSE(c.log.access_log);
+
+  EXPECT_EQ(c.storage_url, "postgres://sy@db.internal/switchyard");
+
+  ASSERT_EQ(c.providers.size(), 2u);
+  const ProviderConfig& openai = c.providers[0];
+  EXPECT_EQ(openai.name, "openai");
+  EXPECT_EQ(openai.kind, "openai");
+  EXPECT_EQ(openai.base_url, "https://api.openai.com/v1");  // trailing '/' dropped
+  EXPECT_EQ(openai.api_key, "sk-test-123");
+  EXPECT_EQ(openai.locality, "cloud:us");
+  EXPECT_EQ(openai.headers, (std::map<std::string, std::string>{{"X-Org", "abc"},
+                                                                {"OpenAI-Project", "proj_1"}}));
+  EXPECT_EQ(openai.timeouts.connect, 3s);
+  EXPECT_EQ(openai.timeouts.first_byte, 45s);
+  EXPECT_EQ(openai.timeouts.idle, 30s);
+  EXPECT_EQ(openai.line, 19);
+  ASSERT_EQ(openai.models.size(), 2u);
+  EXPECT_EQ(openai.models[0].name, "gpt-4o-mini");
+  EXPECT_EQ(openai.models[0].aliases, (std::vector<std::string>{"mini", "small"}));
+  EXPECT_EQ(openai.models[0].context_window, 128000);
+  EXPECT_EQ(openai.models[1].name, "gpt-4o");
+  EXPECT_TRUE(openai.models[1].aliases.empty());
+  EXPECT_EQ(openai.models[1].context_window, 0);
+
+  const ProviderConfig& local = c.providers[1];
+  EXPECT_EQ(local.name, "local");
+  EXPECT_EQ(local.base_url, "http://127.0.0.1:8081/v1");
+  EXPECT_EQ(local.api_key, "");
+  EXPECT_EQ(local.locality, "on_prem");
+  EXPECT_TRUE(local.headers.empty());
+  EXPECT_EQ(local.timeouts.connect, 10s);  // defaults where not given
+  EXPECT_EQ(local.timeouts.first_byte, 120s);
+  EXPECT_EQ(local.line, 31);
+  ASSERT_EQ(local.models.size(), 1u);
+  EXPECT_EQ(local.models[0].name, "qwen2.5-7b-instruct");
+
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].name, "fast");
+  EXPECT_EQ(c.routes[0].provider, "openai");
+  EXPECT_EQ(c.routes[0].model, "gpt-4o-mini");
+  EXPECT_EQ(c.routes[0].line, 37);
+  EXPECT_EQ(c.routes[1].provider, "local");
+  EXPECT_EQ(c.routes[1].model, "org/model-with/slashes");  // split at the first '/'
+  EXPECT_EQ(c.routes[1].line, 39);
+}
+
+TEST(ConfigTest, EmptyDocumentGivesDefaults) {
+  for (std::string_view text : {"", "# nothing but a comment\n", "server:\nlog:\nproviders:\n"}) {
+    const Config c = parseOk(text);
+    const Config defaults;
+    EXPECT_EQ(c.server.host, "127.0.0.1") << text;
+    EXPECT_EQ(c.server.port, 8080);
+    EXPECT_EQ(c.server.workers, 0);
+    EXPECT_EQ(c.server.max_body_bytes, 4u * 1024 * 1024);
+    EXPECT_EQ(c.server.max_header_bytes, 16u * 1024);
+    EXPECT_EQ(c.server.max_connections, 10'000);
+    EXPECT_EQ(c.server.header_timeout, 10s);
+    EXPECT_EQ(c.server.idle_timeout, 60s);
+    EXPECT_EQ(c.server.request_timeout, 10min);
+    EXPECT_EQ(c.server.drain_timeout, 30s);
+    EXPECT_EQ(c.log.level, "info");
+    EXPECT_EQ(c.log.format, "text");
+    EXPECT_EQ(c.log.file, "");
+    EXPECT_TRUE(c.log.access_log);
+    EXPECT_EQ(c.storage_url, "sqlite://switchyard.db");
+    EXPECT_TRUE(c.providers.empty());
+    EXPECT_TRUE(c.routes.empty());
+  }
+}
+
+TEST(ConfigTest, ProviderDefaults) {
+  const Config c = parseOk(R"(
+providers:
+  - name: openai
+    kind: openai
+)");
+  ASSERT_EQ(c.providers.size(), 1u);
+  EXPECT_EQ(c.providers[0].base_url, "https://api.openai.com/v1");
+  EXPECT_EQ(c.providers[0].locality, "cloud");
+  EXPECT_EQ(c.providers[0].api_key, "");
+  EXPECT_TRUE(c.providers[0].models.empty());
+  EXPECT_EQ(c.providers[0].timeouts.idle, 120s);
+}
+
+TEST(ConfigTest, ListenForms) {
+  struct Case {
+    std::string listen, host;
+    int port;
+  };
+  for (const Case& c : {Case{"127.0.0.1:8080", "127.0.0.1", 8080},
+                        Case{"\"[::1]:8080\"", "::1", 8080}, Case{"'[::]:443'", "::", 443},
+                        Case{"127.0.0.1:0", "127.0.0.1", 0}, Case{"localhost:3000", "127.0.0.1", 3000},
+                        Case{"\":9000\"", "0.0.0.0", 9000}, Case{"0.0.0.0:65535", "0.0.0.0", 65535}}) {
+    const Config config = parseOk("server:\n  listen: " + c.listen + "\n");
+    EXPECT_EQ(config.server.host, c.host) << c.listen;
+    EXPECT_EQ(config.server.port, c.port) << c.listen;
+  }
+}
+
+TEST(ConfigTest, BadListenAddresses) {
+  struct Case {
+    std::string listen, message;
+  };
+  for (const Case& c : {
+           Case{"127.0.0.1:70000", "port 70000 is out of range (0-65535)"},
+           Case{"127.0.0.1", "expected HOST:PORT"},
+           Case{"127.0.0.1:http", "expected HOST:PORT"},
+           Case{"example.com:80", "host 'example.com' is not an IP address"},
+           Case{"::1:8080", "IPv6 addresses need brackets"},
+           Case{"\"[zz::1]:80\"", "'zz::1' is not an IPv6 address"},
+           Case{"8080", "expected HOST:PORT"},
+       }) {
+    const Status s = parseError("server:\n  workers: 2\n  listen: " + c.listen + "\n");
+    EXPECT_THAT(s.message(), HasSubstr("test.yaml:3: server.listen: " + c.message)) << c.listen;
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(s.param(), "server.listen");
+  }
+}
+
+TEST(ConfigTest, Sizes) {
+  struct Case {
+    std::string text;
+    std::size_t bytes;
+  };
+  for (const Case& c : {Case{"4MiB", 4u << 20}, Case{"16KiB", 16u << 10}, Case{"1GiB", 1u << 30},
+                        Case{"1KB", 1000}, Case{"2MB", 2'000'000}, Case{"3 MiB", 3u << 20},
+                        Case{"64kib", 64u << 10}, Case{"512B", 512}, Case{"1048576", 1048576}}) {
+    const Config config = parseOk("server:\n  max_body_bytes: " + c.text + "\n");
+    EXPECT_EQ(config.server.max_body_bytes, c.bytes) << c.text;
+  }
+}
+
+TEST(ConfigTest, BadSizes) {
+  struct Case {
+    std::string text, message;
+  };
+  for (const Case& c : {Case{"4XB", "expected a size like 4MiB"},
+                        Case{"1.5MiB", "expected a size like 4MiB"},
+                        Case{"lots", "expected a size like 4MiB, 512KiB, 10MB or a number of "
+                                     "bytes, got 'lots'"},
+                        Case{"0", "must be greater than 0"}, Case{"-1", "must be greater than 0"},
+                        Case{"99999999999999999999", "size is too large"},
+                        Case{"99999999999GiB", "size is too large"}}) {
+    const Status s = parseError("server:\n  max_header_bytes: " + c.text + "\n");
+    EXPECT_THAT(s.message(), HasSubstr("test.yaml:2: server.max_header_bytes: " + c.message))
+        << c.text;
+  }
+}
+
+TEST(ConfigTest, Durations) {
+  struct Case {
+    std::string text;
+    Millis value;
+  };
+  for (const Case& c : {Case{"250ms", 250ms}, Case{"10s", 10s}, Case{"5m", 5min}, Case{"1h", 1h},
+                        Case{"1h30m", 90min}, Case{"2m30s", 150s}, Case{"1500", 1500ms},
+                        Case{"10_000", 10s}}) {
+    const Config config = parseOk("server:\n  idle_timeout: " + c.text + "\n");
+    EXPECT_EQ(config.server.idle_timeout, c.value) << c.text;
+  }
+  // Shutdown may skip draining; other timeouts must be positive.
+  EXPECT_EQ(parseOk("server:\n  drain_timeout: 0s\n").server.drain_timeout, 0ms);
+}
+
+TEST(ConfigTest, BadDurations) {
+  struct Case {
+    std::string text, message;
+  };
+  for (const Case& c : {Case{"10 sec", "expected a duration like 250ms, 10s, 5m, 1h or a number "
+                                       "of ms, got '10 sec'"},
+                        Case{"5d", "expected a duration"}, Case{"1.5s", "expected a duration"},
+                        Case{"s", "expected a duration"}, Case{"-1s", "must not be negative"},
+                        Case{"0s", "must be greater than 0"}, Case{"0", "must be greater than 0"},
+                        Case{"9999999999999999h", "duration is too large"}}) {
+    const Status s = parseError("server:\n  header_timeout: " + c.text + "\n");
+    EXPECT_THAT(s.message(), HasSubstr("test.yaml:2: server.header_timeout: " + c.message))
+        << c.text;
+  }
+  const Status s = parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    timeouts:
+      connect: 1s
+      idle: forever
+)");
+  EXPECT_THAT(s.message(),
+              HasSubstr("test.yaml:6: providers[0].timeouts.idle: expected a duration"));
+}
+
+TEST(ConfigTest, Limits) {
+  EXPECT_THAT(parseError("server:\n  workers: -1\n").message(),
+              HasSubstr("test.yaml:2: server.workers: must not be negative, got -1"));
+  EXPECT_THAT(parseError("server:\n  max_connections: 0\n").message(),
+              HasSubstr("test.yaml:2: server.max_connections: must be greater than 0, got 0"));
+  EXPECT_THAT(parseError("server:\n  max_connections: many\n").message(),
+              HasSubstr("test.yaml:2: server.max_connections: expected an integer, got 'many'"));
+  EXPECT_THAT(parseError("server:\n  max_connections: 3000000000\n").message(),
+              HasSubstr("must be between 1 and 2147483647"));
+  EXPECT_THAT(parseError("log:\n  access_log: maybe\n").message(),
+              HasSubstr("test.yaml:2: log.access_log: expected true or false, got 'maybe'"));
+  EXPECT_THAT(parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    models:
+      - name: m
+        context_window: -5
+)").message(),
+              HasSubstr("test.yaml:6: providers[0].models[0].context_window: must not be "
+                        "negative"));
+}
+
+TEST(ConfigTest, EnvExpansion) {
+  ScopedEnv set("SY_TEST_SET", "from-env");
+  ScopedEnv empty("SY_TEST_EMPTY", "");
+  ScopedEnv unset("SY_TEST_UNSET", nullptr);
+  ScopedEnv port("SY_TEST_PORT", "7070");
+  const Config c = parseOk(R"(
+server:
+  listen: 127.0.0.1:${SY_TEST_PORT}
+log:
+  file: /logs/${SY_TEST_SET}/${SY_TEST_UNSET:-fallback}.log
+providers:
+  - name: p
+    kind: openai
+    api_key: ${SY_TEST_EMPTY:-default-key}
+    headers:
+      X-Price: "$$5 and ${SY_TEST_UNSET:-} and $HOME and a $"
+      X-Empty: ${SY_TEST_EMPTY}
+)");
+  EXPECT_EQ(c.server.port, 7070);  // expansion applies to typed values too
+  EXPECT_EQ(c.log.file, "/logs/from-env/fallback.log");
+  ASSERT_EQ(c.providers.size(), 1u);
+  EXPECT_EQ(c.providers[0].api_key, "default-key");  // ':-' also covers set-but-empty
+  EXPECT_EQ(c.providers[0].headers.at("X-Price"), "$5 and  and $HOME and a $");
+  EXPECT_EQ(c.providers[0].headers.at("X-Empty"), "");
+}
+
+TEST(ConfigTest, MissingEnvVarNamesLineKeyAndVariable) {
+  ScopedEnv unset("SY_TEST_MISSING", nullptr);
+  const Status s = parseError(R"(
+providers:
+  - name: openai
+    kind: openai
+    api_key: ${SY_TEST_MISSING}
+)");
+  EXPECT_EQ(s.message(),
+            "test.yaml:4: providers[0].api_key: environment variable 'SY_TEST_MISSING' is not "
+            "set (write ${SY_TEST_MISSING:-default} to give it a default)");
+  EXPECT_EQ(s.param(), "providers[0].api_key");
+}
+
+TEST(ConfigTest, MalformedEnvReferences) {
+  EXPECT_THAT(parseError("log:\n  file: ${UNCLOSED\n").message(),
+              HasSubstr("test.yaml:2: log.file: unterminated '${'"));
+  EXPECT_THAT(parseError("log:\n  file: ${1BAD}\n").message(),
+              HasSubstr("test.yaml:2: log.file: invalid environment variable name '1BAD'"));
+  EXPECT_THAT(parseError("log:\n  file: ${}\n").message(),
+              HasSubstr("invalid environment variable name ''"));
+}
+
+TEST(ConfigTest, SecretsNeverAppearInErrors) {
+  ScopedEnv key("SY_TEST_SECRET", "sk-very-secret-value");
+  // An api_key that conflicts with a header, and a header value that is rejected.
+  Status s = parseError(R"(
+providers:
+  - name: openai
+    kind: openai
+    api_key: ${SY_TEST_SECRET}
+    headers:
+      Authorization: Bearer ${SY_TEST_SECRET}
+)");
+  EXPECT_THAT(s.message(), HasSubstr("test.yaml:6: providers[0].headers.Authorization: an "
+                                     "Authorization header conflicts with api_key"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("sk-very-secret")));
+
+  ScopedEnv crlf("SY_TEST_CRLF", "sk-very-secret-value\r\nX-Injected: 1");
+  s = parseError(R"(
+providers:
+  - name: openai
+    kind: openai
+    headers:
+      X-Key: ${SY_TEST_CRLF}
+)");
+  EXPECT_THAT(s.message(),
+              HasSubstr("test.yaml:5: providers[0].headers.X-Key: header value contains a line "
+                        "break or NUL"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("sk-very-secret")));
+
+  // Credentials in URLs stay out of messages too.
+  ScopedEnv url("SY_TEST_URL", "ftp://user:sk-very-secret-value@host/");
+  s = parseError(R"(
+storage:
+  url: mysql://root:sk-very-secret-value@db/sy
+providers:
+  - name: openai
+    kind: openai
+    base_url: ${SY_TEST_URL}
+)");
+  EXPECT_EQ(s.message(),
+            "test.yaml:2: storage.url: unsupported storage scheme 'mysql' (expected sqlite:// "
+            "or postgres://)");
+  s = parseError("providers:\n  - name: openai\n    kind: openai\n    base_url: ${SY_TEST_URL}\n");
+  EXPECT_EQ(s.message(),
+            "test.yaml:4: providers[0].base_url: must start with http:// or https://, got "
+            "scheme 'ftp'");
+}
+
+TEST(ConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
+  Status s = parseError("server:\n  lisen: 127.0.0.1:8080\n");
+  EXPECT_EQ(s.message(), "test.yaml:2: unknown key 'lisen' in server (did you mean 'listen'?)");
+  EXPECT_EQ(s.param(), "server.lisen");
+
+  EXPECT_EQ(parseError("sever:\n  listen: 127.0.0.1:8080\n").message(),
+            "test.yaml:1: unknown key 'sever' at top level (did you mean 'server'?)");
+  EXPECT_EQ(parseError("log:\n  level: info\n  acess_log: true\n").message(),
+            "test.yaml:3: unknown key 'acess_log' in log (did you mean 'access_log'?)");
+  // Transpositions and truncations count as typos.
+  EXPECT_THAT(parseError("server:\n  max_body: 1MiB\n").message(),
+              HasSubstr("unknown key 'max_body' in server (did you mean 'max_body_bytes'?)"));
+  // No plausible guess: list the valid keys instead.
+  EXPECT_EQ(parseError("storage:\n  database: x\n").message(),
+            "test.yaml:2: unknown key 'database' in storage (valid keys: url)");
+
+  s = parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    timeouts:
+      conect: 1s
+)");
+  EXPECT_EQ(s.message(),
+            "test.yaml:5: unknown key 'conect' in providers[0].timeouts (did you mean "
+            "'connect'?)");
+  s = parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    modles: []
+)");
+  EXPECT_EQ(s.message(),
+            "test.yaml:4: unknown key 'modles' in providers[0] (did you mean 'models'?)");
+  s = parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    models:
+      - name: m
+        alias: [x]
+routes:
+  - name: r
+    target: p/m
+)");
+  EXPECT_EQ(s.message(),
+            "test.yaml:6: unknown key 'alias' in providers[0].models[0] (did you mean "
+            "'aliases'?)");
+  s = parseError("routes:\n  - name: r\n    taget: p/m\n");
+  EXPECT_EQ(s.message(), "test.yaml:3: unknown key 'taget' in routes[0] (did you mean 'target'?)");
+}
+
+TEST(ConfigTest, DuplicateKeys) {
+  EXPECT_EQ(parseError("server:\n  workers: 1\n  workers: 2\n").message(),
+            "test.yaml:3: server.workers: duplicate key (first on line 2)");
+}
+
+TEST(ConfigTest, ProviderErrors) {
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: openai
+    kind: opnai
+)").message(),
+            "test.yaml:3: providers[0].kind: unknown provider kind 'opnai' (expected one of: "
+            "openai)");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: a
+    kind: openai
+  - kind: openai
+)").message(),
+            "test.yaml:4: providers[1]: missing required key 'name'");
+  EXPECT_EQ(parseError("providers:\n  - name: a\n").message(),
+            "test.yaml:2: providers[0]: missing required key 'kind'");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: openai
+    kind: openai
+  - name: local
+    kind: openai
+  - name: openai
+    kind: openai
+)").message(),
+            "test.yaml:6: providers[2].name: duplicate provider name 'openai' (first declared on "
+            "line 2)");
+  EXPECT_THAT(parseError("providers:\n  - name: Open AI\n    kind: openai\n").message(),
+              HasSubstr("test.yaml:2: providers[0].name: invalid provider name 'Open AI'"));
+  EXPECT_EQ(parseError("providers:\n  - name: p\n    kind: openai\n    base_url: https:///v1\n")
+                .message(),
+            "test.yaml:4: providers[0].base_url: URL has no host");
+  EXPECT_EQ(parseError("providers:\n  - name: p\n    kind: openai\n    base_url: localhost:1\n")
+                .message(),
+            "test.yaml:4: providers[0].base_url: must start with http:// or https://");
+  EXPECT_EQ(parseError("providers:\n  - name: p\n    kind: openai\n    locality: onprem\n")
+                .message(),
+            "test.yaml:4: providers[0].locality: invalid locality 'onprem' (expected on_prem, "
+            "cloud or cloud:<region>)");
+  EXPECT_THAT(parseError("providers:\n  - name: p\n    kind: openai\n    locality: 'cloud:'\n")
+                  .message(),
+              HasSubstr("invalid locality 'cloud:'"));
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    headers:
+      Host: example.com
+)").message(),
+            "test.yaml:5: providers[0].headers.Host: header 'Host' is set by the gateway and "
+            "cannot be configured");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    headers:
+      X-A: 1
+      x-a: 2
+)").message(),
+            "test.yaml:6: providers[0].headers.x-a: header 'x-a' is set twice (names ignore "
+            "case)");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: p
+    kind: openai
+    models:
+      - m1
+      - name: m1
+)").message(),
+            "test.yaml:6: providers[0].models[1]: duplicate model 'm1' (first declared on line "
+            "5)");
+  EXPECT_EQ(parseError("providers:\n  name: p\n  kind: openai\n").message(),
+            "test.yaml:2: providers: expected a list, got a mapping");
+}
+
+TEST(ConfigTest, RouteErrors) {
+  constexpr std::string_view kProviders = R"(
+providers:
+  - name: openai
+    kind: openai
+    models:
+      - name: gpt-4o-mini
+        aliases: [mini]
+  - name: local
+    kind: openai
+    base_url: http://127.0.0.1:8081/v1
+    models: [llama]
+)";
+  auto withRoutes = [&](std::string_view routes) {
+    return std::string(kProviders) + std::string(routes);
+  };
+  // kProviders fills lines 1-10, so `routes:` is line 11 and the first route starts on line 12.
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - name: fast\n    target: opnai/gpt-4o\n")).message(),
+            "test.yaml:13: routes[0].target: unknown provider 'opnai' (did you mean 'openai'?)");
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - name: fast\n    target: nobody/x\n")).message(),
+            "test.yaml:13: routes[0].target: unknown provider 'nobody' (providers: openai, local)");
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - name: fast\n    target: gpt-4o\n")).message(),
+            "test.yaml:13: routes[0].target: expected PROVIDER/MODEL (e.g. openai/gpt-4o-mini), "
+            "got 'gpt-4o'");
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - name: fast\n    target: openai/\n")).message(),
+            "test.yaml:13: routes[0].target: expected PROVIDER/MODEL (e.g. openai/gpt-4o-mini), "
+            "got 'openai/'");
+  EXPECT_EQ(parseError(withRoutes(R"(routes:
+  - name: fast
+    target: openai/gpt-4o-mini
+  - name: fast
+    target: local/llama
+)")).message(),
+            "test.yaml:14: routes[1].name: duplicate route name 'fast' (first declared on line 12)");
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - name: mini\n    target: local/llama\n")).message(),
+            "test.yaml:12: routes[0].name: route name 'mini' is already the alias of "
+            "openai/gpt-4o-mini (line 6)");
+  EXPECT_THAT(
+      parseError(withRoutes("routes:\n  - name: local/x\n    target: local/llama\n")).message(),
+      HasSubstr("test.yaml:12: routes[0].name: route name 'local/x' would shadow the explicit "
+                "provider/model name of provider 'local'"));
+  EXPECT_EQ(parseError(withRoutes("routes:\n  - target: local/llama\n")).message(),
+            "test.yaml:12: routes[0]: missing required key 'name'");
+  EXPECT_EQ(parseError("routes:\n  - name: r\n    target: openai/gpt-4o\n").message(),
+            "test.yaml:3: routes[0].target: unknown provider 'openai' (no providers are "
+            "configured)");
+  // A route may shadow a plain model name: that is how a model is pinned to one provider.
+  const Config c = parseOk(withRoutes("routes:\n  - name: llama\n    target: openai/gpt-4o\n"));
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].provider, "openai");
+}
+
+TEST(ConfigTest, AliasCollisions) {
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: a
+    kind: openai
+    models:
+      - name: m1
+        aliases: [shared]
+  - name: b
+    kind: openai
+    models:
+      - name: m2
+        aliases: [other, shared]
+)").message(),
+            "test.yaml:11: providers[1].models[0].aliases[1]: alias 'shared' is already the alias "
+            "of a/m1 (line 6)");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: a
+    kind: openai
+    models:
+      - name: m1
+        aliases: [m2]
+  - name: b
+    kind: openai
+    models: [m2]
+)").message(),
+            "test.yaml:6: providers[0].models[0].aliases[0]: alias 'm2' is also the name of model "
+            "b/m2 (line 9)");
+  EXPECT_THAT(parseError(R"(
+providers:
+  - name: a
+    kind: openai
+    models:
+      - name: m1
+        aliases: [a/other]
+)").message(),
+              HasSubstr("test.yaml:6: providers[0].models[0].aliases[0]: alias 'a/other' would "
+                        "shadow"));
+}
+
+TEST(ConfigTest, OtherErrorsNameLineAndKey) {
+  EXPECT_EQ(parseError("log:\n  level: verbose\n").message(),
+            "test.yaml:2: log.level: unknown log level 'verbose' (expected one of: trace, debug, "
+            "info, warn, error, critical, off)");
+  EXPECT_EQ(parseError("log:\n  format: xml\n").message(),
+            "test.yaml:2: log.format: unknown log format 'xml' (expected one of: text, json)");
+  EXPECT_EQ(parseError("storage:\n  url: sqlite://\n").message(),
+            "test.yaml:2: storage.url: sqlite:// needs a file path, e.g. sqlite://switchyard.db");
+  EXPECT_EQ(parseError("storage:\n  url: switchyard.db\n").message(),
+            "test.yaml:2: storage.url: expected a URL: sqlite://PATH or postgres://...");
+  EXPECT_EQ(parseError("server: 8080\n").message(),
+            "test.yaml:1: server: expected a mapping (key: value lines), got a scalar");
+  EXPECT_EQ(parseError("log:\n  file: [a, b]\n").message(),
+            "test.yaml:2: log.file: expected a string, got a list");
+  EXPECT_EQ(parseError("- a\n- b\n").message(),
+            "test.yaml:1: expected a mapping with server, log, storage, providers, routes");
+  EXPECT_EQ(parseConfig("storage:\n  url: sqlite:///var/lib/sy.db\n", "x")->storage_url,
+            "sqlite:///var/lib/sy.db");
+}
+
+TEST(ConfigTest, YamlSyntaxErrorsHaveLines) {
+  const Status s = parseError(R"(
+server:
+  listen: 127.0.0.1:8080
+  workers: [1, 2
+log:
+  level: info
+)");
+  EXPECT_THAT(s.message(), testing::StartsWith("test.yaml:"));
+  EXPECT_THAT(s.message(), HasSubstr("YAML syntax error"));
+  // The unclosed flow sequence is reported where yaml-cpp gives up; it must be a real line.
+  EXPECT_THAT(s.message(), testing::MatchesRegex("test\\.yaml:[3-5]: YAML syntax error: .*"));
+
+  EXPECT_EQ(parseError("server:\n  listen: 1\n bad: 2\n").message(),
+            "test.yaml:3: YAML syntax error: end of map not found (column 2)");
+}
+
+std::filesystem::path writeTemp(const std::string& name, std::string_view text) {
+  const std::filesystem::path path = std::filesystem::path(::testing::TempDir()) / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, LoadConfigFile) {
+  const auto path = writeTemp("sy_config_ok.yaml", "server:\n  listen: 127.0.0.1:0\n");
+  auto config = loadConfigFile(path.string());
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->source, path.string());
+  EXPECT_EQ(config->server.port, 0);
+
+  // Errors name the file as given.
+  const auto bad = writeTemp("sy_config_bad.yaml", "server:\n  workers: -3\n");
+  auto failed = loadConfigFile(bad.string());
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().message(), bad.string() + ":2: server.workers: must not be negative, got -3");
+}
+
+TEST(ConfigTest, LoadConfigFileErrors) {
+  const std::string missing = ::testing::TempDir() + "/sy_no_such_config.yaml";
+  auto config = loadConfigFile(missing);
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(config.error().message(),
+            "cannot read config file '" + missing + "': No such file or directory");
+
+  config = loadConfigFile(::testing::TempDir());
+  ASSERT_FALSE(config.has_value());
+  EXPECT_THAT(config.error().message(), HasSubstr("it is a directory"));
+}
+
+// examples/switchyard.yaml is what new users start from: it must load with no env var set.
+TEST(ConfigTest, ShippedExampleLoadsWithoutEnvironment) {
+  ScopedEnv key("OPENAI_API_KEY", nullptr);
+  const std::filesystem::path root =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  const std::filesystem::path example = root / "examples" / "switchyard.yaml";
+  ASSERT_TRUE(std::filesystem::exists(example)) << example;
+  auto config = loadConfigFile(example.string());
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  ASSERT_GE(config->providers.size(), 2u);
+  EXPECT_EQ(config->providers[0].kind, "openai");
+  EXPECT_EQ(config->providers[0].api_key, "");
+  bool has_on_prem = false;
+  for (const auto& p : config->providers) has_on_prem |= p.locality == "on_prem";
+  EXPECT_TRUE(has_on_prem);
+  EXPECT_GE(config->routes.size(), 2u);
+}
+
+}  // namespace
+}  // namespace switchyard::config
