@@ -1,1 +1,397 @@
-// placeholder: replaced by its owner
+// The real gateway in-process on port 0 against a fake OpenAI-compatible upstream (also port
+// 0), driven by a blocking HTTP client: what a client sends, what the upstream receives, what
+// comes back, including upstream faults.
+
+#include "switchyard/server/gateway.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <thread>
+
+#include "switchyard/core/log.h"
+#include "tests/fakes/fake_upstream.h"
+
+namespace switchyard {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using asio::ip::tcp;
+using fakes::Behavior;
+using fakes::FakeUpstream;
+
+struct Reply {
+  unsigned status = 0;
+  bhttp::fields headers;
+  std::string body;
+  std::string header(std::string_view name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : std::string(it->value());
+  }
+  json::value json() const { return json::parse(body); }
+};
+
+// One keep-alive connection to the gateway.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : stream_(io_) {
+    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  Reply call(bhttp::verb method, std::string target, std::string body = {},
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    bhttp::request<bhttp::string_body> req{method, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, "application/json");
+    for (auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    bhttp::write(stream_, req);
+    return readReply();
+  }
+  Reply readReply() {
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream_, buffer_, res);
+    return Reply{res.result_int(), res.base(), res.body()};
+  }
+  Reply post(std::string target, std::string body) {
+    return call(bhttp::verb::post, std::move(target), std::move(body));
+  }
+  void sendOnly(std::string target, std::string body) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    bhttp::write(stream_, req);
+  }
+  void close() { stream_.socket().close(); }
+
+ private:
+  asio::io_context io_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+std::vector<json::value> sseData(const std::string& body, bool* saw_done = nullptr) {
+  std::vector<json::value> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    auto end = body.find("\n\n", pos);
+    std::string data = body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") {
+      if (saw_done) *saw_done = true;
+      continue;
+    }
+    out.push_back(json::parse(data));
+  }
+  return out;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
+
+  void SetUp() override { start(); }
+
+  void start(std::chrono::milliseconds first_byte = std::chrono::milliseconds(2000)) {
+    config::Config cfg;
+    cfg.source = "<test>";
+    cfg.server.host = "127.0.0.1";
+    cfg.server.port = 0;
+    cfg.server.workers = 1;
+    cfg.server.max_body_bytes = 64 * 1024;
+    cfg.server.drain_timeout = std::chrono::milliseconds(2000);
+    cfg.log.access_log = false;
+    config::ProviderConfig p;
+    p.name = "up";
+    p.kind = "openai";
+    p.base_url = upstream_.baseUrl();
+    p.api_key = "sk-test-secret";
+    p.models = {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}};
+    p.timeouts.first_byte = first_byte;
+    p.timeouts.idle = first_byte;
+    cfg.providers = {p};
+    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    auto gw = server::Gateway::create(std::move(cfg));
+    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
+    gateway_ = std::move(*gw);
+    gateway_->start();
+  }
+
+  static std::string chatBody(std::string_view model, bool stream = false,
+                              std::string_view extra = "") {
+    std::string body = R"({"model":")" + std::string(model) +
+                       R"(","messages":[{"role":"user","content":"Hi"}])";
+    if (stream) body += R"(,"stream":true)";
+    if (!extra.empty()) {
+      body += ",";
+      body += extra;
+    }
+    body += "}";
+    return body;
+  }
+
+  FakeUpstream upstream_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(GatewayTest, ChatRoutesRewritesModelAndForwardsUnknownFields) {
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions",
+                   chatBody("fast", false, R"("temperature":0.5,"x_vendor_knob":{"a":[1,2]})"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j.at("object"), "chat.completion");
+  EXPECT_EQ(j.at("choices").at(0).at("message").at("content"), "Hello from the fake upstream!");
+  EXPECT_EQ(r.header("x-switchyard-provider"), "up");
+  EXPECT_EQ(r.header("x-switchyard-model"), "fake-model");
+  EXPECT_EQ(r.header("x-switchyard-route"), "fast");
+  EXPECT_FALSE(r.header("x-request-id").empty());
+
+  auto sent = upstream_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/chat/completions");
+  EXPECT_EQ(sent.header("authorization"), "Bearer sk-test-secret");
+  auto up = json::parse(sent.body);
+  EXPECT_EQ(up.at("model"), "fake-model");
+  EXPECT_EQ(up.at("temperature").as_double(), 0.5);
+  EXPECT_EQ(up.at("x_vendor_knob"), json::parse(R"({"a":[1,2]})"));
+}
+
+TEST_F(GatewayTest, AliasesAndExplicitProviderModelResolve) {
+  Client c(gateway_->port());
+  EXPECT_EQ(c.post("/v1/chat/completions", chatBody("fm")).status, 200u);
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "fake-model");
+  EXPECT_EQ(c.post("/v1/chat/completions", chatBody("up/some-unlisted")).status, 200u);
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "some-unlisted");
+}
+
+TEST_F(GatewayTest, KeepsOneUpstreamConnectionAcrossRequests) {
+  Client c(gateway_->port());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.post("/v1/chat/completions", chatBody("fast")).status, 200u);
+  EXPECT_EQ(upstream_.requestCount(), 5u);
+  EXPECT_EQ(upstream_.connectionsAccepted(), 1u);
+}
+
+TEST_F(GatewayTest, StreamRelaysChunksAndEndsWithDone) {
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast", true));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  bool done = false;
+  auto events = sseData(r.body, &done);
+  EXPECT_TRUE(done);
+  std::string text;
+  for (auto& e : events) {
+    EXPECT_EQ(e.at("object"), "chat.completion.chunk");
+    EXPECT_FALSE(e.as_object().contains("usage") && !e.at("usage").is_null())
+        << "usage leaked to a client that did not ask for it";
+    for (auto& ch : e.at("choices").as_array()) {
+      if (auto* d = ch.at("delta").as_object().if_contains("content")) {
+        text += d->as_string().c_str();
+      }
+    }
+  }
+  EXPECT_EQ(text, "Hello from the fake upstream!");
+  // The gateway always asks for usage upstream, to log it.
+  auto up = json::parse(upstream_.lastRequest().body);
+  EXPECT_EQ(up.at("stream_options").at("include_usage"), true);
+}
+
+TEST_F(GatewayTest, StreamIncludesUsageWhenAsked) {
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions",
+                   chatBody("fast", true, R"("stream_options":{"include_usage":true})"));
+  ASSERT_EQ(r.status, 200u);
+  auto events = sseData(r.body);
+  ASSERT_FALSE(events.empty());
+  auto& last = events.back();
+  EXPECT_TRUE(last.at("choices").as_array().empty());
+  EXPECT_EQ(last.at("usage").at("prompt_tokens"), 12);
+}
+
+TEST_F(GatewayTest, StreamedToolCallArgumentsSurviveSplitting) {
+  upstream_.setBehavior(Behavior::toolCall());
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast", true));
+  ASSERT_EQ(r.status, 200u);
+  std::string args;
+  std::string name;
+  std::string finish;
+  for (auto& e : sseData(r.body)) {
+    for (auto& ch : e.at("choices").as_array()) {
+      if (auto* tc = ch.at("delta").as_object().if_contains("tool_calls")) {
+        for (auto& call : tc->as_array()) {
+          auto& fn = call.at("function").as_object();
+          if (auto* n = fn.if_contains("name")) name += n->as_string().c_str();
+          if (auto* a = fn.if_contains("arguments")) args += a->as_string().c_str();
+        }
+      }
+      if (!ch.at("finish_reason").is_null()) finish = ch.at("finish_reason").as_string().c_str();
+    }
+  }
+  EXPECT_EQ(name, "get_weather");
+  EXPECT_EQ(args, R"({"location":"Paris","unit":"celsius"})");
+  EXPECT_EQ(finish, "tool_calls");
+}
+
+TEST_F(GatewayTest, UpstreamErrorsKeepStatusAndMessage) {
+  Client c(gateway_->port());
+  upstream_.pushBehavior(Behavior::error(429, "slow down please"));
+  Reply r = c.post("/v1/chat/completions", chatBody("fast"));
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_NE(r.body.find("slow down please"), std::string::npos) << r.body;
+
+  upstream_.pushBehavior(Behavior::error(500, "boom"));
+  r = c.post("/v1/chat/completions", chatBody("fast", true));
+  EXPECT_EQ(r.status, 500u) << "a failure before the first byte is a plain error response";
+  EXPECT_EQ(r.json().at("error").at("message").as_string().find("boom") != std::string::npos,
+            true);
+}
+
+TEST_F(GatewayTest, UpstreamResetIs502AndGatewayKeepsServing) {
+  Client c(gateway_->port());
+  upstream_.pushBehavior(Behavior::reset());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast"));
+  EXPECT_EQ(r.status, 502u) << r.body;
+  EXPECT_EQ(c.post("/v1/chat/completions", chatBody("fast")).status, 200u);
+}
+
+TEST_F(GatewayTest, UpstreamHangTimesOutWith504) {
+  gateway_.reset();
+  start(std::chrono::milliseconds(300));
+  upstream_.pushBehavior(Behavior::hang());
+  Client c(gateway_->port());
+  const auto t0 = std::chrono::steady_clock::now();
+  Reply r = c.post("/v1/chat/completions", chatBody("fast"));
+  EXPECT_EQ(r.status, 504u) << r.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST_F(GatewayTest, StreamCutMidwaySendsErrorEventWithoutDone) {
+  upstream_.setBehavior(Behavior::cutStream(2));
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast", true));
+  ASSERT_EQ(r.status, 200u);
+  bool done = false;
+  auto events = sseData(r.body, &done);
+  EXPECT_FALSE(done);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_TRUE(events.back().as_object().contains("error")) << r.body;
+}
+
+TEST_F(GatewayTest, ClientDisconnectCancelsUpstreamCall) {
+  upstream_.setBehavior(Behavior::hang());
+  {
+    Client c(gateway_->port());
+    c.sendOnly("/v1/chat/completions", chatBody("fast"));
+    ASSERT_TRUE(upstream_.waitForActiveConnections(1, std::chrono::seconds(5)));
+    c.close();
+  }
+  EXPECT_TRUE(upstream_.waitForActiveConnections(0, std::chrono::seconds(5)))
+      << "the upstream request outlived its client";
+}
+
+TEST_F(GatewayTest, EmbeddingsRoundTripBase64AndFloat) {
+  Client c(gateway_->port());
+  Reply f = c.post("/v1/embeddings", R"({"model":"fake-embedder","input":["a","b"]})");
+  ASSERT_EQ(f.status, 200u) << f.body;
+  auto fj = f.json();
+  ASSERT_EQ(fj.at("data").as_array().size(), 2u);
+  auto& vec = fj.at("data").at(0).at("embedding").as_array();
+  EXPECT_EQ(vec.size(), 8u);
+
+  Reply b = c.post("/v1/embeddings",
+                   R"({"model":"fake-embedder","input":["a","b"],"encoding_format":"base64"})");
+  ASSERT_EQ(b.status, 200u) << b.body;
+  EXPECT_TRUE(b.json().at("data").at(0).at("embedding").is_string());
+}
+
+TEST_F(GatewayTest, CompletionsPassThrough) {
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/completions", R"({"model":"fast","prompt":"Once upon"})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("object"), "text_completion");
+  EXPECT_EQ(upstream_.lastRequest().target, "/v1/completions");
+}
+
+TEST_F(GatewayTest, ModelsListsRoutesAliasesAndModels) {
+  Client c(gateway_->port());
+  Reply r = c.call(bhttp::verb::get, "/v1/models");
+  ASSERT_EQ(r.status, 200u);
+  std::vector<std::string> ids;
+  const json::value listing = r.json();
+  for (auto& m : listing.at("data").as_array()) ids.emplace_back(m.at("id").as_string());
+  for (const char* want : {"fast", "fm", "fake-model", "up/fake-model", "fake-embedder"}) {
+    EXPECT_NE(std::find(ids.begin(), ids.end(), want), ids.end()) << want;
+  }
+}
+
+TEST_F(GatewayTest, BadInputGetsClearOpenAIErrors) {
+  Client c(gateway_->port());
+  struct Case {
+    std::string target, body;
+    unsigned status;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/chat/completions", "{not json", 400, "JSON"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}]})", 400, "model"},
+      {"/v1/chat/completions", R"({"model":"fast"})", 400, "messages"},
+      {"/v1/chat/completions", R"({"model":"fast","messages":"hi"})", 400, "messages"},
+      {"/v1/chat/completions", R"({"model":"fast","messages":[{"role":"user","content":"x"}],"temperature":"hot"})", 400, "temperature"},
+      {"/v1/chat/completions", R"({"model":"nope","messages":[{"role":"user","content":"x"}]})", 404, "nope"},
+      {"/v1/chat/completions", "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}", 400, ""},
+      {"/v1/nothing", "{}", 404, "/v1/nothing"},
+  };
+  for (const auto& tc : cases) {
+    Reply r = c.post(tc.target, tc.body);
+    EXPECT_EQ(r.status, tc.status) << tc.body << " -> " << r.body;
+    auto j = r.json();
+    ASSERT_TRUE(j.as_object().contains("error")) << r.body;
+    EXPECT_NE(j.at("error").at("message").as_string().find(tc.needle), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(upstream_.requestCount(), 0u) << "bad input must never reach the upstream";
+  EXPECT_EQ(c.call(bhttp::verb::get, "/v1/chat/completions").status, 405u);
+}
+
+TEST_F(GatewayTest, OversizedBodyIs413) {
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast", false,
+                                                    "\"pad\":\"" + std::string(70000, 'x') + "\""));
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_NE(r.body.find("limit"), std::string::npos);
+}
+
+TEST_F(GatewayTest, HealthAndReadiness) {
+  Client c(gateway_->port());
+  EXPECT_EQ(c.call(bhttp::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(c.call(bhttp::verb::get, "/readyz").status, 200u);
+}
+
+TEST_F(GatewayTest, ShutdownLetsInFlightRequestFinish) {
+  Behavior slow = Behavior::normal();
+  slow.delay = std::chrono::milliseconds(300);
+  upstream_.setBehavior(slow);
+  Client c(gateway_->port());
+  c.sendOnly("/v1/chat/completions", chatBody("fast"));
+  ASSERT_TRUE(upstream_.waitForActiveConnections(1, std::chrono::seconds(5)));
+  std::thread stopper([&] { gateway_->shutdown(); });
+  Reply r = c.readReply();
+  stopper.join();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.json().at("choices").at(0).at("message").at("content"),
+            "Hello from the fake upstream!");
+  EXPECT_EQ(r.header("connection"), "close");
+}
+
+}  // namespace
+}  // namespace switchyard

@@ -22,12 +22,16 @@ struct ContentPart {
   std::string image_url;     // kImage: https URL or data: URI
   std::string image_detail;  // kImage: "auto" | "low" | "high" | ""
   boost::json::value raw;    // kOther: the part verbatim (input_audio, file, ...)
+
+  bool operator==(const ContentPart&) const = default;
 };
 
 struct ToolCall {
   std::string id;
   std::string name;
   std::string arguments;  // JSON text exactly as the model produced it
+
+  bool operator==(const ToolCall&) const = default;
 };
 
 struct Message {
@@ -42,9 +46,13 @@ struct Message {
   std::string tool_call_id;          // tool
   std::string reasoning_content;     // assistant, when the model separates its reasoning
   std::optional<std::string> refusal;
+  // Message fields we do not model (e.g. legacy `function_call`), kept verbatim.
+  boost::json::object extra;
 
   // Concatenated text of all text parts.
   std::string text() const;
+
+  bool operator==(const Message&) const = default;
 };
 
 struct ToolDef {
@@ -52,12 +60,16 @@ struct ToolDef {
   std::string description;
   boost::json::value parameters;  // JSON Schema; null when absent
   std::optional<bool> strict;
+
+  bool operator==(const ToolDef&) const = default;
 };
 
 struct ToolChoice {
   enum class Mode { kUnset, kAuto, kNone, kRequired, kFunction };
   Mode mode = Mode::kUnset;
   std::string function_name;  // kFunction
+
+  bool operator==(const ToolChoice&) const = default;
 };
 
 struct ResponseFormat {
@@ -66,6 +78,9 @@ struct ResponseFormat {
   std::string schema_name;
   boost::json::value schema;  // kJsonSchema
   std::optional<bool> strict;
+  std::string schema_description;
+
+  bool operator==(const ResponseFormat&) const = default;
 };
 
 struct ChatRequest {
@@ -102,6 +117,8 @@ struct ChatRequest {
 
   // Every field we do not model, kept verbatim and forwarded to OpenAI-compatible upstreams.
   boost::json::object extra;
+
+  bool operator==(const ChatRequest&) const = default;
 };
 
 struct Usage {
@@ -111,6 +128,8 @@ struct Usage {
   std::int64_t cached_tokens = 0;       // prompt tokens served from a prompt cache
   std::int64_t cache_write_tokens = 0;  // prompt tokens written to a prompt cache
   std::int64_t reasoning_tokens = 0;    // completion tokens spent reasoning
+
+  bool operator==(const Usage&) const = default;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kToolCalls, kContentFilter, kError };
@@ -120,6 +139,8 @@ struct Choice {
   Message message;  // role kAssistant
   FinishReason finish_reason = FinishReason::kNone;
   boost::json::value logprobs;  // verbatim; null when absent
+
+  bool operator==(const Choice&) const = default;
 };
 
 struct ChatResponse {
@@ -130,6 +151,8 @@ struct ChatResponse {
   std::optional<Usage> usage;
   std::string system_fingerprint;
   std::string service_tier;
+
+  bool operator==(const ChatResponse&) const = default;
 };
 
 struct ToolCallDelta {
@@ -137,6 +160,8 @@ struct ToolCallDelta {
   std::string id;         // first delta of a call only
   std::string name;       // first delta of a call only
   std::string arguments;  // a fragment of the JSON text
+
+  bool operator==(const ToolCallDelta&) const = default;
 };
 
 struct ChoiceDelta {
@@ -148,6 +173,8 @@ struct ChoiceDelta {
   std::vector<ToolCallDelta> tool_calls;
   FinishReason finish_reason = FinishReason::kNone;
   boost::json::value logprobs;
+
+  bool operator==(const ChoiceDelta&) const = default;
 };
 
 struct ChatChunk {
@@ -157,6 +184,8 @@ struct ChatChunk {
   std::vector<ChoiceDelta> choices;  // empty on the final usage-only chunk
   std::optional<Usage> usage;
   std::string system_fingerprint;
+
+  bool operator==(const ChatChunk&) const = default;
 };
 
 // Legacy text completions (/v1/completions).
@@ -171,6 +200,8 @@ struct CompletionRequest {
   bool stream = false;
   bool include_usage = false;
   boost::json::object extra;
+
+  bool operator==(const CompletionRequest&) const = default;
 };
 
 struct CompletionChoice {
@@ -178,6 +209,8 @@ struct CompletionChoice {
   std::string text;
   FinishReason finish_reason = FinishReason::kNone;
   boost::json::value logprobs;
+
+  bool operator==(const CompletionChoice&) const = default;
 };
 
 // Used for both the whole response and stream chunks (the wire shape is the same).
@@ -188,6 +221,8 @@ struct CompletionResponse {
   std::vector<CompletionChoice> choices;
   std::optional<Usage> usage;
   std::string system_fingerprint;
+
+  bool operator==(const CompletionResponse&) const = default;
 };
 
 struct EmbeddingRequest {
@@ -200,12 +235,16 @@ struct EmbeddingRequest {
   boost::json::object extra;
 
   std::size_t inputCount() const;
+
+  bool operator==(const EmbeddingRequest&) const = default;
 };
 
 struct EmbeddingResponse {
   std::string model;
   std::vector<std::vector<float>> embeddings;  // in input order
   Usage usage;
+
+  bool operator==(const EmbeddingResponse&) const = default;
 };
 
 std::string_view roleName(Role role);

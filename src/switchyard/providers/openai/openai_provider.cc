@@ -109,16 +109,12 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
           Status(status.code(), "upstream stream from '" + name() + "' broke: " + status.message()),
           delivered};
     }
-    if (piece->empty()) {
-      // The body ended without [DONE]: accept it when the stream carried anything at all, as
-      // some OpenAI-compatible servers omit the terminator.
-      if (delivered) co_return StreamOutcome{Status::ok(), true};
-      co_return StreamOutcome{Status(ErrorCode::kUpstream, "upstream '" + name() +
-                                                               "' ended the stream without data"),
-                              false};
-    }
     payloads.clear();
-    parser.feed(*piece, [&](const http::SseEvent& event) { payloads.push_back(event.data); });
+    if (piece->empty()) {
+      parser.finish([&](const http::SseEvent& event) { payloads.push_back(event.data); });
+    } else {
+      parser.feed(*piece, [&](const http::SseEvent& event) { payloads.push_back(event.data); });
+    }
     for (const auto& data : payloads) {
       if (data == "[DONE]") co_return StreamOutcome{Status::ok(), delivered};
       if (looksLikeStreamError(data)) {
@@ -127,6 +123,14 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
       Status status = co_await on_data(data);
       if (!status.isOk()) co_return StreamOutcome{std::move(status), delivered};
       delivered = true;
+    }
+    if (piece->empty()) {
+      // The body ended without [DONE]: accept it when the stream carried anything at all, as
+      // some OpenAI-compatible servers omit the terminator.
+      if (delivered) co_return StreamOutcome{Status::ok(), true};
+      co_return StreamOutcome{Status(ErrorCode::kUpstream, "upstream '" + name() +
+                                                               "' ended the stream without data"),
+                              false};
     }
   }
 }
