@@ -12,6 +12,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "switchyard/core/log.h"
@@ -101,7 +104,8 @@ class GatewayTest : public ::testing::Test {
 
   void SetUp() override { start(); }
 
-  void start(std::chrono::milliseconds first_byte = std::chrono::milliseconds(2000)) {
+  void start(std::chrono::milliseconds first_byte = std::chrono::milliseconds(2000),
+             bool access_log = false) {
     config::Config cfg;
     cfg.source = "<test>";
     cfg.server.host = "127.0.0.1";
@@ -109,7 +113,7 @@ class GatewayTest : public ::testing::Test {
     cfg.server.workers = 1;
     cfg.server.max_body_bytes = 64 * 1024;
     cfg.server.drain_timeout = std::chrono::milliseconds(2000);
-    cfg.log.access_log = false;
+    cfg.log.access_log = access_log;
     config::ProviderConfig p;
     p.name = "up";
     p.kind = "openai";
@@ -391,6 +395,35 @@ TEST_F(GatewayTest, ShutdownLetsInFlightRequestFinish) {
   EXPECT_EQ(r.json().at("choices").at(0).at("message").at("content"),
             "Hello from the fake upstream!");
   EXPECT_EQ(r.header("connection"), "close");
+}
+
+TEST_F(GatewayTest, LogsNeverContainKeysOrAuthorizationHeaders) {
+  const std::string path = ::testing::TempDir() + "/sy_gateway_log.jsonl";
+  std::remove(path.c_str());
+  ASSERT_TRUE(setupLogging({"trace", LogFormat::kJson, path}).isOk());
+  gateway_.reset();
+  start(std::chrono::milliseconds(2000), /*access_log=*/true);
+  {
+    Client c(gateway_->port());
+    auto auth = std::vector<std::pair<std::string, std::string>>{
+        {"Authorization", "Bearer sk-client-secret-value"}};
+    EXPECT_EQ(c.call(bhttp::verb::post, "/v1/chat/completions", chatBody("fast"), auth).status,
+              200u);
+    upstream_.pushBehavior(Behavior::error(401, "Incorrect API key provided: sk-test-secret"));
+    EXPECT_EQ(c.call(bhttp::verb::post, "/v1/chat/completions", chatBody("fast"), auth).status,
+              401u);
+  }
+  gateway_->shutdown();
+  spdlog::default_logger()->flush();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string log = text.str();
+  EXPECT_NE(log.find(R"("event":"request")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("status":401)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("sk-client-secret-value"), std::string::npos) << log;
+  EXPECT_EQ(log.find("sk-test-secret"), std::string::npos) << log;
+  ASSERT_TRUE(setupLogging({"warn", LogFormat::kText, ""}).isOk());
 }
 
 }  // namespace
