@@ -1,0 +1,1162 @@
+#include "switchyard/engine/engine.h"
+
+#include <common.h>
+#include <llama.h>
+#include <sampling.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "switchyard/core/check.h"
+#include "switchyard/core/log.h"
+#include "switchyard/engine/chat_format.h"
+#include "switchyard/engine/llama_runtime.h"
+#include "switchyard/engine/model_maker.h"
+#include "switchyard/engine/prompt_cache.h"
+#include "switchyard/engine/stop_matcher.h"
+
+namespace switchyard::engine {
+
+std::string_view finishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kNone:
+      return "none";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kToolCalls:
+      return "tool_calls";
+    case FinishReason::kCancelled:
+      return "cancelled";
+  }
+  return "none";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Tokens per embedding decode when several inputs share one (each token costs an n_vocab-wide
+// output row in llama.cpp's embedding mode).
+constexpr std::size_t kEmbeddingBatchTokens = 512;
+
+double msBetween(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+struct ModelDeleter {
+  void operator()(llama_model* m) const { llama_model_free(m); }
+};
+struct ContextDeleter {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
+using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
+
+class Batch {
+ public:
+  explicit Batch(int capacity) : batch_(llama_batch_init(capacity, 0, 1)), capacity_(capacity) {}
+  ~Batch() { llama_batch_free(batch_); }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  void clear() { batch_.n_tokens = 0; }
+  int size() const { return batch_.n_tokens; }
+  int capacity() const { return capacity_; }
+  // Returns the token's index in the batch.
+  int add(llama_token token, llama_pos pos, llama_seq_id seq, bool output) {
+    SY_DCHECK(batch_.n_tokens < capacity_);
+    const int i = batch_.n_tokens++;
+    batch_.token[i] = token;
+    batch_.pos[i] = pos;
+    batch_.n_seq_id[i] = 1;
+    batch_.seq_id[i][0] = seq;
+    batch_.logits[i] = output ? 1 : 0;
+    return i;
+  }
+  const llama_batch& get() const { return batch_; }
+
+ private:
+  llama_batch batch_;
+  int capacity_;
+};
+
+// A request after enqueue() prepared it: tokens, sampler, text handling.
+struct Request {
+  std::uint64_t id = 0;
+  EventCallback on_event;
+  TokenSeq prompt;
+  int max_tokens = 0;  // effective limit on completion tokens
+  common_sampler_ptr sampler;
+  std::set<llama_token> render_special;  // preserved tokens that are text, not control
+  std::optional<StopMatcher> stop;
+  std::optional<OutputParser> parser;
+  std::string text;  // generated text so far, stop strings removed
+  Usage usage;
+  int prompt_decoded = 0;
+  Clock::time_point enqueued{};
+  Clock::time_point assigned{};
+  Clock::time_point first_token{};
+};
+
+struct Slot {
+  llama_seq_id seq = 0;
+  TokenSeq cache;                // tokens whose KV this sequence holds, positions 0..cache.size()-1
+  std::unique_ptr<Request> req;  // null: idle
+  bool generating = false;       // prompt done; one token per step
+  llama_token next_token = 0;    // sampled, not yet decoded
+  int logits_index = -1;         // in the current batch
+  int pending = 0;               // tokens of this slot in the current batch
+  Clock::time_point last_used{};
+  std::uint64_t admitted_order = 0;
+
+  bool idle() const { return !req; }
+  std::size_t promptRemaining() const {
+    return req ? req->prompt.size() - std::min(req->prompt.size(), cache.size()) : 0;
+  }
+};
+
+struct EmbeddingJob {
+  std::vector<std::string> texts;
+  EmbeddingCallback done;
+};
+
+void deliver(const EventCallback& cb, EngineEvent&& ev) {
+  try {
+    cb(std::move(ev));
+  } catch (const std::exception& e) {
+    SY_BUG(std::string("engine event callback threw: ") + e.what());
+  } catch (...) {
+    SY_BUG("engine event callback threw");
+  }
+}
+
+bool eventHasContent(const EngineEvent& ev) {
+  return !ev.text.empty() || !ev.reasoning_text.empty() || !ev.tool_calls.empty();
+}
+
+Status validateOptions(const EngineOptions& o) {
+  auto bad = [](std::string m) { return Status(ErrorCode::kInvalidArgument, std::move(m)); };
+  if (o.model_path.empty()) return bad("engine: model_path is empty");
+  if (o.n_ctx < 16) return bad("engine: n_ctx must be at least 16");
+  if (o.n_parallel < 1 || static_cast<std::size_t>(o.n_parallel) > llama_max_parallel_sequences()) {
+    return bad("engine: n_parallel must be between 1 and " +
+               std::to_string(llama_max_parallel_sequences()));
+  }
+  if (o.n_batch < o.n_parallel) return bad("engine: n_batch must be at least n_parallel");
+  if (o.max_queue < 1) return bad("engine: max_queue must be at least 1");
+  if (o.n_threads < 0) return bad("engine: n_threads must not be negative");
+  return {};
+}
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  explicit Impl(EngineOptions options) : options_(std::move(options)) {}
+  ~Impl() { shutdown(); }
+
+  Status init();
+  Result<std::uint64_t> enqueue(GenerationRequest request, EventCallback on_event);
+  void cancel(std::uint64_t id);
+  Status embedAsync(std::vector<std::string> texts, EmbeddingCallback done);
+  Result<int> countPromptTokens(const GenerationRequest& request);
+  EngineStats stats() const;
+  Result<TokenSeq> tokenizeText(const std::string& text, bool add_special) {
+    return tokenize(text, add_special);
+  }
+
+  EngineOptions options_;
+  ModelInfo info_;
+
+ private:
+  Result<std::unique_ptr<Request>> prepare(GenerationRequest request);
+  Result<TokenSeq> tokenize(const std::string& text, bool add_special = true) const;
+  Result<common_sampler_ptr> makeSampler(const GenerationRequest& request, RenderedPrompt& rendered,
+                                         std::set<llama_token>& render_special);
+
+  void run();
+  void shutdown();
+  bool hasWork() const;  // engine thread, under mu_
+  void applyCancels(std::vector<std::uint64_t> ids);
+  void admit();
+  void assign(Slot& slot, std::unique_ptr<Request> req);
+  bool step();  // false when nothing could be decoded
+  void ensureRoom(std::size_t tokens);
+  void evictIdle(Slot& slot);
+  void saveToHost(Slot& slot);
+  void handleToken(Slot& slot, llama_token token);
+  void finish(Slot& slot, FinishReason reason);
+  void failSlot(Slot& slot, Status error);
+  void runEmbeddings(EmbeddingJob& job);
+  Result<Embeddings> computeEmbeddings(const std::vector<std::string>& texts);
+  std::size_t cellsInUse() const;
+  std::size_t cellsCommitted() const;
+
+  ModelPtr model_;
+  ContextPtr ctx_;       // generation; null for embedding-only models
+  ContextPtr embd_ctx_;  // embeddings; null unless options_.embeddings
+  const llama_vocab* vocab_ = nullptr;
+  std::unique_ptr<ChatFormatter> chat_;
+  std::vector<llama_logit_bias> eog_bias_;  // -inf on every end-of-generation token
+  int n_vocab_ = 0;
+
+  // Engine thread only.
+  std::vector<Slot> slots_;
+  std::optional<Batch> batch_;
+  std::optional<HostPromptCache> host_cache_;
+  std::uint64_t admitted_counter_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Request>> incoming_;
+  std::vector<std::uint64_t> cancels_;
+  std::deque<EmbeddingJob> embed_jobs_;
+  bool stopping_ = false;
+  std::uint64_t next_id_ = 1;
+  std::size_t active_ = 0;
+  EngineStats totals_;  // counters only; the rest is filled by stats()
+  std::size_t host_entries_ = 0;
+  std::size_t host_bytes_ = 0;
+
+  std::thread thread_;
+};
+
+Status Engine::Impl::init() {
+  if (auto st = validateOptions(options_); !st.isOk()) return st;
+  ensureLlamaRuntime();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(options_.model_path, ec)) {
+    return Status(ErrorCode::kNotFound, "model file not found: " + options_.model_path);
+  }
+  llama_model_params mparams = llama_model_default_params();
+  mparams.n_gpu_layers = options_.n_gpu_layers;
+  model_.reset(llama_model_load_from_file(options_.model_path.c_str(), mparams));
+  if (!model_) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cannot load model " + options_.model_path + " (corrupt or unsupported GGUF)");
+  }
+  vocab_ = llama_model_get_vocab(model_.get());
+  n_vocab_ = llama_vocab_n_tokens(vocab_);
+  for (llama_token t = 0; t < n_vocab_; ++t) {
+    if (llama_vocab_is_eog(vocab_, t)) eog_bias_.push_back({t, -INFINITY});
+  }
+
+  // Metadata from the model as loaded, the file hash from the file.
+  info_.path = options_.model_path;
+  {
+    char buf[256];
+    if (llama_model_meta_val_str(model_.get(), "general.architecture", buf, sizeof(buf)) > 0) {
+      info_.architecture = buf;
+    }
+    if (llama_model_meta_val_str(model_.get(), "general.name", buf, sizeof(buf)) > 0)
+      info_.name = buf;
+  }
+  info_.n_params = llama_model_n_params(model_.get());
+  info_.tensor_bytes = llama_model_size(model_.get());
+  info_.file_bytes = std::filesystem::file_size(options_.model_path, ec);
+  info_.file_type = llama_ftype_name(llama_model_ftype(model_.get()));
+  info_.n_ctx_train = llama_model_n_ctx_train(model_.get());
+  info_.n_embd = llama_model_n_embd(model_.get());
+  info_.n_layer = llama_model_n_layer(model_.get());
+  info_.n_head = llama_model_n_head(model_.get());
+  info_.n_head_kv = llama_model_n_head_kv(model_.get());
+  info_.n_vocab = n_vocab_;
+  if (options_.hash_file) {
+    auto sha = sha256File(options_.model_path);
+    if (!sha) return sha.error();
+    info_.sha256 = std::move(*sha);
+  }
+
+  const int n_threads = options_.n_threads > 0
+                            ? options_.n_threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  // Models that declare a pooling type (BERT-style embedders) do not generate text.
+  bool pooled = false;
+  {
+    char buf[32];
+    const std::string key = info_.architecture + ".pooling_type";
+    pooled = llama_model_meta_val_str(model_.get(), key.c_str(), buf, sizeof(buf)) > 0 &&
+             std::string_view(buf) != "0";
+  }
+  if (!pooled && llama_model_has_decoder(model_.get()) && !llama_model_has_encoder(model_.get())) {
+    llama_context_params cparams = llama_context_default_params();
+    cparams.n_ctx = static_cast<std::uint32_t>(options_.n_ctx);
+    cparams.n_batch = static_cast<std::uint32_t>(options_.n_batch);
+    cparams.n_ubatch = static_cast<std::uint32_t>(std::min(options_.n_batch, 512));
+    cparams.n_seq_max = static_cast<std::uint32_t>(options_.n_parallel);
+    cparams.n_threads = n_threads;
+    cparams.n_threads_batch = n_threads;
+    cparams.kv_unified = true;  // any one sequence may use the whole context
+    cparams.no_perf = true;
+    ctx_.reset(llama_init_from_model(model_.get(), cparams));
+    if (!ctx_) {
+      return Status(ErrorCode::kInternal, "cannot create a llama context for " +
+                                              options_.model_path + " (n_ctx " +
+                                              std::to_string(options_.n_ctx) + ")");
+    }
+    auto chat = ChatFormatter::create(model_.get(), options_.chat_template);
+    if (!chat) return chat.error();
+    chat_ = std::move(*chat);
+    info_.chat_template = chat_->templateSource();
+    slots_.resize(static_cast<std::size_t>(options_.n_parallel));
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].seq = static_cast<llama_seq_id>(i);
+    batch_.emplace(options_.n_batch);
+    if (options_.host_cache_bytes > 0) host_cache_.emplace(options_.host_cache_bytes);
+  }
+
+  if (options_.embeddings) {
+    llama_context_params cparams = llama_context_default_params();
+    cparams.embeddings = true;
+    // Pooled embeddings need a whole input in one micro-batch. Every token is an output row
+    // (n_vocab floats of logits each), so batches hold few tokens; see computeEmbeddings().
+    const int n_ctx_embd = std::min(options_.n_ctx, std::max(info_.n_ctx_train, 512));
+    cparams.n_ctx = static_cast<std::uint32_t>(n_ctx_embd);
+    cparams.n_batch = cparams.n_ubatch = static_cast<std::uint32_t>(n_ctx_embd);
+    cparams.n_seq_max = 16;
+    cparams.kv_unified = true;
+    cparams.n_threads = n_threads;
+    cparams.n_threads_batch = n_threads;
+    cparams.no_perf = true;
+    embd_ctx_.reset(llama_init_from_model(model_.get(), cparams));
+    if (embd_ctx_ && llama_pooling_type(embd_ctx_.get()) == LLAMA_POOLING_TYPE_NONE) {
+      // A generative model declares no pooling: average its token states.
+      cparams.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+      embd_ctx_.reset(llama_init_from_model(model_.get(), cparams));
+    }
+    if (!embd_ctx_) {
+      return Status(ErrorCode::kInternal,
+                    "cannot create an embedding context for " + options_.model_path);
+    }
+  }
+  if (!ctx_ && !embd_ctx_) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "model " + options_.model_path + " does not generate text; enable embeddings");
+  }
+
+  thread_ = std::thread([this] { run(); });
+  logEvent(spdlog::level::info, "engine_started",
+           {{"model", options_.model_path},
+            {"arch", info_.architecture},
+            {"params", static_cast<long long>(info_.n_params)},
+            {"n_ctx", options_.n_ctx},
+            {"n_parallel", options_.n_parallel},
+            {"threads", n_threads},
+            {"embeddings", options_.embeddings}});
+  return {};
+}
+
+void Engine::Impl::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caller threads: preparation.
+
+// Safe on any thread: llama.cpp tokenizes with a per-call session over the const vocab.
+Result<TokenSeq> Engine::Impl::tokenize(const std::string& text, bool add_special) const {
+  // add_special: BOS per the vocab; parse_special: the template's <|im_start|> etc. are tokens.
+  int n = -llama_tokenize(vocab_, text.data(), static_cast<std::int32_t>(text.size()), nullptr, 0,
+                          add_special, /*parse_special=*/true);
+  if (n < 0) n = -n;
+  TokenSeq tokens(static_cast<std::size_t>(n));
+  if (n > 0) {
+    const int got = llama_tokenize(vocab_, text.data(), static_cast<std::int32_t>(text.size()),
+                                   tokens.data(), n, add_special, true);
+    if (got < 0) return fail(ErrorCode::kInternal, "tokenization failed");
+    tokens.resize(static_cast<std::size_t>(got));
+  }
+  return tokens;
+}
+
+Result<common_sampler_ptr> Engine::Impl::makeSampler(const GenerationRequest& request,
+                                                     RenderedPrompt& rendered,
+                                                     std::set<llama_token>& render_special) {
+  const SamplingParams& s = request.sampling;
+  auto bad = [](std::string m, std::string param) {
+    return fail(Status(ErrorCode::kInvalidArgument, std::move(m)).withParam(std::move(param)));
+  };
+  if (!std::isfinite(s.temperature) || s.temperature < 0)
+    return bad("temperature must be >= 0", "temperature");
+  if (!(s.top_p > 0.0f && s.top_p <= 1.0f)) return bad("top_p must be in (0, 1]", "top_p");
+  if (!(s.min_p >= 0.0f && s.min_p <= 1.0f)) return bad("min_p must be in [0, 1]", "min_p");
+  if (!(std::isfinite(s.repeat_penalty) && s.repeat_penalty > 0.0f)) {
+    return bad("repeat_penalty must be positive", "repeat_penalty");
+  }
+  if (!std::isfinite(s.frequency_penalty) || std::fabs(s.frequency_penalty) > 100) {
+    return bad("frequency_penalty out of range", "frequency_penalty");
+  }
+  if (!std::isfinite(s.presence_penalty) || std::fabs(s.presence_penalty) > 100) {
+    return bad("presence_penalty out of range", "presence_penalty");
+  }
+
+  common_params_sampling p;
+  p.no_perf = true;
+  p.seed = s.seed ? *s.seed : LLAMA_DEFAULT_SEED;
+  p.temp = s.temperature;
+  p.top_k = s.top_k;
+  p.top_p = s.top_p;
+  p.min_p = s.min_p;
+  p.penalty_last_n = s.repeat_last_n;
+  p.penalty_repeat = s.repeat_penalty;
+  p.penalty_freq = s.frequency_penalty;
+  p.penalty_present = s.presence_penalty;
+  if (s.temperature <= 0.0f) {
+    // Greedy as top-1: common_sampler always ends in a dist sampler, and a softmax over the
+    // whole vocabulary per token cost more than the rest of a small model's step.
+    p.top_k = 1;
+    p.samplers = {COMMON_SAMPLER_TYPE_PENALTIES, COMMON_SAMPLER_TYPE_TOP_K};
+  } else {
+    p.samplers = {COMMON_SAMPLER_TYPE_PENALTIES, COMMON_SAMPLER_TYPE_TOP_K,
+                  COMMON_SAMPLER_TYPE_TOP_P, COMMON_SAMPLER_TYPE_MIN_P,
+                  COMMON_SAMPLER_TYPE_TEMPERATURE};
+  }
+  for (const auto& [token, bias] : s.logit_bias) {
+    if (token < 0 || token >= n_vocab_) {
+      return bad("logit_bias names token " + std::to_string(token) + " outside the vocabulary of " +
+                     std::to_string(n_vocab_),
+                 "logit_bias");
+    }
+    p.logit_bias.push_back({token, bias});
+  }
+  if (request.ignore_eos)
+    p.logit_bias.insert(p.logit_bias.end(), eog_bias_.begin(), eog_bias_.end());
+
+  // Template-declared tokens that are part of the output text (e.g. <tool_call>).
+  for (const auto& word : rendered.preserved_tokens) {
+    auto ids = common_tokenize(vocab_, word, /*add_special=*/false, /*parse_special=*/true);
+    if (ids.size() == 1) {
+      p.preserved_tokens.insert(ids[0]);
+      render_special.insert(ids[0]);
+    }
+  }
+  for (auto& trigger : rendered.grammar_triggers) {
+    if (trigger.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
+      auto ids = common_tokenize(vocab_, trigger.value, false, true);
+      if (ids.size() == 1 && p.preserved_tokens.contains(ids[0])) {
+        common_grammar_trigger t;
+        t.type = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+        t.value = trigger.value;
+        t.token = ids[0];
+        p.grammar_triggers.push_back(std::move(t));
+        continue;
+      }
+    }
+    p.grammar_triggers.push_back(std::move(trigger));
+  }
+  p.grammar = rendered.grammar;
+  p.grammar_lazy = rendered.grammar_lazy && !p.grammar_triggers.empty();
+  p.generation_prompt = rendered.generation_prompt;
+
+  try {
+    common_sampler_ptr sampler(common_sampler_init(model_.get(), p));
+    if (!sampler) return fail(ErrorCode::kInvalidArgument, "cannot build the sampler");
+    return sampler;
+  } catch (const std::exception& e) {
+    return fail(Status(ErrorCode::kInvalidArgument, std::string("sampling: ") + e.what())
+                    .withParam(p.grammar.empty() ? "sampling" : "response_format"));
+  }
+}
+
+Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request) {
+  if (!ctx_) {
+    return fail(ErrorCode::kUnprocessable,
+                "model " + options_.model_path + " does not generate text");
+  }
+  if (request.max_tokens == 0) {
+    return fail(
+        Status(ErrorCode::kInvalidArgument, "max_tokens must be positive").withParam("max_tokens"));
+  }
+  auto rendered = chat_->render(request);
+  if (!rendered) return fail(rendered.error());
+
+  auto req = std::make_unique<Request>();
+  auto tokens = tokenize(rendered->prompt);
+  if (!tokens) return fail(tokens.error());
+  req->prompt = std::move(*tokens);
+  const auto n_prompt = static_cast<int>(req->prompt.size());
+  const char* prompt_param = request.messages.empty() ? "prompt" : "messages";
+  if (n_prompt == 0) {
+    return fail(Status(ErrorCode::kInvalidArgument, "prompt is empty").withParam(prompt_param));
+  }
+  if (n_prompt >= options_.n_ctx) {
+    return fail(Status(ErrorCode::kInvalidArgument, "prompt is " + std::to_string(n_prompt) +
+                                                        " tokens but the context holds " +
+                                                        std::to_string(options_.n_ctx))
+                    .withParam(prompt_param)
+                    .withErrorType("context_length_exceeded"));
+  }
+  const int room = options_.n_ctx - n_prompt;
+  req->max_tokens = request.max_tokens < 0 ? room : std::min(request.max_tokens, room);
+
+  auto sampler = makeSampler(request, *rendered, req->render_special);
+  if (!sampler) return fail(sampler.error());
+  req->sampler = std::move(*sampler);
+  // Repetition penalties see the prompt, as in llama-server (the grammar does not).
+  for (llama_token t : req->prompt) common_sampler_accept(req->sampler.get(), t, false);
+
+  std::vector<std::string> stops = std::move(request.stop);
+  for (auto& s : rendered->additional_stops) stops.push_back(std::move(s));
+  req->stop.emplace(std::move(stops));
+  if (rendered->parse_output) req->parser.emplace(std::move(rendered->parser));
+  req->usage.prompt_tokens = n_prompt;
+  return req;
+}
+
+Result<std::uint64_t> Engine::Impl::enqueue(GenerationRequest request, EventCallback on_event) {
+  auto full = [this] {
+    return fail(Status(ErrorCode::kUnavailable,
+                       "engine queue is full (" + std::to_string(options_.max_queue) + " waiting)")
+                    .withRetryAfter(1));
+  };
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return fail(ErrorCode::kUnavailable, "engine is shutting down");
+    if (incoming_.size() >= options_.max_queue) return full();
+  }
+  if (!on_event) return fail(ErrorCode::kInvalidArgument, "enqueue: no event callback");
+  auto req = prepare(std::move(request));
+  if (!req) return fail(req.error());
+  (*req)->on_event = std::move(on_event);
+  (*req)->enqueued = Clock::now();
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return fail(ErrorCode::kUnavailable, "engine is shutting down");
+    if (incoming_.size() >= options_.max_queue) return full();
+    id = next_id_++;
+    (*req)->id = id;
+    incoming_.push_back(std::move(*req));
+  }
+  cv_.notify_one();
+  return id;
+}
+
+void Engine::Impl::cancel(std::uint64_t id) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    cancels_.push_back(id);
+  }
+  cv_.notify_one();
+}
+
+Status Engine::Impl::embedAsync(std::vector<std::string> texts, EmbeddingCallback done) {
+  if (!embd_ctx_) {
+    return Status(ErrorCode::kUnprocessable,
+                  "embeddings are not enabled for model " + options_.model_path);
+  }
+  if (!done) return Status(ErrorCode::kInvalidArgument, "embed: no callback");
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status(ErrorCode::kUnavailable, "engine is shutting down");
+    if (embed_jobs_.size() >= options_.max_queue) {
+      return std::move(Status(ErrorCode::kUnavailable, "engine embedding queue is full (" +
+                                                           std::to_string(options_.max_queue) +
+                                                           " waiting)"))
+          .withRetryAfter(1);
+    }
+    embed_jobs_.push_back({std::move(texts), std::move(done)});
+  }
+  cv_.notify_one();
+  return {};
+}
+
+Result<int> Engine::Impl::countPromptTokens(const GenerationRequest& request) {
+  if (!ctx_) return fail(ErrorCode::kUnprocessable, "model does not generate text");
+  auto rendered = chat_->render(request);
+  if (!rendered) return fail(rendered.error());
+  auto tokens = tokenize(rendered->prompt);
+  if (!tokens) return fail(tokens.error());
+  return static_cast<int>(tokens->size());
+}
+
+EngineStats Engine::Impl::stats() const {
+  std::lock_guard lock(mu_);
+  EngineStats s = totals_;
+  s.queued = incoming_.size();
+  s.active = active_;
+  s.host_cache_entries = host_entries_;
+  s.host_cache_bytes = host_bytes_;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine thread.
+
+bool Engine::Impl::hasWork() const {
+  if (stopping_ || !incoming_.empty() || !cancels_.empty() || !embed_jobs_.empty()) return true;
+  return std::ranges::any_of(slots_, [](const Slot& s) { return !s.idle(); });
+}
+
+void Engine::Impl::run() {
+  while (true) {
+    std::vector<std::uint64_t> cancels;
+    std::deque<EmbeddingJob> jobs;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return hasWork(); });
+      if (stopping_) break;
+      cancels.swap(cancels_);
+      jobs.swap(embed_jobs_);
+    }
+    if (!cancels.empty()) applyCancels(std::move(cancels));
+    for (auto& job : jobs) runEmbeddings(job);
+    if (ctx_) {
+      admit();
+      if (!step()) {
+        // Active requests but nothing decodable (waiting for cells): do not spin.
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(5));
+      }
+    }
+  }
+
+  // Shutdown: everything still held gets its terminal event.
+  std::deque<std::unique_ptr<Request>> queued;
+  std::deque<EmbeddingJob> jobs;
+  {
+    std::lock_guard lock(mu_);
+    queued.swap(incoming_);
+    jobs.swap(embed_jobs_);
+  }
+  for (auto& slot : slots_) {
+    if (!slot.idle()) finish(slot, FinishReason::kCancelled);
+  }
+  for (auto& req : queued) {
+    EngineEvent ev;
+    ev.kind = EngineEvent::Kind::kError;
+    ev.error = Status(ErrorCode::kUnavailable, "engine is shutting down");
+    deliver(req->on_event, std::move(ev));
+  }
+  for (auto& job : jobs) job.done(fail(ErrorCode::kUnavailable, "engine is shutting down"));
+}
+
+void Engine::Impl::applyCancels(std::vector<std::uint64_t> ids) {
+  std::vector<std::unique_ptr<Request>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    for (auto id : ids) {
+      auto it = std::ranges::find_if(incoming_, [id](const auto& r) { return r->id == id; });
+      if (it != incoming_.end()) {
+        dropped.push_back(std::move(*it));
+        incoming_.erase(it);
+      }
+    }
+  }
+  for (auto& req : dropped) {
+    EngineEvent ev;
+    ev.kind = EngineEvent::Kind::kDone;
+    ev.finish_reason = FinishReason::kCancelled;
+    ev.usage = req->usage;
+    ev.timings.queue_ms = msBetween(req->enqueued, Clock::now());
+    deliver(req->on_event, std::move(ev));
+  }
+  for (auto& slot : slots_) {
+    if (!slot.idle() && std::ranges::find(ids, slot.req->id) != ids.end()) {
+      finish(slot, FinishReason::kCancelled);
+    }
+  }
+}
+
+std::size_t Engine::Impl::cellsInUse() const {
+  std::size_t n = 0;
+  for (const auto& s : slots_) n += s.cache.size();
+  return n;
+}
+
+// Cells that active requests will need to finish their prompts and take one more token each.
+std::size_t Engine::Impl::cellsCommitted() const {
+  std::size_t n = 0;
+  for (const auto& s : slots_) {
+    if (!s.idle()) n += s.cache.size() + s.promptRemaining() + 1;
+  }
+  return n;
+}
+
+void Engine::Impl::saveToHost(Slot& slot) {
+  if (!host_cache_ || slot.cache.size() < options_.min_cached_prefix) return;
+  const std::size_t size = llama_state_seq_get_size(ctx_.get(), slot.seq);
+  if (size == 0 || size > host_cache_->maxBytes()) return;
+  HostPromptCache::Entry entry;
+  entry.tokens = slot.cache;
+  entry.state.resize(size);
+  const std::size_t got = llama_state_seq_get_data(ctx_.get(), entry.state.data(), size, slot.seq);
+  if (got == 0) return;
+  entry.state.resize(got);
+  host_cache_->insert(std::move(entry));
+  std::lock_guard lock(mu_);
+  host_entries_ = host_cache_->size();
+  host_bytes_ = host_cache_->bytes();
+}
+
+void Engine::Impl::evictIdle(Slot& slot) {
+  saveToHost(slot);
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
+  slot.cache.clear();
+}
+
+void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
+  llama_memory_t mem = llama_get_memory(ctx_.get());
+  const TokenSeq& prompt = req->prompt;
+  std::size_t keep = commonPrefix(slot.cache, prompt);
+
+  if (host_cache_ && host_cache_->size() > 0) {
+    const auto match = host_cache_->findBest(prompt);
+    if (match.prefix > keep && match.prefix >= options_.min_cached_prefix) {
+      if (keep < slot.cache.size()) saveToHost(slot);
+      auto entry = host_cache_->take(match.index);
+      llama_memory_seq_rm(mem, slot.seq, -1, -1);
+      slot.cache.clear();
+      keep = 0;
+      ensureRoom(entry.tokens.size());
+      if (llama_state_seq_set_data(ctx_.get(), entry.state.data(), entry.state.size(), slot.seq) !=
+          0) {
+        slot.cache = std::move(entry.tokens);
+        keep = match.prefix;
+      } else {
+        llama_memory_seq_rm(mem, slot.seq, -1, -1);
+      }
+      std::lock_guard lock(mu_);
+      host_entries_ = host_cache_->size();
+      host_bytes_ = host_cache_->bytes();
+    }
+  }
+  if (keep < slot.cache.size()) {
+    if (keep < slot.cache.size() / 2) saveToHost(slot);  // most of it is about to be lost
+  }
+  // At least the last prompt token is decoded again: its logits give the first token.
+  keep = std::min(keep, prompt.size() - 1);
+  if (!llama_memory_seq_rm(mem, slot.seq, static_cast<llama_pos>(keep), -1)) {
+    llama_memory_seq_rm(mem, slot.seq, -1, -1);
+    keep = 0;
+  }
+  slot.cache.resize(keep);
+
+  req->usage.cached_tokens = static_cast<int>(keep);
+  req->assigned = Clock::now();
+  slot.req = std::move(req);
+  slot.generating = false;
+  slot.admitted_order = ++admitted_counter_;
+}
+
+void Engine::Impl::admit() {
+  while (true) {
+    std::unique_ptr<Request> req;
+    Slot* best = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (incoming_.empty()) return;
+      const TokenSeq& prompt = incoming_.front()->prompt;
+      std::size_t best_prefix = 0;
+      for (auto& s : slots_) {
+        if (!s.idle()) continue;
+        const std::size_t p = commonPrefix(s.cache, prompt);
+        if (best == nullptr || p > best_prefix ||
+            (p == best_prefix && s.last_used < best->last_used)) {
+          best = &s;
+          best_prefix = p;
+        }
+      }
+      if (best == nullptr) return;
+      // The context must hold what running requests still need plus this prompt.
+      const std::size_t need = prompt.size() - std::min(best_prefix, prompt.size() - 1) + 1;
+      if (cellsCommitted() + need > static_cast<std::size_t>(options_.n_ctx)) return;
+      req = std::move(incoming_.front());
+      incoming_.pop_front();
+      ++active_;
+    }
+    assign(*best, std::move(req));
+  }
+}
+
+// Makes `tokens` cells free, evicting idle sequences least recently used first.
+void Engine::Impl::ensureRoom(std::size_t tokens) {
+  const auto n_ctx = static_cast<std::size_t>(options_.n_ctx);
+  while (cellsInUse() + tokens > n_ctx) {
+    Slot* victim = nullptr;
+    for (auto& s : slots_) {
+      if (s.idle() && !s.cache.empty() && (victim == nullptr || s.last_used < victim->last_used)) {
+        victim = &s;
+      }
+    }
+    if (victim == nullptr) return;
+    evictIdle(*victim);
+  }
+}
+
+bool Engine::Impl::step() {
+  const auto n_ctx = static_cast<std::size_t>(options_.n_ctx);
+  Batch& batch = *batch_;
+  batch.clear();
+  for (auto& s : slots_) {
+    s.logits_index = -1;
+    s.pending = 0;
+  }
+
+  // Generating sequences first: one token each.
+  std::size_t n_generating = 0;
+  for (auto& s : slots_) {
+    if (!s.idle() && s.generating) ++n_generating;
+  }
+  if (n_generating > 0) {
+    ensureRoom(n_generating);
+    // Out of cells with nothing idle to evict: the longest sequences end (length).
+    while (cellsInUse() + n_generating > n_ctx && n_generating > 0) {
+      Slot* longest = nullptr;
+      for (auto& s : slots_) {
+        if (!s.idle() && s.generating &&
+            (longest == nullptr || s.cache.size() > longest->cache.size())) {
+          longest = &s;
+        }
+      }
+      logEvent(spdlog::level::warn, "engine_context_full",
+               {{"n_ctx", options_.n_ctx}, {"request", static_cast<long long>(longest->req->id)}});
+      finish(*longest, FinishReason::kLength);
+      --n_generating;
+    }
+  }
+  for (auto& s : slots_) {
+    if (s.idle() || !s.generating) continue;
+    s.logits_index = batch.add(s.next_token, static_cast<llama_pos>(s.cache.size()), s.seq, true);
+    s.pending = 1;
+  }
+
+  // Then prompt chunks, oldest request first, up to the batch size.
+  std::vector<Slot*> prefill;
+  for (auto& s : slots_) {
+    if (!s.idle() && !s.generating) prefill.push_back(&s);
+  }
+  std::ranges::sort(prefill, {}, &Slot::admitted_order);
+  for (Slot* s : prefill) {
+    const int budget = batch.capacity() - batch.size();
+    if (budget <= 0) break;
+    const std::size_t remaining = s->promptRemaining();
+    std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(budget));
+    ensureRoom(take + static_cast<std::size_t>(batch.size()));
+    const std::size_t free_cells =
+        n_ctx - std::min(n_ctx, cellsInUse() + static_cast<std::size_t>(batch.size()));
+    take = std::min(take, free_cells);
+    if (take == 0) continue;
+    const std::size_t start = s->cache.size();
+    for (std::size_t i = 0; i < take; ++i) {
+      const bool last = start + i + 1 == s->req->prompt.size();
+      const int idx =
+          batch.add(s->req->prompt[start + i], static_cast<llama_pos>(start + i), s->seq, last);
+      if (last) s->logits_index = idx;
+    }
+    s->pending = static_cast<int>(take);
+  }
+  if (batch.size() == 0) return n_generating > 0;  // ended by context-full counts as progress
+
+  int rc = llama_decode(ctx_.get(), batch.get());
+  if (rc == 1) {
+    // No contiguous room: make more and let the next step try again.
+    for (auto& s : slots_) {
+      if (s.idle() && !s.cache.empty()) evictIdle(s);
+    }
+    rc = llama_decode(ctx_.get(), batch.get());
+    if (rc == 1) {
+      logEvent(spdlog::level::warn, "engine_decode_no_room",
+               {{"batch", batch.size()}, {"cells", static_cast<long long>(cellsInUse())}});
+      // Retry with prompt chunks only for the oldest request next time; end the longest if
+      // even generation alone does not fit.
+      Slot* longest = nullptr;
+      for (auto& s : slots_) {
+        if (!s.idle() && (longest == nullptr || s.cache.size() > longest->cache.size()))
+          longest = &s;
+      }
+      if (longest != nullptr) {
+        if (longest->generating) {
+          finish(*longest, FinishReason::kLength);
+        } else {
+          failSlot(*longest,
+                   Status(ErrorCode::kUnavailable, "engine context is full; retry later"));
+        }
+      }
+      return true;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++totals_.decode_calls;
+  }
+  if (rc != 0) {
+    const Status err(ErrorCode::kInternal, "llama_decode failed (" + std::to_string(rc) + ")");
+    for (auto& s : slots_) {
+      if (s.pending > 0) failSlot(s, err);
+    }
+    return true;
+  }
+
+  const auto now = Clock::now();
+  for (auto& s : slots_) {
+    if (s.pending == 0) continue;
+    if (s.generating) {
+      s.cache.push_back(s.next_token);
+    } else {
+      const std::size_t start = s.cache.size();
+      s.cache.insert(s.cache.end(), s.req->prompt.begin() + static_cast<std::ptrdiff_t>(start),
+                     s.req->prompt.begin() + static_cast<std::ptrdiff_t>(start + s.pending));
+      s.req->prompt_decoded += s.pending;
+      if (s.logits_index < 0) continue;  // prompt not finished yet
+      s.generating = true;
+      s.req->first_token = now;
+    }
+    llama_token token = 0;
+    try {
+      token = common_sampler_sample(s.req->sampler.get(), ctx_.get(), s.logits_index);
+      common_sampler_accept(s.req->sampler.get(), token, true);
+    } catch (const std::exception& e) {
+      // The grammar sampler throws when no token can continue; one request fails, not all.
+      failSlot(s, Status(ErrorCode::kInternal, std::string("sampling: ") + e.what()));
+      continue;
+    }
+    handleToken(s, token);
+  }
+  return true;
+}
+
+void Engine::Impl::handleToken(Slot& slot, llama_token token) {
+  Request& req = *slot.req;
+  ++req.usage.completion_tokens;
+  if (llama_vocab_is_eog(vocab_, token)) {
+    finish(slot, FinishReason::kStop);
+    return;
+  }
+  const std::string piece =
+      common_token_to_piece(vocab_, token, req.render_special.contains(token));
+  auto out = req.stop->feed(piece);
+  EngineEvent ev;
+  ev.kind = EngineEvent::Kind::kToken;
+  if (!out.text.empty()) {
+    req.text += out.text;
+    if (req.parser) {
+      req.parser->update(req.text, /*is_partial=*/true, ev);
+    } else {
+      ev.text = std::move(out.text);
+    }
+  }
+  if (eventHasContent(ev)) {
+    ev.usage = req.usage;
+    deliver(req.on_event, std::move(ev));
+  }
+  if (out.stopped) {
+    finish(slot, FinishReason::kStop);
+  } else if (req.usage.completion_tokens >= req.max_tokens ||
+             slot.cache.size() + 1 >= static_cast<std::size_t>(options_.n_ctx)) {
+    finish(slot, FinishReason::kLength);
+  } else {
+    slot.next_token = token;
+  }
+}
+
+void Engine::Impl::finish(Slot& slot, FinishReason reason) {
+  std::unique_ptr<Request> req = std::move(slot.req);
+  slot.generating = false;
+  slot.last_used = Clock::now();
+  const auto now = slot.last_used;
+
+  EngineEvent tail;
+  tail.kind = EngineEvent::Kind::kToken;
+  std::string rest = req->stop->flush();
+  if (reason == FinishReason::kCancelled) rest.clear();
+  if (req->parser) {
+    req->text += rest;
+    if (reason != FinishReason::kCancelled)
+      req->parser->update(req->text, /*is_partial=*/false, tail);
+  } else {
+    tail.text = std::move(rest);
+  }
+  if (eventHasContent(tail)) {
+    tail.usage = req->usage;
+    deliver(req->on_event, std::move(tail));
+  }
+  if (reason == FinishReason::kStop && req->parser && req->parser->hasToolCalls()) {
+    reason = FinishReason::kToolCalls;
+  }
+
+  EngineEvent done;
+  done.kind = EngineEvent::Kind::kDone;
+  done.finish_reason = reason;
+  done.usage = req->usage;
+  done.timings.queue_ms = msBetween(req->enqueued, req->assigned);
+  const bool started = req->first_token != Clock::time_point{};
+  done.timings.prompt_ms = msBetween(req->assigned, started ? req->first_token : now);
+  done.timings.decode_ms = started ? msBetween(req->first_token, now) : 0.0;
+  done.timings.prompt_tokens_decoded = req->prompt_decoded;
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+    ++totals_.requests_done;
+    totals_.prompt_tokens += static_cast<std::uint64_t>(req->usage.prompt_tokens);
+    totals_.cached_tokens += static_cast<std::uint64_t>(req->usage.cached_tokens);
+    totals_.completion_tokens += static_cast<std::uint64_t>(req->usage.completion_tokens);
+  }
+  logEvent(spdlog::level::debug, "engine_request_done",
+           {{"id", static_cast<long long>(req->id)},
+            {"finish", finishReasonName(reason)},
+            {"prompt_tokens", req->usage.prompt_tokens},
+            {"cached_tokens", req->usage.cached_tokens},
+            {"completion_tokens", req->usage.completion_tokens},
+            {"prompt_ms", done.timings.prompt_ms},
+            {"decode_ms", done.timings.decode_ms}});
+  deliver(req->on_event, std::move(done));
+}
+
+void Engine::Impl::failSlot(Slot& slot, Status error) {
+  std::unique_ptr<Request> req = std::move(slot.req);
+  slot.generating = false;
+  slot.last_used = Clock::now();
+  // What the sequence holds after a failed decode is unknown: start it afresh.
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
+  slot.cache.clear();
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+  }
+  logEvent(spdlog::level::err, "engine_request_failed",
+           {{"id", static_cast<long long>(req->id)}, {"error", error.message()}});
+  EngineEvent ev;
+  ev.kind = EngineEvent::Kind::kError;
+  ev.usage = req->usage;
+  ev.error = std::move(error);
+  deliver(req->on_event, std::move(ev));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings (engine thread, between decode steps).
+
+Result<Embeddings> Engine::Impl::computeEmbeddings(const std::vector<std::string>& texts) {
+  llama_context* ctx = embd_ctx_.get();
+  const auto n_batch = static_cast<std::size_t>(llama_n_batch(ctx));
+  const auto n_seq_max = static_cast<std::size_t>(llama_n_seq_max(ctx));
+  const int n_embd = llama_model_n_embd_out(model_.get()) > 0 ? llama_model_n_embd_out(model_.get())
+                                                              : llama_model_n_embd(model_.get());
+  std::vector<TokenSeq> inputs;
+  inputs.reserve(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto tokens = tokenize(texts[i]);
+    if (!tokens) return fail(tokens.error());
+    if (tokens->empty()) {
+      return fail(Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " is empty")
+                      .withParam("input"));
+    }
+    if (tokens->size() > n_batch) {
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "input " + std::to_string(i) + " is " + std::to_string(tokens->size()) +
+                             " tokens but the context holds " + std::to_string(n_batch))
+                      .withParam("input"));
+    }
+    inputs.push_back(std::move(*tokens));
+  }
+
+  const bool encoder_only =
+      llama_model_has_encoder(model_.get()) && !llama_model_has_decoder(model_.get());
+  Embeddings out(inputs.size());
+  Batch batch(static_cast<int>(n_batch));
+  std::size_t next = 0;
+  while (next < inputs.size()) {
+    batch.clear();
+    std::vector<std::size_t> members;
+    // Several short inputs share a decode; a long one goes alone.
+    while (next < inputs.size() && members.size() < n_seq_max &&
+           (members.empty() || static_cast<std::size_t>(batch.size()) + inputs[next].size() <=
+                                   kEmbeddingBatchTokens)) {
+      const auto seq = static_cast<llama_seq_id>(members.size());
+      for (std::size_t p = 0; p < inputs[next].size(); ++p) {
+        batch.add(inputs[next][p], static_cast<llama_pos>(p), seq, true);
+      }
+      members.push_back(next++);
+    }
+    llama_memory_clear(llama_get_memory(ctx), true);
+    const int rc = encoder_only ? llama_encode(ctx, batch.get()) : llama_decode(ctx, batch.get());
+    if (rc != 0)
+      return fail(ErrorCode::kInternal, "embedding decode failed (" + std::to_string(rc) + ")");
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(m));
+      if (e == nullptr) return fail(ErrorCode::kInternal, "model produced no pooled embedding");
+      std::vector<float> v(static_cast<std::size_t>(n_embd));
+      common_embd_normalize(e, v.data(), n_embd, 2);  // L2
+      out[members[m]] = std::move(v);
+    }
+  }
+  return out;
+}
+
+void Engine::Impl::runEmbeddings(EmbeddingJob& job) {
+  Result<Embeddings> result = [&]() -> Result<Embeddings> {
+    try {
+      return computeEmbeddings(job.texts);
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kInternal, std::string("embeddings: ") + e.what());
+    }
+  }();
+  try {
+    job.done(std::move(result));
+  } catch (...) {
+    SY_BUG("embedding callback threw");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (auto st = impl->init(); !st.isOk()) return fail(std::move(st));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<std::uint64_t> Engine::enqueue(GenerationRequest request, EventCallback on_event) {
+  return impl_->enqueue(std::move(request), std::move(on_event));
+}
+
+void Engine::cancel(std::uint64_t id) { impl_->cancel(id); }
+
+Status Engine::embedAsync(std::vector<std::string> texts, EmbeddingCallback done) {
+  return impl_->embedAsync(std::move(texts), std::move(done));
+}
+
+Result<Embeddings> Engine::embed(std::vector<std::string> texts) {
+  auto promise = std::make_shared<std::promise<Result<Embeddings>>>();
+  auto future = promise->get_future();
+  auto st = impl_->embedAsync(
+      std::move(texts), [promise](Result<Embeddings> r) { promise->set_value(std::move(r)); });
+  if (!st.isOk()) return fail(std::move(st));
+  return future.get();
+}
+
+Result<int> Engine::countPromptTokens(const GenerationRequest& request) {
+  return impl_->countPromptTokens(request);
+}
+
+Result<std::vector<std::int32_t>> Engine::tokenize(const std::string& text, bool add_special) {
+  return impl_->tokenizeText(text, add_special);
+}
+
+const ModelInfo& Engine::info() const { return impl_->info_; }
+const EngineOptions& Engine::options() const { return impl_->options_; }
+EngineStats Engine::stats() const { return impl_->stats(); }
+
+}  // namespace switchyard::engine

@@ -1,0 +1,194 @@
+#pragma once
+// Engine: one GGUF model served in-process by llama.cpp. Requests enter a bounded queue; one
+// scheduler thread runs continuous batching over the sequences of a single llama_context
+// (unified KV cache) and reports tokens through each request's callback.
+//
+// Thread-safety: every public method may be called from any thread. Callbacks (on_event,
+// embedding `done`) run on the engine's own thread: they must not block and must not call
+// back into the engine's destructor. This header includes nothing from llama.cpp.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/core/status.h"
+#include "switchyard/engine/model_info.h"
+
+namespace switchyard::engine {
+
+struct EngineOptions {
+  std::string model_path;
+  int n_ctx = 4096;            // KV cells shared by all sequences; also the longest prompt + output
+  int n_parallel = 4;          // sequences decoded together
+  int n_batch = 512;           // tokens per llama_decode (generation tokens + prompt chunks)
+  int n_threads = 0;           // 0: all cores
+  int n_gpu_layers = 0;        // layers offloaded in CUDA/Metal builds
+  std::size_t max_queue = 64;  // requests waiting for a sequence; more are refused
+  std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted KV kept in RAM; 0: none
+  std::size_t min_cached_prefix = 32;  // shorter sequences are not worth keeping in host RAM
+  bool embeddings = false;             // also make an embedding context (embed())
+  std::string chat_template;           // overrides the model's own template when not empty
+  bool hash_file = true;               // sha256 of the model file for info()
+};
+
+struct SamplingParams {
+  float temperature = 0.8f;     // <= 0: greedy
+  float top_p = 0.95f;          // 1: off
+  int top_k = 40;               // <= 0: off
+  float min_p = 0.05f;          // 0: off
+  float repeat_penalty = 1.0f;  // 1: off
+  int repeat_last_n = 64;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  std::optional<std::uint32_t> seed;                       // unset: a random seed
+  std::vector<std::pair<std::int32_t, float>> logit_bias;  // token id -> added logit
+};
+
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text
+};
+
+struct ChatMessage {
+  std::string role;  // system, user, assistant, tool
+  std::string content;
+  std::string reasoning_content;
+  std::vector<ToolCall> tool_calls;  // assistant turns that called tools
+  std::string tool_call_id;          // tool results
+  std::string name;                  // tool results: the tool's name
+};
+
+struct ToolDefinition {
+  std::string name;
+  std::string description;
+  std::string parameters;  // JSON Schema text; empty: no arguments
+};
+
+enum class ToolChoice { kAuto, kNone, kRequired };
+
+struct GenerationRequest {
+  // Either a conversation, rendered with the model's chat template, or a raw prompt (used when
+  // `messages` is empty; tokenized with the model's BOS rules and special tokens parsed).
+  std::vector<ChatMessage> messages;
+  std::string raw_prompt;
+
+  std::vector<ToolDefinition> tools;
+  ToolChoice tool_choice = ToolChoice::kAuto;
+  std::string tool_choice_name;  // force this one tool (implies kRequired)
+  bool parallel_tool_calls = false;
+
+  std::string json_schema;      // JSON Schema text: output is grammar-constrained to it
+  bool json_object = false;     // any JSON object (OpenAI's response_format json_object)
+  bool enable_thinking = true;  // templates that support a thinking switch
+
+  SamplingParams sampling;
+  int max_tokens = -1;  // < 0: until EOS or the context is full
+  std::vector<std::string> stop;
+  bool ignore_eos = false;  // benchmarks: generate exactly max_tokens
+};
+
+enum class FinishReason { kNone, kStop, kLength, kToolCalls, kCancelled };
+std::string_view finishReasonName(FinishReason reason);  // "stop", "length", "tool_calls", ...
+
+struct Usage {
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  int cached_tokens = 0;  // prompt tokens whose KV was reused rather than computed
+};
+
+struct Timings {
+  double queue_ms = 0;            // enqueue -> a sequence was assigned
+  double prompt_ms = 0;           // assigned -> first token sampled (prompt processing)
+  double decode_ms = 0;           // first token -> done
+  int prompt_tokens_decoded = 0;  // prompt tokens actually computed (prompt - cached)
+};
+
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;         // set on the first delta of a call
+  std::string name;       // set on the first delta of a call
+  std::string arguments;  // appended JSON text
+};
+
+struct EngineEvent {
+  enum class Kind { kToken, kDone, kError };
+  Kind kind = Kind::kToken;
+  std::string text;                                  // content delta (kToken)
+  std::string reasoning_text;                        // reasoning delta (kToken)
+  std::vector<ToolCallDelta> tool_calls;             // (kToken)
+  FinishReason finish_reason = FinishReason::kNone;  // (kDone)
+  Usage usage;                                       // running on kToken, final on kDone
+  Timings timings;                                   // (kDone)
+  Status error;                                      // (kError)
+};
+
+// Every accepted request gets exactly one terminal event, kDone or kError, after which its
+// callback is never called again.
+using EventCallback = std::function<void(EngineEvent&&)>;
+
+using Embeddings = std::vector<std::vector<float>>;
+using EmbeddingCallback = std::function<void(Result<Embeddings>)>;
+
+struct EngineStats {
+  std::size_t queued = 0;  // waiting for a sequence
+  std::size_t active = 0;  // holding a sequence
+  std::size_t host_cache_entries = 0;
+  std::size_t host_cache_bytes = 0;
+  std::uint64_t requests_done = 0;
+  std::uint64_t prompt_tokens = 0;
+  std::uint64_t cached_tokens = 0;
+  std::uint64_t completion_tokens = 0;
+  std::uint64_t decode_calls = 0;
+};
+
+class Engine {
+ public:
+  // Loads the model and makes the context(s); a missing or corrupt file is an error naming it.
+  static Result<std::unique_ptr<Engine>> create(EngineOptions options);
+
+  // Cancels everything still running (their callbacks get kDone/kCancelled) and joins the thread.
+  ~Engine();
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates, renders and tokenizes the request on the calling thread, so bad input (a prompt
+  // longer than the context, a broken JSON schema) is an error here rather than an event.
+  // kUnavailable (with Retry-After) when max_queue requests are already waiting.
+  Result<std::uint64_t> enqueue(GenerationRequest request, EventCallback on_event);
+
+  // Stops a request wherever it is (queued or generating); its slot is free for the next step.
+  // Unknown or finished ids are ignored.
+  void cancel(std::uint64_t id);
+
+  // Embeddings of `texts` (pooled per the model, L2-normalised). Requires options.embeddings.
+  // The async form runs on the engine thread between decode steps; the blocking form waits for
+  // it and must not be called from an engine callback.
+  Status embedAsync(std::vector<std::string> texts, EmbeddingCallback done);
+  Result<Embeddings> embed(std::vector<std::string> texts);
+
+  // Chat-rendered token count of a request, as enqueue would compute it.
+  Result<int> countPromptTokens(const GenerationRequest& request);
+
+  // The model's tokens for `text` (special tokens parsed; BOS only with add_special), e.g. to
+  // translate OpenAI logit_bias keys or count tokens.
+  Result<std::vector<std::int32_t>> tokenize(const std::string& text, bool add_special = false);
+
+  const ModelInfo& info() const;
+  const EngineOptions& options() const;
+  EngineStats stats() const;
+
+ private:
+  class Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::engine

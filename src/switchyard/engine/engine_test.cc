@@ -1,0 +1,693 @@
+#include "switchyard/engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "switchyard/engine/test_models.h"
+
+namespace switchyard::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Collects one request's events; wait() blocks until its terminal event.
+class Collector {
+ public:
+  EventCallback callback() {
+    return [this](EngineEvent&& ev) { onEvent(std::move(ev)); };
+  }
+
+  bool wait(std::chrono::seconds timeout = 120s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return done_; });
+  }
+
+  bool waitFirstToken(std::chrono::seconds timeout = 60s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return !pieces_.empty() || done_; });
+  }
+
+  std::string text() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+  std::vector<std::string> pieces() const {
+    std::lock_guard lock(mu_);
+    return pieces_;
+  }
+  EngineEvent final() const {
+    std::lock_guard lock(mu_);
+    return final_;
+  }
+  std::vector<ToolCall> toolCalls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  int terminalEvents() const {
+    std::lock_guard lock(mu_);
+    return terminal_;
+  }
+
+ private:
+  void onEvent(EngineEvent&& ev) {
+    std::lock_guard lock(mu_);
+    switch (ev.kind) {
+      case EngineEvent::Kind::kToken:
+        text_ += ev.text;
+        if (!ev.text.empty()) pieces_.push_back(ev.text);
+        for (const auto& d : ev.tool_calls) {
+          if (static_cast<std::size_t>(d.index) >= calls_.size()) calls_.resize(d.index + 1);
+          auto& call = calls_[static_cast<std::size_t>(d.index)];
+          if (!d.id.empty()) call.id = d.id;
+          if (!d.name.empty()) call.name = d.name;
+          call.arguments += d.arguments;
+        }
+        break;
+      case EngineEvent::Kind::kDone:
+      case EngineEvent::Kind::kError:
+        ++terminal_;
+        final_ = std::move(ev);
+        done_ = true;
+        break;
+    }
+    cv_.notify_all();
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string text_;
+  std::vector<std::string> pieces_;
+  std::vector<ToolCall> calls_;
+  EngineEvent final_;
+  bool done_ = false;
+  int terminal_ = 0;
+};
+
+EngineOptions tinyOptions() {
+  EngineOptions o;
+  o.model_path = testing_models::tinyQwen2();
+  o.n_ctx = 2048;
+  o.n_parallel = 4;
+  o.n_batch = 256;
+  o.n_threads = 1;  // a 64-dim model gains nothing from more, and CI machines are shared
+  return o;
+}
+
+std::unique_ptr<Engine> makeEngine(const EngineOptions& o) {
+  auto e = Engine::create(o);
+  if (!e) {
+    ADD_FAILURE() << "Engine::create: " << e.error().toString();
+    return nullptr;
+  }
+  return std::move(*e);
+}
+
+GenerationRequest greedyRaw(std::string prompt, int max_tokens) {
+  GenerationRequest r;
+  r.raw_prompt = std::move(prompt);
+  r.sampling.temperature = 0.0f;
+  r.max_tokens = max_tokens;
+  r.ignore_eos = true;
+  return r;
+}
+
+GenerationRequest chat(std::string user, int max_tokens) {
+  GenerationRequest r;
+  r.messages.push_back({.role = "user", .content = std::move(user)});
+  r.sampling.temperature = 0.0f;
+  r.max_tokens = max_tokens;
+  return r;
+}
+
+// Runs one request to completion.
+struct Outcome {
+  std::string text;
+  std::vector<std::string> pieces;
+  EngineEvent final;
+  std::vector<ToolCall> calls;
+};
+Outcome run(Engine& engine, GenerationRequest request) {
+  Collector c;
+  auto id = engine.enqueue(std::move(request), c.callback());
+  if (!id) {
+    ADD_FAILURE() << "enqueue: " << id.error().toString();
+    return {};
+  }
+  EXPECT_TRUE(c.wait()) << "request did not finish";
+  return {c.text(), c.pieces(), c.final(), c.toolCalls()};
+}
+
+std::string longText(int words, const std::string& seed_word) {
+  std::string s;
+  for (int i = 0; i < words; ++i) s += seed_word + std::to_string(i % 97) + " ";
+  return s;
+}
+
+TEST(EngineTest, InfoDescribesTheLoadedModel) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  const auto& info = engine->info();
+  EXPECT_EQ(info.architecture, "qwen2");
+  EXPECT_EQ(info.n_layer, 2);
+  EXPECT_EQ(info.n_embd, 64);
+  EXPECT_EQ(info.n_vocab, 151936);
+  EXPECT_EQ(info.sha256.size(), 64u);
+  EXPECT_NE(info.chat_template.find("<|im_start|>"), std::string::npos);
+}
+
+TEST(EngineTest, MissingOrCorruptModelIsAnErrorNamingTheFile) {
+  EngineOptions o = tinyOptions();
+  o.model_path = "/nonexistent/model.gguf";
+  auto missing = Engine::create(o);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("/nonexistent/model.gguf"), std::string::npos);
+
+  o.model_path = (std::filesystem::path(::testing::TempDir()) / "corrupt.gguf").string();
+  std::ofstream(o.model_path) << "GGUF but not really";
+  auto corrupt = Engine::create(o);
+  ASSERT_FALSE(corrupt);
+  EXPECT_NE(corrupt.error().message().find(o.model_path), std::string::npos);
+}
+
+TEST(EngineTest, ChatMessagesGoThroughTheModelsTemplate) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  auto chat_count = engine->countPromptTokens(chat("hi there", 4));
+  GenerationRequest raw;
+  raw.raw_prompt =
+      "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nhi there"
+      "<|im_end|>\n<|im_start|>assistant\n";
+  auto raw_count = engine->countPromptTokens(raw);
+  ASSERT_TRUE(chat_count && raw_count);
+  EXPECT_EQ(*chat_count, *raw_count);
+  EXPECT_GT(*chat_count, 10);
+}
+
+TEST(EngineTest, GreedyOutputIsDeterministicRunToRun) {
+  const auto request = greedyRaw("Once upon a time, in a land far away,", 24);
+  std::string first;
+  for (int round = 0; round < 2; ++round) {
+    auto engine = makeEngine(tinyOptions());
+    ASSERT_TRUE(engine);
+    auto a = run(*engine, request);
+    auto b = run(*engine, request);  // second time its prefix is cached
+    EXPECT_EQ(a.final.kind, EngineEvent::Kind::kDone);
+    EXPECT_EQ(a.final.finish_reason, FinishReason::kLength);
+    EXPECT_EQ(a.final.usage.completion_tokens, 24);
+    EXPECT_FALSE(a.text.empty());
+    EXPECT_EQ(a.text, b.text);
+    EXPECT_GT(b.final.usage.cached_tokens, 0);
+    if (round == 0) {
+      first = a.text;
+    } else {
+      EXPECT_EQ(a.text, first);
+    }
+  }
+}
+
+TEST(EngineTest, ConcurrentRequestsEachFinishWithExactUsage) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  constexpr int kRequests = 4;
+  constexpr int kMaxTokens = 32;
+  std::vector<std::unique_ptr<Collector>> collectors;
+  std::vector<int> prompt_tokens;
+  for (int i = 0; i < kRequests; ++i) {
+    auto req = greedyRaw("Request number " + std::to_string(i) + " asks: " + longText(5 + i, "w"),
+                         kMaxTokens);
+    auto count = engine->countPromptTokens(req);
+    ASSERT_TRUE(count);
+    prompt_tokens.push_back(*count);
+    collectors.push_back(std::make_unique<Collector>());
+    ASSERT_TRUE(engine->enqueue(req, collectors.back()->callback()));
+  }
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(collectors[i]->wait());
+    const auto ev = collectors[i]->final();
+    EXPECT_EQ(ev.kind, EngineEvent::Kind::kDone);
+    EXPECT_EQ(ev.finish_reason, FinishReason::kLength);
+    EXPECT_EQ(ev.usage.completion_tokens, kMaxTokens);
+    EXPECT_EQ(ev.usage.prompt_tokens, prompt_tokens[i]);
+    EXPECT_EQ(ev.timings.prompt_tokens_decoded, prompt_tokens[i] - ev.usage.cached_tokens);
+    EXPECT_EQ(collectors[i]->terminalEvents(), 1);
+  }
+  // Batched: far fewer llama_decode calls than tokens generated.
+  const auto stats = engine->stats();
+  EXPECT_EQ(stats.completion_tokens, static_cast<std::uint64_t>(kRequests * kMaxTokens));
+  EXPECT_LT(stats.decode_calls, static_cast<std::uint64_t>(kRequests * kMaxTokens / 2));
+  EXPECT_EQ(stats.active, 0u);
+}
+
+TEST(EngineTest, CancelFreesTheSlotForAQueuedRequest) {
+  EngineOptions o = tinyOptions();
+  o.n_parallel = 1;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  Collector a, b;
+  auto id_a = engine->enqueue(greedyRaw("A long story:", 1500), a.callback());
+  ASSERT_TRUE(id_a);
+  ASSERT_TRUE(a.waitFirstToken());
+  ASSERT_TRUE(engine->enqueue(greedyRaw("Short one:", 8), b.callback()));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(engine->stats().queued, 1u);  // b waits for the only sequence
+  engine->cancel(*id_a);
+  ASSERT_TRUE(a.wait());
+  EXPECT_EQ(a.final().finish_reason, FinishReason::kCancelled);
+  EXPECT_LT(a.final().usage.completion_tokens, 1500);
+  ASSERT_TRUE(b.wait());
+  EXPECT_EQ(b.final().finish_reason, FinishReason::kLength);
+  EXPECT_EQ(b.final().usage.completion_tokens, 8);
+  engine->cancel(*id_a);  // finished ids are ignored
+}
+
+TEST(EngineTest, CancelWhileQueued) {
+  EngineOptions o = tinyOptions();
+  o.n_parallel = 1;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  Collector a, b;
+  auto id_a = engine->enqueue(greedyRaw("Busy:", 1500), a.callback());
+  ASSERT_TRUE(id_a);
+  ASSERT_TRUE(a.waitFirstToken());
+  auto id_b = engine->enqueue(greedyRaw("Never runs:", 8), b.callback());
+  ASSERT_TRUE(id_b);
+  engine->cancel(*id_b);
+  ASSERT_TRUE(b.wait());
+  EXPECT_EQ(b.final().finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(b.final().usage.completion_tokens, 0);
+  EXPECT_TRUE(b.text().empty());
+  engine->cancel(*id_a);
+  ASSERT_TRUE(a.wait());
+}
+
+TEST(EngineTest, SharedPrefixIsReusedFromAnIdleSequence) {
+  EngineOptions o = tinyOptions();
+  o.n_parallel = 2;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  const std::string system = "You are a careful assistant. " + longText(150, "rule");
+  auto request = [&](const std::string& user) {
+    GenerationRequest r = chat(user, 4);
+    r.messages.insert(r.messages.begin(), ChatMessage{.role = "system", .content = system});
+    r.ignore_eos = true;
+    return r;
+  };
+  auto first = run(*engine, request("What is the first rule?"));
+  auto second = run(*engine, request("And the last one?"));
+  ASSERT_EQ(first.final.kind, EngineEvent::Kind::kDone);
+  ASSERT_EQ(second.final.kind, EngineEvent::Kind::kDone);
+  EXPECT_EQ(first.final.usage.cached_tokens, 0);
+  EXPECT_GT(second.final.usage.cached_tokens, 300);  // the whole system prompt
+  EXPECT_LT(second.final.timings.prompt_tokens_decoded, 30);
+  EXPECT_EQ(second.final.timings.prompt_tokens_decoded,
+            second.final.usage.prompt_tokens - second.final.usage.cached_tokens);
+  EXPECT_LT(second.final.timings.prompt_tokens_decoded,
+            first.final.timings.prompt_tokens_decoded / 10);
+}
+
+TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
+  for (bool host_cache : {true, false}) {
+    SCOPED_TRACE(host_cache ? "with host cache" : "without host cache");
+    EngineOptions o = tinyOptions();
+    o.n_parallel = 1;
+    o.host_cache_bytes = host_cache ? (64u << 20) : 0;
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    const std::string p1 = "Document one. " + longText(120, "alpha");
+    const std::string p2 = "Document two. " + longText(120, "beta");
+    run(*engine, greedyRaw(p1 + "Question: one?", 2));
+    run(*engine, greedyRaw(p2 + "Question: two?", 2));  // takes the only sequence
+    auto third = run(*engine, greedyRaw(p1 + "Question: three?", 8));
+    if (host_cache) {
+      EXPECT_GT(third.final.usage.cached_tokens, 200);
+      EXPECT_GE(engine->stats().host_cache_entries, 1u);
+      // The restored KV is the real thing: same output as computing the prompt afresh.
+      auto cold_engine = makeEngine(tinyOptions());
+      ASSERT_TRUE(cold_engine);
+      auto cold = run(*cold_engine, greedyRaw(p1 + "Question: three?", 8));
+      EXPECT_EQ(third.text, cold.text);
+    } else {
+      EXPECT_LT(third.final.usage.cached_tokens, 5);  // only "Document" is shared with p2
+    }
+  }
+}
+
+TEST(EngineTest, CachedPrefixGivesTheSameGreedyOutput) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  const std::string prefix = "Shared context. " + longText(60, "ctx");
+  auto cold_engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(cold_engine);
+  run(*engine, greedyRaw(prefix + "first", 4));
+  auto warm = run(*engine, greedyRaw(prefix + "second question", 16));
+  auto cold = run(*cold_engine, greedyRaw(prefix + "second question", 16));
+  EXPECT_GT(warm.final.usage.cached_tokens, 0);
+  EXPECT_EQ(cold.final.usage.cached_tokens, 0);
+  EXPECT_EQ(warm.text, cold.text);
+}
+
+TEST(EngineTest, LongPromptIsPrefilledInChunksWhileOthersKeepGenerating) {
+  EngineOptions o = tinyOptions();
+  o.n_batch = 32;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  std::mutex mu;
+  int a_tokens = 0;
+  int a_tokens_at_b_first = -1;
+  bool b_seen = false;
+  Collector a_done, b_done;
+  auto a_cb = a_done.callback();
+  auto id_a = engine->enqueue(greedyRaw("Keep talking:", 400), [&](EngineEvent&& ev) {
+    {
+      std::lock_guard lock(mu);
+      if (ev.kind == EngineEvent::Kind::kToken) ++a_tokens;
+    }
+    a_cb(std::move(ev));
+  });
+  ASSERT_TRUE(id_a);
+  ASSERT_TRUE(a_done.waitFirstToken());
+  int a_tokens_at_b_enqueue = 0;
+  {
+    std::lock_guard lock(mu);
+    a_tokens_at_b_enqueue = a_tokens;
+  }
+  auto b_cb = b_done.callback();
+  auto b_prompt = greedyRaw(longText(300, "chunk"), 4);
+  auto b_len = engine->countPromptTokens(b_prompt);
+  ASSERT_TRUE(b_len);
+  ASSERT_GT(*b_len, 20 * 32);  // at least 20 steps of prefill at 32 tokens per step
+  ASSERT_TRUE(engine->enqueue(b_prompt, [&](EngineEvent&& ev) {
+    {
+      std::lock_guard lock(mu);
+      if (!b_seen && ev.kind == EngineEvent::Kind::kToken) {
+        b_seen = true;
+        a_tokens_at_b_first = a_tokens;
+      }
+    }
+    b_cb(std::move(ev));
+  }));
+  ASSERT_TRUE(b_done.wait());
+  engine->cancel(*id_a);
+  ASSERT_TRUE(a_done.wait());
+  std::lock_guard lock(mu);
+  ASSERT_TRUE(b_seen);
+  // A got a token in (nearly) every step of B's prefill instead of waiting for all of it.
+  EXPECT_GE(a_tokens_at_b_first - a_tokens_at_b_enqueue, 15);
+}
+
+TEST(EngineTest, FullContextEndsSequencesWithLength) {
+  EngineOptions o = tinyOptions();
+  o.n_ctx = 160;
+  o.n_parallel = 2;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  Collector a, b;
+  ASSERT_TRUE(engine->enqueue(greedyRaw("First stream:", 1000), a.callback()));
+  ASSERT_TRUE(engine->enqueue(greedyRaw("Second stream:", 1000), b.callback()));
+  ASSERT_TRUE(a.wait());
+  ASSERT_TRUE(b.wait());
+  for (const auto* c : {&a, &b}) {
+    const auto ev = c->final();
+    EXPECT_EQ(ev.kind, EngineEvent::Kind::kDone);
+    EXPECT_EQ(ev.finish_reason, FinishReason::kLength);
+    EXPECT_GT(ev.usage.completion_tokens, 0);
+  }
+  // Neither outgrew the context (the last sampled token is never stored: + 1). Whether they
+  // shared it depends on timing: once one has grown, the other waits for room.
+  for (const auto* c : {&a, &b}) {
+    EXPECT_LE(c->final().usage.prompt_tokens + c->final().usage.completion_tokens, 160 + 1);
+  }
+  // And the engine is still good for the next request.
+  auto next = run(*engine, greedyRaw("After:", 4));
+  EXPECT_EQ(next.final.usage.completion_tokens, 4);
+}
+
+TEST(EngineTest, JsonSchemaOutputAlwaysParses) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  const std::string schema = R"({
+    "type": "object",
+    "properties": {
+      "answer": {"type": "string", "maxLength": 12},
+      "score": {"type": "integer"},
+      "tags": {"type": "array", "items": {"type": "string", "maxLength": 6}, "maxItems": 3}
+    },
+    "required": ["answer", "score", "tags"],
+    "additionalProperties": false
+  })";
+  for (std::uint32_t seed = 1; seed <= 4; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    GenerationRequest r = chat("Give me JSON.", 200);
+    r.json_schema = schema;
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_k = 0;
+    r.sampling.top_p = 1.0f;
+    r.sampling.min_p = 0.0f;
+    r.sampling.seed = seed;
+    auto out = run(*engine, r);
+    ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone) << out.final.error.toString();
+    EXPECT_EQ(out.final.finish_reason, FinishReason::kStop) << out.text;
+    boost::system::error_code ec;
+    auto value = boost::json::parse(out.text, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << out.text;
+    ASSERT_TRUE(value.is_object()) << out.text;
+    EXPECT_TRUE(value.as_object().contains("answer")) << out.text;
+    EXPECT_TRUE(value.as_object().at("score").is_int64()) << out.text;
+    EXPECT_TRUE(value.as_object().at("tags").is_array()) << out.text;
+  }
+  GenerationRequest any = chat("Any JSON object.", 300);
+  any.json_object = true;
+  any.sampling.temperature = 0.7f;
+  any.sampling.seed = 9;
+  auto out = run(*engine, any);
+  if (out.final.finish_reason == FinishReason::kStop) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(out.text, ec);
+    EXPECT_FALSE(ec) << out.text;
+    EXPECT_TRUE(value.is_object()) << out.text;
+  } else {
+    // Free-form objects can outgrow any token budget; what came out must still be a prefix.
+    EXPECT_EQ(out.text.front(), '{') << out.text;
+  }
+}
+
+TEST(EngineTest, BadJsonSchemaIsRejectedAtEnqueue) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  GenerationRequest r = chat("hi", 4);
+  r.json_schema = "{not json";
+  Collector c;
+  auto id = engine->enqueue(r, c.callback());
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(c.terminalEvents(), 0);
+}
+
+TEST(EngineTest, ToolCallsComeOutAsToolCalls) {
+  EngineOptions o = tinyOptions();
+  o.model_path = testing_models::tinyQwen2Tools();
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  // Random weights would ramble before calling (the grammar allows text first): steer them to
+  // open a call at once and to end the turn as soon as the grammar allows it. Everything in
+  // between is the tool-call grammar's doing.
+  auto open = engine->tokenize("<tool_call>\n");
+  auto close = engine->tokenize("</tool_call>");
+  auto im_end = engine->tokenize("<|im_end|>");
+  auto eot = engine->tokenize("<|endoftext|>");
+  ASSERT_TRUE(open && close && im_end && eot);
+  ASSERT_EQ(open->size(), 1u);
+  ASSERT_EQ(close->size(), 1u);
+  ASSERT_EQ(im_end->size(), 1u);
+  ASSERT_EQ(eot->size(), 1u);
+
+  GenerationRequest r = chat("What's the weather in Paris?", 150);
+  r.tools.push_back(
+      {.name = "get_weather",
+       .description = "Current weather for a city",
+       .parameters =
+           R"({"type":"object","properties":{"city":{"type":"string","maxLength":10}},"required":["city"],"additionalProperties":false})"});
+  r.tools.push_back({.name = "get_time", .description = "Current time", .parameters = ""});
+  r.tool_choice_name = "get_weather";
+  r.sampling.temperature = 0.8f;
+  r.sampling.seed = 3;
+  r.sampling.logit_bias = {
+      {(*open)[0], 100.0f}, {(*close)[0], 100.0f}, {(*im_end)[0], 200.0f}, {(*eot)[0], 200.0f}};
+  auto out = run(*engine, r);
+  ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone) << out.final.error.toString();
+  EXPECT_EQ(out.final.finish_reason, FinishReason::kToolCalls) << out.text;
+  ASSERT_EQ(out.calls.size(), 1u) << out.text;
+  EXPECT_EQ(out.calls[0].name, "get_weather");
+  EXPECT_EQ(out.calls[0].id.rfind("call_", 0), 0u) << out.calls[0].id;
+  boost::system::error_code ec;
+  auto args = boost::json::parse(out.calls[0].arguments, ec);
+  ASSERT_FALSE(ec) << out.calls[0].arguments;
+  EXPECT_TRUE(args.as_object().contains("city")) << out.calls[0].arguments;
+  EXPECT_EQ(out.text.find("<tool_call>"), std::string::npos) << "markup leaked into content";
+
+  GenerationRequest unknown = chat("hi", 8);
+  unknown.tools = r.tools;
+  unknown.tool_choice_name = "nope";
+  Collector c;
+  auto refused = engine->enqueue(unknown, c.callback());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().param(), "tool_choice");
+}
+
+TEST(EngineTest, PromptLongerThanTheContextNamesBothNumbers) {
+  EngineOptions o = tinyOptions();
+  o.n_ctx = 256;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  GenerationRequest r = greedyRaw(longText(400, "word"), 4);
+  auto n = engine->countPromptTokens(r);
+  ASSERT_TRUE(n);
+  Collector c;
+  auto id = engine->enqueue(r, c.callback());
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(id.error().message(),
+            "prompt is " + std::to_string(*n) + " tokens but the context holds 256");
+}
+
+TEST(EngineTest, FullQueueIsUnavailableWithRetryAfter) {
+  EngineOptions o = tinyOptions();
+  o.n_parallel = 1;
+  o.max_queue = 1;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  Collector a, b, c;
+  auto id_a = engine->enqueue(greedyRaw("Running:", 1500), a.callback());
+  ASSERT_TRUE(id_a);
+  ASSERT_TRUE(a.waitFirstToken());
+  auto id_b = engine->enqueue(greedyRaw("Waiting:", 4), b.callback());
+  ASSERT_TRUE(id_b);
+  auto id_c = engine->enqueue(greedyRaw("Refused:", 4), c.callback());
+  ASSERT_FALSE(id_c);
+  EXPECT_EQ(id_c.error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(id_c.error().message(), "engine queue is full (1 waiting)");
+  EXPECT_GT(id_c.error().retryAfterSeconds(), 0);
+  engine->cancel(*id_a);
+  ASSERT_TRUE(b.wait());
+  EXPECT_EQ(b.final().finish_reason, FinishReason::kLength);
+}
+
+TEST(EngineTest, StopStringAcrossTokenBoundary) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  const auto request = greedyRaw("The quick brown fox", 40);
+  auto free_run = run(*engine, request);
+  ASSERT_EQ(free_run.final.finish_reason, FinishReason::kLength);
+  // A stop string made of the end of one token and the start of the next.
+  std::string stop;
+  for (std::size_t i = 2; i + 1 < free_run.pieces.size() && stop.empty(); ++i) {
+    const auto& a = free_run.pieces[i];
+    const auto& b = free_run.pieces[i + 1];
+    if (a.size() >= 2 && b.size() >= 2 && (a.back() & 0x80) == 0 && (b.front() & 0x80) == 0) {
+      stop = a.substr(a.size() - 2) + b.substr(0, 2);
+    }
+  }
+  ASSERT_FALSE(stop.empty()) << "no two ASCII pieces to split a stop string across";
+  const auto expected = free_run.text.substr(0, free_run.text.find(stop));
+
+  auto r = request;
+  r.stop = {stop};
+  auto stopped = run(*engine, r);
+  EXPECT_EQ(stopped.final.finish_reason, FinishReason::kStop);
+  EXPECT_EQ(stopped.text, expected);
+  EXPECT_EQ(stopped.text.find(stop), std::string::npos);
+  EXPECT_LT(stopped.final.usage.completion_tokens, 40);
+}
+
+TEST(EngineTest, LogitBiasSteersSampling) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  auto hello = engine->tokenize(" hello");
+  ASSERT_TRUE(hello);
+  ASSERT_EQ(hello->size(), 1u);
+  GenerationRequest r = greedyRaw("Say something:", 6);
+  r.sampling.logit_bias = {{(*hello)[0], 100.0f}};  // the only sensible choice left
+  auto out = run(*engine, r);
+  EXPECT_EQ(out.text, " hello hello hello hello hello hello");
+
+  r.sampling.logit_bias = {{151936, 1.0f}};
+  Collector c;
+  auto bad = engine->enqueue(r, c.callback());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().param(), "logit_bias");
+}
+
+TEST(EngineTest, MaxTokensAndEosWithoutIgnoreEos) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  GenerationRequest r = chat("Hello", 5);
+  auto out = run(*engine, r);
+  ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone);
+  EXPECT_LE(out.final.usage.completion_tokens, 5);
+  EXPECT_TRUE(out.final.finish_reason == FinishReason::kLength ||
+              out.final.finish_reason == FinishReason::kStop);
+
+  GenerationRequest zero = chat("Hello", 0);
+  Collector c;
+  auto id = engine->enqueue(zero, c.callback());
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().param(), "max_tokens");
+}
+
+TEST(EngineTest, Embeddings) {
+  EngineOptions o = tinyOptions();
+  o.embeddings = true;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  auto e = engine->embed({"hello world", "hello world", "something else entirely"});
+  ASSERT_TRUE(e) << e.error().toString();
+  ASSERT_EQ(e->size(), 3u);
+  for (const auto& v : *e) {
+    ASSERT_EQ(v.size(), 64u);
+    const double norm = std::sqrt(std::inner_product(v.begin(), v.end(), v.begin(), 0.0));
+    EXPECT_NEAR(norm, 1.0, 1e-4);
+  }
+  EXPECT_EQ((*e)[0], (*e)[1]);
+  EXPECT_NE((*e)[0], (*e)[2]);
+
+  auto no = makeEngine(tinyOptions());
+  ASSERT_TRUE(no);
+  auto refused = no->embed({"x"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnprocessable);
+}
+
+TEST(EngineTest, DestructionEndsRunningRequests) {
+  Collector a, b;
+  {
+    EngineOptions o = tinyOptions();
+    o.n_parallel = 1;
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    ASSERT_TRUE(engine->enqueue(greedyRaw("Forever:", 1500), a.callback()));
+    ASSERT_TRUE(a.waitFirstToken());
+    ASSERT_TRUE(engine->enqueue(greedyRaw("Queued:", 4), b.callback()));
+  }
+  EXPECT_EQ(a.terminalEvents(), 1);
+  EXPECT_EQ(a.final().finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(b.terminalEvents(), 1);
+  EXPECT_EQ(b.final().kind, EngineEvent::Kind::kError);
+  EXPECT_EQ(b.final().error.code(), ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace switchyard::engine

@@ -1,0 +1,56 @@
+#pragma once
+// Model tools: make a tiny random-weight GGUF with a real tokenizer and chat template (tests,
+// the embedded default, benchmarks), read a GGUF's metadata, and quantize. Free functions,
+// safe to call from any thread; each call does blocking file I/O.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/core/status.h"
+#include "switchyard/engine/model_info.h"
+
+namespace switchyard::engine {
+
+struct TinyModelSpec {
+  // A llama.cpp vocab file (models/ggml-vocab-*.gguf): every key except the source model's own
+  // hyper-parameters is copied, so the tokenizer and chat template are real.
+  std::string vocab_path;
+  std::string arch = "qwen2";  // llama.cpp architecture name: qwen2, qwen3 or llama
+  int n_layer = 2;
+  int n_embd = 64;
+  int n_head = 4;
+  int n_head_kv = 2;
+  int n_ff = 128;
+  int n_ctx_train = 4096;
+  std::uint64_t seed = 42;
+  float init_stddev = 0.02f;        // weights are N(0, stddev); norms are 1, biases 0
+  std::string weight_type = "f32";  // "f32" or "f16": type of the 2-D weight matrices
+  std::string chat_template;        // replaces the vocab file's template when not empty
+  // Written over the vocab's unused "[PAD…]" slots, in order, as user-defined tokens: e.g.
+  // Qwen2.5's "<tool_call>" and "</tool_call>", which the qwen2 vocab file predates.
+  std::vector<std::string> added_tokens;
+  std::string name = "switchyard-tiny";
+  std::string out_path;
+};
+
+// Writes spec.out_path (through a temporary file beside it, renamed at the end).
+Result<void> makeTinyModel(const TinyModelSpec& spec);
+
+// Reads metadata and tensor shapes from the GGUF header (no weights are loaded) and hashes the
+// file. kNotFound for a missing file, kInvalidArgument for one that is not a GGUF model.
+Result<ModelInfo> inspectModel(const std::string& path);
+
+// Quantizes `in` into `out`. `type` is case-insensitive: q8_0, q4_0, q4_k_m, f16, ... (see
+// quantizationTypes()); an unknown type is kInvalidArgument naming the known ones.
+Result<void> quantizeModel(const std::string& in, const std::string& out, std::string_view type,
+                           int n_threads = 0);
+
+// Lower-case names accepted by quantizeModel, in a stable order.
+std::vector<std::string> quantizationTypes();
+
+// Hex SHA-256 of a file's contents.
+Result<std::string> sha256File(const std::string& path);
+
+}  // namespace switchyard::engine

@@ -1,0 +1,67 @@
+#include "switchyard/engine/test_models.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace switchyard::engine::testing_models {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string make(TinyModelSpec spec, const std::string& file) {
+  spec.out_path = (fs::path(::testing::TempDir()) / file).string();
+  auto r = makeTinyModel(spec);
+  if (!r) {
+    ADD_FAILURE() << "makeTinyModel: " << r.error().toString();
+    std::abort();
+  }
+  return spec.out_path;
+}
+
+}  // namespace
+
+std::string llamaModelsDir() { return std::string(SY_LLAMA_DIR) + "/src/models"; }
+
+TinyModelSpec tinySpec() {
+  TinyModelSpec spec;
+  spec.vocab_path = llamaModelsDir() + "/ggml-vocab-qwen2.gguf";
+  spec.arch = "qwen2";
+  spec.n_layer = 2;
+  spec.n_embd = 64;
+  spec.n_head = 4;
+  spec.n_head_kv = 2;
+  spec.n_ff = 128;
+  spec.n_ctx_train = 4096;
+  spec.seed = 42;
+  return spec;
+}
+
+const std::string& tinyQwen2() {
+  static const std::string path = make(tinySpec(), "tiny-qwen2.gguf");
+  return path;
+}
+
+const std::string& tinyQwen2Tools() {
+  static const std::string path = [] {
+    std::ifstream in(llamaModelsDir() + "/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    TinyModelSpec spec = tinySpec();
+    spec.chat_template = ss.str();
+    // "<tool_call>\n" as one token lets a test steer random weights into a call with a single
+    // logit bias (Qwen2.5's grammar allows "<tool_call>" not followed by a newline as text).
+    spec.added_tokens = {"<tool_call>\n", "<tool_call>", "</tool_call>", "<think>", "</think>"};
+    if (spec.chat_template.empty()) {
+      ADD_FAILURE() << "Qwen2.5 template not found under " << llamaModelsDir();
+      std::abort();
+    }
+    return make(spec, "tiny-qwen2-tools.gguf");
+  }();
+  return path;
+}
+
+}  // namespace switchyard::engine::testing_models

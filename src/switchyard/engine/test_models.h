@@ -1,0 +1,24 @@
+#pragma once
+// Tiny models shared by the engine tests, made once per test binary in ::testing::TempDir().
+// Test-only; not part of sy_engine.
+
+#include <string>
+
+#include "switchyard/engine/model_maker.h"
+
+namespace switchyard::engine::testing_models {
+
+// <llama-dir>/src/models/<file>
+std::string llamaModelsDir();
+
+// qwen2 shape, 2 layers, 64 dim, 4 heads (2 KV), FF 128, the qwen2 vocab and ChatML template.
+TinyModelSpec tinySpec();
+
+// Path of a model made from tinySpec() (made on first use).
+const std::string& tinyQwen2();
+
+// Same shape, with Qwen2.5's tool-calling template from llama.cpp's models/templates and its
+// <tool_call> / </tool_call> tokens (plus <think> / </think>, and "<tool_call>\n" as one token).
+const std::string& tinyQwen2Tools();
+
+}  // namespace switchyard::engine::testing_models
