@@ -22,6 +22,9 @@ struct ContentPart {
   std::string image_url;     // kImage: https URL or data: URI
   std::string image_detail;  // kImage: "auto" | "low" | "high" | ""
   boost::json::value raw;    // kOther: the part verbatim (input_audio, file, ...)
+  // Anthropic prompt-caching marker ({"type":"ephemeral"}), verbatim; null when absent. Only
+  // the Anthropic encoder writes it.
+  boost::json::value cache_control;
 
   bool operator==(const ContentPart&) const = default;
 };
@@ -30,6 +33,7 @@ struct ToolCall {
   std::string id;
   std::string name;
   std::string arguments;  // JSON text exactly as the model produced it
+  boost::json::value cache_control;  // Anthropic tool_use block's marker; null when absent
 
   bool operator==(const ToolCall&) const = default;
 };
@@ -45,6 +49,12 @@ struct Message {
   std::vector<ToolCall> tool_calls;  // assistant
   std::string tool_call_id;          // tool
   std::string reasoning_content;     // assistant, when the model separates its reasoning
+  // Anthropic signs its thinking and wants it back verbatim on the next turn; redacted
+  // thinking is opaque encrypted data. Only the Anthropic codec reads or writes these.
+  std::string reasoning_signature;
+  std::vector<std::string> redacted_reasoning;
+  bool tool_error = false;           // tool: the result reports a failure (Anthropic is_error)
+  boost::json::value cache_control;  // tool: Anthropic tool_result block's marker
   std::optional<std::string> refusal;
   // Message fields we do not model (e.g. legacy `function_call`), kept verbatim.
   boost::json::object extra;
@@ -60,6 +70,10 @@ struct ToolDef {
   std::string description;
   boost::json::value parameters;  // JSON Schema; null when absent
   std::optional<bool> strict;
+  boost::json::value cache_control;  // Anthropic prompt-caching marker; null when absent
+  // A provider-defined tool (Anthropic's web_search_20250305, bash_20250124, ...), verbatim;
+  // null for ordinary function tools. Only providers of that format can serve it.
+  boost::json::value native;
 
   bool operator==(const ToolDef&) const = default;
 };
@@ -83,6 +97,15 @@ struct ResponseFormat {
   bool operator==(const ResponseFormat&) const = default;
 };
 
+// Extended thinking (Anthropic's `thinking`). OpenAI-style upstreams get reasoning_effort.
+struct ThinkingConfig {
+  enum class Mode { kUnset, kEnabled, kDisabled };
+  Mode mode = Mode::kUnset;
+  std::int64_t budget_tokens = 0;  // kEnabled
+
+  bool operator==(const ThinkingConfig&) const = default;
+};
+
 struct ChatRequest {
   std::string model;
   std::vector<Message> messages;
@@ -104,6 +127,7 @@ struct ChatRequest {
   std::optional<bool> logprobs;
   std::optional<int> top_logprobs;
   std::string reasoning_effort;
+  ThinkingConfig thinking;
   std::string user;
   boost::json::object metadata;
 
@@ -138,6 +162,7 @@ struct Choice {
   int index = 0;
   Message message;  // role kAssistant
   FinishReason finish_reason = FinishReason::kNone;
+  std::string stop_sequence;    // kStop: the stop sequence that matched, when known
   boost::json::value logprobs;  // verbatim; null when absent
 
   bool operator==(const Choice&) const = default;
@@ -169,9 +194,12 @@ struct ChoiceDelta {
   std::optional<Role> role;
   std::optional<std::string> content;
   std::optional<std::string> reasoning_content;
+  std::optional<std::string> reasoning_signature;  // Anthropic signature_delta
+  std::optional<std::string> redacted_reasoning;   // one whole redacted_thinking block
   std::optional<std::string> refusal;
   std::vector<ToolCallDelta> tool_calls;
   FinishReason finish_reason = FinishReason::kNone;
+  std::string stop_sequence;  // with finish_reason kStop, when known
   boost::json::value logprobs;
 
   bool operator==(const ChoiceDelta&) const = default;

@@ -7,6 +7,8 @@ std::string_view endpointName(Endpoint endpoint) {
     case Endpoint::kChat: return "chat";
     case Endpoint::kCompletions: return "completions";
     case Endpoint::kEmbeddings: return "embeddings";
+    case Endpoint::kMessages: return "messages";
+    case Endpoint::kCountTokens: return "count_tokens";
   }
   return "unknown";
 }

@@ -16,8 +16,8 @@
 
 namespace switchyard::pipeline {
 
-enum class Endpoint { kChat, kCompletions, kEmbeddings };
-enum class WireFormat { kOpenAI };
+enum class Endpoint { kChat, kCompletions, kEmbeddings, kMessages, kCountTokens };
+enum class WireFormat { kOpenAI, kAnthropic };
 
 std::string_view endpointName(Endpoint endpoint);
 

@@ -1,0 +1,49 @@
+#pragma once
+// JsonWriter: appends JSON text to a caller's string, escaping strings and replacing invalid
+// UTF-8 with U+FFFD so that clients always receive valid JSON. Used by codecs that write JSON
+// by hand (no DOM on the hot path). Not thread-safe; one writer per output string.
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace switchyard::api {
+
+// Appends `s` escaped as the inside of a JSON string (invalid UTF-8 becomes U+FFFD).
+void appendJsonString(std::string& out, std::string_view s);
+
+// Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid.
+std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end);
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  JsonWriter& beginObject();
+  JsonWriter& endObject();
+  JsonWriter& beginArray();
+  JsonWriter& endArray();
+  // A key that is a literal of ours: plain ASCII, no escaping needed.
+  JsonWriter& key(std::string_view k);
+  JsonWriter& escapedKey(std::string_view k);
+  void string(std::string_view s);
+  void integer(std::int64_t v);
+  void unsignedInteger(std::uint64_t v);
+  void number(double v);
+  void boolean(bool v);
+  void null();
+  void value(const boost::json::value& v);
+  // JSON text the caller vouches for (already serialized), written as is.
+  void raw(std::string_view json);
+
+ private:
+  void sep();
+
+  std::string& out_;
+  bool need_comma_ = false;
+  bool after_key_ = false;
+};
+
+}  // namespace switchyard::api
