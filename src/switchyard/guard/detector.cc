@@ -1,0 +1,658 @@
+#include "switchyard/guard/detector.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+#include <utility>
+
+#include "switchyard/guard/validators.h"
+
+namespace switchyard::guard {
+namespace {
+
+constexpr int kMaxGroups = 4;
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isAlnum(char c) { return isDigit(c) || isAlpha(c); }
+bool isWord(char c) { return isAlnum(c) || c == '_'; }
+bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// A number-like entity must not be a piece of a longer token: no letter, digit or underscore
+// next to it, and no "-", ".", "/" or ":" that continues a digit run (dates, versions, ids).
+bool numericBoundary(std::string_view t, std::size_t b, std::size_t e) {
+  auto joiner = [](char c) { return c == '-' || c == '.' || c == '/' || c == ':'; };
+  if (b > 0) {
+    char c = t[b - 1];
+    if (isWord(c)) return false;
+    if (joiner(c) && b >= 2 && isDigit(t[b - 2])) return false;
+  }
+  if (e < t.size()) {
+    char c = t[e];
+    if (isWord(c)) return false;
+    if (joiner(c) && e + 1 < t.size() && isDigit(t[e + 1])) return false;
+  }
+  return true;
+}
+
+std::string digitsOf(std::string_view s) {
+  std::string d;
+  for (char c : s) {
+    if (isDigit(c)) d.push_back(c);
+  }
+  return d;
+}
+
+// Where a candidate sits: the whole regex match [mb, me) and the reported span [b, e), which a
+// check may narrow.
+struct Candidate {
+  std::size_t mb, me, b, e;
+};
+
+struct Limits {
+  double entropy_threshold;
+  std::size_t generic_min_length;
+};
+
+using Check = bool (*)(std::string_view text, Candidate& c, const Limits& limits);
+
+// Where the next search starts after a rejected candidate.
+enum class Resume : std::uint8_t {
+  kEnd,        // after the match: the default, keeps every pattern linear
+  kNextGroup,  // after the match's first separator: a digit run may hold an entity further in
+  kNextByte,   // one byte on: literal alternations (deny lists), whose matches are short
+};
+
+bool checkEmail(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  std::size_t at = m.find('@');
+  std::string_view local = m.substr(0, at), domain = m.substr(at + 1);
+  if (local.back() == '.' || local.find("..") != std::string_view::npos) return false;
+  if (domain.size() > 253 || domain.find("..") != std::string_view::npos) return false;
+  if (c.e < t.size() && (isAlnum(t[c.e]) || t[c.e] == '@')) return false;
+  // A local part with Latin letters beyond ASCII ("jöhn@"): extend over them so that no piece
+  // of the address is left behind. Other scripts end the address (CJK text has no spaces).
+  std::size_t b = c.b;
+  while (b >= 2) {
+    auto lead = static_cast<unsigned char>(t[b - 2]);
+    auto cont = static_cast<unsigned char>(t[b - 1]);
+    if (lead < 0xC3 || lead > 0xC9 || (cont & 0xC0) != 0x80) break;
+    unsigned cp = ((lead & 0x1Fu) << 6) | (cont & 0x3Fu);
+    if (cp < 0xC0 || cp > 0x24F || cp == 0xD7 || cp == 0xF7) break;
+    b -= 2;
+    while (b > 0 && (isAlnum(t[b - 1]) || t[b - 1] == '.' || t[b - 1] == '_' ||
+                     t[b - 1] == '-' || t[b - 1] == '+')) {
+      --b;
+    }
+  }
+  const std::size_t local_size = c.b + at - b;
+  c.b = b;
+  return local_size <= 64;
+}
+
+bool checkPhone(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  if (!numericBoundary(t, c.b, c.e)) return false;
+  if (c.b > 0 && (t[c.b - 1] == '+' || t[c.b - 1] == '@' || t[c.b - 1] == '#')) return false;
+  // A group of a longer grouped number ("DE89 3704 0044 0532 0130 01") is no phone number.
+  if (m.front() != '+') {
+    if (c.b >= 2 && (t[c.b - 1] == ' ' || t[c.b - 1] == '-') && isDigit(t[c.b - 2])) return false;
+    if (c.e + 1 < t.size() && (t[c.e] == ' ' || t[c.e] == '-') && isDigit(t[c.e + 1])) {
+      return false;
+    }
+  }
+  std::string d = digitsOf(m);
+  int open = 0, parens = 0;
+  const bool plus = m.front() == '+';
+  char prev = plus ? '+' : 0;
+  for (char ch : m.substr(plus ? 1 : 0)) {
+    if (ch == '(') {
+      if (open || ++parens > 1) return false;
+      open = 1;
+    } else if (ch == ')') {
+      if (!open) return false;
+      open = 0;
+    } else if (!isDigit(ch) && !isDigit(prev) && prev != ')' && prev != '(' && prev != '+') {
+      return false;  // two separators in a row
+    }
+    prev = ch;
+  }
+  if (open) return false;
+  if (std::all_of(d.begin(), d.end(), [&](char x) { return x == d[0]; })) return false;
+  if (m.front() == '+') return d.size() >= 8 && d.size() <= 15;
+  if (m.front() == '0') return d.size() >= 9 && d.size() <= 12;
+  return d.size() == 10 || d.size() == 11;  // NANP, with or without the leading 1
+}
+
+bool checkCard(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  if (!numericBoundary(t, c.b, c.e)) return false;
+  char sep = 0;
+  std::size_t group = 0, groups = 0;
+  for (char ch : m) {
+    if (isDigit(ch)) {
+      ++group;
+      continue;
+    }
+    if (sep != 0 && ch != sep) return false;  // mixed separators: not a card as people type it
+    sep = ch;
+    if (group < 3 || group > 6) return false;
+    group = 0;
+    ++groups;
+  }
+  if (sep != 0 && (group < 3 || group > 6 || groups > 4)) return false;
+  std::string d = digitsOf(m);
+  return luhnValid(d) && cardIssuerValid(d);
+}
+
+bool checkIban(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  int want = ibanLength(m.substr(0, 2));
+  if (want == 0) return false;
+  // The regex may have run into a following word; keep exactly the registered length.
+  std::string compact;
+  std::size_t i = 0;
+  for (; i < m.size() && compact.size() < static_cast<std::size_t>(want); ++i) {
+    if (m[i] != ' ') compact.push_back(m[i]);
+  }
+  if (compact.size() != static_cast<std::size_t>(want)) return false;
+  if (i < m.size() && m[i] != ' ') return false;
+  c.e = c.b + i;
+  return ibanValid(compact) && (c.b == 0 || !isWord(t[c.b - 1]));
+}
+
+bool checkSsn(std::string_view t, Candidate& c, const Limits&) {
+  if (!numericBoundary(t, c.b, c.e)) return false;
+  std::string d = digitsOf(t.substr(c.b, c.e - c.b));
+  if (d.size() != 9) return false;
+  auto num = [&](std::size_t from, std::size_t n) { return std::stoi(d.substr(from, n)); };
+  return ssnValid(num(0, 3), num(3, 2), num(5, 4));
+}
+
+bool checkIpv4(std::string_view t, Candidate& c, const Limits&) {
+  if (!numericBoundary(t, c.b, c.e)) return false;
+  if (!ipv4Valid(t.substr(c.b, c.e - c.b))) return false;
+  // "version 10.2.0.1" and "v 1.2.3.4" are versions, not addresses.
+  std::size_t k = c.b;
+  while (k > 0 && t[k - 1] == ' ') --k;
+  std::size_t w = k;
+  while (w > 0 && isAlpha(t[w - 1])) --w;
+  std::string word;
+  for (std::size_t i = w; i < k; ++i) word.push_back(lower(t[i]));
+  return word != "version" && word != "ver" && word != "v" && word != "release";
+}
+
+bool checkIpv6(std::string_view t, Candidate& c, const Limits&) {
+  if (c.b > 0 && (isWord(t[c.b - 1]) || t[c.b - 1] == ':' || t[c.b - 1] == '.')) return false;
+  if (c.e < t.size() && (isWord(t[c.e]) || t[c.e] == ':')) return false;
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  int hex = 0, groups = 0;
+  bool digit = false, in_group = false;
+  for (char ch : m) {
+    if (isHex(ch)) {
+      ++hex;
+      digit = digit || isDigit(ch);
+      if (!in_group) ++groups;
+      in_group = true;
+    } else {
+      in_group = false;
+    }
+  }
+  // Keeps C++ ("std::map", "a::b") and short tokens out; "fe80::1" still passes.
+  return digit && groups >= 2 && hex >= 5 && ipv6Valid(m);
+}
+
+// After the match, nothing that would continue the token.
+bool tokenEnd(std::string_view t, std::size_t e) {
+  return e >= t.size() || !(isAlnum(t[e]) || t[e] == '_' || t[e] == '-');
+}
+
+bool checkTokenEnd(std::string_view t, Candidate& c, const Limits&) { return tokenEnd(t, c.e); }
+
+bool checkSlackToken(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  return std::any_of(m.begin() + 5, m.end(), isDigit) && tokenEnd(t, c.e);
+}
+
+bool checkOpenai(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view m = t.substr(c.b, c.e - c.b);
+  if (m.starts_with("sk-ant-")) return false;
+  std::string_view body = m.substr(3);
+  bool lo = false, up = false, dg = false;
+  for (char ch : body) {
+    lo = lo || (ch >= 'a' && ch <= 'z');
+    up = up || (ch >= 'A' && ch <= 'Z');
+    dg = dg || isDigit(ch);
+  }
+  return int{lo} + int{up} + int{dg} >= 2 && shannonEntropy(body) >= 3.0 && tokenEnd(t, c.e);
+}
+
+bool checkAnthropic(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view body = t.substr(c.b + 7, c.e - c.b - 7);
+  return std::any_of(body.begin(), body.end(), isDigit) && shannonEntropy(body) >= 3.0 &&
+         tokenEnd(t, c.e);
+}
+
+bool checkAwsSecret(std::string_view t, Candidate& c, const Limits&) {
+  std::string_view v = t.substr(c.b, c.e - c.b);
+  bool lo = false, up = false, dg = false;
+  for (char ch : v) {
+    lo = lo || (ch >= 'a' && ch <= 'z');
+    up = up || (ch >= 'A' && ch <= 'Z');
+    dg = dg || isDigit(ch);
+  }
+  return lo && up && dg;
+}
+
+bool checkJwt(std::string_view t, Candidate& c, const Limits&) {
+  if (c.e < t.size() && (isWord(t[c.e]) || t[c.e] == '-' || t[c.e] == '.')) return false;
+  return jwtValid(t.substr(c.b, c.e - c.b));
+}
+
+bool looksLikeUuid(std::string_view v) {
+  if (v.size() != 36) return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? v[i] != '-' : !isHex(v[i])) return false;
+  }
+  return true;
+}
+
+// Letters joined by "_", "-" or "." and no digit: a constant or a dotted name, not a secret.
+bool looksLikeIdentifier(std::string_view v, bool dotted_only) {
+  bool dot = false;
+  for (char ch : v) {
+    if (isDigit(ch)) return false;
+    if (ch == '.') {
+      dot = true;
+    } else if (!isAlpha(ch) && ch != '_' && ch != '-') {
+      return false;
+    }
+  }
+  return !dotted_only || dot;
+}
+
+bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
+  while (c.e > c.b && (t[c.e - 1] == '.' || t[c.e - 1] == ',' || t[c.e - 1] == ';' ||
+                       t[c.e - 1] == '?' || t[c.e - 1] == ':')) {
+    --c.e;
+  }
+  std::string_view v = t.substr(c.b, c.e - c.b);
+  std::string context;
+  for (std::size_t i = c.mb; i < c.b; ++i) context.push_back(lower(t[i]));
+  const bool password = context.find("pass") != std::string::npos ||
+                        context.find("pwd") != std::string::npos;
+  if (v.size() < (password ? std::size_t{8} : limits.generic_min_length)) return false;
+  if (charClassCount(v) < 2) return false;
+  if (looksLikeIdentifier(v, /*dotted_only=*/password) || looksLikeUuid(v)) return false;
+  if (v.find("xxxx") != std::string_view::npos || v.find("XXXX") != std::string_view::npos ||
+      v.find("****") != std::string_view::npos || v.find("...") != std::string_view::npos) {
+    return false;  // a documented placeholder, not a value
+  }
+  double need = std::min(limits.entropy_threshold, 0.85 * std::log2(static_cast<double>(v.size())));
+  return shannonEntropy(v) >= need;
+}
+
+struct BuiltinSpec {
+  EntityKind kind;
+  Category category;
+  const char* type;
+  int priority;
+  const char* pattern;
+  int group;
+  Check check;
+  Resume resume;
+};
+
+// Patterns run in Latin-1 mode: they are byte-oriented and ASCII-only except where a class
+// names bytes >= 0x80 on purpose (internationalised e-mail domains).
+const BuiltinSpec kBuiltins[] = {
+    {EntityKind::kEmail, Category::kPii, "EMAIL", 60,
+     R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@(?:[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]*[A-Za-z0-9\x80-\xff])?\.)+[A-Za-z]{2,24})",
+     0, checkEmail, Resume::kEnd},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\+[1-9][0-9 .\-()]{6,22}[0-9])", 0,
+     checkPhone, Resume::kEnd},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40,
+     R"((?:\b1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}\b)",
+     0, checkPhone, Resume::kNextGroup},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\b0[1-9][0-9]{0,3}(?:[ \-][0-9]{2,8}){1,4}\b)",
+     0, checkPhone, Resume::kNextGroup},
+    {EntityKind::kCreditCard, Category::kPii, "CREDIT_CARD", 70,
+     R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup},
+    {EntityKind::kIban, Category::kPii, "IBAN", 70,
+     R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)", 0, checkIban,
+     Resume::kEnd},
+    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", 0,
+     checkSsn, Resume::kEnd},
+    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
+     R"((?i:\bssn|social security(?: number| no\.?)?|\bss#)[^0-9\n]{0,20}([0-9]{9}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4})\b)",
+     1, checkSsn, Resume::kEnd},
+    {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)",
+     0, checkIpv4, Resume::kEnd},
+    {EntityKind::kIpv6, Category::kPii, "IP_ADDRESS", 45,
+     R"([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3})", 0, checkIpv6,
+     Resume::kEnd},
+    {EntityKind::kAwsAccessKey, Category::kSecret, "AWS_ACCESS_KEY", 90,
+     R"(\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b)", 0, nullptr, Resume::kEnd},
+    {EntityKind::kAwsSecretKey, Category::kSecret, "AWS_SECRET_KEY", 85,
+     R"((?i:aws)[A-Za-z0-9_\-. ]{0,32}(?i:secret|key)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?|\s)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$))",
+     1, checkAwsSecret, Resume::kEnd},
+    {EntityKind::kGcpApiKey, Category::kSecret, "GCP_API_KEY", 90,
+     R"(\bAIza[0-9A-Za-z_\-]{35})", 0, checkTokenEnd, Resume::kEnd},
+    {EntityKind::kGcpServiceAccountKey, Category::kSecret, "GCP_SERVICE_ACCOUNT_KEY", 85,
+     R"re("private_key_id"\s*:\s*"([0-9a-f]{40})")re", 1, nullptr, Resume::kEnd},
+    {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
+     R"((?i:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{40,100}={0,2}))", 1, nullptr,
+     Resume::kEnd},
+    {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
+     R"([?&;]sig=([A-Za-z0-9%+/]{40,120}(?:%3[Dd]|=){0,2}))", 1, nullptr, Resume::kEnd},
+    {EntityKind::kGithubToken, Category::kSecret, "GITHUB_TOKEN", 90,
+     R"(\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255}))", 0, checkTokenEnd,
+     Resume::kEnd},
+    {EntityKind::kSlackToken, Category::kSecret, "SLACK_TOKEN", 90,
+     R"(\bxox[abprse]-[A-Za-z0-9\-]{10,250})", 0, checkSlackToken, Resume::kEnd},
+    {EntityKind::kSlackWebhook, Category::kSecret, "SLACK_WEBHOOK", 90,
+     R"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,200})", 0,
+     nullptr, Resume::kEnd},
+    {EntityKind::kAnthropicApiKey, Category::kSecret, "ANTHROPIC_API_KEY", 95,
+     R"(\bsk-ant-[A-Za-z0-9_\-]{20,250})", 0, checkAnthropic, Resume::kEnd},
+    {EntityKind::kOpenaiApiKey, Category::kSecret, "OPENAI_API_KEY", 90,
+     R"(\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,250})", 0, checkOpenai, Resume::kEnd},
+    // A whole block, and (for one cut short) the header with the base64 body that follows. Two
+    // patterns, not one alternation: a failed search for END would rescan the rest of the text
+    // for every BEGIN.
+    {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)",
+     0, nullptr, Resume::kEnd},
+    {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s\\]*)", 0, nullptr,
+     Resume::kEnd},
+    {EntityKind::kJwt, Category::kSecret, "JWT", 85,
+     R"(\be[wy][A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*)", 0, checkJwt,
+     Resume::kEnd},
+    {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 75,
+     R"(\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]{1,64}:([^\s:/@]{3,128})@)", 1, nullptr,
+     Resume::kEnd},
+    {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 30,
+     R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200}))",
+     1, checkGeneric, Resume::kEnd},
+};
+
+// Custom detectors run in UTF-8 mode with their own checks.
+using CustomCheck = NamedValidator;
+
+}  // namespace
+
+struct Detector::Impl {
+  struct Pattern {
+    EntityKind kind;
+    Category category;
+    std::string type;
+    int priority;
+    std::unique_ptr<RE2> re;
+    int group;
+    Check check;             // built-ins
+    CustomCheck validator;   // custom regexes
+    bool whole_word;         // deny lists
+    Resume resume;
+  };
+
+  Limits limits;
+  std::vector<Pattern> patterns;
+  std::vector<int> latin1_ids, utf8_ids;  // set index -> pattern index
+  std::unique_ptr<RE2::Set> latin1_set, utf8_set;
+  std::unordered_set<std::string> allow_values;
+  std::vector<std::unique_ptr<RE2>> allow_res;
+
+  bool allowed(std::string_view value) const {
+    if (allow_values.contains(std::string(value))) return true;
+    re2::StringPiece sp(value.data(), value.size());
+    return std::any_of(allow_res.begin(), allow_res.end(),
+                       [&](const auto& re) { return RE2::FullMatch(sp, *re); });
+  }
+
+  void locate(const Pattern& p, std::string_view text, std::vector<Finding>& out) const;
+  void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
+              std::vector<Finding>& out) const;
+};
+
+void Detector::Impl::locate(const Pattern& p, std::string_view text,
+                            std::vector<Finding>& out) const {
+  re2::StringPiece sp(text.data(), text.size());
+  re2::StringPiece sub[kMaxGroups + 1];
+  const int nsub = p.group + 1;
+  std::size_t pos = 0;
+  while (pos <= text.size() &&
+         p.re->Match(sp, pos, text.size(), RE2::UNANCHORED, sub, nsub)) {
+    Candidate c;
+    c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
+    c.me = c.mb + sub[0].size();
+    bool ok = sub[p.group].data() != nullptr;
+    if (ok) {
+      c.b = static_cast<std::size_t>(sub[p.group].data() - text.data());
+      c.e = c.b + sub[p.group].size();
+      ok = c.e > c.b;
+    }
+    if (ok && p.check) ok = p.check(text, c, limits);
+    if (ok && p.validator) ok = p.validator(text.substr(c.b, c.e - c.b), limits.entropy_threshold);
+    if (ok && p.whole_word) {
+      // Only sides where the term itself starts or ends with a word character need a boundary.
+      auto word = [](char ch) { return isWord(ch); };
+      if (word(text[c.b]) && c.b > 0 && word(text[c.b - 1])) ok = false;
+      if (word(text[c.e - 1]) && c.e < text.size() && word(text[c.e])) ok = false;
+    }
+    if (ok && allowed(text.substr(c.b, c.e - c.b))) ok = false;
+    std::size_t next = c.me;
+    if (ok) {
+      out.push_back(Finding{p.kind, p.category, p.type, c.b, c.e});
+      next = std::max(c.e, c.me);
+    } else if (p.resume == Resume::kNextByte) {
+      next = c.mb + 1;
+    } else if (p.resume == Resume::kNextGroup) {
+      std::size_t k = c.mb;
+      while (k < c.me && isDigit(text[k])) ++k;
+      next = k < c.me ? k + 1 : c.me;
+    }
+    pos = std::max(next, c.mb + 1);
+  }
+}
+
+void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
+                            std::string_view text, std::vector<Finding>& out) const {
+  if (ids.empty()) return;
+  std::vector<int> hits;
+  RE2::Set::ErrorInfo info{};
+  if (!set->Match(re2::StringPiece(text.data(), text.size()), &hits, &info)) {
+    if (info.kind == RE2::Set::kNoError) return;  // nothing matched
+    // The prefilter DFA ran out of memory on this input: run every pattern instead.
+    hits.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) hits.push_back(static_cast<int>(i));
+  }
+  std::sort(hits.begin(), hits.end());
+  for (int h : hits) locate(patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])], text, out);
+}
+
+const std::vector<std::string_view>& builtinEntityTypes() {
+  static const std::vector<std::string_view> types = [] {
+    std::vector<std::string_view> v;
+    for (const auto& b : kBuiltins) {
+      if (std::find(v.begin(), v.end(), b.type) == v.end()) v.emplace_back(b.type);
+    }
+    return v;
+  }();
+  return types;
+}
+
+Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->limits = {options.entropy_threshold, options.generic_min_length};
+  const auto& known = builtinEntityTypes();
+  for (const auto& name : options.entities) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return fail(ErrorCode::kInvalidArgument, "guard: unknown entity type '" + name + "'");
+    }
+  }
+  if (options.entropy_threshold <= 0 || options.entropy_threshold > 8) {
+    return fail(ErrorCode::kInvalidArgument, "guard: entropy_threshold must be in (0, 8]");
+  }
+
+  RE2::Options latin1;
+  latin1.set_encoding(RE2::Options::EncodingLatin1);
+  latin1.set_log_errors(false);
+  latin1.set_max_mem(int64_t{8} << 20);
+  RE2::Options utf8;
+  utf8.set_log_errors(false);
+  utf8.set_max_mem(int64_t{8} << 20);
+  RE2::Options set_latin1 = latin1, set_utf8 = utf8;
+  set_latin1.set_max_mem(int64_t{64} << 20);
+  set_utf8.set_max_mem(int64_t{64} << 20);
+  impl->latin1_set = std::make_unique<RE2::Set>(set_latin1, RE2::UNANCHORED);
+  impl->utf8_set = std::make_unique<RE2::Set>(set_utf8, RE2::UNANCHORED);
+
+  auto addPattern = [&](Impl::Pattern p, const std::string& pattern, bool is_latin1,
+                        const std::string& what) -> Status {
+    p.re = std::make_unique<RE2>(pattern, is_latin1 ? latin1 : utf8);
+    if (!p.re->ok()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "guard: " + what + ": invalid regex: " + p.re->error());
+    }
+    if (p.group < 0 || p.group > std::min(kMaxGroups, p.re->NumberOfCapturingGroups())) {
+      return Status(ErrorCode::kInvalidArgument, "guard: " + what + ": no capture group " +
+                                                     std::to_string(p.group));
+    }
+    std::string err;
+    RE2::Set* set = is_latin1 ? impl->latin1_set.get() : impl->utf8_set.get();
+    if (set->Add(pattern, &err) < 0) {
+      return Status(ErrorCode::kInvalidArgument, "guard: " + what + ": invalid regex: " + err);
+    }
+    (is_latin1 ? impl->latin1_ids : impl->utf8_ids)
+        .push_back(static_cast<int>(impl->patterns.size()));
+    impl->patterns.push_back(std::move(p));
+    return Status::ok();
+  };
+
+  for (const auto& b : kBuiltins) {
+    if (!options.entities.empty() &&
+        std::find(options.entities.begin(), options.entities.end(), b.type) ==
+            options.entities.end()) {
+      continue;
+    }
+    Impl::Pattern p{b.kind, b.category, b.type, b.priority, nullptr, b.group, b.check,
+                    nullptr, false, b.resume};
+    if (Status s = addPattern(std::move(p), b.pattern, true, b.type); !s.isOk()) {
+      return fail(std::move(s));  // a broken built-in is a bug; tests keep it from shipping
+    }
+  }
+
+  for (const auto& r : options.regexes) {
+    const std::string what = "regex '" + r.name + "'";
+    if (r.name.empty()) return fail(ErrorCode::kInvalidArgument, "guard: a regex needs a name");
+    CustomCheck validator = nullptr;
+    if (!r.validator.empty()) {
+      validator = findValidator(r.validator);
+      if (validator == nullptr) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "guard: " + what + ": unknown validator '" + r.validator + "'");
+      }
+    }
+    std::string pattern = r.case_insensitive ? "(?i)" + r.pattern : r.pattern;
+    Impl::Pattern p{EntityKind::kCustom, r.category, r.name, 80, nullptr, r.group, nullptr,
+                    validator, false, Resume::kEnd};
+    if (Status s = addPattern(std::move(p), pattern, false, what); !s.isOk()) {
+      return fail(std::move(s));
+    }
+  }
+
+  for (const auto& d : options.deny_lists) {
+    const std::string what = "deny list '" + d.name + "'";
+    if (d.name.empty()) return fail(ErrorCode::kInvalidArgument, "guard: a deny list needs a name");
+    if (d.terms.empty()) continue;
+    std::string alternation = "(?i)(?:";
+    for (std::size_t i = 0; i < d.terms.size(); ++i) {
+      if (d.terms[i].empty()) {
+        return fail(ErrorCode::kInvalidArgument, "guard: " + what + ": empty term");
+      }
+      if (i > 0) alternation += '|';
+      alternation += RE2::QuoteMeta(d.terms[i]);
+    }
+    alternation += ')';
+    Impl::Pattern p{EntityKind::kCustom, d.category, d.name, 80, nullptr, 0, nullptr,
+                    nullptr, true, Resume::kNextByte};
+    // Longest match, so that "Project Bluebird" wins over "Project Blue".
+    RE2::Options longest = utf8;
+    longest.set_longest_match(true);
+    p.re = std::make_unique<RE2>(alternation, longest);
+    if (!p.re->ok()) {
+      return fail(ErrorCode::kInvalidArgument, "guard: " + what + ": " + p.re->error());
+    }
+    std::string err;
+    if (impl->utf8_set->Add(alternation, &err) < 0) {
+      return fail(ErrorCode::kInvalidArgument, "guard: " + what + ": " + err);
+    }
+    impl->utf8_ids.push_back(static_cast<int>(impl->patterns.size()));
+    impl->patterns.push_back(std::move(p));
+  }
+
+  for (const auto& v : options.allow_values) impl->allow_values.insert(v);
+  for (const auto& a : options.allow_patterns) {
+    auto re = std::make_unique<RE2>(a, utf8);
+    if (!re->ok()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "guard: allow pattern '" + a + "': invalid regex: " + re->error());
+    }
+    impl->allow_res.push_back(std::move(re));
+  }
+
+  if (!impl->latin1_ids.empty() && !impl->latin1_set->Compile()) {
+    return fail(ErrorCode::kInvalidArgument, "guard: built-in patterns do not compile as a set");
+  }
+  if (!impl->utf8_ids.empty() && !impl->utf8_set->Compile()) {
+    return fail(ErrorCode::kInvalidArgument, "guard: custom patterns do not compile as a set");
+  }
+  return std::unique_ptr<Detector>(new Detector(std::move(impl)));
+}
+
+Detector::Detector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Detector::~Detector() = default;
+
+std::vector<Finding> Detector::scan(std::string_view text) const {
+  std::vector<Finding> raw;
+  if (text.empty()) return raw;
+  impl_->runSet(impl_->latin1_set.get(), impl_->latin1_ids, text, raw);
+  impl_->runSet(impl_->utf8_set.get(), impl_->utf8_ids, text, raw);
+  if (raw.empty()) return raw;
+
+  // Priority by type; the table is tiny, so look it up by kind and type label.
+  auto priority = [&](const Finding& f) {
+    for (const auto& p : impl_->patterns) {
+      if (p.kind == f.kind && p.type == f.type) return p.priority;
+    }
+    return 0;
+  };
+  std::sort(raw.begin(), raw.end(), [](const Finding& a, const Finding& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::vector<Finding> out;
+  out.reserve(raw.size());
+  for (auto& f : raw) {
+    bool keep = true;
+    while (!out.empty() && out.back().end > f.begin) {
+      const Finding& last = out.back();
+      int pl = priority(last), pf = priority(f);
+      if (pf > pl || (pf == pl && f.size() > last.size())) {
+        out.pop_back();
+      } else {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace switchyard::guard
