@@ -5,6 +5,7 @@
 #
 #   bench/gateway_overhead/run.sh                      # overhead table
 #   MODE=rss REQUESTS=1000000 bench/gateway_overhead/run.sh   # switchyard RSS growth check
+#   MODE=callgrind bench/gateway_overhead/run.sh       # instructions per request (valgrind)
 #
 # Environment (defaults in brackets):
 #   SWITCHYARD_BIN  [../../build/release/bin/switchyard]
@@ -19,6 +20,12 @@
 #             streamed requests at RSS_CONNECTIONS [64], run as wrk segments of SEGMENT [10] s;
 #             VmRSS read from /proc/PID/status after each segment; RSS_MAX_SECONDS [900]
 #             bounds each of the two phases.
+#   MODE=callgrind: switchyard (one worker) under valgrind --tool=callgrind; after
+#             CALLGRIND_WARMUP [200] requests of each kind, counters are zeroed, then
+#             CALLGRIND_REQUESTS [2000] sequential keep-alive requests (curl) are counted and
+#             dumped. Prints instructions per request; CALLGRIND_KEEP=DIR keeps the dumps
+#             (callgrind_annotate DIR/KIND.out shows where they go). Repeatable on a busy
+#             machine, unlike wall-clock numbers.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,6 +46,16 @@ RSS_CONNECTIONS=${RSS_CONNECTIONS:-64}
 RSS_MAX_SECONDS=${RSS_MAX_SECONDS:-900}
 SEGMENT=${SEGMENT:-10}
 OUT=${OUT:-}
+CALLGRIND_WARMUP=${CALLGRIND_WARMUP:-200}
+CALLGRIND_REQUESTS=${CALLGRIND_REQUESTS:-2000}
+CALLGRIND_KEEP=${CALLGRIND_KEEP:-}
+SWITCHYARD_WRAPPER=()
+if [[ $MODE == callgrind ]]; then
+  command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+    { echo "bench: MODE=callgrind needs valgrind" >&2; exit 1; }
+  SWITCHYARD_WORKERS=1
+  TARGETS=switchyard
+fi
 
 for tool in nginx wrk curl ss; do
   command -v "$tool" >/dev/null || { echo "bench: '$tool' is required" >&2; exit 1; }
@@ -166,11 +183,14 @@ routes:
   - name: bench-stream
     target: stub-sse/gpt-4o-mini
 EOF
-  "$SWITCHYARD_BIN" serve --config "$TMP/switchyard.yaml" --listen 127.0.0.1:0 \
-    >"$TMP/switchyard.log" 2>&1 &
+  [[ $MODE == callgrind ]] && SWITCHYARD_WRAPPER=(valgrind --tool=callgrind
+    "--callgrind-out-file=$TMP/callgrind.out.%p" --log-file="$TMP/valgrind.log"
+    --compress-strings=no --compress-pos=no)
+  "${SWITCHYARD_WRAPPER[@]}" "$SWITCHYARD_BIN" serve --config "$TMP/switchyard.yaml" \
+    --listen 127.0.0.1:0 >"$TMP/switchyard.log" 2>&1 &
   SWITCHYARD_PID=$!
   PIDS+=("$SWITCHYARD_PID")
-  local deadline=$((SECONDS + 20))
+  local deadline=$((SECONDS + (${#SWITCHYARD_WRAPPER[@]} > 0 ? 120 : 20)))
   while ((SECONDS < deadline)); do
     SWITCHYARD_PORT=$(grep -o 'listening.*port[=: ]*[0-9]*' "$TMP/switchyard.log" 2>/dev/null |
       grep -o '[0-9]*$' | grep -v '^0$' | head -1 || true)
@@ -359,6 +379,53 @@ if [[ $MODE == rss ]]; then
     echo "Growth after warm-up: $growth kB ($per bytes/request). Second half: $half. Process alive: $alive."
     echo
     echo "Samples (requests since warm-up → VmRSS kB): $(printf '%s; ' "${SAMPLES[@]}")"
+  } | report
+  exit 0
+fi
+
+# ---------------------------------------------------------------- callgrind mode
+# N sequential requests of KIND on one keep-alive connection (one curl process); prints the
+# number of 200 answers.
+fixed_requests() {  # KIND N
+  target_setup switchyard "$1"
+  local h i
+  body_for "$1" switchyard >"$TMP/body.$1.json"
+  {
+    for h in "${HDRS[@]}"; do printf 'header = "%s"\n' "$h"; done
+    echo 'header = "Content-Type: application/json"'
+    printf 'data-binary = "@%s"\n' "$TMP/body.$1.json"
+    for ((i = 0; i < $2; i++)); do printf 'url = "%s"\n' "$URL"; done
+  } >"$TMP/curl.$1.cfg"
+  curl -s -w '\n%{http_code}\n' -K "$TMP/curl.$1.cfg" | grep -c '^200$' || true
+}
+
+if [[ $MODE == callgrind ]]; then
+  [[ -n $SWITCHYARD_PID ]] || { printf '%s\n' "${NOTES[@]}" >&2; exit 1; }
+  ROWS=()
+  for kind in $KINDS; do
+    if ! why=$(sanity switchyard "$kind"); then note "switchyard $kind sanity check failed: $why"; exit 1; fi
+    ok=$(fixed_requests "$kind" "$CALLGRIND_WARMUP")
+    note "$kind: warm-up $ok/$CALLGRIND_WARMUP ok"
+    callgrind_control -z "$SWITCHYARD_PID" >/dev/null 2>&1
+    ok=$(fixed_requests "$kind" "$CALLGRIND_REQUESTS")
+    before=$(ls "$TMP"/callgrind.out.* 2>/dev/null | sort)
+    callgrind_control -d "$kind" "$SWITCHYARD_PID" >/dev/null 2>&1
+    dump=$(comm -13 <(echo "$before") <(ls "$TMP"/callgrind.out.* | sort) | tail -1)
+    total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p; s/^totals: *\([0-9]*\).*/\1/p' "$dump" | head -1)
+    per=$(awk -v t="$total" -v n="$ok" 'BEGIN { printf "%.0f", (n > 0 ? t / n : 0) }')
+    note "$kind: $ok/$CALLGRIND_REQUESTS ok, $total instructions, $per per request"
+    ROWS+=("| $kind | $ok | $total | $per |")
+    if [[ -n $CALLGRIND_KEEP ]]; then mkdir -p "$CALLGRIND_KEEP"; cp "$dump" "$CALLGRIND_KEEP/$kind.out"; fi
+  done
+  {
+    echo "## switchyard instructions per request (callgrind, one worker)"
+    echo
+    env_line
+    echo "Binary: $SWITCHYARD_BIN. Counted after $CALLGRIND_WARMUP warm-up requests; all threads of the process."
+    echo
+    echo "| kind | requests (200) | instructions | per request |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
   } | report
   exit 0
 fi

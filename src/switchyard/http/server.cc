@@ -8,14 +8,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,41 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
+// Bodies up to this size are copied behind the head so that both leave in one buffer.
+constexpr std::size_t kCoalesceBody = 16 * 1024;
+
+void appendNumber(std::string& out, std::uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  (void)ec;
+  out.append(buf, end);
+}
+
+// "<hex size>\r\n", the line that opens a chunk.
+void appendChunkSize(std::string& out, std::size_t size) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, size, 16);
+  (void)ec;
+  out.append(buf, end);
+  out += "\r\n";
+}
+
+// "Name: value\r\n". Control characters would end the field (response splitting); they are
+// dropped, as no header we send may carry them.
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  for (;;) {
+    auto bad = std::find_if(value.begin(), value.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 && c != '\t';
+    });
+    out.append(value.data(), static_cast<std::size_t>(bad - value.begin()));
+    if (bad == value.end()) break;
+    value.remove_prefix(static_cast<std::size_t>(bad - value.begin()) + 1);
+  }
+  out += "\r\n";
+}
+
 Status writeError(const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Status(ErrorCode::kCancelled, "client write timed out");
   return Status(ErrorCode::kCancelled, "client connection lost: " + ec.message());
@@ -44,14 +80,86 @@ Status writeError(const boost::system::error_code& ec) {
 // ---------------------------------------------------------------------------------------------
 
 ResponseWriter::ResponseWriter(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                               const Request& request, std::chrono::milliseconds write_timeout,
+                               WriteBuffers& buffers, const Request& request,
+                               std::chrono::milliseconds write_timeout,
                                const std::atomic<bool>* draining)
     : stream_(stream),
       buffer_(buffer),
+      out_(buffers.out),
+      chunk_(buffers.chunk),
       write_timeout_(write_timeout),
       draining_(draining),
       version_(request.version()),
-      keep_alive_(request.keep_alive()) {}
+      keep_alive_(request.keep_alive()) {
+  out_.clear();
+  chunk_.clear();
+}
+
+void ResponseWriter::appendHead(unsigned status, std::string_view content_type,
+                                const Headers& headers, bool stream,
+                                std::size_t content_length) {
+  out_ += "HTTP/";
+  out_ += static_cast<char>('0' + version_ / 10 % 10);
+  out_ += '.';
+  out_ += static_cast<char>('0' + version_ % 10);
+  out_ += ' ';
+  appendNumber(out_, status);
+  out_ += ' ';
+  out_ += std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out_ += "\r\nServer: switchyard\r\n";
+  appendField(out_, "Content-Type", content_type);
+  if (stream) out_ += "Cache-Control: no-cache\r\n";
+  for (const auto& [name, value] : headers) appendField(out_, name, value);
+  if (stream && chunked_) out_ += "Transfer-Encoding: chunked\r\n";
+  if (version_ >= 11) {
+    if (!keep_alive_) out_ += "Connection: close\r\n";
+  } else if (keep_alive_) {
+    out_ += "Connection: keep-alive\r\n";
+  }
+  if (!stream) {
+    out_ += "Content-Length: ";
+    appendNumber(out_, content_length);
+    out_ += "\r\n";
+  }
+  out_ += "\r\n";
+}
+
+asio::awaitable<Status> ResponseWriter::writeOut(std::string_view second,
+                                                 std::string_view third) {
+  if (broken_) {
+    out_.clear();
+    co_return Status(ErrorCode::kCancelled, "client connection lost");
+  }
+  const std::array<asio::const_buffer, 3> buffers{asio::buffer(out_), asio::buffer(second),
+                                                  asio::buffer(third)};
+  const std::size_t total = out_.size() + second.size() + third.size();
+  if (total == 0) co_return Status::ok();
+  // The socket is in non-blocking mode: this takes what fits in the send buffer (usually all of
+  // it) without a timer or a trip through the scheduler.
+  boost::system::error_code ec;
+  std::size_t n = stream_.socket().write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (!ec && n < total) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 3>> rest(buffers);
+    rest.consume(n);
+    stream_.expires_after(write_timeout_);
+    auto [aec, an] = co_await asio::async_write(stream_, rest, kUseTuple);
+    stream_.expires_never();
+    ec = aec;
+    n += an;
+  }
+  bytes_sent_ += n;
+  out_.clear();
+  if (ec) {
+    keep_alive_ = false;
+    broken_ = true;
+    co_return writeError(ec);
+  }
+  co_return Status::ok();
+}
 
 asio::awaitable<Status> ResponseWriter::send(unsigned status, std::string_view content_type,
                                              std::string body, const Headers& headers) {
@@ -59,22 +167,17 @@ asio::awaitable<Status> ResponseWriter::send(unsigned status, std::string_view c
   started_ = true;
   status_ = status;
   if (draining_ != nullptr && draining_->load(std::memory_order_relaxed)) keep_alive_ = false;
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
-  res.set(bhttp::field::server, "switchyard");
-  res.set(bhttp::field::content_type, content_type);
-  for (const auto& [name, value] : headers) res.set(name, value);
-  res.keep_alive(keep_alive_);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
-  finished_ = true;
-  bytes_sent_ += n;
-  if (ec) {
-    keep_alive_ = false;
-    co_return writeError(ec);
+  out_.clear();
+  appendHead(status, content_type, headers, false, body.size());
+  Status result;
+  if (body.size() <= kCoalesceBody) {
+    out_ += body;
+    result = co_await writeOut();
+  } else {
+    result = co_await writeOut(body);
   }
-  co_return Status::ok();
+  finished_ = true;
+  co_return result;
 }
 
 asio::awaitable<Status> ResponseWriter::startStream(unsigned status, std::string_view content_type,
@@ -83,64 +186,59 @@ asio::awaitable<Status> ResponseWriter::startStream(unsigned status, std::string
   started_ = true;
   status_ = status;
   if (draining_ != nullptr && draining_->load(std::memory_order_relaxed)) keep_alive_ = false;
-  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), version_};
-  res.set(bhttp::field::server, "switchyard");
-  res.set(bhttp::field::content_type, content_type);
-  res.set(bhttp::field::cache_control, "no-cache");
-  for (const auto& [name, value] : headers) res.set(name, value);
   if (version_ >= 11) {
     chunked_ = true;
-    res.chunked(true);
-    res.keep_alive(keep_alive_);
   } else {
     keep_alive_ = false;  // HTTP/1.0: the end of the body is the end of the connection
-    res.keep_alive(false);
   }
-  bhttp::response_serializer<bhttp::empty_body> sr{res};
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kUseTuple);
-  bytes_sent_ += n;
-  if (ec) {
-    keep_alive_ = false;
-    finished_ = true;
-    co_return writeError(ec);
-  }
+  out_.clear();
+  chunk_.clear();
+  appendHead(status, content_type, headers, true, 0);
   co_return Status::ok();
+}
+
+void ResponseWriter::append(std::string_view data) {
+  SY_DCHECK(started_);
+  if (finished_) return;  // the connection broke; the caller learns it from its next flush
+  if (chunked_) {
+    chunk_ += data;
+  } else {
+    out_ += data;
+  }
+}
+
+asio::awaitable<Status> ResponseWriter::flush() {
+  if (!started_ || finished_) co_return Status::ok();
+  if (!chunk_.empty()) {
+    appendChunkSize(out_, chunk_.size());
+    Status s = co_await writeOut(chunk_, "\r\n");
+    chunk_.clear();
+    if (!s.isOk()) finished_ = true;
+    co_return s;
+  }
+  Status s = co_await writeOut();
+  if (!s.isOk()) finished_ = true;
+  co_return s;
 }
 
 asio::awaitable<Status> ResponseWriter::write(std::string_view data) {
   SY_DCHECK(started_ && !finished_);
-  if (data.empty()) co_return Status::ok();
-  stream_.expires_after(write_timeout_);
-  boost::system::error_code ec;
-  std::size_t n = 0;
-  if (chunked_) {
-    std::tie(ec, n) =
-        co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kUseTuple);
-  } else {
-    std::tie(ec, n) = co_await asio::async_write(stream_, asio::buffer(data), kUseTuple);
-  }
-  bytes_sent_ += n;
-  if (ec) {
-    keep_alive_ = false;
-    finished_ = true;
-    co_return writeError(ec);
-  }
-  co_return Status::ok();
+  append(data);
+  co_return co_await flush();
 }
 
 asio::awaitable<Status> ResponseWriter::finish() {
   if (finished_) co_return Status::ok();
   finished_ = true;
-  if (!chunked_) co_return Status::ok();
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kUseTuple);
-  bytes_sent_ += n;
-  if (ec) {
-    keep_alive_ = false;
-    co_return writeError(ec);
+  if (!chunked_) co_return co_await writeOut();
+  if (!chunk_.empty()) {
+    appendChunkSize(out_, chunk_.size());
+    Status s = co_await writeOut(chunk_, "\r\n0\r\n\r\n");
+    chunk_.clear();
+    co_return s;
   }
-  co_return Status::ok();
+  out_ += "0\r\n\r\n";
+  co_return co_await writeOut();
 }
 
 asio::awaitable<Status> ResponseWriter::clientGone() {
@@ -252,16 +350,19 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
 
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  // ResponseWriter writes with non-blocking sends first (see writeOut).
+  socket.non_blocking(true, ec);
   std::string remote;
   if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  WriteBuffers write_buffers;
 
   if (open > static_cast<std::size_t>(options_.max_connections)) {
     Request dummy;
     dummy.version(11);
     dummy.keep_alive(false);
-    ResponseWriter writer(stream, buffer, dummy, options_.write_timeout);
+    ResponseWriter writer(stream, buffer, write_buffers, dummy, options_.write_timeout);
     // (Headers built outside the co_await: g++ 12 miscompiles braced arrays inside one.)
     const ResponseWriter::Headers headers{{std::string("Retry-After"), std::string("1")}};
     (void)co_await writer.send(
@@ -307,7 +408,7 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
         Request dummy;
         dummy.version(11);
         dummy.keep_alive(false);
-        ResponseWriter writer(stream, buffer, dummy, options_.write_timeout);
+        ResponseWriter writer(stream, buffer, write_buffers, dummy, options_.write_timeout);
         std::string body = R"({"error":{"message":")";
         appendJsonEscaped(body, message);
         body += R"(","type":"invalid_request_error","param":null,"code":null}})";
@@ -321,7 +422,8 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     if (draining()) request.keep_alive(false);
 
     in_flight_.fetch_add(1, std::memory_order_relaxed);
-    ResponseWriter writer(stream, buffer, request, options_.write_timeout, &draining_);
+    ResponseWriter writer(stream, buffer, write_buffers, request, options_.write_timeout,
+                          &draining_);
     bool threw = false;
     try {
       co_await handler_(request, writer, info);

@@ -46,14 +46,28 @@ struct ServerOptions {
   ClientOptions client;                              // for each worker's upstream client
 };
 
+// Reusable per-connection byte buffers for ResponseWriter, so that answering a request on a
+// keep-alive connection allocates nothing once they have grown.
+struct WriteBuffers {
+  std::string out;    // bytes ready for the socket (head, framed chunks)
+  std::string chunk;  // the payload of the next chunk of a streamed body
+};
+
 // How a handler answers. Either send() once, or startStream() + write()* + finish().
 // Used only from its connection's coroutine.
+//
+// Writes avoid timers and suspension when they can: the bytes go straight to the socket with a
+// non-blocking send, and only what the socket does not take is written asynchronously under
+// write_timeout. startStream() only formats the head; it leaves with the first write(),
+// flush() or finish(). append() adds to the current chunk without writing, so a handler can
+// coalesce several events into one socket write (and one chunk) with a final flush().
 class ResponseWriter {
  public:
   using Headers = std::vector<Header>;
 
   ResponseWriter(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
-                 const Request& request, std::chrono::milliseconds write_timeout,
+                 WriteBuffers& buffers, const Request& request,
+                 std::chrono::milliseconds write_timeout,
                  const std::atomic<bool>* draining = nullptr);
 
   boost::asio::awaitable<Status> send(unsigned status, std::string_view content_type,
@@ -61,7 +75,13 @@ class ResponseWriter {
 
   boost::asio::awaitable<Status> startStream(unsigned status, std::string_view content_type,
                                              const Headers& headers = {});
+  // append(data) + flush().
   boost::asio::awaitable<Status> write(std::string_view data);
+  // Adds to the body without writing anything yet.
+  void append(std::string_view data);
+  // Sends the head (if not sent yet) and everything appended since the last flush.
+  boost::asio::awaitable<Status> flush();
+  // Flushes what is pending together with the end of the body.
   boost::asio::awaitable<Status> finish();
 
   // Completes (with kCancelled) when the client closes its side or the connection breaks.
@@ -77,8 +97,16 @@ class ResponseWriter {
   void setKeepAlive(bool keep_alive) { keep_alive_ = keep_alive; }
 
  private:
+  void appendHead(unsigned status, std::string_view content_type, const Headers& headers,
+                  bool stream, std::size_t content_length);
+  // Writes out_, then `second`, then `third` (any may be empty) completely; clears out_.
+  boost::asio::awaitable<Status> writeOut(std::string_view second = {},
+                                          std::string_view third = {});
+
   boost::beast::tcp_stream& stream_;
   boost::beast::flat_buffer& buffer_;
+  std::string& out_;
+  std::string& chunk_;
   std::chrono::milliseconds write_timeout_;
   const std::atomic<bool>* draining_;  // a draining server says Connection: close
   unsigned version_;
@@ -86,6 +114,7 @@ class ResponseWriter {
   bool started_ = false;
   bool finished_ = false;
   bool chunked_ = false;
+  bool broken_ = false;  // a write failed; later writes fail at once
   unsigned status_ = 0;
   std::size_t bytes_sent_ = 0;
 };

@@ -25,17 +25,26 @@ struct CallContext {
   std::chrono::steady_clock::time_point deadline;
 };
 
+// Batching, for sinks that write to a socket: a provider may deliver the chunks that arrived
+// together (one upstream read) between beginBatch() and endBatch(), and the sink may then hold
+// their bytes until endBatch() and write them at once. A provider that never calls these gets
+// every chunk written as it comes.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  virtual void beginBatch() {}
+  virtual boost::asio::awaitable<Status> endBatch() { co_return Status::ok(); }
+};
+
 // Receives stream chunks. Returning a non-ok Status (e.g. kCancelled: the client went away)
 // stops the stream; the provider then abandons the upstream call.
-class ChatSink {
+class ChatSink : public StreamSink {
  public:
-  virtual ~ChatSink() = default;
   virtual boost::asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) = 0;
 };
 
-class CompletionSink {
+class CompletionSink : public StreamSink {
  public:
-  virtual ~CompletionSink() = default;
   virtual boost::asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) = 0;
 };
 

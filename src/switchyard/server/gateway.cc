@@ -140,13 +140,23 @@ class Gateway::Handlers {
         codec::appendChatChunk(copy, buffer_);
       }
       buffer_ += "\n\n";
-      co_return co_await writer_.write(buffer_);
+      writer_.append(buffer_);
+      if (batching_) co_return Status::ok();
+      co_return co_await writer_.flush();
+    }
+
+    // The chunks of one upstream read leave in one socket write.
+    void beginBatch() override { batching_ = true; }
+    asio::awaitable<Status> endBatch() override {
+      batching_ = false;
+      co_return co_await writer_.flush();
     }
 
    private:
     http::ResponseWriter& writer_;
     RequestContext& ctx_;
     bool client_wants_usage_;
+    bool batching_ = false;
     http::ResponseWriter::Headers headers_;
     std::string buffer_;
   };
@@ -205,12 +215,21 @@ class Gateway::Handlers {
       buffer_ = "data: ";
       buffer_ += codec::encodeCompletionResponse(chunk, true);
       buffer_ += "\n\n";
-      co_return co_await writer_.write(buffer_);
+      writer_.append(buffer_);
+      if (batching_) co_return Status::ok();
+      co_return co_await writer_.flush();
+    }
+
+    void beginBatch() override { batching_ = true; }
+    asio::awaitable<Status> endBatch() override {
+      batching_ = false;
+      co_return co_await writer_.flush();
     }
 
    private:
     http::ResponseWriter& writer_;
     RequestContext& ctx_;
+    bool batching_ = false;
     http::ResponseWriter::Headers headers_;
     std::string buffer_;
   };
@@ -347,13 +366,14 @@ class Gateway::Handlers {
       (void)co_await writer.startStream(200, "text/event-stream", responseHeaders(ctx));
     }
     ctx.http_status = 200;
+    // The end of the stream leaves with whatever the last batch still holds, in one write.
     if (outcome.status.isOk()) {
-      (void)co_await writer.write("data: [DONE]\n\n");
+      writer.append("data: [DONE]\n\n");
     } else {
       std::string event = "data: ";
       event += codec::encodeError(outcome.status);
       event += "\n\n";
-      (void)co_await writer.write(event);
+      writer.append(event);
       ctx.error = std::move(outcome.status);
       writer.setKeepAlive(false);
     }

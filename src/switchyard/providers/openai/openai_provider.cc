@@ -81,7 +81,7 @@ asio::awaitable<Result<std::string>> OpenAIProvider::post(std::string_view path,
 
 template <typename OnData>
 asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, std::string body,
-                                                         CallContext& ctx,
+                                                         CallContext& ctx, StreamSink& sink,
                                                          OnData on_data) const {
   auto opened = co_await ctx.http.stream(origin_, makeRequest(path, std::move(body), true),
                                          timeoutsFor(ctx));
@@ -99,7 +99,14 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
   }
 
   http::SseParser parser;
-  std::vector<std::string> payloads;
+  // The data of the events one read completed, back to back, and where each one ends: reused
+  // for every read, so a long stream does not allocate per event.
+  std::string payloads;
+  std::vector<std::size_t> ends;
+  auto collect = [&](const http::SseEvent& event) {
+    payloads += event.data;
+    ends.push_back(payloads.size());
+  };
   bool delivered = false;
   for (;;) {
     auto piece = co_await stream.read();
@@ -110,12 +117,19 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
           delivered};
     }
     payloads.clear();
+    ends.clear();
     if (piece->empty()) {
-      parser.finish([&](const http::SseEvent& event) { payloads.push_back(event.data); });
+      parser.finish(collect);
     } else {
-      parser.feed(*piece, [&](const http::SseEvent& event) { payloads.push_back(event.data); });
+      parser.feed(*piece, collect);
     }
-    for (const auto& data : payloads) {
+    // The events of one read are written to the client together. Returning mid-batch leaves
+    // the held bytes to the caller's finish (which writes them with the end of the stream).
+    if (!ends.empty()) sink.beginBatch();
+    std::size_t begin = 0;
+    for (const std::size_t end : ends) {
+      const std::string_view data(payloads.data() + begin, end - begin);
+      begin = end;
       if (data == "[DONE]") co_return StreamOutcome{Status::ok(), delivered};
       if (looksLikeStreamError(data)) {
         co_return StreamOutcome{codec::decodeUpstreamError(500, data), delivered};
@@ -123,6 +137,10 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
       Status status = co_await on_data(data);
       if (!status.isOk()) co_return StreamOutcome{std::move(status), delivered};
       delivered = true;
+    }
+    if (!ends.empty()) {
+      Status status = co_await sink.endBatch();
+      if (!status.isOk()) co_return StreamOutcome{std::move(status), delivered};
     }
     if (piece->empty()) {
       // The body ended without [DONE]: accept it when the stream carried anything at all, as
@@ -150,7 +168,7 @@ asio::awaitable<Result<api::ChatResponse>> OpenAIProvider::chat(const api::ChatR
 asio::awaitable<StreamOutcome> OpenAIProvider::chatStream(const api::ChatRequest& request,
                                                           ChatSink& sink, CallContext& ctx) {
   co_return co_await streamSse(
-      "/chat/completions", codec::encodeChatRequest(request), ctx,
+      "/chat/completions", codec::encodeChatRequest(request), ctx, sink,
       [&](std::string_view data) -> asio::awaitable<Status> {
         auto chunk = codec::decodeChatChunk(data);
         if (!chunk) {
@@ -177,7 +195,7 @@ asio::awaitable<Result<api::CompletionResponse>> OpenAIProvider::complete(
 asio::awaitable<StreamOutcome> OpenAIProvider::completeStream(
     const api::CompletionRequest& request, CompletionSink& sink, CallContext& ctx) {
   co_return co_await streamSse(
-      "/completions", codec::encodeCompletionRequest(request), ctx,
+      "/completions", codec::encodeCompletionRequest(request), ctx, sink,
       [&](std::string_view data) -> asio::awaitable<Status> {
         auto chunk = codec::decodeCompletionResponse(data);
         if (!chunk) {

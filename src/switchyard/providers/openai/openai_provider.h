@@ -38,9 +38,11 @@ class OpenAIProvider final : public Provider {
                                                    CallContext& ctx) const;
 
   // Opens an SSE stream and calls `on_data` for each `data:` payload until [DONE].
+  // Calls on_data for every event; the events of one upstream read form one batch of `sink`.
   template <typename OnData>
   boost::asio::awaitable<StreamOutcome> streamSse(std::string_view path, std::string body,
-                                                  CallContext& ctx, OnData on_data) const;
+                                                  CallContext& ctx, StreamSink& sink,
+                                                  OnData on_data) const;
 
   http::Origin origin_;
   std::vector<http::Header> headers_;  // auth + configured extras, built once
