@@ -3,7 +3,12 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <unordered_set>
 #include <utility>
@@ -21,6 +26,25 @@ bool isAlnum(char c) { return isDigit(c) || isAlpha(c); }
 bool isWord(char c) { return isAlnum(c) || c == '_'; }
 bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// The first ASCII digit at or after `i`, or text.size(). Prose is mostly digit-free, so skip
+// 16 bytes at a time where SSE2 is available.
+std::size_t nextDigit(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size();
+#if defined(__SSE2__)
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i nine = _mm_set1_epi8(9);
+  while (i + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    __m128i d = _mm_sub_epi8(v, zero);
+    int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#endif
+  while (i < n && !isDigit(text[i])) ++i;
+  return i;
+}
 
 // A number-like entity must not be a piece of a longer token: no letter, digit or underscore
 // next to it, and no "-", ".", "/" or ":" that continues a digit run (dates, versions, ids).
@@ -297,6 +321,38 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
   return shannonEntropy(v) >= need;
 }
 
+// Where a pattern is searched. Most run in one RE2::Set pass over the whole text and then only
+// if the set says they match; the families below are searched only inside small regions a byte
+// loop finds, which is much cheaper than a full DFA pass per pattern on ordinary prose.
+enum class Trigger : std::uint8_t {
+  kSet,
+  kDigits,  // runs of [0-9 .()+-] holding enough digits (numbers, cards, phones, IPv4)
+  kAt,      // a window around each '@' (e-mail)
+  kColons,  // runs of [0-9A-Fa-f:.] with at least two ':' (IPv6)
+};
+
+// What a run of [0-9 .()+-] holds, so that a digit pattern runs only where it could match.
+struct RunShape {
+  std::size_t digits = 0, dots = 0, dashes = 0, spaces = 0, parens = 0, plus = 0;
+  void add(char c) {
+    digits += isDigit(c) ? 1 : 0;
+    dots += c == '.' ? 1 : 0;
+    dashes += c == '-' ? 1 : 0;
+    spaces += c == ' ' ? 1 : 0;
+    parens += c == '(' ? 1 : 0;
+    plus += c == '+' ? 1 : 0;
+  }
+};
+
+bool gateIntlPhone(const RunShape& s) { return s.plus > 0 && s.digits >= 8; }
+bool gateNanpPhone(const RunShape& s) {
+  return s.digits >= 10 && (s.parens > 0 || s.dots + s.dashes + s.spaces >= 2);
+}
+bool gateNationalPhone(const RunShape& s) { return s.digits >= 9 && s.dashes + s.spaces >= 1; }
+bool gateCard(const RunShape& s) { return s.digits >= 12; }
+bool gateSsn(const RunShape& s) { return s.digits >= 9 && s.dashes >= 2; }
+bool gateIpv4(const RunShape& s) { return s.digits >= 4 && s.dots >= 3; }
+
 struct BuiltinSpec {
   EntityKind kind;
   Category category;
@@ -306,6 +362,12 @@ struct BuiltinSpec {
   int group;
   Check check;
   Resume resume;
+  Trigger trigger;
+  // What the RE2::Set runs for a kSet pattern: a cheaper regex that matches wherever the pattern
+  // can (a necessary condition), without the long counted repetitions that make a combined DFA
+  // explode. nullptr: the pattern itself.
+  const char* prefilter = nullptr;
+  bool (*gate)(const RunShape&) = nullptr;  // kDigits only
 };
 
 // Patterns run in Latin-1 mode: they are byte-oriented and ASCII-only except where a class
@@ -313,73 +375,91 @@ struct BuiltinSpec {
 const BuiltinSpec kBuiltins[] = {
     {EntityKind::kEmail, Category::kPii, "EMAIL", 60,
      R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@(?:[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]*[A-Za-z0-9\x80-\xff])?\.)+[A-Za-z]{2,24})",
-     0, checkEmail, Resume::kEnd},
+     0, checkEmail, Resume::kEnd, Trigger::kAt},
     {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\+[1-9][0-9 .\-()]{6,22}[0-9])", 0,
-     checkPhone, Resume::kEnd},
+     checkPhone, Resume::kEnd, Trigger::kDigits, nullptr, gateIntlPhone},
     {EntityKind::kPhone, Category::kPii, "PHONE", 40,
      R"((?:\b1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}\b)",
-     0, checkPhone, Resume::kNextGroup},
+     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
     {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\b0[1-9][0-9]{0,3}(?:[ \-][0-9]{2,8}){1,4}\b)",
-     0, checkPhone, Resume::kNextGroup},
+     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNationalPhone},
     {EntityKind::kCreditCard, Category::kPii, "CREDIT_CARD", 70,
-     R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup},
+     R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
     {EntityKind::kIban, Category::kPii, "IBAN", 70,
      R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)", 0, checkIban,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"(\b[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4})"},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", 0,
-     checkSsn, Resume::kEnd},
+     checkSsn, Resume::kEnd, Trigger::kDigits, nullptr, gateSsn},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
      R"((?i:\bssn|social security(?: number| no\.?)?|\bss#)[^0-9\n]{0,20}([0-9]{9}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4})\b)",
-     1, checkSsn, Resume::kEnd},
+     1, checkSsn, Resume::kEnd, Trigger::kSet,
+     R"((?i:ssn|social security|ss#))"},
     {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)",
-     0, checkIpv4, Resume::kEnd},
+     0, checkIpv4, Resume::kEnd, Trigger::kDigits, nullptr, gateIpv4},
     {EntityKind::kIpv6, Category::kPii, "IP_ADDRESS", 45,
      R"([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3})", 0, checkIpv6,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kColons},
     {EntityKind::kAwsAccessKey, Category::kSecret, "AWS_ACCESS_KEY", 90,
-     R"(\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b)", 0, nullptr, Resume::kEnd},
+     R"(\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b)", 0, nullptr, Resume::kEnd, Trigger::kSet,
+     R"((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4})"},
     {EntityKind::kAwsSecretKey, Category::kSecret, "AWS_SECRET_KEY", 85,
      R"((?i:aws)[A-Za-z0-9_\-. ]{0,32}(?i:secret|key)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?|\s)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$))",
-     1, checkAwsSecret, Resume::kEnd},
+     1, checkAwsSecret, Resume::kEnd, Trigger::kSet,
+     R"((?i:aws)[A-Za-z0-9_\-. ]*(?i:secret|key))"},
     {EntityKind::kGcpApiKey, Category::kSecret, "GCP_API_KEY", 90,
-     R"(\bAIza[0-9A-Za-z_\-]{35})", 0, checkTokenEnd, Resume::kEnd},
+     R"(\bAIza[0-9A-Za-z_\-]{35})", 0, checkTokenEnd, Resume::kEnd, Trigger::kSet,
+     R"(AIza)"},
     {EntityKind::kGcpServiceAccountKey, Category::kSecret, "GCP_SERVICE_ACCOUNT_KEY", 85,
-     R"re("private_key_id"\s*:\s*"([0-9a-f]{40})")re", 1, nullptr, Resume::kEnd},
+     R"re("private_key_id"\s*:\s*"([0-9a-f]{40})")re", 1, nullptr, Resume::kEnd, Trigger::kSet,
+     R"re("private_key_id")re"},
     {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
      R"((?i:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{40,100}={0,2}))", 1, nullptr,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"((?i:accountkey|sharedaccesskey)\s*=)"},
     {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
-     R"([?&;]sig=([A-Za-z0-9%+/]{40,120}(?:%3[Dd]|=){0,2}))", 1, nullptr, Resume::kEnd},
+     R"([?&;]sig=([A-Za-z0-9%+/]{40,120}(?:%3[Dd]|=){0,2}))", 1, nullptr, Resume::kEnd, Trigger::kSet,
+     R"([?&;]sig=)"},
     {EntityKind::kGithubToken, Category::kSecret, "GITHUB_TOKEN", 90,
      R"(\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255}))", 0, checkTokenEnd,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"(gh[pousr]_[A-Za-z0-9]{8}|github_pat_)"},
     {EntityKind::kSlackToken, Category::kSecret, "SLACK_TOKEN", 90,
-     R"(\bxox[abprse]-[A-Za-z0-9\-]{10,250})", 0, checkSlackToken, Resume::kEnd},
+     R"(\bxox[abprse]-[A-Za-z0-9\-]{10,250})", 0, checkSlackToken, Resume::kEnd, Trigger::kSet,
+     R"(xox[abprse]-)"},
     {EntityKind::kSlackWebhook, Category::kSecret, "SLACK_WEBHOOK", 90,
      R"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,200})", 0,
-     nullptr, Resume::kEnd},
+     nullptr, Resume::kEnd, Trigger::kSet,
+     R"(hooks\.slack\.com/)"},
     {EntityKind::kAnthropicApiKey, Category::kSecret, "ANTHROPIC_API_KEY", 95,
-     R"(\bsk-ant-[A-Za-z0-9_\-]{20,250})", 0, checkAnthropic, Resume::kEnd},
+     R"(\bsk-ant-[A-Za-z0-9_\-]{20,250})", 0, checkAnthropic, Resume::kEnd, Trigger::kSet,
+     R"(sk-ant-)"},
     {EntityKind::kOpenaiApiKey, Category::kSecret, "OPENAI_API_KEY", 90,
-     R"(\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,250})", 0, checkOpenai, Resume::kEnd},
+     R"(\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,250})", 0, checkOpenai, Resume::kEnd, Trigger::kSet,
+     R"(\bsk-)"},
     // A whole block, and (for one cut short) the header with the base64 body that follows. Two
     // patterns, not one alternation: a failed search for END would rescan the rest of the text
     // for every BEGIN.
     {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
      R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)",
-     0, nullptr, Resume::kEnd},
+     0, nullptr, Resume::kEnd, Trigger::kSet,
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY[\s\S]*-----END)"},
     {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
      R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s\\]*)", 0, nullptr,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY)"},
     {EntityKind::kJwt, Category::kSecret, "JWT", 85,
      R"(\be[wy][A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*)", 0, checkJwt,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"(\be[wy][A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.)"},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 75,
      R"(\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]{1,64}:([^\s:/@]{3,128})@)", 1, nullptr,
-     Resume::kEnd},
+     Resume::kEnd, Trigger::kSet,
+     R"(://[^\s:/@]+:[^\s:/@]+@)"},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 30,
      R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200}))",
-     1, checkGeneric, Resume::kEnd},
+     1, checkGeneric, Resume::kEnd, Trigger::kSet,
+     R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})"},
 };
 
 // Custom detectors run in UTF-8 mode with their own checks.
@@ -399,11 +479,14 @@ struct Detector::Impl {
     CustomCheck validator;   // custom regexes
     bool whole_word;         // deny lists
     Resume resume;
+    Trigger trigger = Trigger::kSet;
+    bool (*gate)(const RunShape&) = nullptr;  // kDigits: can a run of this shape hold one?
   };
 
   Limits limits;
   std::vector<Pattern> patterns;
   std::vector<int> latin1_ids, utf8_ids;  // set index -> pattern index
+  std::vector<int> digit_ids, at_ids, colon_ids;  // patterns searched in regions
   std::unique_ptr<RE2::Set> latin1_set, utf8_set;
   std::unordered_set<std::string> allow_values;
   std::vector<std::unique_ptr<RE2>> allow_res;
@@ -415,19 +498,21 @@ struct Detector::Impl {
                        [&](const auto& re) { return RE2::FullMatch(sp, *re); });
   }
 
-  void locate(const Pattern& p, std::string_view text, std::vector<Finding>& out) const;
+  void locate(const Pattern& p, std::string_view text, std::size_t from, std::size_t to,
+              std::vector<Finding>& out) const;
+  void runRegions(std::string_view text, std::vector<Finding>& out) const;
   void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
               std::vector<Finding>& out) const;
 };
 
-void Detector::Impl::locate(const Pattern& p, std::string_view text,
-                            std::vector<Finding>& out) const {
+void Detector::Impl::locate(const Pattern& p, std::string_view text, std::size_t from,
+                            std::size_t to, std::vector<Finding>& out) const {
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece sub[kMaxGroups + 1];
   const int nsub = p.group + 1;
-  std::size_t pos = 0;
-  while (pos <= text.size() &&
-         p.re->Match(sp, pos, text.size(), RE2::UNANCHORED, sub, nsub)) {
+  std::size_t pos = from;
+  // The whole text stays the match context, so \b and the checks see past the region's edges.
+  while (pos <= to && p.re->Match(sp, pos, to, RE2::UNANCHORED, sub, nsub)) {
     Candidate c;
     c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
     c.me = c.mb + sub[0].size();
@@ -473,7 +558,73 @@ void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
     for (std::size_t i = 0; i < ids.size(); ++i) hits.push_back(static_cast<int>(i));
   }
   std::sort(hits.begin(), hits.end());
-  for (int h : hits) locate(patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])], text, out);
+  for (int h : hits) {
+    locate(patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])], text, 0,
+           text.size(), out);
+  }
+}
+
+void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out) const {
+  const std::size_t n = text.size();
+  if (!digit_ids.empty()) {
+    auto inRun = [](char c) {
+      return isDigit(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')' || c == '+';
+    };
+    std::size_t i = 0;
+    while (i < n) {
+      i = nextDigit(text, i);
+      if (i >= n) break;
+      std::size_t b = i;
+      while (b > 0 && inRun(text[b - 1]) && !isDigit(text[b - 1])) --b;
+      RunShape shape;
+      std::size_t e = b;
+      for (; e < n && inRun(text[e]); ++e) shape.add(text[e]);
+      if (shape.digits >= 4) {
+        for (int id : digit_ids) {
+          const Pattern& p = patterns[static_cast<std::size_t>(id)];
+          if (p.gate(shape)) locate(p, text, b, e, out);
+        }
+      }
+      i = e;
+    }
+  }
+  if (!at_ids.empty()) {
+    std::size_t i = 0, covered = 0;
+    while (i < n) {
+      const void* at = std::memchr(text.data() + i, '@', n - i);
+      if (at == nullptr) break;
+      std::size_t a = static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
+      // Up to 64 bytes of local part (plus a little for Latin letters) and a 253-byte domain.
+      std::size_t b = std::max(covered, a > 96 ? a - 96 : std::size_t{0});
+      std::size_t e = std::min(n, a + 260);
+      // Windows of neighbouring '@'s merge into one region.
+      while (true) {
+        const void* next = e < n ? std::memchr(text.data() + a + 1, '@', e - a - 1) : nullptr;
+        if (next == nullptr) break;
+        a = static_cast<std::size_t>(static_cast<const char*>(next) - text.data());
+        e = std::min(n, a + 260);
+      }
+      for (int id : at_ids) locate(patterns[static_cast<std::size_t>(id)], text, b, e, out);
+      covered = e;
+      i = e;
+    }
+  }
+  if (!colon_ids.empty()) {
+    auto inRun = [](char c) { return isHex(c) || c == ':' || c == '.'; };
+    std::size_t i = 0;
+    while (i < n) {
+      const void* colon = std::memchr(text.data() + i, ':', n - i);
+      if (colon == nullptr) break;
+      std::size_t c = static_cast<std::size_t>(static_cast<const char*>(colon) - text.data());
+      std::size_t b = c, e = c, colons = 0;
+      while (b > i && inRun(text[b - 1])) --b;
+      while (e < n && inRun(text[e])) colons += text[e++] == ':' ? 1 : 0;
+      if (colons >= 2) {
+        for (int id : colon_ids) locate(patterns[static_cast<std::size_t>(id)], text, b, e, out);
+      }
+      i = e;
+    }
+  }
 }
 
 const std::vector<std::string_view>& builtinEntityTypes() {
@@ -514,7 +665,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
   impl->utf8_set = std::make_unique<RE2::Set>(set_utf8, RE2::UNANCHORED);
 
   auto addPattern = [&](Impl::Pattern p, const std::string& pattern, bool is_latin1,
-                        const std::string& what) -> Status {
+                        const std::string& what, const char* prefilter = nullptr) -> Status {
     p.re = std::make_unique<RE2>(pattern, is_latin1 ? latin1 : utf8);
     if (!p.re->ok()) {
       return Status(ErrorCode::kInvalidArgument,
@@ -526,7 +677,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
     }
     std::string err;
     RE2::Set* set = is_latin1 ? impl->latin1_set.get() : impl->utf8_set.get();
-    if (set->Add(pattern, &err) < 0) {
+    if (set->Add(prefilter != nullptr ? std::string(prefilter) : pattern, &err) < 0) {
       return Status(ErrorCode::kInvalidArgument, "guard: " + what + ": invalid regex: " + err);
     }
     (is_latin1 ? impl->latin1_ids : impl->utf8_ids)
@@ -542,8 +693,22 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       continue;
     }
     Impl::Pattern p{b.kind, b.category, b.type, b.priority, nullptr, b.group, b.check,
-                    nullptr, false, b.resume};
-    if (Status s = addPattern(std::move(p), b.pattern, true, b.type); !s.isOk()) {
+                    nullptr, false, b.resume, b.trigger};
+    if (b.trigger != Trigger::kSet) {
+      p.gate = b.gate;
+      p.re = std::make_unique<RE2>(b.pattern, latin1);
+      if (!p.re->ok()) {
+        return fail(ErrorCode::kInternal, std::string("guard: built-in ") + b.type + ": " +
+                                              p.re->error());
+      }
+      auto& ids = b.trigger == Trigger::kDigits ? impl->digit_ids
+                  : b.trigger == Trigger::kAt   ? impl->at_ids
+                                                : impl->colon_ids;
+      ids.push_back(static_cast<int>(impl->patterns.size()));
+      impl->patterns.push_back(std::move(p));
+      continue;
+    }
+    if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter); !s.isOk()) {
       return fail(std::move(s));  // a broken built-in is a bug; tests keep it from shipping
     }
   }
@@ -622,6 +787,7 @@ Detector::~Detector() = default;
 std::vector<Finding> Detector::scan(std::string_view text) const {
   std::vector<Finding> raw;
   if (text.empty()) return raw;
+  impl_->runRegions(text, raw);
   impl_->runSet(impl_->latin1_set.get(), impl_->latin1_ids, text, raw);
   impl_->runSet(impl_->utf8_set.get(), impl_->utf8_ids, text, raw);
   if (raw.empty()) return raw;

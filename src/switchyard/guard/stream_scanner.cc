@@ -19,7 +19,9 @@ StreamScanner::StreamScanner(const Detector& detector, Vault* vault, StreamScanO
 
 StreamScanner::Output StreamScanner::push(std::string_view chunk) {
   buffer_.append(chunk);
-  if (buffer_.size() <= options_.hold_back) return {};
+  if (buffer_.size() < options_.hold_back + std::max<std::size_t>(options_.scan_step, 1)) {
+    return {};
+  }
   // Scan with a little already-emitted text in front, so that "abc4111..." is judged as the
   // whole text would be; findings that start in that context were settled before.
   std::string text = left_ + buffer_;

@@ -21,6 +21,9 @@ struct StreamScanOptions {
   // An entity still open at the end of the buffer (a PEM block still arriving) may extend the
   // hold past hold_back, but never past this; then the buffer is emitted as scanned so far.
   std::size_t max_hold = 64 * 1024;
+  // Scan only once this many bytes beyond hold_back are waiting: token-sized chunks would
+  // otherwise rescan the whole hold-back for every few bytes. Trades latency for CPU.
+  std::size_t scan_step = 64;
   Style style = Style::kTyped;
 };
 

@@ -52,9 +52,13 @@ TEST(StreamScannerTest, EverySingleSplitMatchesTheWholeScan) {
   ASSERT_EQ(want.findings.size(), 9u);
   for (std::size_t i = 0; i <= text.size(); ++i) {
     std::string_view v(text);
-    Streamed got = streamChunks({v.substr(0, i), v.substr(i)});
-    ASSERT_EQ(got.text, want.text) << "split at " << i;
-    ASSERT_EQ(got.findings, want.findings) << "split at " << i;
+    for (std::size_t step : {1u, 64u}) {
+      StreamScanOptions o;
+      o.scan_step = step;
+      Streamed got = streamChunks({v.substr(0, i), v.substr(i)}, o);
+      ASSERT_EQ(got.text, want.text) << "split at " << i << ", step " << step;
+      ASSERT_EQ(got.findings, want.findings) << "split at " << i << ", step " << step;
+    }
   }
 }
 
@@ -82,11 +86,12 @@ TEST(StreamScannerTest, EmailSplitInsideTheLocalPart) {
 TEST(StreamScannerTest, EmitsBeforeTheEndAndHoldsAtMostHoldBack) {
   StreamScanOptions o;
   o.hold_back = 32;
+  o.scan_step = 16;
   StreamScanner s(defaultDetector(), nullptr, o);
   std::string emitted;
   for (int i = 0; i < 20; ++i) {
     emitted += s.push("0123456789 ").text;
-    EXPECT_LE(s.held(), 32u + 11u);
+    EXPECT_LE(s.held(), 32u + 16u + 11u);
   }
   EXPECT_GE(emitted.size(), 200u - 32u);
   emitted += s.finish().text;
