@@ -75,6 +75,53 @@ Status writeError(const boost::system::error_code& ec) {
   return Status(ErrorCode::kCancelled, "client connection lost: " + ec.message());
 }
 
+// A connection's read deadline, enforced by one timer that is re-armed only when it fires or
+// the deadline moves earlier. Keep-alive requests push the deadline later, which then costs a
+// store instead of a timer update (and a timerfd_settime) per request. On expiry it cancels the
+// socket's pending operations. Lives in a shared_ptr held by its pending wait.
+class Deadline : public std::enable_shared_from_this<Deadline> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Deadline(const asio::any_io_executor& executor, tcp::socket& socket)
+      : timer_(executor), socket_(&socket) {}
+
+  void expiresAfter(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    if (deadline_ < armed_) arm(deadline_);
+  }
+  void expiresNever() { deadline_ = Clock::time_point::max(); }
+  // The connection is closing: forget the socket, drop the pending wait.
+  void stop() {
+    socket_ = nullptr;
+    timer_.cancel();
+  }
+
+ private:
+  void arm(Clock::time_point at) {
+    armed_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait(
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->onTimer(ec); });
+  }
+  void onTimer(const boost::system::error_code& ec) {
+    if (ec || socket_ == nullptr) return;  // re-armed or stopped
+    armed_ = Clock::time_point::max();
+    if (deadline_ == Clock::time_point::max()) return;  // nothing to watch until the next read
+    if (Clock::now() < deadline_) {
+      arm(deadline_);
+      return;
+    }
+    boost::system::error_code ignored;
+    socket_->cancel(ignored);
+  }
+
+  asio::steady_timer timer_;
+  tcp::socket* socket_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_ = Clock::time_point::max();
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -374,12 +421,17 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
   }
 
   ConnectionInfo info{*worker.client, std::move(remote), worker.index};
+  auto deadline = std::make_shared<Deadline>(stream.get_executor(), stream.socket());
+  struct StopDeadline {
+    Deadline& deadline;
+    ~StopDeadline() { deadline.stop(); }
+  } stop_deadline{*deadline};
   bool first = true;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    stream.expires_after(first ? options_.header_timeout : options_.idle_timeout);
+    deadline->expiresAfter(first ? options_.header_timeout : options_.idle_timeout);
     first = false;
 
     worker.idle.push_front(&stream);
@@ -418,7 +470,7 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     }
 
     Request request = parser.release();
-    stream.expires_never();
+    deadline->expiresNever();
     if (draining()) request.keep_alive(false);
 
     in_flight_.fetch_add(1, std::memory_order_relaxed);
