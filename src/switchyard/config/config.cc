@@ -31,6 +31,7 @@ struct ProviderKind {
 };
 constexpr ProviderKind kProviderKinds[] = {
     {"openai", "https://api.openai.com/v1"},
+    {"anthropic", "https://api.anthropic.com"},
 };
 
 constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -74,6 +75,9 @@ class Provider {
       const api::CompletionRequest& request, CompletionSink& sink, CallContext& ctx);
   virtual boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
       const api::EmbeddingRequest& request, CallContext& ctx);
+  // Input tokens of `request` as the upstream counts them (Anthropic's count_tokens).
+  virtual boost::asio::awaitable<Result<std::int64_t>> countTokens(
+      const api::ChatRequest& request, CallContext& ctx);
 
  protected:
   explicit Provider(std::string name) : name_(std::move(name)) {}

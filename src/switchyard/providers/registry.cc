@@ -1,5 +1,6 @@
 #include "switchyard/providers/registry.h"
 
+#include "switchyard/providers/anthropic/anthropic_provider.h"
 #include "switchyard/providers/openai/openai_provider.h"
 
 namespace switchyard::providers {
@@ -10,6 +11,8 @@ Result<Registry> Registry::create(const config::Config& config) {
     Result<ProviderPtr> provider = fail(ErrorCode::kInvalidArgument, "");
     if (pc.kind == "openai") {
       provider = OpenAIProvider::create(pc);
+    } else if (pc.kind == "anthropic") {
+      provider = AnthropicProvider::create(pc);
     } else {
       return fail(ErrorCode::kInvalidArgument, config.source + ":" + std::to_string(pc.line) +
                                                    ": provider '" + pc.name +

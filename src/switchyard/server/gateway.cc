@@ -14,6 +14,7 @@
 #include "switchyard/core/version.h"
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
+#include "switchyard/server/anthropic_routes.h"
 
 namespace switchyard::server {
 
@@ -53,7 +54,7 @@ double millisBetween(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 // All request handling. One instance, shared by every worker; holds only immutable state.
-class Gateway::Handlers {
+class Gateway::Handlers final : public RouteSupport {
  public:
   Handlers(const config::Config& config, providers::Registry registry)
       : config_(config), registry_(std::move(registry)), router_(config) {
@@ -61,6 +62,7 @@ class Gateway::Handlers {
   }
 
   void setServer(http::Server* server) { server_ = server; }
+  const config::Config& gatewayConfig() const override { return config_; }
 
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& writer,
                                http::ConnectionInfo& conn) {
@@ -89,6 +91,8 @@ class Gateway::Handlers {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
       ctx.endpoint = pipeline::Endpoint::kEmbeddings;
       co_await embeddings(req, writer, conn, ctx);
+    } else if (AnthropicRoutes::serves(target)) {
+      co_await anthropic_.handle(target, req, writer, conn, ctx);
     } else if (target == "/v1/models" || target == "/models") {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
       (void)co_await writer.send(200, kJson, models_body_, responseHeaders(ctx));
@@ -295,7 +299,8 @@ class Gateway::Handlers {
 
   // ---- shared steps ------------------------------------------------------------------------
 
-  Status resolve(std::string_view model, RequestContext& ctx, providers::Provider*& provider) {
+  Status resolve(std::string_view model, RequestContext& ctx,
+                 providers::Provider*& provider) override {
     ctx.requested_model = std::string(model);
     if (Status s = router_.route(model, ctx); !s.isOk()) return s;
     const auto& target = ctx.plan.front();
@@ -310,7 +315,7 @@ class Gateway::Handlers {
     return Status::ok();
   }
 
-  http::ResponseWriter::Headers responseHeaders(const RequestContext& ctx) const {
+  http::ResponseWriter::Headers responseHeaders(const RequestContext& ctx) const override {
     http::ResponseWriter::Headers headers;
     headers.reserve(5);
     headers.emplace_back("x-request-id", ctx.request_id);
@@ -388,7 +393,7 @@ class Gateway::Handlers {
   }
 
   // The log phase: one structured line per request.
-  void logRequest(const RequestContext& ctx) const {
+  void logRequest(const RequestContext& ctx) const override {
     if (!config_.log.access_log) return;
     const auto now = Clock::now();
     const double total_ms = millisBetween(ctx.received, now);
@@ -434,6 +439,7 @@ class Gateway::Handlers {
   routing::Router router_;
   std::string models_body_;
   http::Server* server_ = nullptr;
+  AnthropicRoutes anthropic_{*this};
 };
 
 // ---------------------------------------------------------------------------------------------
