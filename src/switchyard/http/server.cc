@@ -14,8 +14,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <list>
 #include <mutex>
@@ -305,6 +308,35 @@ asio::awaitable<Status> ResponseWriter::clientGone() {
   asio::steady_timer forever(stream_.get_executor(), asio::steady_timer::time_point::max());
   co_await forever.async_wait(kUseTuple);
   co_return Status(ErrorCode::kCancelled, "");
+}
+
+void ResponseWriter::startWatch(const std::shared_ptr<ClientWatch>& watch) {
+  auto& socket = stream_.socket();
+  socket.async_wait(tcp::socket::wait_read, [this, watch](const boost::system::error_code& ec) {
+    if (!watch->active) return;  // the work finished first (or the wait was cancelled for it)
+    if (!ec) {
+      char c;
+      const ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        startWatch(watch);  // spurious wake-up: keep watching
+        return;
+      }
+      if (n > 0) {  // a pipelined request: leave it for the next parse, stop watching
+        watch->active = false;
+        return;
+      }
+    }
+    watch->active = false;
+    watch->gone = true;
+    watch->cancel.emit(asio::cancellation_type::terminal);
+  });
+}
+
+void ResponseWriter::stopWatch(ClientWatch& watch) {
+  if (!watch.active) return;
+  watch.active = false;
+  boost::system::error_code ignored;
+  stream_.socket().cancel(ignored);  // the wait is the socket's only pending operation
 }
 
 // ---------------------------------------------------------------------------------------------

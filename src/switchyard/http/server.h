@@ -10,8 +10,14 @@
 // timeout (slow clients are cut off), a connection cap (503). Graceful shutdown: stop
 // accepting, close idle keep-alive connections, let in-flight requests finish up to a deadline.
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -24,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "switchyard/core/status.h"
@@ -89,6 +96,14 @@ class ResponseWriter {
   // pipelining client sends meanwhile are kept for the next request.
   boost::asio::awaitable<Status> clientGone();
 
+  // The same race at a fraction of the cost: runs `work` and cancels it (terminal
+  // cancellation) when the client closes its side or the connection breaks. Index 0 holds the
+  // work's result; index 1 (kCancelled) says the client went away first. No bytes are read
+  // from the client: pipelined requests stay in the socket, and watching stops once any
+  // arrive.
+  template <typename T>
+  boost::asio::awaitable<std::variant<T, Status>> unlessClientGone(boost::asio::awaitable<T> work);
+
   bool started() const { return started_; }
   bool finished() const { return finished_; }
   bool keepAlive() const { return keep_alive_; }
@@ -97,6 +112,16 @@ class ResponseWriter {
   void setKeepAlive(bool keep_alive) { keep_alive_ = keep_alive; }
 
  private:
+  struct ClientWatch {
+    boost::asio::cancellation_signal cancel;
+    bool active = true;
+    bool gone = false;
+  };
+  // Waits (without reading) for the socket to turn readable; on end of stream or an error,
+  // marks the watch gone and emits its cancellation.
+  void startWatch(const std::shared_ptr<ClientWatch>& watch);
+  void stopWatch(ClientWatch& watch);
+
   void appendHead(unsigned status, std::string_view content_type, const Headers& headers,
                   bool stream, std::size_t content_length);
   // Writes out_, then `second`, then `third` (any may be empty) completely; clears out_.
@@ -118,6 +143,31 @@ class ResponseWriter {
   unsigned status_ = 0;
   std::size_t bytes_sent_ = 0;
 };
+
+template <typename T>
+boost::asio::awaitable<std::variant<T, Status>> ResponseWriter::unlessClientGone(
+    boost::asio::awaitable<T> work) {
+  auto watch = std::make_shared<ClientWatch>();
+  startWatch(watch);
+  struct Stop {
+    ResponseWriter& writer;
+    ClientWatch& watch;
+    ~Stop() { writer.stopWatch(watch); }
+  } stop{*this, *watch};
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto [error, result] = co_await boost::asio::co_spawn(
+      executor, std::move(work),
+      boost::asio::bind_cancellation_slot(watch->cancel.slot(),
+                                          boost::asio::as_tuple(boost::asio::use_awaitable)));
+  // Whatever the cancelled work ended with (even an exception) is moot once the client left.
+  if (watch->gone) {
+    keep_alive_ = false;
+    co_return std::variant<T, Status>(std::in_place_index<1>,
+                                      Status(ErrorCode::kCancelled, "client disconnected"));
+  }
+  if (error) std::rethrow_exception(error);
+  co_return std::variant<T, Status>(std::in_place_index<0>, std::move(result));
+}
 
 // Per-connection facts a handler may use.
 struct ConnectionInfo {

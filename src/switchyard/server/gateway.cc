@@ -182,7 +182,7 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await (provider->chat(request, call) || writer.clientGone());
+      auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -196,7 +196,7 @@ class Gateway::Handlers final : public RouteSupport {
     const bool client_wants_usage = request.include_usage;
     request.include_usage = true;
     ChatStreamWriter sink(writer, ctx, client_wants_usage, responseHeaders(ctx));
-    auto outcome = co_await (provider->chatStream(request, sink, call) || writer.clientGone());
+    auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -255,7 +255,7 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await (provider->complete(request, call) || writer.clientGone());
+      auto outcome = co_await writer.unlessClientGone(provider->complete(request, call));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -266,7 +266,7 @@ class Gateway::Handlers final : public RouteSupport {
     }
     CompletionStreamWriter sink(writer, ctx, responseHeaders(ctx));
     auto outcome =
-        co_await (provider->completeStream(request, sink, call) || writer.clientGone());
+        co_await writer.unlessClientGone(provider->completeStream(request, sink, call));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -288,7 +288,7 @@ class Gateway::Handlers final : public RouteSupport {
                                 ctx.received + config_.server.request_timeout};
     ctx.upstream_start = Clock::now();
     ctx.attempts = 1;
-    auto outcome = co_await (provider->embed(request, call) || writer.clientGone());
+    auto outcome = co_await writer.unlessClientGone(provider->embed(request, call));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
