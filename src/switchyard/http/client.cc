@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -629,6 +630,7 @@ asio::awaitable<Result<ConnectionPtr>> Client::connect(const Origin& origin,
     if (cec) co_return fail(transportError(Stage::kConnect, cec, conn->where(), timeout));
   }
   tcp.socket().set_option(tcp::no_delay(true), ec);
+  if (!origin.tls) tcp.socket().non_blocking(true, ec);  // see the request write in open()
 
   if (auto* tls = conn->tls()) {
     if (!isIpLiteral(origin.host)) {
@@ -681,9 +683,25 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
     tcp.expires_after(timeouts.first_byte);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(conn->head),
                                                     asio::buffer(request.body)};
-    auto [ec, written] =
-        co_await conn->visit([&](auto& s) { return asio::async_write(s, buffers, kUseTuple); });
-    (void)written;
+    // Plain TCP: one non-blocking send usually takes the whole request, with no suspension;
+    // only what it leaves (and everything over TLS) goes through the asynchronous write.
+    boost::system::error_code ec;
+    std::size_t written = 0;
+    if (conn->tls() == nullptr) {
+      written = tcp.socket().write_some(buffers, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        written = 0;
+      }
+    }
+    if (!ec && written < conn->head.size() + request.body.size()) {
+      beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+      rest.consume(written);
+      auto [aec, an] =
+          co_await conn->visit([&](auto& s) { return asio::async_write(s, rest, kUseTuple); });
+      (void)an;
+      ec = aec;
+    }
     if (!ec) {
       stage = Stage::kReadHeader;
       for (;;) {
