@@ -3,10 +3,11 @@
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
-CONFIG ?= examples/switchyard.yaml
 BIN := build/release/bin/switchyard
+# The embedded defaults serve this model; `make serve` makes it once (a few MB, seconds).
+MODEL ?= $(or $(SWITCHYARD_MODEL),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/switchyard/models/tiny-chat.gguf)
 
-.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat bench clean format
+.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat bench bench-engine clean format
 
 all: build
 
@@ -21,8 +22,15 @@ build-asan: bootstrap
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
+# Without CONFIG: the embedded defaults (local tiny model, SQLite, 127.0.0.1:8080).
+# With CONFIG=FILE: that config, e.g. `make serve CONFIG=examples/switchyard.yaml`.
 serve: build
+ifeq ($(CONFIG),)
+	@test -f "$(MODEL)" || $(BIN) models make-tiny --out "$(MODEL)"
+	SWITCHYARD_MODEL="$(MODEL)" $(BIN) serve
+else
 	$(BIN) serve --config $(CONFIG)
+endif
 
 # Unit + integration tests (ctest), the same under ASan+UBSan, then the SDK compatibility tests.
 test: test-unit test-asan test-compat

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -10,6 +12,9 @@
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
 #include "switchyard/server/gateway.h"
+#if SY_WITH_LLAMA
+#include "switchyard/cli/models_cmd.h"
+#endif
 
 namespace sy = switchyard;
 
@@ -40,14 +45,23 @@ bool parseListen(const std::string& text, std::string& host, std::uint16_t& port
 }
 
 int serve(const ServeArgs& args) {
-  if (args.config_path.empty()) {
-    std::cerr << "switchyard serve: --config FILE is required (try examples/switchyard.yaml)\n";
-    return 2;
-  }
-  auto config = sy::config::loadConfigFile(args.config_path);
+  // Without --config: the embedded defaults (one local tiny model, see `make serve`).
+  auto config = args.config_path.empty() ? sy::config::embeddedDefaultConfig()
+                                         : sy::config::loadConfigFile(args.config_path);
   if (!config) {
     std::cerr << "switchyard: " << config.error().message() << "\n";
     return 2;
+  }
+  if (args.config_path.empty()) {
+    const std::string model = sy::config::defaultModelPath();
+    std::error_code ec;
+    if (!std::filesystem::exists(model, ec)) {
+      std::cerr << "switchyard: no --config given, and the default model " << model
+                << " does not exist.\n"
+                << "  Make it with:  switchyard models make-tiny --out " << model << "\n"
+                << "  (or run `make serve`, which does), or pass --config FILE.\n";
+      return 2;
+    }
   }
   if (!args.listen.empty() &&
       !parseListen(args.listen, config->server.host, config->server.port)) {
@@ -66,7 +80,7 @@ int serve(const ServeArgs& args) {
     return 2;
   }
 
-  auto gateway = sy::server::Gateway::create(std::move(*config));
+  auto gateway = sy::server::Gateway::create(std::move(*config), /*progress=*/true);
   if (!gateway) {
     sy::logEvent(spdlog::level::critical, "startup_failed", {{"error", gateway.error().message()}});
     return 1;
@@ -99,7 +113,8 @@ int main(int argc, char** argv) {
 
   ServeArgs serve_args;
   auto* serve_cmd = app.add_subcommand("serve", "Run the gateway");
-  serve_cmd->add_option("-c,--config", serve_args.config_path, "YAML config file")
+  serve_cmd->add_option("-c,--config", serve_args.config_path,
+                        "YAML config file (default: embedded defaults serving a local tiny model)")
       ->envname("SWITCHYARD_CONFIG");
   serve_cmd->add_option("-l,--listen", serve_args.listen,
                         "Listen address HOST:PORT (overrides server.listen; port 0 = any)");
@@ -114,9 +129,15 @@ int main(int argc, char** argv) {
   auto* check_cmd = config_cmd->add_subcommand("check", "Validate a config file and exit");
   check_cmd->add_option("FILE", check_path, "config file")->required();
 
+  std::function<int()> action;
+#if SY_WITH_LLAMA
+  sy::cli::addModelsCommand(app, action);
+#endif
+
   CLI11_PARSE(app, argc, argv);
 
   if (serve_cmd->parsed()) return serve(serve_args);
   if (check_cmd->parsed()) return configCheck(check_path);
+  if (action) return action();
   return 0;
 }

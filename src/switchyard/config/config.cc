@@ -28,10 +28,12 @@ using Names = std::span<const std::string_view>;
 struct ProviderKind {
   std::string_view name;
   std::string_view default_base_url;  // used when base_url is omitted; empty: base_url required
+  bool in_process = false;            // runs models itself: no URL, key, headers or timeouts
 };
 constexpr ProviderKind kProviderKinds[] = {
     {"openai", "https://api.openai.com/v1"},
     {"anthropic", "https://api.anthropic.com"},
+    {"local", "", true},
 };
 
 constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};
@@ -40,10 +42,20 @@ constexpr std::string_view kServerKeys[] = {
     "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
-constexpr std::string_view kProviderKeys[] = {"name",     "kind",    "base_url", "api_key",
-                                              "locality", "headers", "timeouts", "models"};
+constexpr std::string_view kProviderKeys[] = {
+    "name",     "kind",    "base_url", "api_key",    "locality",   "headers",
+    "timeouts", "models",  "threads",  "max_loaded", "idle_unload"};
+// Keys that only mean something for one side of the in-process / HTTP split.
+constexpr std::string_view kHttpProviderKeys[] = {"base_url", "api_key", "headers", "timeouts"};
+constexpr std::string_view kLocalProviderKeys[] = {"threads", "max_loaded", "idle_unload"};
 constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
-constexpr std::string_view kModelKeys[] = {"name", "aliases", "context_window"};
+constexpr std::string_view kModelKeys[] = {
+    "name",       "aliases",   "context_window", "path",       "context",       "parallel",
+    "batch",      "gpu_layers", "max_queue",     "host_cache", "embeddings",    "chat_template",
+    "preload"};
+constexpr std::string_view kLocalModelKeys[] = {
+    "path",      "context",    "parallel",   "batch",         "gpu_layers",
+    "max_queue", "host_cache", "embeddings", "chat_template", "preload"};
 constexpr std::string_view kRouteKeys[] = {"name", "target"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
@@ -456,7 +468,9 @@ class Loader {
   [[nodiscard]] bool loadProviders(const Field& f, std::vector<ProviderConfig>& out);
   [[nodiscard]] bool loadProvider(const Field& f, ProviderConfig& out);
   [[nodiscard]] bool loadHeaders(const Field& f, ProviderConfig& out);
-  [[nodiscard]] bool loadModel(const Field& f, const std::string& provider, ModelConfig& out);
+  [[nodiscard]] bool loadModel(const Field& f, const ProviderConfig& provider, bool local,
+                               ModelConfig& out);
+  [[nodiscard]] bool loadLocalModel(const Field& f, const Fields& m, ModelConfig& out);
   [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
                                 std::vector<RouteConfig>& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
@@ -735,8 +749,29 @@ bool Loader::loadProvider(const Field& f, ProviderConfig& out) {
     return fail(*kind, "unknown provider kind '" + out.kind + "' (expected one of: " +
                            join(kinds) + ")");
   }
+  const bool local = known->in_process;
+  for (const Entry& e : m.entries()) {
+    if (local && contains(kHttpProviderKeys, e.key)) {
+      return fail(e.key_line, e.value.path,
+                  "not used by kind '" + out.kind + "' (it runs models in this process)");
+    }
+    if (!local && contains(kLocalProviderKeys, e.key)) {
+      return fail(e.key_line, e.value.path,
+                  "only for kind 'local' (in-process models), not '" + out.kind + "'");
+    }
+  }
+  if (local) {
+    out.locality = "on_prem";  // the default: data never leaves this machine
+    if (!integer(m, "threads", 0, 1024, out.local.threads) ||
+        !integer(m, "max_loaded", 1, 1024, out.local.max_loaded) ||
+        !duration(m, "idle_unload", true, out.local.idle_unload)) {
+      return false;
+    }
+  }
 
-  if (const Field* url = m.find("base_url")) {
+  if (local) {
+    // Nothing to reach over the network.
+  } else if (const Field* url = m.find("base_url")) {
     if (!string(*url, out.base_url)) return false;
     // Echo only the scheme: a URL may carry credentials.
     const std::string_view scheme = schemeOf(out.base_url);
@@ -793,13 +828,16 @@ bool Loader::loadProvider(const Field& f, ProviderConfig& out) {
     std::map<std::string, int> seen;
     for (const Field& item : items) {
       ModelConfig model;
-      if (!loadModel(item, out.name, model)) return false;
+      if (!loadModel(item, out, local, model)) return false;
       if (auto [pos, inserted] = seen.emplace(model.name, item.line); !inserted) {
         return fail(item, "duplicate model '" + model.name + "' (first declared on line " +
                               std::to_string(pos->second) + ")");
       }
       out.models.push_back(std::move(model));
     }
+  }
+  if (local && out.models.empty()) {
+    return fail(f, "a 'local' provider needs at least one model with a 'path' to a GGUF file");
   }
   return true;
 }
@@ -833,9 +871,14 @@ bool Loader::loadHeaders(const Field& f, ProviderConfig& out) {
   return true;
 }
 
-bool Loader::loadModel(const Field& f, const std::string& provider, ModelConfig& out) {
+bool Loader::loadModel(const Field& f, const ProviderConfig& provider, bool local,
+                       ModelConfig& out) {
   const Field* name = &f;
   Fields m;
+  if (local && !f.node.IsMap()) {
+    return fail(f, "a local model is a mapping with at least name and path, got " +
+                       describe(f.node));
+  }
   if (!f.node.IsScalar()) {
     if (!f.node.IsMap()) {
       return fail(f, "expected a model name or a mapping with name, aliases, context_window, got " +
@@ -847,13 +890,20 @@ bool Loader::loadModel(const Field& f, const std::string& provider, ModelConfig&
   if (out.name.empty() || hasSpaceOrControl(out.name)) {
     return fail(*name, "model name must be non-empty and contain no spaces");
   }
-  const std::string owner = provider + "/" + out.name;
+  const std::string owner = provider.name + "/" + out.name;
   models_.try_emplace(out.name, owner, name->line);
+  for (const Entry& e : m.entries()) {
+    if (!local && contains(kLocalModelKeys, e.key)) {
+      return fail(e.key_line, e.value.path,
+                  "only for models of kind 'local' providers, not '" + provider.kind + "'");
+    }
+  }
 
   if (!integer(m, "context_window", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
                out.context_window)) {
     return false;
   }
+  if (local && !loadLocalModel(f, m, out)) return false;
   if (const Field* aliases = m.find("aliases")) {
     std::vector<Field> items;
     if (!sequence(*aliases, items)) return false;
@@ -872,6 +922,44 @@ bool Loader::loadModel(const Field& f, const std::string& provider, ModelConfig&
       public_names_.emplace(alias, PublicName{"alias of " + owner, item.path, item.line});
       out.aliases.push_back(std::move(alias));
     }
+  }
+  return true;
+}
+
+bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
+  LocalModelConfig& local = out.local;
+  const Field* path = nullptr;
+  if (!required(f, m, "path", path) || !string(*path, local.path)) return false;
+  if (local.path.empty()) return fail(*path, "must name a GGUF file");
+  // The file itself is checked when the provider starts, so `config check` works anywhere.
+  if (!integer(m, "context", 16, 1 << 24, local.context) ||
+      !integer(m, "parallel", 1, 256, local.parallel) ||
+      !integer(m, "batch", 1, 1 << 16, local.batch) ||
+      !integer(m, "gpu_layers", -1, 100'000, local.gpu_layers) ||
+      !integer(m, "max_queue", 0, 1'000'000, local.max_queue) ||
+      !boolean(m, "embeddings", local.embeddings) || !string(m, "chat_template", local.chat_template) ||
+      !boolean(m, "preload", local.preload)) {
+    return false;
+  }
+  if (const Field* cache = m.find("host_cache")) {
+    std::string text;
+    if (!string(*cache, text)) return false;
+    if (trim(text) == "0") {
+      local.host_cache_bytes = 0;
+    } else {
+      auto value = parseSize(text);
+      if (!value) return fail(*cache, value.error());
+      local.host_cache_bytes = static_cast<std::size_t>(*value);
+    }
+  }
+  if (const Field* window = m.find("context_window")) {
+    if (out.context_window > local.context) {
+      return fail(*window, "context_window " + std::to_string(out.context_window) +
+                               " is larger than the engine context " +
+                               std::to_string(local.context) + " (set 'context' instead)");
+    }
+  } else {
+    out.context_window = local.context;
   }
   return true;
 }
@@ -1068,6 +1156,60 @@ Result<Config> loadConfigFile(const std::string& path) {
     return fail(ErrorCode::kInvalidArgument, "cannot read config file '" + path + "': read error");
   }
   return parseConfig(text, path);
+}
+
+std::string defaultModelPath() {
+  if (const char* model = std::getenv("SWITCHYARD_MODEL"); model != nullptr && *model != 0) {
+    return model;
+  }
+  std::string base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != 0) {
+    base = std::string(home) + "/.cache";
+  } else {
+    base = ".cache";
+  }
+  return base + "/switchyard/models/tiny-chat.gguf";
+}
+
+std::string_view embeddedDefaultYaml() {
+  // ${SWITCHYARD_DEFAULT_MODEL} is replaced by defaultModelPath() before parsing.
+  return R"(# switchyard's embedded defaults (`switchyard serve` without --config)
+server:
+  listen: 127.0.0.1:8080
+log:
+  level: ${SWITCHYARD_LOG_LEVEL:-info}
+storage:
+  url: sqlite://switchyard.db
+providers:
+  - name: local
+    kind: local
+    models:
+      - name: tiny-chat
+        path: ${SWITCHYARD_DEFAULT_MODEL}
+        aliases: [default]
+        context: 4096
+        parallel: 4
+        embeddings: true
+        preload: true
+)";
+}
+
+Result<Config> embeddedDefaultConfig() {
+  // A single-quoted YAML scalar holds any path once quotes are doubled and '$' escaped for the
+  // loader's ${VAR} expansion.
+  std::string quoted = "'";
+  for (char c : defaultModelPath()) {
+    if (c == '\'') quoted += '\'';
+    if (c == '$') quoted += '$';
+    quoted += c;
+  }
+  quoted += '\'';
+  std::string yaml(embeddedDefaultYaml());
+  constexpr std::string_view kSlot = "${SWITCHYARD_DEFAULT_MODEL}";
+  yaml.replace(yaml.find(kSlot), kSlot.size(), quoted);
+  return parseConfig(yaml, "<embedded>");
 }
 
 }  // namespace switchyard::config

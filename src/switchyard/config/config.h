@@ -37,10 +37,32 @@ struct LogConfig {
   bool access_log = true;      // one line per request
 };
 
+// How the in-process engine runs one model (providers of kind `local` only).
+struct LocalModelConfig {
+  std::string path;                 // GGUF file
+  int context = 4096;               // KV cells shared by all parallel sequences
+  int parallel = 4;                 // sequences decoded together (continuous batching)
+  int batch = 512;                  // tokens per decode step
+  int gpu_layers = 0;               // layers offloaded in CUDA builds
+  int max_queue = 64;               // requests waiting for a sequence; more get 503
+  std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted prompt KV kept in RAM
+  bool embeddings = false;          // also serve /v1/embeddings with this model
+  std::string chat_template;        // overrides the model's own Jinja template when set
+  bool preload = false;             // load at start-up rather than on first request
+};
+
 struct ModelConfig {
   std::string name;                  // the provider's model id, sent upstream
   std::vector<std::string> aliases;  // other public names for it
-  std::int64_t context_window = 0;   // tokens; 0 = unknown
+  std::int64_t context_window = 0;   // tokens; 0 = unknown (local: the configured context)
+  LocalModelConfig local;            // kind `local` only
+};
+
+// Settings shared by the models of one `local` provider.
+struct LocalProviderConfig {
+  int threads = 0;          // CPU threads per model; 0 = all cores
+  int max_loaded = 2;       // models kept in memory at once (least recently used unloaded)
+  Millis idle_unload{0};    // unload a model unused this long; 0 = never
 };
 
 struct UpstreamTimeouts {
@@ -51,13 +73,14 @@ struct UpstreamTimeouts {
 
 struct ProviderConfig {
   std::string name;      // unique; used as "name/model" in requests and routes
-  std::string kind;      // "openai" (more kinds arrive with later issues)
+  std::string kind;      // "openai", "local" (in-process llama.cpp), ...
   std::string base_url;  // e.g. https://api.openai.com/v1
   std::string api_key;   // after ${ENV} expansion; may be empty (local servers)
   std::string locality = "cloud";  // "on_prem", "cloud", "cloud:<region>"
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   std::vector<ModelConfig> models;
   UpstreamTimeouts timeouts;
+  LocalProviderConfig local;  // kind `local` only
   int line = 0;  // where it was declared, for later error messages
 };
 
@@ -81,5 +104,13 @@ struct Config {
 Result<Config> parseConfig(std::string_view yaml, std::string_view source);
 // Reads and parses a file.
 Result<Config> loadConfigFile(const std::string& path);
+
+// The configuration `switchyard serve` uses without --config: one local tiny model
+// (defaultModelPath()), SQLite storage, 127.0.0.1:8080.
+std::string_view embeddedDefaultYaml();
+Result<Config> embeddedDefaultConfig();
+// Where `make serve` puts the tiny default model: $SWITCHYARD_MODEL if set, else
+// $XDG_CACHE_HOME (or ~/.cache)/switchyard/models/tiny-chat.gguf.
+std::string defaultModelPath();
 
 }  // namespace switchyard::config

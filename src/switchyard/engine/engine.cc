@@ -242,6 +242,12 @@ Status Engine::Impl::init() {
   }
   llama_model_params mparams = llama_model_default_params();
   mparams.n_gpu_layers = options_.n_gpu_layers;
+  if (options_.on_load_progress) {
+    mparams.progress_callback = [](float progress, void* user) {
+      return (*static_cast<std::function<bool(float)>*>(user))(progress);
+    };
+    mparams.progress_callback_user_data = &options_.on_load_progress;
+  }
   model_.reset(llama_model_load_from_file(options_.model_path.c_str(), mparams));
   if (!model_) {
     return Status(ErrorCode::kInvalidArgument,

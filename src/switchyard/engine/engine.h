@@ -35,6 +35,9 @@ struct EngineOptions {
   bool embeddings = false;             // also make an embedding context (embed())
   std::string chat_template;           // overrides the model's own template when not empty
   bool hash_file = true;               // sha256 of the model file for info()
+  // Called during the model load with progress in [0, 1] (a CLI progress bar); on the loading
+  // thread. Returning false aborts the load.
+  std::function<bool(float)> on_load_progress;
 };
 
 struct SamplingParams {

@@ -402,7 +402,7 @@ Result<void> makeTinyModel(const TinyModelSpec& spec) {
   return {};
 }
 
-Result<ModelInfo> inspectModel(const std::string& path) {
+Result<ModelInfo> inspectModel(const std::string& path, bool hash_file) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     return fail(ErrorCode::kNotFound, "model file not found: " + path);
@@ -450,9 +450,11 @@ Result<ModelInfo> inspectModel(const std::string& path) {
     std::ranges::transform(name, name.begin(), [](unsigned char ch) { return std::toupper(ch); });
     info.file_type = name + " (guessed)";
   }
-  auto sha = sha256File(path);
-  if (!sha) return fail(sha.error());
-  info.sha256 = std::move(*sha);
+  if (hash_file) {
+    auto sha = sha256File(path);
+    if (!sha) return fail(sha.error());
+    info.sha256 = std::move(*sha);
+  }
   return info;
 }
 

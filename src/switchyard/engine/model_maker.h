@@ -38,9 +38,10 @@ struct TinyModelSpec {
 // Writes spec.out_path (through a temporary file beside it, renamed at the end).
 Result<void> makeTinyModel(const TinyModelSpec& spec);
 
-// Reads metadata and tensor shapes from the GGUF header (no weights are loaded) and hashes the
-// file. kNotFound for a missing file, kInvalidArgument for one that is not a GGUF model.
-Result<ModelInfo> inspectModel(const std::string& path);
+// Reads metadata and tensor shapes from the GGUF header (no weights are loaded) and, with
+// `hash_file`, hashes the whole file (seconds for a large model). kNotFound for a missing file,
+// kInvalidArgument for one that is not a GGUF model.
+Result<ModelInfo> inspectModel(const std::string& path, bool hash_file = true);
 
 // Quantizes `in` into `out`. `type` is case-insensitive: q8_0, q4_0, q4_k_m, f16, ... (see
 // quantizationTypes()); an unknown type is kInvalidArgument naming the known ones.

@@ -2,10 +2,13 @@
 
 #include "switchyard/providers/anthropic/anthropic_provider.h"
 #include "switchyard/providers/openai/openai_provider.h"
+#if SY_WITH_LLAMA
+#include "switchyard/providers/local/local_provider.h"
+#endif
 
 namespace switchyard::providers {
 
-Result<Registry> Registry::create(const config::Config& config) {
+Result<Registry> Registry::create(const config::Config& config, bool progress) {
   Registry registry;
   for (const auto& pc : config.providers) {
     Result<ProviderPtr> provider = fail(ErrorCode::kInvalidArgument, "");
@@ -13,6 +16,15 @@ Result<Registry> Registry::create(const config::Config& config) {
       provider = OpenAIProvider::create(pc);
     } else if (pc.kind == "anthropic") {
       provider = AnthropicProvider::create(pc);
+    } else if (pc.kind == "local") {
+#if SY_WITH_LLAMA
+      provider = LocalProvider::create(pc, progress);
+#else
+      (void)progress;
+      return fail(ErrorCode::kInvalidArgument,
+                  config.source + ":" + std::to_string(pc.line) + ": provider '" + pc.name +
+                      "': this build has no in-process engine (built with SY_WITH_LLAMA=OFF)");
+#endif
     } else {
       return fail(ErrorCode::kInvalidArgument, config.source + ":" + std::to_string(pc.line) +
                                                    ": provider '" + pc.name +

@@ -13,7 +13,9 @@ namespace switchyard::providers {
 
 class Registry {
  public:
-  static Result<Registry> create(const config::Config& config);
+  // Builds every provider; `local` providers check their model files and load the models marked
+  // preload (with a progress bar on stderr when `progress` is set and stderr is a terminal).
+  static Result<Registry> create(const config::Config& config, bool progress = false);
 
   // nullptr when unknown.
   Provider* find(std::string_view name) const;

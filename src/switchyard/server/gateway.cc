@@ -448,10 +448,10 @@ Gateway::Gateway(config::Config config) : config_(std::move(config)) {}
 
 Gateway::~Gateway() { shutdown(); }
 
-Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config) {
+Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool progress) {
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(config)));
   const auto& cfg = gateway->config_;
-  auto registry = providers::Registry::create(cfg);
+  auto registry = providers::Registry::create(cfg, progress);
   if (!registry) return fail(std::move(registry.error()));
   gateway->handlers_ = std::make_unique<Handlers>(cfg, std::move(*registry));
 

@@ -16,8 +16,9 @@ namespace switchyard::server {
 
 class Gateway {
  public:
-  // Validates config, builds providers and binds the listening socket.
-  static Result<std::unique_ptr<Gateway>> create(config::Config config);
+  // Validates config, builds providers (loading preloaded local models, with a progress bar on
+  // a terminal when `progress` is set) and binds the listening socket.
+  static Result<std::unique_ptr<Gateway>> create(config::Config config, bool progress = false);
   ~Gateway();
 
   void start();

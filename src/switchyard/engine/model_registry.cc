@@ -1,0 +1,300 @@
+#include "switchyard/engine/model_registry.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "switchyard/core/log.h"
+#include "switchyard/engine/model_maker.h"
+
+namespace switchyard::engine {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One model's slot. Shared with the leases it hands out, so a lease may outlive the registry's
+// bookkeeping of it (never the engine: the lease owns a reference to it).
+struct Slot {
+  const ModelSpec* spec = nullptr;
+  std::shared_ptr<Engine> engine;  // null: not loaded
+  bool loading = false;
+  std::vector<ModelRegistry::AcquireCallback> waiters;
+  std::atomic<int> leases{0};
+  std::atomic<Clock::rep> last_used{0};
+};
+
+}  // namespace
+
+class ModelRegistry::Impl {
+ public:
+  Impl(std::vector<ModelSpec> models, ModelRegistryOptions options)
+      : models_(std::move(models)), options_(options) {
+    slots_.reserve(models_.size());
+    for (const ModelSpec& spec : models_) {
+      auto slot = std::make_shared<Slot>();
+      slot->spec = &spec;
+      slots_.push_back(std::move(slot));
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    // Engines unload here (or when their last lease ends); waiters still queued are told.
+    std::vector<AcquireCallback> orphans;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& slot : slots_) {
+        for (auto& w : slot->waiters) orphans.push_back(std::move(w));
+        slot->waiters.clear();
+        slot->engine.reset();
+      }
+    }
+    for (auto& w : orphans) w(fail(ErrorCode::kUnavailable, "shutting down"));
+  }
+
+  void acquire(std::string_view name, AcquireCallback done) {
+    std::shared_ptr<Slot> slot = slotFor(name);
+    if (!slot) {
+      done(fail(ErrorCode::kNotFound, "unknown local model '" + std::string(name) + "'"));
+      return;
+    }
+    std::unique_lock lock(mu_);
+    if (slot->engine) {
+      Lease lease = leaseOf(slot);
+      lock.unlock();
+      done(std::move(lease));
+      return;
+    }
+    slot->waiters.push_back(std::move(done));
+    if (!slot->loading) {
+      slot->loading = true;
+      pending_.push_back(slot);
+      cv_.notify_all();
+    }
+  }
+
+  Lease tryAcquire(std::string_view name) {
+    std::shared_ptr<Slot> slot = slotFor(name);
+    if (!slot) return nullptr;
+    std::lock_guard lock(mu_);
+    return slot->engine ? leaseOf(slot) : nullptr;
+  }
+
+  std::shared_ptr<Slot> slotFor(std::string_view name) const {
+    for (const auto& slot : slots_) {
+      if (slot->spec->name == name) return slot;
+    }
+    return nullptr;
+  }
+
+  std::vector<ModelState> states() const {
+    std::vector<ModelState> out;
+    std::lock_guard lock(mu_);
+    for (const auto& slot : slots_) {
+      ModelState s;
+      s.name = slot->spec->name;
+      s.path = slot->spec->options.model_path;
+      s.loaded = slot->engine != nullptr;
+      s.loading = slot->loading;
+      s.leases = slot->leases.load();
+      s.last_used = Clock::time_point(Clock::duration(slot->last_used.load()));
+      if (slot->engine) {
+        s.info = slot->engine->info();
+        s.stats = slot->engine->stats();
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  const std::vector<ModelSpec>& models() const { return models_; }
+
+ private:
+  // A lease is an aliasing handle whose release records the time; it keeps the engine alive.
+  // Caller holds mu_.
+  static Lease leaseOf(const std::shared_ptr<Slot>& slot) {
+    slot->leases.fetch_add(1);
+    slot->last_used.store(Clock::now().time_since_epoch().count());
+    std::shared_ptr<Engine> engine = slot->engine;
+    Engine* raw = engine.get();
+    return Lease(raw, [slot, engine = std::move(engine)](Engine*) mutable {
+      slot->last_used.store(Clock::now().time_since_epoch().count());
+      slot->leases.fetch_sub(1);
+      engine.reset();
+    });
+  }
+
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      if (!pending_.empty()) {
+        std::shared_ptr<Slot> slot = std::move(pending_.front());
+        pending_.pop_front();
+        load(lock, slot);
+        continue;
+      }
+      if (options_.idle_unload.count() > 0) {
+        unloadIdle(lock);
+        cv_.wait_for(lock, std::max(options_.idle_unload / 4, std::chrono::milliseconds(50)));
+      } else {
+        cv_.wait(lock);
+      }
+    }
+  }
+
+  // Makes room, loads outside the lock, then answers every waiter.
+  void load(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Slot>& slot) {
+    std::vector<std::shared_ptr<Engine>> evicted;
+    while (loadedCount() >= options_.max_loaded) {
+      std::shared_ptr<Slot> victim;
+      for (const auto& s : slots_) {
+        if (!s->engine || s->leases.load() > 0) continue;
+        if (!victim || s->last_used.load() < victim->last_used.load()) victim = s;
+      }
+      if (!victim) {
+        logEvent(spdlog::level::warn, "model_over_limit",
+                 {{"model", slot->spec->name},
+                  {"max_loaded", static_cast<long long>(options_.max_loaded)},
+                  {"reason", "every loaded model is serving requests"}});
+        break;
+      }
+      logEvent(spdlog::level::info, "model_unload",
+               {{"model", victim->spec->name}, {"reason", "max_loaded"}});
+      evicted.push_back(std::move(victim->engine));
+    }
+    lock.unlock();
+    evicted.clear();  // engines join their threads and free their memory here, off the lock
+
+    const auto started = Clock::now();
+    Result<std::unique_ptr<Engine>> engine = Engine::create(slot->spec->options);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    if (engine) {
+      logEvent(spdlog::level::info, "model_loaded",
+               {{"model", slot->spec->name},
+                {"path", slot->spec->options.model_path},
+                {"type", (*engine)->info().file_type},
+                {"params", static_cast<long long>((*engine)->info().n_params)},
+                {"ms", ms}});
+    } else {
+      logEvent(spdlog::level::err, "model_load_failed",
+               {{"model", slot->spec->name}, {"error", engine.error().message()}});
+    }
+
+    lock.lock();
+    slot->loading = false;
+    std::vector<AcquireCallback> waiters = std::move(slot->waiters);
+    slot->waiters.clear();
+    std::vector<Result<Lease>> answers;
+    answers.reserve(waiters.size());
+    if (engine) {
+      slot->engine = std::shared_ptr<Engine>(std::move(*engine));
+      for (std::size_t i = 0; i < waiters.size(); ++i) answers.emplace_back(leaseOf(slot));
+    } else {
+      for (std::size_t i = 0; i < waiters.size(); ++i) answers.emplace_back(fail(engine.error()));
+    }
+    lock.unlock();
+    for (std::size_t i = 0; i < waiters.size(); ++i) waiters[i](std::move(answers[i]));
+    lock.lock();
+  }
+
+  void unloadIdle(std::unique_lock<std::mutex>& lock) {
+    const auto now = Clock::now().time_since_epoch().count();
+    const auto limit =
+        std::chrono::duration_cast<Clock::duration>(options_.idle_unload).count();
+    std::vector<std::shared_ptr<Engine>> idle;
+    for (const auto& s : slots_) {
+      if (s->engine && s->leases.load() == 0 && now - s->last_used.load() >= limit) {
+        logEvent(spdlog::level::info, "model_unload",
+                 {{"model", s->spec->name}, {"reason", "idle"}});
+        idle.push_back(std::move(s->engine));
+      }
+    }
+    if (idle.empty()) return;
+    lock.unlock();
+    idle.clear();
+    lock.lock();
+  }
+
+  std::size_t loadedCount() const {
+    return static_cast<std::size_t>(
+        std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->engine != nullptr; }));
+  }
+
+  const std::vector<ModelSpec> models_;
+  const ModelRegistryOptions options_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Slot>> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+ModelRegistry::ModelRegistry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ModelRegistry::~ModelRegistry() = default;
+
+Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(std::vector<ModelSpec> models,
+                                                             ModelRegistryOptions options) {
+  if (options.max_loaded == 0) {
+    return fail(ErrorCode::kInvalidArgument, "max_loaded must be at least 1");
+  }
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (models[i].name == models[j].name) {
+        return fail(ErrorCode::kInvalidArgument, "duplicate local model '" + models[i].name + "'");
+      }
+    }
+    auto info = inspectModel(models[i].options.model_path, /*hash_file=*/false);
+    if (!info) {
+      return fail(Status(info.error().code(),
+                         "model '" + models[i].name + "': " + info.error().message()));
+    }
+  }
+  return std::unique_ptr<ModelRegistry>(
+      new ModelRegistry(std::make_unique<Impl>(std::move(models), options)));
+}
+
+void ModelRegistry::acquire(std::string_view name, AcquireCallback done) {
+  impl_->acquire(name, std::move(done));
+}
+
+ModelRegistry::Lease ModelRegistry::tryAcquire(std::string_view name) {
+  return impl_->tryAcquire(name);
+}
+
+Result<ModelRegistry::Lease> ModelRegistry::acquireBlocking(std::string_view name) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<Lease>> result;
+  impl_->acquire(name, [&](Result<Lease> r) {
+    std::lock_guard lock(mu);
+    result.emplace(std::move(r));
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return result.has_value(); });
+  return std::move(*result);
+}
+
+const ModelSpec* ModelRegistry::find(std::string_view name) const {
+  auto slot = impl_->slotFor(name);
+  return slot ? slot->spec : nullptr;
+}
+
+const std::vector<ModelSpec>& ModelRegistry::models() const { return impl_->models(); }
+
+std::vector<ModelState> ModelRegistry::states() const { return impl_->states(); }
+
+}  // namespace switchyard::engine

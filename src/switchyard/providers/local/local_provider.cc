@@ -1,0 +1,598 @@
+#include "switchyard/providers/local/local_provider.h"
+
+#include <unistd.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <limits>
+
+#include "switchyard/core/log.h"
+#include "switchyard/core/progress.h"
+#include "switchyard/providers/local/event_queue.h"
+
+namespace switchyard::providers {
+
+namespace asio = boost::asio;
+using engine::EngineEvent;
+using Lease = engine::ModelRegistry::Lease;
+
+namespace {
+
+Status unsupported(const std::string& provider, std::string_view feature, std::string param) {
+  return Status(ErrorCode::kInvalidArgument, "provider '" + provider +
+                                                 "' (in-process llama.cpp) does not support " +
+                                                 std::string(feature))
+      .withParam(std::move(param));
+}
+
+std::string schemaText(const boost::json::value& v) {
+  return v.is_null() ? std::string() : boost::json::serialize(v);
+}
+
+std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+api::FinishReason toFinish(engine::FinishReason reason) {
+  switch (reason) {
+    case engine::FinishReason::kLength:
+      return api::FinishReason::kLength;
+    case engine::FinishReason::kToolCalls:
+      return api::FinishReason::kToolCalls;
+    default:
+      return api::FinishReason::kStop;
+  }
+}
+
+api::Usage toUsage(const engine::Usage& u) {
+  api::Usage out;
+  out.prompt_tokens = u.prompt_tokens;
+  out.completion_tokens = u.completion_tokens;
+  out.total_tokens = u.prompt_tokens + u.completion_tokens;
+  out.cached_tokens = u.cached_tokens;
+  return out;
+}
+
+// Sampling fields shared by chat and text completions.
+Status applySampling(const std::optional<double>& temperature, const std::optional<double>& top_p,
+                     const std::optional<std::int64_t>& seed, engine::SamplingParams& out) {
+  if (temperature) out.temperature = static_cast<float>(*temperature);
+  if (top_p) out.top_p = static_cast<float>(*top_p);
+  if (seed) out.seed = static_cast<std::uint32_t>(*seed);
+  return Status::ok();
+}
+
+// Extension fields llama-server and vLLM accept, carried in `extra`.
+Status applyExtensions(const boost::json::object& extra, engine::GenerationRequest& out) {
+  if (const auto* v = extra.if_contains("ignore_eos")) {
+    if (!v->is_bool()) {
+      return Status(ErrorCode::kInvalidArgument, "ignore_eos must be a boolean").withParam("ignore_eos");
+    }
+    out.ignore_eos = v->as_bool();
+  }
+  if (const auto* kwargs = extra.if_contains("chat_template_kwargs"); kwargs && kwargs->is_object()) {
+    if (const auto* thinking = kwargs->as_object().if_contains("enable_thinking");
+        thinking && thinking->is_bool()) {
+      out.enable_thinking = thinking->as_bool();
+    }
+  }
+  return Status::ok();
+}
+
+int clampTokens(std::int64_t n) {
+  return static_cast<int>(std::min<std::int64_t>(n, std::numeric_limits<int>::max()));
+}
+
+// Appends one engine token event to a delta, merging tool-call fragments by index.
+void mergeInto(api::ChoiceDelta& delta, EngineEvent& e) {
+  if (!e.text.empty()) {
+    if (!delta.content) delta.content.emplace();
+    *delta.content += e.text;
+  }
+  if (!e.reasoning_text.empty()) {
+    if (!delta.reasoning_content) delta.reasoning_content.emplace();
+    *delta.reasoning_content += e.reasoning_text;
+  }
+  for (auto& tc : e.tool_calls) {
+    api::ToolCallDelta* into = nullptr;
+    for (auto& existing : delta.tool_calls) {
+      if (existing.index == tc.index) into = &existing;
+    }
+    if (into == nullptr) {
+      delta.tool_calls.push_back({tc.index, std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
+      continue;
+    }
+    if (!tc.id.empty()) into->id = std::move(tc.id);
+    if (!tc.name.empty()) into->name = std::move(tc.name);
+    into->arguments += tc.arguments;
+  }
+}
+
+bool hasPayload(const api::ChoiceDelta& d) {
+  return d.content || d.reasoning_content || !d.tool_calls.empty();
+}
+
+Status cancelledByEngine() {
+  return Status(ErrorCode::kUnavailable, "the local engine stopped this request (shutting down)")
+      .withRetryAfter(1);
+}
+
+}  // namespace
+
+// ---- translation ------------------------------------------------------------------------------
+
+Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatRequest& r,
+                                                              const std::string& provider) {
+  engine::GenerationRequest g;
+  if (r.n && *r.n != 1) return fail(unsupported(provider, "n other than 1", "n"));
+  if (r.logprobs.value_or(false)) return fail(unsupported(provider, "logprobs", "logprobs"));
+
+  g.messages.reserve(r.messages.size());
+  for (std::size_t i = 0; i < r.messages.size(); ++i) {
+    const api::Message& m = r.messages[i];
+    engine::ChatMessage cm;
+    switch (m.role) {
+      case api::Role::kSystem:
+      case api::Role::kDeveloper:
+        cm.role = "system";
+        break;
+      case api::Role::kUser:
+        cm.role = "user";
+        break;
+      case api::Role::kAssistant:
+        cm.role = "assistant";
+        break;
+      case api::Role::kTool:
+        cm.role = "tool";
+        break;
+    }
+    for (const api::ContentPart& part : m.content) {
+      if (part.kind == api::ContentPart::Kind::kText) {
+        cm.content += part.text;
+      } else {
+        const std::string param = "messages[" + std::to_string(i) + "].content";
+        return fail(unsupported(provider,
+                                part.kind == api::ContentPart::Kind::kImage
+                                    ? "image input (its models here are text-only)"
+                                    : "non-text content parts",
+                                param));
+      }
+    }
+    cm.reasoning_content = m.reasoning_content;
+    for (const api::ToolCall& tc : m.tool_calls) cm.tool_calls.push_back({tc.id, tc.name, tc.arguments});
+    cm.tool_call_id = m.tool_call_id;
+    cm.name = m.name;
+    g.messages.push_back(std::move(cm));
+  }
+
+  for (const api::ToolDef& t : r.tools) {
+    g.tools.push_back({t.name, t.description, schemaText(t.parameters)});
+  }
+  switch (r.tool_choice.mode) {
+    case api::ToolChoice::Mode::kNone:
+      g.tool_choice = engine::ToolChoice::kNone;
+      break;
+    case api::ToolChoice::Mode::kRequired:
+      g.tool_choice = engine::ToolChoice::kRequired;
+      break;
+    case api::ToolChoice::Mode::kFunction:
+      g.tool_choice = engine::ToolChoice::kRequired;
+      g.tool_choice_name = r.tool_choice.function_name;
+      break;
+    default:
+      g.tool_choice = engine::ToolChoice::kAuto;
+  }
+  g.parallel_tool_calls = r.parallel_tool_calls.value_or(true);
+
+  switch (r.response_format.kind) {
+    case api::ResponseFormat::Kind::kJsonObject:
+      g.json_object = true;
+      break;
+    case api::ResponseFormat::Kind::kJsonSchema:
+      g.json_schema = schemaText(r.response_format.schema);
+      if (g.json_schema.empty()) g.json_object = true;
+      break;
+    default:
+      break;
+  }
+
+  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk()) return fail(s);
+  if (r.top_k) g.sampling.top_k = *r.top_k;
+  if (r.min_p) g.sampling.min_p = static_cast<float>(*r.min_p);
+  if (r.repetition_penalty) g.sampling.repeat_penalty = static_cast<float>(*r.repetition_penalty);
+  if (r.frequency_penalty) g.sampling.frequency_penalty = static_cast<float>(*r.frequency_penalty);
+  if (r.presence_penalty) g.sampling.presence_penalty = static_cast<float>(*r.presence_penalty);
+  for (const auto& [key, value] : r.logit_bias) {
+    std::int32_t token = 0;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), token);
+    if (ec != std::errc() || end != key.data() + key.size() || token < 0 || !value.is_number()) {
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "logit_bias keys must be token ids and values numbers, got '" +
+                             std::string(key) + "'")
+                      .withParam("logit_bias"));
+    }
+    const double bias = value.to_number<double>();
+    // OpenAI's -100 bans a token; anything at that bound means the same here.
+    g.sampling.logit_bias.emplace_back(
+        token, bias <= -100 ? -std::numeric_limits<float>::infinity() : static_cast<float>(bias));
+  }
+  if (r.max_tokens) g.max_tokens = clampTokens(*r.max_tokens);
+  g.stop = r.stop;
+  if (Status s = applyExtensions(r.extra, g); !s.isOk()) return fail(s);
+  return g;
+}
+
+Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::CompletionRequest& r,
+                                                              const std::string& provider) {
+  engine::GenerationRequest g;
+  if (r.prompt.is_string()) {
+    g.raw_prompt = std::string(r.prompt.as_string());
+  } else if (r.prompt.is_array() && r.prompt.as_array().size() == 1 &&
+             r.prompt.as_array()[0].is_string()) {
+    g.raw_prompt = std::string(r.prompt.as_array()[0].as_string());
+  } else {
+    return fail(unsupported(provider, "several prompts or token-id prompts in one request",
+                            "prompt"));
+  }
+  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk()) return fail(s);
+  // The legacy endpoint's default is 16 tokens.
+  g.max_tokens = r.max_tokens ? clampTokens(*r.max_tokens) : 16;
+  g.stop = r.stop;
+  if (Status s = applyExtensions(r.extra, g); !s.isOk()) return fail(s);
+  return g;
+}
+
+// ---- lifecycle -------------------------------------------------------------------------------
+
+LocalProvider::LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry)
+    : Provider(std::move(name)), registry_(std::move(registry)) {}
+
+Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, bool progress) {
+  const bool draw = progress && ::isatty(STDERR_FILENO) == 1;
+  std::vector<engine::ModelSpec> specs;
+  for (const config::ModelConfig& m : config.models) {
+    engine::ModelSpec spec;
+    spec.name = m.name;
+    engine::EngineOptions& o = spec.options;
+    o.model_path = m.local.path;
+    o.n_ctx = m.local.context;
+    o.n_parallel = m.local.parallel;
+    o.n_batch = m.local.batch;
+    o.n_threads = config.local.threads;
+    o.n_gpu_layers = m.local.gpu_layers;
+    o.max_queue = static_cast<std::size_t>(m.local.max_queue);
+    o.host_cache_bytes = m.local.host_cache_bytes;
+    o.embeddings = m.local.embeddings;
+    o.chat_template = m.local.chat_template;
+    if (draw) {
+      // One bar per load, made on the first progress report (loads run one at a time).
+      auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+      o.on_load_progress = [bar, label = "loading " + m.name](float p) {
+        if (!*bar) *bar = std::make_unique<ProgressBar>(label);
+        (*bar)->update(p);
+        if (p >= 1.0f) {
+          (*bar)->done();
+          bar->reset();
+        }
+        return true;
+      };
+    }
+    specs.push_back(std::move(spec));
+  }
+  engine::ModelRegistryOptions options;
+  options.max_loaded = static_cast<std::size_t>(config.local.max_loaded);
+  options.idle_unload = config.local.idle_unload;
+  auto registry = engine::ModelRegistry::create(std::move(specs), options);
+  if (!registry) {
+    return fail(Status(registry.error().code(),
+                       "provider '" + config.name + "': " + registry.error().message()));
+  }
+  for (const config::ModelConfig& m : config.models) {
+    if (!m.local.preload) continue;
+    auto lease = (*registry)->acquireBlocking(m.name);
+    if (!lease) {
+      return fail(Status(lease.error().code(), "provider '" + config.name + "': model '" + m.name +
+                                                   "': " + lease.error().message()));
+    }
+  }
+  return ProviderPtr(new LocalProvider(config.name, std::move(*registry)));
+}
+
+asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model) {
+  if (Lease ready = registry_->tryAcquire(model)) co_return ready;
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Lease>)>(
+      [this, &model, executor](auto handler) {
+        registry_->acquire(model, [handler = std::move(handler), executor](Result<Lease> r) mutable {
+          asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
+            std::move(handler)(std::move(r));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+template <typename OnEvents>
+asio::awaitable<Status> LocalProvider::generate(const std::string& model,
+                                                engine::GenerationRequest request,
+                                                const CallContext& ctx, OnEvents on_events) {
+  auto lease = co_await this->lease(model);
+  if (!lease) co_return std::move(lease.error());
+  std::shared_ptr<engine::Engine> engine = std::move(*lease);
+
+  auto queue = std::make_shared<local::EventQueue>(co_await asio::this_coro::executor);
+  auto id = engine->enqueue(std::move(request),
+                            [queue](EngineEvent&& e) { queue->push(std::move(e)); });
+  if (!id) co_return std::move(id.error());
+
+  // Whatever ends this coroutine early (the client left, a write failed, cancellation) frees the
+  // sequence at once.
+  struct CancelOnExit {
+    engine::Engine* engine;
+    std::uint64_t id;
+    bool armed = true;
+    ~CancelOnExit() {
+      if (armed) engine->cancel(id);
+    }
+  } guard{engine.get(), *id};
+
+  const auto deadline = ctx.deadline == std::chrono::steady_clock::time_point{}
+                            ? std::chrono::steady_clock::time_point::max()
+                            : ctx.deadline;
+  std::vector<EngineEvent> events;
+  for (;;) {
+    if (!co_await queue->next(events, deadline)) {
+      co_return Status(ErrorCode::kDeadlineExceeded,
+                       "local model '" + model + "' did not finish within the request timeout");
+    }
+    const bool finished = events.back().kind != EngineEvent::Kind::kToken;
+    if (finished) guard.armed = false;
+    Status s = co_await on_events(events);
+    if (!s.isOk() || finished) co_return s;
+  }
+}
+
+// ---- chat ------------------------------------------------------------------------------------
+
+asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest& request,
+                                                         ChatSink& sink, CallContext& ctx) {
+  auto generation = toGeneration(request, name());
+  if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
+
+  api::ChatChunk chunk;
+  chunk.id = "chatcmpl-" + ctx.request_id;
+  chunk.model = request.model;
+  chunk.created = unixNow();
+  bool delivered = false;
+  bool role_sent = false;
+
+  auto send = [&](api::ChoiceDelta delta) -> asio::awaitable<Status> {
+    if (!role_sent) {
+      delta.role = api::Role::kAssistant;
+      role_sent = true;
+    }
+    chunk.choices.assign(1, std::move(delta));
+    chunk.usage.reset();
+    delivered = true;
+    co_return co_await sink.onChunk(chunk);
+  };
+
+  Status status = co_await generate(
+      request.model, std::move(*generation), ctx,
+      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+        api::ChoiceDelta delta;
+        for (EngineEvent& e : events) {
+          if (e.kind == EngineEvent::Kind::kToken) {
+            mergeInto(delta, e);
+            continue;
+          }
+          if (hasPayload(delta)) {
+            if (Status s = co_await send(std::move(delta)); !s.isOk()) co_return s;
+            delta = api::ChoiceDelta{};
+          }
+          if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
+          if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+          api::ChoiceDelta last;
+          last.finish_reason = toFinish(e.finish_reason);
+          if (Status s = co_await send(std::move(last)); !s.isOk()) co_return s;
+          if (request.include_usage) {
+            chunk.choices.clear();
+            chunk.usage = toUsage(e.usage);
+            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+          }
+          co_return Status::ok();
+        }
+        if (hasPayload(delta)) co_return co_await send(std::move(delta));
+        co_return Status::ok();
+      });
+  co_return StreamOutcome{std::move(status), delivered};
+}
+
+asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRequest& request,
+                                                               CallContext& ctx) {
+  auto generation = toGeneration(request, name());
+  if (!generation) co_return fail(std::move(generation.error()));
+
+  api::ChoiceDelta all;  // the whole answer, merged like one big delta
+  engine::FinishReason finish = engine::FinishReason::kNone;
+  engine::Usage usage;
+  Status status = co_await generate(
+      request.model, std::move(*generation), ctx,
+      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+        for (EngineEvent& e : events) {
+          if (e.kind == EngineEvent::Kind::kToken) {
+            mergeInto(all, e);
+          } else if (e.kind == EngineEvent::Kind::kError) {
+            co_return std::move(e.error);
+          } else {
+            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+            finish = e.finish_reason;
+            usage = e.usage;
+          }
+        }
+        co_return Status::ok();
+      });
+  if (!status.isOk()) co_return fail(std::move(status));
+
+  api::ChatResponse response;
+  response.id = "chatcmpl-" + ctx.request_id;
+  response.model = request.model;
+  response.created = unixNow();
+  api::Choice choice;
+  choice.message.role = api::Role::kAssistant;
+  if (all.content) {
+    choice.message.content.push_back({.kind = api::ContentPart::Kind::kText, .text = *all.content});
+  } else if (!all.tool_calls.empty()) {
+    choice.message.content_form = api::Message::ContentForm::kNull;
+  } else {
+    choice.message.content.push_back({.kind = api::ContentPart::Kind::kText});
+  }
+  if (all.reasoning_content) choice.message.reasoning_content = *all.reasoning_content;
+  for (auto& tc : all.tool_calls) {
+    choice.message.tool_calls.push_back({std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
+  }
+  choice.finish_reason = toFinish(finish);
+  response.choices.push_back(std::move(choice));
+  response.usage = toUsage(usage);
+  co_return response;
+}
+
+// ---- text completions ------------------------------------------------------------------------
+
+asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::CompletionRequest& request,
+                                                             CompletionSink& sink,
+                                                             CallContext& ctx) {
+  auto generation = toGeneration(request, name());
+  if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
+  api::CompletionResponse chunk;
+  chunk.id = "cmpl-" + ctx.request_id;
+  chunk.model = request.model;
+  chunk.created = unixNow();
+  bool delivered = false;
+
+  Status status = co_await generate(
+      request.model, std::move(*generation), ctx,
+      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+        std::string text;
+        for (EngineEvent& e : events) {
+          if (e.kind == EngineEvent::Kind::kToken) {
+            text += e.text;
+            continue;
+          }
+          if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
+          if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+          api::CompletionChoice last;
+          last.text = std::move(text);
+          last.finish_reason = toFinish(e.finish_reason);
+          chunk.choices.assign(1, std::move(last));
+          delivered = true;
+          if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+          if (request.include_usage) {
+            chunk.choices.clear();
+            chunk.usage = toUsage(e.usage);
+            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+          }
+          co_return Status::ok();
+        }
+        if (text.empty()) co_return Status::ok();
+        api::CompletionChoice choice;
+        choice.text = std::move(text);
+        chunk.choices.assign(1, std::move(choice));
+        delivered = true;
+        co_return co_await sink.onChunk(chunk);
+      });
+  co_return StreamOutcome{std::move(status), delivered};
+}
+
+asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
+    const api::CompletionRequest& request, CallContext& ctx) {
+  auto generation = toGeneration(request, name());
+  if (!generation) co_return fail(std::move(generation.error()));
+  std::string text;
+  engine::FinishReason finish = engine::FinishReason::kNone;
+  engine::Usage usage;
+  Status status = co_await generate(
+      request.model, std::move(*generation), ctx,
+      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+        for (EngineEvent& e : events) {
+          if (e.kind == EngineEvent::Kind::kToken) {
+            text += e.text;
+          } else if (e.kind == EngineEvent::Kind::kError) {
+            co_return std::move(e.error);
+          } else {
+            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+            finish = e.finish_reason;
+            usage = e.usage;
+          }
+        }
+        co_return Status::ok();
+      });
+  if (!status.isOk()) co_return fail(std::move(status));
+  api::CompletionResponse response;
+  response.id = "cmpl-" + ctx.request_id;
+  response.model = request.model;
+  response.created = unixNow();
+  api::CompletionChoice choice;
+  choice.text = std::move(text);
+  choice.finish_reason = toFinish(finish);
+  response.choices.push_back(std::move(choice));
+  response.usage = toUsage(usage);
+  co_return response;
+}
+
+// ---- embeddings ------------------------------------------------------------------------------
+
+asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
+    const api::EmbeddingRequest& request, CallContext&) {
+  if (!request.token_input.is_null()) {
+    co_return fail(unsupported(name(), "token-id input for embeddings", "input"));
+  }
+  if (request.dimensions) {
+    co_return fail(unsupported(name(), "'dimensions' (its embedding size is fixed)", "dimensions"));
+  }
+  const engine::ModelSpec* spec = registry_->find(request.model);
+  if (spec != nullptr && !spec->options.embeddings) {
+    co_return fail(Status(ErrorCode::kInvalidArgument,
+                          "model '" + request.model + "' of provider '" + name() +
+                              "' does not serve embeddings (set 'embeddings: true' under it)")
+                       .withParam("model"));
+  }
+  auto lease = co_await this->lease(request.model);
+  if (!lease) co_return fail(std::move(lease.error()));
+  std::shared_ptr<engine::Engine> engine = std::move(*lease);
+
+  api::EmbeddingResponse response;
+  response.model = request.model;
+  for (const std::string& text : request.texts) {
+    auto tokens = engine->tokenize(text, true);
+    if (!tokens) co_return fail(std::move(tokens.error()));
+    response.usage.prompt_tokens += static_cast<std::int64_t>(tokens->size());
+  }
+  response.usage.total_tokens = response.usage.prompt_tokens;
+
+  auto executor = co_await asio::this_coro::executor;
+  auto vectors = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                               void(Result<engine::Embeddings>)>(
+      [&](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        Status s = engine->embedAsync(request.texts, [shared, executor](Result<engine::Embeddings> r) {
+          asio::post(executor, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+        });
+        if (!s.isOk()) {
+          asio::post(executor, [shared, s = std::move(s)]() mutable {
+            std::move(*shared)(Result<engine::Embeddings>(fail(std::move(s))));
+          });
+        }
+      },
+      asio::use_awaitable);
+  if (!vectors) co_return fail(std::move(vectors.error()));
+  response.embeddings = std::move(*vectors);
+  co_return response;
+}
+
+}  // namespace switchyard::providers

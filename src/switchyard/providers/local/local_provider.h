@@ -1,0 +1,58 @@
+#pragma once
+// LocalProvider: open models in this process, through the llama.cpp engine. Each configured
+// model is loaded on first use (or at start-up with `preload`) by an engine::ModelRegistry;
+// requests are translated to engine::GenerationRequest and the engine's tokens are relayed to the
+// caller's coroutine without blocking its I/O thread. Thread-safe.
+
+#include <memory>
+#include <string>
+
+#include "switchyard/config/config.h"
+#include "switchyard/engine/engine.h"
+#include "switchyard/engine/model_registry.h"
+#include "switchyard/providers/provider.h"
+
+namespace switchyard::providers {
+
+class LocalProvider final : public Provider {
+ public:
+  // Checks every model file (a missing or corrupt GGUF is an error naming it) and loads the
+  // models marked `preload`, drawing a progress bar on stderr when `progress` is set.
+  static Result<ProviderPtr> create(const config::ProviderConfig& config, bool progress = false);
+
+  boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
+                                                         CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
+                                                   ChatSink& sink, CallContext& ctx) override;
+  boost::asio::awaitable<Result<api::CompletionResponse>> complete(
+      const api::CompletionRequest& request, CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> completeStream(const api::CompletionRequest& request,
+                                                       CompletionSink& sink,
+                                                       CallContext& ctx) override;
+  boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
+      const api::EmbeddingRequest& request, CallContext& ctx) override;
+
+  engine::ModelRegistry& models() { return *registry_; }
+
+  // Translation of OpenAI-shaped requests into the engine's (exposed for tests).
+  static Result<engine::GenerationRequest> toGeneration(const api::ChatRequest& request,
+                                                        const std::string& provider);
+  static Result<engine::GenerationRequest> toGeneration(const api::CompletionRequest& request,
+                                                        const std::string& provider);
+
+ private:
+  LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry);
+
+  // Loads (or finds) the model's engine without blocking the calling I/O thread.
+  boost::asio::awaitable<Result<engine::ModelRegistry::Lease>> lease(const std::string& model);
+
+  // Runs one generation, calling `on_events` with every batch of engine events as they arrive.
+  template <typename OnEvents>
+  boost::asio::awaitable<Status> generate(const std::string& model,
+                                          engine::GenerationRequest request,
+                                          const CallContext& ctx, OnEvents on_events);
+
+  std::unique_ptr<engine::ModelRegistry> registry_;
+};
+
+}  // namespace switchyard::providers
