@@ -47,6 +47,11 @@ test-compat: build
 
 bench: build
 	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) bench/gateway_overhead/run.sh
+	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) bench/engine_throughput/run.sh
+
+# The engine against llama-server alone (builds llama-server once, ~6 min on 2 cores).
+bench-engine: build
+	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) bench/engine_throughput/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

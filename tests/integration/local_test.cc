@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -155,8 +154,8 @@ std::string* LocalGatewayTest::model_path_ = nullptr;
 
 TEST_F(LocalGatewayTest, ChatCompletionWithExactUsage) {
   Client c(gateway_->port());
-  Reply r = c.post("/v1/chat/completions",
-                   chat(R"("max_tokens":7,"ignore_eos":true,"temperature":0)"));
+  Reply r =
+      c.post("/v1/chat/completions", chat(R"("max_tokens":7,"ignore_eos":true,"temperature":0)"));
   ASSERT_EQ(r.status, 200u) << r.body;
   auto j = r.json();
   EXPECT_EQ(j.at("object"), "chat.completion");
@@ -179,8 +178,9 @@ TEST_F(LocalGatewayTest, GreedyOutputIsTheSameStreamedOrNot) {
   const std::string expected =
       std::string(whole.json().at("choices").at(0).at("message").at("content").as_string());
 
-  Reply streamed = c.post("/v1/chat/completions",
-                          chat(params + R"(,"stream":true,"stream_options":{"include_usage":true})"));
+  Reply streamed =
+      c.post("/v1/chat/completions",
+             chat(params + R"(,"stream":true,"stream_options":{"include_usage":true})"));
   ASSERT_EQ(streamed.status, 200u) << streamed.body;
   bool done = false;
   auto events = sseData(streamed.body, &done);
@@ -242,8 +242,9 @@ TEST_F(LocalGatewayTest, JsonSchemaOutputParses) {
 
 TEST_F(LocalGatewayTest, TextCompletionsAndEmbeddings) {
   Client c(gateway_->port());
-  Reply r = c.post("/v1/completions",
-                   R"({"model":"tiny","prompt":"Once upon a time","max_tokens":5,"ignore_eos":true})");
+  Reply r =
+      c.post("/v1/completions",
+             R"({"model":"tiny","prompt":"Once upon a time","max_tokens":5,"ignore_eos":true})");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().at("object"), "text_completion");
   EXPECT_EQ(r.json().at("usage").at("completion_tokens").as_int64(), 5);
@@ -293,8 +294,7 @@ TEST_F(LocalGatewayTest, ClientDisconnectMidStreamLeavesTheEngineServing) {
   start(/*parallel=*/1);
   for (int i = 0; i < 3; ++i) {
     Client c(gateway_->port());
-    c.send("/v1/chat/completions",
-           chat(R"("max_tokens":100000,"ignore_eos":true,"stream":true)"));
+    c.send("/v1/chat/completions", chat(R"("max_tokens":100000,"ignore_eos":true,"stream":true)"));
     const std::string first = c.readSome(1);
     EXPECT_NE(first.find("data: "), std::string::npos);
     c.close();

@@ -2,6 +2,8 @@
 
 #include "switchyard/cli/models_cmd.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -9,8 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "switchyard/core/progress.h"
 #include "switchyard/engine/model_maker.h"
@@ -77,11 +77,21 @@ std::string jsonEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<int>(c));
@@ -175,8 +185,8 @@ int makeTiny(const MakeTinyArgs& a) {
     }
   }
   auto info = engine::inspectModel(a.out, false);
-  bar.done(info ? fmt::format("{} parameters, {}, {}", humanCount(info->n_params),
-                              info->file_type, humanBytes(info->file_bytes))
+  bar.done(info ? fmt::format("{} parameters, {}, {}", humanCount(info->n_params), info->file_type,
+                              humanBytes(info->file_bytes))
                 : std::string());
   std::cout << a.out << "\n";
   return 0;

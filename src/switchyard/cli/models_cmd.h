@@ -2,7 +2,6 @@
 // `switchyard models make-tiny | inspect | quantize` (builds with the in-process engine only).
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 
 namespace switchyard::cli {

@@ -1,11 +1,10 @@
 #include "switchyard/core/progress.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace switchyard {
 

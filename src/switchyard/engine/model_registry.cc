@@ -210,8 +210,7 @@ class ModelRegistry::Impl {
 
   void unloadIdle(std::unique_lock<std::mutex>& lock) {
     const auto now = Clock::now().time_since_epoch().count();
-    const auto limit =
-        std::chrono::duration_cast<Clock::duration>(options_.idle_unload).count();
+    const auto limit = std::chrono::duration_cast<Clock::duration>(options_.idle_unload).count();
     std::vector<std::shared_ptr<Engine>> idle;
     for (const auto& s : slots_) {
       if (s->engine && s->leases.load() == 0 && now - s->last_used.load() >= limit) {
@@ -227,8 +226,8 @@ class ModelRegistry::Impl {
   }
 
   std::size_t loadedCount() const {
-    return static_cast<std::size_t>(
-        std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->engine != nullptr; }));
+    return static_cast<std::size_t>(std::count_if(
+        slots_.begin(), slots_.end(), [](const auto& s) { return s->engine != nullptr; }));
   }
 
   const std::vector<ModelSpec> models_;
@@ -258,8 +257,8 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(std::vector<ModelSp
     }
     auto info = inspectModel(models[i].options.model_path, /*hash_file=*/false);
     if (!info) {
-      return fail(Status(info.error().code(),
-                         "model '" + models[i].name + "': " + info.error().message()));
+      return fail(
+          Status(info.error().code(), "model '" + models[i].name + "': " + info.error().message()));
     }
   }
   return std::unique_ptr<ModelRegistry>(

@@ -36,10 +36,10 @@ struct ModelState {
   std::string path;
   bool loaded = false;
   bool loading = false;
-  int leases = 0;                    // requests holding the engine now
+  int leases = 0;  // requests holding the engine now
   std::chrono::steady_clock::time_point last_used;
-  ModelInfo info;                    // when loaded
-  EngineStats stats;                 // when loaded
+  ModelInfo info;     // when loaded
+  EngineStats stats;  // when loaded
 };
 
 class ModelRegistry {

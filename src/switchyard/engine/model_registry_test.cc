@@ -41,7 +41,8 @@ TEST(ModelRegistryTest, MissingOrCorruptFileFailsAtCreateNamingIt) {
   EXPECT_NE(missing.error().message().find("/nonexistent/model.gguf"), std::string::npos);
   EXPECT_NE(missing.error().message().find("'a'"), std::string::npos);
 
-  const std::string bad = (std::filesystem::path(::testing::TempDir()) / "registry-corrupt.gguf").string();
+  const std::string bad =
+      (std::filesystem::path(::testing::TempDir()) / "registry-corrupt.gguf").string();
   std::ofstream(bad) << "this is not a gguf file";
   auto corrupt = ModelRegistry::create({spec("b", bad)}, {});
   ASSERT_FALSE(corrupt);
@@ -58,7 +59,8 @@ TEST(ModelRegistryTest, LoadsOnFirstUseAndAnswersEveryWaiter) {
   // Several callers during one load: one load, every caller gets the same engine.
   std::vector<std::promise<Result<ModelRegistry::Lease>>> promises(3);
   for (auto& p : promises) {
-    reg.acquire("tiny", [&p](Result<ModelRegistry::Lease> lease) { p.set_value(std::move(lease)); });
+    reg.acquire("tiny",
+                [&p](Result<ModelRegistry::Lease> lease) { p.set_value(std::move(lease)); });
   }
   std::vector<ModelRegistry::Lease> leases;
   for (auto& p : promises) {

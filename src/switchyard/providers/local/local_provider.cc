@@ -7,7 +7,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -71,11 +70,13 @@ Status applySampling(const std::optional<double>& temperature, const std::option
 Status applyExtensions(const boost::json::object& extra, engine::GenerationRequest& out) {
   if (const auto* v = extra.if_contains("ignore_eos")) {
     if (!v->is_bool()) {
-      return Status(ErrorCode::kInvalidArgument, "ignore_eos must be a boolean").withParam("ignore_eos");
+      return Status(ErrorCode::kInvalidArgument, "ignore_eos must be a boolean")
+          .withParam("ignore_eos");
     }
     out.ignore_eos = v->as_bool();
   }
-  if (const auto* kwargs = extra.if_contains("chat_template_kwargs"); kwargs && kwargs->is_object()) {
+  if (const auto* kwargs = extra.if_contains("chat_template_kwargs");
+      kwargs && kwargs->is_object()) {
     if (const auto* thinking = kwargs->as_object().if_contains("enable_thinking");
         thinking && thinking->is_bool()) {
       out.enable_thinking = thinking->as_bool();
@@ -104,7 +105,8 @@ void mergeInto(api::ChoiceDelta& delta, EngineEvent& e) {
       if (existing.index == tc.index) into = &existing;
     }
     if (into == nullptr) {
-      delta.tool_calls.push_back({tc.index, std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
+      delta.tool_calls.push_back(
+          {tc.index, std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
       continue;
     }
     if (!tc.id.empty()) into->id = std::move(tc.id);
@@ -164,7 +166,8 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
       }
     }
     cm.reasoning_content = m.reasoning_content;
-    for (const api::ToolCall& tc : m.tool_calls) cm.tool_calls.push_back({tc.id, tc.name, tc.arguments});
+    for (const api::ToolCall& tc : m.tool_calls)
+      cm.tool_calls.push_back({tc.id, tc.name, tc.arguments});
     cm.tool_call_id = m.tool_call_id;
     cm.name = m.name;
     g.messages.push_back(std::move(cm));
@@ -201,7 +204,8 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
       break;
   }
 
-  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk()) return fail(s);
+  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
+    return fail(s);
   if (r.top_k) g.sampling.top_k = *r.top_k;
   if (r.min_p) g.sampling.min_p = static_cast<float>(*r.min_p);
   if (r.repetition_penalty) g.sampling.repeat_penalty = static_cast<float>(*r.repetition_penalty);
@@ -236,10 +240,11 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
              r.prompt.as_array()[0].is_string()) {
     g.raw_prompt = std::string(r.prompt.as_array()[0].as_string());
   } else {
-    return fail(unsupported(provider, "several prompts or token-id prompts in one request",
-                            "prompt"));
+    return fail(
+        unsupported(provider, "several prompts or token-id prompts in one request", "prompt"));
   }
-  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk()) return fail(s);
+  if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
+    return fail(s);
   // The legacy endpoint's default is 16 tokens.
   g.max_tokens = r.max_tokens ? clampTokens(*r.max_tokens) : 16;
   g.stop = r.stop;
@@ -308,11 +313,12 @@ asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model) {
   auto executor = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Lease>)>(
       [this, &model, executor](auto handler) {
-        registry_->acquire(model, [handler = std::move(handler), executor](Result<Lease> r) mutable {
-          asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
-            std::move(handler)(std::move(r));
-          });
-        });
+        registry_->acquire(
+            model, [handler = std::move(handler), executor](Result<Lease> r) mutable {
+              asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
+                std::move(handler)(std::move(r));
+              });
+            });
       },
       asio::use_awaitable);
 }
@@ -326,8 +332,8 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
 
   auto queue = std::make_shared<local::EventQueue>(co_await asio::this_coro::executor);
-  auto id = engine->enqueue(std::move(request),
-                            [queue](EngineEvent&& e) { queue->push(std::move(e)); });
+  auto id =
+      engine->enqueue(std::move(request), [queue](EngineEvent&& e) { queue->push(std::move(e)); });
   if (!id) co_return std::move(id.error());
 
   // Whatever ends this coroutine early (the client left, a write failed, cancellation) frees the
@@ -382,34 +388,42 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
     co_return co_await sink.onChunk(chunk);
   };
 
-  Status status = co_await generate(
-      request.model, std::move(*generation), ctx,
-      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-        api::ChoiceDelta delta;
-        for (EngineEvent& e : events) {
-          if (e.kind == EngineEvent::Kind::kToken) {
-            mergeInto(delta, e);
-            continue;
-          }
-          if (hasPayload(delta)) {
-            if (Status s = co_await send(std::move(delta)); !s.isOk()) co_return s;
-            delta = api::ChoiceDelta{};
-          }
-          if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
-          if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
-          api::ChoiceDelta last;
-          last.finish_reason = toFinish(e.finish_reason);
-          if (Status s = co_await send(std::move(last)); !s.isOk()) co_return s;
-          if (request.include_usage) {
-            chunk.choices.clear();
-            chunk.usage = toUsage(e.usage);
-            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
-          }
-          co_return Status::ok();
-        }
-        if (hasPayload(delta)) co_return co_await send(std::move(delta));
-        co_return Status::ok();
-      });
+  auto relay = [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+    api::ChoiceDelta delta;
+    for (EngineEvent& e : events) {
+      if (e.kind == EngineEvent::Kind::kToken) {
+        mergeInto(delta, e);
+        continue;
+      }
+      if (hasPayload(delta)) {
+        if (Status s = co_await send(std::move(delta)); !s.isOk()) co_return s;
+        delta = api::ChoiceDelta{};
+      }
+      if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
+      if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+      api::ChoiceDelta last;
+      last.finish_reason = toFinish(e.finish_reason);
+      if (Status s = co_await send(std::move(last)); !s.isOk()) co_return s;
+      if (request.include_usage) {
+        chunk.choices.clear();
+        chunk.usage = toUsage(e.usage);
+        if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+      }
+      co_return Status::ok();
+    }
+    if (hasPayload(delta)) co_return co_await send(std::move(delta));
+    co_return Status::ok();
+  };
+  // Everything that arrived since the last wake-up (tokens, the finish, usage) goes out in one
+  // write.
+  Status status =
+      co_await generate(request.model, std::move(*generation), ctx,
+                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                          sink.beginBatch();
+                          Status relayed = co_await relay(events);
+                          Status flushed = co_await sink.endBatch();
+                          co_return relayed.isOk() ? flushed : relayed;
+                        });
   co_return StreamOutcome{std::move(status), delivered};
 }
 
@@ -421,22 +435,23 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
   api::ChoiceDelta all;  // the whole answer, merged like one big delta
   engine::FinishReason finish = engine::FinishReason::kNone;
   engine::Usage usage;
-  Status status = co_await generate(
-      request.model, std::move(*generation), ctx,
-      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-        for (EngineEvent& e : events) {
-          if (e.kind == EngineEvent::Kind::kToken) {
-            mergeInto(all, e);
-          } else if (e.kind == EngineEvent::Kind::kError) {
-            co_return std::move(e.error);
-          } else {
-            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
-            finish = e.finish_reason;
-            usage = e.usage;
-          }
-        }
-        co_return Status::ok();
-      });
+  Status status =
+      co_await generate(request.model, std::move(*generation), ctx,
+                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                          for (EngineEvent& e : events) {
+                            if (e.kind == EngineEvent::Kind::kToken) {
+                              mergeInto(all, e);
+                            } else if (e.kind == EngineEvent::Kind::kError) {
+                              co_return std::move(e.error);
+                            } else {
+                              if (e.finish_reason == engine::FinishReason::kCancelled)
+                                co_return cancelledByEngine();
+                              finish = e.finish_reason;
+                              usage = e.usage;
+                            }
+                          }
+                          co_return Status::ok();
+                        });
   if (!status.isOk()) co_return fail(std::move(status));
 
   api::ChatResponse response;
@@ -454,7 +469,8 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
   }
   if (all.reasoning_content) choice.message.reasoning_content = *all.reasoning_content;
   for (auto& tc : all.tool_calls) {
-    choice.message.tool_calls.push_back({std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
+    choice.message.tool_calls.push_back(
+        {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
   }
   choice.finish_reason = toFinish(finish);
   response.choices.push_back(std::move(choice));
@@ -475,37 +491,38 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
   chunk.created = unixNow();
   bool delivered = false;
 
-  Status status = co_await generate(
-      request.model, std::move(*generation), ctx,
-      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-        std::string text;
-        for (EngineEvent& e : events) {
-          if (e.kind == EngineEvent::Kind::kToken) {
-            text += e.text;
-            continue;
-          }
-          if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
-          if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
-          api::CompletionChoice last;
-          last.text = std::move(text);
-          last.finish_reason = toFinish(e.finish_reason);
-          chunk.choices.assign(1, std::move(last));
-          delivered = true;
-          if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
-          if (request.include_usage) {
-            chunk.choices.clear();
-            chunk.usage = toUsage(e.usage);
-            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
-          }
-          co_return Status::ok();
-        }
-        if (text.empty()) co_return Status::ok();
-        api::CompletionChoice choice;
-        choice.text = std::move(text);
-        chunk.choices.assign(1, std::move(choice));
-        delivered = true;
-        co_return co_await sink.onChunk(chunk);
-      });
+  Status status =
+      co_await generate(request.model, std::move(*generation), ctx,
+                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                          std::string text;
+                          for (EngineEvent& e : events) {
+                            if (e.kind == EngineEvent::Kind::kToken) {
+                              text += e.text;
+                              continue;
+                            }
+                            if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
+                            if (e.finish_reason == engine::FinishReason::kCancelled)
+                              co_return cancelledByEngine();
+                            api::CompletionChoice last;
+                            last.text = std::move(text);
+                            last.finish_reason = toFinish(e.finish_reason);
+                            chunk.choices.assign(1, std::move(last));
+                            delivered = true;
+                            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+                            if (request.include_usage) {
+                              chunk.choices.clear();
+                              chunk.usage = toUsage(e.usage);
+                              if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+                            }
+                            co_return Status::ok();
+                          }
+                          if (text.empty()) co_return Status::ok();
+                          api::CompletionChoice choice;
+                          choice.text = std::move(text);
+                          chunk.choices.assign(1, std::move(choice));
+                          delivered = true;
+                          co_return co_await sink.onChunk(chunk);
+                        });
   co_return StreamOutcome{std::move(status), delivered};
 }
 
@@ -516,22 +533,23 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
   std::string text;
   engine::FinishReason finish = engine::FinishReason::kNone;
   engine::Usage usage;
-  Status status = co_await generate(
-      request.model, std::move(*generation), ctx,
-      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-        for (EngineEvent& e : events) {
-          if (e.kind == EngineEvent::Kind::kToken) {
-            text += e.text;
-          } else if (e.kind == EngineEvent::Kind::kError) {
-            co_return std::move(e.error);
-          } else {
-            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
-            finish = e.finish_reason;
-            usage = e.usage;
-          }
-        }
-        co_return Status::ok();
-      });
+  Status status =
+      co_await generate(request.model, std::move(*generation), ctx,
+                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                          for (EngineEvent& e : events) {
+                            if (e.kind == EngineEvent::Kind::kToken) {
+                              text += e.text;
+                            } else if (e.kind == EngineEvent::Kind::kError) {
+                              co_return std::move(e.error);
+                            } else {
+                              if (e.finish_reason == engine::FinishReason::kCancelled)
+                                co_return cancelledByEngine();
+                              finish = e.finish_reason;
+                              usage = e.usage;
+                            }
+                          }
+                          co_return Status::ok();
+                        });
   if (!status.isOk()) co_return fail(std::move(status));
   api::CompletionResponse response;
   response.id = "cmpl-" + ctx.request_id;
@@ -580,12 +598,15 @@ asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
                                                void(Result<engine::Embeddings>)>(
       [&](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        Status s = engine->embedAsync(request.texts, [shared, executor](Result<engine::Embeddings> r) {
-          asio::post(executor, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
-        });
+        Status s =
+            engine->embedAsync(request.texts, [shared, executor](Result<engine::Embeddings> r) {
+              asio::post(executor, [shared, r = std::move(r)]() mutable {
+                std::move (*shared)(std::move(r));
+              });
+            });
         if (!s.isOk()) {
           asio::post(executor, [shared, s = std::move(s)]() mutable {
-            std::move(*shared)(Result<engine::Embeddings>(fail(std::move(s))));
+            std::move (*shared)(Result<engine::Embeddings>(fail(std::move(s))));
           });
         }
       },

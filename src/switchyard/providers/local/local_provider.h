@@ -22,15 +22,15 @@ class LocalProvider final : public Provider {
 
   boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
                                                          CallContext& ctx) override;
-  boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
-                                                   ChatSink& sink, CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request, ChatSink& sink,
+                                                   CallContext& ctx) override;
   boost::asio::awaitable<Result<api::CompletionResponse>> complete(
       const api::CompletionRequest& request, CallContext& ctx) override;
   boost::asio::awaitable<StreamOutcome> completeStream(const api::CompletionRequest& request,
                                                        CompletionSink& sink,
                                                        CallContext& ctx) override;
-  boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
-      const api::EmbeddingRequest& request, CallContext& ctx) override;
+  boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(const api::EmbeddingRequest& request,
+                                                               CallContext& ctx) override;
 
   engine::ModelRegistry& models() { return *registry_; }
 
@@ -49,8 +49,8 @@ class LocalProvider final : public Provider {
   // Runs one generation, calling `on_events` with every batch of engine events as they arrive.
   template <typename OnEvents>
   boost::asio::awaitable<Status> generate(const std::string& model,
-                                          engine::GenerationRequest request,
-                                          const CallContext& ctx, OnEvents on_events);
+                                          engine::GenerationRequest request, const CallContext& ctx,
+                                          OnEvents on_events);
 
   std::unique_ptr<engine::ModelRegistry> registry_;
 };
