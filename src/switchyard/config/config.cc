@@ -33,6 +33,7 @@ struct ProviderKind {
 constexpr ProviderKind kProviderKinds[] = {
     {"openai", "https://api.openai.com/v1"},
     {"anthropic", "https://api.anthropic.com"},
+    {"gemini", "https://generativelanguage.googleapis.com/v1beta"},
     {"local", "", true},
 };
 

@@ -1,6 +1,7 @@
 #include "switchyard/providers/registry.h"
 
 #include "switchyard/providers/anthropic/anthropic_provider.h"
+#include "switchyard/providers/gemini/gemini_provider.h"
 #include "switchyard/providers/openai/openai_provider.h"
 #if SY_WITH_LLAMA
 #include "switchyard/providers/local/local_provider.h"
@@ -16,6 +17,8 @@ Result<Registry> Registry::create(const config::Config& config, bool progress) {
       provider = OpenAIProvider::create(pc);
     } else if (pc.kind == "anthropic") {
       provider = AnthropicProvider::create(pc);
+    } else if (pc.kind == "gemini") {
+      provider = GeminiProvider::create(pc);
     } else if (pc.kind == "local") {
 #if SY_WITH_LLAMA
       provider = LocalProvider::create(pc, progress);

@@ -1,0 +1,36 @@
+#pragma once
+// GeminiProvider: Google's Gemini API (POST {base_url}/models/{model}:generateContent, and
+// :streamGenerateContent?alt=sse for streams), authenticated with the `x-goog-api-key` header
+// (never a `key=` query parameter, so the key stays out of URLs and logs). Stateless apart from
+// config: thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/http/client.h"
+#include "switchyard/providers/provider.h"
+
+namespace switchyard::providers {
+
+class GeminiProvider final : public Provider {
+ public:
+  static Result<ProviderPtr> create(const config::ProviderConfig& config);
+
+  boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
+                                                         CallContext& ctx) override;
+  boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
+                                                   ChatSink& sink, CallContext& ctx) override;
+
+ private:
+  GeminiProvider(const config::ProviderConfig& config, http::Origin origin);
+
+  http::ClientRequest makeRequest(std::string path, std::string body, bool stream) const;
+  http::Timeouts timeoutsFor(const CallContext& ctx) const;
+
+  http::Origin origin_;
+  std::vector<http::Header> headers_;  // x-goog-api-key, configured extras
+  http::Timeouts timeouts_;
+};
+
+}  // namespace switchyard::providers
