@@ -1,0 +1,107 @@
+#pragma once
+// Ollama's native API wire format (/api/chat, /api/generate, /api/embed, /api/embeddings,
+// /api/tags, /api/show, /api/ps, /api/version) <-> native api types, client side only: any
+// provider can answer an Ollama client. Decoders validate client input (Status with `param`
+// naming the field); encoders never fail. See docs/ollama.md for the mapping.
+// Stateless free functions: thread-safe. The NDJSON stream encoder lives in ollama_stream.h.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/api/json_writer.h"
+#include "switchyard/api/types.h"
+#include "switchyard/core/status.h"
+
+namespace switchyard::api::ollama {
+
+// What the gateway measured, for Ollama's *_duration fields (nanoseconds). The gateway loads
+// nothing itself, so load_duration is 0; prompt_eval is the wait for the first token, eval the
+// rest of the answer.
+struct Timings {
+  std::int64_t total_ns = 0;
+  std::int64_t load_ns = 0;
+  std::int64_t prompt_eval_ns = 0;
+  std::int64_t eval_ns = 0;
+};
+
+// POST /api/generate. Not raw: a chat request with the system prompt and one user message
+// (prompt + images), which the provider templates as Ollama would. Raw: a text completion of
+// the prompt verbatim.
+struct GenerateRequest {
+  bool raw = false;
+  ChatRequest chat;              // !raw
+  CompletionRequest completion;  // raw
+  // An empty prompt only loads the model in Ollama; the gateway answers at once (done_reason
+  // "load") without calling a provider.
+  bool load_only = false;
+};
+
+// ---- client -> gateway ----------------------------------------------------------------------
+
+// POST /api/chat. `stream` defaults to true (Ollama streams unless told not to); streams ask
+// for usage. Tool-call `arguments` are JSON objects (strings are accepted as JSON text).
+// Assistant tool calls without an id get `call_<n>`; a tool message without tool_call_id
+// answers the oldest unanswered call (of its `tool_name` when given). `options` are mapped
+// (docs/ollama.md); runtime-only options (num_ctx, num_thread, ...) are accepted and have no
+// effect; other unknown options are rejected naming the option.
+[[nodiscard]] Result<ChatRequest> decodeChatRequest(std::string_view body);
+// POST /api/generate. `suffix`, `template` and `context` are rejected (no equivalent); raw
+// rejects `system`, `images` and `format`.
+[[nodiscard]] Result<GenerateRequest> decodeGenerateRequest(std::string_view body);
+// POST /api/embed: `input` a string or an array of strings.
+[[nodiscard]] Result<EmbeddingRequest> decodeEmbedRequest(std::string_view body);
+// POST /api/embeddings (legacy): `prompt`, one string.
+[[nodiscard]] Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body);
+// POST /api/show: the model name (`model`, or the legacy `name`).
+[[nodiscard]] Result<std::string> decodeShowRequest(std::string_view body);
+
+// ---- gateway -> client ----------------------------------------------------------------------
+
+// "stop", "length" (and "load" for model-load probes). Tool calls end with "stop" as in Ollama.
+std::string_view doneReason(FinishReason reason);
+// RFC 3339 in UTC with nanoseconds, as Ollama writes created_at: 2023-08-04T19:22:45.499127Z.
+std::string formatTimestamp(std::chrono::system_clock::time_point t);
+
+// `model` is the name the client asked for (Ollama echoes it).
+std::string encodeChatResponse(const ChatResponse& response, std::string_view model,
+                               std::string_view created_at, const Timings& timings);
+// An assistant `message` object; tool calls with `arguments` as JSON objects.
+void appendMessage(JsonWriter& w, std::string_view content, std::string_view thinking,
+                   const std::vector<ToolCall>& calls);
+// The one-object answer of /api/generate (and of a model-load probe: empty text, "load").
+std::string encodeGenerateResponse(std::string_view model, std::string_view created_at,
+                                   std::string_view text, std::string_view thinking,
+                                   std::string_view done_reason, const Usage& usage,
+                                   const Timings& timings);
+// The answer to /api/chat with no messages: Ollama's model-load probe.
+std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at);
+std::string encodeEmbedResponse(const EmbeddingResponse& response, std::string_view model,
+                                const Timings& timings);
+std::string encodeEmbeddingsResponse(const EmbeddingResponse& response);
+// {"error":"..."}; the HTTP status comes from api::httpStatusFor.
+std::string encodeError(const Status& status);
+std::string encodeError(std::string_view message);
+
+// What the gateway knows about one public model name.
+struct ModelInfo {
+  std::string name;            // the public name (route, alias, model id, provider/model)
+  std::string provider;        // provider serving it
+  std::string provider_kind;   // openai, local, anthropic, ...
+  std::string upstream_model;  // the provider's model id
+  std::string format;          // "gguf" for local models, "" otherwise
+  std::int64_t context_window = 0;
+  bool embedding = false;      // known to serve embeddings
+};
+
+// GET /api/tags. `modified_at` is when the gateway loaded its configuration.
+std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view modified_at);
+// POST /api/show.
+std::string encodeShow(const ModelInfo& model, std::string_view modified_at);
+// GET /api/ps: the gateway cannot tell which upstream models are loaded: an empty list.
+std::string encodePs();
+std::string encodeVersion(std::string_view version);
+
+}  // namespace switchyard::api::ollama

@@ -1,0 +1,246 @@
+#include "switchyard/api/ollama/ollama_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "switchyard/api/anthropic/golden_test_util.h"
+#include "switchyard/api/errors.h"
+#include "switchyard/api/openai/codec.h"
+
+namespace switchyard::api::ollama {
+namespace {
+
+namespace json = boost::json;
+using anthropic::testing::expectJsonGolden;
+using anthropic::testing::readTestdata;
+
+const Timings kTimings{5'000'000, 0, 1'000'000, 4'000'000};
+constexpr std::string_view kCreated = "2025-01-02T03:04:05.123456789Z";
+
+// ---- golden: Ollama client request -> OpenAI-compatible upstream request --------------------
+
+TEST(OllamaGolden, ChatRequestToOpenAIUpstream) {
+  auto req = decodeChatRequest(readTestdata("chat_full.request.json"));
+  ASSERT_TRUE(req.has_value()) << req.error().toString();
+  EXPECT_FALSE(req->stream);
+  req->model = "gpt-4o-mini";
+  expectJsonGolden("chat_full.openai_upstream.json", openai::encodeChatRequest(*req));
+}
+
+TEST(OllamaGolden, GenerateBecomesSystemAndOneUserMessage) {
+  auto req = decodeGenerateRequest(readTestdata("generate.request.json"));
+  ASSERT_TRUE(req.has_value()) << req.error().toString();
+  ASSERT_FALSE(req->raw);
+  EXPECT_FALSE(req->load_only);
+  EXPECT_TRUE(req->chat.stream);  // Ollama streams by default
+  EXPECT_TRUE(req->chat.include_usage);
+  req->chat.model = "gpt-4o-mini";
+  expectJsonGolden("generate.openai_upstream.json", openai::encodeChatRequest(req->chat));
+}
+
+TEST(OllamaGolden, RawGenerateIsATextCompletion) {
+  auto req = decodeGenerateRequest(readTestdata("generate_raw.request.json"));
+  ASSERT_TRUE(req.has_value()) << req.error().toString();
+  ASSERT_TRUE(req->raw);
+  req->completion.model = "gpt-4o-mini";
+  expectJsonGolden("generate_raw.openai_upstream.json",
+                   openai::encodeCompletionRequest(req->completion));
+}
+
+TEST(OllamaGolden, ChatResponseHasObjectArgumentsAndStats) {
+  auto resp = openai::decodeChatResponse(readTestdata("response.upstream.json"));
+  ASSERT_TRUE(resp.has_value()) << resp.error().toString();
+  expectJsonGolden("response.ollama_client.json",
+                   encodeChatResponse(*resp, "fast", kCreated, kTimings));
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+TEST(OllamaDecode, StreamDefaultsToTrueAndCanBeTurnedOff) {
+  auto on = decodeChatRequest(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(on.has_value());
+  EXPECT_TRUE(on->stream);
+  EXPECT_TRUE(on->include_usage);
+  auto off = decodeChatRequest(
+      R"({"model":"m","stream":false,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->stream);
+}
+
+TEST(OllamaDecode, ToolMessagesAnswerTheOldestOpenCallOfTheirTool) {
+  auto req = decodeChatRequest(R"({"model":"m","messages":[
+    {"role":"assistant","content":"","tool_calls":[
+      {"function":{"name":"a","arguments":{"x":1}}},
+      {"id":"given","function":{"name":"b","arguments":"{\"y\":2}"}},
+      {"function":{"name":"a","arguments":{}}}]},
+    {"role":"tool","tool_name":"b","content":"B"},
+    {"role":"tool","tool_name":"a","content":"A1"},
+    {"role":"tool","content":"A2"}]})");
+  ASSERT_TRUE(req.has_value()) << req.error().toString();
+  const auto& calls = req->messages[0].tool_calls;
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].id, "call_0");
+  EXPECT_EQ(calls[0].arguments, R"({"x":1})");
+  EXPECT_EQ(calls[1].id, "given");
+  EXPECT_EQ(calls[1].arguments, R"({"y":2})");
+  EXPECT_EQ(calls[2].id, "call_1");
+  EXPECT_EQ(req->messages[0].content_form, Message::ContentForm::kNull);
+  EXPECT_EQ(req->messages[1].tool_call_id, "given");
+  EXPECT_EQ(req->messages[2].tool_call_id, "call_0");
+  EXPECT_EQ(req->messages[3].tool_call_id, "call_1");
+}
+
+TEST(OllamaDecode, ToolMessageWithoutACallIsRejected) {
+  auto req = decodeChatRequest(
+      R"({"model":"m","messages":[{"role":"tool","tool_name":"a","content":"x"}]})");
+  ASSERT_FALSE(req.has_value());
+  EXPECT_EQ(req.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(req.error().param(), "messages[0]");
+}
+
+TEST(OllamaDecode, FormatJsonAndThinkAndNumPredict) {
+  auto req = decodeChatRequest(R"({"model":"m","format":"json","think":true,
+    "options":{"num_predict":-1},"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(req.has_value()) << req.error().toString();
+  EXPECT_EQ(req->response_format.kind, ResponseFormat::Kind::kJsonObject);
+  EXPECT_EQ(req->reasoning_effort, "medium");
+  EXPECT_FALSE(req->max_tokens.has_value());  // -1: until the model stops
+  auto off = decodeChatRequest(R"({"model":"m","think":false,"messages":[]})");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->thinking.mode, ThinkingConfig::Mode::kDisabled);
+  EXPECT_TRUE(off->messages.empty());  // a load probe
+}
+
+TEST(OllamaDecode, UnknownSamplingOptionsAreRejectedNamingThem) {
+  auto req = decodeChatRequest(R"({"model":"m","options":{"mirostat":2},"messages":[]})");
+  ASSERT_FALSE(req.has_value());
+  EXPECT_EQ(req.error().code(), ErrorCode::kUnprocessable);
+  EXPECT_EQ(req.error().param(), "options.mirostat");
+  EXPECT_NE(req.error().message().find("options.mirostat"), std::string::npos);
+  EXPECT_EQ(httpStatusFor(req.error()), 400u);
+  // Neutral values and runtime-only options pass.
+  EXPECT_TRUE(decodeChatRequest(
+                  R"({"model":"m","options":{"mirostat":0,"typical_p":1.0,"num_gpu":1},"messages":[]})")
+                  .has_value());
+}
+
+TEST(OllamaDecode, BadInputNamesTheField) {
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"messages":[]})", "model"},
+      {R"({"model":"m","messages":[{"role":"robot","content":"x"}]})", "messages[0].role"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x","images":[1]}]})",
+       "messages[0].images[0]"},
+      {R"({"model":"m","stream":"yes"})", "stream"},
+      {R"({"model":"m","format":"xml"})", "format"},
+      {R"({"model":"m","options":{"temperature":"hot"}})", "options.temperature"},
+      {R"({"model":"m","tools":[{"type":"function"}]})", "tools[0]"},
+      {R"({"model":"m","messages":[{"role":"user","tool_calls":[]}]})", "messages[0].tool_calls"},
+  };
+  for (const auto& c : cases) {
+    auto req = decodeChatRequest(c.body);
+    ASSERT_FALSE(req.has_value()) << c.body;
+    EXPECT_EQ(req.error().param(), c.param) << c.body << ": " << req.error().message();
+  }
+  EXPECT_FALSE(decodeChatRequest("[1]").has_value());
+  EXPECT_FALSE(decodeChatRequest("{").has_value());
+}
+
+TEST(OllamaDecode, GenerateRejectsWhatHasNoEquivalent) {
+  for (const char* body : {
+           R"({"model":"m","prompt":"x","suffix":"y"})",
+           R"({"model":"m","prompt":"x","template":"{{ .Prompt }}"})",
+           R"({"model":"m","prompt":"x","context":[1,2,3]})",
+           R"({"model":"m","prompt":"x","raw":true,"system":"s"})",
+           R"({"model":"m","prompt":"x","raw":true,"format":"json"})",
+       }) {
+    auto req = decodeGenerateRequest(body);
+    ASSERT_FALSE(req.has_value()) << body;
+    EXPECT_EQ(req.error().code(), ErrorCode::kUnprocessable) << body;
+    EXPECT_NE(req.error().message().find("not supported"), std::string::npos);
+  }
+  // Empty ones are what clients send by default.
+  auto ok = decodeGenerateRequest(R"({"model":"m","prompt":"","suffix":"","context":[]})");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->load_only);
+}
+
+TEST(OllamaDecode, EmbedTakesAStringOrAnArrayAndLegacyAPrompt) {
+  auto one = decodeEmbedRequest(R"({"model":"e","input":"a","truncate":true,"keep_alive":0})");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->texts, std::vector<std::string>{"a"});
+  auto many = decodeEmbedRequest(R"({"model":"e","input":["a","b"],"dimensions":4})");
+  ASSERT_TRUE(many.has_value());
+  EXPECT_EQ(many->texts, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(many->dimensions, 4);
+  auto legacy = decodeEmbeddingsRequest(R"({"model":"e","prompt":"p"})");
+  ASSERT_TRUE(legacy.has_value());
+  EXPECT_EQ(legacy->texts, std::vector<std::string>{"p"});
+  EXPECT_FALSE(decodeEmbedRequest(R"({"model":"e","input":[]})").has_value());
+  EXPECT_FALSE(decodeEmbeddingsRequest(R"({"model":"e","prompt":["x"]})").has_value());
+}
+
+TEST(OllamaDecode, ShowTakesModelOrLegacyName) {
+  EXPECT_EQ(*decodeShowRequest(R"({"model":"a"})"), "a");
+  EXPECT_EQ(*decodeShowRequest(R"({"name":"b"})"), "b");
+  EXPECT_FALSE(decodeShowRequest("{}").has_value());
+}
+
+// ---- encoding --------------------------------------------------------------------------------
+
+TEST(OllamaEncode, ErrorsAreOneStringField) {
+  EXPECT_EQ(encodeError(Status(ErrorCode::kNotFound, "model 'x' not found")),
+            R"({"error":"model 'x' not found"})");
+}
+
+TEST(OllamaEncode, TimestampsAreRfc3339WithNanoseconds) {
+  using namespace std::chrono;
+  const system_clock::time_point t{seconds(1'700'000'000) + nanoseconds(123'456'000)};
+  EXPECT_EQ(formatTimestamp(t), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(formatTimestamp(system_clock::time_point{seconds(0)}), "1970-01-01T00:00:00Z");
+}
+
+TEST(OllamaEncode, GenerateAndEmbedShapes) {
+  Usage usage{3, 2, 5};
+  auto gen = json::parse(encodeGenerateResponse("m", kCreated, "hi", "", "stop", usage, kTimings));
+  EXPECT_EQ(gen.at("response"), "hi");
+  EXPECT_EQ(gen.at("done"), true);
+  EXPECT_EQ(gen.at("done_reason"), "stop");
+  EXPECT_EQ(gen.at("prompt_eval_count"), 3);
+  EXPECT_EQ(gen.at("eval_count"), 2);
+  EXPECT_EQ(gen.at("total_duration"), 5'000'000);
+  EmbeddingResponse emb;
+  emb.embeddings = {{0.5f, -1.0f}, {0.25f, 2.0f}};
+  emb.usage.prompt_tokens = 4;
+  auto e = json::parse(encodeEmbedResponse(emb, "e", kTimings));
+  EXPECT_EQ(e.at("embeddings"), json::parse("[[0.5,-1.0],[0.25,2.0]]"));
+  EXPECT_EQ(e.at("prompt_eval_count"), 4);
+  EXPECT_EQ(json::parse(encodeEmbeddingsResponse(emb)).at("embedding"),
+            json::parse("[0.5,-1.0]"));
+}
+
+TEST(OllamaEncode, TagsAndShowDescribeTheModels) {
+  ModelInfo local{"tiny", "local", "local", "tiny-chat", "gguf", 2048, true};
+  ModelInfo cloud{"fast", "up", "openai", "gpt-4o-mini", "", 0, false};
+  auto tags = json::parse(encodeTags({local, cloud}, kCreated));
+  const auto& models = tags.at("models").as_array();
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].at("name"), "tiny");
+  EXPECT_EQ(models[0].at("model"), "tiny");
+  EXPECT_EQ(models[0].at("modified_at").as_string(), kCreated);
+  EXPECT_EQ(models[0].at("size"), 0);
+  EXPECT_EQ(models[0].at("details").at("format"), "gguf");
+  EXPECT_EQ(models[1].at("details").at("format"), "");
+  auto show = json::parse(encodeShow(local, kCreated));
+  EXPECT_EQ(show.at("model_info").at("general.context_length"), 2048);
+  EXPECT_EQ(show.at("model_info").at("switchyard.upstream_model"), "tiny-chat");
+  EXPECT_EQ(show.at("capabilities"), json::parse(R"(["completion","tools","embedding"])"));
+  EXPECT_EQ(json::parse(encodeVersion("1.2.3")).at("version"), "1.2.3");
+  EXPECT_EQ(json::parse(encodePs()).at("models").as_array().size(), 0u);
+}
+
+}  // namespace
+}  // namespace switchyard::api::ollama
