@@ -9,6 +9,7 @@ std::string_view endpointName(Endpoint endpoint) {
     case Endpoint::kEmbeddings: return "embeddings";
     case Endpoint::kMessages: return "messages";
     case Endpoint::kCountTokens: return "count_tokens";
+    case Endpoint::kResponses: return "responses";
   }
   return "unknown";
 }

@@ -16,7 +16,7 @@
 
 namespace switchyard::pipeline {
 
-enum class Endpoint { kChat, kCompletions, kEmbeddings, kMessages, kCountTokens };
+enum class Endpoint { kChat, kCompletions, kEmbeddings, kMessages, kCountTokens, kResponses };
 enum class WireFormat { kOpenAI, kAnthropic };
 
 std::string_view endpointName(Endpoint endpoint);

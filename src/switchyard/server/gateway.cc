@@ -15,6 +15,7 @@
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/server/anthropic_routes.h"
+#include "switchyard/server/responses_routes.h"
 
 namespace switchyard::server {
 
@@ -93,6 +94,8 @@ class Gateway::Handlers final : public RouteSupport {
       co_await embeddings(req, writer, conn, ctx);
     } else if (AnthropicRoutes::serves(target)) {
       co_await anthropic_.handle(target, req, writer, conn, ctx);
+    } else if (ResponsesRoutes::serves(target)) {
+      co_await responses_.handle(target, req, writer, conn, ctx);
     } else if (target == "/v1/models" || target == "/models") {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
       (void)co_await writer.send(200, kJson, models_body_, responseHeaders(ctx));
@@ -440,6 +443,7 @@ class Gateway::Handlers final : public RouteSupport {
   std::string models_body_;
   http::Server* server_ = nullptr;
   AnthropicRoutes anthropic_{*this};
+  ResponsesRoutes responses_{*this};
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,194 @@
+#include "switchyard/api/openai/responses_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "switchyard/api/anthropic/golden_test_util.h"
+#include "switchyard/api/errors.h"
+#include "switchyard/api/openai/codec.h"
+
+namespace switchyard::api::openai {
+namespace {
+
+namespace json = boost::json;
+using anthropic::testing::expectJsonGolden;
+using anthropic::testing::readTestdata;
+
+ResponseMeta meta(json::object echo = {}) {
+  return ResponseMeta{"abc", 1700000000, "gpt-4o-mini", std::move(echo)};
+}
+
+Status decodeError(std::string_view body) {
+  auto r = decodeResponsesRequest(body);
+  EXPECT_FALSE(r) << body;
+  return r ? Status::ok() : r.error();
+}
+
+TEST(ResponsesGolden, FullRequestToChatCompletionsUpstream) {
+  auto r = decodeResponsesRequest(readTestdata("responses_full.request.json"));
+  ASSERT_TRUE(r) << r.error().message();
+  r->chat.model = "gpt-4o-mini";
+  expectJsonGolden("responses_full.upstream.json", encodeChatRequest(r->chat));
+}
+
+TEST(ResponsesGolden, FullRequestEchoesItsParameters) {
+  auto r = decodeResponsesRequest(readTestdata("responses_full.request.json"));
+  ASSERT_TRUE(r) << r.error().message();
+  expectJsonGolden("responses_full.echo.json", json::serialize(r->echo));
+}
+
+TEST(ResponsesGolden, ChatResponseToResponseObject) {
+  auto upstream = decodeChatResponse(readTestdata("responses_response.upstream.json"));
+  ASSERT_TRUE(upstream) << upstream.error().message();
+  auto req = decodeResponsesRequest(R"({"model":"m","input":"hi","metadata":{"k":"v"}})");
+  ASSERT_TRUE(req);
+  expectJsonGolden("responses_response.client.json",
+                   encodeResponse(*upstream, meta(std::move(req->echo))));
+}
+
+TEST(ResponsesCodec, StringInputIsOneUserMessage) {
+  auto r = decodeResponsesRequest(R"({"model":"m","input":"Say hi","instructions":"Be brief"})");
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->chat.messages.size(), 2u);
+  EXPECT_EQ(r->chat.messages[0].role, Role::kSystem);
+  EXPECT_EQ(r->chat.messages[0].text(), "Be brief");
+  EXPECT_EQ(r->chat.messages[1].role, Role::kUser);
+  EXPECT_EQ(r->chat.messages[1].text(), "Say hi");
+  EXPECT_FALSE(r->chat.stream);
+  EXPECT_EQ(r->echo.at("instructions"), "Be brief");
+  EXPECT_EQ(r->echo.at("tool_choice"), "auto");
+  EXPECT_EQ(r->echo.at("parallel_tool_calls"), true);
+  EXPECT_TRUE(r->echo.at("temperature").is_null());
+}
+
+TEST(ResponsesCodec, ToolRoundTripGroupsCallsIntoOneAssistantTurn) {
+  auto r = decodeResponsesRequest(R"({"model":"m","input":[
+    {"role":"user","content":"q"},
+    {"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":1}"},
+    {"type":"function_call","call_id":"c2","name":"g","arguments":"{}"},
+    {"type":"function_call_output","call_id":"c1","output":"one"},
+    {"type":"function_call_output","call_id":"c2","output":"two"}]})");
+  ASSERT_TRUE(r) << r.error().message();
+  const auto& m = r->chat.messages;
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1].role, Role::kAssistant);
+  EXPECT_EQ(m[1].content_form, Message::ContentForm::kNull);
+  ASSERT_EQ(m[1].tool_calls.size(), 2u);
+  EXPECT_EQ(m[1].tool_calls[0].id, "c1");
+  EXPECT_EQ(m[1].tool_calls[0].arguments, R"({"a":1})");
+  EXPECT_EQ(m[1].tool_calls[1].name, "g");
+  EXPECT_EQ(m[2].role, Role::kTool);
+  EXPECT_EQ(m[2].tool_call_id, "c1");
+  EXPECT_EQ(m[2].text(), "one");
+  EXPECT_EQ(m[3].tool_call_id, "c2");
+}
+
+TEST(ResponsesCodec, TextFormatsMapToResponseFormat) {
+  auto j = decodeResponsesRequest(R"({"model":"m","input":"x","text":{"format":{"type":"json_object"}}})");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->chat.response_format.kind, ResponseFormat::Kind::kJsonObject);
+  auto s = decodeResponsesRequest(R"({"model":"m","input":"x","text":{"format":
+      {"type":"json_schema","name":"n","schema":{"type":"object"},"strict":true}}})");
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->chat.response_format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(s->chat.response_format.schema_name, "n");
+  EXPECT_EQ(s->chat.response_format.strict, true);
+  EXPECT_NE(encodeChatRequest(s->chat).find(R"("json_schema":{"name":"n")"), std::string::npos)
+      << encodeChatRequest(s->chat);
+  Status missing = decodeError(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}})");
+  EXPECT_EQ(missing.param(), "text.format.name");
+}
+
+TEST(ResponsesCodec, StatefulAndBuiltInFeaturesAreRejectedByName) {
+  struct Case {
+    const char* body;
+    const char* param;
+    const char* words;
+  };
+  const Case cases[] = {
+      {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "previous_response_id",
+       "previous_response_id"},
+      {R"({"model":"m","input":"x","store":true})", "store", "store: true"},
+      {R"({"model":"m","input":"x","background":true})", "background", "background"},
+      {R"({"model":"m","input":"x","conversation":"conv_1"})", "conversation", "conversation"},
+      {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})", "tools[0].type",
+       "built-in tool 'web_search'"},
+      {R"({"model":"m","input":"x","tools":[{"type":"file_search","vector_store_ids":["v"]}]})",
+       "tools[0].type", "built-in tool 'file_search'"},
+      {R"({"model":"m","input":"x","tools":[{"type":"computer_use_preview"}]})", "tools[0].type",
+       "computer_use_preview"},
+      {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]})", "input[0].type",
+       "item_reference"},
+      {R"({"model":"m","input":[{"type":"web_search_call","id":"ws"}]})", "input[0].type",
+       "web_search_call"},
+      {R"({"model":"m","input":"x","include":["reasoning.encrypted_content"]})", "include",
+       "reasoning.encrypted_content"},
+      {R"({"model":"m","input":"x","bogus_field":1})", "bogus_field", "bogus_field"},
+  };
+  for (const auto& c : cases) {
+    Status s = decodeError(c.body);
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << c.body;
+    EXPECT_EQ(httpStatusFor(s), 400u) << c.body;
+    EXPECT_EQ(s.param(), c.param) << c.body;
+    EXPECT_NE(s.message().find(c.words), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("not supported"), std::string::npos) << s.message();
+  }
+  // store: false and background: false are the stateless defaults.
+  EXPECT_TRUE(decodeResponsesRequest(R"({"model":"m","input":"x","store":false,"background":false})"));
+}
+
+TEST(ResponsesCodec, InvalidInputNamesTheField) {
+  EXPECT_EQ(decodeError(R"({"input":"x"})").param(), "model");
+  EXPECT_EQ(decodeError(R"({"model":"m"})").param(), "input");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":5})").param(), "input");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":[{"role":"robot","content":"x"}]})").param(),
+            "input[0].role");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":[{"role":"user","content":[{"type":"nope"}]}]})")
+                .param(),
+            "input[0].content[0].type");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":"x","temperature":3})").param(), "temperature");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":"x","max_output_tokens":0})").param(),
+            "max_output_tokens");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]})")
+                .param(),
+            "input[0].call_id");
+  EXPECT_EQ(decodeError("not json").code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(ResponsesCodec, LengthFinishIsIncomplete) {
+  ChatResponse r;
+  r.model = "m";
+  Choice c;
+  c.message.role = Role::kAssistant;
+  c.message.content.push_back(ContentPart{.text = "partial"});
+  c.finish_reason = FinishReason::kLength;
+  r.choices.push_back(c);
+  r.usage = Usage{.prompt_tokens = 3, .completion_tokens = 5, .total_tokens = 8};
+  json::value v = json::parse(encodeResponse(r, meta()));
+  EXPECT_EQ(v.at("status"), "incomplete");
+  EXPECT_EQ(v.at("incomplete_details").at("reason"), "max_output_tokens");
+  EXPECT_FALSE(v.as_object().contains("completed_at"));
+  EXPECT_EQ(v.at("output").at(0).at("content").at(0).at("text"), "partial");
+  EXPECT_EQ(v.at("usage").at("total_tokens"), 8);
+  EXPECT_EQ(v.at("id"), "resp_abc");
+}
+
+TEST(ResponsesCodec, RefusalBecomesARefusalPart) {
+  ChatResponse r;
+  Choice c;
+  c.message.role = Role::kAssistant;
+  c.message.content_form = Message::ContentForm::kNull;
+  c.message.refusal = "I can't help with that.";
+  c.finish_reason = FinishReason::kStop;
+  r.choices.push_back(c);
+  json::value v = json::parse(encodeResponse(r, meta()));
+  EXPECT_EQ(v.at("status"), "completed");
+  EXPECT_EQ(v.at("model"), "gpt-4o-mini");  // the meta's model when the upstream names none
+  const auto& part = v.at("output").at(0).at("content").at(0);
+  EXPECT_EQ(part.at("type"), "refusal");
+  EXPECT_EQ(part.at("refusal"), "I can't help with that.");
+}
+
+}  // namespace
+}  // namespace switchyard::api::openai
