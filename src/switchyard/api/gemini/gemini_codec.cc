@@ -964,11 +964,10 @@ Status decodeUpstreamError(unsigned http_status, std::string_view body,
     }
     if (header_s > 0) retry_after = header_s;
   }
-  Status status(code, "upstream returned " + std::to_string(http_status) + ": " + message);
-  status = std::move(status).withErrorType(std::move(rpc_status));
-  status = std::move(status).withHttpStatus(static_cast<int>(http_status));
-  if (retry_after > 0) status = std::move(status).withRetryAfter(retry_after);
-  return status;
+  return Status(code, "upstream returned " + std::to_string(http_status) + ": " + message)
+      .withErrorType(std::move(rpc_status))
+      .withHttpStatus(static_cast<int>(http_status))
+      .withRetryAfter(retry_after);
 }
 
 }  // namespace switchyard::api::gemini
