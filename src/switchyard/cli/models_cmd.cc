@@ -44,6 +44,13 @@ struct MakeTinyArgs {
   bool force = false;
 };
 
+struct MakeTinyLoraArgs {
+  std::string base, out;
+  int rank = 8;
+  std::uint64_t seed = 7;
+  bool force = false;
+};
+
 struct InspectArgs {
   std::string path;
   bool json = false;
@@ -192,6 +199,30 @@ int makeTiny(const MakeTinyArgs& a) {
   return 0;
 }
 
+int makeTinyLora(const MakeTinyLoraArgs& a) {
+  std::error_code ec;
+  if (!a.force && fs::exists(a.out, ec)) {
+    std::cerr << "switchyard models make-tiny-lora: " << a.out
+              << " exists (pass --force to overwrite)\n";
+    return 1;
+  }
+  if (const auto parent = fs::path(a.out).parent_path(); !parent.empty()) {
+    fs::create_directories(parent, ec);
+  }
+  engine::TinyLoraSpec spec;
+  spec.base_path = a.base;
+  spec.out_path = a.out;
+  spec.rank = a.rank;
+  spec.seed = a.seed;
+  spec.name = "switchyard-tiny-lora-" + fs::path(a.out).stem().string();
+  if (auto r = engine::makeTinyLora(spec); !r) {
+    std::cerr << "switchyard models make-tiny-lora: " << r.error().message() << "\n";
+    return 1;
+  }
+  std::cout << a.out << "\n";
+  return 0;
+}
+
 int inspect(const InspectArgs& a) {
   auto info = engine::inspectModel(a.path, !a.no_hash);
   if (!info) {
@@ -295,6 +326,18 @@ void addModelsCommand(CLI::App& app, std::function<int()>& action) {
   make->add_option("--seed", tiny->seed, "weight seed (same seed, same file)");
   make->add_flag("-f,--force", tiny->force, "overwrite an existing file");
   make->callback([tiny, &action] { action = [tiny] { return makeTiny(*tiny); }; });
+
+  auto lora = std::make_shared<MakeTinyLoraArgs>();
+  auto* make_lora = models->add_subcommand(
+      "make-tiny-lora",
+      "Write a random LoRA adapter GGUF for a model made by make-tiny (attention, FFN and output "
+      "weights), strong enough to change its output");
+  make_lora->add_option("--base", lora->base, "the base GGUF model")->required();
+  make_lora->add_option("-o,--out", lora->out, "output adapter GGUF file")->required();
+  make_lora->add_option("--rank", lora->rank, "LoRA rank (default 8)")->check(CLI::Range(1, 1024));
+  make_lora->add_option("--seed", lora->seed, "weight seed (same seed, same file)");
+  make_lora->add_flag("-f,--force", lora->force, "overwrite an existing file");
+  make_lora->callback([lora, &action] { action = [lora] { return makeTinyLora(*lora); }; });
 
   auto insp = std::make_shared<InspectArgs>();
   auto* inspect_cmd = models->add_subcommand("inspect", "Show a GGUF model's metadata");

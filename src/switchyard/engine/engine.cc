@@ -47,6 +47,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Steps one adapter set may keep the context while sequences of another set wait: switching sets
+// makes llama.cpp reserve its compute graph again, so sets take turns in runs of steps.
+constexpr int kAdapterSetQuantum = 8;
+
 // Tokens per embedding decode when several inputs share one (each token costs an n_vocab-wide
 // output row in llama.cpp's embedding mode).
 constexpr std::size_t kEmbeddingBatchTokens = 512;
@@ -97,6 +101,7 @@ struct Request {
   std::uint64_t id = 0;
   EventCallback on_event;
   TokenSeq prompt;
+  AdapterKey lora;     // the LoRA adapter set this request decodes with
   int max_tokens = 0;  // effective limit on completion tokens
   common_sampler_ptr sampler;
   std::set<llama_token> render_special;  // preserved tokens that are text, not control
@@ -113,6 +118,7 @@ struct Request {
 struct Slot {
   llama_seq_id seq = 0;
   TokenSeq cache;                // tokens whose KV this sequence holds, positions 0..cache.size()-1
+  AdapterKey cache_lora;         // the adapter set that KV was computed with
   std::unique_ptr<Request> req;  // null: idle
   bool generating = false;       // prompt done; one token per step
   llama_token next_token = 0;    // sampled, not yet decoded
@@ -120,6 +126,12 @@ struct Slot {
   int pending = 0;               // tokens of this slot in the current batch
   Clock::time_point last_used{};
   std::uint64_t admitted_order = 0;
+  std::uint64_t last_decoded_step = 0;  // fairness between adapter sets
+
+  // Tokens of `prompt` whose KV this sequence can reuse for a request of adapter set `lora`.
+  std::size_t reusablePrefix(const TokenSeq& prompt, const AdapterKey& lora) const {
+    return cache_lora == lora ? commonPrefix(cache, prompt) : 0;
+  }
 
   bool idle() const { return !req; }
   std::size_t promptRemaining() const {
@@ -157,6 +169,13 @@ Status validateOptions(const EngineOptions& o) {
   if (o.n_batch < o.n_parallel) return bad("engine: n_batch must be at least n_parallel");
   if (o.max_queue < 1) return bad("engine: max_queue must be at least 1");
   if (o.n_threads < 0) return bad("engine: n_threads must not be negative");
+  std::set<std::string> names;
+  for (const auto& a : o.lora_adapters) {
+    if (a.name.empty()) return bad("engine: a LoRA adapter has no name (" + a.path + ")");
+    if (!names.insert(a.name).second) return bad("engine: LoRA adapter '" + a.name + "' twice");
+    if (a.path.empty()) return bad("engine: LoRA adapter '" + a.name + "' has no path");
+    if (!std::isfinite(a.scale)) return bad("engine: LoRA adapter '" + a.name + "': bad scale");
+  }
   return {};
 }
 
@@ -182,6 +201,10 @@ class Engine::Impl {
 
  private:
   Result<std::unique_ptr<Request>> prepare(GenerationRequest request);
+  Result<AdapterKey> adapterKey(const GenerationRequest& request) const;
+  Status loadAdapters();
+  const AdapterKey& pickAdapterSet();  // engine thread: the set this step decodes
+  void applyAdapterSet(const AdapterKey& key);
   Result<TokenSeq> tokenize(const std::string& text, bool add_special = true) const;
   Result<common_sampler_ptr> makeSampler(const GenerationRequest& request, RenderedPrompt& rendered,
                                          std::set<llama_token>& render_special);
@@ -211,12 +234,18 @@ class Engine::Impl {
   std::unique_ptr<ChatFormatter> chat_;
   std::vector<llama_logit_bias> eog_bias_;  // -inf on every end-of-generation token
   int n_vocab_ = 0;
+  // Owned by model_ (llama.cpp frees a model's adapters with it); options_.lora_adapters order.
+  std::vector<llama_adapter_lora*> adapters_;
+  AdapterKey default_lora_;  // requests that choose none
 
   // Engine thread only.
   std::vector<Slot> slots_;
   std::optional<Batch> batch_;
   std::optional<HostPromptCache> host_cache_;
   std::uint64_t admitted_counter_ = 0;
+  AdapterKey applied_lora_;  // on ctx_
+  int steps_on_set_ = 0;     // consecutive steps with applied_lora_
+  std::uint64_t step_counter_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -284,6 +313,8 @@ Status Engine::Impl::init() {
     if (!sha) return sha.error();
     info_.sha256 = std::move(*sha);
   }
+
+  if (auto st = loadAdapters(); !st.isOk()) return st;
 
   const int n_threads = options_.n_threads > 0
                             ? options_.n_threads
@@ -360,7 +391,35 @@ Status Engine::Impl::init() {
             {"n_ctx", options_.n_ctx},
             {"n_parallel", options_.n_parallel},
             {"threads", n_threads},
-            {"embeddings", options_.embeddings}});
+            {"embeddings", options_.embeddings},
+            {"lora_adapters", static_cast<long long>(adapters_.size())}});
+  return {};
+}
+
+Status Engine::Impl::loadAdapters() {
+  for (const auto& a : options_.lora_adapters) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(a.path, ec)) {
+      return Status(ErrorCode::kNotFound,
+                    "LoRA adapter '" + a.name + "': file not found: " + a.path);
+    }
+    clearLastLlamaError();
+    llama_adapter_lora* adapter = llama_adapter_lora_init(model_.get(), a.path.c_str());
+    if (adapter == nullptr) {
+      const std::string why = lastLlamaError();
+      return Status(ErrorCode::kInvalidArgument,
+                    "cannot load LoRA adapter '" + a.name + "' from " + a.path + " for model " +
+                        options_.model_path +
+                        (why.empty() ? " (corrupt, or made for another model)" : ": " + why));
+    }
+    adapters_.push_back(adapter);
+    if (llama_adapter_get_alora_n_invocation_tokens(adapter) > 0) {
+      return Status(ErrorCode::kInvalidArgument, "LoRA adapter '" + a.name + "' (" + a.path +
+                                                     ") is an activated LoRA, not supported");
+    }
+    default_lora_.push_back(a.scale);
+  }
+  if (std::ranges::all_of(default_lora_, [](float f) { return f == 0.0f; })) default_lora_.clear();
   return {};
 }
 
@@ -482,6 +541,36 @@ Result<common_sampler_ptr> Engine::Impl::makeSampler(const GenerationRequest& re
   }
 }
 
+// One scale per loaded adapter, or empty when every scale is 0 (the base model).
+Result<AdapterKey> Engine::Impl::adapterKey(const GenerationRequest& request) const {
+  if (!request.lora) return default_lora_;
+  auto bad = [](std::string m) {
+    return fail(Status(ErrorCode::kInvalidArgument, std::move(m)).withParam("lora"));
+  };
+  AdapterKey key(adapters_.size(), 0.0f);
+  std::vector<bool> seen(adapters_.size(), false);
+  for (const auto& sel : *request.lora) {
+    const auto& known = options_.lora_adapters;
+    const auto it = std::ranges::find_if(
+        known, [&](const LoraAdapterOptions& a) { return a.name == sel.name; });
+    if (it == known.end()) {
+      std::string names;
+      for (const auto& a : known) names += (names.empty() ? "" : ", ") + a.name;
+      return bad("unknown LoRA adapter '" + sel.name + "' (model " + info_.name + " has " +
+                 (names.empty() ? std::string("none") : names) + ")");
+    }
+    const auto i = static_cast<std::size_t>(it - known.begin());
+    if (seen[i]) return bad("LoRA adapter '" + sel.name + "' is listed twice");
+    if (!std::isfinite(sel.scale) || std::fabs(sel.scale) > 100.0f) {
+      return bad("LoRA adapter '" + sel.name + "': scale must be a number in [-100, 100]");
+    }
+    seen[i] = true;
+    key[i] = sel.scale;
+  }
+  if (std::ranges::all_of(key, [](float f) { return f == 0.0f; })) key.clear();
+  return key;
+}
+
 Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request) {
   if (!ctx_) {
     return fail(ErrorCode::kUnprocessable,
@@ -491,10 +580,13 @@ Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request
     return fail(
         Status(ErrorCode::kInvalidArgument, "max_tokens must be positive").withParam("max_tokens"));
   }
+  auto lora = adapterKey(request);
+  if (!lora) return fail(lora.error());
   auto rendered = chat_->render(request);
   if (!rendered) return fail(rendered.error());
 
   auto req = std::make_unique<Request>();
+  req->lora = std::move(*lora);
   auto tokens = tokenize(rendered->prompt);
   if (!tokens) return fail(tokens.error());
   req->prompt = std::move(*tokens);
@@ -704,6 +796,7 @@ void Engine::Impl::saveToHost(Slot& slot) {
   if (size == 0 || size > host_cache_->maxBytes()) return;
   HostPromptCache::Entry entry;
   entry.tokens = slot.cache;
+  entry.adapters = slot.cache_lora;
   entry.state.resize(size);
   const std::size_t got = llama_state_seq_get_data(ctx_.get(), entry.state.data(), size, slot.seq);
   if (got == 0) return;
@@ -723,10 +816,10 @@ void Engine::Impl::evictIdle(Slot& slot) {
 void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   llama_memory_t mem = llama_get_memory(ctx_.get());
   const TokenSeq& prompt = req->prompt;
-  std::size_t keep = commonPrefix(slot.cache, prompt);
+  std::size_t keep = slot.reusablePrefix(prompt, req->lora);
 
   if (host_cache_ && host_cache_->size() > 0) {
-    const auto match = host_cache_->findBest(prompt);
+    const auto match = host_cache_->findBest(prompt, req->lora);
     if (match.prefix > keep && match.prefix >= options_.min_cached_prefix) {
       if (keep < slot.cache.size()) saveToHost(slot);
       auto entry = host_cache_->take(match.index);
@@ -737,6 +830,7 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
       if (llama_state_seq_set_data(ctx_.get(), entry.state.data(), entry.state.size(), slot.seq) !=
           0) {
         slot.cache = std::move(entry.tokens);
+        slot.cache_lora = std::move(entry.adapters);
         keep = match.prefix;
       } else {
         llama_memory_seq_rm(mem, slot.seq, -1, -1);
@@ -756,6 +850,8 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
     keep = 0;
   }
   slot.cache.resize(keep);
+  slot.cache_lora = req->lora;  // from here on the KV is this set's (what was kept already is)
+  slot.last_decoded_step = step_counter_;
 
   req->usage.cached_tokens = static_cast<int>(keep);
   req->assigned = Clock::now();
@@ -772,10 +868,11 @@ void Engine::Impl::admit() {
       std::lock_guard lock(mu_);
       if (incoming_.empty()) return;
       const TokenSeq& prompt = incoming_.front()->prompt;
+      const AdapterKey& lora = incoming_.front()->lora;
       std::size_t best_prefix = 0;
       for (auto& s : slots_) {
         if (!s.idle()) continue;
-        const std::size_t p = commonPrefix(s.cache, prompt);
+        const std::size_t p = s.reusablePrefix(prompt, lora);
         if (best == nullptr || p > best_prefix ||
             (p == best_prefix && s.last_used < best->last_used)) {
           best = &s;
@@ -809,6 +906,44 @@ void Engine::Impl::ensureRoom(std::size_t tokens) {
   }
 }
 
+// The applied set keeps the context for up to kAdapterSetQuantum steps while other sets wait;
+// then the set of the sequence that has waited longest takes it, so no set starves.
+const AdapterKey& Engine::Impl::pickAdapterSet() {
+  bool current_has_work = false;
+  const Slot* starved = nullptr;
+  for (const auto& s : slots_) {
+    if (s.idle()) continue;
+    if (s.req->lora == applied_lora_) {
+      current_has_work = true;
+    } else if (starved == nullptr || s.last_decoded_step < starved->last_decoded_step ||
+               (s.last_decoded_step == starved->last_decoded_step &&
+                s.admitted_order < starved->admitted_order)) {
+      starved = &s;
+    }
+  }
+  if (starved == nullptr || (current_has_work && steps_on_set_ < kAdapterSetQuantum)) {
+    return applied_lora_;
+  }
+  return starved->req->lora;
+}
+
+void Engine::Impl::applyAdapterSet(const AdapterKey& key) {
+  if (key == applied_lora_) return;
+  std::vector<llama_adapter_lora*> adapters;
+  std::vector<float> scales;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == 0.0f) continue;
+    adapters.push_back(adapters_[i]);
+    scales.push_back(key[i]);
+  }
+  llama_set_adapters_lora(ctx_.get(), adapters.empty() ? nullptr : adapters.data(), adapters.size(),
+                          scales.empty() ? nullptr : scales.data());
+  applied_lora_ = key;
+  steps_on_set_ = 0;
+  std::lock_guard lock(mu_);
+  ++totals_.lora_switches;
+}
+
 bool Engine::Impl::step() {
   const auto n_ctx = static_cast<std::size_t>(options_.n_ctx);
   Batch& batch = *batch_;
@@ -818,10 +953,17 @@ bool Engine::Impl::step() {
     s.pending = 0;
   }
 
+  // One adapter set per decode: only its sequences are in this step's batch.
+  const AdapterKey lora = pickAdapterSet();
+  applyAdapterSet(lora);
+  ++steps_on_set_;
+  ++step_counter_;
+  auto in_set = [&lora](const Slot& s) { return !s.idle() && s.req->lora == lora; };
+
   // Generating sequences first: one token each.
   std::size_t n_generating = 0;
   for (auto& s : slots_) {
-    if (!s.idle() && s.generating) ++n_generating;
+    if (in_set(s) && s.generating) ++n_generating;
   }
   if (n_generating > 0) {
     ensureRoom(n_generating);
@@ -829,7 +971,7 @@ bool Engine::Impl::step() {
     while (cellsInUse() + n_generating > n_ctx && n_generating > 0) {
       Slot* longest = nullptr;
       for (auto& s : slots_) {
-        if (!s.idle() && s.generating &&
+        if (in_set(s) && s.generating &&
             (longest == nullptr || s.cache.size() > longest->cache.size())) {
           longest = &s;
         }
@@ -841,7 +983,7 @@ bool Engine::Impl::step() {
     }
   }
   for (auto& s : slots_) {
-    if (s.idle() || !s.generating) continue;
+    if (!in_set(s) || !s.generating) continue;
     s.logits_index = batch.add(s.next_token, static_cast<llama_pos>(s.cache.size()), s.seq, true);
     s.pending = 1;
   }
@@ -849,7 +991,7 @@ bool Engine::Impl::step() {
   // Then prompt chunks, oldest request first, up to the batch size.
   std::vector<Slot*> prefill;
   for (auto& s : slots_) {
-    if (!s.idle() && !s.generating) prefill.push_back(&s);
+    if (in_set(s) && !s.generating) prefill.push_back(&s);
   }
   std::ranges::sort(prefill, {}, &Slot::admitted_order);
   for (Slot* s : prefill) {
@@ -871,7 +1013,11 @@ bool Engine::Impl::step() {
     }
     s->pending = static_cast<int>(take);
   }
-  if (batch.size() == 0) return n_generating > 0;  // ended by context-full counts as progress
+  if (batch.size() == 0) {
+    // Nothing of this set fits now: let another set have the next step.
+    steps_on_set_ = kAdapterSetQuantum;
+    return n_generating > 0;  // ended by context-full counts as progress
+  }
 
   int rc = llama_decode(ctx_.get(), batch.get());
   if (rc == 1) {
@@ -916,6 +1062,7 @@ bool Engine::Impl::step() {
   const auto now = Clock::now();
   for (auto& s : slots_) {
     if (s.pending == 0) continue;
+    s.last_decoded_step = step_counter_;
     if (s.generating) {
       s.cache.push_back(s.next_token);
     } else {

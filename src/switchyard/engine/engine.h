@@ -22,8 +22,18 @@
 
 namespace switchyard::engine {
 
+// A LoRA adapter loaded with the model (a GGUF made by convert_lora_to_gguf.py or
+// makeTinyLora). `scale` applies to requests that choose no adapters (GenerationRequest::lora
+// unset), as llama-server's --lora does; 0 loads the adapter for requests that ask for it only.
+struct LoraAdapterOptions {
+  std::string name;
+  std::string path;
+  float scale = 1.0f;
+};
+
 struct EngineOptions {
   std::string model_path;
+  std::vector<LoraAdapterOptions> lora_adapters;
   int n_ctx = 4096;            // KV cells shared by all sequences; also the longest prompt + output
   int n_parallel = 4;          // sequences decoded together
   int n_batch = 512;           // tokens per llama_decode (generation tokens + prompt chunks)
@@ -76,6 +86,12 @@ struct ToolDefinition {
 
 enum class ToolChoice { kAuto, kNone, kRequired };
 
+// One adapter of a request's adapter set, by EngineOptions::lora_adapters name.
+struct LoraSelection {
+  std::string name;
+  float scale = 1.0f;  // 0: off
+};
+
 struct GenerationRequest {
   // Either a conversation, rendered with the model's chat template, or a raw prompt (used when
   // `messages` is empty; tokenized with the model's BOS rules and special tokens parsed).
@@ -95,6 +111,11 @@ struct GenerationRequest {
   int max_tokens = -1;  // < 0: until EOS or the context is full
   std::vector<std::string> stop;
   bool ignore_eos = false;  // benchmarks: generate exactly max_tokens
+
+  // The LoRA adapters to run with. Unset: every adapter at its EngineOptions scale; set: exactly
+  // these (an empty list is the base model). Sequences are decoded only with others of the same
+  // set, and prompt-cache reuse never crosses sets. An unknown name is kInvalidArgument.
+  std::optional<std::vector<LoraSelection>> lora;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kToolCalls, kCancelled };
@@ -149,11 +170,13 @@ struct EngineStats {
   std::uint64_t cached_tokens = 0;
   std::uint64_t completion_tokens = 0;
   std::uint64_t decode_calls = 0;
+  std::uint64_t lora_switches = 0;  // times the context's adapter set changed
 };
 
 class Engine {
  public:
-  // Loads the model and makes the context(s); a missing or corrupt file is an error naming it.
+  // Loads the model, its LoRA adapters and makes the context(s); a missing or corrupt file (model
+  // or adapter), or an adapter made for another model, is an error naming it.
   static Result<std::unique_ptr<Engine>> create(EngineOptions options);
 
   // Cancels everything still running (their callbacks get kDone/kCancelled) and joins the thread.

@@ -24,6 +24,8 @@ spdlog::level::level_enum toSpdlog(ggml_log_level level) {
   }
 }
 
+thread_local std::string last_error;  // the calling thread's latest whole llama.cpp error line
+
 // llama.cpp logs a line in pieces (GGML_LOG_LEVEL_CONT continues the previous one); collect the
 // pieces per thread and emit whole lines.
 void logCallback(ggml_log_level level, const char* text, void* /*user_data*/) {
@@ -35,6 +37,11 @@ void logCallback(ggml_log_level level, const char* text, void* /*user_data*/) {
       line.clear();
     }
     line_level = level;
+  }
+  if (line_level == GGML_LOG_LEVEL_ERROR && text != nullptr) {
+    if (level != GGML_LOG_LEVEL_CONT) last_error.clear();
+    last_error += text;
+    while (!last_error.empty() && last_error.back() == '\n') last_error.pop_back();
   }
   if (!spdlog::should_log(toSpdlog(line_level))) return;
   std::string_view piece(text == nullptr ? "" : text);
@@ -49,6 +56,9 @@ void logCallback(ggml_log_level level, const char* text, void* /*user_data*/) {
 }
 
 }  // namespace
+
+void clearLastLlamaError() { last_error.clear(); }
+std::string lastLlamaError() { return last_error; }
 
 void ensureLlamaRuntime() {
   static std::once_flag once;

@@ -402,6 +402,97 @@ Result<void> makeTinyModel(const TinyModelSpec& spec) {
   return {};
 }
 
+Result<void> makeTinyLora(const TinyLoraSpec& spec) {
+  auto bad = [](std::string msg) { return fail(ErrorCode::kInvalidArgument, std::move(msg)); };
+  if (spec.out_path.empty()) return bad("tiny LoRA: out_path is empty");
+  if (spec.rank < 1 || spec.rank > 1024) return bad("tiny LoRA: rank must be in [1, 1024]");
+  if (!std::isfinite(spec.alpha) || !std::isfinite(spec.b_stddev)) {
+    return bad("tiny LoRA: alpha and b_stddev must be finite");
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(spec.base_path, ec)) {
+    return fail(ErrorCode::kNotFound, "base model not found: " + spec.base_path);
+  }
+  ensureLlamaRuntime();
+  gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
+  GgufPtr base(gguf_init_from_file(spec.base_path.c_str(), params));
+  if (!base) return bad("not a GGUF model file: " + spec.base_path);
+  const std::string arch = ggufStr(base.get(), "general.architecture");
+  if (arch.empty()) return bad("no general.architecture in " + spec.base_path);
+
+  struct Target {
+    std::string name;
+    std::int64_t n_in = 0;
+    std::int64_t n_out = 0;
+  };
+  std::vector<Target> targets;
+  for (std::int64_t i = 0; i < gguf_get_n_tensors(base.get()); ++i) {
+    const std::string name = gguf_get_tensor_name(base.get(), i);
+    const std::int64_t* ne = gguf_get_tensor_ne(base.get(), i);
+    if (ne[2] != 1 || ne[3] != 1 || ne[1] <= 1) continue;  // matrices only
+    const bool wanted = std::ranges::any_of(spec.targets, [&](const std::string& t) {
+      return name == t + ".weight" ||
+             (name.starts_with("blk.") && endsWith(name, "." + t + ".weight"));
+    });
+    if (wanted) targets.push_back({name, ne[0], ne[1]});
+  }
+  if (targets.empty()) return bad("tiny LoRA: none of the target tensors is in " + spec.base_path);
+
+  const auto r = static_cast<std::int64_t>(spec.rank);
+  std::size_t bytes = 0;
+  for (const auto& t : targets) {
+    bytes += static_cast<std::size_t>((t.n_in * r + r * t.n_out) * 4) + 2 * ggml_tensor_overhead();
+  }
+  ggml_init_params gparams{/*mem_size=*/bytes + 1024, /*mem_buffer=*/nullptr, /*no_alloc=*/false};
+  GgmlPtr data(ggml_init(gparams));
+  if (!data) return fail(ErrorCode::kInternal, "tiny LoRA: out of memory");
+
+  GgufPtr out(gguf_init_empty());
+  gguf_set_val_str(out.get(), "general.architecture", arch.c_str());
+  gguf_set_val_str(out.get(), "general.type", "adapter");
+  gguf_set_val_str(out.get(), "general.name", spec.name.c_str());
+  gguf_set_val_str(out.get(), "adapter.type", "lora");
+  gguf_set_val_f32(out.get(), "adapter.lora.alpha",
+                   spec.alpha != 0.0f ? spec.alpha : static_cast<float>(spec.rank));
+  auto fill = [&](ggml_tensor* t, const std::string& name, double stddev) {
+    ggml_set_name(t, name.c_str());
+    SplitMix64 rng(spec.seed ^ fnv1a(name));
+    auto* v = static_cast<float*>(t->data);
+    const std::int64_t n = ggml_nelements(t);
+    for (std::int64_t i = 0; i < n; i += 2) {
+      const double radius = std::sqrt(-2.0 * std::log(rng.uniform()));
+      const double theta = 2.0 * std::numbers::pi * rng.uniform();
+      v[i] = static_cast<float>(radius * std::cos(theta) * stddev);
+      if (i + 1 < n) v[i + 1] = static_cast<float>(radius * std::sin(theta) * stddev);
+    }
+    gguf_add_tensor(out.get(), t);
+  };
+  for (const auto& t : targets) {
+    // llama.cpp multiplies x·Aᵀ·Bᵀ: A is [n_in, r] and B is [r, n_out] in ggml's ne order.
+    fill(ggml_new_tensor_2d(data.get(), GGML_TYPE_F32, t.n_in, r), t.name + ".lora_a",
+         1.0 / std::sqrt(static_cast<double>(t.n_in)));
+    fill(ggml_new_tensor_2d(data.get(), GGML_TYPE_F32, r, t.n_out), t.name + ".lora_b",
+         spec.b_stddev);
+  }
+
+  const std::string tmp = tempPathBeside(spec.out_path);
+  if (!gguf_write_to_file(out.get(), tmp.c_str(), /*only_meta=*/false)) {
+    fs::remove(tmp, ec);
+    return fail(ErrorCode::kInternal, "cannot write " + spec.out_path);
+  }
+  fs::rename(tmp, spec.out_path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return fail(ErrorCode::kInternal, "cannot write " + spec.out_path + ": " + ec.message());
+  }
+  logEvent(spdlog::level::debug, "tiny_lora_made",
+           {{"path", spec.out_path},
+            {"base", spec.base_path},
+            {"rank", spec.rank},
+            {"tensors", static_cast<long long>(targets.size() * 2)}});
+  return {};
+}
+
 Result<ModelInfo> inspectModel(const std::string& path, bool hash_file) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))

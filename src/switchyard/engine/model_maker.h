@@ -38,6 +38,26 @@ struct TinyModelSpec {
 // Writes spec.out_path (through a temporary file beside it, renamed at the end).
 Result<void> makeTinyModel(const TinyModelSpec& spec);
 
+struct TinyLoraSpec {
+  std::string base_path;  // a model made by makeTinyModel (any GGUF whose tensors are named alike)
+  int rank = 8;
+  float alpha = 0.0f;  // adapter.lora.alpha; 0: the rank, so scale 1 is an unscaled B·A
+  std::uint64_t seed = 7;
+  // lora_b ~ N(0, b_stddev), lora_a ~ N(0, 1/sqrt(n_in)): large enough against makeTinyModel's
+  // 0.02 weights that greedy output changes.
+  float b_stddev = 0.1f;
+  // Base tensors to adapt (blk.N.<target>.weight, or <target>.weight); missing ones are skipped.
+  std::vector<std::string> targets = {"attn_q",   "attn_k", "attn_v",   "attn_output",
+                                      "ffn_gate", "ffn_up", "ffn_down", "output"};
+  std::string name = "switchyard-tiny-lora";
+  std::string out_path;
+};
+
+// Writes a LoRA adapter GGUF (general.type=adapter, adapter.type=lora, <tensor>.lora_a/.lora_b
+// in F32) for the base model's architecture and shapes, through a temporary file beside
+// spec.out_path. kNotFound for a missing base, kInvalidArgument when no target tensor exists.
+Result<void> makeTinyLora(const TinyLoraSpec& spec);
+
 // Reads metadata and tensor shapes from the GGUF header (no weights are loaded) and, with
 // `hash_file`, hashes the whole file (seconds for a large model). kNotFound for a missing file,
 // kInvalidArgument for one that is not a GGUF model.

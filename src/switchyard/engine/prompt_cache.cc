@@ -17,6 +17,10 @@ bool HostPromptCache::insert(Entry entry) {
   const std::size_t c = cost(entry);
   if (entry.tokens.empty() || c > max_bytes_) return false;
   for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->adapters != entry.adapters) {
+      ++it;
+      continue;
+    }
     const std::size_t common = commonPrefix(it->tokens, entry.tokens);
     if (common == entry.tokens.size()) return false;  // already covered
     if (common == it->tokens.size()) {
@@ -35,11 +39,12 @@ bool HostPromptCache::insert(Entry entry) {
   return true;
 }
 
-HostPromptCache::Match HostPromptCache::findBest(std::span<const std::int32_t> prompt) const {
+HostPromptCache::Match HostPromptCache::findBest(std::span<const std::int32_t> prompt,
+                                                 const AdapterKey& adapters) const {
   Match best;
   std::size_t i = 0;
   for (const auto& e : entries_) {
-    const std::size_t common = commonPrefix(e.tokens, prompt);
+    const std::size_t common = e.adapters == adapters ? commonPrefix(e.tokens, prompt) : 0;
     if (common > best.prefix) best = {i, common};
     ++i;
   }

@@ -13,6 +13,10 @@ namespace switchyard::engine {
 
 using TokenSeq = std::vector<std::int32_t>;
 
+// The LoRA adapter set a sequence's KV was computed with: one scale per loaded adapter, empty for
+// the base model. KV is shared only between equal sets.
+using AdapterKey = std::vector<float>;
+
 // Length of the common prefix of two token sequences.
 std::size_t commonPrefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b);
 
@@ -21,22 +25,23 @@ class HostPromptCache {
   struct Entry {
     TokenSeq tokens;                  // the tokens whose KV `state` holds
     std::vector<std::uint8_t> state;  // llama_state_seq_get_data()
+    AdapterKey adapters;              // the adapter set `state` was computed with
   };
 
   explicit HostPromptCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
   // Keeps `entry`, evicting the least recently used ones to make room. An entry that is a prefix
   // of the new one is dropped (the new one covers it); a new one that is a prefix of a kept one
-  // is not stored. Returns false when it is not stored.
+  // is not stored (among entries of the same adapter set). Returns false when it is not stored.
   bool insert(Entry entry);
 
-  // The entry sharing the longest prefix with `prompt`: its position for take() and the prefix
-  // length; {npos, 0} when none shares anything.
+  // The entry of adapter set `adapters` sharing the longest prefix with `prompt`: its position
+  // for take() and the prefix length; {npos, 0} when none shares anything.
   struct Match {
     std::size_t index = static_cast<std::size_t>(-1);
     std::size_t prefix = 0;
   };
-  Match findBest(std::span<const std::int32_t> prompt) const;
+  Match findBest(std::span<const std::int32_t> prompt, const AdapterKey& adapters = {}) const;
 
   // Removes and returns the entry at `index` (from findBest).
   Entry take(std::size_t index);

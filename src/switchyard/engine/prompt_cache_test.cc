@@ -5,8 +5,8 @@
 namespace switchyard::engine {
 namespace {
 
-HostPromptCache::Entry entry(TokenSeq tokens, std::size_t state_bytes) {
-  return {std::move(tokens), std::vector<std::uint8_t>(state_bytes, 7)};
+HostPromptCache::Entry entry(TokenSeq tokens, std::size_t state_bytes, AdapterKey adapters = {}) {
+  return {std::move(tokens), std::vector<std::uint8_t>(state_bytes, 7), std::move(adapters)};
 }
 
 TEST(PromptCacheTest, CommonPrefix) {
@@ -47,6 +47,19 @@ TEST(PromptCacheTest, LongerEntryReplacesItsPrefix) {
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_FALSE(cache.insert(entry({1, 2}, 10)));  // covered by {1, 2, 3}
   EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(PromptCacheTest, EntriesOfAnotherAdapterSetAreNeitherMatchedNorReplaced) {
+  HostPromptCache cache(1 << 20);
+  ASSERT_TRUE(cache.insert(entry({1, 2, 3}, 10)));
+  EXPECT_EQ(cache.findBest(TokenSeq{1, 2, 3, 4}, AdapterKey{1.0f}).prefix, 0u);
+  ASSERT_TRUE(cache.insert(entry({1, 2}, 10, AdapterKey{1.0f})));  // not covered: other set
+  ASSERT_TRUE(cache.insert(entry({1, 2, 3, 4}, 10, AdapterKey{0.5f})));
+  EXPECT_EQ(cache.size(), 3u);
+  auto m = cache.findBest(TokenSeq{1, 2, 3, 4}, AdapterKey{1.0f});
+  EXPECT_EQ(m.prefix, 2u);
+  EXPECT_EQ(cache.take(m.index).adapters, AdapterKey{1.0f});
+  EXPECT_EQ(cache.findBest(TokenSeq{1, 2, 3, 4}).prefix, 3u);
 }
 
 }  // namespace

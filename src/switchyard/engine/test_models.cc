@@ -22,6 +22,19 @@ std::string make(TinyModelSpec spec, const std::string& file) {
   return spec.out_path;
 }
 
+std::string makeLora(const std::string& base, std::uint64_t seed, const std::string& file) {
+  TinyLoraSpec spec;
+  spec.base_path = base;
+  spec.seed = seed;
+  spec.out_path = (fs::path(::testing::TempDir()) / file).string();
+  auto r = makeTinyLora(spec);
+  if (!r) {
+    ADD_FAILURE() << "makeTinyLora: " << r.error().toString();
+    std::abort();
+  }
+  return spec.out_path;
+}
+
 }  // namespace
 
 std::string llamaModelsDir() { return std::string(SY_LLAMA_DIR) + "/src/models"; }
@@ -60,6 +73,28 @@ const std::string& tinyQwen2Tools() {
       std::abort();
     }
     return make(spec, "tiny-qwen2-tools.gguf");
+  }();
+  return path;
+}
+
+const std::string& tinyQwen2Lora() {
+  static const std::string path = makeLora(tinyQwen2(), 7, "tiny-qwen2-lora.gguf");
+  return path;
+}
+
+const std::string& tinyQwen2Lora2() {
+  static const std::string path = makeLora(tinyQwen2(), 8, "tiny-qwen2-lora2.gguf");
+  return path;
+}
+
+const std::string& otherShapeLora() {
+  static const std::string path = [] {
+    TinyModelSpec spec = tinySpec();
+    spec.n_embd = 32;
+    spec.n_head = 2;
+    spec.n_head_kv = 1;
+    spec.n_ff = 64;
+    return makeLora(make(spec, "tiny-qwen2-32.gguf"), 7, "tiny-qwen2-32-lora.gguf");
   }();
   return path;
 }

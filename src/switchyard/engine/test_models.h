@@ -21,4 +21,11 @@ const std::string& tinyQwen2();
 // <tool_call> / </tool_call> tokens (plus <think> / </think>, and "<tool_call>\n" as one token).
 const std::string& tinyQwen2Tools();
 
+// A LoRA adapter (makeTinyLora, rank 8) for tinyQwen2(); `seed` picks one of several.
+const std::string& tinyQwen2Lora();
+const std::string& tinyQwen2Lora2();
+
+// A LoRA adapter for a qwen2 model of another shape (32 dim): tinyQwen2() must refuse it.
+const std::string& otherShapeLora();
+
 }  // namespace switchyard::engine::testing_models
