@@ -1,0 +1,353 @@
+// The real gateway in-process in front of the fake OpenAI-compatible upstream, spoken to in
+// the Responses API (POST /v1/responses): text, streaming event order, tool round trips,
+// json_schema, rejected stateful features and errors before and inside a stream.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <map>
+
+#include "switchyard/core/log.h"
+#include "switchyard/server/gateway.h"
+#include "tests/fakes/fake_upstream.h"
+
+namespace switchyard {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using asio::ip::tcp;
+using fakes::Behavior;
+using fakes::FakeUpstream;
+
+struct Reply {
+  unsigned status = 0;
+  bhttp::fields headers;
+  std::string body;
+  std::string header(std::string_view name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : std::string(it->value());
+  }
+  json::value json() const { return json::parse(body); }
+};
+
+Reply post(std::uint16_t port, const std::string& target, const std::string& body,
+           std::vector<std::pair<std::string, std::string>> headers = {}) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  req.set(bhttp::field::content_type, "application/json");
+  for (auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  boost::system::error_code ec;
+  bhttp::read(stream, buffer, res, ec);  // a stream cut by an error still has its body
+  return Reply{res.result_int(), res.base(), res.body()};
+}
+
+struct Event {
+  std::string name;
+  json::value data;
+};
+
+std::vector<Event> sseEvents(const std::string& body) {
+  std::vector<Event> out;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    auto end = body.find("\n\n", pos);
+    if (end == std::string::npos) break;
+    std::string_view block(body.data() + pos, end - pos);
+    pos = end + 2;
+    Event e;
+    std::string data;
+    while (!block.empty()) {
+      auto nl = block.find('\n');
+      std::string_view line = block.substr(0, nl);
+      if (line.starts_with("event: ")) e.name = std::string(line.substr(7));
+      if (line.starts_with("data: ")) data += line.substr(6);
+      block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
+    }
+    if (data == "[DONE]") {
+      e.data = "[DONE]";
+    } else if (!data.empty()) {
+      e.data = json::parse(data);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::string> names(const std::vector<Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.name);
+  return out;
+}
+
+std::string textOf(const std::vector<Event>& events) {
+  std::string text;
+  for (const auto& e : events) {
+    if (e.name == "response.output_text.delta") text += e.data.at("delta").as_string();
+  }
+  return text;
+}
+
+class ResponsesGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
+
+  void SetUp() override {
+    config::Config cfg;
+    cfg.source = "<test>";
+    cfg.server.host = "127.0.0.1";
+    cfg.server.port = 0;
+    cfg.server.workers = 1;
+    cfg.log.access_log = false;
+    config::ProviderConfig up;
+    up.name = "up";
+    up.kind = "openai";
+    up.base_url = openai_.baseUrl();
+    up.api_key = "sk-openai-secret";
+    up.models = {{"fake-model", {}, 0}};
+    cfg.providers = {up};
+    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    auto gw = server::Gateway::create(std::move(cfg));
+    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
+    gateway_ = std::move(*gw);
+    gateway_->start();
+  }
+
+  Reply responses(const std::string& body) {
+    return post(gateway_->port(), "/v1/responses", body,
+                {{"authorization", "Bearer client-key"}});
+  }
+
+  json::value upstreamBody() { return json::parse(openai_.lastRequest().body); }
+
+  FakeUpstream openai_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(ResponsesGatewayTest, TextResponseFromAnOpenAIUpstream) {
+  Reply r = responses(R"({"model":"fast","instructions":"Be brief.","input":"Hi",
+                          "temperature":0.5,"max_output_tokens":64,"metadata":{"k":"v"}})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j.at("object"), "response");
+  EXPECT_EQ(j.at("id"), json::value("resp_" + r.header("x-request-id")));
+  EXPECT_EQ(j.at("status"), "completed");
+  EXPECT_EQ(j.at("model"), "fake-model");
+  EXPECT_EQ(j.at("instructions"), "Be brief.");
+  EXPECT_EQ(j.at("temperature"), 0.5);
+  EXPECT_EQ(j.at("max_output_tokens"), 64);
+  EXPECT_EQ(j.at("metadata").at("k"), "v");
+  EXPECT_EQ(j.at("store"), false);
+  ASSERT_EQ(j.at("output").as_array().size(), 1u);
+  const auto& msg = j.at("output").at(0);
+  EXPECT_EQ(msg.at("type"), "message");
+  EXPECT_EQ(msg.at("role"), "assistant");
+  EXPECT_EQ(msg.at("content").at(0).at("type"), "output_text");
+  EXPECT_EQ(msg.at("content").at(0).at("text"), "Hello from the fake upstream!");
+  EXPECT_EQ(j.at("usage").at("input_tokens"), 12);
+  EXPECT_EQ(j.at("usage").at("output_tokens"), 5);
+  EXPECT_EQ(j.at("usage").at("total_tokens"), 17);
+  EXPECT_EQ(r.header("x-switchyard-provider"), "up");
+
+  auto sent = openai_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/chat/completions");
+  EXPECT_EQ(sent.header("authorization"), "Bearer sk-openai-secret");
+  auto up = json::parse(sent.body);
+  EXPECT_EQ(up.at("model"), "fake-model");
+  EXPECT_EQ(up.at("max_completion_tokens"), 64);
+  EXPECT_EQ(up.at("temperature"), 0.5);
+  EXPECT_FALSE(up.as_object().contains("metadata"));
+  EXPECT_EQ(up.at("messages"), json::parse(R"([{"role":"system","content":"Be brief."},
+                                                {"role":"user","content":"Hi"}])"));
+}
+
+TEST_F(ResponsesGatewayTest, StreamFollowsTheDocumentedEventOrder) {
+  Reply r = responses(R"({"model":"fast","input":"Hi","stream":true})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  auto events = sseEvents(r.body);
+  const std::vector<std::string> want_head = {
+      "response.created", "response.in_progress", "response.output_item.added",
+      "response.content_part.added", "response.output_text.delta"};
+  const std::vector<std::string> want_tail = {
+      "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+      "response.output_item.done", "response.completed"};
+  auto got = names(events);
+  ASSERT_GE(got.size(), want_head.size() + want_tail.size());
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 5), want_head);
+  EXPECT_EQ(std::vector<std::string>(got.end() - 5, got.end()), want_tail);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].data.at("sequence_number"), static_cast<std::int64_t>(i));
+    EXPECT_EQ(events[i].data.at("type"), json::value(events[i].name));
+  }
+  EXPECT_EQ(textOf(events), "Hello from the fake upstream!");
+  const auto& done = events.back().data.at("response");
+  EXPECT_EQ(done.at("status"), "completed");
+  EXPECT_EQ(done.at("output").at(0).at("content").at(0).at("text"),
+            "Hello from the fake upstream!");
+  EXPECT_EQ(done.at("usage").at("output_tokens"), 5);  // usage asked of the upstream
+  EXPECT_EQ(upstreamBody().at("stream_options").at("include_usage"), true);
+}
+
+TEST_F(ResponsesGatewayTest, ToolCallRoundTrip) {
+  openai_.pushBehavior(Behavior::toolCall());
+  const std::string tools =
+      R"("tools":[{"type":"function","name":"get_weather","description":"Weather",
+          "parameters":{"type":"object","properties":{"location":{"type":"string"}}},
+          "strict":true}],"tool_choice":"required","parallel_tool_calls":false)";
+  Reply first = responses(R"({"model":"fast","input":"Weather in Paris?",)" + tools + "}");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  auto j = first.json();
+  const auto& call = j.at("output").at(0);
+  EXPECT_EQ(call.at("type"), "function_call");
+  EXPECT_EQ(call.at("call_id"), "call_fake_1");
+  EXPECT_EQ(call.at("name"), "get_weather");
+  EXPECT_EQ(call.at("arguments"), R"({"location":"Paris","unit":"celsius"})");
+  EXPECT_EQ(j.at("tools").at(0).at("name"), "get_weather");
+  auto up = upstreamBody();
+  EXPECT_EQ(up.at("tools"), json::parse(R"([{"type":"function","function":{"name":"get_weather",
+      "description":"Weather","parameters":{"type":"object","properties":{"location":
+      {"type":"string"}}},"strict":true}}])"));
+  EXPECT_EQ(up.at("tool_choice"), "required");
+  EXPECT_EQ(up.at("parallel_tool_calls"), false);
+
+  // The client sends the call and its output back, statelessly.
+  std::string second_body = R"({"model":"fast","input":[
+      {"role":"user","content":"Weather in Paris?"},)" +
+                            json::serialize(call) + R"(,
+      {"type":"function_call_output","call_id":"call_fake_1","output":"18C"}],)" +
+                            tools + "}";
+  Reply second = responses(second_body);
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.json().at("output").at(0).at("content").at(0).at("text"),
+            "Hello from the fake upstream!");
+  auto msgs = upstreamBody().at("messages");
+  ASSERT_EQ(msgs.as_array().size(), 3u);
+  EXPECT_EQ(msgs.at(1).at("role"), "assistant");
+  EXPECT_EQ(msgs.at(1).at("tool_calls").at(0).at("id"), "call_fake_1");
+  EXPECT_EQ(msgs.at(1).at("tool_calls").at(0).at("function").at("arguments"),
+            R"({"location":"Paris","unit":"celsius"})");
+  EXPECT_EQ(msgs.at(2), json::parse(R"({"role":"tool","content":"18C",
+                                        "tool_call_id":"call_fake_1"})"));
+}
+
+TEST_F(ResponsesGatewayTest, StreamedToolCallArgumentsArriveAsDeltas) {
+  openai_.pushBehavior(Behavior::toolCall());
+  Reply r = responses(R"({"model":"fast","input":"Weather?","stream":true,
+      "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto events = sseEvents(r.body);
+  std::string args;
+  int deltas = 0;
+  for (const auto& e : events) {
+    if (e.name == "response.function_call_arguments.delta") {
+      args += e.data.at("delta").as_string();
+      ++deltas;
+    }
+  }
+  EXPECT_GT(deltas, 5);
+  EXPECT_EQ(args, R"({"location":"Paris","unit":"celsius"})");
+  auto got = names(events);
+  auto done = std::find(got.begin(), got.end(), "response.function_call_arguments.done");
+  ASSERT_NE(done, got.end());
+  EXPECT_EQ(*(done + 1), "response.output_item.done");
+  EXPECT_EQ(got.back(), "response.completed");
+  const auto& item = events.back().data.at("response").at("output").at(0);
+  EXPECT_EQ(item.at("type"), "function_call");
+  EXPECT_EQ(item.at("arguments"), json::value(args));
+  EXPECT_EQ(item.at("call_id"), "call_fake_1");
+}
+
+TEST_F(ResponsesGatewayTest, JsonSchemaBecomesResponseFormat) {
+  Reply r = responses(R"({"model":"fast","input":"Give JSON","text":{"format":{
+      "type":"json_schema","name":"answer","strict":true,
+      "schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}}}})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("text").at("format").at("name"), "answer");
+  EXPECT_EQ(upstreamBody().at("response_format"), json::parse(R"({"type":"json_schema",
+      "json_schema":{"name":"answer","schema":{"type":"object","properties":{"a":
+      {"type":"string"}},"required":["a"]},"strict":true}})"));
+}
+
+TEST_F(ResponsesGatewayTest, StatefulFeaturesAreRejectedWithoutCallingTheUpstream) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"model":"fast","input":"x","previous_response_id":"resp_1"})", "previous_response_id"},
+      {R"({"model":"fast","input":"x","store":true})", "store"},
+      {R"({"model":"fast","input":"x","background":true})", "background"},
+      {R"({"model":"fast","input":"x","tools":[{"type":"web_search"}]})", "tools[0].type"},
+  };
+  for (const auto& [body, param] : cases) {
+    Reply r = responses(body);
+    EXPECT_EQ(r.status, 400u) << body;
+    auto e = r.json().at("error");
+    EXPECT_EQ(e.at("type"), "invalid_request_error") << r.body;
+    EXPECT_EQ(e.at("param"), param) << r.body;
+    EXPECT_EQ(e.at("code"), "unsupported_parameter") << r.body;
+    EXPECT_NE(std::string(e.at("message").as_string()).find("not supported"),
+              std::string::npos);
+  }
+  EXPECT_EQ(openai_.requestCount(), 0u);
+}
+
+TEST_F(ResponsesGatewayTest, ErrorsUseOpenAIsFormat) {
+  Reply unknown = responses(R"({"model":"nope","input":"x"})");
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+  EXPECT_TRUE(unknown.json().at("error").at("message").is_string());
+  openai_.pushBehavior(Behavior::error(429, "slow down"));
+  Reply limited = responses(R"({"model":"fast","input":"x"})");
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+  EXPECT_EQ(limited.json().at("error").at("type"), "rate_limit_error");
+  Reply get = [&] {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gateway_->port()));
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/v1/responses", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    bhttp::write(stream, req);
+    beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    return Reply{res.result_int(), res.base(), res.body()};
+  }();
+  EXPECT_EQ(get.status, 405u);
+  EXPECT_EQ(get.header("allow"), "POST");
+}
+
+TEST_F(ResponsesGatewayTest, AStreamCutMidWayEndsWithErrorAndFailedEvents) {
+  openai_.pushBehavior(Behavior::cutStream(3));
+  Reply r = responses(R"({"model":"fast","input":"Hi","stream":true})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto events = sseEvents(r.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[events.size() - 2].name, "error");
+  EXPECT_TRUE(events[events.size() - 2].data.at("message").is_string());
+  EXPECT_EQ(events.back().name, "response.failed");
+  EXPECT_EQ(events.back().data.at("response").at("status"), "failed");
+  EXPECT_EQ(events.back().data.at("response").at("error").at("code"), "server_error");
+  EXPECT_FALSE(textOf(events).empty());  // what arrived before the cut was relayed
+}
+
+TEST_F(ResponsesGatewayTest, UpstreamFailureBeforeTheFirstByteIsAPlainError) {
+  openai_.pushBehavior(Behavior::error(500, "boom"));
+  Reply r = responses(R"({"model":"fast","input":"Hi","stream":true})");
+  EXPECT_EQ(r.status, 500u) << r.body;  // nothing was streamed yet: a normal error response
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_TRUE(r.json().at("error").at("message").is_string());
+}
+
+}  // namespace
+}  // namespace switchyard
