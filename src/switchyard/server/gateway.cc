@@ -15,6 +15,7 @@
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/server/anthropic_routes.h"
+#include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 
 namespace switchyard::server {
@@ -105,6 +106,8 @@ class Gateway::Handlers final : public RouteSupport {
       const bool ready = server_ == nullptr || !server_->draining();
       (void)co_await writer.send(ready ? 200 : 503, kJson,
                                  ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
+    } else if (OllamaRoutes::serves(target)) {
+      co_await ollama_.handle(target, req, writer, conn, ctx);
     } else {
       Status status = Status(ErrorCode::kNotFound, "Unknown request URL: " +
                                                        std::string(req.method_string()) + " " +
@@ -443,6 +446,7 @@ class Gateway::Handlers final : public RouteSupport {
   std::string models_body_;
   http::Server* server_ = nullptr;
   AnthropicRoutes anthropic_{*this};
+  OllamaRoutes ollama_{*this};
   ResponsesRoutes responses_{*this};
 };
 

@@ -1,0 +1,471 @@
+#include "switchyard/server/ollama_routes.h"
+
+#include <chrono>
+#include <variant>
+
+#include "switchyard/api/errors.h"
+#include "switchyard/api/ollama/ollama_stream.h"
+#include "switchyard/core/version.h"
+#include "switchyard/routing/router.h"
+
+namespace switchyard::server {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace codec = api::ollama;
+using pipeline::RequestContext;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view kJson = "application/json; charset=utf-8";
+constexpr std::string_view kNdjson = "application/x-ndjson";
+constexpr std::string_view kLatest = ":latest";
+
+std::int64_t nanosBetween(Clock::time_point a, Clock::time_point b) {
+  return std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+}
+
+std::string now() { return codec::formatTimestamp(std::chrono::system_clock::now()); }
+
+bool isModelManagement(std::string_view path) {
+  return path == "/api/pull" || path == "/api/push" || path == "/api/create" ||
+         path == "/api/copy" || path == "/api/delete" || path.starts_with("/api/blobs/");
+}
+
+// Streams native chunks to the client as NDJSON lines, starting the response with the first
+// line so that a failure before it can still be a plain HTTP error. The lines of one upstream
+// read leave in one socket write.
+class NdjsonWriter {
+ public:
+  NdjsonWriter(http::ResponseWriter& writer, RequestContext& ctx,
+               codec::NdjsonStreamEncoder::Mode mode, std::string model,
+               http::ResponseWriter::Headers headers)
+      : writer_(writer), ctx_(ctx), encoder_(mode, std::move(model), now()),
+        headers_(std::move(headers)) {}
+
+  template <typename Chunk>
+  asio::awaitable<Status> onChunk(const Chunk& chunk) {
+    if (chunk.usage) ctx_.usage = *chunk.usage;
+    buffer_.clear();
+    if constexpr (std::is_same_v<Chunk, api::ChatChunk>) {
+      encoder_.onChunk(chunk, buffer_);
+    } else {
+      encoder_.onCompletionChunk(chunk, buffer_);
+    }
+    if (buffer_.empty()) co_return Status::ok();
+    if (!writer_.started()) {
+      ctx_.first_byte = Clock::now();
+      Status s = co_await writer_.startStream(200, kNdjson, headers_);
+      if (!s.isOk()) co_return s;
+    }
+    writer_.append(buffer_);
+    if (batching_) co_return Status::ok();
+    co_return co_await writer_.flush();
+  }
+
+  void beginBatch() { batching_ = true; }
+  asio::awaitable<Status> endBatch() {
+    batching_ = false;
+    if (!writer_.started()) co_return Status::ok();
+    co_return co_await writer_.flush();
+  }
+
+  // The final `done: true` line, or an `{"error":...}` line.
+  asio::awaitable<void> finish(const Status& status, const codec::Timings& timings) {
+    buffer_.clear();
+    if (status.isOk()) {
+      encoder_.finish(timings, buffer_);
+    } else {
+      encoder_.fail(status, buffer_);
+      writer_.setKeepAlive(false);
+    }
+    if (!writer_.started()) {
+      ctx_.first_byte = Clock::now();
+      (void)co_await writer_.startStream(200, kNdjson, headers_);
+    }
+    writer_.append(buffer_);
+    (void)co_await writer_.finish();
+  }
+
+ private:
+  http::ResponseWriter& writer_;
+  RequestContext& ctx_;
+  codec::NdjsonStreamEncoder encoder_;
+  http::ResponseWriter::Headers headers_;
+  std::string buffer_;
+  bool batching_ = false;
+};
+
+class ChatNdjsonSink final : public providers::ChatSink {
+ public:
+  explicit ChatNdjsonSink(NdjsonWriter& out) : out_(out) {}
+  asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
+    co_return co_await out_.onChunk(chunk);
+  }
+  void beginBatch() override { out_.beginBatch(); }
+  asio::awaitable<Status> endBatch() override { co_return co_await out_.endBatch(); }
+
+ private:
+  NdjsonWriter& out_;
+};
+
+class CompletionNdjsonSink final : public providers::CompletionSink {
+ public:
+  explicit CompletionNdjsonSink(NdjsonWriter& out) : out_(out) {}
+  asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) override {
+    co_return co_await out_.onChunk(chunk);
+  }
+  void beginBatch() override { out_.beginBatch(); }
+  asio::awaitable<Status> endBatch() override { co_return co_await out_.endBatch(); }
+
+ private:
+  NdjsonWriter& out_;
+};
+
+}  // namespace
+
+OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
+  const config::Config& cfg = support_.gatewayConfig();
+  routing::Router router(cfg);
+  for (const auto& listing : router.models()) {
+    RequestContext ctx;
+    if (!router.route(listing.id, ctx).isOk() || ctx.plan.empty()) continue;
+    codec::ModelInfo info;
+    info.name = listing.id;
+    info.provider = ctx.plan.front().provider;
+    info.upstream_model = ctx.plan.front().model;
+    for (const auto& p : cfg.providers) {
+      if (p.name != info.provider) continue;
+      info.provider_kind = p.kind;
+      if (p.kind == "local") info.format = "gguf";
+      for (const auto& m : p.models) {
+        if (m.name != info.upstream_model) continue;
+        info.context_window = m.context_window;
+        if (p.kind == "local") {
+          if (info.context_window == 0) info.context_window = m.local.context;
+          info.embedding = m.local.embeddings;
+        }
+      }
+    }
+    models_.push_back(std::move(info));
+  }
+  loaded_at_ = now();
+  tags_body_ = codec::encodeTags(models_, loaded_at_);
+}
+
+bool OllamaRoutes::serves(std::string_view path) {
+  return path == "/" || path == "/api/chat" || path == "/api/generate" || path == "/api/embed" ||
+         path == "/api/embeddings" || path == "/api/tags" || path == "/api/show" ||
+         path == "/api/ps" || path == "/api/version" || isModelManagement(path);
+}
+
+asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request& req,
+                                           http::ResponseWriter& writer,
+                                           http::ConnectionInfo& conn, RequestContext& ctx) {
+  const auto method = req.method();
+  const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+  const bool post = method == bhttp::verb::post;
+  auto wrongMethod = [&](std::string allowed) -> asio::awaitable<void> {
+    ctx.http_status = 405;
+    http::ResponseWriter::Headers allow{{std::string("Allow"), allowed}};
+    (void)co_await writer.send(405, kJson,
+                               codec::encodeError("method not allowed: use " + allowed), allow);
+  };
+
+  if (path == "/") {
+    if (!get) co_return co_await wrongMethod("GET, HEAD");
+    ctx.http_status = 200;
+    // Clients probe the server with this; Ollama answers it in plain text.
+    std::string body;
+    if (method != bhttp::verb::head) body = "Ollama is running";
+    (void)co_await writer.send(200, "text/plain; charset=utf-8", std::move(body));
+    co_return;
+  }
+  if (isModelManagement(path)) {
+    Status status = Status(ErrorCode::kUnprocessable,
+                           std::string(path) +
+                               " is not supported: Switchyard does not manage models; its "
+                               "models come from the gateway's configuration (GET /api/tags "
+                               "lists them)")
+                        .withHttpStatus(501);
+    co_return co_await sendError(writer, ctx, std::move(status));
+  }
+  if (path == "/api/tags" || path == "/api/ps" || path == "/api/version") {
+    if (!get) co_return co_await wrongMethod("GET");
+    ctx.http_status = 200;
+    std::string body;
+    if (path == "/api/tags") {
+      body = tags_body_;
+    } else if (path == "/api/ps") {
+      body = codec::encodePs();
+    } else {
+      body = codec::encodeVersion(kVersion);
+    }
+    (void)co_await writer.send(200, kJson, std::move(body), support_.responseHeaders(ctx));
+    co_return;
+  }
+  if (!post) co_return co_await wrongMethod("POST");
+  if (path == "/api/chat") {
+    ctx.endpoint = pipeline::Endpoint::kChat;
+    co_await chat(req, writer, conn, ctx);
+  } else if (path == "/api/generate") {
+    ctx.endpoint = pipeline::Endpoint::kChat;
+    co_await generate(req, writer, conn, ctx);
+  } else if (path == "/api/embed" || path == "/api/embeddings") {
+    ctx.endpoint = pipeline::Endpoint::kEmbeddings;
+    co_await embed(req, writer, conn, ctx, path == "/api/embeddings");
+  } else {
+    co_await show(req, writer, ctx);
+  }
+}
+
+asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWriter& writer,
+                                         http::ConnectionInfo& conn, RequestContext& ctx) {
+  auto decoded = codec::decodeChatRequest(req.body());
+  if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+  api::ChatRequest& request = *decoded;
+  const std::string model = request.model;
+  ctx.stream = request.stream;
+  providers::Provider* provider = nullptr;
+  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  if (request.messages.empty()) {
+    // Ollama loads the model and answers at once; the gateway has nothing to load.
+    co_return co_await sendOk(writer, ctx, codec::encodeChatLoadResponse(model, now()));
+  }
+  request.model = ctx.model;
+  providers::CallContext call{conn.client, ctx.request_id,
+                              ctx.received + support_.gatewayConfig().server.request_timeout};
+  ctx.upstream_start = Clock::now();
+  ctx.attempts = 1;
+
+  if (!request.stream) {
+    auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
+    if (outcome.index() == 1) co_return finishCancelled(ctx);
+    auto& result = std::get<0>(outcome);
+    if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+    if (result->usage) ctx.usage = *result->usage;
+    ctx.first_byte = Clock::now();
+    co_await sendOk(writer, ctx, codec::encodeChatResponse(*result, model, now(), timings(ctx)));
+    co_return;
+  }
+
+  NdjsonWriter out(writer, ctx, codec::NdjsonStreamEncoder::Mode::kChat, model,
+                   support_.responseHeaders(ctx));
+  ChatNdjsonSink sink(out);
+  auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
+  if (outcome.index() == 1) co_return finishCancelled(ctx);
+  providers::StreamOutcome& result = std::get<0>(outcome);
+  if (result.status.code() == ErrorCode::kCancelled) co_return finishCancelled(ctx);
+  if (!result.status.isOk() && !writer.started()) {
+    co_return co_await sendError(writer, ctx, std::move(result.status));
+  }
+  ctx.http_status = 200;
+  co_await out.finish(result.status, timings(ctx));
+  if (!result.status.isOk()) ctx.error = std::move(result.status);
+  support_.logRequest(ctx);
+}
+
+asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseWriter& writer,
+                                             http::ConnectionInfo& conn, RequestContext& ctx) {
+  auto decoded = codec::decodeGenerateRequest(req.body());
+  if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+  codec::GenerateRequest& request = *decoded;
+  const std::string model = request.raw ? request.completion.model : request.chat.model;
+  ctx.stream = request.raw ? request.completion.stream : request.chat.stream;
+  providers::Provider* provider = nullptr;
+  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  if (request.load_only) {
+    co_return co_await sendOk(
+        writer, ctx, codec::encodeGenerateResponse(model, now(), "", "", "load", {}, {}));
+  }
+  providers::CallContext call{conn.client, ctx.request_id,
+                              ctx.received + support_.gatewayConfig().server.request_timeout};
+  ctx.upstream_start = Clock::now();
+  ctx.attempts = 1;
+
+  if (!ctx.stream) {
+    std::string text, thinking;
+    api::FinishReason reason = api::FinishReason::kStop;
+    if (request.raw) {
+      ctx.endpoint = pipeline::Endpoint::kCompletions;
+      request.completion.model = ctx.model;
+      auto outcome = co_await writer.unlessClientGone(provider->complete(request.completion, call));
+      if (outcome.index() == 1) co_return finishCancelled(ctx);
+      auto& result = std::get<0>(outcome);
+      if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+      if (result->usage) ctx.usage = *result->usage;
+      if (!result->choices.empty()) {
+        text = result->choices.front().text;
+        reason = result->choices.front().finish_reason;
+      }
+    } else {
+      request.chat.model = ctx.model;
+      auto outcome = co_await writer.unlessClientGone(provider->chat(request.chat, call));
+      if (outcome.index() == 1) co_return finishCancelled(ctx);
+      auto& result = std::get<0>(outcome);
+      if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+      if (result->usage) ctx.usage = *result->usage;
+      if (!result->choices.empty()) {
+        const auto& choice = result->choices.front();
+        text = choice.message.text();
+        thinking = choice.message.reasoning_content;
+        reason = choice.finish_reason;
+      }
+    }
+    ctx.first_byte = Clock::now();
+    co_await sendOk(writer, ctx,
+                    codec::encodeGenerateResponse(model, now(), text, thinking,
+                                                  codec::doneReason(reason), ctx.usage,
+                                                  timings(ctx)));
+    co_return;
+  }
+
+  NdjsonWriter out(writer, ctx, codec::NdjsonStreamEncoder::Mode::kGenerate, model,
+                   support_.responseHeaders(ctx));
+  std::variant<providers::StreamOutcome, Status> outcome;
+  if (request.raw) {
+    ctx.endpoint = pipeline::Endpoint::kCompletions;
+    request.completion.model = ctx.model;
+    CompletionNdjsonSink sink(out);
+    outcome = co_await writer.unlessClientGone(
+        provider->completeStream(request.completion, sink, call));
+  } else {
+    request.chat.model = ctx.model;
+    ChatNdjsonSink sink(out);
+    outcome = co_await writer.unlessClientGone(provider->chatStream(request.chat, sink, call));
+  }
+  if (outcome.index() == 1) co_return finishCancelled(ctx);
+  providers::StreamOutcome& result = std::get<0>(outcome);
+  if (result.status.code() == ErrorCode::kCancelled) co_return finishCancelled(ctx);
+  if (!result.status.isOk() && !writer.started()) {
+    co_return co_await sendError(writer, ctx, std::move(result.status));
+  }
+  ctx.http_status = 200;
+  co_await out.finish(result.status, timings(ctx));
+  if (!result.status.isOk()) ctx.error = std::move(result.status);
+  support_.logRequest(ctx);
+}
+
+asio::awaitable<void> OllamaRoutes::embed(http::Request& req, http::ResponseWriter& writer,
+                                          http::ConnectionInfo& conn, RequestContext& ctx,
+                                          bool legacy) {
+  // No conditional operator over Result temporaries here: g++ 12 destroys them twice inside
+  // coroutines.
+  Result<api::EmbeddingRequest> decoded = fail(ErrorCode::kInternal, "not decoded");
+  if (legacy) {
+    decoded = codec::decodeEmbeddingsRequest(req.body());
+  } else {
+    decoded = codec::decodeEmbedRequest(req.body());
+  }
+  if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+  api::EmbeddingRequest& request = *decoded;
+  const std::string model = request.model;
+  providers::Provider* provider = nullptr;
+  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  request.model = ctx.model;
+  providers::CallContext call{conn.client, ctx.request_id,
+                              ctx.received + support_.gatewayConfig().server.request_timeout};
+  ctx.upstream_start = Clock::now();
+  ctx.attempts = 1;
+  auto outcome = co_await writer.unlessClientGone(provider->embed(request, call));
+  if (outcome.index() == 1) co_return finishCancelled(ctx);
+  auto& result = std::get<0>(outcome);
+  if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+  ctx.usage = result->usage;
+  ctx.first_byte = Clock::now();
+  std::string body;
+  if (legacy) {
+    body = codec::encodeEmbeddingsResponse(*result);
+  } else {
+    body = codec::encodeEmbedResponse(*result, model, timings(ctx));
+  }
+  co_await sendOk(writer, ctx, std::move(body));
+}
+
+asio::awaitable<void> OllamaRoutes::show(http::Request& req, http::ResponseWriter& writer,
+                                         RequestContext& ctx) {
+  auto name = codec::decodeShowRequest(req.body());
+  if (!name) co_return co_await sendError(writer, ctx, std::move(name.error()));
+  const codec::ModelInfo* info = findModel(*name);
+  if (info == nullptr) {
+    co_return co_await sendError(
+        writer, ctx, Status(ErrorCode::kNotFound, "model '" + *name + "' not found"));
+  }
+  ctx.http_status = 200;
+  (void)co_await writer.send(200, kJson, codec::encodeShow(*info, loaded_at_),
+                             support_.responseHeaders(ctx));
+}
+
+// ---- shared steps -------------------------------------------------------------------------
+
+const codec::ModelInfo* OllamaRoutes::findModel(std::string_view name) const {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& m : models_) {
+      if (m.name == name) return &m;
+    }
+    if (!name.ends_with(kLatest)) break;
+    name.remove_suffix(kLatest.size());
+  }
+  return nullptr;
+}
+
+Status OllamaRoutes::resolve(std::string_view model, RequestContext& ctx,
+                             providers::Provider*& provider) {
+  Status s = support_.resolve(model, ctx, provider);
+  if (s.code() == ErrorCode::kNotFound && model.ends_with(kLatest)) {
+    s = support_.resolve(model.substr(0, model.size() - kLatest.size()), ctx, provider);
+    ctx.requested_model = std::string(model);
+  }
+  if (s.code() == ErrorCode::kNotFound) {
+    return Status(ErrorCode::kNotFound, "model '" + std::string(model) + "' not found");
+  }
+  return s;
+}
+
+codec::Timings OllamaRoutes::timings(const RequestContext& ctx) const {
+  codec::Timings t;
+  const auto end = Clock::now();
+  t.total_ns = nanosBetween(ctx.received, end);
+  if (ctx.upstream_start && ctx.first_byte) {
+    t.prompt_eval_ns = nanosBetween(*ctx.upstream_start, *ctx.first_byte);
+    t.eval_ns = nanosBetween(*ctx.first_byte, end);
+  } else if (ctx.upstream_start) {
+    t.prompt_eval_ns = nanosBetween(*ctx.upstream_start, end);
+  }
+  return t;
+}
+
+asio::awaitable<void> OllamaRoutes::sendOk(http::ResponseWriter& writer, RequestContext& ctx,
+                                           std::string body) {
+  ctx.http_status = 200;
+  (void)co_await writer.send(200, kJson, std::move(body), support_.responseHeaders(ctx));
+  support_.logRequest(ctx);
+}
+
+asio::awaitable<void> OllamaRoutes::sendError(http::ResponseWriter& writer, RequestContext& ctx,
+                                              Status status) {
+  ctx.http_status = api::httpStatusFor(status);
+  auto h = support_.responseHeaders(ctx);
+  if (status.retryAfterSeconds() > 0) {
+    h.emplace_back("Retry-After", std::to_string(status.retryAfterSeconds()));
+  }
+  (void)co_await writer.send(ctx.http_status, kJson, codec::encodeError(status), h);
+  ctx.error = std::move(status);
+  support_.logRequest(ctx);
+}
+
+void OllamaRoutes::finishCancelled(RequestContext& ctx) const {
+  ctx.http_status = 499;
+  ctx.error = Status(ErrorCode::kCancelled, "client disconnected");
+  support_.logRequest(ctx);
+}
+
+}  // namespace switchyard::server

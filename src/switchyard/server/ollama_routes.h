@@ -1,0 +1,65 @@
+#pragma once
+// OllamaRoutes: Ollama's native API, so that Ollama clients (the `ollama` packages, Open WebUI,
+// LangChain's Ollama classes) reach any provider through the router: POST /api/chat,
+// /api/generate, /api/embed, /api/embeddings, /api/show; GET /api/tags, /api/ps, /api/version;
+// GET and HEAD / ("Ollama is running"). Streams are NDJSON. Model management endpoints
+// (/api/pull, /api/create, ...) answer 501. Errors are Ollama's {"error":"..."}.
+// Immutable after construction: thread-safe.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/api/ollama/ollama_codec.h"
+#include "switchyard/http/server.h"
+#include "switchyard/pipeline/context.h"
+#include "switchyard/server/route_support.h"
+
+namespace switchyard::server {
+
+class OllamaRoutes {
+ public:
+  // Reads support.gatewayConfig() once, for the model listing.
+  explicit OllamaRoutes(RouteSupport& support);
+
+  // Whether `path` (no query string) is one of these endpoints.
+  static bool serves(std::string_view path);
+
+  boost::asio::awaitable<void> handle(std::string_view path, http::Request& req,
+                                      http::ResponseWriter& writer, http::ConnectionInfo& conn,
+                                      pipeline::RequestContext& ctx);
+
+ private:
+  boost::asio::awaitable<void> chat(http::Request& req, http::ResponseWriter& writer,
+                                    http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
+  boost::asio::awaitable<void> generate(http::Request& req, http::ResponseWriter& writer,
+                                        http::ConnectionInfo& conn,
+                                        pipeline::RequestContext& ctx);
+  boost::asio::awaitable<void> embed(http::Request& req, http::ResponseWriter& writer,
+                                     http::ConnectionInfo& conn, pipeline::RequestContext& ctx,
+                                     bool legacy);
+  boost::asio::awaitable<void> show(http::Request& req, http::ResponseWriter& writer,
+                                    pipeline::RequestContext& ctx);
+
+  // Routes `model`; a trailing ":latest" (Ollama's default tag) is ignored when the name
+  // without it is known. Unknown models are 404 "model 'x' not found", as Ollama says it.
+  Status resolve(std::string_view model, pipeline::RequestContext& ctx,
+                 providers::Provider*& provider);
+  const api::ollama::ModelInfo* findModel(std::string_view name) const;
+  api::ollama::Timings timings(const pipeline::RequestContext& ctx) const;
+
+  boost::asio::awaitable<void> sendError(http::ResponseWriter& writer,
+                                         pipeline::RequestContext& ctx, Status status);
+  boost::asio::awaitable<void> sendOk(http::ResponseWriter& writer, pipeline::RequestContext& ctx,
+                                      std::string body);
+  void finishCancelled(pipeline::RequestContext& ctx) const;
+
+  RouteSupport& support_;
+  std::vector<api::ollama::ModelInfo> models_;
+  std::string loaded_at_;  // modified_at of every model: when the configuration was loaded
+  std::string tags_body_;
+};
+
+}  // namespace switchyard::server
