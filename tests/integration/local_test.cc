@@ -105,6 +105,12 @@ class LocalGatewayTest : public ::testing::Test {
   static void SetUpTestSuite() {
     (void)setupLogging({"warn", LogFormat::kText, ""});
     model_path_ = new std::string(makeModel());
+    engine::TinyLoraSpec lora;
+    lora.base_path = *model_path_;
+    lora.out_path = (std::filesystem::path(::testing::TempDir()) / "local-test-lora.gguf").string();
+    auto made = engine::makeTinyLora(lora);
+    ASSERT_TRUE(made) << made.error().toString();
+    lora_path_ = new std::string(lora.out_path);
   }
 
   void SetUp() override { start(); }
@@ -130,6 +136,7 @@ class LocalGatewayTest : public ::testing::Test {
     m.local.context = 512;
     m.local.parallel = parallel;
     m.local.embeddings = true;
+    m.local.lora = {{"style", *lora_path_, 0.0f}};  // only for requests that ask for it
     m.context_window = 512;
     p.models = {m};
     cfg.providers = {p};
@@ -147,10 +154,12 @@ class LocalGatewayTest : public ::testing::Test {
   }
 
   static std::string* model_path_;
+  static std::string* lora_path_;
   std::unique_ptr<server::Gateway> gateway_;
 };
 
 std::string* LocalGatewayTest::model_path_ = nullptr;
+std::string* LocalGatewayTest::lora_path_ = nullptr;
 
 TEST_F(LocalGatewayTest, ChatCompletionWithExactUsage) {
   Client c(gateway_->port());
@@ -219,6 +228,30 @@ TEST_F(LocalGatewayTest, SharedPrefixReportsCachedTokens) {
   const auto cached = usage.at("prompt_tokens_details").at("cached_tokens").as_int64();
   EXPECT_GT(cached, 300) << second.body;
   EXPECT_LT(cached, usage.at("prompt_tokens").as_int64());
+}
+
+TEST_F(LocalGatewayTest, LoraFieldChoosesTheAdapter) {
+  Client c(gateway_->port());
+  const std::string params = R"("max_tokens":12,"ignore_eos":true,"temperature":0)";
+  auto content = [&](const std::string& extra) {
+    Reply r = c.post("/v1/chat/completions", chat(params + extra));
+    EXPECT_EQ(r.status, 200u) << r.body;
+    if (r.status != 200u) return std::string();
+    return std::string(r.json().at("choices").at(0).at("message").at("content").as_string());
+  };
+  const std::string base = content("");
+  const std::string by_name = content(R"(,"lora":[{"name":"style","scale":1.0}])");
+  const std::string by_id = content(R"(,"lora":[{"id":0}])");  // llama-server's form
+  EXPECT_NE(by_name, base);
+  EXPECT_EQ(by_id, by_name);
+  EXPECT_EQ(content(R"(,"lora":[])"), base);
+
+  Reply unknown = c.post("/v1/chat/completions", chat(params + R"(,"lora":[{"name":"nope"}])"));
+  EXPECT_EQ(unknown.status, 400u) << unknown.body;
+  EXPECT_NE(unknown.body.find("nope"), std::string::npos) << unknown.body;
+  EXPECT_NE(unknown.body.find("style"), std::string::npos) << unknown.body;
+  Reply malformed = c.post("/v1/chat/completions", chat(params + R"(,"lora":"style")"));
+  EXPECT_EQ(malformed.status, 400u) << malformed.body;
 }
 
 TEST_F(LocalGatewayTest, JsonSchemaOutputParses) {

@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <sstream>
 
 #include "switchyard/core/log.h"
@@ -159,9 +158,9 @@ TEST_F(OllamaGatewayTest, ChatWithoutStreamingIsOneObject) {
 
 TEST_F(OllamaGatewayTest, StreamedToolCallArrivesWholeWithObjectArguments) {
   upstream_.setBehavior(Behavior::toolCall());
-  Reply r = post("/api/chat", std::string(kChat) +
-                                  R"(,"tools":[{"type":"function","function":{"name":)"
-                                  R"("get_weather","parameters":{"type":"object"}}}]})");
+  Reply r =
+      post("/api/chat", std::string(kChat) + R"(,"tools":[{"type":"function","function":{"name":)"
+                                             R"("get_weather","parameters":{"type":"object"}}}]})");
   ASSERT_EQ(r.status, 200u) << r.body;
   auto lines = r.lines();
   int calls = 0;
@@ -228,8 +227,7 @@ TEST_F(OllamaGatewayTest, BadRequestsAndUnknownModelsInOllamaFormat) {
   EXPECT_EQ(unknown.json(), json::parse(R"({"error":"model 'nope' not found"})"));
   Reply bad = post("/api/chat", R"({"model":"fast","messages":"hi"})");
   EXPECT_EQ(bad.status, 400u);
-  EXPECT_NE(std::string(bad.json().at("error").as_string()).find("messages"),
-            std::string::npos);
+  EXPECT_NE(std::string(bad.json().at("error").as_string()).find("messages"), std::string::npos);
   Reply opt = post("/api/chat", R"({"model":"fast","options":{"mirostat":2},"messages":[]})");
   EXPECT_EQ(opt.status, 400u);
   EXPECT_NE(opt.body.find("options.mirostat"), std::string::npos);
@@ -327,8 +325,8 @@ TEST_F(OllamaGatewayTest, TagsShowPsVersionAndRoot) {
     EXPECT_TRUE(m.at("details").at("format").is_string());
     EXPECT_TRUE(m.at("size").is_int64());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"embed", "fake-embedder", "fake-model", "fast",
-                                             "fm", "up/fake-embedder", "up/fake-model"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"embed", "fake-embedder", "fake-model", "fast", "fm",
+                                             "up/fake-embedder", "up/fake-model"}));
 
   Reply show = post("/api/show", R"({"model":"fast:latest"})");
   ASSERT_EQ(show.status, 200u) << show.body;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <expected>
@@ -53,10 +54,11 @@ constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
 constexpr std::string_view kModelKeys[] = {
     "name",       "aliases",   "context_window", "path",       "context",       "parallel",
     "batch",      "gpu_layers", "max_queue",     "host_cache", "embeddings",    "chat_template",
-    "preload"};
+    "preload",    "lora"};
 constexpr std::string_view kLocalModelKeys[] = {
     "path",      "context",    "parallel",   "batch",         "gpu_layers",
-    "max_queue", "host_cache", "embeddings", "chat_template", "preload"};
+    "max_queue", "host_cache", "embeddings", "chat_template", "preload", "lora"};
+constexpr std::string_view kLoraKeys[] = {"name", "path", "scale"};
 constexpr std::string_view kRouteKeys[] = {"name", "target"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
@@ -472,6 +474,7 @@ class Loader {
   [[nodiscard]] bool loadModel(const Field& f, const ProviderConfig& provider, bool local,
                                ModelConfig& out);
   [[nodiscard]] bool loadLocalModel(const Field& f, const Fields& m, ModelConfig& out);
+  [[nodiscard]] bool loadLora(const Field& f, std::vector<LocalLoraConfig>& out);
   [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
                                 std::vector<RouteConfig>& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
@@ -953,6 +956,9 @@ bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
       local.host_cache_bytes = static_cast<std::size_t>(*value);
     }
   }
+  if (const Field* lora = m.find("lora"); lora != nullptr && !loadLora(*lora, local.lora)) {
+    return false;
+  }
   if (const Field* window = m.find("context_window")) {
     if (out.context_window > local.context) {
       return fail(*window, "context_window " + std::to_string(out.context_window) +
@@ -961,6 +967,49 @@ bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
     }
   } else {
     out.context_window = local.context;
+  }
+  return true;
+}
+
+// `lora:` is a list of {name, path, scale}; names are unique within the model and are what a
+// request's `lora` field (or a `<model>+<name>` model id) chooses.
+bool Loader::loadLora(const Field& f, std::vector<LocalLoraConfig>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    Fields m;
+    const Field* name = nullptr;
+    const Field* path = nullptr;
+    if (!item.node.IsMap()) {
+      return fail(item, "a LoRA adapter is a mapping with name, path and optional scale, got " +
+                            describe(item.node));
+    }
+    if (!mapping(item, kLoraKeys, m) || !required(item, m, "name", name) ||
+        !required(item, m, "path", path)) {
+      return false;
+    }
+    LocalLoraConfig lora;
+    if (!string(*name, lora.name) || !string(*path, lora.path)) return false;
+    if (lora.name.empty() || hasSpaceOrControl(lora.name) ||
+        lora.name.find_first_of("+,") != std::string::npos) {
+      return fail(*name, "LoRA name must be non-empty, without spaces, '+' or ','");
+    }
+    for (const LocalLoraConfig& other : out) {
+      if (other.name == lora.name) return fail(*name, "LoRA '" + lora.name + "' is declared twice");
+    }
+    if (lora.path.empty()) return fail(*path, "must name a LoRA adapter GGUF file");
+    if (const Field* scale = m.find("scale")) {
+      std::string text;
+      if (!string(*scale, text)) return false;
+      const std::string t(trim(text));
+      char* end = nullptr;
+      const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
+      if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v) || std::fabs(v) > 100) {
+        return fail(*scale, "expected a number between -100 and 100, got '" + text + "'");
+      }
+      lora.scale = static_cast<float>(v);
+    }
+    out.push_back(std::move(lora));
   }
   return true;
 }

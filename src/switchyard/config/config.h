@@ -20,35 +20,43 @@ using Millis = std::chrono::milliseconds;
 struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  int workers = 0;                            // I/O threads; 0 = number of cores
+  int workers = 0;  // I/O threads; 0 = number of cores
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   int max_connections = 10'000;
-  Millis header_timeout{10'000};   // a request's headers and body must arrive within this
-  Millis idle_timeout{60'000};     // keep-alive connections idle longer than this are closed
-  Millis request_timeout{600'000}; // whole request, upstream call included
-  Millis drain_timeout{30'000};    // graceful shutdown waits this long for in-flight requests
+  Millis header_timeout{10'000};    // a request's headers and body must arrive within this
+  Millis idle_timeout{60'000};      // keep-alive connections idle longer than this are closed
+  Millis request_timeout{600'000};  // whole request, upstream call included
+  Millis drain_timeout{30'000};     // graceful shutdown waits this long for in-flight requests
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace debug info warn error critical off
-  std::string format = "text"; // text | json
-  std::string file;            // empty: stderr
-  bool access_log = true;      // one line per request
+  std::string level = "info";   // trace debug info warn error critical off
+  std::string format = "text";  // text | json
+  std::string file;             // empty: stderr
+  bool access_log = true;       // one line per request
 };
 
 // How the in-process engine runs one model (providers of kind `local` only).
+// A LoRA adapter of a local model; requests choose it by name (llama-server's `lora` field).
+struct LocalLoraConfig {
+  std::string name;
+  std::string path;    // adapter GGUF
+  float scale = 1.0f;  // applied to requests that choose no adapters; 0: only when asked for
+};
+
 struct LocalModelConfig {
-  std::string path;                 // GGUF file
-  int context = 4096;               // KV cells shared by all parallel sequences
-  int parallel = 4;                 // sequences decoded together (continuous batching)
-  int batch = 512;                  // tokens per decode step
-  int gpu_layers = 0;               // layers offloaded in CUDA builds
-  int max_queue = 64;               // requests waiting for a sequence; more get 503
+  std::string path;  // GGUF file
+  std::vector<LocalLoraConfig> lora;
+  int context = 4096;  // KV cells shared by all parallel sequences
+  int parallel = 4;    // sequences decoded together (continuous batching)
+  int batch = 512;     // tokens per decode step
+  int gpu_layers = 0;  // layers offloaded in CUDA builds
+  int max_queue = 64;  // requests waiting for a sequence; more get 503
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted prompt KV kept in RAM
-  bool embeddings = false;          // also serve /v1/embeddings with this model
-  std::string chat_template;        // overrides the model's own Jinja template when set
-  bool preload = false;             // load at start-up rather than on first request
+  bool embeddings = false;    // also serve /v1/embeddings with this model
+  std::string chat_template;  // overrides the model's own Jinja template when set
+  bool preload = false;       // load at start-up rather than on first request
 };
 
 struct ModelConfig {
@@ -60,9 +68,9 @@ struct ModelConfig {
 
 // Settings shared by the models of one `local` provider.
 struct LocalProviderConfig {
-  int threads = 0;          // CPU threads per model; 0 = all cores
-  int max_loaded = 2;       // models kept in memory at once (least recently used unloaded)
-  Millis idle_unload{0};    // unload a model unused this long; 0 = never
+  int threads = 0;        // CPU threads per model; 0 = all cores
+  int max_loaded = 2;     // models kept in memory at once (least recently used unloaded)
+  Millis idle_unload{0};  // unload a model unused this long; 0 = never
 };
 
 struct UpstreamTimeouts {
@@ -72,16 +80,16 @@ struct UpstreamTimeouts {
 };
 
 struct ProviderConfig {
-  std::string name;      // unique; used as "name/model" in requests and routes
-  std::string kind;      // "openai", "local" (in-process llama.cpp), ...
-  std::string base_url;  // e.g. https://api.openai.com/v1
-  std::string api_key;   // after ${ENV} expansion; may be empty (local servers)
+  std::string name;                // unique; used as "name/model" in requests and routes
+  std::string kind;                // "openai", "local" (in-process llama.cpp), ...
+  std::string base_url;            // e.g. https://api.openai.com/v1
+  std::string api_key;             // after ${ENV} expansion; may be empty (local servers)
   std::string locality = "cloud";  // "on_prem", "cloud", "cloud:<region>"
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   std::vector<ModelConfig> models;
   UpstreamTimeouts timeouts;
   LocalProviderConfig local;  // kind `local` only
-  int line = 0;  // where it was declared, for later error messages
+  int line = 0;               // where it was declared, for later error messages
 };
 
 struct RouteConfig {

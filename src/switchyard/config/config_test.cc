@@ -750,6 +750,61 @@ TEST(ConfigTest, ShippedExampleLoadsWithoutEnvironment) {
 }
 
 
+TEST(ConfigTest, LocalModelLoraAdapters) {
+  const Config c = parseOk(R"(
+providers:
+  - name: local
+    kind: local
+    models:
+      - name: tiny
+        path: /models/tiny.gguf
+        lora:
+          - name: style
+            path: /models/style.gguf
+          - name: pirate
+            path: /models/pirate.gguf
+            scale: 0
+)");
+  const auto& lora = c.providers[0].models[0].local.lora;
+  ASSERT_EQ(lora.size(), 2u);
+  EXPECT_EQ(lora[0].name, "style");
+  EXPECT_EQ(lora[0].path, "/models/style.gguf");
+  EXPECT_EQ(lora[0].scale, 1.0f);
+  EXPECT_EQ(lora[1].scale, 0.0f);
+
+  const std::string head = R"(providers:
+  - name: local
+    kind: local
+    models:
+      - name: tiny
+        path: /models/tiny.gguf
+        lora:
+)";
+  EXPECT_EQ(parseError(head + "          - name: a\n            path: /a.gguf\n            scale: x\n")
+                .message(),
+            "test.yaml:10: providers[0].models[0].lora[0].scale: expected a number between -100 "
+            "and 100, got 'x'");
+  EXPECT_EQ(parseError(head + "          - name: a\n").message(),
+            "test.yaml:8: providers[0].models[0].lora[0]: missing required key 'path'");
+  EXPECT_EQ(parseError(head + "          - name: a\n            path: /a.gguf\n"
+                              "          - name: a\n            path: /b.gguf\n")
+                .message(),
+            "test.yaml:10: providers[0].models[0].lora[1].name: LoRA 'a' is declared twice");
+  EXPECT_THAT(parseError(head + "          - name: a\n            path: /a.gguf\n"
+                                "            rank: 8\n")
+                  .message(),
+              HasSubstr("unknown key 'rank'"));
+  EXPECT_THAT(parseError(R"(providers:
+  - name: o
+    kind: openai
+    models:
+      - name: m
+        lora: []
+)")
+                  .message(),
+              HasSubstr("only for models of kind 'local'"));
+}
+
 TEST(ConfigTest, AnthropicKindDefaultsItsBaseUrl) {
   const Config c = parseOk(R"(
 providers:

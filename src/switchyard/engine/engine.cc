@@ -551,18 +551,25 @@ Result<AdapterKey> Engine::Impl::adapterKey(const GenerationRequest& request) co
   std::vector<bool> seen(adapters_.size(), false);
   for (const auto& sel : *request.lora) {
     const auto& known = options_.lora_adapters;
-    const auto it = std::ranges::find_if(
-        known, [&](const LoraAdapterOptions& a) { return a.name == sel.name; });
+    auto it = std::ranges::find_if(known,
+                                   [&](const LoraAdapterOptions& a) { return a.name == sel.name; });
+    if (sel.name.empty()) {
+      if (sel.id < 0 || static_cast<std::size_t>(sel.id) >= known.size()) {
+        return bad("unknown LoRA adapter id " + std::to_string(sel.id) + " (this model has " +
+                   std::to_string(known.size()) + ")");
+      }
+      it = known.begin() + sel.id;
+    }
     if (it == known.end()) {
       std::string names;
       for (const auto& a : known) names += (names.empty() ? "" : ", ") + a.name;
-      return bad("unknown LoRA adapter '" + sel.name + "' (model " + info_.name + " has " +
-                 (names.empty() ? std::string("none") : names) + ")");
+      return bad("unknown LoRA adapter '" + sel.name + "' (" +
+                 (names.empty() ? std::string("this model has none") : "known: " + names) + ")");
     }
     const auto i = static_cast<std::size_t>(it - known.begin());
-    if (seen[i]) return bad("LoRA adapter '" + sel.name + "' is listed twice");
+    if (seen[i]) return bad("LoRA adapter '" + it->name + "' is listed twice");
     if (!std::isfinite(sel.scale) || std::fabs(sel.scale) > 100.0f) {
-      return bad("LoRA adapter '" + sel.name + "': scale must be a number in [-100, 100]");
+      return bad("LoRA adapter '" + it->name + "': scale must be a number in [-100, 100]");
     }
     seen[i] = true;
     key[i] = sel.scale;

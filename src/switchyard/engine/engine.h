@@ -86,10 +86,12 @@ struct ToolDefinition {
 
 enum class ToolChoice { kAuto, kNone, kRequired };
 
-// One adapter of a request's adapter set, by EngineOptions::lora_adapters name.
+// One adapter of a request's adapter set: by EngineOptions::lora_adapters name, or (name empty)
+// by position in that list, as llama-server's request field `lora: [{"id": 0, ...}]` does.
 struct LoraSelection {
   std::string name;
   float scale = 1.0f;  // 0: off
+  int id = -1;
 };
 
 struct GenerationRequest {

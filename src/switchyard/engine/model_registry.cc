@@ -260,6 +260,20 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(std::vector<ModelSp
       return fail(
           Status(info.error().code(), "model '" + models[i].name + "': " + info.error().message()));
     }
+    // Adapters too, header only: a missing one or one for another architecture stops start-up
+    // (shapes are checked when the model loads).
+    for (const auto& lora : models[i].options.lora_adapters) {
+      auto adapter = inspectModel(lora.path, /*hash_file=*/false);
+      const std::string where = "model '" + models[i].name + "': LoRA adapter '" + lora.name + "'";
+      if (!adapter) {
+        return fail(Status(adapter.error().code(), where + ": " + adapter.error().message()));
+      }
+      if (adapter->architecture != info->architecture) {
+        return fail(ErrorCode::kInvalidArgument,
+                    where + " (" + lora.path + ") is for architecture '" + adapter->architecture +
+                        "', the model is '" + info->architecture + "'");
+      }
+    }
   }
   return std::unique_ptr<ModelRegistry>(
       new ModelRegistry(std::make_unique<Impl>(std::move(models), options)));

@@ -42,7 +42,9 @@ class NdjsonWriter {
   NdjsonWriter(http::ResponseWriter& writer, RequestContext& ctx,
                codec::NdjsonStreamEncoder::Mode mode, std::string model,
                http::ResponseWriter::Headers headers)
-      : writer_(writer), ctx_(ctx), encoder_(mode, std::move(model), now()),
+      : writer_(writer),
+        ctx_(ctx),
+        encoder_(mode, std::move(model), now()),
         headers_(std::move(headers)) {}
 
   template <typename Chunk>
@@ -162,16 +164,16 @@ bool OllamaRoutes::serves(std::string_view path) {
 }
 
 asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request& req,
-                                           http::ResponseWriter& writer,
-                                           http::ConnectionInfo& conn, RequestContext& ctx) {
+                                           http::ResponseWriter& writer, http::ConnectionInfo& conn,
+                                           RequestContext& ctx) {
   const auto method = req.method();
   const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
   const bool post = method == bhttp::verb::post;
   auto wrongMethod = [&](std::string allowed) -> asio::awaitable<void> {
     ctx.http_status = 405;
     http::ResponseWriter::Headers allow{{std::string("Allow"), allowed}};
-    (void)co_await writer.send(405, kJson,
-                               codec::encodeError("method not allowed: use " + allowed), allow);
+    (void)co_await writer.send(405, kJson, codec::encodeError("method not allowed: use " + allowed),
+                               allow);
   };
 
   if (path == "/") {
@@ -281,8 +283,8 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
     co_return co_await sendError(writer, ctx, std::move(s));
   }
   if (request.load_only) {
-    co_return co_await sendOk(
-        writer, ctx, codec::encodeGenerateResponse(model, now(), "", "", "load", {}, {}));
+    co_return co_await sendOk(writer, ctx,
+                              codec::encodeGenerateResponse(model, now(), "", "", "load", {}, {}));
   }
   providers::CallContext call{conn.client, ctx.request_id,
                               ctx.received + support_.gatewayConfig().server.request_timeout};
@@ -319,10 +321,10 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
       }
     }
     ctx.first_byte = Clock::now();
-    co_await sendOk(writer, ctx,
-                    codec::encodeGenerateResponse(model, now(), text, thinking,
-                                                  codec::doneReason(reason), ctx.usage,
-                                                  timings(ctx)));
+    co_await sendOk(
+        writer, ctx,
+        codec::encodeGenerateResponse(model, now(), text, thinking, codec::doneReason(reason),
+                                      ctx.usage, timings(ctx)));
     co_return;
   }
 
@@ -333,8 +335,8 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
     ctx.endpoint = pipeline::Endpoint::kCompletions;
     request.completion.model = ctx.model;
     CompletionNdjsonSink sink(out);
-    outcome = co_await writer.unlessClientGone(
-        provider->completeStream(request.completion, sink, call));
+    outcome =
+        co_await writer.unlessClientGone(provider->completeStream(request.completion, sink, call));
   } else {
     request.chat.model = ctx.model;
     ChatNdjsonSink sink(out);
@@ -396,8 +398,8 @@ asio::awaitable<void> OllamaRoutes::show(http::Request& req, http::ResponseWrite
   if (!name) co_return co_await sendError(writer, ctx, std::move(name.error()));
   const codec::ModelInfo* info = findModel(*name);
   if (info == nullptr) {
-    co_return co_await sendError(
-        writer, ctx, Status(ErrorCode::kNotFound, "model '" + *name + "' not found"));
+    co_return co_await sendError(writer, ctx,
+                                 Status(ErrorCode::kNotFound, "model '" + *name + "' not found"));
   }
   ctx.http_status = 200;
   (void)co_await writer.send(200, kJson, codec::encodeShow(*info, loaded_at_),

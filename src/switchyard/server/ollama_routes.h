@@ -7,7 +7,6 @@
 // Immutable after construction: thread-safe.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +34,7 @@ class OllamaRoutes {
   boost::asio::awaitable<void> chat(http::Request& req, http::ResponseWriter& writer,
                                     http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
   boost::asio::awaitable<void> generate(http::Request& req, http::ResponseWriter& writer,
-                                        http::ConnectionInfo& conn,
-                                        pipeline::RequestContext& ctx);
+                                        http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
   boost::asio::awaitable<void> embed(http::Request& req, http::ResponseWriter& writer,
                                      http::ConnectionInfo& conn, pipeline::RequestContext& ctx,
                                      bool legacy);

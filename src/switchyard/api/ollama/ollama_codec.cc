@@ -1,9 +1,8 @@
 #include "switchyard/api/ollama/ollama_codec.h"
 
-#include <boost/json/parse.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -20,14 +19,21 @@ namespace json = boost::json;
 
 std::string_view kindName(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "boolean";
     case json::kind::int64:
-    case json::kind::uint64: return "integer";
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
+    case json::kind::uint64:
+      return "integer";
+    case json::kind::double_:
+      return "number";
+    case json::kind::string:
+      return "string";
+    case json::kind::array:
+      return "array";
+    case json::kind::object:
+      return "object";
   }
   return "unknown";
 }
@@ -60,9 +66,8 @@ class Reader {
     return false;
   }
   bool typeError(const std::string& p, std::string_view expected, const json::value& got) {
-    return failWith(p + ": expected " + std::string(expected) + ", got " +
-                        std::string(kindName(got)),
-                    p);
+    return failWith(
+        p + ": expected " + std::string(expected) + ", got " + std::string(kindName(got)), p);
   }
   bool unsupported(const std::string& p, std::string_view why) {
     return failWith(p + " is not supported by this gateway: " + std::string(why), p,
@@ -139,8 +144,7 @@ std::string_view imageMediaType(std::string_view b64) {
   return "image/jpeg";
 }
 
-bool images(Reader& r, const json::value& v, const std::string& p,
-            std::vector<ContentPart>& out) {
+bool images(Reader& r, const json::value& v, const std::string& p, std::vector<ContentPart>& out) {
   const json::array* a = v.if_array();
   if (a == nullptr) return r.typeError(p, "an array of base64 strings", v);
   for (std::size_t i = 0; i < a->size(); ++i) {
@@ -164,9 +168,9 @@ bool images(Reader& r, const json::value& v, const std::string& p,
 // models for the client, so they have no effect here (accepted so that clients that always
 // send them keep working).
 constexpr std::array<std::string_view, 14> kRuntimeOptions = {
-    "num_ctx",  "num_batch", "num_gpu",    "main_gpu", "low_vram",      "num_thread",
-    "use_mmap", "use_mlock", "numa",       "vocab_only", "num_keep",    "repeat_last_n",
-    "penalize_newline", "f16_kv"};
+    "num_ctx",    "num_batch",     "num_gpu",          "main_gpu", "low_vram",
+    "num_thread", "use_mmap",      "use_mlock",        "numa",     "vocab_only",
+    "num_keep",   "repeat_last_n", "penalize_newline", "f16_kv"};
 
 struct Sampling {
   std::optional<double> temperature, top_p, min_p, repeat_penalty, frequency_penalty,
@@ -212,9 +216,10 @@ bool options(Reader& r, const json::object& body, Sampling& s) {
     } else if (key == "mirostat" && value.is_number() && value.to_number<double>() == 0.0) {
       continue;
     } else {
-      return r.unsupported(p, "no provider-neutral equivalent (supported options: temperature, "
-                              "top_p, top_k, min_p, seed, num_predict, stop, repeat_penalty, "
-                              "frequency_penalty, presence_penalty)");
+      return r.unsupported(p,
+                           "no provider-neutral equivalent (supported options: temperature, "
+                           "top_p, top_k, min_p, seed, num_predict, stop, repeat_penalty, "
+                           "frequency_penalty, presence_penalty)");
     }
   }
   return true;
@@ -243,9 +248,9 @@ bool format(Reader& r, const json::object& body, ResponseFormat& out) {
       out.kind = ResponseFormat::Kind::kJsonObject;
       return true;
     }
-    return r.failWith("format: expected \"json\" or a JSON schema object, got \"" +
-                          std::string(*s) + "\"",
-                      "format");
+    return r.failWith(
+        "format: expected \"json\" or a JSON schema object, got \"" + std::string(*s) + "\"",
+        "format");
   }
   if (v->is_object()) {
     out.kind = ResponseFormat::Kind::kJsonSchema;
@@ -285,6 +290,15 @@ bool modelAndStream(Reader& r, const json::object& body, std::string& model, boo
   stream = true;
   if (const json::value* s = body.if_contains("stream"); !isNull(s)) {
     if (!r.boolean(*s, "stream", stream)) return false;
+  }
+  // Ollama's logprobs have no path back through the native types yet: say so.
+  if (const json::value* lp = body.if_contains("logprobs");
+      lp != nullptr && lp->is_bool() && lp->get_bool()) {
+    return r.unsupported("logprobs", "log probabilities are not returned in Ollama's format");
+  }
+  if (const json::value* tl = body.if_contains("top_logprobs");
+      tl != nullptr && tl->is_number() && tl->to_number<double>() > 0) {
+    return r.unsupported("top_logprobs", "log probabilities are not returned in Ollama's format");
   }
   if (const json::value* k = body.if_contains("keep_alive"); !isNull(k)) {
     if (!k->is_string() && !k->is_number()) {
@@ -386,8 +400,7 @@ bool messages(Reader& r, const json::object& body, std::vector<Message>& out) {
     if (!r.string(*rv, p + ".role", role)) return false;
     auto parsed = parseRole(role);
     if (!parsed || *parsed == Role::kDeveloper) {
-      return r.failWith(p + ".role: expected system, user, assistant or tool, got \"" + role +
-                            "\"",
+      return r.failWith(p + ".role: expected system, user, assistant or tool, got \"" + role + "\"",
                         p + ".role");
     }
     msg.role = *parsed;
@@ -409,8 +422,7 @@ bool messages(Reader& r, const json::object& body, std::vector<Message>& out) {
     }
     if (const json::value* th = m->if_contains("thinking"); !isNull(th)) {
       if (msg.role != Role::kAssistant) {
-        return r.failWith(p + ".thinking is only allowed on assistant messages",
-                          p + ".thinking");
+        return r.failWith(p + ".thinking is only allowed on assistant messages", p + ".thinking");
       }
       if (!r.string(*th, p + ".thinking", msg.reasoning_content)) return false;
     }
@@ -510,8 +522,9 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   }
   if (const json::value* v = o.if_contains("context");
       !isNull(v) && !(v->is_array() && v->get_array().empty())) {
-    r.unsupported("context", "token contexts are not portable; send the conversation to "
-                             "/api/chat instead");
+    r.unsupported("context",
+                  "token contexts are not portable; send the conversation to "
+                  "/api/chat instead");
     return fail(r.takeError());
   }
   std::vector<ContentPart> image_parts;
@@ -629,8 +642,8 @@ Result<std::string> decodeShowRequest(std::string_view body) {
   auto parsed = parseObject(body);
   if (!parsed) return fail(std::move(parsed.error()));
   for (std::string_view key : {"model", "name"}) {
-    if (const json::value* v = parsed->if_contains(key); v && v->is_string() &&
-                                                          !v->get_string().empty()) {
+    if (const json::value* v = parsed->if_contains(key);
+        v && v->is_string() && !v->get_string().empty()) {
       return std::string(v->get_string());
     }
   }
@@ -641,10 +654,14 @@ Result<std::string> decodeShowRequest(std::string_view body) {
 
 std::string_view doneReason(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kLength: return "length";
-    case FinishReason::kContentFilter: return "content_filter";
-    case FinishReason::kError: return "error";
-    default: return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kContentFilter:
+      return "content_filter";
+    case FinishReason::kError:
+      return "error";
+    default:
+      return "stop";
   }
 }
 

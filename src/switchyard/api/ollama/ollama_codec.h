@@ -93,7 +93,7 @@ struct ModelInfo {
   std::string upstream_model;  // the provider's model id
   std::string format;          // "gguf" for local models, "" otherwise
   std::int64_t context_window = 0;
-  bool embedding = false;      // known to serve embeddings
+  bool embedding = false;  // known to serve embeddings
 };
 
 // GET /api/tags. `modified_at` is when the gateway loaded its configuration.

@@ -120,9 +120,10 @@ TEST(OllamaDecode, UnknownSamplingOptionsAreRejectedNamingThem) {
   EXPECT_NE(req.error().message().find("options.mirostat"), std::string::npos);
   EXPECT_EQ(httpStatusFor(req.error()), 400u);
   // Neutral values and runtime-only options pass.
-  EXPECT_TRUE(decodeChatRequest(
-                  R"({"model":"m","options":{"mirostat":0,"typical_p":1.0,"num_gpu":1},"messages":[]})")
-                  .has_value());
+  EXPECT_TRUE(
+      decodeChatRequest(
+          R"({"model":"m","options":{"mirostat":0,"typical_p":1.0,"num_gpu":1},"messages":[]})")
+          .has_value());
 }
 
 TEST(OllamaDecode, BadInputNamesTheField) {
@@ -162,6 +163,10 @@ TEST(OllamaDecode, GenerateRejectsWhatHasNoEquivalent) {
     EXPECT_EQ(req.error().code(), ErrorCode::kUnprocessable) << body;
     EXPECT_NE(req.error().message().find("not supported"), std::string::npos);
   }
+  auto lp = decodeChatRequest(R"({"model":"m","logprobs":true,"messages":[]})");
+  ASSERT_FALSE(lp.has_value());
+  EXPECT_EQ(lp.error().param(), "logprobs");
+  EXPECT_TRUE(decodeChatRequest(R"({"model":"m","logprobs":false,"messages":[]})").has_value());
   // Empty ones are what clients send by default.
   auto ok = decodeGenerateRequest(R"({"model":"m","prompt":"","suffix":"","context":[]})");
   ASSERT_TRUE(ok.has_value());
@@ -218,8 +223,7 @@ TEST(OllamaEncode, GenerateAndEmbedShapes) {
   auto e = json::parse(encodeEmbedResponse(emb, "e", kTimings));
   EXPECT_EQ(e.at("embeddings"), json::parse("[[0.5,-1.0],[0.25,2.0]]"));
   EXPECT_EQ(e.at("prompt_eval_count"), 4);
-  EXPECT_EQ(json::parse(encodeEmbeddingsResponse(emb)).at("embedding"),
-            json::parse("[0.5,-1.0]"));
+  EXPECT_EQ(json::parse(encodeEmbeddingsResponse(emb)).at("embedding"), json::parse("[0.5,-1.0]"));
 }
 
 TEST(OllamaEncode, TagsAndShowDescribeTheModels) {

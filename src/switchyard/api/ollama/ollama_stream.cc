@@ -92,8 +92,9 @@ void NdjsonStreamEncoder::finish(const Timings& timings, std::string& out) {
     w.key("response").string("");
   }
   w.key("done").boolean(true);
-  w.key("done_reason").string(
-      doneReason(finish_reason_ == FinishReason::kNone ? FinishReason::kStop : finish_reason_));
+  w.key("done_reason")
+      .string(
+          doneReason(finish_reason_ == FinishReason::kNone ? FinishReason::kStop : finish_reason_));
   w.key("total_duration").integer(timings.total_ns);
   w.key("load_duration").integer(timings.load_ns);
   w.key("prompt_eval_count").integer(usage.prompt_tokens);

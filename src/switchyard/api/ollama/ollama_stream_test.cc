@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <sstream>
 
 #include "switchyard/api/anthropic/golden_test_util.h"

@@ -82,6 +82,37 @@ Status applyExtensions(const boost::json::object& extra, engine::GenerationReque
       out.enable_thinking = thinking->as_bool();
     }
   }
+  if (const auto* v = extra.if_contains("lora"); v != nullptr && !v->is_null()) {
+    // llama-server's form: [{"id": 0, "scale": 0.5}], plus {"name": ...} for configured names.
+    // The list is the whole adapter set; scale defaults to 1.
+    auto bad = [] {
+      return Status(ErrorCode::kInvalidArgument,
+                    "lora must be an array of {\"name\" or \"id\", \"scale\"} objects")
+          .withParam("lora");
+    };
+    if (!v->is_array()) return bad();
+    std::vector<engine::LoraSelection> set;
+    for (const auto& item : v->as_array()) {
+      if (!item.is_object()) return bad();
+      const auto& o = item.as_object();
+      engine::LoraSelection sel;
+      if (const auto* name = o.if_contains("name")) {
+        if (!name->is_string()) return bad();
+        sel.name = std::string(name->as_string());
+      } else if (const auto* id = o.if_contains("id")) {
+        if (!id->is_int64() || id->as_int64() < 0 || id->as_int64() > 1'000'000) return bad();
+        sel.id = static_cast<int>(id->as_int64());
+      } else {
+        return bad();
+      }
+      if (const auto* scale = o.if_contains("scale")) {
+        if (!scale->is_number()) return bad();
+        sel.scale = static_cast<float>(scale->to_number<double>());
+      }
+      set.push_back(std::move(sel));
+    }
+    out.lora = std::move(set);
+  }
   return Status::ok();
 }
 
@@ -274,6 +305,9 @@ Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, 
     o.host_cache_bytes = m.local.host_cache_bytes;
     o.embeddings = m.local.embeddings;
     o.chat_template = m.local.chat_template;
+    for (const config::LocalLoraConfig& l : m.local.lora) {
+      o.lora_adapters.push_back({l.name, l.path, l.scale});
+    }
     if (draw) {
       // One bar per load, made on the first progress report (loads run one at a time).
       auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
