@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <map>
 
 #include "switchyard/core/log.h"
@@ -128,8 +127,7 @@ class ResponsesGatewayTest : public ::testing::Test {
   }
 
   Reply responses(const std::string& body) {
-    return post(gateway_->port(), "/v1/responses", body,
-                {{"authorization", "Bearer client-key"}});
+    return post(gateway_->port(), "/v1/responses", body, {{"authorization", "Bearer client-key"}});
   }
 
   json::value upstreamBody() { return json::parse(openai_.lastRequest().body); }
@@ -297,8 +295,7 @@ TEST_F(ResponsesGatewayTest, StatefulFeaturesAreRejectedWithoutCallingTheUpstrea
     EXPECT_EQ(e.at("type"), "invalid_request_error") << r.body;
     EXPECT_EQ(e.at("param"), param) << r.body;
     EXPECT_EQ(e.at("code"), "unsupported_parameter") << r.body;
-    EXPECT_NE(std::string(e.at("message").as_string()).find("not supported"),
-              std::string::npos);
+    EXPECT_NE(std::string(e.at("message").as_string()).find("not supported"), std::string::npos);
   }
   EXPECT_EQ(openai_.requestCount(), 0u);
 }

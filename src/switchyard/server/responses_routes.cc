@@ -32,8 +32,8 @@ std::int64_t unixNow() {
 // first event so that a failure before it can still be a plain HTTP error.
 class ResponsesStreamWriter final : public providers::ChatSink {
  public:
-  ResponsesStreamWriter(http::ResponseWriter& writer, RequestContext& ctx,
-                        codec::ResponseMeta meta, http::ResponseWriter::Headers headers)
+  ResponsesStreamWriter(http::ResponseWriter& writer, RequestContext& ctx, codec::ResponseMeta meta,
+                        http::ResponseWriter::Headers headers)
       : writer_(writer), ctx_(ctx), encoder_(std::move(meta)), headers_(std::move(headers)) {}
 
   asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
@@ -149,8 +149,8 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
   support_.logRequest(ctx);
 }
 
-asio::awaitable<void> ResponsesRoutes::sendError(http::ResponseWriter& writer,
-                                                 RequestContext& ctx, Status status) {
+asio::awaitable<void> ResponsesRoutes::sendError(http::ResponseWriter& writer, RequestContext& ctx,
+                                                 Status status) {
   ctx.http_status = api::httpStatusFor(status);
   auto h = support_.responseHeaders(ctx);
   if (status.retryAfterSeconds() > 0) {

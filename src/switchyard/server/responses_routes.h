@@ -5,7 +5,6 @@
 // stream events, errors in OpenAI's error format. Holds no state of its own: thread-safe.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <string_view>
 
 #include "switchyard/http/server.h"

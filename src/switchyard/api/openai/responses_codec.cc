@@ -1,7 +1,6 @@
 #include "switchyard/api/openai/responses_codec.h"
 
 #include <boost/json/parse.hpp>
-
 #include <utility>
 
 #include "switchyard/api/errors.h"
@@ -15,14 +14,21 @@ namespace json = boost::json;
 
 std::string_view kindName(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "boolean";
     case json::kind::int64:
-    case json::kind::uint64: return "integer";
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
+    case json::kind::uint64:
+      return "integer";
+    case json::kind::double_:
+      return "number";
+    case json::kind::string:
+      return "string";
+    case json::kind::array:
+      return "array";
+    case json::kind::object:
+      return "object";
   }
   return "unknown";
 }
@@ -38,16 +44,16 @@ class Decoder {
     return false;
   }
   bool typeError(const std::string& p, std::string_view expected, const json::value& got) {
-    return failWith(p + ": expected " + std::string(expected) + ", got " +
-                        std::string(kindName(got)),
-                    p);
+    return failWith(
+        p + ": expected " + std::string(expected) + ", got " + std::string(kindName(got)), p);
   }
   bool missing(const std::string& p) { return failWith(p + ": field required", p); }
   // A feature a stateless gateway cannot offer.
   bool unsupported(const std::string& p, std::string_view what) {
     error_ = Status(ErrorCode::kInvalidArgument,
-                    std::string(what) + " is not supported: this gateway serves the Responses "
-                                        "API statelessly (see docs/responses.md)")
+                    std::string(what) +
+                        " is not supported: this gateway serves the Responses "
+                        "API statelessly (see docs/responses.md)")
                  .withErrorType("unsupported_parameter");
     error_.withParam(p);
     return false;
@@ -80,8 +86,8 @@ class Decoder {
       return typeError(p, "a number", v);
     }
     if (d < min || d > max) {
-      return failWith(p + ": must be between " + std::to_string(static_cast<int>(min)) +
-                          " and " + std::to_string(static_cast<int>(max)),
+      return failWith(p + ": must be between " + std::to_string(static_cast<int>(min)) + " and " +
+                          std::to_string(static_cast<int>(max)),
                       p);
     }
     out = d;
@@ -130,8 +136,7 @@ class Decoder {
   // The assistant message that function_call items attach to: the last message when it is
   // an assistant message and nothing came after it.
   Message& assistantTurn(ChatRequest& r) {
-    if (r.messages.empty() || r.messages.back().role != Role::kAssistant ||
-        !open_assistant_) {
+    if (r.messages.empty() || r.messages.back().role != Role::kAssistant || !open_assistant_) {
       Message m;
       m.role = Role::kAssistant;
       m.content_form = Message::ContentForm::kNull;
@@ -218,7 +223,8 @@ bool Decoder::messageItem(const json::object& item, const std::string& p, ChatRe
       const std::string pp = p + ".content[" + std::to_string(i) + "]";
       ContentPart part;
       std::string one_refusal;
-      if (!contentPart((*parts)[i], pp, part, m.role == Role::kAssistant ? &one_refusal : nullptr)) {
+      if (!contentPart((*parts)[i], pp, part,
+                       m.role == Role::kAssistant ? &one_refusal : nullptr)) {
         return false;
       }
       if (!one_refusal.empty()) {
@@ -265,8 +271,7 @@ bool Decoder::messageItem(const json::object& item, const std::string& p, ChatRe
   return true;
 }
 
-bool Decoder::functionCallItem(const json::object& item, const std::string& p,
-                               ChatRequest& r) {
+bool Decoder::functionCallItem(const json::object& item, const std::string& p, ChatRequest& r) {
   ToolCall call;
   const json::value* call_id = item.if_contains("call_id");
   if (call_id == nullptr) return missing(p + ".call_id");
@@ -399,8 +404,8 @@ bool Decoder::tools(const json::value& v, ChatRequest& r, json::array& echo) {
     json::object e;
     e["type"] = "function";
     e["name"] = tool.name;
-    e["description"] = tool.description.empty() ? json::value(nullptr)
-                                                : json::value(tool.description);
+    e["description"] =
+        tool.description.empty() ? json::value(nullptr) : json::value(tool.description);
     e["parameters"] = tool.parameters;
     e["strict"] = tool.strict.value_or(false);
     echo.push_back(std::move(e));
@@ -476,7 +481,8 @@ bool Decoder::text(const json::value& v, ChatRequest& r, json::object& echo) {
     }
   }
   echo["format"] = std::move(format);
-  if (const json::value* verbosity = o->if_contains("verbosity"); verbosity && !verbosity->is_null()) {
+  if (const json::value* verbosity = o->if_contains("verbosity");
+      verbosity && !verbosity->is_null()) {
     std::string level;
     if (!string(*verbosity, "text.verbosity", level)) return false;
     r.extra["verbosity"] = level;  // chat completions' own name for it
@@ -632,12 +638,32 @@ bool Decoder::request(const json::object& o, ResponsesRequest& out) {
   echo["store"] = false;
   echo["truncation"] = "disabled";
 
-  static constexpr std::string_view kKnown[] = {
-      "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "text",
-      "temperature", "top_p", "max_output_tokens", "reasoning", "metadata", "user", "stream",
-      "store", "background", "truncation", "include", "previous_response_id", "conversation",
-      "prompt", "max_tool_calls", "safety_identifier", "prompt_cache_key", "service_tier",
-      "stream_options"};
+  static constexpr std::string_view kKnown[] = {"model",
+                                                "input",
+                                                "instructions",
+                                                "tools",
+                                                "tool_choice",
+                                                "parallel_tool_calls",
+                                                "text",
+                                                "temperature",
+                                                "top_p",
+                                                "max_output_tokens",
+                                                "reasoning",
+                                                "metadata",
+                                                "user",
+                                                "stream",
+                                                "store",
+                                                "background",
+                                                "truncation",
+                                                "include",
+                                                "previous_response_id",
+                                                "conversation",
+                                                "prompt",
+                                                "max_tool_calls",
+                                                "safety_identifier",
+                                                "prompt_cache_key",
+                                                "service_tier",
+                                                "stream_options"};
   for (const auto& kv : o) {
     bool known = false;
     for (auto k : kKnown) known |= kv.key() == k;
@@ -670,8 +696,7 @@ Result<ResponsesRequest> decodeResponsesRequest(std::string_view body) {
   options.max_depth = 64;
   json::value v = json::parse(body, ec, json::storage_ptr(), options);
   if (ec) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the request body is not valid JSON: " + ec.message());
+    return fail(ErrorCode::kInvalidArgument, "the request body is not valid JSON: " + ec.message());
   }
   const json::object* o = v.if_object();
   if (o == nullptr) return fail(ErrorCode::kInvalidArgument, "the request body must be an object");
@@ -684,17 +709,23 @@ Result<ResponsesRequest> decodeResponsesRequest(std::string_view body) {
 std::string_view responseStatusFor(FinishReason reason) {
   switch (reason) {
     case FinishReason::kLength:
-    case FinishReason::kContentFilter: return "incomplete";
-    case FinishReason::kError: return "failed";
-    default: return "completed";
+    case FinishReason::kContentFilter:
+      return "incomplete";
+    case FinishReason::kError:
+      return "failed";
+    default:
+      return "completed";
   }
 }
 
 std::string_view incompleteReasonFor(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kLength: return "max_output_tokens";
-    case FinishReason::kContentFilter: return "content_filter";
-    default: return "";
+    case FinishReason::kLength:
+      return "max_output_tokens";
+    case FinishReason::kContentFilter:
+      return "content_filter";
+    default:
+      return "";
   }
 }
 
@@ -756,11 +787,10 @@ void appendResponseItem(const ResponseItem& item, std::string& out) {
   w.endObject();
 }
 
-void appendResponseObject(const ResponseMeta& meta, std::string_view model,
-                          std::string_view status, std::string_view incomplete_reason,
-                          const std::vector<ResponseItem>& items,
-                          const std::optional<Usage>& usage, const Status* error,
-                          std::string& out) {
+void appendResponseObject(const ResponseMeta& meta, std::string_view model, std::string_view status,
+                          std::string_view incomplete_reason,
+                          const std::vector<ResponseItem>& items, const std::optional<Usage>& usage,
+                          const Status* error, std::string& out) {
   JsonWriter w(out);
   w.beginObject();
   w.key("id").string("resp_" + meta.id_suffix);
@@ -834,8 +864,8 @@ std::string encodeResponse(const ChatResponse& response, const ResponseMeta& met
     }
   }
   std::string out;
-  appendResponseObject(meta, response.model, responseStatusFor(finish),
-                       incompleteReasonFor(finish), items, response.usage, nullptr, out);
+  appendResponseObject(meta, response.model, responseStatusFor(finish), incompleteReasonFor(finish),
+                       items, response.usage, nullptr, out);
   return out;
 }
 

@@ -6,10 +6,9 @@
 // Stateless free functions: thread-safe. The streaming half lives in responses_stream.h.
 
 #include <boost/json/object.hpp>
-
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -66,11 +65,10 @@ void appendResponseItem(const ResponseItem& item, std::string& out);
 // Appends the Response object. `status`: in_progress, completed, incomplete or failed;
 // `incomplete_reason` is written (as incomplete_details.reason) only for incomplete; `error`
 // only for failed.
-void appendResponseObject(const ResponseMeta& meta, std::string_view model,
-                          std::string_view status, std::string_view incomplete_reason,
-                          const std::vector<ResponseItem>& items,
-                          const std::optional<Usage>& usage, const Status* error,
-                          std::string& out);
+void appendResponseObject(const ResponseMeta& meta, std::string_view model, std::string_view status,
+                          std::string_view incomplete_reason,
+                          const std::vector<ResponseItem>& items, const std::optional<Usage>& usage,
+                          const Status* error, std::string& out);
 // The Response status for a finish reason, and incomplete_details.reason ("" when complete).
 std::string_view responseStatusFor(FinishReason reason);
 std::string_view incompleteReasonFor(FinishReason reason);

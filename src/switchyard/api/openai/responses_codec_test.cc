@@ -85,7 +85,8 @@ TEST(ResponsesCodec, ToolRoundTripGroupsCallsIntoOneAssistantTurn) {
 }
 
 TEST(ResponsesCodec, TextFormatsMapToResponseFormat) {
-  auto j = decodeResponsesRequest(R"({"model":"m","input":"x","text":{"format":{"type":"json_object"}}})");
+  auto j = decodeResponsesRequest(
+      R"({"model":"m","input":"x","text":{"format":{"type":"json_object"}}})");
   ASSERT_TRUE(j);
   EXPECT_EQ(j->chat.response_format.kind, ResponseFormat::Kind::kJsonObject);
   auto s = decodeResponsesRequest(R"({"model":"m","input":"x","text":{"format":
@@ -96,7 +97,8 @@ TEST(ResponsesCodec, TextFormatsMapToResponseFormat) {
   EXPECT_EQ(s->chat.response_format.strict, true);
   EXPECT_NE(encodeChatRequest(s->chat).find(R"("json_schema":{"name":"n")"), std::string::npos)
       << encodeChatRequest(s->chat);
-  Status missing = decodeError(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}})");
+  Status missing = decodeError(
+      R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}})");
   EXPECT_EQ(missing.param(), "text.format.name");
 }
 
@@ -135,7 +137,8 @@ TEST(ResponsesCodec, StatefulAndBuiltInFeaturesAreRejectedByName) {
     EXPECT_NE(s.message().find("not supported"), std::string::npos) << s.message();
   }
   // store: false and background: false are the stateless defaults.
-  EXPECT_TRUE(decodeResponsesRequest(R"({"model":"m","input":"x","store":false,"background":false})"));
+  EXPECT_TRUE(
+      decodeResponsesRequest(R"({"model":"m","input":"x","store":false,"background":false})"));
 }
 
 TEST(ResponsesCodec, InvalidInputNamesTheField) {
@@ -144,15 +147,16 @@ TEST(ResponsesCodec, InvalidInputNamesTheField) {
   EXPECT_EQ(decodeError(R"({"model":"m","input":5})").param(), "input");
   EXPECT_EQ(decodeError(R"({"model":"m","input":[{"role":"robot","content":"x"}]})").param(),
             "input[0].role");
-  EXPECT_EQ(decodeError(R"({"model":"m","input":[{"role":"user","content":[{"type":"nope"}]}]})")
-                .param(),
-            "input[0].content[0].type");
+  EXPECT_EQ(
+      decodeError(R"({"model":"m","input":[{"role":"user","content":[{"type":"nope"}]}]})").param(),
+      "input[0].content[0].type");
   EXPECT_EQ(decodeError(R"({"model":"m","input":"x","temperature":3})").param(), "temperature");
   EXPECT_EQ(decodeError(R"({"model":"m","input":"x","max_output_tokens":0})").param(),
             "max_output_tokens");
-  EXPECT_EQ(decodeError(R"({"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]})")
-                .param(),
-            "input[0].call_id");
+  EXPECT_EQ(
+      decodeError(R"({"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]})")
+          .param(),
+      "input[0].call_id");
   EXPECT_EQ(decodeError("not json").code(), ErrorCode::kInvalidArgument);
 }
 

@@ -63,8 +63,8 @@ void ResponsesStreamEncoder::responseEvent(std::string_view type, std::string_vi
   std::string response = "\"response\":";
   std::optional<Usage> usage = status == "in_progress" ? std::nullopt : usage_;
   appendResponseObject(meta_, model_, status, incompleteReasonFor(finish_reason_),
-                       status == "in_progress" ? std::vector<ResponseItem>{} : items_, usage,
-                       error, response);
+                       status == "in_progress" ? std::vector<ResponseItem>{} : items_, usage, error,
+                       response);
   event(type, out, response);
 }
 
@@ -167,8 +167,7 @@ void ResponsesStreamEncoder::reasoning(const std::string& delta, std::string& ou
   if (reasoning_item_ < 0) {
     closeOpenItems(out);
     reasoning_item_ = static_cast<int>(openItem(
-        ResponseItem{.kind = ResponseItem::Kind::kReasoning, .id = "rs_" + meta_.id_suffix},
-        out));
+        ResponseItem{.kind = ResponseItem::Kind::kReasoning, .id = "rs_" + meta_.id_suffix}, out));
   }
   ResponseItem& it = items_[reasoning_item_];
   it.text += delta;
@@ -213,12 +212,12 @@ void ResponsesStreamEncoder::toolCall(const ToolCallDelta& delta, std::string& o
     // interleaved fragments of parallel calls still land in their own items.
     if (text_item_ >= 0) closeItem(static_cast<std::size_t>(text_item_), out);
     if (reasoning_item_ >= 0) closeItem(static_cast<std::size_t>(reasoning_item_), out);
-    const std::size_t index = openItem(
-        ResponseItem{.kind = ResponseItem::Kind::kFunctionCall,
-                     .id = "fc_" + meta_.id_suffix + "_" + std::to_string(tools_.size()),
-                     .call_id = delta.id,
-                     .name = delta.name},
-        out);
+    const std::size_t index =
+        openItem(ResponseItem{.kind = ResponseItem::Kind::kFunctionCall,
+                              .id = "fc_" + meta_.id_suffix + "_" + std::to_string(tools_.size()),
+                              .call_id = delta.id,
+                              .name = delta.name},
+                 out);
     tools_.push_back(ToolItem{delta.index, index});
     tool = &tools_.back();
   }
