@@ -1,5 +1,6 @@
-// The real gateway in-process in front of the fake OpenAI-compatible upstream, spoken to in
-// the Responses API (POST /v1/responses): text, streaming event order, tool round trips,
+// The real gateway in-process in front of a fake OpenAI-compatible upstream ("up") and a fake
+// Anthropic one ("claude", scripted with Messages API bodies and SSE), spoken to in the
+// Responses API (POST /v1/responses): text, streaming event order, tool round trips,
 // json_schema, rejected stateful features and errors before and inside a stream.
 
 #include <gtest/gtest.h>
@@ -118,8 +119,14 @@ class ResponsesGatewayTest : public ::testing::Test {
     up.base_url = openai_.baseUrl();
     up.api_key = "sk-openai-secret";
     up.models = {{"fake-model", {}, 0}};
-    cfg.providers = {up};
-    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    config::ProviderConfig claude;
+    claude.name = "claude";
+    claude.kind = "anthropic";
+    claude.base_url = "http://127.0.0.1:" + std::to_string(anthropic_.port());
+    claude.api_key = "sk-ant-secret";
+    claude.models = {{"claude-sonnet-4-5", {}, 0}};
+    cfg.providers = {up, claude};
+    cfg.routes = {{"fast", "up", "fake-model", 1}, {"smart", "claude", "claude-sonnet-4-5", 2}};
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);
@@ -133,6 +140,7 @@ class ResponsesGatewayTest : public ::testing::Test {
   json::value upstreamBody() { return json::parse(openai_.lastRequest().body); }
 
   FakeUpstream openai_;
+  FakeUpstream anthropic_;
   std::unique_ptr<server::Gateway> gateway_;
 };
 
@@ -344,6 +352,100 @@ TEST_F(ResponsesGatewayTest, UpstreamFailureBeforeTheFirstByteIsAPlainError) {
   EXPECT_EQ(r.status, 500u) << r.body;  // nothing was streamed yet: a normal error response
   EXPECT_EQ(r.header("content-type"), "application/json");
   EXPECT_TRUE(r.json().at("error").at("message").is_string());
+}
+
+// ---- Responses client -> Anthropic upstream -----------------------------------------------
+
+constexpr const char* kAnthropicMessage = R"({
+  "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF", "type": "message", "role": "assistant",
+  "model": "claude-sonnet-4-5-20250929",
+  "content": [{"type": "thinking", "thinking": "Greet back.", "signature": "sig"},
+              {"type": "text", "text": "Hi! My name is Claude."}],
+  "stop_reason": "max_tokens", "stop_sequence": null,
+  "usage": {"input_tokens": 2095, "output_tokens": 503, "cache_creation_input_tokens": 10,
+            "cache_read_input_tokens": 1000}})";
+
+TEST_F(ResponsesGatewayTest, AnthropicUpstreamAnswersAResponsesRequest) {
+  anthropic_.setBehavior(Behavior::customBody(200, kAnthropicMessage));
+  Reply r = responses(R"({"model":"smart","instructions":"Be brief.","input":"Hi",
+                          "max_output_tokens":50,"reasoning":{"effort":"low"}})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j.at("model"), "claude-sonnet-4-5-20250929");
+  EXPECT_EQ(j.at("status"), "incomplete");
+  EXPECT_EQ(j.at("incomplete_details").at("reason"), "max_output_tokens");
+  ASSERT_EQ(j.at("output").as_array().size(), 2u);
+  EXPECT_EQ(j.at("output").at(0).at("type"), "reasoning");
+  EXPECT_EQ(j.at("output").at(0).at("summary").at(0).at("text"), "Greet back.");
+  EXPECT_EQ(j.at("output").at(1).at("content").at(0).at("text"), "Hi! My name is Claude.");
+  EXPECT_EQ(j.at("usage").at("input_tokens"), 3105);  // uncached + cache reads + writes
+  EXPECT_EQ(j.at("usage").at("input_tokens_details").at("cached_tokens"), 1000);
+  EXPECT_EQ(j.at("usage").at("input_tokens_details").at("cache_write_tokens"), 10);
+  EXPECT_EQ(j.at("usage").at("output_tokens"), 503);
+
+  auto sent = anthropic_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/messages");
+  EXPECT_EQ(sent.header("x-api-key"), "sk-ant-secret");
+  auto up = json::parse(sent.body);
+  EXPECT_EQ(up.at("system"), "Be brief.");
+  EXPECT_EQ(up.at("messages"),
+            json::parse(R"([{"role":"user","content":[{"type":"text","text":"Hi"}]}])"));
+  // reasoning.effort low becomes a 1024-token thinking budget on top of max_output_tokens.
+  EXPECT_EQ(up.at("thinking").at("budget_tokens"), 1024);
+  EXPECT_EQ(up.at("max_tokens"), 50 + 1024);
+}
+
+TEST_F(ResponsesGatewayTest, AnthropicStreamBecomesResponsesEvents) {
+  std::string sse =
+      "event: message_start\n"
+      "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+      "\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],"
+      "\"stop_reason\":null,\"usage\":{\"input_tokens\":472,\"output_tokens\":2}}}\n\n"
+      "event: content_block_start\n"
+      "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+      "\"text\":\"\"}}\n\n"
+      "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+      "\"text\":\"Okay, checking Zürich\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: content_block_start\n"
+      "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":"
+      "\"tool_use\",\"id\":\"toolu_01\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+      "\"input_json_delta\",\"partial_json\":\"{\\\"location\\\":\"}}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+      "\"input_json_delta\",\"partial_json\":\" \\\"Zürich\\\"}\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+      "event: message_delta\n"
+      "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","
+      "\"stop_sequence\":null},\"usage\":{\"output_tokens\":89}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  std::vector<std::string> pieces;
+  for (std::size_t i = 0; i < sse.size(); i += 37) pieces.push_back(sse.substr(i, 37));
+  anthropic_.setBehavior(Behavior::customStream(pieces));
+  Reply r = responses(R"({"model":"smart","input":"Weather?","stream":true,
+      "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto events = sseEvents(r.body);
+  EXPECT_EQ(textOf(events), "Okay, checking Zürich");
+  std::string args;
+  for (const auto& e : events) {
+    if (e.name == "response.function_call_arguments.delta") args += e.data.at("delta").as_string();
+  }
+  EXPECT_EQ(args, R"({"location": "Zürich"})");
+  ASSERT_EQ(events.back().name, "response.completed");
+  const auto& done = events.back().data.at("response");
+  ASSERT_EQ(done.at("output").as_array().size(), 2u);
+  EXPECT_EQ(done.at("output").at(0).at("type"), "message");
+  EXPECT_EQ(done.at("output").at(1).at("type"), "function_call");
+  EXPECT_EQ(done.at("output").at(1).at("call_id"), "toolu_01");
+  EXPECT_EQ(done.at("output").at(1).at("arguments"), json::value(args));
+  EXPECT_EQ(done.at("usage").at("input_tokens"), 472);
+  EXPECT_EQ(done.at("usage").at("output_tokens"), 89);
+  EXPECT_EQ(json::parse(anthropic_.lastRequest().body).at("tools").at(0).at("name"), "get_weather");
 }
 
 }  // namespace
