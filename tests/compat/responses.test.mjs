@@ -193,3 +193,15 @@ test('a stream cut mid-way ends with an error event and response.failed', { skip
   assert.equal(events.at(-1).response.status, 'failed');
   assert.ok(!types.includes('response.completed'));
 }));
+
+test('responses.stream on a cut stream: finalResponse rejects, text so far was delivered', { skip }, () => withLog(async () => {
+  const stream = s.client.responses.stream({ model: 'fast', input: 'again [[cut]]' });
+  let text = '';
+  stream.on('response.output_text.delta', (e) => { text += e.delta; });
+  const seen = [];
+  stream.on('event', (e) => seen.push(e.type));
+  await assert.rejects(stream.finalResponse());
+  assert.ok(text.length > 0, 'deltas before the cut reached the client');
+  assert.ok(seen.includes('error') || seen.includes('response.failed'), seen.join(','));
+  assert.ok(!seen.includes('response.completed'));
+}));

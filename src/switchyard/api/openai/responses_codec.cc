@@ -1,6 +1,7 @@
 #include "switchyard/api/openai/responses_codec.h"
 
 #include <boost/json/parse.hpp>
+#include <limits>
 #include <utility>
 
 #include "switchyard/api/errors.h"
@@ -100,7 +101,7 @@ class Decoder {
       return true;
     }
     if (v.is_uint64()) {
-      out = static_cast<std::int64_t>(v.get_uint64() >> 1);
+      out = std::numeric_limits<std::int64_t>::max();  // beyond int64: no limit at all
       return true;
     }
     if (v.is_int64()) return failWith(p + ": must be at least 1", p);

@@ -185,9 +185,9 @@ void ResponsesStreamEncoder::text(const std::string& delta, std::string& out) {
     // One message per response keeps the ids unique; a second text run (after tool calls)
     // gets a suffix.
     std::string id = "msg_" + meta_.id_suffix;
-    for (const auto& it : items_) {
-      if (it.kind == ResponseItem::Kind::kMessage) id += "_" + std::to_string(items_.size());
-    }
+    int messages = 0;
+    for (const auto& it : items_) messages += it.kind == ResponseItem::Kind::kMessage ? 1 : 0;
+    if (messages > 0) id += "_" + std::to_string(messages);
     text_item_ = static_cast<int>(
         openItem(ResponseItem{.kind = ResponseItem::Kind::kMessage, .id = std::move(id)}, out));
   }

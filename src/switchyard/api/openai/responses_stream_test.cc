@@ -143,5 +143,36 @@ TEST(ResponsesStream, EmptyStreamStillCompletes) {
   EXPECT_TRUE(events[2].second.at("response").at("output").as_array().empty());
 }
 
+TEST(ResponsesStream, TextAfterAToolCallIsASecondMessageWithItsOwnId) {
+  ResponsesStreamEncoder encoder(meta());
+  std::string out;
+  auto chunk = [](ChoiceDelta d) {
+    ChatChunk c;
+    c.choices.push_back(std::move(d));
+    return c;
+  };
+  encoder.onChunk(chunk(ChoiceDelta{.content = std::string("before")}), out);
+  encoder.onChunk(chunk(ChoiceDelta{.tool_calls = {ToolCallDelta{
+                                        .index = 0, .id = "c1", .name = "f", .arguments = "{}"}}}),
+                  out);
+  encoder.onChunk(chunk(ChoiceDelta{.content = std::string("after")}), out);
+  encoder.finish(out);
+  const auto events = parseSse(out);
+  const auto& output = events.back().second.at("response").at("output").as_array();
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_EQ(output[0].at("id"), "msg_abc");
+  EXPECT_EQ(output[1].at("id"), "fc_abc_0");
+  EXPECT_EQ(output[1].at("arguments"), "{}");
+  EXPECT_EQ(output[2].at("id"), "msg_abc_1");
+  EXPECT_EQ(output[2].at("content").at(0).at("text"), "after");
+  // The tool call was closed (arguments done, item done) before the second message opened.
+  std::vector<std::string> types;
+  for (const auto& e : events) types.push_back(e.first);
+  auto args_done = std::find(types.begin(), types.end(), "response.function_call_arguments.done");
+  auto second_text = std::find(args_done, types.end(), "response.output_text.delta");
+  EXPECT_NE(args_done, types.end());
+  EXPECT_NE(second_text, types.end());
+}
+
 }  // namespace
 }  // namespace switchyard::api::openai
