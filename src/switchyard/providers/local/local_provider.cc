@@ -365,7 +365,7 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
   if (!lease) co_return std::move(lease.error());
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
 
-  auto queue = std::make_shared<local::EventQueue>(co_await asio::this_coro::executor);
+  auto queue = std::make_shared<local::EventQueue>();
   auto id =
       engine->enqueue(std::move(request), [queue](EngineEvent&& e) { queue->push(std::move(e)); });
   if (!id) co_return std::move(id.error());
@@ -380,13 +380,16 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
       if (armed) engine->cancel(id);
     }
   } guard{engine.get(), *id};
+  // Declared after the guard, so it detaches before the cancel: no wake-up is posted for a
+  // coroutine that is gone.
+  local::EventQueue::Waiter waiter(queue, co_await asio::this_coro::executor);
 
   const auto deadline = ctx.deadline == std::chrono::steady_clock::time_point{}
                             ? std::chrono::steady_clock::time_point::max()
                             : ctx.deadline;
   std::vector<EngineEvent> events;
   for (;;) {
-    if (!co_await queue->next(events, deadline)) {
+    if (!co_await waiter.next(events, deadline)) {
       co_return Status(ErrorCode::kDeadlineExceeded,
                        "local model '" + model + "' did not finish within the request timeout");
     }
