@@ -212,6 +212,26 @@ TEST_F(OllamaGatewayTest, ErrorMidStreamIsAFinalErrorLine) {
   EXPECT_FALSE(last.contains("done"));
 }
 
+TEST_F(OllamaGatewayTest, ClientDisconnectCancelsTheUpstreamCall) {
+  for (const char* stream : {"true", "false"}) {
+    upstream_.setBehavior(Behavior::hang());
+    {
+      asio::io_context io;
+      beast::tcp_stream conn(io);
+      conn.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gateway_->port()));
+      bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/api/chat", 11};
+      req.set(bhttp::field::host, "127.0.0.1");
+      req.body() = std::string(kChat) + R"(,"stream":)" + stream + "}";
+      req.prepare_payload();
+      bhttp::write(conn, req);
+      ASSERT_TRUE(upstream_.waitForActiveConnections(1, std::chrono::seconds(5))) << stream;
+      conn.close();
+    }
+    EXPECT_TRUE(upstream_.waitForActiveConnections(0, std::chrono::seconds(5)))
+        << "the upstream request outlived its client (stream " << stream << ")";
+  }
+}
+
 TEST_F(OllamaGatewayTest, UpstreamErrorBeforeStreamingIsAnHttpError) {
   upstream_.setBehavior(Behavior::error(429, "slow down"));
   Reply r = post("/api/chat", std::string(kChat) + "}");

@@ -167,10 +167,28 @@ bool images(Reader& r, const json::value& v, const std::string& p, std::vector<C
 // Options that tune how Ollama runs a model, not what it samples: the gateway does not load
 // models for the client, so they have no effect here (accepted so that clients that always
 // send them keep working).
-constexpr std::array<std::string_view, 14> kRuntimeOptions = {
-    "num_ctx",    "num_batch",     "num_gpu",          "main_gpu", "low_vram",
-    "num_thread", "use_mmap",      "use_mlock",        "numa",     "vocab_only",
-    "num_keep",   "repeat_last_n", "penalize_newline", "f16_kv"};
+// mirostat_eta / mirostat_tau only matter when mirostat is on, which is rejected.
+constexpr std::array<std::string_view, 21> kRuntimeOptions = {"num_ctx",
+                                                              "num_batch",
+                                                              "num_gpu",
+                                                              "main_gpu",
+                                                              "low_vram",
+                                                              "num_thread",
+                                                              "use_mmap",
+                                                              "use_mlock",
+                                                              "numa",
+                                                              "vocab_only",
+                                                              "num_keep",
+                                                              "repeat_last_n",
+                                                              "penalize_newline",
+                                                              "f16_kv",
+                                                              "num_gqa",
+                                                              "rope_frequency_base",
+                                                              "rope_frequency_scale",
+                                                              "logits_all",
+                                                              "embedding_only",
+                                                              "mirostat_eta",
+                                                              "mirostat_tau"};
 
 struct Sampling {
   std::optional<double> temperature, top_p, min_p, repeat_penalty, frequency_penalty,

@@ -122,7 +122,7 @@ TEST(OllamaDecode, UnknownSamplingOptionsAreRejectedNamingThem) {
   // Neutral values and runtime-only options pass.
   EXPECT_TRUE(
       decodeChatRequest(
-          R"({"model":"m","options":{"mirostat":0,"typical_p":1.0,"num_gpu":1},"messages":[]})")
+          R"({"model":"m","options":{"mirostat":0,"mirostat_tau":5.0,"typical_p":1.0,"num_gpu":1},"messages":[]})")
           .has_value());
 }
 
