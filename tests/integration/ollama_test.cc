@@ -1,6 +1,7 @@
-// The real gateway in-process in front of a fake OpenAI-compatible upstream, spoken to in
-// Ollama's native API: NDJSON streams, tool calls with object arguments, generate (templated
-// and raw), embeddings, the model listing endpoints and errors in Ollama's format.
+// The real gateway in-process in front of a fake OpenAI-compatible upstream (and a fake
+// Anthropic one), spoken to in Ollama's native API: NDJSON streams, tool calls with object
+// arguments, generate (templated and raw), embeddings, the model listing endpoints and errors in
+// Ollama's format.
 
 #include <gtest/gtest.h>
 
@@ -82,8 +83,16 @@ class OllamaGatewayTest : public ::testing::Test {
     up.base_url = upstream_.baseUrl();
     up.api_key = "sk-secret";
     up.models = {{"fake-model", {"fm"}, 32768}, {"fake-embedder", {}, 0}};
-    cfg.providers = {up};
-    cfg.routes = {{"fast", "up", "fake-model", 1}, {"embed", "up", "fake-embedder", 2}};
+    config::ProviderConfig claude;
+    claude.name = "claude";
+    claude.kind = "anthropic";
+    claude.base_url = "http://127.0.0.1:" + std::to_string(anthropic_.port());
+    claude.api_key = "sk-ant-secret";
+    claude.models = {{"claude-sonnet-4-5", {}, 0}};
+    cfg.providers = {up, claude};
+    cfg.routes = {{"fast", "up", "fake-model", 1},
+                  {"embed", "up", "fake-embedder", 2},
+                  {"smart", "claude", "claude-sonnet-4-5", 3}};
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);
@@ -98,6 +107,7 @@ class OllamaGatewayTest : public ::testing::Test {
   }
 
   FakeUpstream upstream_;
+  FakeUpstream anthropic_;  // scripted with Anthropic Messages API bodies
   std::unique_ptr<server::Gateway> gateway_;
 };
 
@@ -197,6 +207,46 @@ TEST_F(OllamaGatewayTest, ToolResultRoundTripGetsCallIds) {
             R"({"location":"Paris"})");
   EXPECT_EQ(msgs[2].at("role"), "tool");
   EXPECT_EQ(msgs[2].at("tool_call_id"), msgs[1].at("tool_calls").at(0).at("id"));
+}
+
+TEST_F(OllamaGatewayTest, ChatReachesAnAnthropicProviderWithImagesAndTools) {
+  anthropic_.setBehavior(Behavior::customBody(200, R"({
+    "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "A red pixel."},
+                {"type": "tool_use", "id": "toolu_01", "name": "get_weather",
+                 "input": {"city": "Zürich"}}],
+    "stop_reason": "tool_use", "stop_sequence": null,
+    "usage": {"input_tokens": 20, "output_tokens": 7}})"));
+  Reply r = post("/api/chat", R"({"model":"smart","stream":false,"think":"low",
+    "messages":[{"role":"system","content":"Be brief."},
+                {"role":"user","content":"What is this?","images":["iVBORw0KGgoAAAA"]}],
+    "tools":[{"type":"function","function":{"name":"get_weather",
+              "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+    "options":{"num_predict":300}})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(r.header("x-switchyard-provider"), "claude");
+  EXPECT_EQ(j.at("model"), "smart");
+  EXPECT_EQ(j.at("message").at("content"), "A red pixel.");
+  EXPECT_EQ(j.at("message").at("tool_calls").at(0).at("function").at("arguments"),
+            json::parse(R"({"city":"Zürich"})"));
+  EXPECT_EQ(j.at("done_reason"), "stop");
+  EXPECT_EQ(j.at("prompt_eval_count"), 20);
+  EXPECT_EQ(j.at("eval_count"), 7);
+
+  auto sent = anthropic_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/messages");
+  EXPECT_EQ(sent.header("x-api-key"), "sk-ant-secret");
+  auto body = json::parse(sent.body);
+  EXPECT_EQ(body.at("system"), "Be brief.");
+  const auto& content = body.at("messages").at(0).at("content").as_array();
+  ASSERT_EQ(content.size(), 2u);
+  EXPECT_EQ(content[1].at("type"), "image");
+  EXPECT_EQ(content[1].at("source"),
+            json::parse(R"({"type":"base64","media_type":"image/png","data":"iVBORw0KGgoAAAA"})"));
+  EXPECT_EQ(body.at("tools").at(0).at("name"), "get_weather");
+  EXPECT_EQ(body.at("thinking").at("type"), "enabled");  // think "low" -> a thinking budget
+  EXPECT_EQ(upstream_.requestCount(), 0u);
 }
 
 TEST_F(OllamaGatewayTest, ErrorMidStreamIsAFinalErrorLine) {
@@ -345,8 +395,9 @@ TEST_F(OllamaGatewayTest, TagsShowPsVersionAndRoot) {
     EXPECT_TRUE(m.at("details").at("format").is_string());
     EXPECT_TRUE(m.at("size").is_int64());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"embed", "fake-embedder", "fake-model", "fast", "fm",
-                                             "up/fake-embedder", "up/fake-model"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"claude-sonnet-4-5", "claude/claude-sonnet-4-5",
+                                             "embed", "fake-embedder", "fake-model", "fast", "fm",
+                                             "smart", "up/fake-embedder", "up/fake-model"}));
 
   Reply show = post("/api/show", R"({"model":"fast:latest"})");
   ASSERT_EQ(show.status, 200u) << show.body;
