@@ -559,7 +559,8 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
     if (fmt.kind != ResponseFormat::Kind::kUnset) {
       r.unsupported("format", "raw prompts are text completions");
     }
-    if (const json::value* v = o.if_contains("think"); !isNull(v)) {
+    if (const json::value* v = o.if_contains("think");
+        !isNull(v) && !(v->is_bool() && !v->get_bool())) {
       r.unsupported("think", "raw prompts are text completions");
     }
     if (r.failed()) return fail(r.takeError());

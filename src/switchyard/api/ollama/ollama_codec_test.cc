@@ -167,6 +167,10 @@ TEST(OllamaDecode, GenerateRejectsWhatHasNoEquivalent) {
   ASSERT_FALSE(lp.has_value());
   EXPECT_EQ(lp.error().param(), "logprobs");
   EXPECT_TRUE(decodeChatRequest(R"({"model":"m","logprobs":false,"messages":[]})").has_value());
+  EXPECT_FALSE(
+      decodeGenerateRequest(R"({"model":"m","prompt":"x","raw":true,"think":true})").has_value());
+  EXPECT_TRUE(
+      decodeGenerateRequest(R"({"model":"m","prompt":"x","raw":true,"think":false})").has_value());
   // Empty ones are what clients send by default.
   auto ok = decodeGenerateRequest(R"({"model":"m","prompt":"","suffix":"","context":[]})");
   ASSERT_TRUE(ok.has_value());
