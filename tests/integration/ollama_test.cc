@@ -249,6 +249,62 @@ TEST_F(OllamaGatewayTest, ChatReachesAnAnthropicProviderWithImagesAndTools) {
   EXPECT_EQ(upstream_.requestCount(), 0u);
 }
 
+TEST_F(OllamaGatewayTest, AnthropicStreamBecomesNdjsonWithAWholeToolCall) {
+  const std::string sse =
+      "event: message_start\n"
+      "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
+      "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],"
+      "\"stop_reason\":null,\"usage\":{\"input_tokens\":30,\"output_tokens\":1}}}\n\n"
+      "event: content_block_start\n"
+      "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
+      "\"text\",\"text\":\"\"}}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+      "\"text_delta\",\"text\":\"Checking\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: content_block_start\n"
+      "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":"
+      "\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+      "\"input_json_delta\",\"partial_json\":\"{\\\"city\\\":\"}}\n\n"
+      "event: content_block_delta\n"
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+      "\"input_json_delta\",\"partial_json\":\" \\\"Bern\\\"}\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+      "event: message_delta\n"
+      "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},"
+      "\"usage\":{\"output_tokens\":12}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  std::vector<std::string> pieces;
+  for (std::size_t i = 0; i < sse.size(); i += 29) pieces.push_back(sse.substr(i, 29));
+  anthropic_.setBehavior(Behavior::customStream(pieces));
+  Reply r = post("/api/chat", R"({"model":"smart","messages":[{"role":"user","content":"Bern?"}],
+    "tools":[{"type":"function","function":{"name":"get_weather"}}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  auto lines = r.lines();
+  std::string text;
+  std::vector<json::value> calls;
+  for (const auto& l : lines) {
+    const auto* m = l.as_object().if_contains("message");
+    if (m == nullptr) continue;
+    text += m->at("content").as_string();
+    if (const auto* tc = m->as_object().if_contains("tool_calls")) {
+      for (const auto& c : tc->as_array()) calls.push_back(c);
+    }
+  }
+  EXPECT_EQ(text, "Checking");
+  ASSERT_EQ(calls.size(), 1u) << r.body;
+  EXPECT_EQ(calls[0].at("function").at("name"), "get_weather");
+  EXPECT_EQ(calls[0].at("function").at("arguments"), json::parse(R"({"city":"Bern"})"));
+  const auto& last = lines.back();
+  EXPECT_EQ(last.at("done"), true);
+  EXPECT_EQ(last.at("prompt_eval_count"), 30);
+  EXPECT_EQ(last.at("eval_count"), 12);
+  EXPECT_EQ(json::parse(anthropic_.lastRequest().body).at("stream"), true);
+}
+
 TEST_F(OllamaGatewayTest, ErrorMidStreamIsAFinalErrorLine) {
   upstream_.setBehavior(Behavior::cutStream(3));
   Reply r = post("/api/chat", std::string(kChat) + "}");
