@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine throughput: switchyard's in-process engine against llama-server built from the same
 # llama.cpp source, on the same model file with the same threads, context and parallel slots.
-# The servers run one at a time (never both loaded), alternating, ROUNDS times; medians reported.
+# llama-server gets -kvu (one KV pool shared by all slots, as the engine does). The servers run one at a time (never both loaded), alternating, ROUNDS times; medians reported.
 #
 #   bench/engine_throughput/run.sh            # or: make bench-engine
 # Environment (defaults in brackets):
@@ -49,7 +49,7 @@ for q in $QUANTS; do
     for server in $order; do
       port=$((port + 1))
       if [[ $server == llama-server ]]; then
-        "$LLAMA_SERVER" -m "$model" -t "$THREADS" -tb "$THREADS" -c "$CTX" -np "$PARALLEL" \
+        "$LLAMA_SERVER" -m "$model" -t "$THREADS" -tb "$THREADS" -c "$CTX" -np "$PARALLEL" -kvu \
           --port "$port" --host 127.0.0.1 -a bench >"$tmp/llama-server.log" 2>&1 &
         wait_ready "http://127.0.0.1:$port/health"
       else
