@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include <map>
@@ -14,87 +11,21 @@
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
 
 namespace switchyard {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using asio::ip::tcp;
 using fakes::Behavior;
 using fakes::FakeUpstream;
+using fakes::eventNames;
+using fakes::post;
+using fakes::Reply;
+using fakes::SseEvent;
+using fakes::sseEvents;
 
-struct Reply {
-  unsigned status = 0;
-  bhttp::fields headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : std::string(it->value());
-  }
-  json::value json() const { return json::parse(body); }
-};
-
-Reply post(std::uint16_t port, const std::string& target, const std::string& body,
-           std::vector<std::pair<std::string, std::string>> headers = {}) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::content_type, "application/json");
-  for (auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  boost::system::error_code ec;
-  bhttp::read(stream, buffer, res, ec);  // a stream cut by an error still has its body
-  return Reply{res.result_int(), res.base(), res.body()};
-}
-
-struct Event {
-  std::string name;
-  json::value data;
-};
-
-std::vector<Event> sseEvents(const std::string& body) {
-  std::vector<Event> out;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    auto end = body.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    std::string_view block(body.data() + pos, end - pos);
-    pos = end + 2;
-    Event e;
-    std::string data;
-    while (!block.empty()) {
-      auto nl = block.find('\n');
-      std::string_view line = block.substr(0, nl);
-      if (line.starts_with("event: ")) e.name = std::string(line.substr(7));
-      if (line.starts_with("data: ")) data += line.substr(6);
-      block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
-    }
-    if (data == "[DONE]") {
-      e.data = "[DONE]";
-    } else if (!data.empty()) {
-      e.data = json::parse(data);
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-std::vector<std::string> names(const std::vector<Event>& events) {
-  std::vector<std::string> out;
-  for (const auto& e : events) out.push_back(e.name);
-  return out;
-}
-
-std::string textOf(const std::vector<Event>& events) {
+std::string textOf(const std::vector<SseEvent>& events) {
   std::string text;
   for (const auto& e : events) {
     if (e.name == "content_block_delta" && e.data.at("delta").at("type") == "text_delta") {
@@ -410,7 +341,7 @@ TEST_F(AnthropicGatewayTest, AnthropicStreamRelaysToBothClientFormats) {
   Reply r = messages(messagesBody("smart", true));
   ASSERT_EQ(r.status, 200u) << r.body;
   auto events = sseEvents(r.body);
-  EXPECT_EQ(names(events),
+  EXPECT_EQ(eventNames(events),
             (std::vector<std::string>{"message_start", "ping", "content_block_start",
                                       "content_block_delta", "content_block_stop",
                                       "content_block_start", "content_block_delta",

@@ -6,9 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -19,84 +16,18 @@
 
 #include "switchyard/core/log.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
 
 namespace switchyard {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using asio::ip::tcp;
 using fakes::Behavior;
 using fakes::FakeUpstream;
-
-struct Reply {
-  unsigned status = 0;
-  bhttp::fields headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : std::string(it->value());
-  }
-  json::value json() const { return json::parse(body); }
-};
-
-// One keep-alive connection to the gateway.
-class Client {
- public:
-  explicit Client(std::uint16_t port) : stream_(io_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  }
-  Reply call(bhttp::verb method, std::string target, std::string body = {},
-             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.set(bhttp::field::content_type, "application/json");
-    for (auto& [k, v] : headers) req.set(k, v);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    bhttp::write(stream_, req);
-    return readReply();
-  }
-  Reply readReply() {
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(stream_, buffer_, res);
-    return Reply{res.result_int(), res.base(), res.body()};
-  }
-  Reply post(std::string target, std::string body) {
-    return call(bhttp::verb::post, std::move(target), std::move(body));
-  }
-  void sendOnly(std::string target, std::string body) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.body() = std::move(body);
-    req.prepare_payload();
-    bhttp::write(stream_, req);
-  }
-  void close() { stream_.socket().close(); }
-
- private:
-  asio::io_context io_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
-
-std::vector<json::value> sseData(const std::string& body, bool* saw_done = nullptr) {
-  std::vector<json::value> out;
-  std::size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    auto end = body.find("\n\n", pos);
-    std::string data = body.substr(pos + 6, end - pos - 6);
-    pos = end;
-    if (data == "[DONE]") {
-      if (saw_done) *saw_done = true;
-      continue;
-    }
-    out.push_back(json::parse(data));
-  }
-  return out;
-}
+using fakes::Client;
+using fakes::Reply;
+using fakes::sseData;
 
 class GatewayTest : public ::testing::Test {
  protected:
@@ -295,7 +226,7 @@ TEST_F(GatewayTest, ClientDisconnectCancelsUpstreamCall) {
   upstream_.setBehavior(Behavior::hang());
   {
     Client c(gateway_->port());
-    c.sendOnly("/v1/chat/completions", chatBody("fast"));
+    c.send("/v1/chat/completions", chatBody("fast"));
     ASSERT_TRUE(upstream_.waitForActiveConnections(1, std::chrono::seconds(5)));
     c.close();
   }
@@ -386,7 +317,7 @@ TEST_F(GatewayTest, ShutdownLetsInFlightRequestFinish) {
   slow.delay = std::chrono::milliseconds(300);
   upstream_.setBehavior(slow);
   Client c(gateway_->port());
-  c.sendOnly("/v1/chat/completions", chatBody("fast"));
+  c.send("/v1/chat/completions", chatBody("fast"));
   ASSERT_TRUE(upstream_.waitForActiveConnections(1, std::chrono::seconds(5)));
   std::thread stopper([&] { gateway_->shutdown(); });
   Reply r = c.readReply();

@@ -4,85 +4,22 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
 
 namespace switchyard {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using asio::ip::tcp;
 using fakes::Behavior;
 using fakes::FakeUpstream;
-
-struct Reply {
-  unsigned status = 0;
-  bhttp::fields headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : std::string(it->value());
-  }
-  json::value json() const { return json::parse(body); }
-};
-
-Reply post(std::uint16_t port, const std::string& target, const std::string& body) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::content_type, "application/json");
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  boost::system::error_code ec;
-  bhttp::read(stream, buffer, res, ec);
-  return Reply{res.result_int(), res.base(), res.body()};
-}
-
-struct Event {
-  std::string name;
-  json::value data;
-};
-
-std::vector<Event> sseEvents(const std::string& body) {
-  std::vector<Event> out;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    auto end = body.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    std::string_view block(body.data() + pos, end - pos);
-    pos = end + 2;
-    Event e;
-    std::string data;
-    while (!block.empty()) {
-      auto nl = block.find('\n');
-      std::string_view line = block.substr(0, nl);
-      if (line.starts_with("event: ")) e.name = std::string(line.substr(7));
-      if (line.starts_with("data: ")) data += line.substr(6);
-      block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
-    }
-    if (data == "[DONE]") {
-      e.data = "[DONE]";
-    } else if (!data.empty()) {
-      e.data = json::parse(data);
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
+using fakes::post;
+using fakes::Reply;
+using fakes::sseEvents;
 
 // A GenerateContentResponse as Google documents it.
 std::string geminiResponse(const std::string& parts, const std::string& finish = "STOP") {

@@ -3,10 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <cmath>
 #include <filesystem>
@@ -17,73 +13,15 @@
 #include "switchyard/core/log.h"
 #include "switchyard/engine/model_maker.h"
 #include "switchyard/server/gateway.h"
+#include "tests/fakes/test_client.h"
 
 namespace switchyard {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using asio::ip::tcp;
-
-struct Reply {
-  unsigned status = 0;
-  std::string body;
-  json::value json() const { return json::parse(body); }
-};
-
-class Client {
- public:
-  explicit Client(std::uint16_t port) : stream_(io_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  }
-  void send(std::string target, std::string body) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.set(bhttp::field::content_type, "application/json");
-    req.body() = std::move(body);
-    req.prepare_payload();
-    bhttp::write(stream_, req);
-  }
-  Reply post(std::string target, std::string body) {
-    send(std::move(target), std::move(body));
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(stream_, buffer_, res);
-    return Reply{res.result_int(), res.body()};
-  }
-  // Reads the response headers and at least `bytes` of a streamed body.
-  std::string readSome(std::size_t bytes) {
-    bhttp::response_parser<bhttp::string_body> parser;
-    bhttp::read_header(stream_, buffer_, parser);
-    while (parser.get().body().size() < bytes && !parser.is_done()) {
-      bhttp::read_some(stream_, buffer_, parser);
-    }
-    return parser.get().body();
-  }
-  void close() { stream_.socket().close(); }
-
- private:
-  asio::io_context io_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
-
-std::vector<json::value> sseData(const std::string& body, bool* saw_done) {
-  std::vector<json::value> out;
-  std::size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    auto end = body.find("\n\n", pos);
-    std::string data = body.substr(pos + 6, end - pos - 6);
-    pos = end;
-    if (data == "[DONE]") {
-      *saw_done = true;
-      continue;
-    }
-    out.push_back(json::parse(data));
-  }
-  return out;
-}
+using fakes::Client;
+using fakes::Reply;
+using fakes::sseData;
 
 std::string makeModel() {
   const std::string dir = std::string(SY_LLAMA_DIR) + "/src/models";

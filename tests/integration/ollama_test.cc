@@ -9,11 +9,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <sstream>
 
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
 
 namespace switchyard {
 namespace {
@@ -25,46 +25,8 @@ namespace json = boost::json;
 using asio::ip::tcp;
 using fakes::Behavior;
 using fakes::FakeUpstream;
-
-struct Reply {
-  unsigned status = 0;
-  bhttp::fields headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : std::string(it->value());
-  }
-  json::value json() const { return json::parse(body); }
-  // One parsed object per NDJSON line; every line must be a complete JSON object.
-  std::vector<json::value> lines() const {
-    std::vector<json::value> out;
-    std::istringstream in(body);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-  }
-};
-
-Reply request(std::uint16_t port, bhttp::verb verb, const std::string& target,
-              const std::string& body = "") {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  bhttp::request<bhttp::string_body> req{verb, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  if (verb == bhttp::verb::head) parser.skip(true);
-  boost::system::error_code ec;
-  bhttp::read(stream, buffer, parser, ec);  // a stream cut by an error still has its body
-  auto res = parser.release();
-  return Reply{res.result_int(), res.base(), res.body()};
-}
+using fakes::Reply;
+using fakes::request;
 
 class OllamaGatewayTest : public ::testing::Test {
  protected:
