@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace switchyard::api {
 
@@ -49,6 +50,22 @@ void appendJsonString(std::string& out, std::string_view s) {
   const auto* end = p + s.size();
   const auto* run = p;
   while (p < end) {
+    // Skip 8 plain bytes at a time. A high bit in the sum marks a byte below 0x20, a '"' or
+    // '\\' (a zero byte after the xor borrows), or a byte >= 0x80; a borrow only spreads
+    // from a byte that is itself special, so the test is exact.
+    while (end - p >= 8) {
+      constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+      std::uint64_t x;
+      std::memcpy(&x, p, sizeof x);
+      const std::uint64_t quote = x ^ (kOnes * '"');
+      const std::uint64_t backslash = x ^ (kOnes * '\\');
+      if ((((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | x) & (kOnes * 0x80)) !=
+          0) {
+        break;
+      }
+      p += 8;
+    }
+    if (p >= end) break;
     const std::uint8_t cls = kCharClass[*p];
     if (cls == 0) {
       ++p;
@@ -151,7 +168,6 @@ void JsonWriter::unsignedInteger(std::uint64_t v) {
   out_.append(buf, end);
 }
 
-// Shortest text that reads back as the same double; integral values keep a ".0".
 void JsonWriter::number(double v) {
   sep();
   if (!std::isfinite(v)) {
@@ -165,6 +181,18 @@ void JsonWriter::number(double v) {
   if (std::find_if(buf, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
     out_ += ".0";
   }
+}
+
+void JsonWriter::floatNumber(float v) {
+  sep();
+  if (!std::isfinite(v)) {
+    out_ += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out_.append(buf, end);
 }
 
 void JsonWriter::boolean(bool v) {
@@ -208,13 +236,22 @@ void JsonWriter::value(const json::value& v) {
       endArray();
       break;
     case json::kind::object:
-      beginObject();
-      for (const auto& kv : v.get_object()) {
-        escapedKey(kv.key());
-        value(kv.value());
-      }
-      endObject();
+      object(v.get_object());
       break;
+  }
+}
+
+void JsonWriter::object(const json::object& o) {
+  beginObject();
+  members(o);
+  endObject();
+}
+
+void JsonWriter::members(const json::object& o, std::string_view skip) {
+  for (const auto& kv : o) {
+    if (!skip.empty() && kv.key() == skip) continue;
+    escapedKey(kv.key());
+    value(kv.value());
   }
 }
 

@@ -3,6 +3,7 @@
 // UTF-8 with U+FFFD so that clients always receive valid JSON. Used by codecs that write JSON
 // by hand (no DOM on the hot path). Not thread-safe; one writer per output string.
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -31,10 +32,17 @@ class JsonWriter {
   void string(std::string_view s);
   void integer(std::int64_t v);
   void unsignedInteger(std::uint64_t v);
+  // Shortest text that reads back as the same double; integral values keep a ".0".
   void number(double v);
+  // Shortest text that reads back as the same float (no ".0" added); non-finite is null.
+  void floatNumber(float v);
   void boolean(bool v);
   void null();
   void value(const boost::json::value& v);
+  void object(const boost::json::object& o);
+  // The members of `o` (except the key `skip`, when not empty) inside an object the caller
+  // has begun.
+  void members(const boost::json::object& o, std::string_view skip = {});
   // JSON text the caller vouches for (already serialized), written as is.
   void raw(std::string_view json);
 

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::openai {
 
@@ -32,291 +33,12 @@ constexpr std::size_t kMaxJsonDepth = 64;
 constexpr std::size_t kMaxErrorBodyInMessage = 200;
 constexpr std::size_t kMaxStopSequences = 4;
 
-// ---- JSON writing ---------------------------------------------------------------------------
-
-// 0: copy as is; 1: ASCII that must be escaped; 2: lead byte of a multi-byte UTF-8 sequence
-// (or a stray byte), checked and replaced by U+FFFD when invalid.
-constexpr std::array<std::uint8_t, 256> kCharClass = [] {
-  std::array<std::uint8_t, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = 1;
-  t['"'] = 1;
-  t['\\'] = 1;
-  for (int c = 0x80; c < 0x100; ++c) t[c] = 2;
-  return t;
-}();
-
-// Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
-// 0 when invalid.
-std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
-  const unsigned char c = p[0];
-  const std::size_t left = static_cast<std::size_t>(end - p);
-  auto cont = [&](std::size_t i) { return (p[i] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3 || !cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;
-    if (c == 0xED && p[1] > 0x9F) return 0;
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;
-    if (c == 0xF4 && p[1] > 0x8F) return 0;
-    return 4;
-  }
-  return 0;
-}
-
-// Appends `s` escaped as the inside of a JSON string. Invalid UTF-8 (e.g. a token cut in the
-// middle of a character) becomes U+FFFD so that clients always receive valid JSON.
-void appendEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  const auto* run = p;
-  while (p < end) {
-    // Skip 8 plain bytes at a time. A high bit in the sum marks a byte below 0x20, a '"' or
-    // '\\' (a zero byte after the xor borrows), or a byte >= 0x80; a borrow only spreads
-    // from a byte that is itself special, so the test is exact.
-    while (end - p >= 8) {
-      constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-      std::uint64_t x;
-      std::memcpy(&x, p, sizeof x);
-      const std::uint64_t quote = x ^ (kOnes * '"');
-      const std::uint64_t backslash = x ^ (kOnes * '\\');
-      if ((((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | x) & (kOnes * 0x80)) !=
-          0) {
-        break;
-      }
-      p += 8;
-    }
-    if (p >= end) break;
-    const std::uint8_t cls = kCharClass[*p];
-    if (cls == 0) {
-      ++p;
-      continue;
-    }
-    if (cls == 2) {
-      if (std::size_t n = utf8SequenceLength(p, end); n != 0) {
-        p += n;
-        continue;
-      }
-      out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-      out += "\xEF\xBF\xBD";
-      run = ++p;
-      continue;
-    }
-    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-    const unsigned char c = *p;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-    run = ++p;
-  }
-  out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-}
-
-// Shortest text that reads back as the same double; integral values keep a ".0" so that a
-// round trip keeps them doubles.
-void appendDouble(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out.append(buf, end);
-  if (std::find_if(buf, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
-    out += ".0";
-  }
-}
-
 std::string formatNumber(double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   (void)ec;
   return std::string(buf, end);
 }
-
-void appendBase64Floats(std::string& out, const std::vector<float>& values);
-
-// Writes JSON into a caller's string. Knows only whether a separator is due; the caller
-// writes a well-formed sequence of calls.
-class JsonWriter {
- public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
-
-  JsonWriter& beginObject() {
-    sep();
-    out_ += '{';
-    need_comma_ = false;
-    return *this;
-  }
-  JsonWriter& endObject() {
-    out_ += '}';
-    need_comma_ = true;
-    return *this;
-  }
-  JsonWriter& beginArray() {
-    sep();
-    out_ += '[';
-    need_comma_ = false;
-    return *this;
-  }
-  JsonWriter& endArray() {
-    out_ += ']';
-    need_comma_ = true;
-    return *this;
-  }
-  // A key that is a literal of ours: plain ASCII, no escaping needed.
-  JsonWriter& key(std::string_view k) {
-    sep();
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
-    after_key_ = true;
-    return *this;
-  }
-  JsonWriter& escapedKey(std::string_view k) {
-    sep();
-    out_ += '"';
-    appendEscaped(out_, k);
-    out_ += "\":";
-    after_key_ = true;
-    return *this;
-  }
-  void string(std::string_view s) {
-    sep();
-    out_ += '"';
-    appendEscaped(out_, s);
-    out_ += '"';
-  }
-  void integer(std::int64_t v) {
-    sep();
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out_.append(buf, end);
-  }
-  void unsignedInteger(std::uint64_t v) {
-    sep();
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out_.append(buf, end);
-  }
-  void number(double v) {
-    sep();
-    appendDouble(out_, v);
-  }
-  void floatNumber(float v) {
-    sep();
-    if (!std::isfinite(v)) {
-      out_ += "null";
-      return;
-    }
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out_.append(buf, end);
-  }
-  void base64Floats(const std::vector<float>& values) {
-    sep();
-    out_ += '"';
-    appendBase64Floats(out_, values);
-    out_ += '"';
-  }
-  void boolean(bool v) {
-    sep();
-    out_ += v ? "true" : "false";
-  }
-  void null() {
-    sep();
-    out_ += "null";
-  }
-  void value(const json::value& v) {
-    switch (v.kind()) {
-      case json::kind::null:
-        null();
-        break;
-      case json::kind::bool_:
-        boolean(v.get_bool());
-        break;
-      case json::kind::int64:
-        integer(v.get_int64());
-        break;
-      case json::kind::uint64:
-        unsignedInteger(v.get_uint64());
-        break;
-      case json::kind::double_:
-        number(v.get_double());
-        break;
-      case json::kind::string:
-        string(v.get_string());
-        break;
-      case json::kind::array:
-        beginArray();
-        for (const auto& e : v.get_array()) value(e);
-        endArray();
-        break;
-      case json::kind::object:
-        object(v.get_object());
-        break;
-    }
-  }
-  void object(const json::object& o) {
-    beginObject();
-    members(o);
-    endObject();
-  }
-  // The members of `o`, inside an object the caller has begun.
-  void members(const json::object& o, std::string_view skip = {}) {
-    for (const auto& kv : o) {
-      if (!skip.empty() && kv.key() == skip) continue;
-      escapedKey(kv.key());
-      value(kv.value());
-    }
-  }
-
- private:
-  void sep() {
-    if (after_key_) {
-      after_key_ = false;
-    } else if (need_comma_) {
-      out_ += ',';
-    }
-    need_comma_ = true;
-  }
-
-  std::string& out_;
-  bool need_comma_ = false;
-  bool after_key_ = false;
-};
 
 void writeFinishReason(JsonWriter& w, FinishReason reason) {
   if (reason == FinishReason::kNone) {
@@ -2258,7 +1980,10 @@ std::string encodeEmbeddingResponse(const EmbeddingResponse& r, std::string_view
     w.key("index").integer(static_cast<std::int64_t>(i));
     w.key("embedding");
     if (base64) {
-      w.base64Floats(r.embeddings[i]);
+      // The base64 alphabet needs no escaping: open the string, append in place, close it.
+      w.raw("\"");
+      appendBase64Floats(out, r.embeddings[i]);
+      out += '"';
     } else {
       w.beginArray();
       for (float f : r.embeddings[i]) w.floatNumber(f);
