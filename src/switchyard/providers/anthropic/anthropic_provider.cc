@@ -14,8 +14,6 @@ namespace codec = api::anthropic;
 
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
-
 bool hasHeader(const std::map<std::string, std::string>& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(), [&](const auto& kv) {
     return std::equal(kv.first.begin(), kv.first.end(), name.begin(), name.end(),
@@ -23,66 +21,35 @@ bool hasHeader(const std::map<std::string, std::string>& headers, std::string_vi
   });
 }
 
+std::vector<http::Header> defaultHeaders(const config::ProviderConfig& config) {
+  std::vector<http::Header> headers;
+  if (!config.api_key.empty()) headers.emplace_back("x-api-key", config.api_key);
+  // A configured anthropic-version (or anthropic-beta) wins over our default.
+  if (!hasHeader(config.headers, "anthropic-version")) {
+    headers.emplace_back("anthropic-version", std::string(codec::kApiVersion));
+  }
+  return headers;
+}
+
+Status decodeError(unsigned http_status, std::string_view body, std::string_view) {
+  return codec::decodeUpstreamError(http_status, body);
+}
+
 }  // namespace
 
 AnthropicProvider::AnthropicProvider(const config::ProviderConfig& config, http::Origin origin)
-    : Provider(config.name), origin_(std::move(origin)) {
-  if (!config.api_key.empty()) headers_.emplace_back("x-api-key", config.api_key);
-  // A configured anthropic-version (or anthropic-beta) wins over our default.
-  if (!hasHeader(config.headers, "anthropic-version")) {
-    headers_.emplace_back("anthropic-version", std::string(codec::kApiVersion));
-  }
-  for (const auto& [name, value] : config.headers) headers_.emplace_back(name, value);
-  timeouts_.connect = config.timeouts.connect;
-  timeouts_.first_byte = config.timeouts.first_byte;
-  timeouts_.idle = config.timeouts.idle;
-}
+    : Provider(config.name), upstream_(std::move(origin), defaultHeaders(config), config) {}
 
 Result<ProviderPtr> AnthropicProvider::create(const config::ProviderConfig& config) {
-  auto origin = http::Origin::parse(config.base_url);
-  if (!origin) {
-    return fail(ErrorCode::kInvalidArgument,
-                "provider '" + config.name + "': " + origin.error().message());
-  }
+  auto origin = HttpUpstream::parseOrigin(config);
+  if (!origin) return fail(std::move(origin.error()));
   return ProviderPtr(new AnthropicProvider(config, std::move(*origin)));
-}
-
-http::ClientRequest AnthropicProvider::makeRequest(std::string_view path, std::string body,
-                                                   bool stream) const {
-  http::ClientRequest req;
-  req.method = boost::beast::http::verb::post;
-  req.target = origin_.base_path;
-  req.target += path;
-  req.headers = headers_;
-  req.headers.emplace_back("Content-Type", "application/json");
-  if (stream) req.headers.emplace_back("Accept", "text/event-stream");
-  req.body = std::move(body);
-  return req;
-}
-
-http::Timeouts AnthropicProvider::timeoutsFor(const CallContext& ctx) const {
-  http::Timeouts t = timeouts_;
-  if (ctx.deadline != std::chrono::steady_clock::time_point{}) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        ctx.deadline - std::chrono::steady_clock::now());
-    left = std::max(left, std::chrono::milliseconds(1));
-    t.connect = std::min(t.connect, left);
-    t.first_byte = std::min(t.first_byte, left);
-    t.idle = std::min(t.idle, left);
-  }
-  return t;
 }
 
 asio::awaitable<Result<std::string>> AnthropicProvider::post(std::string_view path,
                                                              std::string body,
                                                              CallContext& ctx) const {
-  auto res = co_await ctx.http.send(origin_, makeRequest(path, std::move(body), false),
-                                    timeoutsFor(ctx));
-  if (!res) co_return fail(std::move(res.error()));
-  if (res->status < 200 || res->status >= 300) {
-    co_return fail(codec::decodeUpstreamError(res->status, res->body));
-  }
-  co_return std::move(res->body);
+  co_return co_await upstream_.postJson(path, std::move(body), ctx, decodeError);
 }
 
 asio::awaitable<Result<api::ChatResponse>> AnthropicProvider::chat(
@@ -110,20 +77,10 @@ asio::awaitable<StreamOutcome> AnthropicProvider::chatStream(const api::ChatRequ
   streamed.stream = true;
   auto encoded = codec::encodeMessagesRequest(streamed, name());
   if (!encoded) co_return StreamOutcome{std::move(encoded.error()), false};
-  auto opened = co_await ctx.http.stream(
-      origin_, makeRequest("/v1/messages", std::move(*encoded), true), timeoutsFor(ctx));
+  auto opened =
+      co_await upstream_.openStream("/v1/messages", std::move(*encoded), ctx, decodeError);
   if (!opened) co_return StreamOutcome{std::move(opened.error()), false};
   http::ResponseStream& stream = **opened;
-
-  if (stream.status() < 200 || stream.status() >= 300) {
-    std::string error_body;
-    while (error_body.size() < kMaxErrorBody) {
-      auto piece = co_await stream.read();
-      if (!piece || piece->empty()) break;
-      error_body += *piece;
-    }
-    co_return StreamOutcome{codec::decodeUpstreamError(stream.status(), error_body), false};
-  }
 
   http::SseParser parser;
   codec::MessagesStreamDecoder decoder(static_cast<std::int64_t>(std::time(nullptr)));

@@ -4,10 +4,9 @@
 // `anthropic-version: 2023-06-01`. Stateless apart from config: thread-safe.
 
 #include <string>
-#include <vector>
 
 #include "switchyard/config/config.h"
-#include "switchyard/http/client.h"
+#include "switchyard/providers/http_upstream.h"
 #include "switchyard/providers/provider.h"
 
 namespace switchyard::providers {
@@ -26,14 +25,10 @@ class AnthropicProvider final : public Provider {
  private:
   AnthropicProvider(const config::ProviderConfig& config, http::Origin origin);
 
-  http::ClientRequest makeRequest(std::string_view path, std::string body, bool stream) const;
-  http::Timeouts timeoutsFor(const CallContext& ctx) const;
   boost::asio::awaitable<Result<std::string>> post(std::string_view path, std::string body,
                                                    CallContext& ctx) const;
 
-  http::Origin origin_;
-  std::vector<http::Header> headers_;  // x-api-key, anthropic-version, configured extras
-  http::Timeouts timeouts_;
+  HttpUpstream upstream_;  // x-api-key, anthropic-version, configured extras
 };
 
 }  // namespace switchyard::providers

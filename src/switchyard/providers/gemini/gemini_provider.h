@@ -5,10 +5,9 @@
 // config: thread-safe.
 
 #include <string>
-#include <vector>
 
 #include "switchyard/config/config.h"
-#include "switchyard/http/client.h"
+#include "switchyard/providers/http_upstream.h"
 #include "switchyard/providers/provider.h"
 
 namespace switchyard::providers {
@@ -25,12 +24,7 @@ class GeminiProvider final : public Provider {
  private:
   GeminiProvider(const config::ProviderConfig& config, http::Origin origin);
 
-  http::ClientRequest makeRequest(std::string path, std::string body, bool stream) const;
-  http::Timeouts timeoutsFor(const CallContext& ctx) const;
-
-  http::Origin origin_;
-  std::vector<http::Header> headers_;  // x-goog-api-key, configured extras
-  http::Timeouts timeouts_;
+  HttpUpstream upstream_;  // x-goog-api-key, configured extras
 };
 
 }  // namespace switchyard::providers

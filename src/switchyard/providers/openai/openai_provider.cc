@@ -1,7 +1,5 @@
 #include "switchyard/providers/openai/openai_provider.h"
 
-#include <algorithm>
-
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/http/sse.h"
 
@@ -12,91 +10,45 @@ namespace codec = api::openai;
 
 namespace {
 
-// Upstream error bodies are small JSON documents; anything bigger is cut when read.
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
-
 bool looksLikeStreamError(std::string_view data) {
   const auto start = data.find_first_not_of(" \t\r\n");
   return start != std::string_view::npos && data.substr(start).starts_with("{\"error\"");
 }
 
+std::vector<http::Header> authHeaders(const config::ProviderConfig& config) {
+  std::vector<http::Header> headers;
+  if (!config.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + config.api_key);
+  return headers;
+}
+
+Status decodeError(unsigned http_status, std::string_view body, std::string_view) {
+  return codec::decodeUpstreamError(http_status, body);
+}
+
 }  // namespace
 
 OpenAIProvider::OpenAIProvider(const config::ProviderConfig& config, http::Origin origin)
-    : Provider(config.name), origin_(std::move(origin)) {
-  if (!config.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + config.api_key);
-  for (const auto& [name, value] : config.headers) headers_.emplace_back(name, value);
-  timeouts_.connect = config.timeouts.connect;
-  timeouts_.first_byte = config.timeouts.first_byte;
-  timeouts_.idle = config.timeouts.idle;
-}
+    : Provider(config.name), upstream_(std::move(origin), authHeaders(config), config) {}
 
 Result<ProviderPtr> OpenAIProvider::create(const config::ProviderConfig& config) {
-  auto origin = http::Origin::parse(config.base_url);
-  if (!origin) {
-    return fail(ErrorCode::kInvalidArgument,
-                "provider '" + config.name + "': " + origin.error().message());
-  }
+  auto origin = HttpUpstream::parseOrigin(config);
+  if (!origin) return fail(std::move(origin.error()));
   return ProviderPtr(new OpenAIProvider(config, std::move(*origin)));
-}
-
-http::ClientRequest OpenAIProvider::makeRequest(std::string_view path, std::string body,
-                                                bool stream) const {
-  http::ClientRequest req;
-  req.method = boost::beast::http::verb::post;
-  req.target.reserve(origin_.base_path.size() + path.size());
-  req.target = origin_.base_path;
-  req.target += path;
-  req.headers = headers_;
-  req.headers.emplace_back("Content-Type", "application/json");
-  if (stream) req.headers.emplace_back("Accept", "text/event-stream");
-  req.body = std::move(body);
-  return req;
-}
-
-http::Timeouts OpenAIProvider::timeoutsFor(const CallContext& ctx) const {
-  http::Timeouts t = timeouts_;
-  if (ctx.deadline != std::chrono::steady_clock::time_point{}) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        ctx.deadline - std::chrono::steady_clock::now());
-    left = std::max(left, std::chrono::milliseconds(1));
-    t.connect = std::min(t.connect, left);
-    t.first_byte = std::min(t.first_byte, left);
-    t.idle = std::min(t.idle, left);
-  }
-  return t;
 }
 
 asio::awaitable<Result<std::string>> OpenAIProvider::post(std::string_view path,
                                                           std::string body,
                                                           CallContext& ctx) const {
-  auto res = co_await ctx.http.send(origin_, makeRequest(path, std::move(body), false),
-                                    timeoutsFor(ctx));
-  if (!res) co_return fail(std::move(res.error()));
-  if (res->status < 200 || res->status >= 300) {
-    co_return fail(codec::decodeUpstreamError(res->status, res->body));
-  }
-  co_return std::move(res->body);
+  co_return co_await upstream_.postJson(path, std::move(body), ctx, decodeError);
 }
 
 template <typename OnData>
 asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, std::string body,
                                                          CallContext& ctx, StreamSink& sink,
                                                          OnData on_data) const {
-  auto opened = co_await ctx.http.stream(origin_, makeRequest(path, std::move(body), true),
-                                         timeoutsFor(ctx));
+  auto opened = co_await upstream_.openStream(path, std::move(body), ctx, decodeError);
   if (!opened) co_return StreamOutcome{std::move(opened.error()), false};
   http::ResponseStream& stream = **opened;
-
-  if (stream.status() < 200 || stream.status() >= 300) {
-    std::string error_body;
-    while (error_body.size() < kMaxErrorBody) {
-      auto piece = co_await stream.read();
-      if (!piece || piece->empty()) break;
-      error_body += *piece;
-    }
-    co_return StreamOutcome{codec::decodeUpstreamError(stream.status(), error_body), false};
-  }
 
   http::SseParser parser;
   // The data of the events one read completed, back to back, and where each one ends: reused

@@ -3,10 +3,9 @@
 // llama-server, Ollama's /v1, Groq, Together ...). Stateless apart from config: thread-safe.
 
 #include <string>
-#include <vector>
 
 #include "switchyard/config/config.h"
-#include "switchyard/http/client.h"
+#include "switchyard/providers/http_upstream.h"
 #include "switchyard/providers/provider.h"
 
 namespace switchyard::providers {
@@ -30,9 +29,6 @@ class OpenAIProvider final : public Provider {
  private:
   OpenAIProvider(const config::ProviderConfig& config, http::Origin origin);
 
-  http::ClientRequest makeRequest(std::string_view path, std::string body, bool stream) const;
-  http::Timeouts timeoutsFor(const CallContext& ctx) const;
-
   // Sends a request whose response is one JSON document; maps HTTP errors to Status.
   boost::asio::awaitable<Result<std::string>> post(std::string_view path, std::string body,
                                                    CallContext& ctx) const;
@@ -44,9 +40,7 @@ class OpenAIProvider final : public Provider {
                                                   CallContext& ctx, StreamSink& sink,
                                                   OnData on_data) const;
 
-  http::Origin origin_;
-  std::vector<http::Header> headers_;  // auth + configured extras, built once
-  http::Timeouts timeouts_;
+  HttpUpstream upstream_;  // auth + configured extras
 };
 
 }  // namespace switchyard::providers

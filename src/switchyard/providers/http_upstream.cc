@@ -1,0 +1,95 @@
+#include "switchyard/providers/http_upstream.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace switchyard::providers {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Upstream error bodies are small JSON documents; anything bigger is cut when read.
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+
+bool isSuccess(unsigned status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+Result<http::Origin> HttpUpstream::parseOrigin(const config::ProviderConfig& config) {
+  auto origin = http::Origin::parse(config.base_url);
+  if (!origin) {
+    return fail(ErrorCode::kInvalidArgument,
+                "provider '" + config.name + "': " + origin.error().message());
+  }
+  return origin;
+}
+
+HttpUpstream::HttpUpstream(http::Origin origin, std::vector<http::Header> headers,
+                           const config::ProviderConfig& config)
+    : origin_(std::move(origin)), headers_(std::move(headers)) {
+  for (const auto& [name, value] : config.headers) headers_.emplace_back(name, value);
+  timeouts_.connect = config.timeouts.connect;
+  timeouts_.first_byte = config.timeouts.first_byte;
+  timeouts_.idle = config.timeouts.idle;
+}
+
+http::ClientRequest HttpUpstream::makeRequest(std::string_view path, std::string body,
+                                              bool stream) const {
+  http::ClientRequest req;
+  req.method = boost::beast::http::verb::post;
+  req.target.reserve(origin_.base_path.size() + path.size());
+  req.target = origin_.base_path;
+  req.target += path;
+  req.headers = headers_;
+  req.headers.emplace_back("Content-Type", "application/json");
+  if (stream) req.headers.emplace_back("Accept", "text/event-stream");
+  req.body = std::move(body);
+  return req;
+}
+
+http::Timeouts HttpUpstream::timeoutsFor(const CallContext& ctx) const {
+  http::Timeouts t = timeouts_;
+  if (ctx.deadline != std::chrono::steady_clock::time_point{}) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        ctx.deadline - std::chrono::steady_clock::now());
+    left = std::max(left, std::chrono::milliseconds(1));
+    t.connect = std::min(t.connect, left);
+    t.first_byte = std::min(t.first_byte, left);
+    t.idle = std::min(t.idle, left);
+  }
+  return t;
+}
+
+asio::awaitable<Result<std::string>> HttpUpstream::postJson(
+    std::string_view path, std::string body, CallContext& ctx,
+    UpstreamErrorDecoder decode_error) const {
+  auto res = co_await ctx.http.send(origin_, makeRequest(path, std::move(body), false),
+                                    timeoutsFor(ctx));
+  if (!res) co_return fail(std::move(res.error()));
+  if (!isSuccess(res->status)) {
+    co_return fail(decode_error(res->status, res->body, res->header("retry-after")));
+  }
+  co_return std::move(res->body);
+}
+
+asio::awaitable<Result<std::unique_ptr<http::ResponseStream>>> HttpUpstream::openStream(
+    std::string_view path, std::string body, CallContext& ctx,
+    UpstreamErrorDecoder decode_error) const {
+  auto opened = co_await ctx.http.stream(origin_, makeRequest(path, std::move(body), true),
+                                         timeoutsFor(ctx));
+  if (!opened) co_return fail(std::move(opened.error()));
+  http::ResponseStream& stream = **opened;
+  if (!isSuccess(stream.status())) {
+    std::string error_body;
+    while (error_body.size() < kMaxErrorBody) {
+      auto piece = co_await stream.read();
+      if (!piece || piece->empty()) break;
+      error_body += *piece;
+    }
+    co_return fail(decode_error(stream.status(), error_body, stream.header("retry-after")));
+  }
+  co_return std::move(*opened);
+}
+
+}  // namespace switchyard::providers
