@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::anthropic {
@@ -17,28 +18,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t kMaxErrorBodyInMessage = 200;
-
-std::string_view kindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64: return "integer";
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
-  }
-  return "unknown";
-}
-
-std::string_view stringOr(const json::object& o, std::string_view key,
-                          std::string_view dflt = {}) {
-  if (const json::value* v = o.if_contains(key)) {
-    if (const json::string* s = v->if_string()) return *s;
-  }
-  return dflt;
-}
 
 std::int64_t int64Of(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);

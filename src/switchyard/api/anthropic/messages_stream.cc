@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "switchyard/api/anthropic/messages_codec.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::anthropic {
@@ -30,13 +31,6 @@ void writeUsage(JsonWriter& w, const Usage& u) {
   w.key("cache_read_input_tokens").integer(u.cached_tokens);
   w.key("output_tokens").integer(u.completion_tokens);
   w.endObject();
-}
-
-std::string_view stringOr(const json::object& o, std::string_view key) {
-  if (const json::value* v = o.if_contains(key)) {
-    if (const json::string* s = v->if_string()) return *s;
-  }
-  return {};
 }
 
 std::int64_t int64Of(const json::object& o, std::string_view key) {

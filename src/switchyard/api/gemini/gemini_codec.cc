@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 
 namespace switchyard::api::gemini {
 
@@ -21,14 +22,6 @@ constexpr std::size_t kMaxErrorBodyInMessage = 200;
 constexpr std::string_view kSignatureMark = "__thought__";
 constexpr std::string_view kGeminiIdPrefix = "call_gid_";
 constexpr int kMaxSchemaDepth = 32;
-
-std::string_view stringOr(const json::object& o, std::string_view key,
-                          std::string_view dflt = {}) {
-  if (const json::value* v = o.if_contains(key)) {
-    if (const json::string* s = v->if_string()) return *s;
-  }
-  return dflt;
-}
 
 std::int64_t int64Of(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);

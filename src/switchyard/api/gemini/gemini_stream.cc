@@ -3,21 +3,11 @@
 #include <boost/json.hpp>
 
 #include "switchyard/api/gemini/gemini_codec.h"
+#include "switchyard/api/json_fields.h"
 
 namespace switchyard::api::gemini {
 
 namespace json = boost::json;
-
-namespace {
-
-std::string_view stringOr(const json::object& o, std::string_view key) {
-  if (const json::value* v = o.if_contains(key)) {
-    if (const json::string* s = v->if_string()) return *s;
-  }
-  return {};
-}
-
-}  // namespace
 
 ChatChunk GenerateContentStreamDecoder::base() const {
   ChatChunk c;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::ollama {
@@ -16,27 +17,6 @@ namespace switchyard::api::ollama {
 namespace {
 
 namespace json = boost::json;
-
-std::string_view kindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-      return "integer";
-    case json::kind::double_:
-      return "number";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-  }
-  return "unknown";
-}
 
 Result<json::object> parseObject(std::string_view body) {
   boost::system::error_code ec;

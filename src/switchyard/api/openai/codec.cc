@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::openai {
@@ -182,27 +183,6 @@ Result<json::value> parseJson(std::string_view text, Arena& arena, Origin origin
   return parser.release();
 }
 
-std::string_view kindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-      return "integer";
-    case json::kind::double_:
-      return "number";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-  }
-  return "unknown";
-}
-
 // A field's location ("messages[2].content[0].text"), built as a chain of stack frames and
 // turned into text only when an error needs it.
 class Path {
@@ -230,13 +210,6 @@ class Path {
   std::size_t index_ = 0;
   bool is_index_ = false;
 };
-
-std::string_view stringOr(const json::object& o, std::string_view key, std::string_view dflt = {}) {
-  if (const json::value* v = o.if_contains(key)) {
-    if (const json::string* s = v->if_string()) return *s;
-  }
-  return dflt;
-}
 
 // Any JSON number as int64 (lenient: upstreams sometimes send 12.0).
 std::int64_t int64Of(const json::value* v) {

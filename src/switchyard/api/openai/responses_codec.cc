@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::api::openai {
@@ -12,27 +13,6 @@ namespace switchyard::api::openai {
 namespace {
 
 namespace json = boost::json;
-
-std::string_view kindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-      return "integer";
-    case json::kind::double_:
-      return "number";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-  }
-  return "unknown";
-}
 
 // Validating reader over one request: methods return false after recording the first error.
 class Decoder {
