@@ -11,7 +11,9 @@
 #   SWITCHYARD_BIN  [../../build/release/bin/switchyard]
 #   DURATION        seconds per measured run [10]      WARMUP  seconds before each run [2]
 #   CONCURRENCY     connection counts [1 64]; c=1 runs wrk -t1, others -t2
-#   KINDS           chat (JSON) and/or stream (SSE) [chat stream]
+#   KINDS           chat (JSON) and/or stream (SSE) [chat stream]; messages / messages-stream:
+#                   Anthropic Messages in, the same OpenAI upstream call out (translation cost;
+#                   direct = the OpenAI request, so "added" compares with chat / stream)
 #   TARGETS         [direct switchyard portkey]        PORTKEY=0 skips Portkey
 #   OUT             also write the report (markdown) to this file
 #   NGINX_WORKERS [1]  SWITCHYARD_WORKERS [0 = one per core]  SWITCHYARD_ACCESS_LOG [false]
@@ -237,9 +239,21 @@ start_portkey() {
 }
 
 # ---------------------------------------------------------------- scenarios
+# Anthropic Messages kinds: what the gateway receives in Anthropic's format and translates to the
+# same OpenAI upstream call as chat/stream; the direct path (and Portkey) send the OpenAI body.
+base_kind() {  # KIND -> chat | stream
+  case $1 in messages) echo chat ;; messages-stream) echo stream ;; *) echo "$1" ;; esac
+}
+
 body_for() {  # KIND TARGET
-  local model=bench stream=''
-  [[ $1 == stream ]] && { model=bench-stream; stream=',"stream":true,"stream_options":{"include_usage":true}'; }
+  local model=bench stream='' base
+  base=$(base_kind "$1")
+  if [[ $2 == switchyard && $1 == messages* ]]; then
+    [[ $base == stream ]] && { model=bench-stream; stream=',"stream":true'; }
+    printf '{"model":"%s","max_tokens":32,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Say hello in one short sentence."}]%s}' "$model" "$stream"
+    return
+  fi
+  [[ $base == stream ]] && { model=bench-stream; stream=',"stream":true,"stream_options":{"include_usage":true}'; }
   [[ $2 == switchyard ]] || model=gpt-4o-mini
   printf '{"model":"%s","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32%s}' "$model" "$stream"
 }
@@ -247,16 +261,20 @@ body_for() {  # KIND TARGET
 # Sets URL and HDRS (array of wrk/curl -H values) for TARGET KIND.
 target_setup() {
   HDRS=("Authorization: Bearer sk-bench")
+  local base
+  base=$(base_kind "$2")
   case $1 in
     direct)
-      if [[ $2 == stream ]]; then URL=http://127.0.0.1:$NGINX_PORT/sse/v1/chat/completions
+      if [[ $base == stream ]]; then URL=http://127.0.0.1:$NGINX_PORT/sse/v1/chat/completions
       else URL=http://127.0.0.1:$NGINX_PORT/v1/chat/completions; fi ;;
-    switchyard) URL=http://127.0.0.1:$SWITCHYARD_PORT/v1/chat/completions ;;
+    switchyard)
+      if [[ $2 == messages* ]]; then URL=http://127.0.0.1:$SWITCHYARD_PORT/v1/messages
+      else URL=http://127.0.0.1:$SWITCHYARD_PORT/v1/chat/completions; fi ;;
     portkey)
       URL=http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions
-      local base=http://127.0.0.1:$NGINX_PORT/v1
-      [[ $2 == stream ]] && base=http://127.0.0.1:$NGINX_PORT/sse/v1
-      HDRS+=("x-portkey-provider: openai" "x-portkey-custom-host: $base") ;;
+      local upstream=http://127.0.0.1:$NGINX_PORT/v1
+      [[ $base == stream ]] && upstream=http://127.0.0.1:$NGINX_PORT/sse/v1
+      HDRS+=("x-portkey-provider: openai" "x-portkey-custom-host: $upstream") ;;
   esac
 }
 
@@ -270,8 +288,12 @@ sanity() {  # TARGET KIND
   code=${out##*$'\n'}
   out=${out%$'\n'*}
   if [[ $code != 200 ]]; then echo "HTTP $code: ${out:0:300}"; return 1; fi
-  if [[ $2 == chat ]]; then
+  if [[ $1 == portkey && $2 == messages* ]]; then echo "not measured (Anthropic-in is ours)"; return 1; fi
+  if [[ $(base_kind "$2") == chat ]]; then
     [[ $out == *'canned benchmark reply.'* ]] || { echo "unexpected body: ${out:0:300}"; return 1; }
+  elif [[ $1 == switchyard && $2 == messages* ]]; then
+    [[ $out == *'benchmark reply.'* && $out == *'message_stop'* ]] ||
+      { echo "unexpected stream: ${out:0:400}"; return 1; }
   else
     [[ $out == *'benchmark reply.'* && $out == *'data: [DONE]'* ]] ||
       { echo "unexpected stream: ${out:0:400}"; return 1; }
