@@ -80,7 +80,16 @@ class MessagesStreamWriter final : public providers::ChatSink {
       Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
       if (!s.isOk()) co_return s;
     }
-    co_return co_await writer_.write(buffer_);
+    writer_.append(buffer_);
+    if (batching_) co_return Status::ok();
+    co_return co_await writer_.flush();
+  }
+
+  // The events made from one upstream read leave in one socket write.
+  void beginBatch() override { batching_ = true; }
+  asio::awaitable<Status> endBatch() override {
+    batching_ = false;
+    co_return co_await writer_.flush();
   }
 
   // message_delta + message_stop, or an error event.
@@ -96,7 +105,8 @@ class MessagesStreamWriter final : public providers::ChatSink {
       ctx_.first_byte = Clock::now();
       (void)co_await writer_.startStream(200, "text/event-stream", headers_);
     }
-    (void)co_await writer_.write(buffer_);
+    // With whatever the last batch still holds, in one write.
+    writer_.append(buffer_);
     (void)co_await writer_.finish();
   }
 
@@ -106,6 +116,7 @@ class MessagesStreamWriter final : public providers::ChatSink {
   codec::MessagesStreamEncoder encoder_;
   http::ResponseWriter::Headers headers_;
   std::string buffer_;
+  bool batching_ = false;
 };
 
 }  // namespace
