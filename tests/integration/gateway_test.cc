@@ -108,6 +108,55 @@ TEST_F(GatewayTest, AliasesAndExplicitProviderModelResolve) {
   EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "some-unlisted");
 }
 
+// Azure OpenAI: the model is the deployment, in the path with the api-version; the key goes in
+// `api-key`, not Authorization.
+TEST(AzureGatewayTest, DeploymentPathApiVersionAndKeyHeader) {
+  FakeUpstream upstream;
+  config::Config cfg;
+  cfg.source = "<test>";
+  cfg.server.host = "127.0.0.1";
+  cfg.server.port = 0;
+  cfg.server.workers = 1;
+  cfg.log.access_log = false;
+  config::ProviderConfig p;
+  p.name = "az";
+  p.kind = "azure";
+  std::string origin = upstream.baseUrl();
+  origin.resize(origin.size() - std::string_view("/v1").size());
+  p.base_url = origin;
+  p.api_key = "azure-secret";
+  p.api_version = "2024-10-21";
+  config::ModelConfig m;
+  m.name = "gpt-4o prod";  // deployment names may hold characters a path must escape
+  m.aliases = {"prod"};
+  p.models = {m};
+  cfg.providers = {p};
+  auto gw = server::Gateway::create(std::move(cfg));
+  ASSERT_TRUE(gw) << gw.error().toString();
+  (*gw)->start();
+
+  Client c((*gw)->port());
+  Reply r = c.post("/v1/chat/completions",
+                   R"({"model":"prod","messages":[{"role":"user","content":"Hi"}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto sent = upstream.lastRequest();
+  EXPECT_EQ(sent.target, "/openai/deployments/gpt-4o%20prod/chat/completions?api-version=2024-10-21");
+  EXPECT_EQ(sent.header("api-key"), "azure-secret");
+  EXPECT_EQ(sent.header("authorization"), "");
+
+  Reply s = c.post("/v1/chat/completions",
+                   R"({"model":"prod","stream":true,"messages":[{"role":"user","content":"Hi"}]})");
+  ASSERT_EQ(s.status, 200u) << s.body;
+  EXPECT_NE(s.body.find("data: [DONE]"), std::string::npos);
+  EXPECT_EQ(upstream.lastRequest().target,
+            "/openai/deployments/gpt-4o%20prod/chat/completions?api-version=2024-10-21");
+
+  Reply e = c.post("/v1/embeddings", R"({"model":"prod","input":"hello"})");
+  EXPECT_EQ(upstream.lastRequest().target,
+            "/openai/deployments/gpt-4o%20prod/embeddings?api-version=2024-10-21");
+  (*gw)->shutdown();
+}
+
 TEST_F(GatewayTest, KeepsOneUpstreamConnectionAcrossRequests) {
   Client c(gateway_->port());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(c.post("/v1/chat/completions", chatBody("fast")).status, 200u);

@@ -36,6 +36,8 @@ constexpr ProviderKind kProviderKinds[] = {
     {"anthropic", "https://api.anthropic.com"},
     {"gemini", "https://generativelanguage.googleapis.com/v1beta"},
     {"local", "", true},
+    // Azure OpenAI: base_url is the resource endpoint, e.g. https://NAME.openai.azure.com.
+    {"azure", ""},
 };
 
 constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};
@@ -46,7 +48,7 @@ constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kProviderKeys[] = {
     "name",     "kind",    "base_url", "api_key",    "locality",   "headers",
-    "timeouts", "models",  "threads",  "max_loaded", "idle_unload"};
+    "timeouts", "models",  "threads",  "max_loaded", "idle_unload", "api_version"};
 // Keys that only mean something for one side of the in-process / HTTP split.
 constexpr std::string_view kHttpProviderKeys[] = {"base_url", "api_key", "headers", "timeouts"};
 constexpr std::string_view kLocalProviderKeys[] = {"threads", "max_loaded", "idle_unload"};
@@ -763,6 +765,19 @@ bool Loader::loadProvider(const Field& f, ProviderConfig& out) {
       return fail(e.key_line, e.value.path,
                   "only for kind 'local' (in-process models), not '" + out.kind + "'");
     }
+  }
+  if (const Field* version = m.find("api_version")) {
+    if (out.kind != "azure") {
+      return fail(*version, "only for kind 'azure' (Azure OpenAI), not '" + out.kind + "'");
+    }
+    if (!string(*version, out.api_version)) return false;
+    const bool ok = !out.api_version.empty() &&
+                    std::all_of(out.api_version.begin(), out.api_version.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+                    });
+    if (!ok) return fail(*version, "expected an API version such as 2024-10-21");
+  } else if (out.kind == "azure") {
+    return fail(f, "kind 'azure' needs 'api_version' (e.g. 2024-10-21)");
   }
   if (local) {
     out.locality = "on_prem";  // the default: data never leaves this machine

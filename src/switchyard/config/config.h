@@ -84,6 +84,7 @@ struct ProviderConfig {
   std::string kind;                // "openai", "local" (in-process llama.cpp), ...
   std::string base_url;            // e.g. https://api.openai.com/v1
   std::string api_key;             // after ${ENV} expansion; may be empty (local servers)
+  std::string api_version;         // kind `azure`: the api-version query parameter (required)
   std::string locality = "cloud";  // "on_prem", "cloud", "cloud:<region>"
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   std::vector<ModelConfig> models;

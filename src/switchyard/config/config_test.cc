@@ -824,3 +824,41 @@ providers:
 
 }  // namespace
 }  // namespace switchyard::config
+
+namespace switchyard::config {
+namespace {
+
+TEST(ConfigTest, AzureNeedsAnApiVersionAndOnlyAzureTakesOne) {
+  const Config ok = parseOk(R"(
+providers:
+  - name: az
+    kind: azure
+    base_url: https://myres.openai.azure.com
+    api_key: k
+    api_version: 2024-10-21
+    models: [gpt-4o-prod]
+)");
+  ASSERT_EQ(ok.providers.size(), 1u);
+  EXPECT_EQ(ok.providers[0].api_version, "2024-10-21");
+
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: az
+    kind: azure
+    base_url: https://myres.openai.azure.com
+)")
+                .message(),
+            "test.yaml:2: providers[0]: kind 'azure' needs 'api_version' (e.g. 2024-10-21)");
+  EXPECT_EQ(parseError(R"(
+providers:
+  - name: oa
+    kind: openai
+    api_version: 2024-10-21
+)")
+                .message(),
+            "test.yaml:4: providers[0].api_version: only for kind 'azure' (Azure OpenAI), not "
+            "'openai'");
+}
+
+}  // namespace
+}  // namespace switchyard::config

@@ -13,7 +13,7 @@ Result<Registry> Registry::create(const config::Config& config, bool progress) {
   Registry registry;
   for (const auto& pc : config.providers) {
     Result<ProviderPtr> provider = fail(ErrorCode::kInvalidArgument, "");
-    if (pc.kind == "openai") {
+    if (pc.kind == "openai" || pc.kind == "azure") {
       provider = OpenAIProvider::create(pc);
     } else if (pc.kind == "anthropic") {
       provider = AnthropicProvider::create(pc);

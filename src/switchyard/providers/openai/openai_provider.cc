@@ -1,5 +1,7 @@
 #include "switchyard/providers/openai/openai_provider.h"
 
+#include <cctype>
+
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/http/sse.h"
 
@@ -17,8 +19,27 @@ bool looksLikeStreamError(std::string_view data) {
 
 std::vector<http::Header> authHeaders(const config::ProviderConfig& config) {
   std::vector<http::Header> headers;
-  if (!config.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + config.api_key);
+  if (config.api_key.empty()) return headers;
+  if (config.kind == "azure") {
+    headers.emplace_back("api-key", config.api_key);  // Azure OpenAI's key header
+  } else {
+    headers.emplace_back("Authorization", "Bearer " + config.api_key);
+  }
   return headers;
+}
+
+// A deployment name as one URL path segment.
+void appendPathSegment(std::string& out, std::string_view segment) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : segment) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
 }
 
 Status decodeError(unsigned http_status, std::string_view body, std::string_view) {
@@ -28,7 +49,20 @@ Status decodeError(unsigned http_status, std::string_view body, std::string_view
 }  // namespace
 
 OpenAIProvider::OpenAIProvider(const config::ProviderConfig& config, http::Origin origin)
-    : Provider(config.name), upstream_(std::move(origin), authHeaders(config), config) {}
+    : Provider(config.name),
+      upstream_(std::move(origin), authHeaders(config), config),
+      azure_api_version_(config.kind == "azure" ? config.api_version : std::string()) {}
+
+std::string_view OpenAIProvider::pathFor(std::string_view endpoint, std::string_view model,
+                                         std::string& buffer) const {
+  if (azure_api_version_.empty()) return endpoint;
+  buffer = "/openai/deployments/";
+  appendPathSegment(buffer, model);
+  buffer += endpoint;
+  buffer += "?api-version=";
+  buffer += azure_api_version_;
+  return buffer;
+}
 
 Result<ProviderPtr> OpenAIProvider::create(const config::ProviderConfig& config) {
   auto origin = HttpUpstream::parseOrigin(config);
@@ -107,7 +141,9 @@ asio::awaitable<StreamOutcome> OpenAIProvider::streamSse(std::string_view path, 
 
 asio::awaitable<Result<api::ChatResponse>> OpenAIProvider::chat(const api::ChatRequest& request,
                                                                 CallContext& ctx) {
-  auto body = co_await post("/chat/completions", codec::encodeChatRequest(request), ctx);
+  std::string buffer;
+  const std::string_view path = pathFor("/chat/completions", request.model, buffer);
+  auto body = co_await post(path, codec::encodeChatRequest(request), ctx);
   if (!body) co_return fail(std::move(body.error()));
   auto response = codec::decodeChatResponse(*body);
   if (!response) {
@@ -119,8 +155,10 @@ asio::awaitable<Result<api::ChatResponse>> OpenAIProvider::chat(const api::ChatR
 
 asio::awaitable<StreamOutcome> OpenAIProvider::chatStream(const api::ChatRequest& request,
                                                           ChatSink& sink, CallContext& ctx) {
+  std::string buffer;
+  const std::string_view path = pathFor("/chat/completions", request.model, buffer);
   co_return co_await streamSse(
-      "/chat/completions", codec::encodeChatRequest(request), ctx, sink,
+      path, codec::encodeChatRequest(request), ctx, sink,
       [&](std::string_view data) -> asio::awaitable<Status> {
         auto chunk = codec::decodeChatChunk(data);
         if (!chunk) {
@@ -134,7 +172,9 @@ asio::awaitable<StreamOutcome> OpenAIProvider::chatStream(const api::ChatRequest
 
 asio::awaitable<Result<api::CompletionResponse>> OpenAIProvider::complete(
     const api::CompletionRequest& request, CallContext& ctx) {
-  auto body = co_await post("/completions", codec::encodeCompletionRequest(request), ctx);
+  std::string buffer;
+  const std::string_view path = pathFor("/completions", request.model, buffer);
+  auto body = co_await post(path, codec::encodeCompletionRequest(request), ctx);
   if (!body) co_return fail(std::move(body.error()));
   auto response = codec::decodeCompletionResponse(*body);
   if (!response) {
@@ -146,8 +186,10 @@ asio::awaitable<Result<api::CompletionResponse>> OpenAIProvider::complete(
 
 asio::awaitable<StreamOutcome> OpenAIProvider::completeStream(
     const api::CompletionRequest& request, CompletionSink& sink, CallContext& ctx) {
+  std::string buffer;
+  const std::string_view path = pathFor("/completions", request.model, buffer);
   co_return co_await streamSse(
-      "/completions", codec::encodeCompletionRequest(request), ctx, sink,
+      path, codec::encodeCompletionRequest(request), ctx, sink,
       [&](std::string_view data) -> asio::awaitable<Status> {
         auto chunk = codec::decodeCompletionResponse(data);
         if (!chunk) {
@@ -161,7 +203,9 @@ asio::awaitable<StreamOutcome> OpenAIProvider::completeStream(
 
 asio::awaitable<Result<api::EmbeddingResponse>> OpenAIProvider::embed(
     const api::EmbeddingRequest& request, CallContext& ctx) {
-  auto body = co_await post("/embeddings", codec::encodeEmbeddingRequest(request), ctx);
+  std::string buffer;
+  const std::string_view path = pathFor("/embeddings", request.model, buffer);
+  auto body = co_await post(path, codec::encodeEmbeddingRequest(request), ctx);
   if (!body) co_return fail(std::move(body.error()));
   auto response = codec::decodeEmbeddingResponse(*body);
   if (!response) {

@@ -40,7 +40,13 @@ class OpenAIProvider final : public Provider {
                                                   CallContext& ctx, StreamSink& sink,
                                                   OnData on_data) const;
 
+  // The upstream path of an endpoint ("/chat/completions"): as is, or for Azure OpenAI
+  // "/openai/deployments/<model>/chat/completions?api-version=<v>", built in `buffer`.
+  std::string_view pathFor(std::string_view endpoint, std::string_view model,
+                           std::string& buffer) const;
+
   HttpUpstream upstream_;  // auth + configured extras
+  std::string azure_api_version_;  // non-empty: Azure OpenAI (deployment = model)
 };
 
 }  // namespace switchyard::providers
