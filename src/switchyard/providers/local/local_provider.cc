@@ -400,6 +400,29 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
   }
 }
 
+asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
+    const std::string& model, engine::GenerationRequest request, const CallContext& ctx) {
+  Whole whole;
+  Status status = co_await generate(
+      model, std::move(request), ctx,
+      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+        for (EngineEvent& e : events) {
+          if (e.kind == EngineEvent::Kind::kToken) {
+            mergeInto(whole.merged, e);
+          } else if (e.kind == EngineEvent::Kind::kError) {
+            co_return std::move(e.error);
+          } else {
+            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+            whole.finish = e.finish_reason;
+            whole.usage = e.usage;
+          }
+        }
+        co_return Status::ok();
+      });
+  if (!status.isOk()) co_return fail(std::move(status));
+  co_return whole;
+}
+
 // ---- chat ------------------------------------------------------------------------------------
 
 asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest& request,
@@ -469,27 +492,9 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
   auto generation = toGeneration(request, name());
   if (!generation) co_return fail(std::move(generation.error()));
 
-  api::ChoiceDelta all;  // the whole answer, merged like one big delta
-  engine::FinishReason finish = engine::FinishReason::kNone;
-  engine::Usage usage;
-  Status status =
-      co_await generate(request.model, std::move(*generation), ctx,
-                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-                          for (EngineEvent& e : events) {
-                            if (e.kind == EngineEvent::Kind::kToken) {
-                              mergeInto(all, e);
-                            } else if (e.kind == EngineEvent::Kind::kError) {
-                              co_return std::move(e.error);
-                            } else {
-                              if (e.finish_reason == engine::FinishReason::kCancelled)
-                                co_return cancelledByEngine();
-                              finish = e.finish_reason;
-                              usage = e.usage;
-                            }
-                          }
-                          co_return Status::ok();
-                        });
-  if (!status.isOk()) co_return fail(std::move(status));
+  auto whole = co_await generateWhole(request.model, std::move(*generation), ctx);
+  if (!whole) co_return fail(std::move(whole.error()));
+  api::ChoiceDelta& all = whole->merged;
 
   api::ChatResponse response;
   response.id = "chatcmpl-" + ctx.request_id;
@@ -509,9 +514,9 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
     choice.message.tool_calls.push_back(
         {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
   }
-  choice.finish_reason = toFinish(finish);
+  choice.finish_reason = toFinish(whole->finish);
   response.choices.push_back(std::move(choice));
-  response.usage = toUsage(usage);
+  response.usage = toUsage(whole->usage);
   co_return response;
 }
 
@@ -567,36 +572,18 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     const api::CompletionRequest& request, CallContext& ctx) {
   auto generation = toGeneration(request, name());
   if (!generation) co_return fail(std::move(generation.error()));
-  std::string text;
-  engine::FinishReason finish = engine::FinishReason::kNone;
-  engine::Usage usage;
-  Status status =
-      co_await generate(request.model, std::move(*generation), ctx,
-                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-                          for (EngineEvent& e : events) {
-                            if (e.kind == EngineEvent::Kind::kToken) {
-                              text += e.text;
-                            } else if (e.kind == EngineEvent::Kind::kError) {
-                              co_return std::move(e.error);
-                            } else {
-                              if (e.finish_reason == engine::FinishReason::kCancelled)
-                                co_return cancelledByEngine();
-                              finish = e.finish_reason;
-                              usage = e.usage;
-                            }
-                          }
-                          co_return Status::ok();
-                        });
-  if (!status.isOk()) co_return fail(std::move(status));
+  auto whole = co_await generateWhole(request.model, std::move(*generation), ctx);
+  if (!whole) co_return fail(std::move(whole.error()));
   api::CompletionResponse response;
   response.id = "cmpl-" + ctx.request_id;
   response.model = request.model;
   response.created = unixNow();
   api::CompletionChoice choice;
-  choice.text = std::move(text);
-  choice.finish_reason = toFinish(finish);
+  // Raw prompts have no output parser: every token is content.
+  if (whole->merged.content) choice.text = std::move(*whole->merged.content);
+  choice.finish_reason = toFinish(whole->finish);
   response.choices.push_back(std::move(choice));
-  response.usage = toUsage(usage);
+  response.usage = toUsage(whole->usage);
   co_return response;
 }
 

@@ -52,6 +52,16 @@ class LocalProvider final : public Provider {
                                           engine::GenerationRequest request, const CallContext& ctx,
                                           OnEvents on_events);
 
+  // A whole (non-streamed) answer: every token event merged into one delta, then how it ended.
+  struct Whole {
+    api::ChoiceDelta merged;
+    engine::FinishReason finish = engine::FinishReason::kNone;
+    engine::Usage usage;
+  };
+  boost::asio::awaitable<Result<Whole>> generateWhole(const std::string& model,
+                                                      engine::GenerationRequest request,
+                                                      const CallContext& ctx);
+
   std::unique_ptr<engine::ModelRegistry> registry_;
 };
 
