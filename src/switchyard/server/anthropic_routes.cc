@@ -1,13 +1,13 @@
 #include "switchyard/server/anthropic_routes.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include <chrono>
 #include <variant>
 
 #include "switchyard/api/anthropic/messages_codec.h"
 #include "switchyard/api/anthropic/messages_stream.h"
 #include "switchyard/api/errors.h"
+#include "switchyard/server/encoded_stream_writer.h"
 
 namespace switchyard::server {
 
@@ -40,8 +40,7 @@ Status checkPortable(const api::ChatRequest& r, const std::string& provider,
                      std::string_view kind) {
   auto unsupported = [&](std::string what) {
     return Status(ErrorCode::kUnprocessable, "provider '" + provider + "' (kind " +
-                                                 std::string(kind) + ") does not support " +
-                                                 what)
+                                                 std::string(kind) + ") does not support " + what)
         .withErrorType("unsupported_parameter");
   };
   for (const auto& tool : r.tools) {
@@ -62,62 +61,7 @@ Status checkPortable(const api::ChatRequest& r, const std::string& provider,
   return Status::ok();
 }
 
-// Streams native chunks to the client as Anthropic events, starting the response on the
-// first event so that a failure before it can still be a plain HTTP error.
-class MessagesStreamWriter final : public providers::ChatSink {
- public:
-  MessagesStreamWriter(http::ResponseWriter& writer, RequestContext& ctx, std::string model,
-                       http::ResponseWriter::Headers headers)
-      : writer_(writer), ctx_(ctx), encoder_(std::move(model)), headers_(std::move(headers)) {}
-
-  asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
-    if (chunk.usage) ctx_.usage = *chunk.usage;
-    buffer_.clear();
-    encoder_.onChunk(chunk, buffer_);
-    if (buffer_.empty()) co_return Status::ok();
-    if (!writer_.started()) {
-      ctx_.first_byte = Clock::now();
-      Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
-      if (!s.isOk()) co_return s;
-    }
-    writer_.append(buffer_);
-    if (batching_) co_return Status::ok();
-    co_return co_await writer_.flush();
-  }
-
-  // The events made from one upstream read leave in one socket write.
-  void beginBatch() override { batching_ = true; }
-  asio::awaitable<Status> endBatch() override {
-    batching_ = false;
-    co_return co_await writer_.flush();
-  }
-
-  // message_delta + message_stop, or an error event.
-  asio::awaitable<void> finish(const Status& status) {
-    buffer_.clear();
-    if (status.isOk()) {
-      encoder_.finish(buffer_);
-    } else {
-      encoder_.fail(status, buffer_);
-      writer_.setKeepAlive(false);
-    }
-    if (!writer_.started()) {
-      ctx_.first_byte = Clock::now();
-      (void)co_await writer_.startStream(200, "text/event-stream", headers_);
-    }
-    // With whatever the last batch still holds, in one write.
-    writer_.append(buffer_);
-    (void)co_await writer_.finish();
-  }
-
- private:
-  http::ResponseWriter& writer_;
-  RequestContext& ctx_;
-  codec::MessagesStreamEncoder encoder_;
-  http::ResponseWriter::Headers headers_;
-  std::string buffer_;
-  bool batching_ = false;
-};
+using MessagesStreamWriter = EncodedStreamWriter<codec::MessagesStreamEncoder>;
 
 }  // namespace
 
@@ -132,8 +76,8 @@ asio::awaitable<void> AnthropicRoutes::handle(std::string_view path, http::Reque
   ctx.endpoint =
       path == kMessagesPath ? pipeline::Endpoint::kMessages : pipeline::Endpoint::kCountTokens;
   if (req.method() != bhttp::verb::post) {
-    Status status = Status(ErrorCode::kInvalidArgument, "method not allowed: use POST")
-                        .withHttpStatus(405);
+    Status status =
+        Status(ErrorCode::kInvalidArgument, "method not allowed: use POST").withHttpStatus(405);
     ctx.http_status = 405;
     http::ResponseWriter::Headers allow{{std::string("Allow"), std::string("POST")}};
     (void)co_await writer.send(405, kJson, codec::encodeError(status), allow);
@@ -149,8 +93,7 @@ asio::awaitable<void> AnthropicRoutes::handle(std::string_view path, http::Reque
 }
 
 asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::ResponseWriter& writer,
-                                                http::ConnectionInfo& conn,
-                                                RequestContext& ctx) {
+                                                http::ConnectionInfo& conn, RequestContext& ctx) {
   auto decoded = codec::decodeMessagesRequest(req.body());
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = *decoded;
@@ -182,7 +125,7 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
     co_return;
   }
 
-  MessagesStreamWriter sink(writer, ctx, ctx.model, headers(ctx));
+  MessagesStreamWriter sink(writer, ctx, codec::MessagesStreamEncoder(ctx.model), headers(ctx));
   auto outcome = co_await (provider->chatStream(request, sink, call) || writer.clientGone());
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);
@@ -196,8 +139,7 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
   support_.logRequest(ctx);
 }
 
-asio::awaitable<void> AnthropicRoutes::countTokens(http::Request& req,
-                                                   http::ResponseWriter& writer,
+asio::awaitable<void> AnthropicRoutes::countTokens(http::Request& req, http::ResponseWriter& writer,
                                                    http::ConnectionInfo& conn,
                                                    RequestContext& ctx) {
   auto decoded = codec::decodeMessagesRequest(req.body(), /*for_count_tokens=*/true);
@@ -252,8 +194,8 @@ asio::awaitable<void> AnthropicRoutes::sendOk(http::ResponseWriter& writer, Requ
   support_.logRequest(ctx);
 }
 
-asio::awaitable<void> AnthropicRoutes::sendError(http::ResponseWriter& writer,
-                                                 RequestContext& ctx, Status status) {
+asio::awaitable<void> AnthropicRoutes::sendError(http::ResponseWriter& writer, RequestContext& ctx,
+                                                 Status status) {
   ctx.http_status = api::httpStatusFor(status);
   auto h = headers(ctx);
   if (status.retryAfterSeconds() > 0) {

@@ -7,6 +7,7 @@
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/api/openai/responses_codec.h"
 #include "switchyard/api/openai/responses_stream.h"
+#include "switchyard/server/encoded_stream_writer.h"
 
 namespace switchyard::server {
 
@@ -28,61 +29,7 @@ std::int64_t unixNow() {
       .count();
 }
 
-// Streams native chunks to the client as Responses events, starting the response on the
-// first event so that a failure before it can still be a plain HTTP error.
-class ResponsesStreamWriter final : public providers::ChatSink {
- public:
-  ResponsesStreamWriter(http::ResponseWriter& writer, RequestContext& ctx, codec::ResponseMeta meta,
-                        http::ResponseWriter::Headers headers)
-      : writer_(writer), ctx_(ctx), encoder_(std::move(meta)), headers_(std::move(headers)) {}
-
-  asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
-    if (chunk.usage) ctx_.usage = *chunk.usage;
-    buffer_.clear();
-    encoder_.onChunk(chunk, buffer_);
-    if (buffer_.empty()) co_return Status::ok();
-    if (!writer_.started()) {
-      ctx_.first_byte = Clock::now();
-      Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
-      if (!s.isOk()) co_return s;
-    }
-    writer_.append(buffer_);
-    if (batching_) co_return Status::ok();
-    co_return co_await writer_.flush();
-  }
-
-  // The chunks of one upstream read leave in one socket write.
-  void beginBatch() override { batching_ = true; }
-  asio::awaitable<Status> endBatch() override {
-    batching_ = false;
-    co_return co_await writer_.flush();
-  }
-
-  // response.completed / response.incomplete, or an error event and response.failed.
-  asio::awaitable<void> finish(const Status& status) {
-    buffer_.clear();
-    if (status.isOk()) {
-      encoder_.finish(buffer_);
-    } else {
-      encoder_.fail(status, buffer_);
-      writer_.setKeepAlive(false);
-    }
-    if (!writer_.started()) {
-      ctx_.first_byte = Clock::now();
-      (void)co_await writer_.startStream(200, "text/event-stream", headers_);
-    }
-    writer_.append(buffer_);
-    (void)co_await writer_.finish();
-  }
-
- private:
-  http::ResponseWriter& writer_;
-  RequestContext& ctx_;
-  codec::ResponsesStreamEncoder encoder_;
-  http::ResponseWriter::Headers headers_;
-  std::string buffer_;
-  bool batching_ = false;
-};
+using ResponsesStreamWriter = EncodedStreamWriter<codec::ResponsesStreamEncoder>;
 
 }  // namespace
 
@@ -135,7 +82,8 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
     co_return;
   }
 
-  ResponsesStreamWriter sink(writer, ctx, std::move(meta), support_.responseHeaders(ctx));
+  ResponsesStreamWriter sink(writer, ctx, codec::ResponsesStreamEncoder(std::move(meta)),
+                             support_.responseHeaders(ctx));
   auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);

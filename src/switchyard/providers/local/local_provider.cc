@@ -403,22 +403,23 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
 asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
     const std::string& model, engine::GenerationRequest request, const CallContext& ctx) {
   Whole whole;
-  Status status = co_await generate(
-      model, std::move(request), ctx,
-      [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-        for (EngineEvent& e : events) {
-          if (e.kind == EngineEvent::Kind::kToken) {
-            mergeInto(whole.merged, e);
-          } else if (e.kind == EngineEvent::Kind::kError) {
-            co_return std::move(e.error);
-          } else {
-            if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
-            whole.finish = e.finish_reason;
-            whole.usage = e.usage;
-          }
-        }
-        co_return Status::ok();
-      });
+  Status status =
+      co_await generate(model, std::move(request), ctx,
+                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                          for (EngineEvent& e : events) {
+                            if (e.kind == EngineEvent::Kind::kToken) {
+                              mergeInto(whole.merged, e);
+                            } else if (e.kind == EngineEvent::Kind::kError) {
+                              co_return std::move(e.error);
+                            } else {
+                              if (e.finish_reason == engine::FinishReason::kCancelled)
+                                co_return cancelledByEngine();
+                              whole.finish = e.finish_reason;
+                              whole.usage = e.usage;
+                            }
+                          }
+                          co_return Status::ok();
+                        });
   if (!status.isOk()) co_return fail(std::move(status));
   co_return whole;
 }
