@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "switchyard/api/types.h"
@@ -20,6 +22,8 @@ enum class Endpoint { kChat, kCompletions, kEmbeddings, kMessages, kCountTokens,
 enum class WireFormat { kOpenAI, kAnthropic };
 
 std::string_view endpointName(Endpoint endpoint);
+
+class OutputFilter;  // stage.h
 
 // One planned upstream call: a provider and the model id it knows.
 struct Target {
@@ -53,6 +57,38 @@ struct RequestContext {
   // Outcome.
   unsigned http_status = 0;
   Status error;
+
+  // Extra response headers stages add (x-ratelimit-*, citations), sent with the response.
+  std::vector<std::pair<std::string, std::string>> response_headers;
+
+  // Admission: how many stages admitted the request (their complete() runs in the log phase).
+  int stages_admitted = 0;
+
+  // Auth stage: who is calling (empty when keys are not required).
+  std::string key_id;
+  std::string key_name;
+  std::string team;
+
+  // Limits stage: cost reserved against budgets at admission, settled in Stage::complete.
+  double reserved_cost = 0;
+
+  // Guard stage: the request must stay on on-prem providers (private data found, or a private
+  // RAG collection used), and why; a short summary of interventions for the log ("EMAIL:2").
+  bool local_only = false;
+  std::string local_only_reason;
+  std::string guard_summary;
+  std::shared_ptr<OutputFilter> output_filter;  // null: output passes unchanged
+
+  // Routing signals.
+  std::string task_type;  // "code", "math", "chat", ...
+  std::string risk_tier;  // "low", "high", ...
+
+  // RAG stage.
+  std::string rag_collection;
+  std::vector<std::string> citations;  // sources of the injected chunks, in citation order
+
+  // Log phase: cost of the request in USD (computed from usage and the price table).
+  double cost_usd = 0;
 };
 
 // A stage's verdict: continue, or stop with this error.

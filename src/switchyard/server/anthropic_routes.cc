@@ -98,6 +98,9 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = *decoded;
   ctx.stream = request.stream;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
   providers::Provider* provider = nullptr;
   if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
@@ -145,6 +148,9 @@ asio::awaitable<void> AnthropicRoutes::countTokens(http::Request& req, http::Res
   auto decoded = codec::decodeMessagesRequest(req.body(), /*for_count_tokens=*/true);
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = *decoded;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
   providers::Provider* provider = nullptr;
   if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));

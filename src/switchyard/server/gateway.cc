@@ -15,6 +15,7 @@
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/server/anthropic_routes.h"
+#include "switchyard/server/extensions.h"
 #include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 
@@ -53,6 +54,18 @@ double millisBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+class BeastHeaders final : public pipeline::RequestHeaders {
+ public:
+  explicit BeastHeaders(const http::Request& req) : req_(req) {}
+  std::string_view get(std::string_view name) const override {
+    auto it = req_.find(name);
+    return it == req_.end() ? std::string_view() : std::string_view(it->value());
+  }
+
+ private:
+  const http::Request& req_;
+};
+
 }  // namespace
 
 // All request handling. One instance, shared by every worker; holds only immutable state.
@@ -64,6 +77,9 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
   void setServer(http::Server* server) { server_ = server; }
+  void setExtensions(Extensions ext) { ext_ = std::move(ext); }
+  providers::Registry& providerRegistry() { return registry_; }
+  const routing::Router& router() const { return router_; }
   const config::Config& gatewayConfig() const override { return config_; }
 
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& writer,
@@ -108,6 +124,8 @@ class Gateway::Handlers final : public RouteSupport {
                                  ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
     } else if (OllamaRoutes::serves(target)) {
       co_await ollama_.handle(target, req, writer, conn, ctx);
+    } else if (RouteModule* module = moduleFor(target)) {
+      co_await module->handle(target, req, writer, conn, ctx);
     } else {
       Status status = Status(ErrorCode::kNotFound, "Unknown request URL: " +
                                                        std::string(req.method_string()) + " " +
@@ -120,6 +138,13 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
  private:
+  RouteModule* moduleFor(std::string_view path) const {
+    for (const auto& module : ext_.routes) {
+      if (module->serves(path)) return module.get();
+    }
+    return nullptr;
+  }
+
   // ---- chat completions --------------------------------------------------------------------
 
   class ChatStreamWriter final : public providers::ChatSink {
@@ -177,6 +202,9 @@ class Gateway::Handlers final : public RouteSupport {
     if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
     api::ChatRequest& request = *decoded;
     ctx.stream = request.stream;
+    if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
     providers::Provider* provider = nullptr;
     if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
@@ -250,6 +278,9 @@ class Gateway::Handlers final : public RouteSupport {
     if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
     api::CompletionRequest& request = *decoded;
     ctx.stream = request.stream;
+    if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
     providers::Provider* provider = nullptr;
     if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
@@ -284,6 +315,9 @@ class Gateway::Handlers final : public RouteSupport {
     auto decoded = codec::decodeEmbeddingRequest(req.body());
     if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
     api::EmbeddingRequest& request = *decoded;
+    if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
     providers::Provider* provider = nullptr;
     if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
@@ -304,6 +338,20 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
   // ---- shared steps ------------------------------------------------------------------------
+
+  asio::awaitable<Status> admitPayload(const http::Request& req, RequestContext& ctx,
+                                       api::ChatRequest* chat, api::CompletionRequest* completion,
+                                       api::EmbeddingRequest* embedding) override {
+    if (ext_.stages.empty()) co_return Status::ok();
+    BeastHeaders headers(req);
+    pipeline::StageInput in{headers, ctx, chat, completion, embedding};
+    for (const auto& stage : ext_.stages) {
+      Status verdict = co_await stage->admit(in);
+      if (!verdict.isOk()) co_return verdict;
+      ++ctx.stages_admitted;
+    }
+    co_return Status::ok();
+  }
 
   Status resolve(std::string_view model, RequestContext& ctx,
                  providers::Provider*& provider) override {
@@ -331,6 +379,7 @@ class Gateway::Handlers final : public RouteSupport {
       if (!ctx.route.empty()) headers.emplace_back("x-switchyard-route", ctx.route);
       headers.emplace_back("x-switchyard-decision", ctx.decision);
     }
+    for (const auto& h : ctx.response_headers) headers.push_back(h);
     return headers;
   }
 
@@ -398,8 +447,14 @@ class Gateway::Handlers final : public RouteSupport {
     logRequest(ctx);
   }
 
-  // The log phase: one structured line per request.
-  void logRequest(const RequestContext& ctx) const override {
+  // The log phase: settle the stages that admitted the request (last first), hand it to the
+  // observers, then one structured line per request.
+  void logRequest(RequestContext& ctx) const override {
+    for (int i = std::min<int>(ctx.stages_admitted, static_cast<int>(ext_.stages.size())) - 1;
+         i >= 0; --i) {
+      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
+    }
+    for (const auto& observer : ext_.observers) observer->onRequestDone(ctx);
     if (!config_.log.access_log) return;
     const auto now = Clock::now();
     const double total_ms = millisBetween(ctx.received, now);
@@ -445,6 +500,7 @@ class Gateway::Handlers final : public RouteSupport {
   routing::Router router_;
   std::string models_body_;
   http::Server* server_ = nullptr;
+  Extensions ext_;
   AnthropicRoutes anthropic_{*this};
   OllamaRoutes ollama_{*this};
   ResponsesRoutes responses_{*this};
@@ -462,6 +518,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
   auto registry = providers::Registry::create(cfg, progress);
   if (!registry) return fail(std::move(registry.error()));
   gateway->handlers_ = std::make_unique<Handlers>(cfg, std::move(*registry));
+  {
+    Handlers& h = *gateway->handlers_;
+    GatewayServices services{cfg, h.providerRegistry(), h.router(), h};
+    auto ext = buildExtensions(services);
+    if (!ext) return fail(std::move(ext.error()));
+    h.setExtensions(std::move(*ext));
+  }
 
   http::ServerOptions options;
   options.host = cfg.server.host;

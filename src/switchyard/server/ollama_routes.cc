@@ -230,6 +230,9 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
   api::ChatRequest& request = *decoded;
   const std::string model = request.model;
   ctx.stream = request.stream;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
   providers::Provider* provider = nullptr;
   if (Status s = resolve(model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
@@ -278,6 +281,13 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
   codec::GenerateRequest& request = *decoded;
   const std::string model = request.raw ? request.completion.model : request.chat.model;
   ctx.stream = request.raw ? request.completion.stream : request.chat.stream;
+  Status admitted = Status::ok();
+  if (request.raw) {
+    admitted = co_await support_.admit(req, ctx, request.completion);
+  } else {
+    admitted = co_await support_.admit(req, ctx, request.chat);
+  }
+  if (!admitted.isOk()) co_return co_await sendError(writer, ctx, std::move(admitted));
   providers::Provider* provider = nullptr;
   if (Status s = resolve(model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
@@ -368,6 +378,9 @@ asio::awaitable<void> OllamaRoutes::embed(http::Request& req, http::ResponseWrit
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::EmbeddingRequest& request = *decoded;
   const std::string model = request.model;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
   providers::Provider* provider = nullptr;
   if (Status s = resolve(model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));

@@ -57,6 +57,9 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = decoded->chat;
   ctx.stream = request.stream;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
   providers::Provider* provider = nullptr;
   if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));

@@ -4,12 +4,15 @@
 // that live outside gateway.cc (anthropic_routes.cc, ...). Implementations are immutable after
 // start-up and called from every worker: thread-safe.
 
+#include <boost/asio/awaitable.hpp>
+
 #include <string_view>
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/status.h"
 #include "switchyard/http/server.h"
 #include "switchyard/pipeline/context.h"
+#include "switchyard/pipeline/stage.h"
 #include "switchyard/providers/provider.h"
 
 namespace switchyard::server {
@@ -19,14 +22,38 @@ class RouteSupport {
   virtual ~RouteSupport() = default;
 
   virtual const config::Config& gatewayConfig() const = 0;
+
+  // Runs the admission stages (auth, limits, guard, rag) on a decoded model request, before
+  // resolve(). A non-ok status is the client's error; send it in the client's format.
+  boost::asio::awaitable<Status> admit(const http::Request& req, pipeline::RequestContext& ctx,
+                                       api::ChatRequest& chat) {
+    return admitPayload(req, ctx, &chat, nullptr, nullptr);
+  }
+  boost::asio::awaitable<Status> admit(const http::Request& req, pipeline::RequestContext& ctx,
+                                       api::CompletionRequest& completion) {
+    return admitPayload(req, ctx, nullptr, &completion, nullptr);
+  }
+  boost::asio::awaitable<Status> admit(const http::Request& req, pipeline::RequestContext& ctx,
+                                       api::EmbeddingRequest& embedding) {
+    return admitPayload(req, ctx, nullptr, nullptr, &embedding);
+  }
+
   // Routes `model`: fills ctx (route, plan, provider, model, decision) and `provider`.
   virtual Status resolve(std::string_view model, pipeline::RequestContext& ctx,
                          providers::Provider*& provider) = 0;
   // x-request-id and the x-switchyard-* routing headers.
   virtual http::ResponseWriter::Headers responseHeaders(
       const pipeline::RequestContext& ctx) const = 0;
-  // The log phase: one structured line per request.
-  virtual void logRequest(const pipeline::RequestContext& ctx) const = 0;
+  // The log phase, once per request: settles the stages that admitted it, then the observers
+  // (request log, metrics) and the access-log line.
+  virtual void logRequest(pipeline::RequestContext& ctx) const = 0;
+
+ protected:
+  virtual boost::asio::awaitable<Status> admitPayload(const http::Request& req,
+                                                      pipeline::RequestContext& ctx,
+                                                      api::ChatRequest* chat,
+                                                      api::CompletionRequest* completion,
+                                                      api::EmbeddingRequest* embedding) = 0;
 };
 
 }  // namespace switchyard::server

@@ -1,0 +1,75 @@
+#pragma once
+// Stage: one step of the fixed admission chain that runs on every model request before it is
+// routed (auth -> limits -> guard -> rag; routing and dispatch follow in the server), and
+// RequestObserver: the log phase's consumers (request log, metrics, traces, budgets).
+//
+// Stages and observers are built once at start-up and called from every I/O thread at once:
+// implementations must be thread-safe. A stage must not block an I/O thread (no disk or
+// network I/O on the calling thread; await instead).
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string_view>
+
+#include "switchyard/api/types.h"
+#include "switchyard/pipeline/context.h"
+
+namespace switchyard::pipeline {
+
+// Read access to the client's request headers (names are case-insensitive).
+class RequestHeaders {
+ public:
+  virtual ~RequestHeaders() = default;
+  // The header's value, or "" when absent.
+  virtual std::string_view get(std::string_view name) const = 0;
+};
+
+// What a stage may look at and change. Exactly one of the payload pointers is set for model
+// requests; inbound formats other than OpenAI (Anthropic, Ollama, Responses) arrive already
+// decoded into the same native types.
+struct StageInput {
+  const RequestHeaders& headers;
+  RequestContext& ctx;
+  api::ChatRequest* chat = nullptr;              // chat, messages, responses, ollama chat
+  api::CompletionRequest* completion = nullptr;  // completions, ollama generate (raw)
+  api::EmbeddingRequest* embedding = nullptr;    // embeddings, ollama embed
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual std::string_view name() const = 0;
+
+  // Lets the request go on (ok), or stops it: the status becomes the client's error, in the
+  // client's wire format (set its HTTP status, error type and Retry-After as needed). A stage
+  // may rewrite the payload (redaction, injected context) and fill in fields of ctx.
+  virtual boost::asio::awaitable<Verdict> admit(StageInput& in) = 0;
+
+  // Called once for every request this stage admitted, after the response ended (success,
+  // error or client gone), before the observers run: settle what admit() reserved.
+  virtual void complete(RequestContext& /*ctx*/) {}
+};
+
+// Rewrites the model's output text on its way to the client: restores values a stage masked
+// in the request, redacts what must not leave. One per request (set ctx.output_filter in
+// admit()); the dispatcher applies it to every inbound format, streamed or not. Called from
+// the request's coroutine only: no locking needed.
+class OutputFilter {
+ public:
+  virtual ~OutputFilter() = default;
+  // One piece of a choice's text (a stream delta, or a whole message). Returns the text to
+  // send now; it may hold back a tail that could be the start of an entity or placeholder.
+  virtual std::string write(int choice, std::string_view text) = 0;
+  // The choice's output ended: whatever was held back.
+  virtual std::string flush(int choice) = 0;
+};
+
+// The log phase: sees every finished model request once, after the last byte was sent.
+// Must be cheap on the calling thread (hand work to a background thread).
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void onRequestDone(const RequestContext& ctx) = 0;
+};
+
+}  // namespace switchyard::pipeline

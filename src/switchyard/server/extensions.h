@@ -1,0 +1,37 @@
+#pragma once
+// Extensions: the admission stages, log-phase observers and extra endpoint modules the gateway
+// runs, built once from config by buildExtensions(). Every module that plugs into the request
+// path (auth, limits, guard, rag, telemetry, admin, dashboard) adds itself in extensions.cc, so
+// gateway.cc stays the same as modules come and go.
+
+#include <memory>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/status.h"
+#include "switchyard/pipeline/stage.h"
+#include "switchyard/providers/registry.h"
+#include "switchyard/routing/router.h"
+#include "switchyard/server/route_module.h"
+#include "switchyard/server/route_support.h"
+
+namespace switchyard::server {
+
+// Long-lived objects a module may use; all outlive the extensions.
+struct GatewayServices {
+  const config::Config& config;
+  providers::Registry& providers;
+  const routing::Router& router;
+  RouteSupport& support;
+};
+
+struct Extensions {
+  std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order
+  std::vector<std::unique_ptr<pipeline::RequestObserver>> observers;
+  std::vector<std::unique_ptr<RouteModule>> routes;
+};
+
+// Builds every configured extension; an error stops start-up (names the config key at fault).
+Result<Extensions> buildExtensions(GatewayServices& services);
+
+}  // namespace switchyard::server
