@@ -64,8 +64,9 @@ class OutputFilter {
   virtual std::string flush(int choice) = 0;
 };
 
-// The log phase: sees every finished model request once, after the last byte was sent.
-// Must be cheap on the calling thread (hand work to a background thread).
+// The log phase: sees every finished model request once, after the last byte was sent, the
+// price was filled in (ctx.cost_usd) and the stages settled. Must be cheap on the calling
+// thread (hand work to a background thread).
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;

@@ -9,6 +9,7 @@
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/status.h"
+#include "switchyard/pipeline/pricing.h"
 #include "switchyard/pipeline/stage.h"
 #include "switchyard/providers/registry.h"
 #include "switchyard/routing/router.h"
@@ -26,6 +27,8 @@ struct GatewayServices {
 };
 
 struct Extensions {
+  // Prices requests (telemetry); built first so that stages can use it. Null: no prices.
+  std::shared_ptr<const pipeline::Pricing> pricing;
   std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order
   std::vector<std::unique_ptr<pipeline::RequestObserver>> observers;
   std::vector<std::unique_ptr<RouteModule>> routes;

@@ -450,6 +450,9 @@ class Gateway::Handlers final : public RouteSupport {
   // The log phase: settle the stages that admitted the request (last first), hand it to the
   // observers, then one structured line per request.
   void logRequest(RequestContext& ctx) const override {
+    if (ext_.pricing && !ctx.provider.empty()) {
+      ctx.cost_usd = ext_.pricing->cost(ctx.provider, ctx.model, ctx.usage);
+    }
     for (int i = std::min<int>(ctx.stages_admitted, static_cast<int>(ext_.stages.size())) - 1;
          i >= 0; --i) {
       ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
