@@ -1,6 +1,7 @@
 #include "switchyard/config/config.h"
 
 #include <arpa/inet.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -40,7 +41,28 @@ constexpr ProviderKind kProviderKinds[] = {
     {"azure", ""},
 };
 
-constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};
+constexpr std::string_view kTopKeys[] = {"server", "log",      "storage", "providers", "routes",
+                                         "admin_key", "auth", "limits", "guard"};
+// Governance sections (issue 6).
+constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
+constexpr std::string_view kLimitsKeys[] = {"teams"};
+constexpr std::string_view kTeamLimitKeys[] = {"rpm", "tpm", "budget_usd", "budget_period"};
+constexpr std::string_view kBudgetPeriods[] = {"day", "month"};
+constexpr std::string_view kGuardKeys[] = {
+    "policy",    "scan_output", "entities", "entropy_threshold", "generic_min_length",
+    "detectors", "allow",       "routes",   "keys",              "teams"};
+constexpr std::string_view kGuardAllowKeys[] = {"values", "patterns"};
+constexpr std::string_view kGuardDetectorKeys[] = {"name",  "regex",   "validator", "category",
+                                                   "case_insensitive", "group", "terms"};
+constexpr std::string_view kGuardActions[] = {"allow", "redact", "mask", "local_only", "block"};
+constexpr std::string_view kGuardCategories[] = {"pii", "secret", "custom"};
+// guard::builtinEntityTypes(); guard_policy_test checks the two lists agree.
+constexpr std::string_view kGuardBuiltinTypes[] = {
+    "EMAIL",          "PHONE",          "CREDIT_CARD",       "IBAN",
+    "US_SSN",         "IP_ADDRESS",     "AWS_ACCESS_KEY",    "AWS_SECRET_KEY",
+    "GCP_API_KEY",    "GCP_SERVICE_ACCOUNT_KEY", "AZURE_STORAGE_KEY", "GITHUB_TOKEN",
+    "SLACK_TOKEN",    "SLACK_WEBHOOK",  "OPENAI_API_KEY",    "ANTHROPIC_API_KEY",
+    "PRIVATE_KEY",    "JWT",            "SECRET"};
 constexpr std::string_view kServerKeys[] = {
     "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
     "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
@@ -482,6 +504,15 @@ class Loader {
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
                                      std::string_view kind, const Config& config);
   [[nodiscard]] bool checkAliases(const Config& config);
+  // Governance: admin key, auth, limits, guard (issue 6).
+  [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
+  [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
+  [[nodiscard]] bool loadGuard(const Field& f, GuardConfig& out);
+  [[nodiscard]] bool loadGuardDetector(const Field& f, GuardDetectorConfig& out);
+  [[nodiscard]] bool loadGuardPolicy(const Field& f, const GuardConfig& guard, GuardPolicy& out);
+  [[nodiscard]] bool loadGuardPolicies(const Field& f, const GuardConfig& guard,
+                                       std::map<std::string, GuardPolicy>& out);
+  [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
 
   std::string source_;
   Status error_;
@@ -1139,6 +1170,253 @@ bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteC
   return true;
 }
 
+// ---- governance: admin key, auth, limits, guard --------------------------------------------
+
+bool Loader::stringList(const Field& f, std::vector<std::string>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    if (!item.node.IsScalar()) return fail(item, "expected a string, got " + describe(item.node));
+    std::string value;
+    if (!string(item, value)) return false;
+    out.push_back(std::move(value));
+  }
+  return true;
+}
+
+bool Loader::loadAuth(const Field& f, AuthConfig& out) {
+  Fields m;
+  return mapping(f, kAuthKeys, m) && boolean(m, "require_keys", out.require_keys) &&
+         duration(m, "reload_interval", false, out.reload_interval);
+}
+
+bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
+  Fields m;
+  if (!mapping(f, kLimitsKeys, m)) return false;
+  const Field* teams = m.find("teams");
+  if (teams == nullptr) return true;
+  Fields t;
+  if (!anyMapping(*teams, t)) return false;
+  for (const Entry& e : t.entries()) {
+    if (e.key.empty() || hasSpaceOrControl(e.key)) {
+      return fail(e.value, "team name must be non-empty and contain no spaces");
+    }
+    Fields l;
+    TeamLimitsConfig limits;
+    if (!mapping(e.value, kTeamLimitKeys, l) ||
+        !integer(l, "rpm", std::int64_t{0}, std::int64_t{1} << 40, limits.rpm) ||
+        !integer(l, "tpm", std::int64_t{0}, std::int64_t{1} << 50, limits.tpm) ||
+        !oneOf(l, "budget_period", "budget period", kBudgetPeriods, limits.budget_period)) {
+      return false;
+    }
+    if (const Field* budget = l.find("budget_usd")) {
+      std::string text;
+      if (!string(*budget, text)) return false;
+      const std::string v(trim(text));
+      char* end = nullptr;
+      const double usd = v.empty() ? NAN : std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(usd) || usd < 0) {
+        return fail(*budget, "expected an amount in USD (0 or more), got '" + text + "'");
+      }
+      limits.budget_usd = usd;
+    }
+    out.teams[e.key] = limits;
+  }
+  return true;
+}
+
+bool Loader::loadGuardDetector(const Field& f, GuardDetectorConfig& out) {
+  if (!f.node.IsMap()) {
+    return fail(f, "a detector is a mapping with name and regex (or terms), got " +
+                       describe(f.node));
+  }
+  Fields m;
+  const Field* name = nullptr;
+  if (!mapping(f, kGuardDetectorKeys, m) || !required(f, m, "name", name) ||
+      !string(*name, out.name)) {
+    return false;
+  }
+  out.line = f.line;
+  const bool label_ok =
+      !out.name.empty() && std::all_of(out.name.begin(), out.name.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      });
+  if (!label_ok) {
+    return fail(*name, "detector name '" + out.name +
+                           "' must be upper case letters, digits and '_' (it becomes the "
+                           "placeholder label, e.g. [" + "EMPLOYEE_ID_1])");
+  }
+  if (!string(m, "validator", out.validator) ||
+      !oneOf(m, "category", "category", kGuardCategories, out.category) ||
+      !boolean(m, "case_insensitive", out.case_insensitive) ||
+      !integer(m, "group", 0, 100, out.group)) {
+    return false;
+  }
+  const Field* regex = m.find("regex");
+  const Field* terms = m.find("terms");
+  if ((regex == nullptr) == (terms == nullptr)) {
+    return fail(f, "a detector needs exactly one of 'regex' or 'terms' (a deny-list)");
+  }
+  if (terms != nullptr) {
+    for (std::string_view key : {"validator", "case_insensitive", "group"}) {
+      if (const Field* extra = m.find(key)) {
+        return fail(*extra, "only for regex detectors, not deny-lists ('terms')");
+      }
+    }
+    if (!stringList(*terms, out.terms)) return false;
+    if (out.terms.empty()) return fail(*terms, "a deny-list needs at least one term");
+    for (const std::string& term : out.terms) {
+      if (trim(term).empty()) return fail(*terms, "deny-list terms must not be empty");
+    }
+    return true;
+  }
+  if (!string(*regex, out.regex)) return false;
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_case_sensitive(!out.case_insensitive);
+  RE2 re(out.regex, options);
+  if (!re.ok()) return fail(*regex, "invalid regex (RE2 syntax): " + re.error());
+  if (out.group > re.NumberOfCapturingGroups()) {
+    return fail(f, "group " + std::to_string(out.group) + " but the regex has only " +
+                       std::to_string(re.NumberOfCapturingGroups()) + " capture groups");
+  }
+  static constexpr std::string_view kValidators[] = {"luhn", "card", "iban", "ssn",
+                                                     "ipv4", "ipv6", "jwt",  "entropy"};
+  if (!out.validator.empty() && !contains(kValidators, out.validator)) {
+    return fail(*m.find("validator"), "unknown validator '" + out.validator +
+                                          "' (expected one of: " + join(kValidators) + ")");
+  }
+  return true;
+}
+
+// The entity types the guard knows: the built-ins plus this config's detectors.
+bool Loader::loadGuardPolicy(const Field& f, const GuardConfig& guard, GuardPolicy& out) {
+  Fields m;
+  if (!anyMapping(f, m)) return false;
+  for (const Entry& e : m.entries()) {
+    const bool known = e.key == "default" || contains(kGuardCategories, e.key) ||
+                       contains(kGuardBuiltinTypes, e.key) ||
+                       std::any_of(guard.detectors.begin(), guard.detectors.end(),
+                                   [&](const GuardDetectorConfig& d) { return d.name == e.key; });
+    if (!known) {
+      std::vector<std::string_view> names(std::begin(kGuardBuiltinTypes), std::end(kGuardBuiltinTypes));
+      for (const auto& d : guard.detectors) names.push_back(d.name);
+      std::string hint;
+      if (auto guess = closest(e.key, names)) hint = " (did you mean '" + std::string(*guess) + "'?)";
+      return fail(e.key_line, e.value.path,
+                  "unknown entity type '" + e.key + "'" + hint +
+                      "; expected an entity type, a category (pii, secret, custom) or default");
+    }
+    std::string action;
+    if (!string(e.value, action)) return false;
+    if (!contains(kGuardActions, action)) {
+      return fail(e.value, "unknown action '" + action + "' (expected one of: " +
+                               join(kGuardActions) + ")");
+    }
+    out[e.key] = std::move(action);
+  }
+  return true;
+}
+
+bool Loader::loadGuardPolicies(const Field& f, const GuardConfig& guard,
+                               std::map<std::string, GuardPolicy>& out) {
+  Fields m;
+  if (!anyMapping(f, m)) return false;
+  for (const Entry& e : m.entries()) {
+    if (e.key.empty() || hasSpaceOrControl(e.key)) {
+      return fail(e.value, "name must be non-empty and contain no spaces");
+    }
+    GuardPolicy policy;
+    if (!loadGuardPolicy(e.value, guard, policy)) return false;
+    out[e.key] = std::move(policy);
+  }
+  return true;
+}
+
+bool Loader::loadGuard(const Field& f, GuardConfig& out) {
+  Fields m;
+  if (!mapping(f, kGuardKeys, m)) return false;
+  out.enabled = true;
+  std::int64_t min_length = static_cast<std::int64_t>(out.generic_min_length);
+  if (!boolean(m, "scan_output", out.scan_output) ||
+      !integer(m, "generic_min_length", std::int64_t{4}, std::int64_t{4096}, min_length)) {
+    return false;
+  }
+  out.generic_min_length = static_cast<std::size_t>(min_length);
+  if (const Field* entities = m.find("entities")) {
+    std::vector<Field> items;
+    if (!sequence(*entities, items)) return false;
+    for (const Field& item : items) {
+      std::string type;
+      if (!string(item, type)) return false;
+      if (!contains(kGuardBuiltinTypes, type)) {
+        return fail(item, "unknown entity type '" + type + "' (expected one of: " +
+                              join(kGuardBuiltinTypes) + ")");
+      }
+      out.entities.push_back(std::move(type));
+    }
+  }
+  if (const Field* threshold = m.find("entropy_threshold")) {
+    std::string text;
+    if (!string(*threshold, text)) return false;
+    const std::string v(trim(text));
+    char* end = nullptr;
+    const double value = v.empty() ? NAN : std::strtod(v.c_str(), &end);
+    if (v.empty() || end != v.c_str() + v.size() || !(value > 0 && value <= 8)) {
+      return fail(*threshold, "expected a number of bits per character in (0, 8], got '" + text +
+                                  "'");
+    }
+    out.entropy_threshold = value;
+  }
+  if (const Field* detectors = m.find("detectors")) {
+    std::vector<Field> items;
+    if (!sequence(*detectors, items)) return false;
+    for (const Field& item : items) {
+      GuardDetectorConfig detector;
+      if (!loadGuardDetector(item, detector)) return false;
+      for (const auto& other : out.detectors) {
+        if (other.name == detector.name) {
+          return fail(item, "detector '" + detector.name + "' is declared twice (line " +
+                                std::to_string(other.line) + ")");
+        }
+      }
+      out.detectors.push_back(std::move(detector));
+    }
+  }
+  if (const Field* allow = m.find("allow")) {
+    Fields a;
+    if (!mapping(*allow, kGuardAllowKeys, a)) return false;
+    if (const Field* values = a.find("values"); values && !stringList(*values, out.allow_values)) {
+      return false;
+    }
+    if (const Field* patterns = a.find("patterns")) {
+      std::vector<Field> items;
+      if (!sequence(*patterns, items)) return false;
+      for (const Field& item : items) {
+        std::string pattern;
+        if (!string(item, pattern)) return false;
+        RE2 re(pattern, RE2::Quiet);
+        if (!re.ok()) return fail(item, "invalid regex (RE2 syntax): " + re.error());
+        out.allow_patterns.push_back(std::move(pattern));
+      }
+    }
+  }
+  if (const Field* policy = m.find("policy"); policy && !loadGuardPolicy(*policy, out, out.policy)) {
+    return false;
+  }
+  if (const Field* routes = m.find("routes"); routes && !loadGuardPolicies(*routes, out, out.routes)) {
+    return false;
+  }
+  if (const Field* keys = m.find("keys"); keys && !loadGuardPolicies(*keys, out, out.keys)) {
+    return false;
+  }
+  if (const Field* teams = m.find("teams"); teams && !loadGuardPolicies(*teams, out, out.teams)) {
+    return false;
+  }
+  return true;
+}
+
 Result<Config> Loader::load(std::string_view yaml) {
   YAML::Node root;
   try {
@@ -1177,6 +1455,18 @@ Result<Config> Loader::load(std::string_view yaml) {
   if (ok) ok = checkAliases(config);
   if (ok) {
     if (const Field* f = m.find("routes")) ok = loadRoutes(*f, config, config.routes);
+  }
+  if (ok) {
+    if (const Field* f = m.find("admin_key")) ok = string(*f, config.admin_key);
+  }
+  if (ok) {
+    if (const Field* f = m.find("auth")) ok = loadAuth(*f, config.auth);
+  }
+  if (ok) {
+    if (const Field* f = m.find("limits")) ok = loadLimits(*f, config.limits);
+  }
+  if (ok) {
+    if (const Field* f = m.find("guard")) ok = loadGuard(*f, config.guard);
   }
   if (!ok) return switchyard::fail(std::move(error_));
   return config;

@@ -100,6 +100,57 @@ struct RouteConfig {
   int line = 0;
 };
 
+// Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.
+// A policy maps an entity type ("EMAIL"), a category ("pii", "secret", "custom") or "default"
+// to an action: allow, redact, mask, local_only or block.
+using GuardPolicy = std::map<std::string, std::string>;
+
+// A custom detector: a regex (with optional validator) or a deny-list of terms.
+struct GuardDetectorConfig {
+  std::string name;  // type label: [NAME_1]
+  std::string regex;
+  std::string validator;  // "" or luhn, card, iban, ssn, ipv4, ipv6, jwt, entropy
+  std::string category = "custom";  // pii | secret | custom
+  bool case_insensitive = false;
+  int group = 0;
+  std::vector<std::string> terms;  // deny-list (instead of regex)
+  int line = 0;
+};
+
+struct GuardConfig {
+  bool enabled = false;  // true when the `guard:` section is present
+  GuardPolicy policy;    // the base policy; empty: allow everything (detect and count only)
+  bool scan_output = false;  // redact entities the model writes whose policy is not allow
+  std::vector<std::string> entities;  // built-in types to run; empty: all
+  double entropy_threshold = 3.5;
+  std::size_t generic_min_length = 16;
+  std::vector<GuardDetectorConfig> detectors;
+  std::vector<std::string> allow_values;
+  std::vector<std::string> allow_patterns;
+  // Overrides, by the model/route name the client asks for, by key name, by team.
+  std::map<std::string, GuardPolicy> routes;
+  std::map<std::string, GuardPolicy> keys;
+  std::map<std::string, GuardPolicy> teams;
+};
+
+// Virtual keys (docs/keys.md).
+struct AuthConfig {
+  bool require_keys = false;    // off: anonymous requests pass; a known key is still identified
+  Millis reload_interval{5000};  // how often the key cache re-reads the store (CLI changes)
+};
+
+// Limits per team (a key's own limits live with the key in the store).
+struct TeamLimitsConfig {
+  std::int64_t rpm = 0;  // requests per minute; 0 = unlimited
+  std::int64_t tpm = 0;  // tokens per minute; 0 = unlimited
+  double budget_usd = 0;  // per period; 0 = unlimited
+  std::string budget_period = "month";  // day | month (UTC)
+};
+
+struct LimitsConfig {
+  std::map<std::string, TeamLimitsConfig> teams;
+};
+
 struct Config {
   std::string source;  // file path, or "<embedded>"
   ServerConfig server;
@@ -107,6 +158,11 @@ struct Config {
   std::string storage_url = "sqlite://switchyard.db";
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
+  // Governance (issue 6).
+  std::string admin_key;  // protects /admin/*; empty: $SWITCHYARD_ADMIN_KEY, else /admin is 403
+  AuthConfig auth;
+  LimitsConfig limits;
+  GuardConfig guard;
 };
 
 // Parses YAML text; `source` names it in error messages.

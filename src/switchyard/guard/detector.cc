@@ -638,6 +638,13 @@ const std::vector<std::string_view>& builtinEntityTypes() {
   return types;
 }
 
+Category builtinCategory(std::string_view type) {
+  for (const auto& b : kBuiltins) {
+    if (b.type == type) return b.category;
+  }
+  return Category::kCustom;
+}
+
 Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->limits = {options.entropy_threshold, options.generic_min_length};
@@ -687,6 +694,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
   };
 
   for (const auto& b : kBuiltins) {
+    if (!options.builtins) break;
     if (!options.entities.empty() &&
         std::find(options.entities.begin(), options.entities.end(), b.type) ==
             options.entities.end()) {

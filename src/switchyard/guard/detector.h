@@ -36,6 +36,8 @@ struct DenyListOptions {
 struct DetectorOptions {
   // Built-in entity types to run, by label ("EMAIL", "CREDIT_CARD", "SECRET" ...). Empty: all.
   std::vector<std::string> entities;
+  // false: no built-in types at all (custom detectors only); `entities` is then ignored.
+  bool builtins = true;
   // Generic secrets: a value after a word like key/secret/token/password is flagged when its
   // Shannon entropy reaches min(entropy_threshold, 0.85 * log2(length)), it mixes at least two
   // character classes, and it is at least generic_min_length long (8 after password words).
@@ -51,6 +53,8 @@ struct DetectorOptions {
 
 // Every built-in type label, in table order (for validation and docs).
 const std::vector<std::string_view>& builtinEntityTypes();
+// The category of a built-in type label (pii or secret); custom for anything else.
+Category builtinCategory(std::string_view type);
 
 class Detector {
  public:

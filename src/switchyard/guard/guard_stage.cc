@@ -1,0 +1,308 @@
+#include "switchyard/guard/guard_stage.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "switchyard/guard/redact.h"
+#include "switchyard/guard/stream_scanner.h"
+
+namespace switchyard::guard {
+namespace {
+
+Category parseCategory(std::string_view name) {
+  if (name == "pii") return Category::kPii;
+  if (name == "secret") return Category::kSecret;
+  return Category::kCustom;
+}
+
+// Restores masked placeholders in the answer and, with an output detector, first redacts the
+// entities the model wrote as [TYPE] (untyped, so they can never collide with a placeholder
+// the vault restores). One scanner and restorer per choice.
+class GuardOutputFilter final : public pipeline::OutputFilter {
+ public:
+  explicit GuardOutputFilter(const Detector* output) : output_(output) {}
+
+  Vault& vault() { return vault_; }
+
+  std::string write(int choice, std::string_view text) override {
+    State& s = state(choice);
+    if (!s.scanner) return s.restorer.push(text);
+    return s.restorer.push(s.scanner->push(text).text);
+  }
+
+  std::string flush(int choice) override {
+    State& s = state(choice);
+    std::string out;
+    if (s.scanner) out = s.restorer.push(s.scanner->finish().text);
+    out += s.restorer.finish();
+    return out;
+  }
+
+ private:
+  struct State {
+    State(const Detector* detector, Vault& vault) : restorer(vault) {
+      if (detector != nullptr) {
+        StreamScanOptions options;
+        options.style = Style::kType;
+        scanner.emplace(*detector, nullptr, options);
+      }
+    }
+    std::optional<StreamScanner> scanner;
+    StreamRestorer restorer;
+  };
+
+  State& state(int choice) {
+    auto it = states_.find(choice);
+    if (it == states_.end()) {
+      it = states_.try_emplace(choice, output_, vault_).first;
+    }
+    return it->second;
+  }
+
+  const Detector* output_;
+  Vault vault_;  // declared before states_: restorers refer to it
+  std::map<int, State> states_;
+};
+
+// One text of the request the guard may rewrite, and where it is (for block messages).
+struct Field {
+  std::string* text;
+  std::string where;
+};
+
+struct Hit {
+  std::size_t field;
+  Finding finding;
+  Action action;
+};
+
+void collectChat(api::ChatRequest& chat, std::vector<Field>& out) {
+  for (std::size_t i = 0; i < chat.messages.size(); ++i) {
+    api::Message& m = chat.messages[i];
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    for (api::ContentPart& part : m.content) {
+      if (!part.text.empty()) out.push_back({&part.text, at});
+    }
+    for (api::ToolCall& call : m.tool_calls) {
+      if (!call.arguments.empty()) out.push_back({&call.arguments, at + ".tool_calls"});
+    }
+    if (!m.reasoning_content.empty()) out.push_back({&m.reasoning_content, at});
+    if (m.refusal && !m.refusal->empty()) out.push_back({&*m.refusal, at});
+  }
+}
+
+// Completion prompts are JSON (a string or a list of strings; token arrays are not text).
+void collectPrompt(boost::json::value& prompt, std::vector<std::string>& storage) {
+  if (prompt.is_string()) {
+    storage.emplace_back(prompt.as_string());
+  } else if (prompt.is_array()) {
+    for (auto& item : prompt.as_array()) {
+      if (item.is_string()) storage.emplace_back(item.as_string());
+    }
+  }
+}
+
+void writePrompt(boost::json::value& prompt, const std::vector<std::string>& storage) {
+  std::size_t i = 0;
+  if (prompt.is_string()) {
+    prompt = boost::json::string(storage[0]);
+  } else if (prompt.is_array()) {
+    for (auto& item : prompt.as_array()) {
+      if (item.is_string()) item = boost::json::string(storage[i++]);
+    }
+  }
+}
+
+}  // namespace
+
+DetectorOptions detectorOptions(const config::GuardConfig& config) {
+  DetectorOptions o;
+  o.entities = config.entities;
+  o.entropy_threshold = config.entropy_threshold;
+  o.generic_min_length = config.generic_min_length;
+  for (const auto& d : config.detectors) {
+    if (!d.terms.empty()) {
+      o.deny_lists.push_back({d.name, d.terms, parseCategory(d.category)});
+    } else {
+      o.regexes.push_back({d.name, d.regex, d.validator, parseCategory(d.category),
+                           d.case_insensitive, d.group});
+    }
+  }
+  o.allow_values = config.allow_values;
+  o.allow_patterns = config.allow_patterns;
+  return o;
+}
+
+Result<std::unique_ptr<GuardStage>> GuardStage::create(const config::GuardConfig& config,
+                                                       audit::AuditLog* audit) {
+  DetectorOptions options = detectorOptions(config);
+  auto detector = Detector::create(options);
+  if (!detector) return fail(std::move(detector.error()));
+  DetectorPtr output;
+  if (config.scan_output) {
+    // The answer is scanned for the types whose base policy is not allow.
+    Policies::Layers base{{&config.policy}};
+    DetectorOptions out = options;
+    out.entities.clear();
+    const auto& all = options.entities.empty() ? builtinEntityTypes()
+                                               : std::vector<std::string_view>(
+                                                     options.entities.begin(),
+                                                     options.entities.end());
+    for (std::string_view type : all) {
+      if (Policies::actionFor(base, type, builtinCategory(type)) != Action::kAllow) {
+        out.entities.emplace_back(type);
+      }
+    }
+    out.builtins = !out.entities.empty();
+    std::erase_if(out.regexes, [&](const CustomRegexOptions& r) {
+      return Policies::actionFor(base, r.name, r.category) == Action::kAllow;
+    });
+    std::erase_if(out.deny_lists, [&](const DenyListOptions& d) {
+      return Policies::actionFor(base, d.name, d.category) == Action::kAllow;
+    });
+    if (out.builtins || !out.regexes.empty() || !out.deny_lists.empty()) {
+      auto made = Detector::create(out);
+      if (!made) return fail(std::move(made.error()));
+      output = std::move(*made);
+    }
+  }
+  return std::unique_ptr<GuardStage>(
+      new GuardStage(config, std::move(*detector), std::move(output), audit));
+}
+
+GuardStage::GuardStage(const config::GuardConfig& config, DetectorPtr detector,
+                       DetectorPtr output, audit::AuditLog* audit)
+    : config_(config),
+      policies_(config_),
+      detector_(std::move(detector)),
+      output_detector_(std::move(output)),
+      audit_(audit) {}
+
+boost::asio::awaitable<pipeline::Verdict> GuardStage::admit(pipeline::StageInput& in) {
+  co_return check(in);
+}
+
+pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
+  pipeline::RequestContext& ctx = in.ctx;
+  std::vector<Field> fields;
+  std::vector<std::string> prompt_texts;  // completion prompts, written back afterwards
+  std::string_view model;
+  if (in.chat != nullptr) {
+    model = in.chat->model;
+    collectChat(*in.chat, fields);
+  } else if (in.completion != nullptr) {
+    model = in.completion->model;
+    collectPrompt(in.completion->prompt, prompt_texts);
+    for (std::size_t i = 0; i < prompt_texts.size(); ++i) {
+      fields.push_back({&prompt_texts[i], "prompt"});
+    }
+  } else if (in.embedding != nullptr) {
+    model = in.embedding->model;
+    for (std::size_t i = 0; i < in.embedding->texts.size(); ++i) {
+      fields.push_back({&in.embedding->texts[i], "input[" + std::to_string(i) + "]"});
+    }
+  }
+
+  const Policies::Layers layers = policies_.layersFor(ctx.key_name, model, ctx.team);
+  std::vector<Hit> hits;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    for (Finding& f : detector_->scan(*fields[i].text)) {
+      const Action action = Policies::actionFor(layers, f.type, f.category);
+      hits.push_back({i, std::move(f), action});
+    }
+  }
+  const bool output_scan = output_detector_ != nullptr;
+  if (hits.empty() && !output_scan) return Status::ok();
+
+  // Per type: how many, and the severest action.
+  std::map<std::string, std::pair<int, Action>> by_type;
+  const Hit* blocked = nullptr;
+  for (const Hit& h : hits) {
+    auto& [count, action] = by_type[h.finding.type];
+    ++count;
+    action = std::max(action, h.action);
+    if (h.action == Action::kBlock && blocked == nullptr) blocked = &h;
+  }
+  if (!hits.empty()) {
+    std::lock_guard lock(mu_);
+    for (const auto& [type, ca] : by_type) counts_[type][static_cast<int>(ca.second)] += ca.first;
+  }
+  for (const auto& [type, ca] : by_type) {
+    if (!ctx.guard_summary.empty()) ctx.guard_summary += ',';
+    ctx.guard_summary += type + ":" + std::string(actionName(ca.second)) + ":" +
+                         std::to_string(ca.first);
+    if (audit_ != nullptr && ca.second != Action::kAllow) {
+      audit_->append({0, 0, "guard", "guard." + std::string(actionName(ca.second)), type,
+                      "count=" + std::to_string(ca.first) + " key=" + ctx.key_id,
+                      ctx.request_id});
+    }
+  }
+  if (!ctx.guard_summary.empty()) {
+    ctx.response_headers.emplace_back("x-switchyard-guard", ctx.guard_summary);
+  }
+
+  if (blocked != nullptr) {
+    const bool secret = blocked->finding.category == Category::kSecret;
+    return Status(ErrorCode::kInvalidArgument,
+                  "Request blocked by the gateway's guard policy: " + fields[blocked->field].where +
+                      " contains " + (secret ? "a secret" : "personal data") + " of type " +
+                      blocked->finding.type +
+                      ". Remove it, or ask an administrator to change the guard policy.")
+        .withParam(fields[blocked->field].where)
+        .withErrorType(secret ? "secret_blocked" : "pii_blocked");
+  }
+
+  std::shared_ptr<GuardOutputFilter> filter;
+  Vault redacted;  // numbering for plain redaction: never restored
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    std::string* text = fields[i].text;
+    std::string out;
+    std::size_t pos = 0;
+    bool changed = false;
+    for (const Hit& h : hits) {
+      if (h.field != i) continue;
+      if (h.action == Action::kLocalOnly) {
+        if (!ctx.local_only) {
+          ctx.local_only = true;
+          ctx.local_only_reason = "guard: " + h.finding.type;
+        }
+        continue;
+      }
+      if (h.action != Action::kRedact && h.action != Action::kMask) continue;
+      if (!changed) out.reserve(text->size());
+      changed = true;
+      const std::string_view value =
+          std::string_view(*text).substr(h.finding.begin, h.finding.size());
+      out.append(*text, pos, h.finding.begin - pos);
+      if (h.action == Action::kMask) {
+        if (!filter) filter = std::make_shared<GuardOutputFilter>(output_detector_.get());
+        out += filter->vault().placeholder(h.finding.type, value);
+      } else {
+        out += redacted.placeholder(h.finding.type, value);
+      }
+      pos = h.finding.end;
+    }
+    if (changed) {
+      out.append(*text, pos);
+      *text = std::move(out);
+    }
+  }
+  if (!prompt_texts.empty() && in.completion != nullptr) {
+    writePrompt(in.completion->prompt, prompt_texts);
+  }
+  if (!filter && output_scan && in.embedding == nullptr) {
+    filter = std::make_shared<GuardOutputFilter>(output_detector_.get());
+  }
+  if (filter) ctx.output_filter = std::move(filter);
+  return Status::ok();
+}
+
+GuardCounts GuardStage::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+}  // namespace switchyard::guard
