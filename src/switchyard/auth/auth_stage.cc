@@ -1,0 +1,112 @@
+#include "switchyard/auth/auth_stage.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace switchyard::auth {
+namespace {
+
+bool iequalsPrefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool matches(const std::vector<std::string>& patterns, std::string_view name) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+    if (!p.empty() && p.back() == '*') {
+      return name.starts_with(std::string_view(p).substr(0, p.size() - 1));
+    }
+    return p == name;
+  });
+}
+
+Status unauthenticated(std::string message) {
+  return Status(ErrorCode::kUnauthenticated, std::move(message)).withErrorType("invalid_api_key");
+}
+
+}  // namespace
+
+std::string_view presentedKey(const pipeline::RequestHeaders& headers) {
+  const std::string_view authorization = trimmed(headers.get("authorization"));
+  if (iequalsPrefix(authorization, "bearer ")) return trimmed(authorization.substr(7));
+  if (auto key = trimmed(headers.get("x-api-key")); !key.empty()) return key;
+  return trimmed(headers.get("x-goog-api-key"));
+}
+
+AuthStage::AuthStage(const config::Config& config, const KeyCache& cache)
+    : require_keys_(config.auth.require_keys), cache_(cache) {
+  for (const auto& p : config.providers) {
+    providers_.emplace(p.name, true);
+    for (const auto& m : p.models) {
+      provider_of_.emplace(m.name, p.name);
+      for (const auto& alias : m.aliases) provider_of_.emplace(alias, p.name);
+    }
+  }
+}
+
+bool AuthStage::allows(const KeyRecord& key, std::string_view model) const {
+  const KeySpec& s = key.spec;
+  if (s.models.empty() && s.routes.empty() && s.providers.empty()) return true;
+  if (matches(s.models, model) || matches(s.routes, model)) return true;
+  if (s.providers.empty()) return false;
+  std::string_view provider;
+  if (auto slash = model.find('/'); slash != std::string_view::npos &&
+                                    providers_.contains(model.substr(0, slash))) {
+    provider = model.substr(0, slash);
+  } else if (auto it = provider_of_.find(model); it != provider_of_.end()) {
+    provider = it->second;
+  }
+  return !provider.empty() && matches(s.providers, provider);
+}
+
+boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput& in) {
+  co_return check(in);
+}
+
+pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
+  const std::string_view secret = presentedKey(in.headers);
+  if (secret.empty()) {
+    if (!require_keys_) return Status::ok();
+    return unauthenticated(
+        "Missing API key. This gateway requires a virtual key: send it as 'Authorization: "
+        "Bearer <key>' (or 'x-api-key: <key>'). An administrator creates keys with "
+        "`switchyard keys create` or POST /admin/keys.");
+  }
+  KeyPtr key = cache_.findBySecret(secret);
+  if (!key) {
+    // Without required keys, clients may send anything (SDKs insist on some key).
+    if (!require_keys_) return Status::ok();
+    return unauthenticated("Invalid API key. Check the key you sent; it is not a key of this "
+                           "gateway.");
+  }
+  if (key->revoked()) {
+    return unauthenticated("This API key (" + key->prefix + "…, id " + key->id +
+                           ") has been revoked. Ask an administrator for a new one.");
+  }
+  in.ctx.key_id = key->id;
+  in.ctx.key_name = key->spec.name;
+  in.ctx.team = key->spec.team;
+  std::string_view model;
+  if (in.chat != nullptr) model = in.chat->model;
+  if (in.completion != nullptr) model = in.completion->model;
+  if (in.embedding != nullptr) model = in.embedding->model;
+  if (!allows(*key, model)) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "The API key '" + key->spec.name + "' may not use model '" +
+                      std::string(model) + "'. Ask an administrator to extend its scopes.")
+        .withParam("model")
+        .withErrorType("model_not_allowed");
+  }
+  return Status::ok();
+}
+
+}  // namespace switchyard::auth

@@ -1,0 +1,148 @@
+#include "switchyard/auth/auth_stage.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "switchyard/api/errors.h"
+#include "switchyard/auth/key_cache.h"
+
+namespace switchyard::auth {
+namespace {
+
+class MapHeaders final : public pipeline::RequestHeaders {
+ public:
+  std::map<std::string, std::string> values;
+  std::string_view get(std::string_view name) const override {
+    auto it = values.find(std::string(name));
+    return it == values.end() ? std::string_view() : std::string_view(it->second);
+  }
+};
+
+class AuthStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store::openDatabase("sqlite::memory:");
+    ASSERT_TRUE(db);
+    db_ = std::move(*db);
+    store_ = std::move(*KeyStore::open(*db_));
+    cache_ = std::move(*KeyCache::create(*store_, std::chrono::milliseconds(0)));
+    config_.auth.require_keys = true;
+    config::ProviderConfig p;
+    p.name = "openai";
+    p.models = {{"gpt-4o", {"smart"}, 0}};
+    config_.providers = {p};
+  }
+
+  Status call(std::string model, std::string header, std::string value) {
+    MapHeaders headers;
+    if (!header.empty()) headers.values[header] = value;
+    ctx_ = {};
+    api::ChatRequest chat;
+    chat.model = std::move(model);
+    pipeline::StageInput in{headers, ctx_, &chat};
+    AuthStage stage(config_, *cache_);
+    return stage.check(in);
+  }
+
+  IssuedKey create(KeySpec spec) {
+    auto issued = cache_->create(spec);
+    EXPECT_TRUE(issued) << issued.error().toString();
+    return *issued;
+  }
+
+  store::DatabasePtr db_;
+  KeyStorePtr store_;
+  std::unique_ptr<KeyCache> cache_;
+  config::Config config_;
+  pipeline::RequestContext ctx_;
+};
+
+TEST_F(AuthStageTest, MissingAndWrongKeysAre401WhenRequired) {
+  Status missing = call("gpt-4o", "", "");
+  EXPECT_EQ(api::httpStatusFor(missing), 401u);
+  EXPECT_NE(missing.message().find("Authorization: Bearer"), std::string::npos);
+  Status wrong = call("gpt-4o", "authorization", "Bearer sy-not-a-key");
+  EXPECT_EQ(api::httpStatusFor(wrong), 401u);
+  EXPECT_EQ(wrong.message().find("sy-not-a-key"), std::string::npos);  // never echoed
+
+  config_.auth.require_keys = false;
+  EXPECT_TRUE(call("gpt-4o", "", "").isOk());
+  EXPECT_TRUE(call("gpt-4o", "authorization", "Bearer sk-anything").isOk());
+  EXPECT_TRUE(ctx_.key_id.empty());
+}
+
+TEST_F(AuthStageTest, EveryHeaderFormIdentifiesTheKey) {
+  KeySpec spec;
+  spec.name = "ci";
+  spec.team = "ml";
+  IssuedKey k = create(spec);
+  for (auto [header, value] : std::vector<std::pair<std::string, std::string>>{
+           {"authorization", "Bearer " + k.secret},
+           {"authorization", "bearer  " + k.secret + " "},
+           {"x-api-key", k.secret},
+           {"x-goog-api-key", k.secret}}) {
+    ASSERT_TRUE(call("gpt-4o", header, value).isOk()) << header;
+    EXPECT_EQ(ctx_.key_id, k.record.id);
+    EXPECT_EQ(ctx_.key_name, "ci");
+    EXPECT_EQ(ctx_.team, "ml");
+  }
+}
+
+TEST_F(AuthStageTest, RevokedKeyIsRefusedAtOnceAndRotationSwapsSecrets) {
+  KeySpec spec;
+  spec.name = "app";
+  IssuedKey k = create(spec);
+  ASSERT_TRUE(call("gpt-4o", "x-api-key", k.secret).isOk());
+  auto rotated = cache_->rotate(k.record.id);
+  ASSERT_TRUE(rotated);
+  EXPECT_EQ(api::httpStatusFor(call("gpt-4o", "x-api-key", k.secret)), 401u);
+  ASSERT_TRUE(call("gpt-4o", "x-api-key", rotated->secret).isOk());
+  ASSERT_TRUE(cache_->revoke(k.record.id));
+  Status s = call("gpt-4o", "x-api-key", rotated->secret);
+  EXPECT_EQ(api::httpStatusFor(s), 401u);
+  EXPECT_NE(s.message().find("revoked"), std::string::npos);
+  config_.auth.require_keys = false;  // revoked keys are refused even on an open gateway
+  EXPECT_EQ(api::httpStatusFor(call("gpt-4o", "x-api-key", rotated->secret)), 401u);
+}
+
+TEST_F(AuthStageTest, ScopesByModelRouteAndProvider) {
+  KeySpec models;
+  models.name = "m";
+  models.models = {"gpt-4o-mini*"};
+  models.routes = {"fast"};
+  IssuedKey m = create(models);
+  EXPECT_TRUE(call("gpt-4o-mini-2024", "x-api-key", m.secret).isOk());
+  EXPECT_TRUE(call("fast", "x-api-key", m.secret).isOk());
+  Status denied = call("gpt-4o", "x-api-key", m.secret);
+  EXPECT_EQ(api::httpStatusFor(denied), 403u);
+  EXPECT_EQ(denied.errorType(), "model_not_allowed");
+  EXPECT_NE(denied.message().find("'gpt-4o'"), std::string::npos);
+
+  KeySpec providers;
+  providers.name = "p";
+  providers.providers = {"openai"};
+  IssuedKey p = create(providers);
+  EXPECT_TRUE(call("openai/gpt-4o", "x-api-key", p.secret).isOk());
+  EXPECT_TRUE(call("smart", "x-api-key", p.secret).isOk());  // an alias openai declares
+  EXPECT_EQ(api::httpStatusFor(call("local/tiny", "x-api-key", p.secret)), 403u);
+  EXPECT_EQ(api::httpStatusFor(call("fast", "x-api-key", p.secret)), 403u);
+}
+
+TEST_F(AuthStageTest, ReloadSeesKeysWrittenByAnotherProcess) {
+  auto other = KeyStore::open(*db_);  // e.g. `switchyard keys create` on the same store
+  ASSERT_TRUE(other);
+  KeySpec spec;
+  spec.name = "cli";
+  auto k = (*other)->create(spec);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(api::httpStatusFor(call("gpt-4o", "x-api-key", k->secret)), 401u);
+  ASSERT_TRUE(cache_->reload().isOk());
+  EXPECT_TRUE(call("gpt-4o", "x-api-key", k->secret).isOk());
+  ASSERT_TRUE((*other)->revoke(k->record.id));
+  ASSERT_TRUE(cache_->reload().isOk());
+  EXPECT_EQ(api::httpStatusFor(call("gpt-4o", "x-api-key", k->secret)), 401u);
+}
+
+}  // namespace
+}  // namespace switchyard::auth
