@@ -71,6 +71,7 @@ struct RequestContext {
 
   // Limits stage: cost reserved against budgets at admission, settled in Stage::complete.
   double reserved_cost = 0;
+  std::int64_t reserved_tokens = 0;  // the prompt-token estimate taken from tokens-per-minute
 
   // Guard stage: the request must stay on on-prem providers (private data found, or a private
   // RAG collection used), and why; a short summary of interventions for the log ("EMAIL:2").
