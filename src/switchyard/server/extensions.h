@@ -27,6 +27,8 @@ struct GatewayServices {
 };
 
 struct Extensions {
+  // Services the modules below share (stores, caches); destroyed after them.
+  std::vector<std::shared_ptr<void>> keep_alive;
   // Prices requests (telemetry); built first so that stages can use it. Null: no prices.
   std::shared_ptr<const pipeline::Pricing> pricing;
   std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order

@@ -1,0 +1,75 @@
+#include "switchyard/server/governance.h"
+
+#include "switchyard/audit/audit_log.h"
+#include "switchyard/auth/auth_stage.h"
+#include "switchyard/auth/key_cache.h"
+#include "switchyard/core/log.h"
+#include "switchyard/guard/guard_stage.h"
+#include "switchyard/limits/limits_stage.h"
+#include "switchyard/server/admin_routes.h"
+
+namespace switchyard::server {
+namespace {
+
+// Everything the governance stages share; kept alive by Extensions::keep_alive, which is
+// destroyed after the stages and modules that point into it.
+struct GovernanceState {
+  store::DatabasePtr db;
+  audit::AuditLogPtr audit;
+  auth::KeyStorePtr key_store;
+  std::unique_ptr<auth::KeyCache> keys;
+  std::unique_ptr<limits::BudgetTracker> budgets;
+};
+
+Status withContext(Status s, std::string_view what) {
+  return Status(s.code(), std::string(what) + ": " + s.message());
+}
+
+}  // namespace
+
+Status addGovernance(GatewayServices& services, Extensions& ext) {
+  const config::Config& config = services.config;
+  const std::string admin_key = adminKeyFrom(config);
+  const bool needs_store = config.auth.require_keys || !admin_key.empty() ||
+                           !config.limits.teams.empty() || config.guard.enabled;
+  auto state = std::make_shared<GovernanceState>();
+  if (needs_store) {
+    auto db = store::openDatabase(config.storage_url);
+    if (!db) return withContext(std::move(db.error()), "storage.url");
+    state->db = std::move(*db);
+    auto audit = audit::AuditLog::open(*state->db);
+    if (!audit) return withContext(std::move(audit.error()), "audit log");
+    state->audit = std::move(*audit);
+    auto key_store = auth::KeyStore::open(*state->db);
+    if (!key_store) return withContext(std::move(key_store.error()), "keys");
+    state->key_store = std::move(*key_store);
+    auto keys = auth::KeyCache::create(*state->key_store, config.auth.reload_interval);
+    if (!keys) return withContext(std::move(keys.error()), "keys");
+    state->keys = std::move(*keys);
+    auto budgets = limits::BudgetTracker::open(state->db.get());
+    if (!budgets) return withContext(std::move(budgets.error()), "budgets");
+    state->budgets = std::move(*budgets);
+
+    ext.stages.push_back(std::make_unique<auth::AuthStage>(config, *state->keys));
+    ext.stages.push_back(std::make_unique<limits::LimitsStage>(
+        config.limits, state->keys.get(), ext.pricing, *state->budgets));
+    logEvent(spdlog::level::info, "governance",
+             {{"store", state->db->description()},
+              {"keys", static_cast<long long>(state->keys->size())},
+              {"require_keys", config.auth.require_keys},
+              {"admin_api", !admin_key.empty()}});
+  }
+  const guard::GuardStage* guard_stage = nullptr;
+  if (config.guard.enabled) {
+    auto guard = guard::GuardStage::create(config.guard, state->audit.get());
+    if (!guard) return withContext(std::move(guard.error()), "guard");
+    guard_stage = guard->get();
+    ext.stages.push_back(std::move(*guard));
+  }
+  ext.routes.push_back(std::make_unique<AdminRoutes>(admin_key, state->keys.get(),
+                                                     state->audit.get(), guard_stage));
+  ext.keep_alive.push_back(std::move(state));
+  return Status::ok();
+}
+
+}  // namespace switchyard::server

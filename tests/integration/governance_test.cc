@@ -1,0 +1,337 @@
+// Governance end to end: the real gateway on port 0 with guard policies, virtual keys, rate
+// limits and budgets against a fake OpenAI upstream. What the upstream receives, what the client
+// sees (OpenAI and Anthropic formats), the admin API and the audit log.
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "switchyard/auth/key_store.h"
+#include "switchyard/core/log.h"
+#include "switchyard/limits/budget.h"
+#include "switchyard/server/gateway.h"
+#include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
+
+namespace switchyard {
+namespace {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using fakes::FakeUpstream;
+using fakes::Headers;
+using fakes::post;
+using fakes::Reply;
+using fakes::request;
+
+constexpr std::string_view kAdmin = "admin-test-key-0123456789";
+constexpr std::string_view kEmail = "jane.doe@example.com";
+constexpr std::string_view kCard = "4111 1111 1111 1111";
+
+class GovernanceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    (void)setupLogging({"warn", LogFormat::kText, ""});
+    ::unsetenv("SWITCHYARD_ADMIN_KEY");
+  }
+
+  void SetUp() override {
+    db_path_ = ::testing::TempDir() + "/governance_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    std::filesystem::remove(db_path_);
+    std::filesystem::remove(db_path_ + "-wal");
+    std::filesystem::remove(db_path_ + "-shm");
+  }
+
+  config::Config baseConfig() {
+    config::Config cfg;
+    cfg.source = "<test>";
+    cfg.server.host = "127.0.0.1";
+    cfg.server.port = 0;
+    cfg.server.workers = 1;
+    cfg.log.access_log = false;
+    cfg.storage_url = "sqlite://" + db_path_;
+    config::ProviderConfig p;
+    p.name = "up";
+    p.kind = "openai";
+    p.base_url = upstream_.baseUrl();
+    p.api_key = "sk-upstream";
+    p.models = {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}};
+    cfg.providers = {p};
+    cfg.admin_key = std::string(kAdmin);
+    cfg.guard.enabled = true;
+    cfg.guard.policy = {{"EMAIL", "redact"}, {"CREDIT_CARD", "block"}, {"IBAN", "local_only"},
+                        {"PHONE", "mask"}};
+    return cfg;
+  }
+
+  void start(config::Config cfg) {
+    auto gw = server::Gateway::create(std::move(cfg));
+    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
+    gateway_ = std::move(*gw);
+    gateway_->start();
+  }
+
+  static std::string chat(std::string_view model, std::string_view text, bool stream = false) {
+    json::object body{{"model", model},
+                      {"messages", json::array{json::object{{"role", "user"}, {"content", text}}}}};
+    if (stream) body["stream"] = true;
+    return json::serialize(body);
+  }
+
+  Reply chatAs(std::string_view key, std::string_view model, std::string_view text = "Hi") {
+    Headers h;
+    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + std::string(key));
+    return post(gateway_->port(), "/v1/chat/completions", chat(model, text), h);
+  }
+
+  Reply admin(bhttp::verb method, const std::string& target, const std::string& body = "") {
+    return request(gateway_->port(), method, target, body,
+                   {{"Authorization", "Bearer " + std::string(kAdmin)}});
+  }
+
+  // Creates a key through the admin API; returns {id, secret}.
+  std::pair<std::string, std::string> createKey(const std::string& spec) {
+    Reply r = admin(bhttp::verb::post, "/admin/keys", spec);
+    EXPECT_EQ(r.status, 201u) << r.body;
+    auto j = r.json();
+    return {std::string(j.at("id").as_string()), std::string(j.at("key").as_string())};
+  }
+
+  std::string db_path_;
+  FakeUpstream upstream_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(GovernanceTest, RedactSendsPlaceholdersUpstreamStreamedOrNot) {
+  start(baseConfig());
+  for (bool stream : {false, true}) {
+    upstream_.clearRequests();
+    Reply r = post(gateway_->port(), "/v1/chat/completions",
+                   chat("fm", "Mail " + std::string(kEmail) + " today", stream));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-switchyard-guard"), "EMAIL:redact:1");
+    auto sent = json::parse(upstream_.lastRequest().body);
+    EXPECT_EQ(sent.at("messages").at(0).at("content"), "Mail [EMAIL_1] today");
+    EXPECT_EQ(upstream_.lastRequest().body.find(kEmail), std::string::npos);
+  }
+}
+
+TEST_F(GovernanceTest, MaskSendsPlaceholdersUpstream) {
+  start(baseConfig());
+  Reply r = post(gateway_->port(), "/v1/chat/completions",
+                 chat("fm", "Call me at +44 20 7946 0958 please"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-guard"), "PHONE:mask:1");
+  auto sent = json::parse(upstream_.lastRequest().body);
+  EXPECT_EQ(sent.at("messages").at(0).at("content"), "Call me at [PHONE_1] please");
+}
+
+// Needs the dispatcher to apply ctx.output_filter (the routing rewrite); enable after merging.
+TEST_F(GovernanceTest, DISABLED_MaskRestoresTheValueInTheAnswerStreamedOrNot) {
+  start(baseConfig());
+  for (bool stream : {false, true}) {
+    fakes::Behavior echo = fakes::Behavior::normal();
+    echo.content = "I will call [PHONE_1] tomorrow";
+    upstream_.pushBehavior(echo);
+    Reply r = post(gateway_->port(), "/v1/chat/completions",
+                   chat("fm", "Call me at +44 20 7946 0958", stream));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_NE(r.body.find("+44 20 7946 0958"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("[PHONE_1]"), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(GovernanceTest, BlockIs400NamingTheTypeInOpenAIAndAnthropicFormats) {
+  start(baseConfig());
+  const std::string text = "My card is " + std::string(kCard);
+  Reply r = post(gateway_->port(), "/v1/chat/completions", chat("fm", text));
+  ASSERT_EQ(r.status, 400u) << r.body;
+  auto err = r.json().at("error");
+  EXPECT_EQ(err.at("code"), "pii_blocked");
+  EXPECT_EQ(err.at("type"), "invalid_request_error");
+  EXPECT_NE(std::string(err.at("message").as_string()).find("CREDIT_CARD"), std::string::npos);
+  EXPECT_EQ(r.body.find("4111"), std::string::npos);
+
+  Reply a = post(gateway_->port(), "/v1/messages",
+                 json::serialize(json::object{
+                     {"model", "fm"},
+                     {"max_tokens", 16},
+                     {"messages", json::array{json::object{{"role", "user"}, {"content", text}}}}}),
+                 {{"anthropic-version", "2023-06-01"}});
+  ASSERT_EQ(a.status, 400u) << a.body;
+  auto aj = a.json();
+  EXPECT_EQ(aj.at("type"), "error");
+  EXPECT_EQ(aj.at("error").at("type"), "invalid_request_error");
+  EXPECT_NE(std::string(aj.at("error").at("message").as_string()).find("CREDIT_CARD"),
+            std::string::npos);
+  EXPECT_EQ(a.body.find("4111"), std::string::npos);
+  EXPECT_EQ(upstream_.requestCount(), 0u);  // nothing left the gateway
+}
+
+TEST_F(GovernanceTest, LocalOnlyIsHandedToRoutingAndVisibleInTheHeader) {
+  start(baseConfig());
+  Reply r = post(gateway_->port(), "/v1/chat/completions",
+                 chat("fm", "IBAN DE89 3704 0044 0532 0130 00"));
+  // The fixture has no on-prem provider; routing decides what to do with the verdict.
+  EXPECT_EQ(r.header("x-switchyard-guard"), "IBAN:local_only:1");
+}
+
+TEST_F(GovernanceTest, CompletionAndEmbeddingPayloadsAreScanned) {
+  start(baseConfig());
+  Reply c = post(gateway_->port(), "/v1/completions",
+                 json::serialize(json::object{{"model", "fm"}, {"prompt", "to " + std::string(kEmail)}}));
+  ASSERT_EQ(c.status, 200u) << c.body;
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("prompt"), "to [EMAIL_1]");
+  Reply e = post(gateway_->port(), "/v1/embeddings",
+                 json::serialize(json::object{{"model", "fake-embedder"},
+                                              {"input", json::array{"a", std::string(kEmail)}}}));
+  ASSERT_EQ(e.status, 200u) << e.body;
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("input").at(1), "[EMAIL_1]");
+}
+
+TEST_F(GovernanceTest, KeysWrongMissingScopeRevokeRotate) {
+  auto cfg = baseConfig();
+  cfg.auth.require_keys = true;
+  start(std::move(cfg));
+  auto [id, secret] = createKey(R"({"name":"ci","team":"ml","models":["fm"]})");
+  EXPECT_TRUE(secret.starts_with("sy-"));
+
+  EXPECT_EQ(chatAs("", "fm").status, 401u);
+  Reply wrong = chatAs("sy-wrong", "fm");
+  EXPECT_EQ(wrong.status, 401u);
+  EXPECT_EQ(wrong.json().at("error").at("type"), "authentication_error");
+  EXPECT_EQ(chatAs(secret, "fm").status, 200u);
+  // Anthropic clients send x-api-key.
+  Reply anthropic = post(gateway_->port(), "/v1/messages",
+                         R"({"model":"fm","max_tokens":8,"messages":[{"role":"user","content":"Hi"}]})",
+                         {{"x-api-key", secret}, {"anthropic-version", "2023-06-01"}});
+  EXPECT_EQ(anthropic.status, 200u) << anthropic.body;
+
+  Reply scoped = chatAs(secret, "up/fake-model");
+  EXPECT_EQ(scoped.status, 403u) << scoped.body;
+  EXPECT_EQ(scoped.json().at("error").at("code"), "model_not_allowed");
+
+  // Rotation: the old secret stops working at once, the new one works.
+  Reply rotated = admin(bhttp::verb::post, "/admin/keys/" + id + "/rotate");
+  ASSERT_EQ(rotated.status, 200u) << rotated.body;
+  const std::string fresh(rotated.json().at("key").as_string());
+  EXPECT_EQ(chatAs(secret, "fm").status, 401u);
+  EXPECT_EQ(chatAs(fresh, "fm").status, 200u);
+
+  // Revocation: 401 on the very next request.
+  ASSERT_EQ(admin(bhttp::verb::post, "/admin/keys/" + id + "/revoke").status, 200u);
+  Reply revoked = chatAs(fresh, "fm");
+  EXPECT_EQ(revoked.status, 401u);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos);
+
+  // The list never shows secrets or hashes.
+  Reply list = admin(bhttp::verb::get, "/admin/keys");
+  ASSERT_EQ(list.status, 200u);
+  EXPECT_EQ(list.body.find(fresh), std::string::npos);
+  EXPECT_EQ(list.body.find(auth::hashKey(fresh)), std::string::npos);
+  EXPECT_EQ(list.json().at("data").at(0).at("revoked"), true);
+
+  // The audit log has the admin actions, never key material.
+  Reply audit = admin(bhttp::verb::get, "/admin/audit?limit=10");
+  ASSERT_EQ(audit.status, 200u);
+  std::vector<std::string> actions;
+  const json::value entries = audit.json();
+  for (const auto& e : entries.at("data").as_array()) {
+    actions.emplace_back(e.at("action").as_string());
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"key.revoke", "key.rotate", "key.create"}));
+  EXPECT_EQ(audit.body.find(secret), std::string::npos);
+  EXPECT_EQ(audit.body.find(fresh), std::string::npos);
+}
+
+TEST_F(GovernanceTest, AdminApiNeedsTheAdminKey) {
+  start(baseConfig());
+  Reply none = request(gateway_->port(), bhttp::verb::get, "/admin/keys");
+  EXPECT_EQ(none.status, 401u);
+  Reply wrong = request(gateway_->port(), bhttp::verb::get, "/admin/keys", "",
+                        {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(wrong.status, 401u);
+  Reply bad = admin(bhttp::verb::post, "/admin/keys", R"({"name":"x","rpm":"ten"})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bad.json().at("error").at("param"), "rpm");
+}
+
+TEST_F(GovernanceTest, AdminApiWithoutAnAdminKeyIs403AndSaysHowToSetOne) {
+  auto cfg = baseConfig();
+  cfg.admin_key.clear();
+  start(std::move(cfg));
+  Reply r = request(gateway_->port(), bhttp::verb::get, "/admin/keys", "",
+                    {{"Authorization", "Bearer anything"}});
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_NE(r.body.find("SWITCHYARD_ADMIN_KEY"), std::string::npos);
+}
+
+TEST_F(GovernanceTest, GuardInterventionsAreAuditedAndCountedWithoutValues) {
+  start(baseConfig());
+  Reply r = post(gateway_->port(), "/v1/chat/completions", chat("fm", std::string(kEmail)));
+  ASSERT_EQ(r.status, 200u);
+  const std::string request_id = r.header("x-request-id");
+  Reply audit = admin(bhttp::verb::get, "/admin/audit");
+  ASSERT_EQ(audit.status, 200u);
+  auto entry = audit.json().at("data").at(0);
+  EXPECT_EQ(entry.at("action"), "guard.redact");
+  EXPECT_EQ(entry.at("target"), "EMAIL");
+  EXPECT_EQ(entry.at("request_id").as_string(), request_id);
+  EXPECT_EQ(audit.body.find(kEmail), std::string::npos);
+  Reply counts = admin(bhttp::verb::get, "/admin/guard");
+  EXPECT_EQ(counts.json().at("interventions").at("EMAIL").at("redact"), 1);
+}
+
+TEST_F(GovernanceTest, RateLimit429WithRetryAfterAndHeaders) {
+  start(baseConfig());
+  auto [id, secret] = createKey(R"({"name":"slow","rpm":2})");
+  Reply first = chatAs(secret, "fm");
+  ASSERT_EQ(first.status, 200u);
+  EXPECT_EQ(first.header("x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(first.header("x-ratelimit-remaining-requests"), "1");
+  EXPECT_FALSE(first.header("x-ratelimit-reset-requests").empty());
+  ASSERT_EQ(chatAs(secret, "fm").status, 200u);
+  Reply limited = chatAs(secret, "fm");
+  ASSERT_EQ(limited.status, 429u) << limited.body;
+  EXPECT_EQ(limited.json().at("error").at("code"), "rate_limit_exceeded");
+  EXPECT_GE(std::atoi(limited.header("Retry-After").c_str()), 1);
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(chatAs("", "fm").status, 200u);  // anonymous (keys not required): not this key's limit
+}
+
+TEST_F(GovernanceTest, SpendSurvivesARestartAndAnExhaustedBudgetIs429) {
+  std::string secret;
+  {
+    auto db = store::openDatabase("sqlite://" + db_path_);
+    ASSERT_TRUE(db);
+    auto keys = auth::KeyStore::open(**db);
+    ASSERT_TRUE(keys);
+    auth::KeySpec spec;
+    spec.name = "capped";
+    spec.budget_usd = 5;
+    spec.budget_period = "day";
+    auto issued = (*keys)->create(spec);
+    ASSERT_TRUE(issued);
+    secret = issued->secret;
+    // An earlier run of the gateway spent the budget (written behind by BudgetTracker).
+    auto budgets = limits::BudgetTracker::open(db->get());
+    ASSERT_TRUE(budgets);
+    (*budgets)->settle("key:" + issued->record.id, "day", 0, 5.0,
+                       limits::BudgetTracker::SystemClock::now());
+  }
+  start(baseConfig());
+  Reply r = chatAs(secret, "fm");
+  ASSERT_EQ(r.status, 429u) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code"), "budget_exceeded");
+  EXPECT_NE(std::string(r.json().at("error").at("message").as_string()).find("$5.00 of $5.00"),
+            std::string::npos);
+  EXPECT_EQ(upstream_.requestCount(), 0u);
+}
+
+}  // namespace
+}  // namespace switchyard
