@@ -862,3 +862,116 @@ providers:
 
 }  // namespace
 }  // namespace switchyard::config
+
+// ---- governance: admin_key, auth, limits, guard ---------------------------------------------
+
+namespace switchyard::config {
+namespace {
+
+TEST(GovernanceConfigTest, FullSectionsLoad) {
+  ScopedEnv admin("SY_TEST_ADMIN", "s3cret-admin");
+  Config c = parseOk(R"(
+admin_key: ${SY_TEST_ADMIN}
+auth:
+  require_keys: true
+  reload_interval: 2s
+limits:
+  teams:
+    ml: {rpm: 100, tpm: 50_000, budget_usd: 12.5, budget_period: day}
+guard:
+  policy: {pii: redact, secret: block, CREDIT_CARD: local_only, EMPLOYEE_ID: mask}
+  scan_output: true
+  entities: [EMAIL, CREDIT_CARD, AWS_ACCESS_KEY]
+  entropy_threshold: 3.2
+  generic_min_length: 20
+  detectors:
+    - name: EMPLOYEE_ID
+      regex: '\bE-[0-9]{6}\b'
+      category: pii
+    - name: PROJECT
+      terms: [Bluebird, Nightjar]
+  allow:
+    values: [support@example.com]
+    patterns: ['.*@example\.org']
+  routes:
+    private: {default: allow}
+  keys:
+    ci: {EMAIL: allow}
+  teams:
+    legal: {default: block}
+)");
+  EXPECT_EQ(c.admin_key, "s3cret-admin");
+  EXPECT_TRUE(c.auth.require_keys);
+  EXPECT_EQ(c.auth.reload_interval, 2000ms);
+  ASSERT_EQ(c.limits.teams.count("ml"), 1u);
+  EXPECT_EQ(c.limits.teams["ml"].tpm, 50'000);
+  EXPECT_EQ(c.limits.teams["ml"].budget_usd, 12.5);
+  EXPECT_EQ(c.limits.teams["ml"].budget_period, "day");
+  EXPECT_TRUE(c.guard.enabled);
+  EXPECT_TRUE(c.guard.scan_output);
+  EXPECT_EQ(c.guard.policy.at("secret"), "block");
+  EXPECT_EQ(c.guard.policy.at("EMPLOYEE_ID"), "mask");
+  EXPECT_EQ(c.guard.entities.size(), 3u);
+  EXPECT_EQ(c.guard.entropy_threshold, 3.2);
+  EXPECT_EQ(c.guard.generic_min_length, 20u);
+  ASSERT_EQ(c.guard.detectors.size(), 2u);
+  EXPECT_EQ(c.guard.detectors[0].category, "pii");
+  EXPECT_EQ(c.guard.detectors[1].terms.size(), 2u);
+  EXPECT_EQ(c.guard.allow_values, std::vector<std::string>{"support@example.com"});
+  EXPECT_EQ(c.guard.routes.at("private").at("default"), "allow");
+  EXPECT_EQ(c.guard.keys.at("ci").at("EMAIL"), "allow");
+  EXPECT_EQ(c.guard.teams.at("legal").at("default"), "block");
+}
+
+TEST(GovernanceConfigTest, DefaultsAreOff) {
+  Config c = parseOk("providers: []\n");
+  EXPECT_FALSE(c.guard.enabled);
+  EXPECT_FALSE(c.auth.require_keys);
+  EXPECT_TRUE(c.admin_key.empty());
+  auto embedded = embeddedDefaultConfig();
+  ASSERT_TRUE(embedded);
+  EXPECT_FALSE(embedded->auth.require_keys);  // `make serve` works without keys
+}
+
+TEST(GovernanceConfigTest, ErrorsNameFileLineAndKey) {
+  EXPECT_THAT(parseError("guard:\n  policy: {EMAIL: redcat}\n").message(),
+              HasSubstr("test.yaml:2: guard.policy.EMAIL: unknown action 'redcat' (expected one "
+                        "of: allow, redact, mask, local_only, block)"));
+  EXPECT_THAT(parseError("guard:\n  policy:\n    EMIAL: redact\n").message(),
+              HasSubstr("test.yaml:3: guard.policy.EMIAL: unknown entity type 'EMIAL' (did you "
+                        "mean 'EMAIL'?)"));
+  EXPECT_THAT(parseError("guard:\n  detectors:\n    - name: X\n      regex: 'a(b'\n").message(),
+              HasSubstr("test.yaml:4: guard.detectors[0].regex: invalid regex (RE2 syntax)"));
+  EXPECT_THAT(parseError("guard:\n  detectors:\n    - name: x\n      regex: a\n").message(),
+              HasSubstr("guard.detectors[0].name: detector name 'x' must be upper case"));
+  EXPECT_THAT(parseError("guard:\n  detectors:\n    - {name: X, regex: a, terms: [b]}\n")
+                  .message(),
+              HasSubstr("exactly one of 'regex' or 'terms'"));
+  EXPECT_THAT(
+      parseError("guard:\n  detectors:\n    - {name: X, regex: a, validator: crc}\n").message(),
+      HasSubstr("unknown validator 'crc'"));
+  EXPECT_THAT(parseError("guard:\n  entities: [EMAIL, PASSPORT]\n").message(),
+              HasSubstr("test.yaml:2: guard.entities[1]: unknown entity type 'PASSPORT'"));
+  EXPECT_THAT(parseError("guard:\n  scan_ouput: true\n").message(),
+              HasSubstr("unknown key 'scan_ouput' in guard (did you mean 'scan_output'?)"));
+  EXPECT_THAT(parseError("guard:\n  routes:\n    private: {FOO: block}\n").message(),
+              HasSubstr("guard.routes.private.FOO: unknown entity type 'FOO'"));
+  EXPECT_THAT(parseError("auth:\n  require_keys: maybe\n").message(),
+              HasSubstr("test.yaml:2: auth.require_keys: expected true or false"));
+  EXPECT_THAT(parseError("limits:\n  teams:\n    ml: {budget_period: week}\n").message(),
+              HasSubstr("limits.teams.ml.budget_period: unknown budget period 'week'"));
+  EXPECT_THAT(parseError("limits:\n  teams:\n    ml: {budget_usd: -3}\n").message(),
+              HasSubstr("limits.teams.ml.budget_usd: expected an amount in USD"));
+  EXPECT_THAT(parseError("limits:\n  teams:\n    ml: {rpm: -1}\n").message(),
+              HasSubstr("limits.teams.ml.rpm: must not be negative"));
+}
+
+TEST(GovernanceConfigTest, AdminKeyErrorsNeverEchoTheValue) {
+  ScopedEnv unset("SY_TEST_NO_SUCH_ADMIN", nullptr);
+  Status s = parseError("admin_key: ${SY_TEST_NO_SUCH_ADMIN}\n");
+  EXPECT_THAT(s.message(), HasSubstr("admin_key: environment variable 'SY_TEST_NO_SUCH_ADMIN' "
+                                     "is not set"));
+}
+
+}  // namespace
+}  // namespace switchyard::config
