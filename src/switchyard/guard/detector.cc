@@ -273,7 +273,11 @@ bool checkAwsSecret(std::string_view t, Candidate& c, const Limits&) {
 }
 
 bool checkJwt(std::string_view t, Candidate& c, const Limits&) {
-  if (c.e < t.size() && (isWord(t[c.e]) || t[c.e] == '-' || t[c.e] == '.')) return false;
+  if (c.e < t.size() && (isWord(t[c.e]) || t[c.e] == '-')) return false;
+  // A '.' ending a sentence is fine; one that starts a fourth part is not a JWT.
+  if (c.e + 1 < t.size() && t[c.e] == '.' && (isWord(t[c.e + 1]) || t[c.e + 1] == '-')) {
+    return false;
+  }
   return jwtValid(t.substr(c.b, c.e - c.b));
 }
 
@@ -317,7 +321,10 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
       v.find("****") != std::string_view::npos || v.find("...") != std::string_view::npos) {
     return false;  // a documented placeholder, not a value
   }
-  double need = std::min(limits.entropy_threshold, 0.85 * std::log2(static_cast<double>(v.size())));
+  // After a password word the value is a password by position: people pick weaker ones than
+  // machines generate, so the entropy bar is lower there.
+  double need = std::min(limits.entropy_threshold,
+                         (password ? 0.75 : 0.85) * std::log2(static_cast<double>(v.size())));
   return shannonEntropy(v) >= need;
 }
 

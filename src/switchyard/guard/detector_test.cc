@@ -341,5 +341,15 @@ TEST(DetectorTest, SharedAcrossThreads) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+TEST(DetectorTest, JwtAtTheEndOfASentenceIsFound) {
+  const std::string text = "Session " + std::string(guard::testing::kJwt) + ". Next";
+  auto v = typedValues(defaultDetector(), text);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0],
+            (std::pair<std::string, std::string>{"JWT", std::string(guard::testing::kJwt)}));
+  // A fourth dotted part makes it something else.
+  EXPECT_TRUE(typedValues(defaultDetector(), std::string(guard::testing::kJwt) + ".abc").empty());
+}
+
 }  // namespace
 }  // namespace switchyard::guard
