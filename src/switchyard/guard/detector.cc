@@ -24,6 +24,7 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool isAlnum(char c) { return isDigit(c) || isAlpha(c); }
 bool isWord(char c) { return isAlnum(c) || c == '_'; }
+bool isSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
@@ -328,6 +329,11 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
   return shannonEntropy(v) >= need;
 }
 
+// Window ends for anchored patterns: the next whitespace (tokens), or the end of the text.
+constexpr int kToSpace = 0;
+constexpr int kToEnd = -1;
+constexpr std::size_t kMaxTokenWindow = 1024;  // no token secret is longer
+
 // Where a pattern is searched. Most run in one RE2::Set pass over the whole text and then only
 // if the set says they match; the families below are searched only inside small regions a byte
 // loop finds, which is much cheaper than a full DFA pass per pattern on ordinary prose.
@@ -375,6 +381,16 @@ struct BuiltinSpec {
   // explode. nullptr: the pattern itself.
   const char* prefilter = nullptr;
   bool (*gate)(const RunShape&) = nullptr;  // kDigits only
+  // kSet only: literals ('|'-separated) one of which every match contains, starting at most
+  // `lead` bytes after the match does; the full pattern then runs only in windows around them
+  // instead of over the whole text. nullptr: run over the whole text.
+  const char* anchors = nullptr;
+  int lead = 0;
+  int span = kToSpace;  // window end: bytes after the literal, kToSpace or kToEnd
+  bool anchors_ci = false;  // anchors match ignoring ASCII case (text compared lower-cased)
+  // Every match starts exactly `lead` bytes before its anchor: one anchored attempt per anchor
+  // instead of a search through a window.
+  bool exact = true;
 };
 
 // Patterns run in Latin-1 mode: they are byte-oriented and ASCII-only except where a class
@@ -401,7 +417,7 @@ const BuiltinSpec kBuiltins[] = {
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
      R"((?i:\bssn|social security(?: number| no\.?)?|\bss#)[^0-9\n]{0,20}([0-9]{9}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4})\b)",
      1, checkSsn, Resume::kEnd, Trigger::kSet,
-     R"((?i:ssn|social security|ss#))"},
+     R"((?i:ssn|social security|ss#))", nullptr, "ssn|social security|ss#", 0, 80, true},
     {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)",
      0, checkIpv4, Resume::kEnd, Trigger::kDigits, nullptr, gateIpv4},
     {EntityKind::kIpv6, Category::kPii, "IP_ADDRESS", 45,
@@ -409,64 +425,64 @@ const BuiltinSpec kBuiltins[] = {
      Resume::kEnd, Trigger::kColons},
     {EntityKind::kAwsAccessKey, Category::kSecret, "AWS_ACCESS_KEY", 90,
      R"(\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b)", 0, nullptr, Resume::kEnd, Trigger::kSet,
-     R"((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4})"},
+     R"((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4})", nullptr, "AKIA|ASIA|ABIA|ACCA", 0, 24},
     {EntityKind::kAwsSecretKey, Category::kSecret, "AWS_SECRET_KEY", 85,
      R"((?i:aws)[A-Za-z0-9_\-. ]{0,32}(?i:secret|key)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?|\s)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$))",
      1, checkAwsSecret, Resume::kEnd, Trigger::kSet,
-     R"((?i:aws)[A-Za-z0-9_\-. ]*(?i:secret|key))"},
+     R"((?i:aws)[A-Za-z0-9_\-. ]*(?i:secret|key))", nullptr, "aws", 0, 200, true},
     {EntityKind::kGcpApiKey, Category::kSecret, "GCP_API_KEY", 90,
      R"(\bAIza[0-9A-Za-z_\-]{35})", 0, checkTokenEnd, Resume::kEnd, Trigger::kSet,
-     R"(AIza)"},
+     R"(AIza)", nullptr, "AIza", 0, 48},
     {EntityKind::kGcpServiceAccountKey, Category::kSecret, "GCP_SERVICE_ACCOUNT_KEY", 85,
      R"re("private_key_id"\s*:\s*"([0-9a-f]{40})")re", 1, nullptr, Resume::kEnd, Trigger::kSet,
-     R"re("private_key_id")re"},
+     R"re("private_key_id")re", nullptr, "\"private_key_id\"", 0, 120},
     {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
      R"((?i:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{40,100}={0,2}))", 1, nullptr,
      Resume::kEnd, Trigger::kSet,
-     R"((?i:accountkey|sharedaccesskey)\s*=)"},
+     R"((?i:accountkey|sharedaccesskey)\s*=)", nullptr, "accountkey|sharedaccesskey", 0, 200, true},
     {EntityKind::kAzureStorageKey, Category::kSecret, "AZURE_STORAGE_KEY", 85,
      R"([?&;]sig=([A-Za-z0-9%+/]{40,120}(?:%3[Dd]|=){0,2}))", 1, nullptr, Resume::kEnd, Trigger::kSet,
-     R"([?&;]sig=)"},
+     R"([?&;]sig=)", nullptr, "sig=", 1, 160},
     {EntityKind::kGithubToken, Category::kSecret, "GITHUB_TOKEN", 90,
      R"(\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255}))", 0, checkTokenEnd,
      Resume::kEnd, Trigger::kSet,
-     R"(gh[pousr]_[A-Za-z0-9]{8}|github_pat_)"},
+     R"(gh[pousr]_[A-Za-z0-9]{8}|github_pat_)", nullptr, "ghp_|gho_|ghu_|ghs_|ghr_|github_pat_"},
     {EntityKind::kSlackToken, Category::kSecret, "SLACK_TOKEN", 90,
      R"(\bxox[abprse]-[A-Za-z0-9\-]{10,250})", 0, checkSlackToken, Resume::kEnd, Trigger::kSet,
-     R"(xox[abprse]-)"},
+     R"(xox[abprse]-)", nullptr, "xox"},
     {EntityKind::kSlackWebhook, Category::kSecret, "SLACK_WEBHOOK", 90,
      R"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,200})", 0,
      nullptr, Resume::kEnd, Trigger::kSet,
-     R"(hooks\.slack\.com/)"},
+     R"(hooks\.slack\.com/)", nullptr, "hooks.slack.com/", 8},
     {EntityKind::kAnthropicApiKey, Category::kSecret, "ANTHROPIC_API_KEY", 95,
      R"(\bsk-ant-[A-Za-z0-9_\-]{20,250})", 0, checkAnthropic, Resume::kEnd, Trigger::kSet,
-     R"(sk-ant-)"},
+     R"(sk-ant-)", nullptr, "sk-ant-"},
     {EntityKind::kOpenaiApiKey, Category::kSecret, "OPENAI_API_KEY", 90,
      R"(\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,250})", 0, checkOpenai, Resume::kEnd, Trigger::kSet,
-     R"(\bsk-)"},
+     R"(\bsk-)", nullptr, "sk-"},
     // A whole block, and (for one cut short) the header with the base64 body that follows. Two
     // patterns, not one alternation: a failed search for END would rescan the rest of the text
     // for every BEGIN.
     {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
      R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)",
      0, nullptr, Resume::kEnd, Trigger::kSet,
-     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY[\s\S]*-----END)"},
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY[\s\S]*-----END)", nullptr, "-----BEGIN", 0, kToEnd},
     {EntityKind::kPrivateKey, Category::kSecret, "PRIVATE_KEY", 100,
      R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s\\]*)", 0, nullptr,
      Resume::kEnd, Trigger::kSet,
-     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY)"},
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY)", nullptr, "-----BEGIN", 0, kToEnd},
     {EntityKind::kJwt, Category::kSecret, "JWT", 85,
      R"(\be[wy][A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*)", 0, checkJwt,
      Resume::kEnd, Trigger::kSet,
-     R"(\be[wy][A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.)"},
+     R"(\be[wy][A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.)", nullptr, "ey|ew"},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 75,
      R"(\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]{1,64}:([^\s:/@]{3,128})@)", 1, nullptr,
      Resume::kEnd, Trigger::kSet,
-     R"(://[^\s:/@]+:[^\s:/@]+@)"},
+     R"(://[^\s:/@]+:[^\s:/@]+@)", nullptr, "://", 17, kToSpace, false, false},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 30,
-     R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200}))",
+     R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,}))",
      1, checkGeneric, Resume::kEnd, Trigger::kSet,
-     R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})"},
+     R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})", nullptr, "key|secret|token|passw|passp|pwd|credential|auth", 0, 340, true},
 };
 
 // Custom detectors run in UTF-8 mode with their own checks.
@@ -488,6 +504,11 @@ struct Detector::Impl {
     Resume resume;
     Trigger trigger = Trigger::kSet;
     bool (*gate)(const RunShape&) = nullptr;  // kDigits: can a run of this shape hold one?
+    std::vector<std::string> anchors;  // kSet: search only around these (see BuiltinSpec)
+    int lead = 0;
+    int span = kToSpace;
+    bool anchors_ci = false;
+    bool exact = true;
   };
 
   Limits limits;
@@ -505,21 +526,25 @@ struct Detector::Impl {
                        [&](const auto& re) { return RE2::FullMatch(sp, *re); });
   }
 
-  void locate(const Pattern& p, std::string_view text, std::size_t from, std::size_t to,
-              std::vector<Finding>& out) const;
+  // Finds every match in [from, to) (UNANCHORED), or only one starting at `from` (ANCHOR_START);
+  // returns where the last accepted finding ends (0: none).
+  std::size_t locate(const Pattern& p, std::string_view text, std::size_t from, std::size_t to,
+                     std::vector<Finding>& out, RE2::Anchor anchor = RE2::UNANCHORED) const;
   void runRegions(std::string_view text, std::vector<Finding>& out) const;
   void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
               std::vector<Finding>& out) const;
 };
 
-void Detector::Impl::locate(const Pattern& p, std::string_view text, std::size_t from,
-                            std::size_t to, std::vector<Finding>& out) const {
+std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std::size_t from,
+                                   std::size_t to, std::vector<Finding>& out,
+                                   RE2::Anchor anchor) const {
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece sub[kMaxGroups + 1];
   const int nsub = p.group + 1;
   std::size_t pos = from;
+  std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
-  while (pos <= to && p.re->Match(sp, pos, to, RE2::UNANCHORED, sub, nsub)) {
+  while (pos <= to && p.re->Match(sp, pos, to, anchor, sub, nsub)) {
     Candidate c;
     c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
     c.me = c.mb + sub[0].size();
@@ -542,6 +567,7 @@ void Detector::Impl::locate(const Pattern& p, std::string_view text, std::size_t
     if (ok) {
       out.push_back(Finding{p.kind, p.category, p.type, c.b, c.e});
       next = std::max(c.e, c.me);
+      accepted_end = next;
     } else if (p.resume == Resume::kNextByte) {
       next = c.mb + 1;
     } else if (p.resume == Resume::kNextGroup) {
@@ -550,8 +576,25 @@ void Detector::Impl::locate(const Pattern& p, std::string_view text, std::size_t
       next = k < c.me ? k + 1 : c.me;
     }
     pos = std::max(next, c.mb + 1);
+    if (anchor != RE2::UNANCHORED) break;
+  }
+  return accepted_end;
+}
+
+namespace {
+
+// Calls f(position, size) for every occurrence of each of `p.anchors` in `h` (std::string_view
+// find: memchr for the first byte, then a compare).
+template <typename Pattern, typename F>
+void forEachAnchor(const Pattern& p, std::string_view h, F&& f) {
+  for (const std::string& a : p.anchors) {
+    for (std::size_t q = h.find(a); q != std::string_view::npos; q = h.find(a, q + 1)) {
+      f(q, a.size());
+    }
   }
 }
+
+}  // namespace
 
 void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
                             std::string_view text, std::vector<Finding>& out) const {
@@ -565,9 +608,70 @@ void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
     for (std::size_t i = 0; i < ids.size(); ++i) hits.push_back(static_cast<int>(i));
   }
   std::sort(hits.begin(), hits.end());
+  std::string lowered;  // made once, for the first pattern with case-insensitive anchors
+  std::vector<std::pair<std::size_t, std::size_t>> windows;
+  std::vector<std::size_t> starts;
   for (int h : hits) {
-    locate(patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])], text, 0,
-           text.size(), out);
+    const Pattern& p = patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])];
+    if (p.anchors.empty()) {
+      locate(p, text, 0, text.size(), out);
+      continue;
+    }
+    if (p.anchors_ci && lowered.empty()) {
+      lowered.resize(text.size());
+      std::transform(text.begin(), text.end(), lowered.begin(), lower);
+    }
+    const std::string_view haystack = p.anchors_ci ? std::string_view(lowered) : text;
+    if (p.exact) {
+      starts.clear();
+      forEachAnchor(p, haystack, [&](std::size_t q, std::size_t) {
+        if (q >= static_cast<std::size_t>(p.lead)) starts.push_back(q - p.lead);
+      });
+      std::sort(starts.begin(), starts.end());
+      std::size_t done = 0;  // matches do not overlap: skip starts inside the last finding
+      for (std::size_t i = 0; i < starts.size(); ++i) {
+        const std::size_t q = starts[i];
+        if ((i > 0 && q == starts[i - 1]) || q < done) continue;
+        std::size_t e = text.size();
+        if (p.span > 0) {
+          e = std::min(text.size(), q + p.lead + static_cast<std::size_t>(p.span));
+        } else if (p.span == kToSpace) {
+          e = q;
+          const std::size_t cap = std::min(text.size(), q + kMaxTokenWindow);
+          while (e < cap && !isSpace(text[e])) ++e;
+        }
+        done = std::max(done, locate(p, text, q, e, out, RE2::ANCHOR_START));
+      }
+      continue;
+    }
+    windows.clear();
+    forEachAnchor(p, haystack, [&](std::size_t q, std::size_t size) {
+      const std::size_t b = q > static_cast<std::size_t>(p.lead) ? q - p.lead : 0;
+      std::size_t e = text.size();
+      if (p.span > 0) {
+        e = std::min(text.size(), q + static_cast<std::size_t>(p.span));
+      } else if (p.span == kToSpace) {
+        e = q + size;
+        const std::size_t cap = std::min(text.size(), q + kMaxTokenWindow);
+        while (e < cap && !isSpace(text[e])) ++e;
+      }
+      windows.emplace_back(b, e);
+    });
+    // Overlapping windows merge, so each byte is searched once per pattern.
+    std::sort(windows.begin(), windows.end());
+    std::size_t b = 0, e = 0;
+    bool open = false;
+    for (const auto& [wb, we] : windows) {
+      if (open && wb <= e) {
+        e = std::max(e, we);
+        continue;
+      }
+      if (open) locate(p, text, b, e, out);
+      b = wb;
+      e = we;
+      open = true;
+    }
+    if (open) locate(p, text, b, e, out);
   }
 }
 
@@ -722,6 +826,17 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       ids.push_back(static_cast<int>(impl->patterns.size()));
       impl->patterns.push_back(std::move(p));
       continue;
+    }
+    if (b.anchors != nullptr) {
+      for (std::string_view a = b.anchors; !a.empty();) {
+        const std::size_t bar = std::min(a.find('|'), a.size());
+        p.anchors.emplace_back(a.substr(0, bar));
+        a.remove_prefix(std::min(bar + 1, a.size()));
+      }
+      p.lead = b.lead;
+      p.span = b.span;
+      p.anchors_ci = b.anchors_ci;
+      p.exact = b.exact;
     }
     if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter); !s.isOk()) {
       return fail(std::move(s));  // a broken built-in is a bug; tests keep it from shipping
