@@ -130,7 +130,35 @@ AdminRoutes::AdminRoutes(std::string admin_key, auth::KeyCache* keys, audit::Aud
 AdminRoutes::~AdminRoutes() { pool_.join(); }
 
 bool AdminRoutes::serves(std::string_view path) const {
-  return path == "/admin" || path.starts_with("/admin/");
+  return path == "/admin/keys" || path.starts_with("/admin/keys/") || path == "/admin/audit" ||
+         path == "/admin/guard";
+}
+
+namespace {
+
+Status checkAdminHash(const http::Request& req, const std::string& admin_hash) {
+  if (admin_hash.empty()) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "The admin API is disabled: no admin key is configured. Set the environment "
+                  "variable SWITCHYARD_ADMIN_KEY (or `admin_key: ${VAR}` in the config) and "
+                  "restart the gateway.")
+        .withErrorType("admin_disabled");
+  }
+  const std::string presented_hash = auth::hashKey(auth::presentedKey(BeastHeaders(req)));
+  // Equal-length digests compared in constant time: no timing hint at the key.
+  if (CRYPTO_memcmp(presented_hash.data(), admin_hash.data(), admin_hash.size()) != 0) {
+    return Status(ErrorCode::kUnauthenticated,
+                  "Missing or wrong admin key: send 'Authorization: Bearer <admin key>'.")
+        .withErrorType("invalid_admin_key");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status checkAdmin(const http::Request& req, const config::Config& config) {
+  const std::string key = adminKeyFrom(config);
+  return checkAdminHash(req, key.empty() ? std::string() : auth::hashKey(key));
 }
 
 asio::awaitable<void> AdminRoutes::handle(std::string_view path, http::Request& req,
@@ -138,23 +166,7 @@ asio::awaitable<void> AdminRoutes::handle(std::string_view path, http::Request& 
                                           http::ConnectionInfo& /*conn*/,
                                           pipeline::RequestContext& ctx) {
   http::ResponseWriter::Headers headers{{"x-request-id", ctx.request_id}};
-  Status denied;
-  if (admin_hash_.empty()) {
-    denied = Status(ErrorCode::kPermissionDenied,
-                    "The admin API is disabled: no admin key is configured. Set the environment "
-                    "variable SWITCHYARD_ADMIN_KEY (or `admin_key: ${VAR}` in the config) and "
-                    "restart the gateway.")
-                 .withErrorType("admin_disabled");
-  } else {
-    const std::string presented_hash =
-        auth::hashKey(auth::presentedKey(BeastHeaders(req)));
-    // Equal-length digests compared in constant time: no timing hint at the key.
-    if (CRYPTO_memcmp(presented_hash.data(), admin_hash_.data(), admin_hash_.size()) != 0) {
-      denied = Status(ErrorCode::kUnauthenticated,
-                      "Missing or wrong admin key: send 'Authorization: Bearer <admin key>'.")
-                   .withErrorType("invalid_admin_key");
-    }
-  }
+  Status denied = checkAdminHash(req, admin_hash_);
   if (!denied.isOk()) {
     (void)co_await writer.send(api::httpStatusFor(denied), kJson, errorBody(denied), headers);
     co_return;

@@ -1,6 +1,7 @@
 #pragma once
-// AdminRoutes: the admin API under /admin (docs/keys.md). Virtual keys (create, list, get,
-// revoke, rotate), the audit log, and the guard's intervention counts. Every call needs the
+// AdminRoutes: the governance part of the admin API (docs/keys.md): /admin/keys (create, list,
+// get, revoke, rotate), /admin/audit and /admin/guard. Other modules serve their own /admin/*
+// paths and protect them with checkAdmin(). Every call needs the
 // admin key (Authorization: Bearer or x-api-key), compared in constant time; with no admin key
 // configured every /admin call is 403 and says how to set one. Store work runs on the module's
 // own thread, never on an I/O thread. Thread-safe.
@@ -47,5 +48,10 @@ class AdminRoutes final : public RouteModule {
 
 // The admin key from config (admin_key) or else $SWITCHYARD_ADMIN_KEY; "" when neither is set.
 std::string adminKeyFrom(const config::Config& config);
+
+// Whether `req` carries the admin key (Authorization: Bearer or x-api-key), compared in constant
+// time: ok, 401 (missing or wrong), or 403 when no admin key is configured (the message says how
+// to set one). For any module that serves /admin/* endpoints.
+Status checkAdmin(const http::Request& req, const config::Config& config);
 
 }  // namespace switchyard::server
