@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <random>
 #include <variant>
@@ -14,8 +16,10 @@
 #include "switchyard/core/version.h"
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
+#include "switchyard/routing/dispatcher.h"
 #include "switchyard/server/anthropic_routes.h"
 #include "switchyard/server/extensions.h"
+#include "switchyard/server/filtering_sink.h"
 #include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 
@@ -72,7 +76,7 @@ class BeastHeaders final : public pipeline::RequestHeaders {
 class Gateway::Handlers final : public RouteSupport {
  public:
   Handlers(const config::Config& config, providers::Registry registry)
-      : config_(config), registry_(std::move(registry)), router_(config) {
+      : config_(config), registry_(std::move(registry)), router_(config, health_) {
     models_body_ = renderModels();
   }
 
@@ -150,11 +154,11 @@ class Gateway::Handlers final : public RouteSupport {
   class ChatStreamWriter final : public providers::ChatSink {
    public:
     ChatStreamWriter(http::ResponseWriter& writer, RequestContext& ctx, bool client_wants_usage,
-                     http::ResponseWriter::Headers headers)
+                     const RouteSupport& support)
         : writer_(writer),
           ctx_(ctx),
           client_wants_usage_(client_wants_usage),
-          headers_(std::move(headers)) {}
+          support_(support) {}
 
     asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
       if (chunk.usage) ctx_.usage = *chunk.usage;
@@ -162,7 +166,8 @@ class Gateway::Handlers final : public RouteSupport {
       if (!forward_usage && chunk.choices.empty()) co_return Status::ok();
       if (!writer_.started()) {
         ctx_.first_byte = Clock::now();
-        Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
+        Status s =
+            co_await writer_.startStream(200, "text/event-stream", support_.responseHeaders(ctx_));
         if (!s.isOk()) co_return s;
       }
       buffer_.clear();
@@ -192,7 +197,7 @@ class Gateway::Handlers final : public RouteSupport {
     RequestContext& ctx_;
     bool client_wants_usage_;
     bool batching_ = false;
-    http::ResponseWriter::Headers headers_;
+    const RouteSupport& support_;
     std::string buffer_;
   };
 
@@ -205,18 +210,12 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
+      auto outcome = co_await writer.unlessClientGone(chat(request, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -229,8 +228,9 @@ class Gateway::Handlers final : public RouteSupport {
     // Always ask for usage upstream so the log has it; strip it if the client did not ask.
     const bool client_wants_usage = request.include_usage;
     request.include_usage = true;
-    ChatStreamWriter sink(writer, ctx, client_wants_usage, responseHeaders(ctx));
-    auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
+    ChatStreamWriter sink(writer, ctx, client_wants_usage, *this);
+    auto outcome =
+        co_await writer.unlessClientGone(chatStream(request, sink, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -240,14 +240,15 @@ class Gateway::Handlers final : public RouteSupport {
   class CompletionStreamWriter final : public providers::CompletionSink {
    public:
     CompletionStreamWriter(http::ResponseWriter& writer, RequestContext& ctx,
-                           http::ResponseWriter::Headers headers)
-        : writer_(writer), ctx_(ctx), headers_(std::move(headers)) {}
+                           const RouteSupport& support)
+        : writer_(writer), ctx_(ctx), support_(support) {}
 
     asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) override {
       if (chunk.usage) ctx_.usage = *chunk.usage;
       if (!writer_.started()) {
         ctx_.first_byte = Clock::now();
-        Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
+        Status s =
+            co_await writer_.startStream(200, "text/event-stream", support_.responseHeaders(ctx_));
         if (!s.isOk()) co_return s;
       }
       buffer_ = "data: ";
@@ -268,7 +269,7 @@ class Gateway::Handlers final : public RouteSupport {
     http::ResponseWriter& writer_;
     RequestContext& ctx_;
     bool batching_ = false;
-    http::ResponseWriter::Headers headers_;
+    const RouteSupport& support_;
     std::string buffer_;
   };
 
@@ -281,18 +282,12 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await writer.unlessClientGone(provider->complete(request, call));
+      auto outcome = co_await writer.unlessClientGone(complete(request, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -301,9 +296,9 @@ class Gateway::Handlers final : public RouteSupport {
       co_await sendOk(writer, ctx, codec::encodeCompletionResponse(*result, false));
       co_return;
     }
-    CompletionStreamWriter sink(writer, ctx, responseHeaders(ctx));
+    CompletionStreamWriter sink(writer, ctx, *this);
     auto outcome =
-        co_await writer.unlessClientGone(provider->completeStream(request, sink, call));
+        co_await writer.unlessClientGone(completeStream(request, sink, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -318,17 +313,11 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
     const std::string encoding = request.encoding_format;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
-    auto outcome = co_await writer.unlessClientGone(provider->embed(request, call));
+    auto outcome = co_await writer.unlessClientGone(embed(request, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -342,6 +331,18 @@ class Gateway::Handlers final : public RouteSupport {
   asio::awaitable<Status> admitPayload(const http::Request& req, RequestContext& ctx,
                                        api::ChatRequest* chat, api::CompletionRequest* completion,
                                        api::EmbeddingRequest* embedding) override {
+    if (auto risk = req.find("x-switchyard-risk"); risk != req.end()) {
+      const std::string_view tier = risk->value();
+      if (tier.empty() || tier.size() > 32 ||
+          !std::all_of(tier.begin(), tier.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+          })) {
+        co_return Status(ErrorCode::kInvalidArgument,
+                         "x-switchyard-risk must be a short risk tier name such as low or high")
+            .withErrorType("invalid_header");
+      }
+      ctx.risk_tier = std::string(tier);
+    }
     if (ext_.stages.empty()) co_return Status::ok();
     BeastHeaders headers(req);
     pipeline::StageInput in{headers, ctx, chat, completion, embedding};
@@ -353,20 +354,126 @@ class Gateway::Handlers final : public RouteSupport {
     co_return Status::ok();
   }
 
-  Status resolve(std::string_view model, RequestContext& ctx,
-                 providers::Provider*& provider) override {
+  // ---- routing and dispatch ------------------------------------------------------------
+
+  Status plan(std::string_view model, const api::ChatRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(request, router_.classifier(),
+                                                         ctx.risk_tier);
+    return planWith(model, signals, ctx);
+  }
+  Status plan(std::string_view model, const api::CompletionRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(request, router_.classifier(),
+                                                         ctx.risk_tier);
+    return planWith(model, signals, ctx);
+  }
+  Status plan(std::string_view model, const api::EmbeddingRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(request);
+    return planWith(model, signals, ctx);
+  }
+
+  Status planWith(std::string_view model, routing::RequestSignals& signals, RequestContext& ctx) {
     ctx.requested_model = std::string(model);
-    if (Status s = router_.route(model, ctx); !s.isOk()) return s;
-    const auto& target = ctx.plan.front();
-    provider = registry_.find(target.provider);
-    if (provider == nullptr) {
-      return Status(ErrorCode::kInternal, "route for '" + std::string(model) +
-                                              "' names unknown provider '" + target.provider +
-                                              "'");
-    }
-    ctx.provider = target.provider;
-    ctx.model = target.model;
+    signals.local_only = ctx.local_only;
+    signals.local_only_reason = ctx.local_only_reason;
+    if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
+    signals.budget_remaining = ctx.budget_remaining;
+    if (Status s = router_.plan(model, signals, ctx); !s.isOk()) return s;
+    ctx.provider = ctx.plan.front().provider;
+    ctx.model = ctx.plan.front().model;
     return Status::ok();
+  }
+
+  Clock::time_point deadlineOf(const RequestContext& ctx) const {
+    return ctx.received + config_.server.request_timeout;
+  }
+
+  asio::awaitable<Result<api::ChatResponse>> chat(api::ChatRequest& request, RequestContext& ctx,
+                                                  http::HttpClient& http) override {
+    auto result = co_await dispatcher_.call<api::ChatResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.chat(request, call);
+        });
+    if (result && ctx.output_filter) {
+      for (auto& choice : result->choices) {
+        for (auto& part : choice.message.content) {
+          if (part.kind != api::ContentPart::Kind::kText) continue;
+          std::string text = ctx.output_filter->write(choice.index, part.text);
+          text += ctx.output_filter->flush(choice.index);
+          part.text = std::move(text);
+        }
+      }
+    }
+    co_return result;
+  }
+
+  asio::awaitable<providers::StreamOutcome> chatStream(api::ChatRequest& request,
+                                                       providers::ChatSink& sink,
+                                                       RequestContext& ctx,
+                                                       http::HttpClient& http) override {
+    FilteringChatSink filtered(sink, ctx.output_filter.get());
+    providers::ChatSink& target_sink = ctx.output_filter ? filtered : sink;
+    co_return co_await dispatcher_.stream(
+        ctx, http, deadlineOf(ctx),
+        [&request, &target_sink](providers::Provider& p, const pipeline::Target& t,
+                                 providers::CallContext& call) {
+          request.model = t.model;
+          return p.chatStream(request, target_sink, call);
+        });
+  }
+
+  asio::awaitable<Result<api::CompletionResponse>> complete(api::CompletionRequest& request,
+                                                            RequestContext& ctx,
+                                                            http::HttpClient& http) override {
+    co_return co_await dispatcher_.call<api::CompletionResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.complete(request, call);
+        });
+  }
+
+  asio::awaitable<providers::StreamOutcome> completeStream(api::CompletionRequest& request,
+                                                           providers::CompletionSink& sink,
+                                                           RequestContext& ctx,
+                                                           http::HttpClient& http) override {
+    co_return co_await dispatcher_.stream(
+        ctx, http, deadlineOf(ctx),
+        [&request, &sink](providers::Provider& p, const pipeline::Target& t,
+                          providers::CallContext& call) {
+          request.model = t.model;
+          return p.completeStream(request, sink, call);
+        });
+  }
+
+  asio::awaitable<Result<api::EmbeddingResponse>> embed(api::EmbeddingRequest& request,
+                                                        RequestContext& ctx,
+                                                        http::HttpClient& http) override {
+    co_return co_await dispatcher_.call<api::EmbeddingResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.embed(request, call);
+        });
+  }
+
+  asio::awaitable<Result<std::int64_t>> countTokens(api::ChatRequest& request,
+                                                    RequestContext& ctx,
+                                                    http::HttpClient& http) override {
+    co_return co_await dispatcher_.call<std::int64_t>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.countTokens(request, call);
+        });
   }
 
   http::ResponseWriter::Headers responseHeaders(const RequestContext& ctx) const override {
@@ -500,7 +607,9 @@ class Gateway::Handlers final : public RouteSupport {
 
   const config::Config& config_;
   providers::Registry registry_;
+  routing::HealthBoard health_;
   routing::Router router_;
+  routing::Dispatcher dispatcher_{registry_};
   std::string models_body_;
   http::Server* server_ = nullptr;
   Extensions ext_;
