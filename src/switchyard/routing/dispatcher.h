@@ -210,15 +210,13 @@ boost::asio::awaitable<void> Dispatcher::run(pipeline::RequestContext& ctx,
     co_return;
   }
   if (ctx.attempts > 1 || skipped_open > 0) {
-    Status final_status(last_error.code(),
-                        "all " + std::to_string(plan.size()) + " candidate(s) failed after " +
-                            std::to_string(ctx.attempts) + " attempt(s); last error: " +
-                            last_error.message());
-    final_status = std::move(final_status)
-                       .withHttpStatus(last_error.httpStatus())
-                       .withErrorType(last_error.errorType())
-                       .withRetryAfter(last_error.retryAfterSeconds());
-    set_final(std::move(final_status));
+    set_final(Status(last_error.code(),
+                     "all " + std::to_string(plan.size()) + " candidate(s) failed after " +
+                         std::to_string(ctx.attempts) + " attempt(s); last error: " +
+                         last_error.message())
+                  .withHttpStatus(last_error.httpStatus())
+                  .withErrorType(last_error.errorType())
+                  .withRetryAfter(last_error.retryAfterSeconds()));
   } else {
     set_final(std::move(last_error));
   }

@@ -1,11 +1,10 @@
 #include "switchyard/routing/router.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <random>
+
+#include "switchyard/api/json_writer.h"
 
 namespace switchyard::routing {
 namespace {
@@ -371,48 +370,55 @@ Status Router::plan(std::string_view model, const RequestSignals& signals,
 }
 
 std::string explanationJson(const Explanation& e) {
-  namespace json = boost::json;
-  json::object out;
-  out["model"] = e.model;
-  out["route"] = e.route.empty() ? json::value(nullptr) : json::value(e.route);
-  out["strategy"] = e.strategy;
-  json::object signals;
-  signals["task_type"] = e.signals.task_type;
-  signals["task_reason"] = e.signals.task_reason;
-  signals["risk_tier"] = e.signals.risk_tier;
-  signals["needs"] = capabilityNames(e.signals.needs);
-  signals["prompt_tokens_estimate"] = e.signals.prompt_tokens;
-  signals["max_tokens"] = e.signals.max_tokens;
-  signals["local_only"] = e.signals.local_only;
-  if (e.signals.local_only) signals["local_only_reason"] = e.signals.local_only_reason;
-  out["signals"] = std::move(signals);
-  json::array candidates;
-  for (const auto& c : e.candidates) {
-    json::object o;
-    o["target"] = c.target;
-    o["locality"] = c.locality;
-    o["eligible"] = c.excluded_by.empty();
-    if (!c.excluded_by.empty()) o["excluded_by"] = c.excluded_by;
-    o["score"] = c.score;
-    o["cost_estimate_usd"] = c.cost_estimate;
-    o["breaker"] = c.breaker;
-    o["ewma_ttft_ms"] = c.ewma_ttft_ms;
-    candidates.push_back(std::move(o));
-  }
-  out["candidates"] = std::move(candidates);
-  json::array plan;
-  for (const auto& p : e.plan) plan.push_back(json::value(p));
-  out["plan"] = std::move(plan);
-  if (e.status.isOk()) {
-    out["decision"] = e.decision;
+  std::string out;
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.key("model").string(e.model);
+  w.key("route");
+  if (e.route.empty()) {
+    w.null();
   } else {
-    json::object err;
-    err["code"] = std::string(errorCodeName(e.status.code()));
-    err["type"] = e.status.errorType();
-    err["message"] = e.status.message();
-    out["error"] = std::move(err);
+    w.string(e.route);
   }
-  return json::serialize(out);
+  w.key("strategy").string(e.strategy);
+  w.key("signals").beginObject();
+  w.key("task_type").string(e.signals.task_type);
+  w.key("task_reason").string(e.signals.task_reason);
+  w.key("risk_tier").string(e.signals.risk_tier);
+  w.key("needs").string(capabilityNames(e.signals.needs));
+  w.key("prompt_tokens_estimate").integer(e.signals.prompt_tokens);
+  w.key("max_tokens").integer(e.signals.max_tokens);
+  w.key("local_only").boolean(e.signals.local_only);
+  if (e.signals.local_only) w.key("local_only_reason").string(e.signals.local_only_reason);
+  w.endObject();
+  w.key("candidates").beginArray();
+  for (const auto& c : e.candidates) {
+    w.beginObject();
+    w.key("target").string(c.target);
+    w.key("locality").string(c.locality);
+    w.key("eligible").boolean(c.excluded_by.empty());
+    if (!c.excluded_by.empty()) w.key("excluded_by").string(c.excluded_by);
+    w.key("score").number(c.score == 0 ? 0.0 : c.score);
+    w.key("cost_estimate_usd").number(c.cost_estimate);
+    w.key("breaker").string(c.breaker);
+    w.key("ewma_ttft_ms").number(c.ewma_ttft_ms);
+    w.endObject();
+  }
+  w.endArray();
+  w.key("plan").beginArray();
+  for (const auto& p : e.plan) w.string(p);
+  w.endArray();
+  if (e.status.isOk()) {
+    w.key("decision").string(e.decision);
+  } else {
+    w.key("error").beginObject();
+    w.key("code").string(errorCodeName(e.status.code()));
+    w.key("type").string(e.status.errorType());
+    w.key("message").string(e.status.message());
+    w.endObject();
+  }
+  w.endObject();
+  return out;
 }
 
 }  // namespace switchyard::routing

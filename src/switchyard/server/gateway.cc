@@ -117,6 +117,9 @@ class Gateway::Handlers final : public RouteSupport {
       co_await anthropic_.handle(target, req, writer, conn, ctx);
     } else if (ResponsesRoutes::serves(target)) {
       co_await responses_.handle(target, req, writer, conn, ctx);
+    } else if (target == "/v1/route/explain") {
+      if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
+      co_await explain(req, writer, ctx);
     } else if (target == "/v1/models" || target == "/models") {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
       (void)co_await writer.send(200, kJson, models_body_, responseHeaders(ctx));
@@ -355,6 +358,33 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
   // ---- routing and dispatch ------------------------------------------------------------
+
+  // POST /v1/route/explain: a chat request in, the routing decision out, no model called. The
+  // admission stages run first (auth, guard verdicts), exactly as for the real request.
+  asio::awaitable<void> explain(http::Request& req, http::ResponseWriter& writer,
+                                RequestContext& ctx) {
+    auto decoded = codec::decodeChatRequest(req.body());
+    if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+    api::ChatRequest& request = *decoded;
+    if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
+    routing::RequestSignals signals =
+        routing::signalsOf(request, router_.classifier(), ctx.risk_tier);
+    signals.local_only = ctx.local_only;
+    signals.local_only_reason = ctx.local_only_reason;
+    if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
+    signals.budget_remaining = ctx.budget_remaining;
+    routing::Explanation explanation;
+    (void)router_.plan(request.model, signals, ctx, &explanation);
+    ctx.http_status = 200;
+    (void)co_await writer.send(200, kJson, routing::explanationJson(explanation),
+                               responseHeaders(ctx));
+    // Not a model request: nothing to log, but the stages that admitted it settle.
+    for (int i = ctx.stages_admitted - 1; i >= 0; --i) {
+      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
+    }
+  }
 
   Status plan(std::string_view model, const api::ChatRequest& request,
               RequestContext& ctx) override {
