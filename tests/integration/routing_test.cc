@@ -8,7 +8,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
@@ -290,6 +294,123 @@ TEST_F(RoutingTest, ExplainOfUnknownModelNamesTheError) {
   Reply explain = fakes::post(gateway_->port(), "/v1/route/explain", chatBody("nope"));
   ASSERT_EQ(explain.status, 200u);
   EXPECT_EQ(explain.json().at("error").at("type").as_string(), "model_not_found");
+}
+
+}  // namespace
+}  // namespace switchyard
+
+namespace switchyard {
+namespace {
+
+// Hot reload: the config file changes under load; no request is lost, the new routes serve at
+// once, a broken file is rejected while the running config keeps serving.
+class ReloadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
+
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("sy_reload_" + std::to_string(::getpid()) + ".yaml");
+    writeConfig("a");
+    auto cfg = config::loadConfigFile(path_.string());
+    ASSERT_TRUE(cfg) << cfg.error().toString();
+    cfg->server.port = 0;
+    cfg->server.workers = 2;
+    cfg->log.access_log = false;
+    auto gw = server::Gateway::create(std::move(*cfg));
+    ASSERT_TRUE(gw) << gw.error().toString();
+    gateway_ = std::move(*gw);
+    gateway_->start();
+    ::setenv("SWITCHYARD_ADMIN_KEY", "admin-secret-123", 1);
+  }
+  void TearDown() override {
+    gateway_.reset();
+    std::filesystem::remove(path_);
+    ::unsetenv("SWITCHYARD_ADMIN_KEY");
+  }
+
+  // Route "main" points at provider `target` ("a" or "b").
+  void writeConfig(std::string_view target, std::string_view extra = "") {
+    std::ofstream out(path_);
+    out << "server:\n  listen: 127.0.0.1:0\n"
+        << "providers:\n"
+        << "  - name: a\n    kind: openai\n    base_url: " << a_.baseUrl()
+        << "\n    models: [fake-model]\n"
+        << "  - name: b\n    kind: openai\n    base_url: " << b_.baseUrl()
+        << "\n    models: [fake-model]\n"
+        << "routes:\n  - name: main\n    target: " << target << "/fake-model\n"
+        << extra;
+  }
+
+  Reply reload(std::string key = "admin-secret-123") {
+    return fakes::post(gateway_->port(), "/admin/reload", "",
+                       {{"Authorization", "Bearer " + key}});
+  }
+
+  FakeUpstream a_;
+  FakeUpstream b_;
+  std::filesystem::path path_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(ReloadTest, ReloadUnderLoadLosesNoRequestAndSwitchesRoutes) {
+  a_.setBehavior(Behavior::delayed(milliseconds(5)));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      Client c(gateway_->port());
+      while (!stop.load()) {
+        Reply r = c.post("/v1/chat/completions", chatBody("main"));
+        (r.status == 200 ? ok : bad).fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(milliseconds(60));
+    writeConfig(i % 2 == 0 ? "b" : "a");
+    Reply r = reload();
+    EXPECT_EQ(r.status, 200u) << r.body;
+  }
+  std::this_thread::sleep_for(milliseconds(60));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(ok.load(), 20);
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(a_.requestCount(), 0u);
+  EXPECT_GT(b_.requestCount(), 0u);
+  // The last reload pointed "main" at a.
+  EXPECT_EQ(fakes::post(gateway_->port(), "/v1/chat/completions", chatBody("main"))
+                .header("x-switchyard-provider"),
+            "a");
+}
+
+TEST_F(ReloadTest, BrokenConfigIsRejectedAndTheOldOneKeepsServing) {
+  writeConfig("nosuchprovider");
+  Reply r = reload();
+  EXPECT_EQ(r.status, 400u);
+  const std::string message(r.json().at("error").at("message").as_string());
+  EXPECT_NE(message.find("unknown provider 'nosuchprovider'"), std::string::npos) << message;
+  EXPECT_NE(message.find(path_.filename().string()), std::string::npos) << message;
+  Reply chat = fakes::post(gateway_->port(), "/v1/chat/completions", chatBody("main"));
+  EXPECT_EQ(chat.status, 200u);
+  EXPECT_EQ(chat.header("x-switchyard-provider"), "a");
+}
+
+TEST_F(ReloadTest, ReloadNeedsTheAdminKey) {
+  EXPECT_EQ(reload("wrong").status, 401u);
+  ::unsetenv("SWITCHYARD_ADMIN_KEY");
+  Reply r = reload("admin-secret-123");
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_NE(r.body.find("SWITCHYARD_ADMIN_KEY"), std::string::npos);
+}
+
+TEST_F(ReloadTest, GatewayReloadAddsRoutesToTheModelList) {
+  writeConfig("a", "  - name: extra\n    target: b/fake-model\n");
+  ASSERT_TRUE(gateway_->reload().isOk());
+  Reply models = fakes::request(gateway_->port(), bhttp::verb::get, "/v1/models");
+  EXPECT_NE(models.body.find("\"extra\""), std::string::npos) << models.body;
 }
 
 }  // namespace

@@ -43,6 +43,8 @@ struct LocalLoraConfig {
   std::string name;
   std::string path;    // adapter GGUF
   float scale = 1.0f;  // applied to requests that choose no adapters; 0: only when asked for
+
+  bool operator==(const LocalLoraConfig&) const = default;
 };
 
 struct LocalModelConfig {
@@ -57,6 +59,8 @@ struct LocalModelConfig {
   bool embeddings = false;    // also serve /v1/embeddings with this model
   std::string chat_template;  // overrides the model's own Jinja template when set
   bool preload = false;       // load at start-up rather than on first request
+
+  bool operator==(const LocalModelConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -67,6 +71,8 @@ struct ModelConfig {
   // What the model can do: any of tools, json_schema, vision, reasoning. Empty: the provider
   // kind's defaults (see modelCapabilities()).
   std::vector<std::string> capabilities;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // Settings shared by the models of one `local` provider.
@@ -74,12 +80,16 @@ struct LocalProviderConfig {
   int threads = 0;        // CPU threads per model; 0 = all cores
   int max_loaded = 2;     // models kept in memory at once (least recently used unloaded)
   Millis idle_unload{0};  // unload a model unused this long; 0 = never
+
+  bool operator==(const LocalProviderConfig&) const = default;
 };
 
 struct UpstreamTimeouts {
   Millis connect{10'000};
   Millis first_byte{120'000};
   Millis idle{120'000};
+
+  bool operator==(const UpstreamTimeouts&) const = default;
 };
 
 struct ProviderConfig {
@@ -94,6 +104,14 @@ struct ProviderConfig {
   UpstreamTimeouts timeouts;
   LocalProviderConfig local;  // kind `local` only
   int line = 0;               // where it was declared, for later error messages
+
+  bool operator==(const ProviderConfig&) const = default;
+  // Same upstream and settings, wherever in a file it was declared (reload reuses it).
+  bool sameAs(const ProviderConfig& other) const {
+    ProviderConfig a = *this, b = other;
+    a.line = b.line = 0;
+    return a == b;
+  }
 };
 
 // One candidate of a route: a deployment (provider + model) with what routing knows of it.

@@ -45,6 +45,7 @@ struct RequestContext {
   using Clock = std::chrono::steady_clock;
 
   std::string request_id;
+  std::shared_ptr<const void> runtime;  // the gateway's routing state this request runs on
   Endpoint endpoint = Endpoint::kChat;
   WireFormat format = WireFormat::kOpenAI;
   bool stream = false;
