@@ -58,6 +58,7 @@ bool AuthStage::allows(const KeyRecord& key, std::string_view model) const {
   if (s.models.empty() && s.routes.empty() && s.providers.empty()) return true;
   if (matches(s.models, model) || matches(s.routes, model)) return true;
   if (s.providers.empty()) return false;
+  // The provider a name pins: "provider/model", or a model or alias a provider declares.
   std::string_view provider;
   if (auto slash = model.find('/'); slash != std::string_view::npos &&
                                     providers_.contains(model.substr(0, slash))) {
@@ -65,7 +66,10 @@ bool AuthStage::allows(const KeyRecord& key, std::string_view model) const {
   } else if (auto it = provider_of_.find(model); it != provider_of_.end()) {
     provider = it->second;
   }
-  return !provider.empty() && matches(s.providers, provider);
+  if (!provider.empty()) return matches(s.providers, provider);
+  // A virtual model (route) whose candidates span providers: allowed when only providers are
+  // scoped; routing drops the candidates of other providers (ctx.allowed_providers).
+  return s.models.empty() && s.routes.empty();
 }
 
 boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput& in) {
@@ -95,6 +99,7 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
   in.ctx.key_id = key->id;
   in.ctx.key_name = key->spec.name;
   in.ctx.team = key->spec.team;
+  in.ctx.allowed_providers = key->spec.providers;
   std::string_view model;
   if (in.chat != nullptr) model = in.chat->model;
   if (in.completion != nullptr) model = in.completion->model;

@@ -126,7 +126,9 @@ TEST_F(AuthStageTest, ScopesByModelRouteAndProvider) {
   EXPECT_TRUE(call("openai/gpt-4o", "x-api-key", p.secret).isOk());
   EXPECT_TRUE(call("smart", "x-api-key", p.secret).isOk());  // an alias openai declares
   EXPECT_EQ(api::httpStatusFor(call("local/tiny", "x-api-key", p.secret)), 403u);
-  EXPECT_EQ(api::httpStatusFor(call("fast", "x-api-key", p.secret)), 403u);
+  // A route name pins no provider: admitted, and routing keeps to the allowed providers.
+  ASSERT_TRUE(call("fast", "x-api-key", p.secret).isOk());
+  EXPECT_EQ(ctx_.allowed_providers, std::vector<std::string>{"openai"});
 }
 
 TEST_F(AuthStageTest, ReloadSeesKeysWrittenByAnotherProcess) {

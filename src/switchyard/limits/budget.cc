@@ -1,5 +1,6 @@
 #include "switchyard/limits/budget.h"
 
+#include <algorithm>
 #include <ctime>
 #include <vector>
 
@@ -162,6 +163,19 @@ double BudgetTracker::spent(std::string_view scope, std::string_view period,
   std::lock_guard lock(mu_);
   auto it = accounts_.find(key);
   return it == accounts_.end() ? 0 : it->second.spent;
+}
+
+}  // namespace switchyard::limits
+
+namespace switchyard::limits {
+
+double BudgetTracker::remaining(std::string_view scope, double budget, std::string_view period,
+                                SystemClock::time_point now) {
+  const std::string key = accountKey(scope, periodKey(period, now));
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(key);
+  const double used = it == accounts_.end() ? 0 : it->second.spent + it->second.reserved;
+  return std::max(0.0, budget - used);
 }
 
 }  // namespace switchyard::limits

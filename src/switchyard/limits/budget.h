@@ -49,6 +49,9 @@ class BudgetTracker {
   void settle(std::string_view scope, std::string_view period, double reserved, double actual,
               SystemClock::time_point now);
   double spent(std::string_view scope, std::string_view period, SystemClock::time_point now);
+  // budget - spent - reserved (never below 0).
+  double remaining(std::string_view scope, double budget, std::string_view period,
+                   SystemClock::time_point now);
 
   // Writes pending spend now (blocking).
   Status flush();

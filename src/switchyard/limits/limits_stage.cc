@@ -127,6 +127,11 @@ pipeline::Verdict LimitsStage::check(pipeline::StageInput& in,
         .withErrorType("budget_exceeded");
   }
   ctx.reserved_cost = estimate;
+  // What is left after this reservation, for routing's budget constraint.
+  for (const Scope* r : reserved) {
+    ctx.budget_remaining =
+        std::min(ctx.budget_remaining, budgets_.remaining(r->name, r->budget_usd, r->period, wall));
+  }
 
   for (const Scope& s : scopes) {
     if (s.rpm > 0) {

@@ -146,6 +146,7 @@ TEST_F(LimitsStageTest, BudgetReservesEstimatesAndRefusesWhenSpent) {
   pipeline::RequestContext ctx;
   ASSERT_TRUE(request(stage, id, "", 2000, seconds(0), &ctx, 100).isOk());
   EXPECT_NEAR(ctx.reserved_cost, 0.6, 1e-12);  // (500 + 100) tokens
+  EXPECT_NEAR(ctx.budget_remaining, 0.4, 1e-12);  // for routing's budget constraint
   // A second request may cost up to 0.6 too: 1.2 > 1.0 while the first is in flight.
   Status s = request(stage, id, "", 2000, seconds(0), nullptr, 100);
   EXPECT_EQ(api::httpStatusFor(s), 429u);
