@@ -131,8 +131,7 @@ TEST_F(GovernanceTest, MaskSendsPlaceholdersUpstream) {
   EXPECT_EQ(sent.at("messages").at(0).at("content"), "Call me at [PHONE_1] please");
 }
 
-// Needs the dispatcher to apply ctx.output_filter (the routing rewrite); enable after merging.
-TEST_F(GovernanceTest, DISABLED_MaskRestoresTheValueInTheAnswerStreamedOrNot) {
+TEST_F(GovernanceTest, MaskRestoresTheValueInTheAnswerStreamedOrNot) {
   start(baseConfig());
   for (bool stream : {false, true}) {
     fakes::Behavior echo = fakes::Behavior::normal();
@@ -177,8 +176,12 @@ TEST_F(GovernanceTest, LocalOnlyIsHandedToRoutingAndVisibleInTheHeader) {
   start(baseConfig());
   Reply r = post(gateway_->port(), "/v1/chat/completions",
                  chat("fm", "IBAN DE89 3704 0044 0532 0130 00"));
-  // The fixture has no on-prem provider; routing decides what to do with the verdict.
+  // The fixture's only provider is in the cloud: routing refuses rather than send it there.
   EXPECT_EQ(r.header("x-switchyard-guard"), "IBAN:local_only:1");
+  EXPECT_NE(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("local_only"), std::string::npos) << r.body;
+  EXPECT_EQ(upstream_.requestCount(), 0u);
+  EXPECT_EQ(r.body.find("DE89"), std::string::npos);
 }
 
 TEST_F(GovernanceTest, CompletionAndEmbeddingPayloadsAreScanned) {

@@ -31,7 +31,9 @@ class AuthStageTest : public ::testing::Test {
     config::ProviderConfig p;
     p.name = "openai";
     p.models = {{"gpt-4o", {"smart"}, 0}};
-    config_.providers = {p};
+    config::ProviderConfig local;
+    local.name = "local";
+    config_.providers = {p, local};
   }
 
   Status call(std::string model, std::string header, std::string value) {
