@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "switchyard/store/postgres_database.h"
 #include "switchyard/store/sqlite_database.h"
 
 namespace switchyard::store {
@@ -43,8 +44,7 @@ Result<DatabasePtr> openDatabase(std::string_view url) {
     return openSqlite(std::string(path));
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return fail(ErrorCode::kUnprocessable,
-                "PostgreSQL storage is not available in this build yet; use sqlite://PATH");
+    return openPostgres(std::string(url));
   }
   return fail(ErrorCode::kInvalidArgument,
               "storage URL must start with sqlite:// or postgres:// (got '" +
