@@ -311,7 +311,6 @@ std::expected<Millis, std::string> parseDuration(std::string_view text) {
     else if (unit == "s") factor = 1000;
     else if (unit == "m") factor = 60 * 1000;
     else if (unit == "h") factor = 60 * 60 * 1000;
-    else if (unit == "d") factor = 24 * 60 * 60 * 1000;
     else return std::unexpected(kHint + ", got '" + std::string(text) + "'");
     if (!mulAdd(total, number, factor) ||
         total > static_cast<std::uint64_t>(std::numeric_limits<Millis::rep>::max())) {
@@ -1259,9 +1258,24 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
   if (const Field* log = m.find("request_log")) {
     Fields r;
     RequestLogConfig& rl = out.request_log;
-    if (!mapping(*log, kRequestLogKeys, r) || !boolean(r, "enabled", rl.enabled) ||
-        !duration(r, "max_age", true, rl.max_age) ||
-        !integer(r, "max_rows", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
+    if (!mapping(*log, kRequestLogKeys, r) || !boolean(r, "enabled", rl.enabled)) return false;
+    // max_age also takes days ("30d"), which other durations have no use for.
+    if (const Field* age = r.find("max_age")) {
+      std::string text;
+      if (!string(*age, text)) return false;
+      const std::string_view t = trim(text);
+      std::int64_t days = 0;
+      if (t.size() > 1 && t.back() == 'd' &&
+          std::from_chars(t.data(), t.data() + t.size() - 1, days).ptr == t.data() + t.size() - 1) {
+        if (days < 0 || days > 100'000) return fail(*age, "must be between 0d and 100000d");
+        rl.max_age = Millis(days * 24 * 3600 * 1000);
+      } else if (auto value = parseDuration(text)) {
+        rl.max_age = *value;
+      } else {
+        return fail(*age, value.error() + " (or days, e.g. 30d)");
+      }
+    }
+    if (!integer(r, "max_rows", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
                  rl.max_rows) ||
         !integer(r, "batch_size", 1, 100'000, rl.batch_size) ||
         !duration(r, "flush_interval", false, rl.flush_interval) ||

@@ -12,9 +12,10 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 }  // namespace
 
 TelemetryObserver::TelemetryObserver(const config::Config& config, Registry& registry,
-                                     PriceTable* prices, RequestLog* log)
-    : prices_(prices),
-      log_(log),
+                                     std::shared_ptr<const PriceTable> prices,
+                                     std::shared_ptr<RequestLog> log)
+    : prices_(std::move(prices)),
+      log_(std::move(log)),
       payload_routes_(config.telemetry.request_log.payload_routes.begin(),
                       config.telemetry.request_log.payload_routes.end()),
       requests_(registry.counter("switchyard_requests_total",

@@ -21,16 +21,16 @@ namespace switchyard::telemetry {
 
 class TelemetryObserver final : public pipeline::RequestObserver {
  public:
-  // `prices` and `log` may be null (no throughput measurement / no request log); both outlive
-  // the observer.
-  TelemetryObserver(const config::Config& config, Registry& registry, PriceTable* prices,
-                    RequestLog* log);
+  // `prices` and `log` may be null (no throughput measurement / no request log). The last
+  // owner of the log (this observer or the feedback endpoint) writes out its queue when it goes.
+  TelemetryObserver(const config::Config& config, Registry& registry,
+                    std::shared_ptr<const PriceTable> prices, std::shared_ptr<RequestLog> log);
 
   void onRequestDone(const pipeline::RequestContext& ctx) override;
 
  private:
-  PriceTable* prices_;
-  RequestLog* log_;
+  std::shared_ptr<const PriceTable> prices_;
+  std::shared_ptr<RequestLog> log_;
   std::set<std::string, std::less<>> payload_routes_;
 
   CounterFamily& requests_;

@@ -201,7 +201,7 @@ double PriceTable::maxEstimate(std::int64_t prompt_tokens, std::int64_t max_outp
   return most;
 }
 
-void PriceTable::recordThroughput(std::string_view provider, double tokens_per_second) {
+void PriceTable::recordThroughput(std::string_view provider, double tokens_per_second) const {
   const ProviderEntry* e = entry(provider);
   if (e == nullptr || !e->measured || !(tokens_per_second > 0) ||
       !std::isfinite(tokens_per_second)) {

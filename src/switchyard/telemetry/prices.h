@@ -70,7 +70,7 @@ class PriceTable final : public pipeline::Pricing {
 
   // The output throughput a local provider achieves, as measured from finished requests (an
   // exponentially weighted average); used where no tokens_per_second is configured.
-  void recordThroughput(std::string_view provider, double tokens_per_second);
+  void recordThroughput(std::string_view provider, double tokens_per_second) const;
   double measuredThroughput(std::string_view provider) const;
   // The throughput cost() uses for a local provider's model: configured, else measured.
   double throughput(std::string_view provider, std::string_view model) const;
