@@ -140,7 +140,7 @@ class RequestLog {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::vector<RequestRecord> pending_;
+  std::deque<RequestRecord> pending_;  // a deque: the writer takes batches off the front
   std::vector<FeedbackRecord> pending_feedback_;
   std::map<VersionKey, VersionNote> pending_versions_;
   std::uint64_t enqueued_seq_ = 0;  // batches are cut by sequence for flush()
