@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "switchyard/store/testing/postgres_test_server.h"
 
 namespace switchyard::store {
@@ -114,6 +117,23 @@ TEST_F(PostgresTest, TransactionsCommitAndRollBack) {
   auto rows = db_->query("SELECT id FROM items");
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].integer(0), 2);
+}
+
+// Replicas starting together: migrations run one at a time and each applies once.
+TEST_F(PostgresTest, ConcurrentMigrationsApplyOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto db = openDatabase(server_->url());
+      if (!db || !migrate(**db, "race", kMigrations).isOk()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto rows = db_->query("SELECT COUNT(*) FROM schema_migrations WHERE component = 'race'");
+  ASSERT_TRUE(rows);
   EXPECT_EQ((*rows)[0].integer(0), 2);
 }
 

@@ -148,6 +148,8 @@ std::optional<HardwareCost> PriceTable::hardware(std::string_view provider,
   for (const auto& [key, cost] : e->hardware) {
     if (key.empty()) return cost;
   }
+  // No model named (reports): the provider's first hardware entry.
+  if (model.empty() && !e->hardware.empty()) return e->hardware.front().second;
   return std::nullopt;
 }
 

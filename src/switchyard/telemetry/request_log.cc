@@ -83,14 +83,32 @@ const store::Migration kMigrations[] = {
     {1, "request_log, feedback, model_versions", kSqliteV1, kPostgresV1},
 };
 
-constexpr std::string_view kInsertRow =
+constexpr std::string_view kInsertRows =
     "INSERT INTO request_log (ts_ms, request_id, key_id, key_name, team, endpoint, format, "
     "stream, requested_model, route, provider, model, model_version, status, error_type, "
     "queue_ms, ttft_ms, total_ms, overhead_ms, prompt_tokens, completion_tokens, cached_tokens, "
     "cache_write_tokens, reasoning_tokens, cost_usd, guard_summary, local_only, decision, "
-    "attempts, task_type, risk_tier, rag_collection, request_payload, response_payload) VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?)";
+    "attempts, task_type, risk_tier, rag_collection, request_payload, response_payload) VALUES ";
+constexpr int kColumns = 34;
+// Rows per INSERT statement: one round trip to PostgreSQL, one statement for SQLite, for up to
+// this many rows (34 parameters each, far below either's parameter limit).
+constexpr std::size_t kRowsPerInsert = 32;
+
+// The INSERT for `n` rows, built once per n.
+const std::string& insertSql(std::size_t n) {
+  static const std::vector<std::string> statements = [] {
+    std::vector<std::string> out(kRowsPerInsert + 1);
+    std::string tuple = "(";
+    for (int c = 0; c < kColumns; ++c) tuple += c == 0 ? "?" : ", ?";
+    tuple += ")";
+    for (std::size_t rows = 1; rows <= kRowsPerInsert; ++rows) {
+      out[rows] = std::string(kInsertRows);
+      for (std::size_t r = 0; r < rows; ++r) out[rows] += (r == 0 ? "" : ", ") + tuple;
+    }
+    return out;
+  }();
+  return statements[n];
+}
 
 constexpr std::string_view kInsertFeedback =
     "INSERT INTO feedback (ts_ms, request_id, score, label, comment) VALUES (?, ?, ?, ?, ?)";
@@ -456,8 +474,24 @@ void RequestLog::run() {
 
 Status RequestLog::writeBatch(std::vector<RequestRecord>& rows,
                               std::vector<FeedbackRecord>& feedback) {
-  for (const RequestRecord& r : rows) {
-    const Value params[] = {
+  std::vector<Value> params;
+  params.reserve(kRowsPerInsert * kColumns);
+  for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+    const std::size_t n = std::min(kRowsPerInsert, rows.size() - start);
+    params.clear();
+    for (std::size_t i = start; i < start + n; ++i) appendRow(params, rows[i]);
+    if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
+  }
+  for (const FeedbackRecord& f : feedback) {
+    const Value params[] = {f.ts_ms, f.request_id, real(f.score), text(f.label), text(f.comment)};
+    if (Status s = db_->exec(kInsertFeedback, params); !s.isOk()) return s;
+  }
+  return Status::ok();
+}
+
+void RequestLog::appendRow(std::vector<store::Value>& params, const RequestRecord& r) {
+  {
+    const Value row[] = {
         r.ts_ms,
         r.request_id,
         text(r.key_id),
@@ -493,13 +527,9 @@ Status RequestLog::writeBatch(std::vector<RequestRecord>& rows,
         text(r.request_payload),
         text(r.response_payload),
     };
-    if (Status s = db_->exec(kInsertRow, params); !s.isOk()) return s;
+    static_assert(std::size(row) == kColumns);
+    for (const Value& v : row) params.push_back(v);
   }
-  for (const FeedbackRecord& f : feedback) {
-    const Value params[] = {f.ts_ms, f.request_id, real(f.score), text(f.label), text(f.comment)};
-    if (Status s = db_->exec(kInsertFeedback, params); !s.isOk()) return s;
-  }
-  return Status::ok();
 }
 
 Status RequestLog::prune() {

@@ -125,6 +125,7 @@ class RequestLog {
   void run();
   void hashLocalModels();
   Status writeBatch(std::vector<RequestRecord>& rows, std::vector<FeedbackRecord>& feedback);
+  static void appendRow(std::vector<store::Value>& params, const RequestRecord& r);
   Status prune();
 
   struct VersionNote {
