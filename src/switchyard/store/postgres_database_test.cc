@@ -46,7 +46,7 @@ class PostgresTest : public ::testing::Test {
   }
   void SetUp() override {
     if (server_ == nullptr) {
-      if (skip_reason_ && skip_reason_->find("not found") != std::string::npos) {
+      if (skip_reason_ && skip_reason_->find("binaries") != std::string::npos) {
         GTEST_SKIP() << *skip_reason_;
       }
       FAIL() << (skip_reason_ ? *skip_reason_ : "no server");

@@ -66,7 +66,9 @@ int PostgresTestServer::run(const std::string& command) const {
 Result<std::unique_ptr<PostgresTestServer>> PostgresTestServer::start() {
   std::unique_ptr<PostgresTestServer> server(new PostgresTestServer());
   server->bin_ = binDir();
-  if (server->bin_.empty()) {
+  std::error_code ec;
+  if (server->bin_.empty() || !fs::exists(server->bin_ + "/initdb", ec) ||
+      !fs::exists(server->bin_ + "/pg_ctl", ec)) {
     return fail(ErrorCode::kUnavailable,
                 "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql "
                 "(install the Debian package 'postgresql' or set SY_PG_BIN)");
