@@ -108,8 +108,10 @@ TEST_P(TelemetryIntegrationTest, MetricsRequestLogAndFeedback) {
   ASSERT_EQ(ok.status, 200u) << ok.body;
   const std::string id = ok.header("x-request-id");
   ASSERT_EQ(c.post("/v1/chat/completions", std::string(kStream)).status, 200u);
-  upstream_.pushBehavior(Behavior::error(429, "slow down"));
-  ASSERT_EQ(c.post("/v1/chat/completions", std::string(kChat)).status, 429u);
+  upstream_.pushBehavior(Behavior::error(400, "bad parameter"));  // not retried
+  ASSERT_EQ(c.post("/v1/chat/completions", std::string(kChat)).status, 400u);
+  upstream_.pushBehavior(Behavior::error(429, "slow down"));  // retried once, then answered
+  ASSERT_EQ(c.post("/v1/chat/completions", std::string(kChat)).status, 200u);
   ASSERT_EQ(c.post("/v1/chat/completions",
                    R"({"model":"nope","messages":[{"role":"user","content":"Hi"}]})")
                 .status,
@@ -125,20 +127,20 @@ TEST_P(TelemetryIntegrationTest, MetricsRequestLogAndFeedback) {
   EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string series = "{endpoint=\"chat\",route=\"fast\",provider=\"" + provider_ +
                              "\",model=\"fake-model\"";
-  EXPECT_EQ(metric(m.body, "switchyard_requests_total" + series + ",status=\"200\"} "), "2");
-  EXPECT_EQ(metric(m.body, "switchyard_requests_total" + series + ",status=\"429\"} "), "1");
-  EXPECT_EQ(metric(m.body, "switchyard_request_duration_seconds_count" + series + "} "), "3");
-  EXPECT_EQ(metric(m.body, "switchyard_time_to_first_token_seconds_count" + series + "} "), "2");
+  EXPECT_EQ(metric(m.body, "switchyard_requests_total" + series + ",status=\"200\"} "), "3");
+  EXPECT_EQ(metric(m.body, "switchyard_requests_total" + series + ",status=\"400\"} "), "1");
+  EXPECT_EQ(metric(m.body, "switchyard_request_duration_seconds_count" + series + "} "), "4");
+  EXPECT_EQ(metric(m.body, "switchyard_time_to_first_token_seconds_count" + series + "} "), "3");
   EXPECT_NE(m.body.find("switchyard_request_errors_total" + series + ",type="), std::string::npos);
   const std::string tokens =
       "switchyard_tokens_total{route=\"fast\",provider=\"" + provider_ + "\",model=\"fake-model\"";
-  EXPECT_EQ(metric(m.body, tokens + ",kind=\"prompt\"} "), "24");      // 12 per answer
-  EXPECT_EQ(metric(m.body, tokens + ",kind=\"completion\"} "), "10");  // 5 words per answer
-  // (12 * $1 + 5 * $2) per 1M tokens, twice.
+  EXPECT_EQ(metric(m.body, tokens + ",kind=\"prompt\"} "), "36");      // 12 per answer
+  EXPECT_EQ(metric(m.body, tokens + ",kind=\"completion\"} "), "15");  // 5 words per answer
+  // (12 * $1 + 5 * $2) per 1M tokens, three times.
   const double cost = std::stod(metric(
       m.body, "switchyard_cost_usd_total{route=\"fast\",provider=\"" + provider_ +
                   "\",model=\"fake-model\"} "));
-  EXPECT_NEAR(cost, 44e-6, 1e-12);
+  EXPECT_NEAR(cost, 66e-6, 1e-12);
   EXPECT_NE(m.body.find("# TYPE switchyard_gateway_overhead_seconds histogram\n"),
             std::string::npos);
 
@@ -155,11 +157,11 @@ TEST_P(TelemetryIntegrationTest, MetricsRequestLogAndFeedback) {
   ASSERT_TRUE(db) << db.error().toString();
   auto rows = (*db)->query(
       "SELECT request_id, status, stream, route, model, prompt_tokens, completion_tokens, "
-      "cost_usd, ttft_ms, error_type, endpoint, requested_model FROM request_log WHERE provider "
+      "cost_usd, ttft_ms, error_type, endpoint, attempts FROM request_log WHERE provider "
       "= ? OR requested_model = 'nope' ORDER BY id",
       std::vector<store::Value>{provider_});
   ASSERT_TRUE(rows) << rows.error().toString();
-  ASSERT_EQ(rows->size(), 4u);
+  ASSERT_EQ(rows->size(), 5u);
   const store::Row& first = (*rows)[0];
   EXPECT_EQ(first.text(0), id);
   EXPECT_EQ(first.integer(1), 200);
@@ -173,10 +175,13 @@ TEST_P(TelemetryIntegrationTest, MetricsRequestLogAndFeedback) {
   EXPECT_TRUE(first.isNull(9));
   EXPECT_EQ(first.text(10), "chat");
   EXPECT_EQ((*rows)[1].integer(2), 1);  // streamed
-  EXPECT_EQ((*rows)[2].integer(1), 429);
+  EXPECT_EQ((*rows)[2].integer(1), 400);
   EXPECT_FALSE((*rows)[2].text(9).empty());
-  EXPECT_EQ((*rows)[3].integer(1), 404);
-  EXPECT_EQ((*rows)[3].text(9), "model_not_found");
+  EXPECT_EQ(first.integer(11), 1);
+  EXPECT_EQ((*rows)[3].integer(1), 200);
+  EXPECT_EQ((*rows)[3].integer(11), 2);  // the 429 was retried
+  EXPECT_EQ((*rows)[4].integer(1), 404);
+  EXPECT_EQ((*rows)[4].text(9), "model_not_found");
   auto joined = (*db)->query(
       "SELECT f.score, f.label FROM feedback f JOIN request_log r ON r.request_id = "
       "f.request_id WHERE r.provider = ?",

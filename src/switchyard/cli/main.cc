@@ -9,6 +9,7 @@
 #include <string>
 
 #include "switchyard/cli/report_cmd.h"
+#include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
 
   std::function<int()> action;
   sy::cli::addReportCommand(app, action);
+  sy::cli::addRouteCommand(app, action);
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif

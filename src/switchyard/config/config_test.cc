@@ -734,8 +734,7 @@ TEST(ConfigTest, LoadConfigFileErrors) {
 // examples/switchyard.yaml is what new users start from: it must load with no env var set.
 TEST(ConfigTest, ShippedExampleLoadsWithoutEnvironment) {
   ScopedEnv key("OPENAI_API_KEY", nullptr);
-  const std::filesystem::path root =
-      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  const std::filesystem::path root = SY_SOURCE_DIR;
   const std::filesystem::path example = root / "examples" / "switchyard.yaml";
   ASSERT_TRUE(std::filesystem::exists(example)) << example;
   auto config = loadConfigFile(example.string());
@@ -962,7 +961,7 @@ providers:
             "or 'kind' (every provider of that kind)");
   EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    model: x\n    input: -1\n")
                 .message(),
-            "test.yaml:10: prices[0].input: must be between 0 and 1000000, got -1");
+            "test.yaml:10: prices[0].input: must be between 0 and 1e+06, got -1");
   EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    model: x\n    output: lots\n")
                 .message(),
             "test.yaml:10: prices[0].output: expected a number, got 'lots'");
