@@ -121,6 +121,12 @@ TEST_P(TelemetryIntegrationTest, MetricsRequestLogAndFeedback) {
   Reply denied = fakes::request(gateway_->port(), bhttp::verb::get, "/metrics");
   EXPECT_EQ(denied.status, 401u);
   EXPECT_EQ(denied.body.find("scrape-token"), std::string::npos);
+  ::setenv("SWITCHYARD_ADMIN_KEY", "admin-secret", 1);  // the admin key opens it too
+  EXPECT_EQ(fakes::request(gateway_->port(), bhttp::verb::get, "/metrics", "",
+                           {{"Authorization", "Bearer admin-secret"}})
+                .status,
+            200u);
+  ::unsetenv("SWITCHYARD_ADMIN_KEY");
   Reply m = fakes::request(gateway_->port(), bhttp::verb::get, "/metrics", "",
                            {{"Authorization", "Bearer scrape-token"}});
   ASSERT_EQ(m.status, 200u);

@@ -1,6 +1,7 @@
 #pragma once
 // TelemetryRoutes: the telemetry module's HTTP endpoints. GET /metrics serves the Prometheus
-// registry (text format 0.0.4; a bearer token when telemetry.metrics.token is set);
+// registry (text format 0.0.4; when telemetry.metrics.token is set, a bearer token: that one
+// or the admin key, SWITCHYARD_ADMIN_KEY);
 // POST /v1/feedback queues a feedback row for the request log (202). Thread-safe.
 
 #include <memory>
