@@ -18,6 +18,8 @@
 #   OUT             also write the report (markdown) to this file
 #   NGINX_WORKERS [1]  SWITCHYARD_WORKERS [0 = one per core]  SWITCHYARD_ACCESS_LOG [false]
 #   KEEP_TMP=1      keep the temp dir (configs, logs, raw wrk output)
+#   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry)
+#   RAW             also copy the raw result lines (kind c path RESULT ...) to this file
 #   MODE=rss: at least REQUESTS [1000000] non-streamed, then REQUESTS_STREAM [REQUESTS/4]
 #             streamed requests at RSS_CONNECTIONS [64], run as wrk segments of SEGMENT [10] s;
 #             VmRSS read from /proc/PID/status after each segment; RSS_MAX_SECONDS [900]
@@ -42,6 +44,7 @@ PORTKEY=${PORTKEY:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 SWITCHYARD_WORKERS=${SWITCHYARD_WORKERS:-0}
 SWITCHYARD_ACCESS_LOG=${SWITCHYARD_ACCESS_LOG:-false}
+SWITCHYARD_TELEMETRY=${SWITCHYARD_TELEMETRY:-on}
 REQUESTS=${REQUESTS:-1000000}
 REQUESTS_STREAM=${REQUESTS_STREAM:-$((REQUESTS / 4))}
 RSS_CONNECTIONS=${RSS_CONNECTIONS:-64}
@@ -185,6 +188,10 @@ routes:
   - name: bench-stream
     target: stub-sse/gpt-4o-mini
 EOF
+  if [[ $SWITCHYARD_TELEMETRY == off ]]; then
+    printf 'telemetry:\n  request_log:\n    enabled: false\n  metrics:\n    enabled: false\n' \
+      >>"$TMP/switchyard.yaml"
+  fi
   [[ $MODE == callgrind ]] && SWITCHYARD_WRAPPER=(valgrind --tool=callgrind
     "--callgrind-out-file=$TMP/callgrind.out.%p" --log-file="$TMP/valgrind.log"
     --compress-strings=no --compress-pos=no)
@@ -474,6 +481,7 @@ for kind in $KINDS; do
     done
   done
 done
+[[ -n ${RAW:-} ]] && cp "$RESULTS" "$RAW"
 if [[ -n $SWITCHYARD_PID ]] && ! kill -0 "$SWITCHYARD_PID" 2>/dev/null; then
   NOTES+=("switchyard DIED during the run; last log: $(tail -c 600 "$TMP/switchyard.log" | tr '\n' ' ')")
 fi

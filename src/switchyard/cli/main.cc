@@ -9,6 +9,7 @@
 #include <string>
 
 #include "switchyard/cli/keys_cmd.h"
+#include "switchyard/cli/report_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("FILE", check_path, "config file")->required();
 
   std::function<int()> action;
+  sy::cli::addReportCommand(app, action);
   sy::cli::addKeysCommand(app, action);
   sy::cli::addRouteCommand(app, action);
 #if SY_WITH_LLAMA

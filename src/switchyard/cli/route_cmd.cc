@@ -49,7 +49,7 @@ int explain(const ExplainArgs& args) {
   }
   routing::HealthBoard health;
   routing::Router router(*config, health);
-  routing::RequestSignals signals = routing::signalsOf(*request, router.classifier(), args.risk);
+  routing::RequestSignals signals = routing::signalsOf(*request, &router.classifier(), args.risk, true);
   signals.local_only = args.local_only;
   if (args.local_only) signals.local_only_reason = "--local-only";
   pipeline::RequestContext ctx;

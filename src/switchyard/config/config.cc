@@ -42,8 +42,9 @@ constexpr ProviderKind kProviderKinds[] = {
     {"azure", ""},
 };
 
-constexpr std::string_view kTopKeys[] = {"server",    "log",  "storage", "providers", "routes",
-                                         "routing",   "admin_key", "auth", "limits", "guard"};
+constexpr std::string_view kTopKeys[] = {"server",  "log",       "storage", "providers",
+                                         "routes",  "routing",   "prices",  "telemetry",
+                                         "admin_key", "auth",    "limits",  "guard"};
 // Governance sections (issue 6).
 constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
 constexpr std::string_view kLimitsKeys[] = {"teams"};
@@ -99,6 +100,14 @@ constexpr std::string_view kRoutingKeys[] = {"breaker", "retry", "tasks", "risk"
                                              "quality_from_store"};
 constexpr std::string_view kBreakerKeys[] = {"failures", "error_rate", "window", "cooldown"};
 constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
+constexpr std::string_view kPriceKeys[] = {
+    "provider",   "kind",              "model", "input", "output", "cached_input", "cache_write",
+    "hourly_usd", "tokens_per_second", "prompt_tokens_per_second"};
+constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback"};
+constexpr std::string_view kRequestLogKeys[] = {
+    "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
+    "queue_capacity", "prune_interval", "payload_routes", "max_payload_bytes"};
+constexpr std::string_view kMetricsKeys[] = {"enabled", "token"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
@@ -500,6 +509,11 @@ class Loader {
   [[nodiscard]] bool size(const Fields& m, std::string_view key, std::size_t& out);
   [[nodiscard]] bool duration(const Fields& m, std::string_view key, bool zero_ok, Millis& out);
   [[nodiscard]] bool boolean(const Fields& m, std::string_view key, bool& out);
+  // A number from 0 to `max` (prices); absent leaves `out` alone.
+  [[nodiscard]] bool number(const Fields& m, std::string_view key, double max, double& out) {
+    const Field* f = m.find(key);
+    return f == nullptr || real(*f, 0, max, out);
+  }
   [[nodiscard]] bool oneOf(const Fields& m, std::string_view key, std::string_view what,
                            Names options, std::string& out);
 
@@ -528,6 +542,9 @@ class Loader {
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
                                      std::string_view kind, const Config& config);
   [[nodiscard]] bool checkAliases(const Config& config);
+  [[nodiscard]] bool loadPrices(const Field& f, const Config& config,
+                                std::vector<PriceConfig>& out);
+  [[nodiscard]] bool loadTelemetry(const Field& f, const Config& config, TelemetryConfig& out);
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
@@ -1646,6 +1663,144 @@ bool Loader::loadRouting(const Field& f, RoutingConfig& out) {
   return boolean(m, "quality_from_store", out.quality_from_store);
 }
 
+// `prices:` is a list; each entry prices one model (per 1M tokens) or a local provider's hardware.
+bool Loader::loadPrices(const Field& f, const Config& config, std::vector<PriceConfig>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  constexpr double kMaxPrice = 1'000'000;
+  for (const Field& item : items) {
+    if (!item.node.IsMap()) {
+      return fail(item, "expected a price (a mapping with provider or kind, model, input, "
+                        "output, ...), got " + describe(item.node));
+    }
+    Fields m;
+    if (!mapping(item, kPriceKeys, m)) return false;
+    PriceConfig price;
+    price.line = item.line;
+    if (!string(m, "provider", price.provider) || !string(m, "kind", price.kind) ||
+        !string(m, "model", price.model)) {
+      return false;
+    }
+    if (price.provider.empty() == price.kind.empty()) {
+      return fail(item, "a price names exactly one of 'provider' (a provider name) or 'kind' "
+                        "(every provider of that kind)");
+    }
+    std::string kind = price.kind;
+    if (!price.provider.empty()) {
+      const auto it = std::find_if(config.providers.begin(), config.providers.end(),
+                                   [&](const ProviderConfig& p) { return p.name == price.provider; });
+      if (it == config.providers.end()) {
+        return fail(*m.find("provider"), "unknown provider '" + price.provider + "'");
+      }
+      kind = it->kind;
+    } else if (std::none_of(std::begin(kProviderKinds), std::end(kProviderKinds),
+                            [&](const ProviderKind& k) { return k.name == price.kind; })) {
+      std::vector<std::string_view> kinds;
+      for (const ProviderKind& k : kProviderKinds) kinds.push_back(k.name);
+      return fail(*m.find("kind"), "unknown provider kind '" + price.kind +
+                                       "' (expected one of: " + join(kinds) + ")");
+    }
+    if (!number(m, "input", kMaxPrice, price.input) ||
+        !number(m, "output", kMaxPrice, price.output) ||
+        !number(m, "cached_input", kMaxPrice, price.cached_input) ||
+        !number(m, "cache_write", kMaxPrice, price.cache_write) ||
+        !number(m, "hourly_usd", kMaxPrice, price.hourly_usd) ||
+        !number(m, "tokens_per_second", 1e9, price.tokens_per_second) ||
+        !number(m, "prompt_tokens_per_second", 1e9, price.prompt_tokens_per_second)) {
+      return false;
+    }
+    const bool hardware = m.find("hourly_usd") != nullptr;
+    const bool tokens = m.find("input") || m.find("output") || m.find("cached_input") ||
+                        m.find("cache_write");
+    if (hardware && tokens) {
+      return fail(item, "a price is either per token (input, output, ...) or hardware "
+                        "(hourly_usd, tokens_per_second), not both");
+    }
+    if (!hardware && (m.find("tokens_per_second") || m.find("prompt_tokens_per_second"))) {
+      return fail(item, "tokens_per_second needs hourly_usd (the hardware cost)");
+    }
+    if (hardware && price.provider.empty()) {
+      return fail(item, "hardware prices (hourly_usd) name a 'provider', not a kind");
+    }
+    if (hardware && kind != "local") {
+      return fail(*m.find("hourly_usd"), "hardware prices are for providers of kind 'local'");
+    }
+    if (!hardware && !tokens) {
+      return fail(item, "a price needs input/output prices (USD per 1M tokens) or hourly_usd");
+    }
+    if (!hardware && price.model.empty()) {
+      return fail(item, "missing required key 'model'");
+    }
+    for (const PriceConfig& earlier : out) {
+      if (earlier.provider == price.provider && earlier.kind == price.kind &&
+          earlier.model == price.model) {
+        return fail(item, "duplicate price (first declared on line " +
+                              std::to_string(earlier.line) + ")");
+      }
+    }
+    out.push_back(std::move(price));
+  }
+  return true;
+}
+
+bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig& out) {
+  Fields m;
+  if (!mapping(f, kTelemetryKeys, m) || !boolean(m, "feedback", out.feedback)) return false;
+  if (const Field* log = m.find("request_log")) {
+    Fields r;
+    RequestLogConfig& rl = out.request_log;
+    if (!mapping(*log, kRequestLogKeys, r) || !boolean(r, "enabled", rl.enabled)) return false;
+    // max_age also takes days ("30d"), which other durations have no use for.
+    if (const Field* age = r.find("max_age")) {
+      std::string text;
+      if (!string(*age, text)) return false;
+      const std::string_view t = trim(text);
+      std::int64_t days = 0;
+      if (t.size() > 1 && t.back() == 'd' &&
+          std::from_chars(t.data(), t.data() + t.size() - 1, days).ptr == t.data() + t.size() - 1) {
+        if (days < 0 || days > 100'000) return fail(*age, "must be between 0d and 100000d");
+        rl.max_age = Millis(days * 24 * 3600 * 1000);
+      } else if (auto value = parseDuration(text)) {
+        rl.max_age = *value;
+      } else {
+        return fail(*age, value.error() + " (or days, e.g. 30d)");
+      }
+    }
+    if (!integer(r, "max_rows", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
+                 rl.max_rows) ||
+        !integer(r, "batch_size", 1, 100'000, rl.batch_size) ||
+        !duration(r, "flush_interval", false, rl.flush_interval) ||
+        !integer(r, "queue_capacity", 1, 10'000'000, rl.queue_capacity) ||
+        !duration(r, "prune_interval", false, rl.prune_interval) ||
+        !size(r, "max_payload_bytes", rl.max_payload_bytes)) {
+      return false;
+    }
+    if (const Field* routes = r.find("payload_routes")) {
+      std::vector<Field> items;
+      if (!sequence(*routes, items)) return false;
+      for (const Field& item : items) {
+        std::string name;
+        if (!item.node.IsScalar() || !string(item, name)) {
+          return fail(item, "expected a route name, got " + describe(item.node));
+        }
+        const bool known = std::any_of(config.routes.begin(), config.routes.end(),
+                                       [&](const RouteConfig& rc) { return rc.name == name; });
+        if (!known) return fail(item, "unknown route '" + name + "'");
+        rl.payload_routes.push_back(std::move(name));
+      }
+    }
+  }
+  if (const Field* metrics = m.find("metrics")) {
+    Fields mm;
+    // The token is never echoed in errors.
+    if (!mapping(*metrics, kMetricsKeys, mm) || !boolean(mm, "enabled", out.metrics.enabled) ||
+        !string(mm, "token", out.metrics.token)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Result<Config> Loader::load(std::string_view yaml) {
   YAML::Node root;
   try {
@@ -1687,6 +1842,14 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   if (ok) {
     if (const Field* f = m.find("routes")) ok = loadRoutes(*f, config, config.routes);
+  }
+  if (ok) {
+    if (const Field* f = m.find("prices")) ok = loadPrices(*f, config, config.prices);
+  }
+  // Config files log requests unless told not to; a Config built in code does not.
+  config.telemetry.request_log.enabled = true;
+  if (ok) {
+    if (const Field* f = m.find("telemetry")) ok = loadTelemetry(*f, config, config.telemetry);
   }
   if (ok) {
     if (const Field* f = m.find("admin_key")) ok = string(*f, config.admin_key);

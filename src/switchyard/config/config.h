@@ -180,6 +180,49 @@ struct RoutingConfig {
   bool quality_from_store = true;      // also read evaluation scores (table quality_scores)
 };
 
+// Prices (telemetry): USD per 1M tokens for a provider's model, or the hardware cost of a local
+// provider. An entry names either `provider` (a provider name) or `kind` (every provider of that
+// kind); `model` empty matches every model (local hardware entries).
+struct PriceConfig {
+  std::string provider;
+  std::string kind;
+  std::string model;
+  double input = 0;
+  double output = 0;
+  double cached_input = -1;  // < 0: same as input
+  double cache_write = -1;   // < 0: same as input
+  // Local hardware: $/hour for the machine, and its output (and prompt) throughput in tokens/s;
+  // 0 throughput: use what the request log measures.
+  double hourly_usd = -1;  // < 0: not a hardware entry
+  double tokens_per_second = 0;
+  double prompt_tokens_per_second = 0;
+  int line = 0;
+};
+
+// The request log (telemetry): one row per model request, written in batches off the hot path.
+struct RequestLogConfig {
+  // Config files turn it on unless `telemetry.request_log.enabled: false` (the loader's default);
+  // a Config built in code (tests) leaves it off.
+  bool enabled = false;
+  Millis max_age{30LL * 24 * 3600 * 1000};  // rows older than this are pruned; 0 = keep
+  std::int64_t max_rows = 1'000'000;          // newest rows kept; 0 = unbounded
+  int batch_size = 256;                       // rows per write transaction
+  Millis flush_interval{1000};                // a partial batch waits at most this long
+  int queue_capacity = 10'000;                // rows waiting; more are dropped and counted
+  Millis prune_interval{300'000};
+  std::vector<std::string> payload_routes;  // routes whose request/response bodies are logged
+  std::size_t max_payload_bytes = 64 * 1024;
+};
+
+struct MetricsConfig {
+  bool enabled = true;  // GET /metrics
+  std::string token;    // when set, scrapes must send `Authorization: Bearer <token>`
+};
+
+struct TelemetryConfig {
+  RequestLogConfig request_log;
+  MetricsConfig metrics;
+  bool feedback = true;  // POST /v1/feedback
 // Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.
 // A policy maps an entity type ("EMAIL"), a category ("pii", "secret", "custom") or "default"
 // to an action: allow, redact, mask, local_only or block.
@@ -239,6 +282,8 @@ struct Config {
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
   RoutingConfig routing;
+  std::vector<PriceConfig> prices;
+  TelemetryConfig telemetry;
   // Governance (issue 6).
   std::string admin_key;  // protects /admin/*; empty: $SWITCHYARD_ADMIN_KEY, else /admin is 403
   AuthConfig auth;

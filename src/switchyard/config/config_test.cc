@@ -859,6 +859,144 @@ providers:
             "'openai'");
 }
 
+TEST(ConfigTest, PricesAndTelemetry) {
+  const Config c = parseOk(R"(
+providers:
+  - name: oai
+    kind: openai
+    models: [gpt-4o]
+  - name: gpu
+    kind: local
+    models:
+      - name: tiny
+        path: /models/tiny.gguf
+routes:
+  - name: support
+    target: oai/gpt-4o
+prices:
+  - provider: oai
+    model: gpt-4o
+    input: 2.0
+    output: 8
+    cached_input: 0.5
+  - kind: anthropic
+    model: claude-sonnet-4-5
+    input: 3
+    output: 15
+    cache_write: 3.75
+  - provider: gpu
+    hourly_usd: 1.20
+    tokens_per_second: 45.5
+telemetry:
+  request_log:
+    max_age: 7d
+    max_rows: 500_000
+    batch_size: 64
+    flush_interval: 250ms
+    queue_capacity: 1000
+    payload_routes: [support]
+    max_payload_bytes: 16KiB
+  metrics:
+    token: s3cret
+  feedback: false
+)");
+  ASSERT_EQ(c.prices.size(), 3u);
+  EXPECT_EQ(c.prices[0].provider, "oai");
+  EXPECT_EQ(c.prices[0].model, "gpt-4o");
+  EXPECT_DOUBLE_EQ(c.prices[0].input, 2.0);
+  EXPECT_DOUBLE_EQ(c.prices[0].output, 8.0);
+  EXPECT_DOUBLE_EQ(c.prices[0].cached_input, 0.5);
+  EXPECT_LT(c.prices[0].cache_write, 0);  // unset: the input rate
+  EXPECT_LT(c.prices[0].hourly_usd, 0);
+  EXPECT_EQ(c.prices[0].line, 14);
+  EXPECT_EQ(c.prices[1].kind, "anthropic");
+  EXPECT_DOUBLE_EQ(c.prices[1].cache_write, 3.75);
+  EXPECT_DOUBLE_EQ(c.prices[2].hourly_usd, 1.2);
+  EXPECT_DOUBLE_EQ(c.prices[2].tokens_per_second, 45.5);
+  EXPECT_TRUE(c.prices[2].model.empty());
+  const RequestLogConfig& rl = c.telemetry.request_log;
+  EXPECT_TRUE(rl.enabled);
+  EXPECT_EQ(rl.max_age, 7 * 24h);
+  EXPECT_EQ(rl.max_rows, 500'000);
+  EXPECT_EQ(rl.batch_size, 64);
+  EXPECT_EQ(rl.flush_interval, 250ms);
+  EXPECT_EQ(rl.queue_capacity, 1000);
+  EXPECT_EQ(rl.payload_routes, std::vector<std::string>{"support"});
+  EXPECT_EQ(rl.max_payload_bytes, 16u * 1024);
+  EXPECT_EQ(c.telemetry.metrics.token, "s3cret");
+  EXPECT_TRUE(c.telemetry.metrics.enabled);
+  EXPECT_FALSE(c.telemetry.feedback);
+
+  // Defaults: a config file logs requests (30 days, 1M rows); a Config built in code does not.
+  const Config d = parseOk("server:\n  workers: 1\n");
+  EXPECT_TRUE(d.telemetry.request_log.enabled);
+  EXPECT_EQ(d.telemetry.request_log.max_age, 30 * 24h);
+  EXPECT_EQ(d.telemetry.request_log.max_rows, 1'000'000);
+  EXPECT_TRUE(d.prices.empty());
+  EXPECT_FALSE(Config{}.telemetry.request_log.enabled);
+  EXPECT_FALSE(parseOk("telemetry:\n  request_log:\n    enabled: false\n")
+                   .telemetry.request_log.enabled);
+  EXPECT_EQ(parseOk("telemetry:\n  request_log:\n    max_age: 36h\n").telemetry.request_log.max_age,
+            36h);
+}
+
+TEST(ConfigTest, PriceAndTelemetryErrorsNameLineAndKey) {
+  const std::string providers = R"(
+providers:
+  - name: oai
+    kind: openai
+  - name: gpu
+    kind: local
+    models: [{name: t, path: /m.gguf}]
+)";
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: nope\n    model: x\n    input: 1\n")
+                .message(),
+            "test.yaml:8: prices[0].provider: unknown provider 'nope'");
+  EXPECT_EQ(parseError(providers + "prices:\n  - kind: opnai\n    model: x\n    input: 1\n")
+                .message(),
+            "test.yaml:8: prices[0].kind: unknown provider kind 'opnai' (expected one of: "
+            "openai, anthropic, gemini, local, azure)");
+  EXPECT_EQ(parseError(providers + "prices:\n  - model: x\n    input: 1\n").message(),
+            "test.yaml:8: prices[0]: a price names exactly one of 'provider' (a provider name) "
+            "or 'kind' (every provider of that kind)");
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    model: x\n    input: -1\n")
+                .message(),
+            "test.yaml:10: prices[0].input: must be between 0 and 1e+06, got -1");
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    model: x\n    output: lots\n")
+                .message(),
+            "test.yaml:10: prices[0].output: expected a number, got 'lots'");
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    input: 1\n").message(),
+            "test.yaml:8: prices[0]: missing required key 'model'");
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    hourly_usd: 2\n").message(),
+            "test.yaml:9: prices[0].hourly_usd: hardware prices are for providers of kind "
+            "'local'");
+  EXPECT_EQ(
+      parseError(providers + "prices:\n  - provider: gpu\n    hourly_usd: 2\n    input: 1\n")
+          .message(),
+      "test.yaml:8: prices[0]: a price is either per token (input, output, ...) or hardware "
+      "(hourly_usd, tokens_per_second), not both");
+  EXPECT_EQ(parseError(providers +
+                       "prices:\n  - provider: oai\n    model: x\n    input: 1\n"
+                       "  - provider: oai\n    model: x\n    input: 2\n")
+                .message(),
+            "test.yaml:11: prices[1]: duplicate price (first declared on line 8)");
+  EXPECT_EQ(parseError(providers + "prices:\n  - provider: oai\n    model: x\n    inptu: 1\n")
+                .message(),
+            "test.yaml:10: unknown key 'inptu' in prices[0] (did you mean 'input'?)");
+  EXPECT_EQ(parseError("telemetry:\n  request_log:\n    payload_routes: [nope]\n").message(),
+            "test.yaml:3: telemetry.request_log.payload_routes[0]: unknown route 'nope'");
+  EXPECT_EQ(parseError("telemetry:\n  request_log:\n    max_age: soon\n").message(),
+            "test.yaml:3: telemetry.request_log.max_age: expected a duration like 250ms, 10s, "
+            "5m, 1h or a number of ms, got 'soon' (or days, e.g. 30d)");
+  EXPECT_EQ(parseError("telemetry:\n  request_log:\n    batch_size: 0\n").message(),
+            "test.yaml:3: telemetry.request_log.batch_size: must be greater than 0, got 0");
+  EXPECT_EQ(parseError("telemetry:\n  metrics:\n    enabled: maybe\n").message(),
+            "test.yaml:3: telemetry.metrics.enabled: expected true or false, got 'maybe'");
+  EXPECT_EQ(parseError("telemetry:\n  tracing: {}\n").message(),
+            "test.yaml:2: unknown key 'tracing' in telemetry (valid keys: request_log, metrics, "
+            "feedback)");
+}
+
 }  // namespace
 }  // namespace switchyard::config
 

@@ -104,6 +104,15 @@ struct RequestContext {
 
   // Log phase: cost of the request in USD (computed from usage and the price table).
   double cost_usd = 0;
+
+  // Telemetry (request log, model-version changelog). The dispatcher fills what it knows:
+  // the version the upstream reported for the model that answered (response `model`, e.g.
+  // "gpt-4o-2024-08-06", or system_fingerprint); the time a local request waited for an engine
+  // sequence; and, only for routes listed in telemetry.request_log.payload_routes, the bodies.
+  std::string model_version;
+  std::optional<double> queue_ms;
+  std::string request_payload;
+  std::string response_payload;
 };
 
 // A stage's verdict: continue, or stop with this error.

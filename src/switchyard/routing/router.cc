@@ -170,6 +170,12 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
                  listing_.end());
 }
 
+const Classifier* Router::classifierFor(std::string_view model) const {
+  auto it = by_name_.find(std::string(model));
+  if (it == by_name_.end() || it->second->name.empty()) return nullptr;
+  return &classifier_;
+}
+
 double Router::costOf(const CandidateInfo& c, const RequestSignals& s) const {
   if (pricing_ == nullptr) return 0;
   const std::int64_t out = s.max_tokens > 0 ? s.max_tokens : 512;

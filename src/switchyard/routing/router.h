@@ -114,6 +114,9 @@ class Router {
   // Every public name, for GET /v1/models.
   const std::vector<ModelListing>& models() const { return listing_; }
   const Classifier& classifier() const { return classifier_; }
+  // The classifier when `model` names a route (routes decide by task and risk); null for direct
+  // model names, which need no classification.
+  const Classifier* classifierFor(std::string_view model) const;
   HealthBoard& health() const { return health_; }
 
  private:

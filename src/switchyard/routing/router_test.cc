@@ -307,8 +307,9 @@ TEST(ClassifierTest, RulesFirstThenBuiltins) {
   rc.risk = {{"high", {"wire transfer"}, {R"(\bdiagnos\w+)"}, 2}};
   Classifier classifier(rc);
   RequestSignals s;
-  classifier.classify("Review this contract clause", s);
+  classifier.classify("Review this contract clause", s, true);
   EXPECT_EQ(s.task_type, "legal");
+  EXPECT_EQ(s.task_reason, "rule legal: 'contract'");
   EXPECT_EQ(s.risk_tier, "low");
   RequestSignals code;
   classifier.classify("Why does this Python function raise a KeyError?", code);
@@ -340,7 +341,7 @@ TEST(SignalsTest, ChatRequestNeeds) {
   r.max_tokens = 50;
   config::RoutingConfig rc;
   Classifier classifier(rc);
-  RequestSignals s = signalsOf(r, classifier, "");
+  RequestSignals s = signalsOf(r, &classifier, "");
   EXPECT_EQ(s.needs, kCapVision | kCapTools | kCapJsonSchema);
   EXPECT_GE(s.prompt_tokens, 100);
   EXPECT_EQ(s.max_tokens, 50);

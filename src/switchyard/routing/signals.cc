@@ -14,58 +14,42 @@ constexpr std::pair<Capability, std::string_view> kCapNames[] = {
     {kCapReasoning, "reasoning"},
 };
 
-std::string lowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-// Whole-word (or whole-phrase) occurrence of `needle` in `hay`; both lower case.
-bool containsWord(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return false;
-  for (std::size_t at = hay.find(needle); at != std::string_view::npos;
-       at = hay.find(needle, at + 1)) {
-    const bool left = at == 0 || !isWordChar(hay[at - 1]) || !isWordChar(needle.front());
-    const std::size_t end = at + needle.size();
-    const bool right = end == hay.size() || !isWordChar(hay[end]) || !isWordChar(needle.back());
-    if (left && right) return true;
-  }
-  return false;
+// A keyword as a whole word (or phrase): \b only where the keyword starts or ends with a word
+// character, so that "c++" and "```" still match.
+std::string keywordRegex(std::string_view keyword) {
+  std::string out;
+  if (isWordChar(keyword.front())) out += "\\b";
+  out += RE2::QuoteMeta(keyword);
+  if (isWordChar(keyword.back())) out += "\\b";
+  return out;
 }
 
 // The built-in lexical classifier: cheap signals that hold up on real prompts. Config rules
 // run first and can override any of these.
-struct Builtin {
-  std::string_view task;
-  std::array<std::string_view, 16> words;
-};
-constexpr Builtin kBuiltins[] = {
-    {"code",
-     {"```", "function", "compile", "stack trace", "traceback", "refactor", "python",
-      "javascript", "typescript", "c++", "rust", "golang", "sql", "regex", "segfault", "unit test"}},
-    {"math",
-     {"solve", "equation", "integral", "derivative", "probability", "theorem", "prove",
-      "calculate", "compute", "arithmetic", "algebra", "matrix", "how many", "sum of", "", ""}},
-    {"extraction",
-     {"extract", "parse", "fields", "json", "table", "entities", "fill in", "classify",
-      "categorize", "label", "", "", "", "", "", ""}},
-    {"summarization",
-     {"summarize", "summarise", "summary", "tl;dr", "tldr", "key points", "condense", "", "", "",
-      "", "", "", "", "", ""}},
-    {"translation",
-     {"translate", "translation", "in french", "in german", "in spanish", "into english", "", "",
-      "", "", "", "", "", "", "", ""}},
-};
-
-bool looksLikeMath(std::string_view text) {
-  int digits = 0, ops = 0;
-  for (char c : text) {
-    if (std::isdigit(static_cast<unsigned char>(c))) ++digits;
-    if (c == '+' || c == '*' || c == '/' || c == '=' || c == '^') ++ops;
-  }
-  return digits >= 2 && ops >= 2 && text.size() < 400;
+std::vector<config::SignalRule> builtinRules() {
+  return {
+      {"code",
+       {"```", "function", "compile", "compiler", "stack trace", "traceback", "refactor",
+        "python", "javascript", "typescript", "c++", "rust", "golang", "sql", "regex", "segfault",
+        "unit test", "bug", "exception"},
+       {}},
+      {"math",
+       {"solve", "equation", "integral", "derivative", "probability", "theorem", "prove",
+        "calculate", "compute", "arithmetic", "algebra", "matrix", "how many", "sum of"},
+       {R"(\d+\s*[-+*/^=]\s*\d+\s*[-+*/^=]\s*\d+)"}},
+      {"extraction",
+       {"extract", "parse", "fields", "json", "table", "entities", "fill in", "classify",
+        "categorize", "label"},
+       {}},
+      {"summarization",
+       {"summarize", "summarise", "summary", "tl;dr", "tldr", "key points", "condense"},
+       {}},
+      {"translation",
+       {"translate", "translation", "in french", "in german", "in spanish", "into english"},
+       {}},
+  };
 }
 
 std::int64_t textChars(const api::Message& m) {
@@ -102,43 +86,56 @@ std::string capabilityNames(unsigned bits) {
 }
 
 Classifier::Classifier(const config::RoutingConfig& config)
-    : tasks_(compile(config.tasks)), risk_(compile(config.risk)) {}
+    : tasks_(compile(config.tasks)), builtin_(compile(builtinRules())), risk_(compile(config.risk)) {}
 
-std::vector<Classifier::Rule> Classifier::compile(const std::vector<config::SignalRule>& rules) {
-  std::vector<Rule> out;
+Classifier::RuleSet Classifier::compile(const std::vector<config::SignalRule>& rules) {
+  RuleSet out;
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  options.set_max_mem(8 << 20);
+  out.set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
   for (const auto& r : rules) {
-    Rule rule;
-    rule.name = r.name;
-    for (const auto& k : r.keywords) rule.keywords.push_back(lowerCopy(k));
-    RE2::Options options;
-    options.set_case_sensitive(false);
-    options.set_log_errors(false);
-    for (const auto& p : r.patterns) rule.patterns.push_back(std::make_unique<RE2>(p, options));
-    out.push_back(std::move(rule));
+    std::string alternation;
+    for (const auto& k : r.keywords) {
+      if (k.empty()) continue;
+      if (!alternation.empty()) alternation += '|';
+      alternation += keywordRegex(k);
+    }
+    for (const auto& p : r.patterns) {
+      if (!alternation.empty()) alternation += '|';
+      alternation += "(?:" + p + ")";
+    }
+    if (alternation.empty()) alternation = "[^\\s\\S]";  // matches nothing
+    const std::string pattern = "(" + alternation + ")";
+    auto re = std::make_unique<RE2>(pattern, options);
+    // Config patterns were checked at load; a rule that still fails to compile never matches.
+    if (!re->ok() || out.set->Add(pattern, nullptr) < 0) {
+      re = std::make_unique<RE2>("([^\\s\\S])", options);
+      (void)out.set->Add("[^\\s\\S]", nullptr);
+    }
+    out.names.push_back(r.name);
+    out.regexes.push_back(std::move(re));
   }
+  if (!out.set->Compile()) out.set.reset();
   return out;
 }
 
-const Classifier::Rule* Classifier::match(const std::vector<Rule>& rules, std::string_view text,
-                                          std::string_view lowered, std::string* why) {
-  for (const Rule& rule : rules) {
-    for (const auto& k : rule.keywords) {
-      if (containsWord(lowered, k)) {
-        if (why) *why = "keyword '" + k + "'";
-        return &rule;
-      }
-    }
-    for (const auto& p : rule.patterns) {
-      if (p->ok() && RE2::PartialMatch(text, *p)) {
-        if (why) *why = "pattern '" + p->pattern() + "'";
-        return &rule;
-      }
+int Classifier::match(const RuleSet& rules, std::string_view text, std::string* why) {
+  if (!rules.set || rules.names.empty()) return -1;
+  std::vector<int> hits;
+  if (!rules.set->Match(text, &hits) || hits.empty()) return -1;
+  const int first = *std::min_element(hits.begin(), hits.end());
+  if (why != nullptr) {
+    std::string matched;
+    if (RE2::PartialMatch(text, *rules.regexes[static_cast<std::size_t>(first)], &matched)) {
+      *why = "'" + matched.substr(0, 40) + "'";
     }
   }
-  return nullptr;
+  return first;
 }
 
-void Classifier::classify(std::string_view text, RequestSignals& out) const {
+void Classifier::classify(std::string_view text, RequestSignals& out, bool explain) const {
   // Long prompts: the classifier reads the first and last few KB, where the ask usually is.
   constexpr std::size_t kWindow = 4096;
   std::string sample;
@@ -148,40 +145,26 @@ void Classifier::classify(std::string_view text, RequestSignals& out) const {
     sample += text.substr(text.size() - kWindow);
     text = sample;
   }
-  const std::string lowered = lowerCopy(text);
   std::string why;
-  if (const Rule* r = match(tasks_, text, lowered, &why)) {
-    out.task_type = r->name;
-    out.task_reason = "rule " + r->name + ": " + why;
+  std::string* reason = explain ? &why : nullptr;
+  if (int rule = match(tasks_, text, reason); rule >= 0) {
+    out.task_type = tasks_.names[static_cast<std::size_t>(rule)];
+    out.task_reason = "rule " + out.task_type + ": " + why;
+  } else if (rule = match(builtin_, text, reason); rule >= 0) {
+    out.task_type = builtin_.names[static_cast<std::size_t>(rule)];
+    out.task_reason = "built-in: " + why;
   } else {
     out.task_type = "chat";
     out.task_reason = "default";
-    for (const Builtin& b : kBuiltins) {
-      const auto hit = std::find_if(b.words.begin(), b.words.end(), [&](std::string_view w) {
-        return !w.empty() && containsWord(lowered, w);
-      });
-      if (hit != b.words.end()) {
-        out.task_type = std::string(b.task);
-        out.task_reason = "built-in: '" + std::string(*hit) + "'";
-        break;
-      }
-    }
-    if (out.task_type == "chat" && looksLikeMath(text)) {
-      out.task_type = "math";
-      out.task_reason = "built-in: arithmetic";
-    }
   }
   if (out.risk_tier.empty()) {
-    if (const Rule* r = match(risk_, text, lowered, nullptr)) {
-      out.risk_tier = r->name;
-    } else {
-      out.risk_tier = "low";
-    }
+    const int rule = match(risk_, text, nullptr);
+    out.risk_tier = rule >= 0 ? risk_.names[static_cast<std::size_t>(rule)] : "low";
   }
 }
 
-RequestSignals signalsOf(const api::ChatRequest& request, const Classifier& classifier,
-                         std::string_view risk_header) {
+RequestSignals signalsOf(const api::ChatRequest& request, const Classifier* classifier,
+                         std::string_view risk_header, bool explain) {
   RequestSignals s;
   s.risk_tier = std::string(risk_header);
   std::int64_t chars = 0;
@@ -207,12 +190,16 @@ RequestSignals signalsOf(const api::ChatRequest& request, const Classifier& clas
   }
   s.prompt_tokens = chars / 4 + 4 * static_cast<std::int64_t>(request.messages.size());
   s.max_tokens = request.max_tokens.value_or(0);
-  classifier.classify(last_user ? last_user->text() : std::string(), s);
+  if (classifier != nullptr) {
+    classifier->classify(last_user ? last_user->text() : std::string(), s, explain);
+  } else if (s.risk_tier.empty()) {
+    s.risk_tier = "low";
+  }
   return s;
 }
 
-RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier& classifier,
-                         std::string_view risk_header) {
+RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier* classifier,
+                         std::string_view risk_header, bool explain) {
   RequestSignals s;
   s.risk_tier = std::string(risk_header);
   std::string text;
@@ -225,7 +212,11 @@ RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier
   }
   s.prompt_tokens = static_cast<std::int64_t>(text.size()) / 4;
   s.max_tokens = request.max_tokens.value_or(0);
-  classifier.classify(text, s);
+  if (classifier != nullptr) {
+    classifier->classify(text, s, explain);
+  } else if (s.risk_tier.empty()) {
+    s.risk_tier = "low";
+  }
   return s;
 }
 

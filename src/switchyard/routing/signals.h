@@ -5,6 +5,7 @@
 // Immutable after construction: thread-safe.
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <cstdint>
 #include <limits>
@@ -44,29 +45,35 @@ class Classifier {
  public:
   explicit Classifier(const config::RoutingConfig& config);
 
-  // Fills task_type/task_reason and (unless already set, e.g. from the x-switchyard-risk
-  // header) risk_tier from `text` (the last user message).
-  void classify(std::string_view text, RequestSignals& out) const;
+  // Fills task_type and (unless already set, e.g. from the x-switchyard-risk header) risk_tier
+  // from `text` (the last user message); task_reason too when `explain` (one more pass).
+  void classify(std::string_view text, RequestSignals& out, bool explain = false) const;
 
  private:
-  struct Rule {
-    std::string name;
-    std::vector<std::string> keywords;  // lower case
-    std::vector<std::unique_ptr<RE2>> patterns;
+  // One RE2::Set per rule list: a single linear pass over the text finds every rule that
+  // matches; the first in list order wins. Each rule's own regex (keywords as whole words, or
+  // its patterns) then names what matched, for explain.
+  struct RuleSet {
+    std::vector<std::string> names;
+    std::vector<std::unique_ptr<RE2>> regexes;  // one per rule, with one capture group
+    std::unique_ptr<RE2::Set> set;
   };
-  static std::vector<Rule> compile(const std::vector<config::SignalRule>& rules);
-  static const Rule* match(const std::vector<Rule>& rules, std::string_view text,
-                           std::string_view lowered, std::string* why);
+  static RuleSet compile(const std::vector<config::SignalRule>& rules);
+  // Index of the first matching rule, or -1; `why` receives the matched text.
+  static int match(const RuleSet& rules, std::string_view text, std::string* why);
 
-  std::vector<Rule> tasks_;
-  std::vector<Rule> risk_;
+  RuleSet tasks_;
+  RuleSet builtin_;
+  RuleSet risk_;
 };
 
-// Signals of a chat request: capabilities, size, the text the classifier reads.
-RequestSignals signalsOf(const api::ChatRequest& request, const Classifier& classifier,
-                         std::string_view risk_header);
-RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier& classifier,
-                         std::string_view risk_header);
+// Signals of a chat request: capabilities, size, and (with a classifier: a route decides) the
+// task type and risk tier of its last user message. Without one, task_type stays empty and
+// risk_tier is the header's (or "low").
+RequestSignals signalsOf(const api::ChatRequest& request, const Classifier* classifier,
+                         std::string_view risk_header, bool explain = false);
+RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier* classifier,
+                         std::string_view risk_header, bool explain = false);
 RequestSignals signalsOf(const api::EmbeddingRequest& request);
 
 }  // namespace switchyard::routing

@@ -1,20 +1,45 @@
 #include "switchyard/server/extensions.h"
 
 #include "switchyard/server/governance.h"
+#include "switchyard/server/telemetry_routes.h"
+#include "switchyard/telemetry/observer.h"
+#include "switchyard/telemetry/prices.h"
+#include "switchyard/telemetry/request_log.h"
 
 namespace switchyard::server {
 
 Result<Extensions> buildExtensions(GatewayServices& services) {
+  const config::Config& config = services.config;
   Extensions ext;
   // Pricing (telemetry's price table), before the stages that reserve budgets with it.
+  auto prices = std::make_shared<const telemetry::PriceTable>(config);
+  ext.pricing = prices;
 
   // Admission stages, in the pipeline's fixed order: auth, limits, guard, rag.
   // Governance: auth, limits and guard stages, and the /admin module (issue 6).
   if (Status s = addGovernance(services, ext); !s.isOk()) return fail(std::move(s));
 
   // Log-phase observers.
+  // Telemetry: metrics always; the request log (and feedback) when enabled, in the store.
+  std::shared_ptr<telemetry::RequestLog> request_log;
+  if (config.telemetry.request_log.enabled) {
+    auto db = store::openDatabase(config.storage_url);
+    if (!db) {
+      return fail(Status(db.error().code(), "storage.url: " + db.error().message()));
+    }
+    auto log = telemetry::RequestLog::open(std::move(*db),
+                                           telemetry::RequestLogOptions::fromConfig(config),
+                                           telemetry::Registry::global());
+    if (!log) return fail(Status(log.error().code(), "request log: " + log.error().message()));
+    request_log = std::move(*log);
+  }
+  ext.observers.push_back(std::make_unique<telemetry::TelemetryObserver>(
+      config, telemetry::Registry::global(), prices, request_log));
 
   // Endpoint modules.
+  ext.routes.push_back(std::make_unique<TelemetryRoutes>(
+      telemetry::Registry::global(), config.telemetry.metrics.enabled,
+      config.telemetry.metrics.token, config.telemetry.feedback ? request_log : nullptr));
 
   return ext;
 }

@@ -485,7 +485,7 @@ class Gateway::Handlers final : public RouteSupport {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
     routing::RequestSignals signals =
-        routing::signalsOf(request, rt(ctx).router->classifier(), ctx.risk_tier);
+        routing::signalsOf(request, &rt(ctx).router->classifier(), ctx.risk_tier, true);
     signals.local_only = ctx.local_only;
     signals.local_only_reason = ctx.local_only_reason;
     if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
@@ -503,14 +503,14 @@ class Gateway::Handlers final : public RouteSupport {
 
   Status plan(std::string_view model, const api::ChatRequest& request,
               RequestContext& ctx) override {
-    routing::RequestSignals signals = routing::signalsOf(request, rt(ctx).router->classifier(),
-                                                         ctx.risk_tier);
+    routing::RequestSignals signals = routing::signalsOf(
+        request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
     return planWith(model, signals, ctx);
   }
   Status plan(std::string_view model, const api::CompletionRequest& request,
               RequestContext& ctx) override {
-    routing::RequestSignals signals = routing::signalsOf(request, rt(ctx).router->classifier(),
-                                                         ctx.risk_tier);
+    routing::RequestSignals signals = routing::signalsOf(
+        request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
     return planWith(model, signals, ctx);
   }
   Status plan(std::string_view model, const api::EmbeddingRequest& request,

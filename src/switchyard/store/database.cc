@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "switchyard/store/postgres_database.h"
 #include "switchyard/store/sqlite_database.h"
 
 namespace switchyard::store {
@@ -43,15 +44,17 @@ Result<DatabasePtr> openDatabase(std::string_view url) {
     return openSqlite(std::string(path));
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return fail(ErrorCode::kUnprocessable,
-                "PostgreSQL storage is not available in this build yet; use sqlite://PATH");
+    return openPostgres(std::string(url));
   }
   return fail(ErrorCode::kInvalidArgument,
               "storage URL must start with sqlite:// or postgres:// (got '" +
                   std::string(url.substr(0, url.find(':'))) + ":...')");
 }
 
-Status migrate(Database& db, std::string_view component, std::span<const Migration> migrations) {
+namespace {
+
+Status migrateLocked(Database& db, std::string_view component,
+                     std::span<const Migration> migrations) {
   if (Status s = db.execScript(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
@@ -86,6 +89,19 @@ Status migrate(Database& db, std::string_view component, std::span<const Migrati
     if (!s.isOk()) return s;
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status migrate(Database& db, std::string_view component, std::span<const Migration> migrations) {
+  if (db.dialect() != Dialect::kPostgres) return migrateLocked(db, component, migrations);
+  // Several replicas may start at once against one PostgreSQL: one migrates at a time (a
+  // session-level advisory lock; SQLite's BEGIN IMMEDIATE already serializes writers).
+  constexpr std::string_view kLock = "SELECT pg_advisory_lock(7411001)";
+  if (Status s = db.execScript(kLock); !s.isOk()) return s;
+  Status s = migrateLocked(db, component, migrations);
+  (void)db.execScript("SELECT pg_advisory_unlock(7411001)");
+  return s;
 }
 
 }  // namespace switchyard::store

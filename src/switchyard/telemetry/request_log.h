@@ -1,0 +1,170 @@
+#pragma once
+// RequestLog: the request log, model-version changelog and feedback tables, written to the
+// store (SQLite or PostgreSQL) by one background writer thread in batches. Producers (the
+// log-phase observer, the feedback endpoint) only append to a bounded in-memory queue: when it
+// is full the row is dropped and counted (switchyard_request_log_dropped_total), never waited
+// for. Each batch is one transaction, so a crash loses at most the batch in flight; the
+// destructor writes every queued row before it returns (graceful shutdown loses none).
+// Retention: rows older than max_age and beyond the newest max_rows are pruned periodically.
+//
+// Thread-safety: enqueue*() and flush() may be called from any thread; the Database is used
+// only by the writer thread (and by open() before the thread starts).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/status.h"
+#include "switchyard/pipeline/context.h"
+#include "switchyard/store/database.h"
+#include "switchyard/telemetry/metrics.h"
+
+namespace switchyard::telemetry {
+
+// One row of request_log (see docs/observability.md for the columns).
+struct RequestRecord {
+  std::int64_t ts_ms = 0;  // Unix time the request was received, in ms
+  std::string request_id;
+  std::string key_id;
+  std::string key_name;
+  std::string team;
+  std::string endpoint;  // chat, completions, embeddings, messages, responses, ...
+  std::string format;    // inbound wire format: openai, anthropic
+  bool stream = false;
+  std::string requested_model;
+  std::string route;
+  std::string provider;
+  std::string model;
+  std::string model_version;
+  int status = 0;
+  std::string error_type;  // empty on success
+  std::optional<double> queue_ms;
+  std::optional<double> ttft_ms;
+  double total_ms = 0;
+  std::optional<double> overhead_ms;  // gateway time before the upstream call
+  api::Usage usage;
+  double cost_usd = 0;
+  std::string guard_summary;
+  bool local_only = false;
+  std::string decision;
+  int attempts = 0;
+  std::string task_type;
+  std::string risk_tier;
+  std::string rag_collection;
+  std::string request_payload;  // only for routes that opted in
+  std::string response_payload;
+};
+
+// Flattens a finished request; `now` is when the log phase ran.
+RequestRecord recordFrom(const pipeline::RequestContext& ctx,
+                         pipeline::RequestContext::Clock::time_point now,
+                         std::chrono::system_clock::time_point wall_now);
+
+struct FeedbackRecord {
+  std::int64_t ts_ms = 0;
+  std::string request_id;
+  std::optional<double> score;
+  std::string label;
+  std::string comment;
+};
+
+struct RequestLogOptions {
+  int batch_size = 256;
+  std::chrono::milliseconds flush_interval{1000};
+  int queue_capacity = 10'000;
+  std::chrono::milliseconds max_age{0};  // 0: keep
+  std::int64_t max_rows = 0;             // 0: unbounded
+  std::chrono::milliseconds prune_interval{300'000};
+  std::size_t max_payload_bytes = 64 * 1024;
+  // Local models whose GGUF file hash goes into the model-version changelog at start-up:
+  // (provider, model, path).
+  std::vector<std::tuple<std::string, std::string, std::string>> local_models;
+
+  static RequestLogOptions fromConfig(const config::Config& config);
+};
+
+// The schema (request_log, feedback, model_versions), for store::migrate under component
+// "telemetry".
+std::span<const store::Migration> telemetryMigrations();
+
+class RequestLog {
+ public:
+  // Migrates the schema (blocking: call at start-up) and starts the writer thread.
+  static Result<std::unique_ptr<RequestLog>> open(store::DatabasePtr db, RequestLogOptions options,
+                                                  Registry& metrics);
+  ~RequestLog();
+
+  // Never blocks on I/O; false when the queue was full and the row was dropped.
+  bool enqueue(RequestRecord record);
+  bool enqueueFeedback(FeedbackRecord feedback);
+  // A provider model reported `version` at `ts_ms` (written with the next batch).
+  void noteModelVersion(std::string provider, std::string model, std::string version,
+                        std::int64_t ts_ms, std::string identity = {});
+
+  // Blocks until every row queued before the call is written (or failed). For tests and the
+  // CLI, never for I/O threads.
+  void flush();
+  // Runs retention now (blocking, like flush()).
+  void pruneNow();
+
+  std::uint64_t written() const { return written_.load(); }
+  std::uint64_t dropped() const { return dropped_.load(); }
+
+ private:
+  RequestLog(store::DatabasePtr db, RequestLogOptions options, Registry& metrics);
+  void run();
+  void hashLocalModels();
+  Status writeBatch(std::vector<RequestRecord>& rows, std::vector<FeedbackRecord>& feedback);
+  static void appendRow(std::vector<store::Value>& params, const RequestRecord& r);
+  Status prune();
+
+  struct VersionNote {
+    std::int64_t first_ms = 0;
+    std::int64_t last_ms = 0;
+    std::string identity;
+  };
+  using VersionKey = std::tuple<std::string, std::string, std::string>;
+
+  store::DatabasePtr db_;
+  RequestLogOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::deque<RequestRecord> pending_;  // a deque: the writer takes batches off the front
+  std::vector<FeedbackRecord> pending_feedback_;
+  std::map<VersionKey, VersionNote> pending_versions_;
+  std::uint64_t enqueued_seq_ = 0;  // batches are cut by sequence for flush()
+  std::uint64_t written_seq_ = 0;
+  std::uint64_t flush_target_ = 0;     // flush(): write at least up to this sequence
+  std::uint64_t flush_requested_ = 0;  // flush() generations asked for / served
+  std::uint64_t flush_served_ = 0;
+  bool writer_exited_ = false;
+  bool prune_requested_ = false;
+  std::uint64_t prunes_done_ = 0;
+  bool stop_ = false;
+
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  Counter& written_metric_;
+  Counter& dropped_metric_;
+  Counter& errors_metric_;
+  Counter& pruned_metric_;
+  Gauge& queue_metric_;
+
+  std::atomic<bool> stop_hashing_{false};
+  std::thread hasher_;
+  std::thread writer_;
+};
+
+}  // namespace switchyard::telemetry

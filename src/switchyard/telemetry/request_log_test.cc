@@ -1,0 +1,288 @@
+// The request log against both stores: SQLite (a temp file) and a real PostgreSQL started by
+// the test (skipped only when the PostgreSQL binaries are not installed).
+
+#include "switchyard/telemetry/request_log.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "switchyard/store/testing/postgres_test_server.h"
+
+namespace switchyard::telemetry {
+namespace {
+
+using namespace std::chrono_literals;
+using store::Value;
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RequestRecord row(std::string id, std::int64_t ts_ms = nowMs()) {
+  RequestRecord r;
+  r.ts_ms = ts_ms;
+  r.request_id = std::move(id);
+  r.endpoint = "chat";
+  r.format = "openai";
+  r.requested_model = "fast";
+  r.route = "fast";
+  r.provider = "oai";
+  r.model = "gpt-4o";
+  r.status = 200;
+  r.total_ms = 12.5;
+  r.ttft_ms = 7.25;
+  r.overhead_ms = 0.125;
+  r.usage.prompt_tokens = 1000;
+  r.usage.completion_tokens = 50;
+  r.usage.cached_tokens = 400;
+  r.usage.reasoning_tokens = 10;
+  r.cost_usd = 0.00225;
+  r.key_id = "key-1";
+  r.team = "search";
+  r.attempts = 1;
+  return r;
+}
+
+class RequestLogTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static store::testing::PostgresTestServer* pg() {
+    static auto* server = [] {
+      auto s = store::testing::PostgresTestServer::start();
+      if (!s) {
+        pg_error_ = s.error().message();
+        return static_cast<store::testing::PostgresTestServer*>(nullptr);
+      }
+      return s->release();  // lives until exit; its destructor would stop it
+    }();
+    return server;
+  }
+
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      if (pg() == nullptr) {
+        if (pg_error_.find("binaries") != std::string::npos) GTEST_SKIP() << pg_error_;
+        FAIL() << pg_error_;
+      }
+      url_ = pg()->url();
+      auto db = store::openDatabase(url_);
+      ASSERT_TRUE(db) << db.error().toString();
+      ASSERT_TRUE((*db)->execScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public").isOk());
+    } else {
+      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      std::replace(name.begin(), name.end(), '/', '_');
+      path_ = std::filesystem::temp_directory_path() /
+              ("sy_request_log_" + std::to_string(::getpid()) + "_" + name + ".db");
+      removeSqlite();
+      url_ = "sqlite://" + path_.string();
+    }
+  }
+  void TearDown() override { removeSqlite(); }
+
+  void removeSqlite() {
+    if (path_.empty()) return;
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+  }
+
+  std::unique_ptr<RequestLog> open(RequestLogOptions options) {
+    auto db = store::openDatabase(url_);
+    EXPECT_TRUE(db) << db.error().toString();
+    auto log = RequestLog::open(std::move(*db), std::move(options), registry_);
+    EXPECT_TRUE(log) << log.error().toString();
+    return log ? std::move(*log) : nullptr;
+  }
+
+  // A second connection, as a report would use.
+  std::vector<store::Row> query(std::string_view sql, std::vector<Value> params = {}) {
+    auto db = store::openDatabase(url_);
+    EXPECT_TRUE(db);
+    auto rows = (*db)->query(sql, params);
+    EXPECT_TRUE(rows) << rows.error().toString();
+    return rows ? std::move(*rows) : std::vector<store::Row>{};
+  }
+  std::int64_t count(std::string_view table) {
+    return query("SELECT COUNT(*) FROM " + std::string(table))[0].integer(0);
+  }
+
+  static inline std::string pg_error_;
+  Registry registry_;
+  std::string url_;
+  std::filesystem::path path_;
+};
+
+TEST_P(RequestLogTest, WritesEveryColumnInBatches) {
+  RequestLogOptions options;
+  options.batch_size = 10;
+  auto log = open(options);
+  ASSERT_NE(log, nullptr);
+  RequestRecord first = row("req-0");
+  first.error_type = "rate_limit_exceeded";
+  first.status = 429;
+  first.guard_summary = "EMAIL:2";
+  first.local_only = true;
+  first.decision = "route fast";
+  first.request_payload = "not for this route";  // the observer decides; the log stores it
+  ASSERT_TRUE(log->enqueue(first));
+  for (int i = 1; i < 25; ++i) ASSERT_TRUE(log->enqueue(row("req-" + std::to_string(i))));
+  log->flush();
+  EXPECT_EQ(log->written(), 25u);
+  EXPECT_EQ(count("request_log"), 25);
+  auto rows = query(
+      "SELECT request_id, status, error_type, total_ms, ttft_ms, overhead_ms, queue_ms, "
+      "prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, key_id, "
+      "team, guard_summary, local_only, decision, attempts, endpoint, format, model_version "
+      "FROM request_log WHERE request_id = ?",
+      {std::string("req-0")});
+  ASSERT_EQ(rows.size(), 1u);
+  const store::Row& r = rows[0];
+  EXPECT_EQ(r.text(0), "req-0");
+  EXPECT_EQ(r.integer(1), 429);
+  EXPECT_EQ(r.text(2), "rate_limit_exceeded");
+  EXPECT_DOUBLE_EQ(r.real(3), 12.5);
+  EXPECT_DOUBLE_EQ(r.real(4), 7.25);
+  EXPECT_DOUBLE_EQ(r.real(5), 0.125);
+  EXPECT_TRUE(r.isNull(6));
+  EXPECT_EQ(r.integer(7), 1000);
+  EXPECT_EQ(r.integer(8), 50);
+  EXPECT_EQ(r.integer(9), 400);
+  EXPECT_EQ(r.integer(10), 10);
+  EXPECT_DOUBLE_EQ(r.real(11), 0.00225);
+  EXPECT_EQ(r.text(12), "key-1");
+  EXPECT_EQ(r.text(13), "search");
+  EXPECT_EQ(r.text(14), "EMAIL:2");
+  EXPECT_EQ(r.integer(15), 1);
+  EXPECT_EQ(r.text(16), "route fast");
+  EXPECT_EQ(r.integer(17), 1);
+  EXPECT_EQ(r.text(18), "chat");
+  EXPECT_EQ(r.text(19), "openai");
+  EXPECT_TRUE(r.isNull(20));
+  EXPECT_NE(registry_.render().find("switchyard_request_log_rows_written_total 25\n"),
+            std::string::npos);
+}
+
+TEST_P(RequestLogTest, FullQueueDropsAndCountsAndShutdownWritesEveryQueuedRow) {
+  RequestLogOptions options;
+  options.batch_size = 1000;        // never a full batch
+  options.flush_interval = 1h;      // and no timer: rows stay queued until shutdown
+  options.queue_capacity = 5;
+  {
+    auto log = open(options);
+    ASSERT_NE(log, nullptr);
+    int accepted = 0;
+    for (int i = 0; i < 8; ++i) accepted += log->enqueue(row("q-" + std::to_string(i))) ? 1 : 0;
+    EXPECT_EQ(accepted, 5);
+    EXPECT_EQ(log->dropped(), 3u);
+    EXPECT_NE(registry_.render().find("switchyard_request_log_rows_dropped_total 3\n"),
+              std::string::npos);
+    EXPECT_EQ(count("request_log"), 0);  // still queued
+  }
+  EXPECT_EQ(count("request_log"), 5);  // the destructor flushed them
+}
+
+TEST_P(RequestLogTest, RetentionPrunesByAgeAndRowCap) {
+  RequestLogOptions options;
+  options.max_age = 24h;
+  options.max_rows = 3;
+  auto log = open(options);
+  ASSERT_NE(log, nullptr);
+  const std::int64_t old = nowMs() - 48LL * 3600 * 1000;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->enqueue(row("old-" + std::to_string(i), old)));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->enqueue(row("new-" + std::to_string(i))));
+  FeedbackRecord stale{old, "old-0", 1.0, "good", ""};
+  ASSERT_TRUE(log->enqueueFeedback(stale));
+  log->flush();
+  EXPECT_EQ(count("request_log"), 9);
+  log->pruneNow();
+  auto rows = query("SELECT request_id FROM request_log ORDER BY id");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].text(0), "new-2");
+  EXPECT_EQ(rows[2].text(0), "new-4");
+  EXPECT_EQ(count("feedback"), 0);
+  EXPECT_NE(registry_.render().find("switchyard_request_log_rows_pruned_total 6\n"),
+            std::string::npos);
+}
+
+TEST_P(RequestLogTest, FeedbackJoinsTheRequestAndVersionsFormAChangelog) {
+  auto log = open({});
+  ASSERT_NE(log, nullptr);
+  const std::int64_t t0 = nowMs() - 10'000;
+  RequestRecord a = row("a", t0);
+  a.model_version = "gpt-4o-2024-08-06";
+  RequestRecord b = row("b", t0 + 1000);
+  b.model_version = "gpt-4o-2024-08-06";
+  RequestRecord c = row("c", t0 + 2000);
+  c.model_version = "gpt-4o-2024-11-20";
+  ASSERT_TRUE(log->enqueue(a));
+  ASSERT_TRUE(log->enqueue(b));
+  log->flush();
+  ASSERT_TRUE(log->enqueue(c));
+  RequestRecord a_again = row("a2", t0 + 3000);
+  a_again.model_version = "gpt-4o-2024-08-06";
+  ASSERT_TRUE(log->enqueue(a_again));
+  ASSERT_TRUE(log->enqueueFeedback({nowMs(), "b", -1.0, "wrong", "made up a citation"}));
+  log->flush();
+
+  auto joined = query(
+      "SELECT r.request_id, r.model, f.score, f.label, f.comment FROM feedback f JOIN "
+      "request_log r ON r.request_id = f.request_id");
+  ASSERT_EQ(joined.size(), 1u);
+  EXPECT_EQ(joined[0].text(0), "b");
+  EXPECT_DOUBLE_EQ(joined[0].real(2), -1.0);
+  EXPECT_EQ(joined[0].text(3), "wrong");
+  EXPECT_EQ(joined[0].text(4), "made up a citation");
+
+  auto versions = query(
+      "SELECT version, first_seen_ms, last_seen_ms FROM model_versions WHERE provider = 'oai' "
+      "ORDER BY first_seen_ms");
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].text(0), "gpt-4o-2024-08-06");
+  EXPECT_EQ(versions[0].integer(1), t0);
+  EXPECT_EQ(versions[0].integer(2), t0 + 3000);
+  EXPECT_EQ(versions[1].text(0), "gpt-4o-2024-11-20");
+  EXPECT_EQ(versions[1].integer(1), t0 + 2000);
+}
+
+TEST_P(RequestLogTest, LocalModelFilesAreHashedIntoTheChangelog) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("sy_model_" + std::to_string(::getpid()) + ".gguf");
+  { std::ofstream(file) << "abc"; }
+  RequestLogOptions options;
+  options.local_models = {{"local", "tiny", file.string()}};
+  for (int start = 0; start < 2; ++start) {  // a restart keeps the row, only last_seen moves
+    auto log = open(options);
+    ASSERT_NE(log, nullptr);
+    std::vector<store::Row> rows;
+    for (int i = 0; i < 100 && rows.empty(); ++i) {
+      log->flush();
+      rows = query("SELECT version, identity FROM model_versions WHERE model = 'tiny'");
+      if (rows.empty()) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].text(0),
+              "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_TRUE(rows[0].text(1).starts_with("3:")) << rows[0].text(1);
+  }
+  std::filesystem::remove(file);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, RequestLogTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(RequestLogSchemaTest, MigrationsAreSafeToRerun) {
+  auto db = store::openDatabase("sqlite::memory:");
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(store::migrate(**db, "telemetry", telemetryMigrations()).isOk());
+  }
+  auto rows = (*db)->query("SELECT COUNT(*) FROM schema_migrations WHERE component = 'telemetry'");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+}
+
+}  // namespace
+}  // namespace switchyard::telemetry
