@@ -40,7 +40,7 @@ constexpr ProviderKind kProviderKinds[] = {
     {"azure", ""},
 };
 
-constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes"};
+constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes", "rag"};
 constexpr std::string_view kServerKeys[] = {
     "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
     "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
@@ -62,6 +62,12 @@ constexpr std::string_view kLocalModelKeys[] = {
     "max_queue", "host_cache", "embeddings", "chat_template", "preload", "lora"};
 constexpr std::string_view kLoraKeys[] = {"name", "path", "scale"};
 constexpr std::string_view kRouteKeys[] = {"name", "target"};
+
+constexpr std::string_view kRagKeys[] = {
+    "path",   "embedding_model", "chunk_tokens",         "chunk_overlap",  "top_k",   "mode",
+    "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "workers",        "routes"};
+constexpr std::string_view kRagRouteKeys[] = {"collection", "top_k"};
+constexpr std::string_view kRagModes[] = {"lexical", "vector", "hybrid"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
@@ -479,6 +485,8 @@ class Loader {
   [[nodiscard]] bool loadLora(const Field& f, std::vector<LocalLoraConfig>& out);
   [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
                                 std::vector<RouteConfig>& out);
+  [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
+  [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
                                      std::string_view kind, const Config& config);
   [[nodiscard]] bool checkAliases(const Config& config);
@@ -1139,6 +1147,57 @@ bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteC
   return true;
 }
 
+bool Loader::loadRag(const Field& f, RagConfig& out) {
+  Fields m;
+  if (!mapping(f, kRagKeys, m)) return false;
+  out.enabled = true;
+  if (!string(m, "path", out.path) || !string(m, "embedding_model", out.embedding_model) ||
+      !integer(m, "chunk_tokens", 16, 8192, out.chunk_tokens) ||
+      !integer(m, "chunk_overlap", 0, 4096, out.chunk_overlap) ||
+      !integer(m, "top_k", 1, 100, out.top_k) ||
+      !oneOf(m, "mode", "retrieval mode", kRagModes, out.mode) ||
+      !integer(m, "hnsw_m", 2, 128, out.hnsw_m) ||
+      !integer(m, "hnsw_ef_construction", 8, 4096, out.hnsw_ef_construction) ||
+      !integer(m, "hnsw_ef_search", 8, 4096, out.hnsw_ef_search) ||
+      !integer(m, "workers", 1, 64, out.workers)) {
+    return false;
+  }
+  if (out.chunk_overlap >= out.chunk_tokens) {
+    const Field* overlap = m.find("chunk_overlap");
+    return fail(overlap != nullptr ? *overlap : f,
+                "must be smaller than chunk_tokens (" + std::to_string(out.chunk_tokens) + ")");
+  }
+  if (out.embedding_model.empty() && out.mode != "lexical" && m.find("mode") != nullptr) {
+    return fail(*m.find("mode"), "mode '" + out.mode +
+                                     "' needs an embedding_model (or use mode: lexical)");
+  }
+  if (const Field* routes = m.find("routes")) return loadRagRoutes(*routes, out);
+  return true;
+}
+
+bool Loader::loadRagRoutes(const Field& f, RagConfig& out) {
+  Fields routes;
+  if (!anyMapping(f, routes)) return false;
+  for (const Entry& e : routes.entries()) {
+    if (e.value.node.IsNull() || !e.value.node.IsMap()) {
+      return fail(e.value, "expected a mapping with collection and top_k, got " +
+                               describe(e.value.node));
+    }
+    Fields m;
+    if (!mapping(e.value, kRagRouteKeys, m)) return false;
+    RagRouteConfig route;
+    route.top_k = out.top_k;
+    const Field* collection = nullptr;
+    if (!required(e.value, m, "collection", collection) ||
+        !string(*collection, route.collection) || !integer(m, "top_k", 1, 100, route.top_k)) {
+      return false;
+    }
+    if (route.collection.empty()) return fail(*collection, "must not be empty");
+    out.routes.emplace(e.key, std::move(route));
+  }
+  return true;
+}
+
 Result<Config> Loader::load(std::string_view yaml) {
   YAML::Node root;
   try {
@@ -1177,6 +1236,9 @@ Result<Config> Loader::load(std::string_view yaml) {
   if (ok) ok = checkAliases(config);
   if (ok) {
     if (const Field* f = m.find("routes")) ok = loadRoutes(*f, config, config.routes);
+  }
+  if (ok) {
+    if (const Field* f = m.find("rag")) ok = loadRag(*f, config.rag);
   }
   if (!ok) return switchyard::fail(std::move(error_));
   return config;

@@ -100,6 +100,27 @@ struct RouteConfig {
   int line = 0;
 };
 
+// Retrieval-augmented generation (`rag:`; see docs/rag.md). Off unless the section is present.
+struct RagRouteConfig {
+  std::string collection;
+  int top_k = 4;
+};
+
+struct RagConfig {
+  bool enabled = false;         // the `rag:` section is present
+  std::string path;             // collections directory; "" = beside the store (see docs/rag.md)
+  std::string embedding_model;  // public model name (alias, provider/model); "" = lexical only
+  int chunk_tokens = 256;       // target chunk size
+  int chunk_overlap = 32;       // tokens repeated from the previous chunk of the same section
+  int top_k = 4;                // default for requests and /v1/retrieve
+  std::string mode = "hybrid";  // lexical | vector | hybrid
+  int hnsw_m = 16;
+  int hnsw_ef_construction = 200;
+  int hnsw_ef_search = 64;
+  int workers = 2;  // threads for disk and embedding work
+  std::map<std::string, RagRouteConfig> routes;  // route (public model name) -> collection
+};
+
 struct Config {
   std::string source;  // file path, or "<embedded>"
   ServerConfig server;
@@ -107,6 +128,7 @@ struct Config {
   std::string storage_url = "sqlite://switchyard.db";
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
+  RagConfig rag;
 };
 
 // Parses YAML text; `source` names it in error messages.
