@@ -49,7 +49,7 @@ class Builder {
     if (!parts_.empty() && page != page_) flush(false);
     const std::size_t tokens = count_(text);
     if (tokens > budget_) {
-      flush(true);
+      flush(false);
       window(text, tokens, page);
       return;
     }

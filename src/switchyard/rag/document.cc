@@ -142,14 +142,14 @@ class HtmlWalker {
         }
         continue;
       }
+      if (tag == "br") {
+        paragraph_ += ' ';
+        continue;
+      }
       const bool block = blockLevel(tag);
       if (block) flush();
       walk(n->children);
-      if (block) {
-        flush();
-      } else {
-        paragraph_ += ' ';  // inline elements never glue words together
-      }
+      if (block) flush();
     }
   }
 

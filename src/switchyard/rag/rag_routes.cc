@@ -149,7 +149,8 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
       }
       if (error.isOk()) {
         const std::string collection = r.collection;
-        auto result = co_await service_.retrieveAsync(std::move(r));
+        auto pending = service_.retrieveAsync(std::move(r));
+        auto result = co_await std::move(pending);
         if (!result) {
           error = std::move(result.error());
         } else {
@@ -185,7 +186,8 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
     }
   } else if (path == kCollections) {
     if (method == bhttp::verb::get) {
-      auto list = co_await service_.collectionsAsync();
+      auto pending = service_.collectionsAsync();
+      auto list = co_await std::move(pending);
       if (!list) {
         error = std::move(list.error());
       } else {
@@ -210,7 +212,8 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         }
       }
       if (error.isOk()) {
-        auto created = co_await service_.createCollectionAsync(name, is_private);
+        auto pending = service_.createCollectionAsync(name, is_private);
+        auto created = co_await std::move(pending);
         if (!created) {
           error = std::move(created.error());
         } else {
@@ -232,14 +235,16 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
                   .withErrorType("unknown_url");
     } else if (sub.empty()) {
       if (method == bhttp::verb::get) {
-        auto found = co_await service_.collectionAsync(name);
+        auto pending = service_.collectionAsync(name);
+        auto found = co_await std::move(pending);
         if (!found) {
           error = std::move(found.error());
         } else {
           body = collectionJson(*found);
         }
       } else if (method == bhttp::verb::delete_) {
-        error = co_await service_.deleteCollectionAsync(name);
+        auto pending = service_.deleteCollectionAsync(name);
+        error = co_await std::move(pending);
         if (error.isOk()) {
           body = json::object{{"object", "collection.deleted"}, {"name", name}, {"deleted", true}};
         }
@@ -272,7 +277,8 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         error = invalid("missing required field 'documents'", "documents");
       }
       if (error.isOk()) {
-        auto report = co_await service_.ingestDocumentsAsync(name, std::move(docs));
+        auto pending = service_.ingestDocumentsAsync(name, std::move(docs));
+        auto report = co_await std::move(pending);
         if (!report) {
           error = std::move(report.error());
         } else {

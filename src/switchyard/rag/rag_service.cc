@@ -138,19 +138,26 @@ class RagService::Workers {
     http.reset();
   }
 
-  // Runs `fn` on the pool; exceptions become kInternal.
+  // Runs `fn` on the pool; exceptions become kInternal. Not a coroutine: callers keep the
+  // returned awaitable in a variable and co_await that, so that no temporary of the call lives
+  // across the suspension (g++ 12 destroys such temporaries wrongly).
   template <typename T, typename F>
   asio::awaitable<Result<T>> run(F fn) {
-    auto safe = [fn = std::move(fn)]() mutable -> Result<T> {
-      try {
-        return fn();
-      } catch (const std::exception& e) {
-        return fail(ErrorCode::kInternal, std::string("rag: ") + e.what());
-      }
-    };
-    co_return co_await asio::co_spawn(
-        pool, [safe = std::move(safe)]() mutable -> asio::awaitable<Result<T>> { co_return safe(); },
-        asio::use_awaitable);
+    return asio::co_spawn(pool, task<T>(std::move(fn)), asio::use_awaitable);
+  }
+
+  template <typename T, typename F>
+  static asio::awaitable<Result<T>> task(F fn) {
+    co_return call<T>(fn);
+  }
+
+  template <typename T, typename F>
+  static Result<T> call(F& fn) {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kInternal, std::string("rag: ") + e.what());
+    }
   }
 
   asio::thread_pool pool;
@@ -505,41 +512,51 @@ Result<RetrieveResult> RagService::retrieve(const RetrieveRequest& request) {
 }
 
 // ---- async ------------------------------------------------------------------------------------
+// Each keeps the work's awaitable in a local before co_await (see Workers::run).
 
 asio::awaitable<Result<IngestReport>> RagService::ingestDocumentsAsync(
     std::string collection, std::vector<SourceDocument> docs) {
-  co_return co_await workers_->run<IngestReport>(
-      [this, collection = std::move(collection), docs = std::move(docs)]() mutable {
-        return ingestDocuments(collection, std::move(docs));
-      });
+  auto work = [this, collection = std::move(collection), docs = std::move(docs)]() mutable {
+    return ingestDocuments(collection, std::move(docs));
+  };
+  auto pending = workers_->run<IngestReport>(std::move(work));
+  co_return co_await std::move(pending);
 }
 
 asio::awaitable<Result<RetrieveResult>> RagService::retrieveAsync(RetrieveRequest request) {
-  co_return co_await workers_->run<RetrieveResult>(
-      [this, request = std::move(request)] { return retrieve(request); });
+  auto work = [this, request = std::move(request)] { return retrieve(request); };
+  auto pending = workers_->run<RetrieveResult>(std::move(work));
+  co_return co_await std::move(pending);
 }
 
 asio::awaitable<Result<CollectionInfo>> RagService::createCollectionAsync(std::string name,
                                                                          bool is_private) {
-  co_return co_await workers_->run<CollectionInfo>(
-      [this, name = std::move(name), is_private] { return index_->createCollection(name, is_private); });
+  auto work = [this, name = std::move(name), is_private] {
+    return index_->createCollection(name, is_private);
+  };
+  auto pending = workers_->run<CollectionInfo>(std::move(work));
+  co_return co_await std::move(pending);
 }
 
 asio::awaitable<Result<std::vector<CollectionInfo>>> RagService::collectionsAsync() {
-  co_return co_await workers_->run<std::vector<CollectionInfo>>(
-      [this] { return index_->collections(); });
+  auto work = [this] { return index_->collections(); };
+  auto pending = workers_->run<std::vector<CollectionInfo>>(std::move(work));
+  co_return co_await std::move(pending);
 }
 
 asio::awaitable<Result<CollectionInfo>> RagService::collectionAsync(std::string name) {
-  co_return co_await workers_->run<CollectionInfo>(
-      [this, name = std::move(name)] { return index_->collection(name); });
+  auto work = [this, name = std::move(name)] { return index_->collection(name); };
+  auto pending = workers_->run<CollectionInfo>(std::move(work));
+  co_return co_await std::move(pending);
 }
 
 asio::awaitable<Status> RagService::deleteCollectionAsync(std::string name) {
-  auto done = co_await workers_->run<bool>([this, name = std::move(name)]() -> Result<bool> {
+  auto work = [this, name = std::move(name)]() -> Result<bool> {
     if (Status s = index_->deleteCollection(name); !s.isOk()) return fail(std::move(s));
     return true;
-  });
+  };
+  auto pending = workers_->run<bool>(std::move(work));
+  Result<bool> done = co_await std::move(pending);
   if (!done) co_return std::move(done.error());
   co_return Status::ok();
 }

@@ -229,7 +229,8 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
   request.mode = selection->mode;
   request.query = lastUserText(*chat);
   in.ctx.rag_collection = selection->collection;
-  Result<RetrieveResult> result = co_await service_.retrieveAsync(std::move(request));
+  auto pending = service_.retrieveAsync(std::move(request));
+  Result<RetrieveResult> result = co_await std::move(pending);
   if (!result) {
     Status s = std::move(result.error());
     if (s.code() == ErrorCode::kNotFound) {
