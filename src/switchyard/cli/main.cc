@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "switchyard/cli/rag_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif
+  sy::cli::addRagCommands(app, action);
 
   CLI11_PARSE(app, argc, argv);
 

@@ -613,6 +613,28 @@ Result<std::vector<ScoredChunk>> Index::vector(const std::string& collection,
   if (!g) return fail(std::move(g.error()));
   std::shared_ptr<Graph> graph = *g;
   if (!graph || k <= 0) return std::vector<ScoredChunk>();
+  // Another process (`switchyard ingest` next to a running gateway) may have changed the rows:
+  // then the graph is reloaded from disk (or rebuilt from the rows).
+  auto generation = reader_->query("SELECT generation FROM rag_collections WHERE name = ?",
+                                   std::vector<Value>{collection});
+  if (!generation) return fail(std::move(generation.error()));
+  if (generation->empty()) return fail(notFound(collection));
+  if (generation->front().integer(0) != graph->generation) {
+    std::lock_guard w(write_mu_);  // a write of this process finishes its graph update first
+    auto again = reader_->query("SELECT generation FROM rag_collections WHERE name = ?",
+                                std::vector<Value>{collection});
+    if (!again) return fail(std::move(again.error()));
+    if (!again->empty() && again->front().integer(0) != graph->generation) {
+      {
+        std::lock_guard lock(graphs_mu_);
+        graphs_.erase(collection);
+      }
+      auto reloaded = this->graph(collection, static_cast<int>(query.size()), false);
+      if (!reloaded) return fail(std::move(reloaded.error()));
+      graph = *reloaded;
+      if (!graph) return std::vector<ScoredChunk>();
+    }
+  }
   if (static_cast<int>(query.size()) != graph->dims) {
     return fail(ErrorCode::kInvalidArgument,
                 "query embedding has " + std::to_string(query.size()) +

@@ -248,5 +248,31 @@ TEST(IndexTest, QueriesDuringIngestSeeWholeDocuments) {
   EXPECT_EQ(torn.load(), 0);
 }
 
+// `switchyard ingest` writes while a gateway serves the same directory: the gateway's graph
+// follows the rows (another Index on the same directory stands in for the other process).
+TEST(IndexTest, AnotherWriterOnTheSameDirectoryIsSeen) {
+  const std::string dir = freshDir("two-writers");
+  auto gateway = openIndex(dir);
+  auto cli = openIndex(dir);
+  ASSERT_TRUE(gateway->createCollection("shared", false));
+  std::mt19937 rng(3);
+  DocumentInput first = doc("one", {"first document"});
+  first.embedding_model = "emb";
+  first.vectors = {randomUnit(rng, 8)};
+  ASSERT_TRUE(gateway->putDocument("shared", first));
+  ASSERT_EQ(gateway->vector("shared", first.vectors[0], 5)->size(), 1u);
+
+  DocumentInput second = doc("two", {"second document"});
+  second.embedding_model = "emb";
+  second.vectors = {randomUnit(rng, 8)};
+  ASSERT_TRUE(cli->putDocument("shared", second));
+  ASSERT_TRUE(cli->save().isOk());
+  auto hits = gateway->vector("shared", second.vectors[0], 5);
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ(hits->front().chunk.text, "second document");
+  EXPECT_EQ(gateway->lexical("shared", "second", 5)->size(), 1u);
+}
+
 }  // namespace
 }  // namespace switchyard::rag

@@ -149,7 +149,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
       }
       if (error.isOk()) {
         const std::string collection = r.collection;
-        auto pending = service_.retrieveAsync(std::move(r));
+        auto pending = service_->retrieveAsync(std::move(r));
         auto result = co_await std::move(pending);
         if (!result) {
           error = std::move(result.error());
@@ -186,7 +186,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
     }
   } else if (path == kCollections) {
     if (method == bhttp::verb::get) {
-      auto pending = service_.collectionsAsync();
+      auto pending = service_->collectionsAsync();
       auto list = co_await std::move(pending);
       if (!list) {
         error = std::move(list.error());
@@ -212,7 +212,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         }
       }
       if (error.isOk()) {
-        auto pending = service_.createCollectionAsync(name, is_private);
+        auto pending = service_->createCollectionAsync(name, is_private);
         auto created = co_await std::move(pending);
         if (!created) {
           error = std::move(created.error());
@@ -235,7 +235,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
                   .withErrorType("unknown_url");
     } else if (sub.empty()) {
       if (method == bhttp::verb::get) {
-        auto pending = service_.collectionAsync(name);
+        auto pending = service_->collectionAsync(name);
         auto found = co_await std::move(pending);
         if (!found) {
           error = std::move(found.error());
@@ -243,7 +243,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
           body = collectionJson(*found);
         }
       } else if (method == bhttp::verb::delete_) {
-        auto pending = service_.deleteCollectionAsync(name);
+        auto pending = service_->deleteCollectionAsync(name);
         error = co_await std::move(pending);
         if (error.isOk()) {
           body = json::object{{"object", "collection.deleted"}, {"name", name}, {"deleted", true}};
@@ -277,7 +277,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         error = invalid("missing required field 'documents'", "documents");
       }
       if (error.isOk()) {
-        auto pending = service_.ingestDocumentsAsync(name, std::move(docs));
+        auto pending = service_->ingestDocumentsAsync(name, std::move(docs));
         auto report = co_await std::move(pending);
         if (!report) {
           error = std::move(report.error());

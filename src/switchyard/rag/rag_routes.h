@@ -4,6 +4,8 @@
 // base64), POST /v1/retrieve. Disk and embedding work runs on the service's workers; the I/O
 // thread only awaits it. Errors use OpenAI's error body. Thread-safe.
 
+#include <memory>
+
 #include "switchyard/rag/rag_service.h"
 #include "switchyard/server/route_module.h"
 
@@ -11,7 +13,7 @@ namespace switchyard::rag {
 
 class RagRoutes final : public server::RouteModule {
  public:
-  explicit RagRoutes(RagService& service) : service_(service) {}
+  explicit RagRoutes(std::shared_ptr<RagService> service) : service_(std::move(service)) {}
 
   bool serves(std::string_view path) const override;
   boost::asio::awaitable<void> handle(std::string_view path, http::Request& req,
@@ -19,7 +21,7 @@ class RagRoutes final : public server::RouteModule {
                                       pipeline::RequestContext& ctx) override;
 
  private:
-  RagService& service_;
+  std::shared_ptr<RagService> service_;
 };
 
 }  // namespace switchyard::rag

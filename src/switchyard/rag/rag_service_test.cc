@@ -175,7 +175,7 @@ class RagServiceTest : public ::testing::Test {
   config::Config cfg_;
   std::unique_ptr<routing::Router> router_;
   std::unique_ptr<providers::Registry> registry_;
-  std::unique_ptr<RagService> service_;
+  std::shared_ptr<RagService> service_;
 };
 
 TEST_F(RagServiceTest, RecallAtFiveLexicalVectorHybrid) {
@@ -333,7 +333,7 @@ TEST_F(RagServiceTest, StageInjectsCitesAndKeepsPrivateRequestsLocal) {
       "secret", {{"hr/salaries.md", "# Pay\n\n## Bands\n\nLevel three earns ninety thousand.\n",
                   Format::kMarkdown, ""},
                  {"hr/other.md", "Unrelated text about parking.", Format::kText, ""}}));
-  RagStage stage(*service_);
+  RagStage stage(service_);
   MapHeaders headers;
   pipeline::RequestContext ctx;
   api::ChatRequest chat = chatAsking("What does level three earn?");
@@ -397,7 +397,7 @@ TEST_F(RagServiceTest, RouteConfigNamesTheCollection) {
   ASSERT_TRUE(service_->ingestDocuments("kb", {{"kb.txt", "The wifi password is on the fridge.",
                                                 Format::kText, ""}}));
   cfg_.rag.routes["support"] = {"kb", 2};  // the service reads its config live
-  RagStage stage(*service_);
+  RagStage stage(service_);
   MapHeaders headers;
   pipeline::RequestContext ctx;
   api::ChatRequest chat = chatAsking("where is the wifi password");

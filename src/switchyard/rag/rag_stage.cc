@@ -213,7 +213,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     }
   }
   if (!selection && chat != nullptr) {
-    const auto& routes = service_.options().routes;
+    const auto& routes = service_->options().routes;
     if (auto it = routes.find(chat->model); it != routes.end()) {
       selection = RagSelection{it->second.collection, it->second.top_k, std::nullopt};
     }
@@ -229,7 +229,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
   request.mode = selection->mode;
   request.query = lastUserText(*chat);
   in.ctx.rag_collection = selection->collection;
-  auto pending = service_.retrieveAsync(std::move(request));
+  auto pending = service_->retrieveAsync(std::move(request));
   Result<RetrieveResult> result = co_await std::move(pending);
   if (!result) {
     Status s = std::move(result.error());

@@ -8,6 +8,7 @@
 // included) and, for a private collection, keeps the request on on-prem providers
 // (ctx.local_only). Thread-safe: no state of its own beyond the service.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,12 @@ std::string citationsHeader(const std::vector<std::string>& citations);
 
 class RagStage final : public pipeline::Stage {
  public:
-  explicit RagStage(RagService& service) : service_(service) {}
+  explicit RagStage(std::shared_ptr<RagService> service) : service_(std::move(service)) {}
   std::string_view name() const override { return "rag"; }
   boost::asio::awaitable<pipeline::Verdict> admit(pipeline::StageInput& in) override;
 
  private:
-  RagService& service_;
+  std::shared_ptr<RagService> service_;
 };
 
 }  // namespace switchyard::rag
