@@ -83,8 +83,10 @@ Result<SourceDocument> parseDocumentJson(const json::value& v, std::size_t i) {
   if (!encoded.empty()) {
     namespace b64 = boost::beast::detail::base64;
     doc.content.resize(b64::decoded_size(encoded.size()));
+    std::size_t data = encoded.size();  // decode() stops at the '=' padding
+    while (data > 0 && encoded.size() - data < 2 && encoded[data - 1] == '=') --data;
     auto [written, read] = b64::decode(doc.content.data(), encoded.data(), encoded.size());
-    if (read != encoded.size()) {
+    if (read != data) {
       return fail(invalid(at + ".content_base64 is not valid base64", at + ".content_base64"));
     }
     doc.content.resize(written);
