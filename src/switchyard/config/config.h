@@ -116,7 +116,7 @@ struct RagConfig {
   std::string mode = "hybrid";  // lexical | vector | hybrid
   int hnsw_m = 16;
   int hnsw_ef_construction = 200;
-  int hnsw_ef_search = 64;
+  int hnsw_ef_search = 256;
   int workers = 2;  // threads for disk and embedding work
   std::map<std::string, RagRouteConfig> routes;  // route (public model name) -> collection
 };

@@ -30,7 +30,7 @@ namespace switchyard::rag {
 struct HnswOptions {
   int m = 16;
   int ef_construction = 200;
-  int ef_search = 64;
+  int ef_search = 256;
 };
 
 struct CollectionInfo {
