@@ -594,16 +594,20 @@ Result<std::vector<ScoredChunk>> Index::lexical(const std::string& collection,
                                                 std::string_view query, int k) {
   const std::string match = ftsQuery(query);
   if (match.empty() || k <= 0) return std::vector<ScoredChunk>();
-  // Rank inside FTS5 first (only the top k reach the joins).
+  // One statement, so one snapshot (a concurrent replace is seen whole or not at all); the
+  // subquery ranks inside FTS5 first, so only the top k reach the joins.
   auto rows = reader_->query(
-      "SELECT rowid, -bm25(rag_fts, 1.0, 0.5, 0.5) AS score FROM rag_fts WHERE rag_fts MATCH ? "
-      "AND collection = ? ORDER BY bm25(rag_fts, 1.0, 0.5, 0.5) LIMIT ?",
+      "SELECT " + std::string(kChunkColumns) +
+          ", f.score FROM (SELECT rowid AS id, -bm25(rag_fts, 1.0, 0.5, 0.5) AS score FROM rag_fts "
+          "WHERE rag_fts MATCH ? AND collection = ? ORDER BY bm25(rag_fts, 1.0, 0.5, 0.5) LIMIT ?) f "
+          "JOIN rag_chunks c ON c.id = f.id JOIN rag_documents d ON d.id = c.document_id "
+          "ORDER BY f.score DESC",
       std::vector<Value>{match, collection, std::int64_t{k}});
   if (!rows) return fail(std::move(rows.error()));
-  std::vector<std::pair<std::int64_t, double>> ids;
-  ids.reserve(rows->size());
-  for (const Row& r : *rows) ids.emplace_back(r.integer(0), r.real(1));
-  return fetch(ids);
+  std::vector<ScoredChunk> out;
+  out.reserve(rows->size());
+  for (const Row& r : *rows) out.push_back({toChunk(r), r.real(7)});
+  return out;
 }
 
 Result<std::vector<ScoredChunk>> Index::vector(const std::string& collection,
