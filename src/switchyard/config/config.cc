@@ -1162,6 +1162,7 @@ bool Loader::loadRag(const Field& f, RagConfig& out) {
       !integer(m, "workers", 1, 64, out.workers)) {
     return false;
   }
+  if (const Field* model = m.find("embedding_model")) out.embedding_model_line = model->line;
   if (out.chunk_overlap >= out.chunk_tokens) {
     const Field* overlap = m.find("chunk_overlap");
     return fail(overlap != nullptr ? *overlap : f,

@@ -119,6 +119,7 @@ struct RagConfig {
   int hnsw_ef_search = 256;
   int workers = 2;  // threads for disk and embedding work
   std::map<std::string, RagRouteConfig> routes;  // route (public model name) -> collection
+  int embedding_model_line = 0;  // where embedding_model was set, for start-up errors
 };
 
 struct Config {

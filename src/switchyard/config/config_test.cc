@@ -883,6 +883,7 @@ rag:
   EXPECT_TRUE(r.enabled);
   EXPECT_EQ(r.path, "/var/lib/switchyard/rag");
   EXPECT_EQ(r.embedding_model, "local/embedder");
+  EXPECT_EQ(r.embedding_model_line, 3);
   EXPECT_EQ(r.chunk_tokens, 300);
   EXPECT_EQ(r.chunk_overlap, 40);
   EXPECT_EQ(r.top_k, 6);

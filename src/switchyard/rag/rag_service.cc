@@ -188,24 +188,35 @@ Result<std::unique_ptr<RagService>> RagService::create(const config::Config& con
   std::unique_ptr<RagService> service(new RagService(config, std::move(*index)));
 
   if (!rag.embedding_model.empty()) {
+    const std::string where = config.source +
+                              (rag.embedding_model_line > 0
+                                   ? ":" + std::to_string(rag.embedding_model_line)
+                                   : std::string()) +
+                              ": rag.embedding_model: ";
+    auto bad = [&](std::string message) {
+      return fail(Status(ErrorCode::kInvalidArgument, where + message)
+                      .withParam("rag.embedding_model"));
+    };
     pipeline::RequestContext ctx;
     if (Status s = router.route(rag.embedding_model, ctx); !s.isOk() || ctx.plan.empty()) {
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         config.source + ": rag.embedding_model: '" + rag.embedding_model +
-                             "' is not a model this gateway serves" +
-                             (s.isOk() ? std::string() : " (" + s.message() + ")"))
-                      .withParam("rag.embedding_model"));
+      return bad("'" + rag.embedding_model + "' is not a model this gateway serves" +
+                 (s.isOk() ? std::string() : " (" + s.message() + ")"));
     }
     const pipeline::Target& target = ctx.plan.front();
     service->provider_ = providers.find(target.provider);
     if (service->provider_ == nullptr) {
-      return fail(ErrorCode::kInvalidArgument,
-                  config.source + ": rag.embedding_model: provider '" + target.provider +
-                      "' is not configured");
+      return bad("provider '" + target.provider + "' is not configured");
     }
     service->embed_model_ = target.model;
     for (const config::ProviderConfig& p : config.providers) {
-      if (p.name == target.provider) service->embedder_on_prem_ = p.locality == "on_prem";
+      if (p.name != target.provider) continue;
+      service->embedder_on_prem_ = p.locality == "on_prem";
+      for (const config::ModelConfig& m : p.models) {
+        if (p.kind == "local" && m.name == target.model && !m.local.embeddings) {
+          return bad("local model '" + m.name + "' of provider '" + p.name +
+                     "' does not serve embeddings (set 'embeddings: true' under it)");
+        }
+      }
     }
 #if SY_WITH_LLAMA
     if (auto* local = dynamic_cast<providers::LocalProvider*>(service->provider_)) {

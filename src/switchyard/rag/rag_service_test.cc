@@ -408,5 +408,20 @@ TEST_F(RagServiceTest, RouteConfigNamesTheCollection) {
   EXPECT_FALSE(ctx.local_only);
 }
 
+TEST_F(RagServiceTest, UnknownEmbeddingModelIsAStartupError) {
+  config::Config cfg = cfg_;
+  cfg.rag.embedding_model = "up/nope-embedder-x";
+  cfg.rag.embedding_model_line = 7;
+  cfg.providers[0].name = "other";  // no provider "up": the name cannot resolve
+  routing::Router router(cfg);
+  auto registry = providers::Registry::create(cfg);
+  ASSERT_TRUE(registry);
+  auto service = RagService::create(cfg, router, *registry);
+  ASSERT_FALSE(service);
+  EXPECT_THAT(service.error().message(),
+              HasSubstr("<test>:7: rag.embedding_model: 'up/nope-embedder-x' is not a model this "
+                        "gateway serves"));
+}
+
 }  // namespace
 }  // namespace switchyard::rag
