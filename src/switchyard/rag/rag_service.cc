@@ -359,7 +359,16 @@ Result<IngestReport> RagService::ingestDocuments(const std::string& collection,
     if (*outcome == Outcome::kUpdated) ++report.updated;
     if (*outcome == Outcome::kUnchanged) ++report.unchanged;
   }
-  if (Status s = index_->save(); !s.isOk()) return fail(std::move(s));
+  // Graph files are a cache of the rows (rebuilt from them when stale), so API writes save them
+  // at most every few minutes, not per request; shutdown saves them too.
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_save_.load();
+  if (now - last > std::chrono::steady_clock::duration(std::chrono::minutes(5)).count() &&
+      last_save_.compare_exchange_strong(last, now)) {
+    if (Status s = index_->save(); !s.isOk()) {
+      logEvent(spdlog::level::warn, "rag_save_failed", {{"error", s.message()}});
+    }
+  }
   return report;
 }
 

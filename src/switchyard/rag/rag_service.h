@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -133,6 +134,7 @@ class RagService {
   bool embedder_on_prem_ = false;
   std::function<std::size_t(std::string_view)> tokenizer_;  // null: estimateTokens
   std::unique_ptr<Workers> workers_;
+  std::atomic<std::int64_t> last_save_{0};  // steady_clock ticks of the last periodic save
 };
 
 }  // namespace switchyard::rag
