@@ -318,8 +318,16 @@ Result<int> Index::putDocument(const std::string& collection, const DocumentInpu
     return fail(ErrorCode::kInternal, "putDocument: one vector per chunk expected");
   }
   std::lock_guard lock(write_mu_);
-  auto info = this->collection(collection);
-  if (!info) return fail(std::move(info.error()));
+  // The collection's row only (collection() also counts its documents and chunks: O(n)).
+  auto meta = reader_->query(
+      "SELECT embedding_model, dims FROM rag_collections WHERE name = ?",
+      std::vector<Value>{collection});
+  if (!meta) return fail(std::move(meta.error()));
+  if (meta->empty()) return fail(notFound(collection));
+  CollectionInfo stored;
+  stored.embedding_model = meta->front().text(0);
+  stored.dims = static_cast<int>(meta->front().integer(1));
+  const CollectionInfo* info = &stored;
   const int dims = doc.vectors.empty() ? 0 : static_cast<int>(doc.vectors.front().size());
   if (dims > 0 && info->dims > 0 &&
       (dims != info->dims || doc.embedding_model != info->embedding_model)) {
