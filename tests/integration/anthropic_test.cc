@@ -114,6 +114,10 @@ class AnthropicGatewayTest : public ::testing::Test {
     claude.models = {{"claude-sonnet-4-5", {}, 0}};
     cfg.providers = {up, claude};
     cfg.routes = {{"fast", "up", "fake-model", 1}, {"smart", "claude", "claude-sonnet-4-5", 2}};
+    // One upstream failure must reach the client as it is: no retries here (routing_test
+    // covers them).
+    cfg.routing.retry.attempts = 1;
+    for (auto& r : cfg.routes) r.retry.attempts = 1;
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);

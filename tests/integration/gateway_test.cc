@@ -55,6 +55,10 @@ class GatewayTest : public ::testing::Test {
     p.timeouts.idle = first_byte;
     cfg.providers = {p};
     cfg.routes = {{"fast", "up", "fake-model", 1}};
+    // One upstream failure must reach the client as it is: no retries here (routing_test
+    // covers them).
+    cfg.routing.retry.attempts = 1;
+    for (auto& r : cfg.routes) r.retry.attempts = 1;
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);

@@ -72,6 +72,10 @@ class GeminiGatewayTest : public ::testing::Test {
     gem.models = {{"gemini-2.5-flash", {}, 0}};
     cfg.providers = {gem};
     cfg.routes = {{"flash", "gem", "gemini-2.5-flash", 1}};
+    // One upstream failure must reach the client as it is: no retries here (routing_test
+    // covers them).
+    cfg.routing.retry.attempts = 1;
+    for (auto& r : cfg.routes) r.retry.attempts = 1;
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);

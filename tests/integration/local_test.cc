@@ -78,6 +78,10 @@ class LocalGatewayTest : public ::testing::Test {
     m.context_window = 512;
     p.models = {m};
     cfg.providers = {p};
+    // One upstream failure must reach the client as it is: no retries here (routing_test
+    // covers them).
+    cfg.routing.retry.attempts = 1;
+    for (auto& r : cfg.routes) r.retry.attempts = 1;
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);

@@ -70,7 +70,11 @@ class RagGatewayTest : public ::testing::Test {
     p.base_url = upstream_.baseUrl();
     p.api_key = "sk-test-secret";
     p.models = {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}};
-    cfg.providers = {p};
+    config::ProviderConfig onprem = p;  // the same fake, declared as an on-prem deployment
+    onprem.name = "onprem";
+    onprem.locality = "on_prem";
+    onprem.models = {{"fake-model", {}, 0}};
+    cfg.providers = {p, onprem};
     cfg.routes = {{"support", "up", "fake-model", 1}};
     cfg.rag.enabled = true;
     cfg.rag.path = dir_;
@@ -297,6 +301,30 @@ TEST_F(RagGatewayTest, BadRagFieldIsA400) {
                                  R"({"model":"fm","prompt":"x"})", {{"x-switchyard-rag", "kb"}});
   EXPECT_EQ(completion.status, 400u);
   EXPECT_THAT(completion.body, HasSubstr("chat requests only"));
+}
+
+// A private collection makes the request local-only: routing refuses cloud deployments and
+// takes on-prem ones.
+TEST_F(RagGatewayTest, PrivateCollectionForcesLocalRouting) {
+  makeKb(/*is_private=*/true);
+  Reply cloud = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"fm","messages":[{"role":"user","content":"office?"}]})",
+                            {{"x-switchyard-rag", "kb;mode=lexical"}});
+  EXPECT_EQ(cloud.status, 403u) << cloud.body;
+  EXPECT_THAT(cloud.body, HasSubstr("private collection kb"));
+  Reply local = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"onprem/fake-model",
+                                "messages":[{"role":"user","content":"Where is the main office?"}]})",
+                            {{"x-switchyard-rag", "kb;mode=lexical;top_k=1"}});
+  ASSERT_EQ(local.status, 200u) << local.body;
+  EXPECT_EQ(local.header("x-switchyard-provider"), "onprem");
+  EXPECT_THAT(local.header("x-switchyard-decision"), HasSubstr("local-only"));
+  EXPECT_THAT(upstreamSystem(upstream_.lastRequest()), HasSubstr("The main office is in Lyon"));
+  // The same model without the collection is not restricted.
+  EXPECT_EQ(fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"fm","messages":[{"role":"user","content":"hi"}]})")
+                .status,
+            200u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "switchyard/cli/rag_cmd.h"
+#include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("FILE", check_path, "config file")->required();
 
   std::function<int()> action;
+  sy::cli::addRouteCommand(app, action);
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif

@@ -62,7 +62,8 @@ int ingest(const IngestArgs& args) {
   // Only the embedder's provider is needed: other local models are not loaded.
   config::Config providers_config = *config;
   if (config->rag.embedding_model.empty()) providers_config.providers.clear();
-  routing::Router router(providers_config);
+  routing::HealthBoard health;
+  routing::Router router(providers_config, health);
   auto registry = providers::Registry::create(providers_config, /*progress=*/true);
   if (!registry) {
     std::cerr << "switchyard: " << registry.error().message() << "\n";

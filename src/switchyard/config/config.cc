@@ -1,6 +1,7 @@
 #include "switchyard/config/config.h"
 
 #include <arpa/inet.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -40,7 +42,8 @@ constexpr ProviderKind kProviderKinds[] = {
     {"azure", ""},
 };
 
-constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes", "rag"};
+constexpr std::string_view kTopKeys[] = {"server", "log", "storage", "providers", "routes",
+                                         "routing", "rag"};
 constexpr std::string_view kServerKeys[] = {
     "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
     "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
@@ -56,12 +59,26 @@ constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
 constexpr std::string_view kModelKeys[] = {
     "name",       "aliases",   "context_window", "path",       "context",       "parallel",
     "batch",      "gpu_layers", "max_queue",     "host_cache", "embeddings",    "chat_template",
-    "preload",    "lora"};
+    "preload",    "lora",       "capabilities"};
 constexpr std::string_view kLocalModelKeys[] = {
     "path",      "context",    "parallel",   "batch",         "gpu_layers",
     "max_queue", "host_cache", "embeddings", "chat_template", "preload", "lora"};
 constexpr std::string_view kLoraKeys[] = {"name", "path", "scale"};
-constexpr std::string_view kRouteKeys[] = {"name", "target"};
+constexpr std::string_view kRouteKeys[] = {
+    "name",   "target",    "candidates", "strategy", "locality",        "sensitive",
+    "retry",  "cascade",   "timeout",    "attempt_timeout", "quality_threshold"};
+constexpr std::string_view kCandidateKeys[] = {"target", "weight", "quality", "tasks", "risk",
+                                               "max_prompt_tokens"};
+constexpr std::string_view kRetryKeys[] = {"attempts", "backoff", "max_backoff"};
+constexpr std::string_view kCascadeKinds[] = {"json_valid", "min_chars", "regex", "no_refusal"};
+constexpr std::string_view kStrategies[] = {"priority", "weighted", "latency",
+                                            "cost",     "quality",  "cascade"};
+constexpr std::string_view kSensitiveModes[] = {"local_only", "allow"};
+constexpr std::string_view kCapabilities[] = {"tools", "json_schema", "vision", "reasoning"};
+constexpr std::string_view kRoutingKeys[] = {"breaker", "retry", "tasks", "risk",
+                                             "quality_from_store"};
+constexpr std::string_view kBreakerKeys[] = {"failures", "error_rate", "window", "cooldown"};
+constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
 
 constexpr std::string_view kRagKeys[] = {
     "path",   "embedding_model", "chunk_tokens",         "chunk_overlap",  "top_k",   "mode",
@@ -485,6 +502,15 @@ class Loader {
   [[nodiscard]] bool loadLora(const Field& f, std::vector<LocalLoraConfig>& out);
   [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
                                 std::vector<RouteConfig>& out);
+  [[nodiscard]] bool loadTarget(const Field& f, const Config& config, std::string& provider,
+                                std::string& model);
+  [[nodiscard]] bool loadCandidate(const Field& f, const Config& config, CandidateConfig& out);
+  [[nodiscard]] bool loadRetry(const Field& f, RetryConfig& out);
+  [[nodiscard]] bool loadCascade(const Field& f, std::vector<CascadeCheck>& out);
+  [[nodiscard]] bool loadRouting(const Field& f, RoutingConfig& out);
+  [[nodiscard]] bool loadSignalRules(const Field& f, std::vector<SignalRule>& out);
+  [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
+  [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
   [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
   [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
@@ -931,6 +957,15 @@ bool Loader::loadModel(const Field& f, const ProviderConfig& provider, bool loca
     return false;
   }
   if (local && !loadLocalModel(f, m, out)) return false;
+  if (const Field* caps = m.find("capabilities")) {
+    if (!stringList(*caps, out.capabilities)) return false;
+    for (const std::string& c : out.capabilities) {
+      if (!contains(kCapabilities, c)) {
+        return fail(*caps, "unknown capability '" + c + "' (expected any of: " +
+                               join(kCapabilities) + ")");
+      }
+    }
+  }
   if (const Field* aliases = m.find("aliases")) {
     std::vector<Field> items;
     if (!sequence(*aliases, items)) return false;
@@ -1090,18 +1125,163 @@ bool Loader::checkAliases(const Config& config) {
   return true;
 }
 
+bool Loader::loadTarget(const Field& f, const Config& config, std::string& provider,
+                        std::string& model) {
+  std::string text;
+  if (!string(f, text)) return false;
+  const std::size_t slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) {
+    return fail(f, "expected PROVIDER/MODEL (e.g. openai/gpt-4o-mini), got '" + text + "'");
+  }
+  provider = text.substr(0, slash);
+  model = text.substr(slash + 1);
+  const bool provider_known =
+      std::any_of(config.providers.begin(), config.providers.end(),
+                  [&](const ProviderConfig& p) { return p.name == provider; });
+  if (!provider_known) {
+    std::vector<std::string_view> names;
+    for (const ProviderConfig& p : config.providers) names.push_back(p.name);
+    std::string hint;
+    if (names.empty()) {
+      hint = " (no providers are configured)";
+    } else if (auto guess = closest(provider, names)) {
+      hint = " (did you mean '" + std::string(*guess) + "'?)";
+    } else {
+      hint = " (providers: " + join(names) + ")";
+    }
+    return fail(f, "unknown provider '" + provider + "'" + hint);
+  }
+  if (hasSpaceOrControl(model)) return fail(f, "model id contains spaces");
+  return true;
+}
+
+bool Loader::stringList(const Field& f, std::vector<std::string>& out) {
+  if (f.node.IsScalar()) {  // one item may be written without brackets
+    std::string item;
+    if (!string(f, item)) return false;
+    out.push_back(std::move(item));
+    return true;
+  }
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    if (!item.node.IsScalar()) return fail(item, "expected a string, got " + describe(item.node));
+    std::string text;
+    if (!string(item, text)) return false;
+    out.push_back(std::move(text));
+  }
+  return true;
+}
+
+bool Loader::real(const Field& f, double min, double max, double& out) {
+  std::string text;
+  if (!string(f, text)) return false;
+  const std::string_view t = trim(text);
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+  if (ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(value)) {
+    return fail(f, "expected a number, got '" + text + "'");
+  }
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << "must be between " << min << " and " << max << ", got " << text;
+    return fail(f, range.str());
+  }
+  out = value;
+  return true;
+}
+
+bool Loader::loadCandidate(const Field& f, const Config& config, CandidateConfig& out) {
+  out.line = f.line;
+  if (f.node.IsScalar()) return loadTarget(f, config, out.provider, out.model);
+  if (!f.node.IsMap()) {
+    return fail(f, "expected PROVIDER/MODEL or a mapping with target, got " + describe(f.node));
+  }
+  Fields m;
+  const Field* target = nullptr;
+  if (!mapping(f, kCandidateKeys, m) || !required(f, m, "target", target) ||
+      !loadTarget(*target, config, out.provider, out.model)) {
+    return false;
+  }
+  if (!integer(m, "weight", 0, 1'000'000, out.weight)) return false;
+  if (!integer(m, "max_prompt_tokens", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
+               out.max_prompt_tokens)) {
+    return false;
+  }
+  if (const Field* q = m.find("quality")) {
+    if (q->node.IsScalar()) {
+      double score = 0;
+      if (!real(*q, 0.0, 1.0, score)) return false;
+      out.quality["default"] = score;
+    } else {
+      Fields scores;
+      if (!anyMapping(*q, scores)) return false;
+      for (const Entry& e : scores.entries()) {
+        double score = 0;
+        if (!real(e.value, 0.0, 1.0, score)) return false;
+        out.quality[e.key] = score;
+      }
+    }
+  }
+  if (const Field* t = m.find("tasks"); t && !stringList(*t, out.tasks)) return false;
+  if (const Field* r = m.find("risk"); r && !stringList(*r, out.risk)) return false;
+  return true;
+}
+
+bool Loader::loadRetry(const Field& f, RetryConfig& out) {
+  Fields m;
+  if (!mapping(f, kRetryKeys, m)) return false;
+  if (!integer(m, "attempts", 1, 10, out.attempts)) return false;
+  if (!duration(m, "backoff", true, out.backoff)) return false;
+  if (!duration(m, "max_backoff", true, out.max_backoff)) return false;
+  if (out.max_backoff < out.backoff) {
+    return fail(f, "max_backoff must not be shorter than backoff");
+  }
+  return true;
+}
+
+bool Loader::loadCascade(const Field& f, std::vector<CascadeCheck>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    Fields m;
+    if (!mapping(item, kCascadeKinds, m)) return false;
+    if (m.entries().size() != 1) {
+      return fail(item, "each cascade check has exactly one of: " + join(kCascadeKinds));
+    }
+    const Entry& e = m.entries().front();
+    CascadeCheck check{e.key, ""};
+    if (!string(e.value, check.value)) return false;
+    if (check.kind == "min_chars") {
+      std::int64_t n = 0;
+      if (!integer(m, "min_chars", std::int64_t{1}, std::int64_t{1'000'000}, n)) return false;
+      check.value = std::to_string(n);
+    } else if (check.kind == "json_valid" || check.kind == "no_refusal") {
+      bool on = true;
+      if (!boolean(m, check.kind, on)) return false;
+      if (!on) continue;
+    } else if (check.kind == "regex") {
+      RE2 re(check.value, RE2::Quiet);
+      if (!re.ok()) return fail(e.value, "invalid regular expression: " + re.error());
+    }
+    out.push_back(std::move(check));
+  }
+  return true;
+}
+
 bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteConfig>& out) {
   std::vector<Field> items;
   if (!sequence(f, items)) return false;
   for (const Field& item : items) {
     if (item.node.IsNull() || !item.node.IsMap()) {
-      return fail(item, "expected a route (a mapping with name and target), got " +
+      return fail(item, "expected a route (a mapping with name and target or candidates), got " +
                             describe(item.node));
     }
     Fields m;
     if (!mapping(item, kRouteKeys, m)) return false;
     RouteConfig route;
     route.line = item.line;
+    route.retry = config.routing.retry;
     const Field* name = nullptr;
     if (!required(item, m, "name", name) || !string(*name, route.name)) return false;
     if (route.name.empty() || hasSpaceOrControl(route.name)) {
@@ -1115,36 +1295,100 @@ bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteC
     }
     if (!checkPublicName(name->line, name->path, route.name, "route name", config)) return false;
 
-    const Field* target = nullptr;
-    std::string text;
-    if (!required(item, m, "target", target) || !string(*target, text)) return false;
-    const std::size_t slash = text.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) {
-      return fail(*target, "expected PROVIDER/MODEL (e.g. openai/gpt-4o-mini), got '" + text + "'");
+    const Field* target = m.find("target");
+    const Field* candidates = m.find("candidates");
+    if ((target == nullptr) == (candidates == nullptr)) {
+      return fail(item, "a route needs either target (one PROVIDER/MODEL) or candidates (a list)");
     }
-    route.provider = text.substr(0, slash);
-    route.model = text.substr(slash + 1);
-    const bool provider_known =
-        std::any_of(config.providers.begin(), config.providers.end(),
-                    [&](const ProviderConfig& p) { return p.name == route.provider; });
-    if (!provider_known) {
-      std::vector<std::string_view> names;
-      for (const ProviderConfig& p : config.providers) names.push_back(p.name);
-      std::string hint;
-      if (names.empty()) {
-        hint = " (no providers are configured)";
-      } else if (auto guess = closest(route.provider, names)) {
-        hint = " (did you mean '" + std::string(*guess) + "'?)";
-      } else {
-        hint = " (providers: " + join(names) + ")";
+    if (target != nullptr) {
+      CandidateConfig one;
+      one.line = target->line;
+      if (!loadTarget(*target, config, one.provider, one.model)) return false;
+      route.provider = one.provider;
+      route.model = one.model;
+      route.candidates.push_back(std::move(one));
+    } else {
+      std::vector<Field> list;
+      if (!sequence(*candidates, list)) return false;
+      if (list.empty()) return fail(*candidates, "a route needs at least one candidate");
+      for (const Field& c : list) {
+        CandidateConfig candidate;
+        if (!loadCandidate(c, config, candidate)) return false;
+        route.candidates.push_back(std::move(candidate));
       }
-      return fail(*target, "unknown provider '" + route.provider + "'" + hint);
     }
-    if (hasSpaceOrControl(route.model)) return fail(*target, "model id contains spaces");
+    if (!oneOf(m, "strategy", "strategy", kStrategies, route.strategy)) return false;
+    if (!oneOf(m, "sensitive", "sensitive mode", kSensitiveModes, route.sensitive)) return false;
+    if (const Field* l = m.find("locality")) {
+      if (!stringList(*l, route.locality)) return false;
+      for (const std::string& loc : route.locality) {
+        if (loc != "on_prem" && loc != "cloud" && !loc.starts_with("cloud:")) {
+          return fail(*l, "invalid locality '" + loc + "' (expected on_prem, cloud or cloud:REGION)");
+        }
+      }
+    }
+    if (const Field* q = m.find("quality_threshold")) {
+      if (!real(*q, 0.0, 1.0, route.quality_threshold)) return false;
+    }
+    if (const Field* r = m.find("retry"); r && !loadRetry(*r, route.retry)) return false;
+    if (const Field* c = m.find("cascade"); c && !loadCascade(*c, route.cascade)) return false;
+    if (route.strategy == "cascade" && route.candidates.size() < 2) {
+      return fail(item, "strategy cascade needs at least two candidates (cheap first)");
+    }
+    if (!duration(m, "timeout", true, route.timeout)) return false;
+    if (!duration(m, "attempt_timeout", true, route.attempt_timeout)) return false;
     public_names_.emplace(route.name, PublicName{"route " + route.name, name->path, name->line});
     out.push_back(std::move(route));
   }
   return true;
+}
+
+bool Loader::loadSignalRules(const Field& f, std::vector<SignalRule>& out) {
+  std::vector<Field> items;
+  if (!sequence(f, items)) return false;
+  for (const Field& item : items) {
+    Fields m;
+    if (!mapping(item, kSignalRuleKeys, m)) return false;
+    SignalRule rule;
+    rule.line = item.line;
+    const Field* name = nullptr;
+    if (!required(item, m, "name", name) || !string(*name, rule.name)) return false;
+    if (rule.name.empty() || hasSpaceOrControl(rule.name)) {
+      return fail(*name, "name must be non-empty and contain no spaces");
+    }
+    if (const Field* k = m.find("keywords"); k && !stringList(*k, rule.keywords)) return false;
+    if (const Field* p = m.find("patterns")) {
+      if (!stringList(*p, rule.patterns)) return false;
+      for (const std::string& pattern : rule.patterns) {
+        RE2 re(pattern, RE2::Quiet);
+        if (!re.ok()) return fail(*p, "invalid regular expression '" + pattern + "': " + re.error());
+      }
+    }
+    if (rule.keywords.empty() && rule.patterns.empty()) {
+      return fail(item, "a rule needs keywords or patterns");
+    }
+    out.push_back(std::move(rule));
+  }
+  return true;
+}
+
+bool Loader::loadRouting(const Field& f, RoutingConfig& out) {
+  Fields m;
+  if (!mapping(f, kRoutingKeys, m)) return false;
+  if (const Field* b = m.find("breaker")) {
+    Fields bm;
+    if (!mapping(*b, kBreakerKeys, bm)) return false;
+    if (!integer(bm, "failures", 1, 1000, out.breaker.failures)) return false;
+    if (!integer(bm, "window", 1, 10'000, out.breaker.window)) return false;
+    if (const Field* r = bm.find("error_rate")) {
+      if (!real(*r, 0.0, 1.0, out.breaker.error_rate)) return false;
+    }
+    if (!duration(bm, "cooldown", false, out.breaker.cooldown)) return false;
+  }
+  if (const Field* r = m.find("retry"); r && !loadRetry(*r, out.retry)) return false;
+  if (const Field* t = m.find("tasks"); t && !loadSignalRules(*t, out.tasks)) return false;
+  if (const Field* r = m.find("risk"); r && !loadSignalRules(*r, out.risk)) return false;
+  return boolean(m, "quality_from_store", out.quality_from_store);
 }
 
 bool Loader::loadRag(const Field& f, RagConfig& out) {
@@ -1236,6 +1480,9 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   if (ok) ok = checkAliases(config);
   if (ok) {
+    if (const Field* f = m.find("routing")) ok = loadRouting(*f, config.routing);
+  }
+  if (ok) {
     if (const Field* f = m.find("routes")) ok = loadRoutes(*f, config, config.routes);
   }
   if (ok) {
@@ -1246,6 +1493,14 @@ Result<Config> Loader::load(std::string_view yaml) {
 }
 
 }  // namespace
+
+std::vector<std::string> modelCapabilities(const ProviderConfig& provider,
+                                           const ModelConfig& model) {
+  if (!model.capabilities.empty()) return model.capabilities;
+  // The in-process engine does tools and grammar-constrained JSON; it takes no images.
+  if (provider.kind == "local") return {"tools", "json_schema", "reasoning"};
+  return {"tools", "json_schema", "vision", "reasoning"};
+}
 
 Result<Config> parseConfig(std::string_view yaml, std::string_view source) {
   // yaml-cpp throws; nothing may escape this module.

@@ -43,6 +43,8 @@ struct LocalLoraConfig {
   std::string name;
   std::string path;    // adapter GGUF
   float scale = 1.0f;  // applied to requests that choose no adapters; 0: only when asked for
+
+  bool operator==(const LocalLoraConfig&) const = default;
 };
 
 struct LocalModelConfig {
@@ -57,6 +59,8 @@ struct LocalModelConfig {
   bool embeddings = false;    // also serve /v1/embeddings with this model
   std::string chat_template;  // overrides the model's own Jinja template when set
   bool preload = false;       // load at start-up rather than on first request
+
+  bool operator==(const LocalModelConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -64,6 +68,11 @@ struct ModelConfig {
   std::vector<std::string> aliases;  // other public names for it
   std::int64_t context_window = 0;   // tokens; 0 = unknown (local: the configured context)
   LocalModelConfig local;            // kind `local` only
+  // What the model can do: any of tools, json_schema, vision, reasoning. Empty: the provider
+  // kind's defaults (see modelCapabilities()).
+  std::vector<std::string> capabilities;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // Settings shared by the models of one `local` provider.
@@ -71,12 +80,16 @@ struct LocalProviderConfig {
   int threads = 0;        // CPU threads per model; 0 = all cores
   int max_loaded = 2;     // models kept in memory at once (least recently used unloaded)
   Millis idle_unload{0};  // unload a model unused this long; 0 = never
+
+  bool operator==(const LocalProviderConfig&) const = default;
 };
 
 struct UpstreamTimeouts {
   Millis connect{10'000};
   Millis first_byte{120'000};
   Millis idle{120'000};
+
+  bool operator==(const UpstreamTimeouts&) const = default;
 };
 
 struct ProviderConfig {
@@ -91,13 +104,80 @@ struct ProviderConfig {
   UpstreamTimeouts timeouts;
   LocalProviderConfig local;  // kind `local` only
   int line = 0;               // where it was declared, for later error messages
+
+  bool operator==(const ProviderConfig&) const = default;
+  // Same upstream and settings, wherever in a file it was declared (reload reuses it).
+  bool sameAs(const ProviderConfig& other) const {
+    ProviderConfig a = *this, b = other;
+    a.line = b.line = 0;
+    return a == b;
+  }
+};
+
+// One candidate of a route: a deployment (provider + model) with what routing knows of it.
+struct CandidateConfig {
+  std::string provider;
+  std::string model;
+  int weight = 1;                         // strategy `weighted`
+  std::map<std::string, double> quality;  // task type (or "default") -> score in [0, 1]
+  std::vector<std::string> tasks;         // eligible only for these task types; empty: all
+  std::vector<std::string> risk;          // eligible only for these risk tiers; empty: all
+  std::int64_t max_prompt_tokens = 0;     // eligible only for shorter prompts; 0: any
+  int line = 0;
+};
+
+struct RetryConfig {
+  int attempts = 2;          // tries per candidate, the first included
+  Millis backoff{200};       // first wait; doubles per retry, with full jitter
+  Millis max_backoff{5000};  // cap on one wait (a longer Retry-After moves to the next candidate)
+};
+
+// A check on a cheap candidate's answer; when one fails, the cascade escalates.
+struct CascadeCheck {
+  std::string kind;   // json_valid | min_chars | regex | no_refusal
+  std::string value;  // min_chars: the number; regex: the pattern
 };
 
 struct RouteConfig {
   std::string name;      // public model name clients send
-  std::string provider;  // provider name
-  std::string model;     // provider's model id
+  std::string provider;  // `target:` shorthand (one candidate); empty when `candidates` is used
+  std::string model;
   int line = 0;
+  std::vector<CandidateConfig> candidates;  // in priority order; empty: {provider, model}
+  std::string strategy = "priority";  // priority|weighted|latency|cost|quality|cascade
+  std::vector<std::string> locality;  // allowed provider localities; empty: any
+  // What a request the guard marked local-only may use: "local_only" keeps it on on_prem
+  // providers (no candidate: 403); "allow" ignores the verdict on this route.
+  std::string sensitive = "local_only";
+  double quality_threshold = 0.0;          // strategy `quality`
+  std::vector<CascadeCheck> cascade;       // strategy `cascade`
+  RetryConfig retry;
+  Millis attempt_timeout{0};  // per upstream attempt; 0: the provider's own timeouts
+  Millis timeout{0};          // whole request incl. retries and fallbacks; 0: server's
+};
+
+struct BreakerConfig {
+  int failures = 5;          // consecutive failures that open the breaker
+  double error_rate = 0.5;   // or this share of failures among the last `window` calls
+  int window = 20;
+  Millis cooldown{30'000};  // open this long, then one half-open probe
+};
+
+// A rule of the request classifier: any keyword (case-insensitive, whole word) or any pattern
+// (RE2) in the last user message assigns the task type or risk tier.
+struct SignalRule {
+  std::string name;  // task type or risk tier
+  std::vector<std::string> keywords;
+  std::vector<std::string> patterns;
+  int line = 0;
+};
+
+struct RoutingConfig {
+  BreakerConfig breaker;
+  RetryConfig retry;                   // defaults for routes that set none
+  std::vector<SignalRule> tasks;       // checked before the built-in lexical classifier
+  std::vector<SignalRule> risk;        // first match wins; no match: "low"
+  bool quality_from_store = true;      // also read evaluation scores (table quality_scores)
 };
 
 // Retrieval-augmented generation (`rag:`; see docs/rag.md). Off unless the section is present.
@@ -129,8 +209,13 @@ struct Config {
   std::string storage_url = "sqlite://switchyard.db";
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
+  RoutingConfig routing;
   RagConfig rag;
 };
+
+// Capabilities of `model` of `provider` (its own list, or the provider kind's defaults).
+std::vector<std::string> modelCapabilities(const ProviderConfig& provider,
+                                           const ModelConfig& model);
 
 // Parses YAML text; `source` names it in error messages.
 Result<Config> parseConfig(std::string_view yaml, std::string_view source);

@@ -734,8 +734,7 @@ TEST(ConfigTest, LoadConfigFileErrors) {
 // examples/switchyard.yaml is what new users start from: it must load with no env var set.
 TEST(ConfigTest, ShippedExampleLoadsWithoutEnvironment) {
   ScopedEnv key("OPENAI_API_KEY", nullptr);
-  const std::filesystem::path root =
-      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  const std::filesystem::path root = SY_SOURCE_DIR;
   const std::filesystem::path example = root / "examples" / "switchyard.yaml";
   ASSERT_TRUE(std::filesystem::exists(example)) << example;
   auto config = loadConfigFile(example.string());

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,16 +26,26 @@ std::string_view endpointName(Endpoint endpoint);
 
 class OutputFilter;  // stage.h
 
+}  // namespace switchyard::pipeline
+
+namespace switchyard::routing {
+struct RoutePolicy;  // routing/router.h
+}  // namespace switchyard::routing
+
+namespace switchyard::pipeline {
+
 // One planned upstream call: a provider and the model id it knows.
 struct Target {
   std::string provider;
   std::string model;
+  int candidate = -1;  // index into the route policy's candidates
 };
 
 struct RequestContext {
   using Clock = std::chrono::steady_clock;
 
   std::string request_id;
+  std::shared_ptr<const void> runtime;  // the gateway's routing state this request runs on
   Endpoint endpoint = Endpoint::kChat;
   WireFormat format = WireFormat::kOpenAI;
   bool stream = false;
@@ -45,6 +56,7 @@ struct RequestContext {
   std::string route;            // route name, or "" for a direct provider/model
   std::vector<Target> plan;     // primary first, then fallbacks
   std::string decision;         // short reason, for headers and logs
+  std::shared_ptr<const routing::RoutePolicy> policy;  // the plan's candidates and retry rules
 
   // Dispatch.
   std::string provider;  // the one that answered (or failed last)
@@ -68,9 +80,11 @@ struct RequestContext {
   std::string key_id;
   std::string key_name;
   std::string team;
+  std::vector<std::string> allowed_providers;  // the key's provider scope; empty: any
 
   // Limits stage: cost reserved against budgets at admission, settled in Stage::complete.
   double reserved_cost = 0;
+  double budget_remaining = std::numeric_limits<double>::infinity();  // USD left, for routing
 
   // Guard stage: the request must stay on on-prem providers (private data found, or a private
   // RAG collection used), and why; a short summary of interventions for the log ("EMAIL:2").
@@ -81,7 +95,7 @@ struct RequestContext {
 
   // Routing signals.
   std::string task_type;  // "code", "math", "chat", ...
-  std::string risk_tier;  // "low", "high", ...
+  std::string risk_tier;  // "low", "high", ...; preset from the x-switchyard-risk header
 
   // RAG stage.
   std::string rag_collection;

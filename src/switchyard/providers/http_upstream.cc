@@ -1,6 +1,7 @@
 #include "switchyard/providers/http_upstream.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 namespace switchyard::providers {
@@ -13,6 +14,22 @@ namespace {
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
 
 bool isSuccess(unsigned status) { return status >= 200 && status < 300; }
+
+// The provider's decoded error, with the upstream's Retry-After (delta-seconds form) when the
+// decoder did not take one from the body; dispatch waits for it or moves on.
+Status upstreamError(const UpstreamErrorDecoder& decode, unsigned status, std::string_view body,
+                     std::string_view retry_after) {
+  Status s = decode(status, body, retry_after);
+  if (s.retryAfterSeconds() == 0 && !retry_after.empty()) {
+    int seconds = 0;
+    const auto [ptr, ec] =
+        std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
+    if (ec == std::errc() && ptr == retry_after.data() + retry_after.size() && seconds > 0) {
+      s = std::move(s).withRetryAfter(std::min(seconds, 3600));
+    }
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -68,7 +85,7 @@ asio::awaitable<Result<std::string>> HttpUpstream::postJson(
                                     timeoutsFor(ctx));
   if (!res) co_return fail(std::move(res.error()));
   if (!isSuccess(res->status)) {
-    co_return fail(decode_error(res->status, res->body, res->header("retry-after")));
+    co_return fail(upstreamError(decode_error, res->status, res->body, res->header("retry-after")));
   }
   co_return std::move(res->body);
 }
@@ -87,7 +104,8 @@ asio::awaitable<Result<std::unique_ptr<http::ResponseStream>>> HttpUpstream::ope
       if (!piece || piece->empty()) break;
       error_body += *piece;
     }
-    co_return fail(decode_error(stream.status(), error_body, stream.header("retry-after")));
+    co_return fail(
+        upstreamError(decode_error, stream.status(), error_body, stream.header("retry-after")));
   }
   co_return std::move(*opened);
 }

@@ -9,9 +9,18 @@
 
 namespace switchyard::providers {
 
-Result<Registry> Registry::create(const config::Config& config, bool progress) {
+Result<Registry> Registry::create(const config::Config& config, bool progress,
+                                  const Registry* previous) {
   Registry registry;
   for (const auto& pc : config.providers) {
+    if (previous != nullptr) {
+      auto old = previous->configs_.find(pc.name);
+      if (old != previous->configs_.end() && old->second.sameAs(pc)) {
+        registry.providers_.emplace(pc.name, previous->providers_.at(pc.name));
+        registry.configs_.emplace(pc.name, pc);
+        continue;
+      }
+    }
     Result<ProviderPtr> provider = fail(ErrorCode::kInvalidArgument, "");
     if (pc.kind == "openai" || pc.kind == "azure") {
       provider = OpenAIProvider::create(pc);
@@ -35,6 +44,7 @@ Result<Registry> Registry::create(const config::Config& config, bool progress) {
     }
     if (!provider) return fail(std::move(provider.error()));
     registry.providers_.emplace(pc.name, std::move(*provider));
+    registry.configs_.emplace(pc.name, pc);
   }
   return registry;
 }

@@ -198,7 +198,8 @@ Result<std::unique_ptr<RagService>> RagService::create(const config::Config& con
                       .withParam("rag.embedding_model"));
     };
     pipeline::RequestContext ctx;
-    if (Status s = router.route(rag.embedding_model, ctx); !s.isOk() || ctx.plan.empty()) {
+    if (Status s = router.plan(rag.embedding_model, routing::RequestSignals{}, ctx);
+        !s.isOk() || ctx.plan.empty()) {
       return bad("'" + rag.embedding_model + "' is not a model this gateway serves" +
                  (s.isOk() ? std::string() : " (" + s.message() + ")"));
     }

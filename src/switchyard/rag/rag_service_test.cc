@@ -117,7 +117,7 @@ class RagServiceTest : public ::testing::Test {
     cfg_.rag.embedding_model = "up/fake-embedder";
     cfg_.rag.chunk_tokens = 64;
     cfg_.rag.chunk_overlap = 8;
-    router_ = std::make_unique<routing::Router>(cfg_);
+    router_ = std::make_unique<routing::Router>(cfg_, health_);
     auto registry = providers::Registry::create(cfg_);
     ASSERT_TRUE(registry) << registry.error().toString();
     registry_ = std::make_unique<providers::Registry>(std::move(*registry));
@@ -173,6 +173,7 @@ class RagServiceTest : public ::testing::Test {
   }()};
   std::string dir_;
   config::Config cfg_;
+  routing::HealthBoard health_;
   std::unique_ptr<routing::Router> router_;
   std::unique_ptr<providers::Registry> registry_;
   std::shared_ptr<RagService> service_;
@@ -413,7 +414,8 @@ TEST_F(RagServiceTest, UnknownEmbeddingModelIsAStartupError) {
   cfg.rag.embedding_model = "up/nope-embedder-x";
   cfg.rag.embedding_model_line = 7;
   cfg.providers[0].name = "other";  // no provider "up": the name cannot resolve
-  routing::Router router(cfg);
+  routing::HealthBoard health;
+  routing::Router router(cfg, health);
   auto registry = providers::Registry::create(cfg);
   ASSERT_TRUE(registry);
   auto service = RagService::create(cfg, router, *registry);

@@ -101,8 +101,7 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  providers::Provider* provider = nullptr;
-  if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
+  if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
   const std::string_view kind = providerKind(ctx.provider);
@@ -111,14 +110,9 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
       co_return co_await sendError(writer, ctx, std::move(s));
     }
   }
-  request.model = ctx.model;
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
 
   if (!request.stream) {
-    auto outcome = co_await (provider->chat(request, call) || writer.clientGone());
+    auto outcome = co_await writer.unlessClientGone(support_.chat(request, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -128,8 +122,10 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
     co_return;
   }
 
-  MessagesStreamWriter sink(writer, ctx, codec::MessagesStreamEncoder(ctx.model), headers(ctx));
-  auto outcome = co_await (provider->chatStream(request, sink, call) || writer.clientGone());
+  MessagesStreamWriter sink(writer, ctx, codec::MessagesStreamEncoder(ctx.model),
+                            [this, &ctx] { return headers(ctx); });
+  auto outcome =
+      co_await writer.unlessClientGone(support_.chatStream(request, sink, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);
   if (result.status.code() == ErrorCode::kCancelled) co_return finishCancelled(ctx);
@@ -151,16 +147,11 @@ asio::awaitable<void> AnthropicRoutes::countTokens(http::Request& req, http::Res
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  providers::Provider* provider = nullptr;
-  if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
+  if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  request.model = ctx.model;
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
-  auto outcome = co_await (provider->countTokens(request, call) || writer.clientGone());
+  auto outcome =
+      co_await writer.unlessClientGone(support_.countTokens(request, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   auto& result = std::get<0>(outcome);
   std::string source = "upstream";

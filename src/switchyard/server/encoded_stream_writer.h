@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -22,8 +23,9 @@ namespace switchyard::server {
 template <typename Encoder>
 class EncodedStreamWriter final : public providers::ChatSink {
  public:
+  // `headers` is asked when the response starts, once the answering provider is known.
   EncodedStreamWriter(http::ResponseWriter& writer, pipeline::RequestContext& ctx, Encoder encoder,
-                      http::ResponseWriter::Headers headers)
+                      std::function<http::ResponseWriter::Headers()> headers)
       : writer_(writer), ctx_(ctx), encoder_(std::move(encoder)), headers_(std::move(headers)) {}
 
   boost::asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
@@ -61,13 +63,13 @@ class EncodedStreamWriter final : public providers::ChatSink {
   boost::asio::awaitable<Status> start() {
     if (writer_.started()) co_return Status::ok();
     ctx_.first_byte = std::chrono::steady_clock::now();
-    co_return co_await writer_.startStream(200, "text/event-stream", headers_);
+    co_return co_await writer_.startStream(200, "text/event-stream", headers_());
   }
 
   http::ResponseWriter& writer_;
   pipeline::RequestContext& ctx_;
   Encoder encoder_;
-  http::ResponseWriter::Headers headers_;
+  std::function<http::ResponseWriter::Headers()> headers_;
   std::string buffer_;
   bool batching_ = false;
 };

@@ -2,9 +2,19 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cctype>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <random>
 #include <variant>
 
@@ -14,10 +24,13 @@
 #include "switchyard/core/version.h"
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
+#include "switchyard/routing/dispatcher.h"
 #include "switchyard/server/anthropic_routes.h"
 #include "switchyard/server/extensions.h"
+#include "switchyard/server/filtering_sink.h"
 #include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
+#include "switchyard/store/database.h"
 
 namespace switchyard::server {
 
@@ -66,26 +79,89 @@ class BeastHeaders final : public pipeline::RequestHeaders {
   const http::Request& req_;
 };
 
+std::string renderModels(const routing::Router& router) {
+  std::string body = R"({"object":"list","data":[)";
+  bool first = true;
+  for (const auto& m : router.models()) {
+    if (!first) body += ',';
+    first = false;
+    body += R"({"id":")";
+    appendJsonEscaped(body, m.id);
+    body += R"(","object":"model","created":0,"owned_by":")";
+    appendJsonEscaped(body, m.owned_by);
+    body += "\"}";
+  }
+  body += "]}";
+  return body;
+}
+
+// Evaluation scores (`switchyard eval --update-routing`) for the quality strategy, when the
+// store has them. Read at start-up and on reload, never on the request path.
+routing::QualityScores readQualityScores(const config::Config& config) {
+  routing::QualityScores scores;
+  if (!config.routing.quality_from_store || !config.storage_url.starts_with("sqlite://")) {
+    return scores;  // a fresh SQLite file is not created just to look
+  }
+  if (!std::filesystem::exists(config.storage_url.substr(9))) return scores;
+  auto db = store::openDatabase(config.storage_url);
+  if (!db) return scores;
+  auto rows = (*db)->query("SELECT target, task_type, score FROM quality_scores");
+  if (!rows) return scores;  // no evaluations yet
+  for (const auto& row : *rows) scores[row.text(0)][row.text(1)] = row.real(2);
+  return scores;
+}
+
 }  // namespace
 
-// All request handling. One instance, shared by every worker; holds only immutable state.
+// What a config reload replaces as one: the config, the providers built from it, the router and
+// the model listing. A request holds the Runtime it started with (ctx.runtime) to its end, so a
+// reload never pulls anything from under an in-flight request.
+struct Gateway::Runtime {
+  config::Config config;
+  providers::Registry registry;
+  std::unique_ptr<routing::Router> router;
+  std::string models_body;
+
+  static Result<std::shared_ptr<Runtime>> build(config::Config config, bool progress,
+                                                const Runtime* previous,
+                                                routing::HealthBoard& health,
+                                                const pipeline::Pricing* pricing) {
+    auto rt = std::make_shared<Runtime>();
+    rt->config = std::move(config);
+    auto registry = providers::Registry::create(rt->config, progress,
+                                                previous ? &previous->registry : nullptr);
+    if (!registry) return fail(std::move(registry.error()));
+    rt->registry = std::move(*registry);
+    rt->router = std::make_unique<routing::Router>(rt->config, health,
+                                                   readQualityScores(rt->config));
+    rt->router->setPricing(pricing);
+    rt->models_body = renderModels(*rt->router);
+    return rt;
+  }
+};
+
+// All request handling. One instance, shared by every worker. The routing state it serves
+// (Runtime) is swapped atomically by reloads.
 class Gateway::Handlers final : public RouteSupport {
  public:
-  Handlers(const config::Config& config, providers::Registry registry)
-      : config_(config), registry_(std::move(registry)), router_(config) {
-    models_body_ = renderModels();
-  }
+  Handlers(const config::Config& config, std::shared_ptr<const Runtime> runtime,
+           std::function<Status()> reload)
+      : config_(config), runtime_(std::move(runtime)), reload_(std::move(reload)) {}
 
   void setServer(http::Server* server) { server_ = server; }
   void setExtensions(Extensions ext) { ext_ = std::move(ext); }
-  providers::Registry& providerRegistry() { return registry_; }
-  const routing::Router& router() const { return router_; }
+  const Extensions& extensions() const { return ext_; }
+  // The start-up configuration (server, log and extension sections are not reloaded).
   const config::Config& gatewayConfig() const override { return config_; }
+  routing::HealthBoard& health() { return health_; }
+  std::shared_ptr<const Runtime> runtime() const { return runtime_.load(); }
+  void setRuntime(std::shared_ptr<const Runtime> runtime) { runtime_.store(std::move(runtime)); }
 
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& writer,
                                http::ConnectionInfo& conn) {
     RequestContext ctx;
     ctx.received = Clock::now();
+    ctx.runtime = runtime_.load();
     if (auto it = req.find("x-request-id");
         it != req.end() && acceptableRequestId(it->value())) {
       ctx.request_id = std::string(it->value());
@@ -113,9 +189,15 @@ class Gateway::Handlers final : public RouteSupport {
       co_await anthropic_.handle(target, req, writer, conn, ctx);
     } else if (ResponsesRoutes::serves(target)) {
       co_await responses_.handle(target, req, writer, conn, ctx);
+    } else if (target == "/admin/reload") {
+      if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
+      co_await adminReload(req, writer, ctx);
+    } else if (target == "/v1/route/explain") {
+      if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
+      co_await explain(req, writer, ctx);
     } else if (target == "/v1/models" || target == "/models") {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
-      (void)co_await writer.send(200, kJson, models_body_, responseHeaders(ctx));
+      (void)co_await writer.send(200, kJson, rt(ctx).models_body, responseHeaders(ctx));
     } else if (target == "/healthz") {
       (void)co_await writer.send(200, kJson, R"({"status":"ok"})");
     } else if (target == "/readyz") {
@@ -138,6 +220,46 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
  private:
+  static const Runtime& rt(const RequestContext& ctx) {
+    return *static_cast<const Runtime*>(ctx.runtime.get());
+  }
+
+  // POST /admin/reload: re-reads the config file and swaps in new providers and routes; a bad
+  // config is rejected (400, with file:line) and the running one keeps serving. Needs the admin
+  // key (SWITCHYARD_ADMIN_KEY) as a bearer token.
+  asio::awaitable<void> adminReload(http::Request& req, http::ResponseWriter& writer,
+                                    RequestContext& ctx) {
+    if (Status s = checkAdmin(req); !s.isOk()) co_return co_await sendError(writer, ctx, s);
+    // Loading and building providers does file I/O (and may load models): off the I/O thread.
+    Status result = co_await asio::co_spawn(
+        reload_pool_.get_executor(),
+        [this]() -> asio::awaitable<Status> { co_return reload_(); }, asio::use_awaitable);
+    if (!result.isOk()) co_return co_await sendError(writer, ctx, std::move(result));
+    ctx.http_status = 200;
+    (void)co_await writer.send(200, kJson, R"({"status":"reloaded"})", responseHeaders(ctx));
+  }
+
+  static Status checkAdmin(const http::Request& req) {
+    const char* configured = std::getenv("SWITCHYARD_ADMIN_KEY");
+    if (configured == nullptr || *configured == '\0') {
+      return Status(ErrorCode::kPermissionDenied,
+                    "admin endpoints are disabled: set SWITCHYARD_ADMIN_KEY to enable them")
+          .withErrorType("admin_disabled");
+    }
+    std::string_view given;
+    if (auto it = req.find(bhttp::field::authorization); it != req.end()) {
+      given = it->value();
+      if (given.starts_with("Bearer ")) given.remove_prefix(7);
+    }
+    const std::string_view expected(configured);
+    if (given.size() != expected.size() ||
+        CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+      return Status(ErrorCode::kUnauthenticated, "missing or wrong admin key")
+          .withErrorType("invalid_admin_key");
+    }
+    return Status::ok();
+  }
+
   RouteModule* moduleFor(std::string_view path) const {
     for (const auto& module : ext_.routes) {
       if (module->serves(path)) return module.get();
@@ -150,11 +272,11 @@ class Gateway::Handlers final : public RouteSupport {
   class ChatStreamWriter final : public providers::ChatSink {
    public:
     ChatStreamWriter(http::ResponseWriter& writer, RequestContext& ctx, bool client_wants_usage,
-                     http::ResponseWriter::Headers headers)
+                     const RouteSupport& support)
         : writer_(writer),
           ctx_(ctx),
           client_wants_usage_(client_wants_usage),
-          headers_(std::move(headers)) {}
+          support_(support) {}
 
     asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
       if (chunk.usage) ctx_.usage = *chunk.usage;
@@ -162,7 +284,8 @@ class Gateway::Handlers final : public RouteSupport {
       if (!forward_usage && chunk.choices.empty()) co_return Status::ok();
       if (!writer_.started()) {
         ctx_.first_byte = Clock::now();
-        Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
+        Status s =
+            co_await writer_.startStream(200, "text/event-stream", support_.responseHeaders(ctx_));
         if (!s.isOk()) co_return s;
       }
       buffer_.clear();
@@ -192,7 +315,7 @@ class Gateway::Handlers final : public RouteSupport {
     RequestContext& ctx_;
     bool client_wants_usage_;
     bool batching_ = false;
-    http::ResponseWriter::Headers headers_;
+    const RouteSupport& support_;
     std::string buffer_;
   };
 
@@ -205,18 +328,12 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
+      auto outcome = co_await writer.unlessClientGone(chat(request, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -229,8 +346,9 @@ class Gateway::Handlers final : public RouteSupport {
     // Always ask for usage upstream so the log has it; strip it if the client did not ask.
     const bool client_wants_usage = request.include_usage;
     request.include_usage = true;
-    ChatStreamWriter sink(writer, ctx, client_wants_usage, responseHeaders(ctx));
-    auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
+    ChatStreamWriter sink(writer, ctx, client_wants_usage, *this);
+    auto outcome =
+        co_await writer.unlessClientGone(chatStream(request, sink, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -240,14 +358,15 @@ class Gateway::Handlers final : public RouteSupport {
   class CompletionStreamWriter final : public providers::CompletionSink {
    public:
     CompletionStreamWriter(http::ResponseWriter& writer, RequestContext& ctx,
-                           http::ResponseWriter::Headers headers)
-        : writer_(writer), ctx_(ctx), headers_(std::move(headers)) {}
+                           const RouteSupport& support)
+        : writer_(writer), ctx_(ctx), support_(support) {}
 
     asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) override {
       if (chunk.usage) ctx_.usage = *chunk.usage;
       if (!writer_.started()) {
         ctx_.first_byte = Clock::now();
-        Status s = co_await writer_.startStream(200, "text/event-stream", headers_);
+        Status s =
+            co_await writer_.startStream(200, "text/event-stream", support_.responseHeaders(ctx_));
         if (!s.isOk()) co_return s;
       }
       buffer_ = "data: ";
@@ -268,7 +387,7 @@ class Gateway::Handlers final : public RouteSupport {
     http::ResponseWriter& writer_;
     RequestContext& ctx_;
     bool batching_ = false;
-    http::ResponseWriter::Headers headers_;
+    const RouteSupport& support_;
     std::string buffer_;
   };
 
@@ -281,18 +400,12 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
 
     if (!request.stream) {
-      auto outcome = co_await writer.unlessClientGone(provider->complete(request, call));
+      auto outcome = co_await writer.unlessClientGone(complete(request, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -301,9 +414,9 @@ class Gateway::Handlers final : public RouteSupport {
       co_await sendOk(writer, ctx, codec::encodeCompletionResponse(*result, false));
       co_return;
     }
-    CompletionStreamWriter sink(writer, ctx, responseHeaders(ctx));
+    CompletionStreamWriter sink(writer, ctx, *this);
     auto outcome =
-        co_await writer.unlessClientGone(provider->completeStream(request, sink, call));
+        co_await writer.unlessClientGone(completeStream(request, sink, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     co_await finishStream(writer, ctx, std::move(std::get<0>(outcome)));
   }
@@ -318,17 +431,11 @@ class Gateway::Handlers final : public RouteSupport {
     if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    providers::Provider* provider = nullptr;
-    if (Status s = resolve(request.model, ctx, provider); !s.isOk()) {
+    if (Status s = plan(request.model, request, ctx); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
-    request.model = ctx.model;
     const std::string encoding = request.encoding_format;
-    providers::CallContext call{conn.client, ctx.request_id,
-                                ctx.received + config_.server.request_timeout};
-    ctx.upstream_start = Clock::now();
-    ctx.attempts = 1;
-    auto outcome = co_await writer.unlessClientGone(provider->embed(request, call));
+    auto outcome = co_await writer.unlessClientGone(embed(request, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -342,6 +449,18 @@ class Gateway::Handlers final : public RouteSupport {
   asio::awaitable<Status> admitPayload(const http::Request& req, RequestContext& ctx,
                                        api::ChatRequest* chat, api::CompletionRequest* completion,
                                        api::EmbeddingRequest* embedding) override {
+    if (auto risk = req.find("x-switchyard-risk"); risk != req.end()) {
+      const std::string_view tier = risk->value();
+      if (tier.empty() || tier.size() > 32 ||
+          !std::all_of(tier.begin(), tier.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+          })) {
+        co_return Status(ErrorCode::kInvalidArgument,
+                         "x-switchyard-risk must be a short risk tier name such as low or high")
+            .withErrorType("invalid_header");
+      }
+      ctx.risk_tier = std::string(tier);
+    }
     if (ext_.stages.empty()) co_return Status::ok();
     BeastHeaders headers(req);
     pipeline::StageInput in{headers, ctx, chat, completion, embedding};
@@ -353,20 +472,153 @@ class Gateway::Handlers final : public RouteSupport {
     co_return Status::ok();
   }
 
-  Status resolve(std::string_view model, RequestContext& ctx,
-                 providers::Provider*& provider) override {
-    ctx.requested_model = std::string(model);
-    if (Status s = router_.route(model, ctx); !s.isOk()) return s;
-    const auto& target = ctx.plan.front();
-    provider = registry_.find(target.provider);
-    if (provider == nullptr) {
-      return Status(ErrorCode::kInternal, "route for '" + std::string(model) +
-                                              "' names unknown provider '" + target.provider +
-                                              "'");
+  // ---- routing and dispatch ------------------------------------------------------------
+
+  // POST /v1/route/explain: a chat request in, the routing decision out, no model called. The
+  // admission stages run first (auth, guard verdicts), exactly as for the real request.
+  asio::awaitable<void> explain(http::Request& req, http::ResponseWriter& writer,
+                                RequestContext& ctx) {
+    auto decoded = codec::decodeChatRequest(req.body());
+    if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+    api::ChatRequest& request = *decoded;
+    if (Status s = co_await admit(req, ctx, request); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
     }
-    ctx.provider = target.provider;
-    ctx.model = target.model;
+    routing::RequestSignals signals =
+        routing::signalsOf(request, &rt(ctx).router->classifier(), ctx.risk_tier, true);
+    signals.local_only = ctx.local_only;
+    signals.local_only_reason = ctx.local_only_reason;
+    if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
+    signals.budget_remaining = ctx.budget_remaining;
+    routing::Explanation explanation;
+    (void)rt(ctx).router->plan(request.model, signals, ctx, &explanation);
+    ctx.http_status = 200;
+    (void)co_await writer.send(200, kJson, routing::explanationJson(explanation),
+                               responseHeaders(ctx));
+    // Not a model request: nothing to log, but the stages that admitted it settle.
+    for (int i = ctx.stages_admitted - 1; i >= 0; --i) {
+      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
+    }
+  }
+
+  Status plan(std::string_view model, const api::ChatRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(
+        request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
+    return planWith(model, signals, ctx);
+  }
+  Status plan(std::string_view model, const api::CompletionRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(
+        request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
+    return planWith(model, signals, ctx);
+  }
+  Status plan(std::string_view model, const api::EmbeddingRequest& request,
+              RequestContext& ctx) override {
+    routing::RequestSignals signals = routing::signalsOf(request);
+    return planWith(model, signals, ctx);
+  }
+
+  Status planWith(std::string_view model, routing::RequestSignals& signals, RequestContext& ctx) {
+    ctx.requested_model = std::string(model);
+    signals.local_only = ctx.local_only;
+    signals.local_only_reason = ctx.local_only_reason;
+    if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
+    signals.budget_remaining = ctx.budget_remaining;
+    if (Status s = rt(ctx).router->plan(model, signals, ctx); !s.isOk()) return s;
+    ctx.provider = ctx.plan.front().provider;
+    ctx.model = ctx.plan.front().model;
     return Status::ok();
+  }
+
+  Clock::time_point deadlineOf(const RequestContext& ctx) const {
+    return ctx.received + config_.server.request_timeout;
+  }
+
+  asio::awaitable<Result<api::ChatResponse>> chat(api::ChatRequest& request, RequestContext& ctx,
+                                                  http::HttpClient& http) override {
+    auto result = co_await routing::Dispatcher(rt(ctx).registry).call<api::ChatResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.chat(request, call);
+        });
+    if (result && ctx.output_filter) {
+      for (auto& choice : result->choices) {
+        for (auto& part : choice.message.content) {
+          if (part.kind != api::ContentPart::Kind::kText) continue;
+          std::string text = ctx.output_filter->write(choice.index, part.text);
+          text += ctx.output_filter->flush(choice.index);
+          part.text = std::move(text);
+        }
+      }
+    }
+    co_return result;
+  }
+
+  asio::awaitable<providers::StreamOutcome> chatStream(api::ChatRequest& request,
+                                                       providers::ChatSink& sink,
+                                                       RequestContext& ctx,
+                                                       http::HttpClient& http) override {
+    FilteringChatSink filtered(sink, ctx.output_filter.get());
+    providers::ChatSink& target_sink = ctx.output_filter ? filtered : sink;
+    co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
+        ctx, http, deadlineOf(ctx),
+        [&request, &target_sink](providers::Provider& p, const pipeline::Target& t,
+                                 providers::CallContext& call) {
+          request.model = t.model;
+          return p.chatStream(request, target_sink, call);
+        });
+  }
+
+  asio::awaitable<Result<api::CompletionResponse>> complete(api::CompletionRequest& request,
+                                                            RequestContext& ctx,
+                                                            http::HttpClient& http) override {
+    co_return co_await routing::Dispatcher(rt(ctx).registry).call<api::CompletionResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.complete(request, call);
+        });
+  }
+
+  asio::awaitable<providers::StreamOutcome> completeStream(api::CompletionRequest& request,
+                                                           providers::CompletionSink& sink,
+                                                           RequestContext& ctx,
+                                                           http::HttpClient& http) override {
+    co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
+        ctx, http, deadlineOf(ctx),
+        [&request, &sink](providers::Provider& p, const pipeline::Target& t,
+                          providers::CallContext& call) {
+          request.model = t.model;
+          return p.completeStream(request, sink, call);
+        });
+  }
+
+  asio::awaitable<Result<api::EmbeddingResponse>> embed(api::EmbeddingRequest& request,
+                                                        RequestContext& ctx,
+                                                        http::HttpClient& http) override {
+    co_return co_await routing::Dispatcher(rt(ctx).registry).call<api::EmbeddingResponse>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.embed(request, call);
+        });
+  }
+
+  asio::awaitable<Result<std::int64_t>> countTokens(api::ChatRequest& request,
+                                                    RequestContext& ctx,
+                                                    http::HttpClient& http) override {
+    co_return co_await routing::Dispatcher(rt(ctx).registry).call<std::int64_t>(
+        ctx, http, deadlineOf(ctx),
+        [&request](providers::Provider& p, const pipeline::Target& t,
+                   providers::CallContext& call) {
+          request.model = t.model;
+          return p.countTokens(request, call);
+        });
   }
 
   http::ResponseWriter::Headers responseHeaders(const RequestContext& ctx) const override {
@@ -482,26 +734,11 @@ class Gateway::Handlers final : public RouteSupport {
               {"cached_tokens", static_cast<long long>(ctx.usage.cached_tokens)}});
   }
 
-  std::string renderModels() const {
-    std::string body = R"({"object":"list","data":[)";
-    bool first = true;
-    for (const auto& m : router_.models()) {
-      if (!first) body += ',';
-      first = false;
-      body += R"({"id":")";
-      appendJsonEscaped(body, m.id);
-      body += R"(","object":"model","created":0,"owned_by":")";
-      appendJsonEscaped(body, m.owned_by);
-      body += "\"}";
-    }
-    body += "]}";
-    return body;
-  }
-
   const config::Config& config_;
-  providers::Registry registry_;
-  routing::Router router_;
-  std::string models_body_;
+  routing::HealthBoard health_;
+  std::atomic<std::shared_ptr<const Runtime>> runtime_;
+  std::function<Status()> reload_;
+  asio::thread_pool reload_pool_{1};
   http::Server* server_ = nullptr;
   Extensions ext_;
   AnthropicRoutes anthropic_{*this};
@@ -518,15 +755,19 @@ Gateway::~Gateway() { shutdown(); }
 Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool progress) {
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(config)));
   const auto& cfg = gateway->config_;
-  auto registry = providers::Registry::create(cfg, progress);
-  if (!registry) return fail(std::move(registry.error()));
-  gateway->handlers_ = std::make_unique<Handlers>(cfg, std::move(*registry));
+  Gateway* self = gateway.get();
+  gateway->handlers_ = std::make_unique<Handlers>(cfg, nullptr, [self] { return self->reload(); });
   {
     Handlers& h = *gateway->handlers_;
-    GatewayServices services{cfg, h.providerRegistry(), h.router(), h};
+    auto runtime = Runtime::build(cfg, progress, nullptr, h.health(), nullptr);
+    if (!runtime) return fail(std::move(runtime.error()));
+    gateway->initial_runtime_ = *runtime;
+    GatewayServices services{cfg, (*runtime)->registry, *(*runtime)->router, h};
     auto ext = buildExtensions(services);
     if (!ext) return fail(std::move(ext.error()));
+    (*runtime)->router->setPricing(ext->pricing.get());
     h.setExtensions(std::move(*ext));
+    h.setRuntime(std::move(*runtime));
   }
 
   http::ServerOptions options;
@@ -568,13 +809,57 @@ void Gateway::shutdown() {
   spdlog::default_logger()->flush();
 }
 
+Status Gateway::reload() {
+  std::lock_guard lock(reload_mu_);
+  const bool embedded = config_.source == "<embedded>";
+  auto next = embedded ? config::embeddedDefaultConfig() : config::loadConfigFile(config_.source);
+  if (!next) {
+    logEvent(spdlog::level::warn, "config_reload_rejected",
+             {{"config", config_.source}, {"error", next.error().message()}});
+    return Status(ErrorCode::kInvalidArgument,
+                  "config not reloaded (the running one keeps serving): " + next.error().message())
+        .withErrorType("invalid_config");
+  }
+  const auto previous = handlers_->runtime();
+  auto runtime = Runtime::build(std::move(*next), false, previous.get(), handlers_->health(),
+                                handlers_->extensions().pricing.get());
+  if (!runtime) {
+    logEvent(spdlog::level::warn, "config_reload_rejected",
+             {{"config", config_.source}, {"error", runtime.error().message()}});
+    return Status(ErrorCode::kInvalidArgument,
+                  "config not reloaded (the running one keeps serving): " +
+                      runtime.error().message())
+        .withErrorType("invalid_config");
+  }
+  const auto& cfg = (*runtime)->config;
+  if (cfg.server.host != config_.server.host || cfg.server.port != config_.server.port) {
+    logEvent(spdlog::level::warn, "config_reload_partial",
+             {{"note", "server.listen changes take effect after a restart"}});
+  }
+  handlers_->setRuntime(std::move(*runtime));
+  logEvent(spdlog::level::info, "config_reloaded",
+           {{"config", config_.source},
+            {"providers", static_cast<long long>(cfg.providers.size())},
+            {"routes", static_cast<long long>(cfg.routes.size())}});
+  return Status::ok();
+}
+
 int Gateway::run() {
   asio::io_context signals_io(1);
-  asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (!ec) received = signo;
-  });
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          logEvent(spdlog::level::info, "signal", {{"signal", "SIGHUP"}});
+          (void)reload();  // logs its own outcome
+          signals.async_wait(on_signal);
+          return;
+        }
+        received = signo;
+      };
+  signals.async_wait(on_signal);
   signals_io.run();
   logEvent(spdlog::level::info, "signal", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
   shutdown();

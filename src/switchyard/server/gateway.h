@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/status.h"
@@ -28,13 +29,21 @@ class Gateway {
   int run();
   // Stops accepting and drains in-flight requests up to the configured drain timeout.
   void shutdown();
+  // Re-reads the config file (SIGHUP, POST /admin/reload) and swaps in the new providers,
+  // routes and routing settings; in-flight requests finish on the old ones. A config that does
+  // not load is rejected and the running one keeps serving. Unchanged providers are kept
+  // (local models stay loaded). The server, log and extension sections apply at restart.
+  Status reload();
 
  private:
   class Handlers;
+  struct Runtime;
   explicit Gateway(config::Config config);
 
   config::Config config_;
   std::unique_ptr<Handlers> handlers_;
+  std::shared_ptr<const Runtime> initial_runtime_;  // extensions keep references into it
+  std::mutex reload_mu_;
   std::unique_ptr<http::Server> server_;
   std::atomic<bool> shut_down_{false};
 };

@@ -1,6 +1,7 @@
 #include "switchyard/server/ollama_routes.h"
 
 #include <chrono>
+#include <functional>
 #include <variant>
 
 #include "switchyard/api/errors.h"
@@ -41,7 +42,7 @@ class NdjsonWriter {
  public:
   NdjsonWriter(http::ResponseWriter& writer, RequestContext& ctx,
                codec::NdjsonStreamEncoder::Mode mode, std::string model,
-               http::ResponseWriter::Headers headers)
+               std::function<http::ResponseWriter::Headers()> headers)
       : writer_(writer),
         ctx_(ctx),
         encoder_(mode, std::move(model), now()),
@@ -59,7 +60,7 @@ class NdjsonWriter {
     if (buffer_.empty()) co_return Status::ok();
     if (!writer_.started()) {
       ctx_.first_byte = Clock::now();
-      Status s = co_await writer_.startStream(200, kNdjson, headers_);
+      Status s = co_await writer_.startStream(200, kNdjson, headers_());
       if (!s.isOk()) co_return s;
     }
     writer_.append(buffer_);
@@ -85,7 +86,7 @@ class NdjsonWriter {
     }
     if (!writer_.started()) {
       ctx_.first_byte = Clock::now();
-      (void)co_await writer_.startStream(200, kNdjson, headers_);
+      (void)co_await writer_.startStream(200, kNdjson, headers_());
     }
     writer_.append(buffer_);
     (void)co_await writer_.finish();
@@ -95,7 +96,7 @@ class NdjsonWriter {
   http::ResponseWriter& writer_;
   RequestContext& ctx_;
   codec::NdjsonStreamEncoder encoder_;
-  http::ResponseWriter::Headers headers_;
+  std::function<http::ResponseWriter::Headers()> headers_;
   std::string buffer_;
   bool batching_ = false;
 };
@@ -130,10 +131,12 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
 
 OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
   const config::Config& cfg = support_.gatewayConfig();
-  routing::Router router(cfg);
+  routing::HealthBoard health;  // only for planning the listing; dispatch uses the gateway's
+  routing::Router router(cfg, health);
+  routing::RequestSignals signals;
   for (const auto& listing : router.models()) {
     RequestContext ctx;
-    if (!router.route(listing.id, ctx).isOk() || ctx.plan.empty()) continue;
+    if (!router.plan(listing.id, signals, ctx).isOk() || ctx.plan.empty()) continue;
     codec::ModelInfo info;
     info.name = listing.id;
     info.provider = ctx.plan.front().provider;
@@ -233,22 +236,16 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  providers::Provider* provider = nullptr;
-  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
+  if (Status s = resolve(model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
   if (request.messages.empty()) {
     // Ollama loads the model and answers at once; the gateway has nothing to load.
     co_return co_await sendOk(writer, ctx, codec::encodeChatLoadResponse(model, now()));
   }
-  request.model = ctx.model;
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
 
   if (!request.stream) {
-    auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
+    auto outcome = co_await writer.unlessClientGone(support_.chat(request, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -259,9 +256,10 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
   }
 
   NdjsonWriter out(writer, ctx, codec::NdjsonStreamEncoder::Mode::kChat, model,
-                   support_.responseHeaders(ctx));
+                   [this, &ctx] { return support_.responseHeaders(ctx); });
   ChatNdjsonSink sink(out);
-  auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
+  auto outcome =
+      co_await writer.unlessClientGone(support_.chatStream(request, sink, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);
   if (result.status.code() == ErrorCode::kCancelled) co_return finishCancelled(ctx);
@@ -288,26 +286,24 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
     admitted = co_await support_.admit(req, ctx, request.chat);
   }
   if (!admitted.isOk()) co_return co_await sendError(writer, ctx, std::move(admitted));
-  providers::Provider* provider = nullptr;
-  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
-    co_return co_await sendError(writer, ctx, std::move(s));
+  Status planned = Status::ok();
+  if (request.raw) {
+    planned = resolve(model, request.completion, ctx);
+  } else {
+    planned = resolve(model, request.chat, ctx);
   }
+  if (!planned.isOk()) co_return co_await sendError(writer, ctx, std::move(planned));
   if (request.load_only) {
     co_return co_await sendOk(writer, ctx,
                               codec::encodeGenerateResponse(model, now(), "", "", "load", {}, {}));
   }
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
-
   if (!ctx.stream) {
     std::string text, thinking;
     api::FinishReason reason = api::FinishReason::kStop;
     if (request.raw) {
       ctx.endpoint = pipeline::Endpoint::kCompletions;
-      request.completion.model = ctx.model;
-      auto outcome = co_await writer.unlessClientGone(provider->complete(request.completion, call));
+      auto outcome = co_await writer.unlessClientGone(
+          support_.complete(request.completion, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -317,8 +313,8 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
         reason = result->choices.front().finish_reason;
       }
     } else {
-      request.chat.model = ctx.model;
-      auto outcome = co_await writer.unlessClientGone(provider->chat(request.chat, call));
+      auto outcome =
+          co_await writer.unlessClientGone(support_.chat(request.chat, ctx, conn.client));
       if (outcome.index() == 1) co_return finishCancelled(ctx);
       auto& result = std::get<0>(outcome);
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -339,18 +335,17 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
   }
 
   NdjsonWriter out(writer, ctx, codec::NdjsonStreamEncoder::Mode::kGenerate, model,
-                   support_.responseHeaders(ctx));
+                   [this, &ctx] { return support_.responseHeaders(ctx); });
   std::variant<providers::StreamOutcome, Status> outcome;
   if (request.raw) {
     ctx.endpoint = pipeline::Endpoint::kCompletions;
-    request.completion.model = ctx.model;
     CompletionNdjsonSink sink(out);
-    outcome =
-        co_await writer.unlessClientGone(provider->completeStream(request.completion, sink, call));
+    outcome = co_await writer.unlessClientGone(
+        support_.completeStream(request.completion, sink, ctx, conn.client));
   } else {
-    request.chat.model = ctx.model;
     ChatNdjsonSink sink(out);
-    outcome = co_await writer.unlessClientGone(provider->chatStream(request.chat, sink, call));
+    outcome = co_await writer.unlessClientGone(
+        support_.chatStream(request.chat, sink, ctx, conn.client));
   }
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);
@@ -381,16 +376,10 @@ asio::awaitable<void> OllamaRoutes::embed(http::Request& req, http::ResponseWrit
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  providers::Provider* provider = nullptr;
-  if (Status s = resolve(model, ctx, provider); !s.isOk()) {
+  if (Status s = resolve(model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  request.model = ctx.model;
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
-  auto outcome = co_await writer.unlessClientGone(provider->embed(request, call));
+  auto outcome = co_await writer.unlessClientGone(support_.embed(request, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   auto& result = std::get<0>(outcome);
   if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -432,11 +421,12 @@ const codec::ModelInfo* OllamaRoutes::findModel(std::string_view name) const {
   return nullptr;
 }
 
-Status OllamaRoutes::resolve(std::string_view model, RequestContext& ctx,
-                             providers::Provider*& provider) {
-  Status s = support_.resolve(model, ctx, provider);
+template <typename Request>
+Status OllamaRoutes::resolve(std::string_view model, const Request& request,
+                             RequestContext& ctx) {
+  Status s = support_.plan(model, request, ctx);
   if (s.code() == ErrorCode::kNotFound && model.ends_with(kLatest)) {
-    s = support_.resolve(model.substr(0, model.size() - kLatest.size()), ctx, provider);
+    s = support_.plan(model.substr(0, model.size() - kLatest.size()), request, ctx);
     ctx.requested_model = std::string(model);
   }
   if (s.code() == ErrorCode::kNotFound) {

@@ -43,8 +43,8 @@ class OllamaRoutes {
 
   // Routes `model`; a trailing ":latest" (Ollama's default tag) is ignored when the name
   // without it is known. Unknown models are 404 "model 'x' not found", as Ollama says it.
-  Status resolve(std::string_view model, pipeline::RequestContext& ctx,
-                 providers::Provider*& provider);
+  template <typename Request>
+  Status resolve(std::string_view model, const Request& request, pipeline::RequestContext& ctx);
   const api::ollama::ModelInfo* findModel(std::string_view name) const;
   api::ollama::Timings timings(const pipeline::RequestContext& ctx) const;
 

@@ -60,19 +60,13 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  providers::Provider* provider = nullptr;
-  if (Status s = support_.resolve(request.model, ctx, provider); !s.isOk()) {
+  if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  request.model = ctx.model;
   codec::ResponseMeta meta{ctx.request_id, unixNow(), ctx.model, std::move(decoded->echo)};
-  providers::CallContext call{conn.client, ctx.request_id,
-                              ctx.received + support_.gatewayConfig().server.request_timeout};
-  ctx.upstream_start = Clock::now();
-  ctx.attempts = 1;
 
   if (!request.stream) {
-    auto outcome = co_await writer.unlessClientGone(provider->chat(request, call));
+    auto outcome = co_await writer.unlessClientGone(support_.chat(request, ctx, conn.client));
     if (outcome.index() == 1) co_return finishCancelled(ctx);
     auto& result = std::get<0>(outcome);
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
@@ -86,8 +80,9 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
   }
 
   ResponsesStreamWriter sink(writer, ctx, codec::ResponsesStreamEncoder(std::move(meta)),
-                             support_.responseHeaders(ctx));
-  auto outcome = co_await writer.unlessClientGone(provider->chatStream(request, sink, call));
+                             [this, &ctx] { return support_.responseHeaders(ctx); });
+  auto outcome =
+      co_await writer.unlessClientGone(support_.chatStream(request, sink, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   providers::StreamOutcome& result = std::get<0>(outcome);
   if (result.status.code() == ErrorCode::kCancelled) co_return finishCancelled(ctx);

@@ -38,9 +38,32 @@ class RouteSupport {
     return admitPayload(req, ctx, nullptr, nullptr, &embedding);
   }
 
-  // Routes `model`: fills ctx (route, plan, provider, model, decision) and `provider`.
-  virtual Status resolve(std::string_view model, pipeline::RequestContext& ctx,
-                         providers::Provider*& provider) = 0;
+  // Plans the request for `model` (usually request.model): fills ctx.route, plan, policy,
+  // decision, and ctx.provider/model with the first candidate (dispatch updates them when it
+  // falls back). A non-ok status is the client's error.
+  virtual Status plan(std::string_view model, const api::ChatRequest& request,
+                      pipeline::RequestContext& ctx) = 0;
+  virtual Status plan(std::string_view model, const api::CompletionRequest& request,
+                      pipeline::RequestContext& ctx) = 0;
+  virtual Status plan(std::string_view model, const api::EmbeddingRequest& request,
+                      pipeline::RequestContext& ctx) = 0;
+
+  // Dispatch: runs the plan with retries, breakers and fallbacks (request.model is set to each
+  // candidate's model in turn) and applies the output filter (ctx.output_filter) to chat text.
+  virtual boost::asio::awaitable<Result<api::ChatResponse>> chat(
+      api::ChatRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
+  virtual boost::asio::awaitable<providers::StreamOutcome> chatStream(
+      api::ChatRequest& request, providers::ChatSink& sink, pipeline::RequestContext& ctx,
+      http::HttpClient& http) = 0;
+  virtual boost::asio::awaitable<Result<api::CompletionResponse>> complete(
+      api::CompletionRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
+  virtual boost::asio::awaitable<providers::StreamOutcome> completeStream(
+      api::CompletionRequest& request, providers::CompletionSink& sink,
+      pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
+  virtual boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
+      api::EmbeddingRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
+  virtual boost::asio::awaitable<Result<std::int64_t>> countTokens(
+      api::ChatRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
   // x-request-id and the x-switchyard-* routing headers.
   virtual http::ResponseWriter::Headers responseHeaders(
       const pipeline::RequestContext& ctx) const = 0;
