@@ -10,6 +10,7 @@
 
 #include "switchyard/cli/keys_cmd.h"
 #include "switchyard/cli/report_cmd.h"
+#include "switchyard/cli/rag_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif
+  sy::cli::addRagCommands(app, action);
 
   CLI11_PARSE(app, argc, argv);
 
