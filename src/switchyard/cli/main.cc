@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "switchyard/cli/eval_cmd.h"
 #include "switchyard/cli/report_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   sy::cli::addReportCommand(app, action);
   sy::cli::addRouteCommand(app, action);
+  sy::cli::addEvalCommand(app, action);
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif
