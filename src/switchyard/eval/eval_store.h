@@ -151,6 +151,7 @@ class ResultWriter {
   std::thread thread_;
 };
 
+// UTC with milliseconds: "2026-11-26T08:19:44.123Z" (sorts by time as text).
 std::string nowIso8601();
 
 }  // namespace switchyard::eval

@@ -353,9 +353,9 @@ class Run : public GradeServices {
 std::string newRunId() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
-  std::string t = nowIso8601();  // 2026-11-26T08:19:44Z
+  const std::string t = nowIso8601();  // 2026-11-26T08:19:44.123Z
   std::string id;
-  for (char ch : t) {
+  for (char ch : t.substr(0, 19)) {
     if (std::isdigit(static_cast<unsigned char>(ch))) id += ch;
     if (id.size() == 8 && ch == 'T') id += '-';
   }
