@@ -250,3 +250,33 @@ TEST_F(DatasetTest, MissingDatasetIsAnError) {
 
 }  // namespace
 }  // namespace switchyard::eval
+
+namespace switchyard::eval {
+namespace {
+
+// The suites in examples/eval load and every case builds.
+TEST(ExamplesTest, EveryExampleSuiteLoads) {
+  const std::filesystem::path dir = std::filesystem::path(SY_SOURCE_DIR) / "examples" / "eval";
+  int suites = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++suites;
+    auto s = loadSuite(entry.path().string());
+    ASSERT_TRUE(s) << s.error().message();
+    auto src = CaseSource::open(*s);
+    ASSERT_TRUE(src);
+    int n = 0;
+    for (;;) {
+      auto c = (*src)->next();
+      ASSERT_TRUE(c) << c.error().message();
+      if (!*c) break;
+      ++n;
+    }
+    EXPECT_GT(n, 1) << entry.path();
+    EXPECT_EQ(n, countCases(*s)) << entry.path();
+  }
+  EXPECT_EQ(suites, 4);
+}
+
+}  // namespace
+}  // namespace switchyard::eval
