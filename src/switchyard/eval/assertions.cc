@@ -39,6 +39,7 @@ AssertionResult failed(std::string reason, double score = 0) { return {false, sc
 
 std::string shorten(std::string_view s, std::size_t n = 80) {
   if (s.size() <= n) return std::string(s);
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // whole code points
   return std::string(s.substr(0, n)) + "...";
 }
 
@@ -309,13 +310,13 @@ boost::asio::awaitable<AssertionResult> grade(const AssertionSpec& spec, const C
     r = std::move(*local);
   } else if (spec.type == "similar") {
     if (options.embedder.empty()) {
-      r = failed("similar: no embedder configured (set `embedder:` in the suite or --embedder)");
+      r = failed("no embedder configured (set `embedder:` in the suite or --embedder)");
     } else {
       Result<std::vector<double>> want = co_await services.embed(options.embedder, spec.value);
       Result<std::vector<double>> got = std::vector<double>();
       if (want) got = co_await services.embed(options.embedder, output.text);
       if (!want || !got) {
-        r = failed("similar: embedding failed: " +
+        r = failed("embedding failed: " +
                    (!want ? want.error().message() : got.error().message()));
       } else {
         const double sim = cosineSimilarity(*want, *got);
@@ -328,40 +329,40 @@ boost::asio::awaitable<AssertionResult> grade(const AssertionSpec& spec, const C
   } else if (spec.type == "llm-judge") {
     const std::string judge = spec.judge.empty() ? options.judge : spec.judge;
     if (judge.empty()) {
-      r = failed("llm-judge: no judge configured: set `judge:` in the suite or the assertion, or "
+      r = failed("no judge configured: set `judge:` in the suite or the assertion, or "
                  "--judge (a local route is recommended; a cloud model is never picked "
                  "silently)");
     } else {
       auto reply = co_await services.chat(judge, judgeMessages(spec.rubric, c, output.text));
       if (!reply) {
-        r = failed("llm-judge: the judge " + judge + " failed: " + reply.error().message());
+        r = failed("the judge " + judge + " failed: " + reply.error().message());
       } else if (auto score = parseJudgeScore(*reply)) {
         r = *score >= spec.threshold ? pass("", *score)
                                      : failed("judge score " + std::to_string(*score) + " < " +
                                                   std::to_string(spec.threshold),
                                               *score);
       } else {
-        r = failed("llm-judge: the judge gave no 'SCORE: N': " + shorten(*reply));
+        r = failed("the judge gave no 'SCORE: N': " + shorten(*reply));
       }
     }
   } else if (spec.type == "code-tests") {
     if (!options.allow_code) {
-      r = failed("code-tests: code execution is off; pass --allow-code-exec to run model-written "
+      r = failed("code execution is off; pass --allow-code-exec to run model-written "
                  "code in the sandbox");
     } else if (c.code_entry_point.empty()) {
-      r = failed("code-tests: the case has no test code (use a humaneval dataset import)");
+      r = failed("the case has no test code (use a humaneval dataset import)");
     } else {
       auto run = co_await services.runPython(codeProgram(c, output.text));
       if (!run) {
-        r = failed("code-tests: " + run.error().message());
+        r = failed("" + run.error().message());
       } else if (run->timed_out) {
-        r = failed("code-tests: timed out");
+        r = failed("timed out");
       } else if (run->exit_code == 0) {
         r = pass();
       } else {
         std::string tail = run->output;
         if (tail.size() > 200) tail = tail.substr(tail.size() - 200);
-        r = failed("code-tests: tests failed (exit " + std::to_string(run->exit_code) + "): " +
+        r = failed("tests failed (exit " + std::to_string(run->exit_code) + "): " +
                    tail);
       }
     }

@@ -235,8 +235,9 @@ Result<std::vector<TargetSummary>> EvalStore::targetSummaries(const std::string&
     t.mean_latency_ms = r.real(7);
     t.cost_usd = r.real(8);
     for (auto [q, dst] : {std::pair{0.5, &t.p50_latency_ms}, std::pair{0.95, &t.p95_latency_ms}}) {
-      const auto offset = static_cast<std::int64_t>(std::floor(q * static_cast<double>(
-                                                                       t.outputs - 1)));
+      // Nearest rank: the ceil(q * n)-th smallest.
+      const auto offset = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(
+                                                                      t.outputs))) - 1;
       const Value pq[] = {run, t.target, std::max<std::int64_t>(0, offset)};
       auto v = db_->query(
           "SELECT latency_ms FROM eval_outputs WHERE run_id = ? AND target = ? "

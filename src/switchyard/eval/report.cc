@@ -69,7 +69,8 @@ std::string money(double x) { return x < 0.01 && x > 0 ? fmt::format("${:.6f}", 
 std::string oneLine(std::string_view s, std::size_t n) {
   std::string out;
   for (char c : s) {
-    if (out.size() >= n) {
+    // Stop at n bytes, but only between code points.
+    if (out.size() >= n && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
       out += "...";
       break;
     }

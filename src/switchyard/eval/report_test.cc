@@ -137,3 +137,13 @@ TEST_F(ReportTest, UnknownRunAndFormat) {
 
 }  // namespace
 }  // namespace switchyard::eval
+
+namespace switchyard::eval {
+namespace {
+
+TEST(XmlEscapeTest, EscapesAndDropsControlCharacters) {
+  EXPECT_EQ(xmlEscape("a<b>&\"'\x02\n"), "a&lt;b&gt;&amp;&quot;&#39;\n");
+}
+
+}  // namespace
+}  // namespace switchyard::eval

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <filesystem>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
@@ -91,9 +93,16 @@ class Run : public GradeServices {
   }
 
   Result<RunSummary> run() {
+    // First Ctrl-C: take no new work, let the requests in flight finish and be stored (the run
+    // is resumable). Second: leave at once; what the writer committed stays.
     asio::signal_set signals(io_, SIGINT, SIGTERM);
-    signals.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) stopping_ = true;
+    signals.async_wait([this, &signals](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      stopping_ = true;
+      std::fprintf(stderr, "\nstopping after the requests in flight (again to abort)\n");
+      signals.async_wait([](const boost::system::error_code& ec2, int) {
+        if (!ec2) std::_Exit(130);
+      });
     });
     summary_.run_id = run_id_;
     active_ = concurrency_;
@@ -115,7 +124,7 @@ class Run : public GradeServices {
     io_.run();
     pool_.join();
     Status w = writer_.close();
-    if (progress_) {
+    if (progress_ && !stopping_) {
       progress_->done(std::to_string(summary_.outputs) + " outputs, " +
                       std::to_string(summary_.passed) + " passed");
     }
