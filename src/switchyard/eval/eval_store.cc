@@ -42,7 +42,23 @@ CREATE TABLE IF NOT EXISTS eval_cache (
 CREATE TABLE IF NOT EXISTS quality_scores (target TEXT, task_type TEXT, score REAL, samples INTEGER, run_id TEXT, updated_at TEXT, PRIMARY KEY (target, task_type))
 )";
 
-constexpr store::Migration kMigrations[] = {{1, "eval tables", kV1, ""}};
+// PostgreSQL's REAL is 4 bytes; measurements keep double precision there (quality_scores stays
+// exactly as the router expects it).
+const std::string& postgresV1() {
+  static const std::string script = [] {
+    std::string s(kV1);
+    for (std::string_view col : {"latency_ms REAL", "cost_usd REAL", "score REAL NOT NULL",
+                                 "weight REAL"}) {
+      std::string from(col), to(col);
+      to.replace(to.find("REAL"), 4, "DOUBLE PRECISION");
+      for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+        s.replace(pos, from.size(), to);
+      }
+    }
+    return s;
+  }();
+  return script;
+}
 
 RunInfo runFrom(const store::Row& r) {
   RunInfo run;
@@ -90,7 +106,8 @@ std::string nowIso8601() {
 Result<std::unique_ptr<EvalStore>> EvalStore::open(std::string_view url) {
   auto db = store::openDatabase(url);
   if (!db) return fail(db.error());
-  if (auto s = store::migrate(**db, "eval", kMigrations); !s.isOk()) return fail(std::move(s));
+  const store::Migration migrations[] = {{1, "eval tables", kV1, postgresV1()}};
+  if (auto s = store::migrate(**db, "eval", migrations); !s.isOk()) return fail(std::move(s));
   return std::make_unique<EvalStore>(std::move(*db));
 }
 
