@@ -271,14 +271,16 @@ Result<std::vector<TargetSummary>> EvalStore::targetSummaries(const std::string&
 Result<std::vector<CategorySummary>> EvalStore::categorySummaries(const std::string& run) {
   const Value p[] = {run};
   auto rows = db_->query(
-      "SELECT c.category, o.target, COUNT(*), SUM(o.passed), AVG(o.score) FROM eval_outputs o "
+      "SELECT c.category, o.target, COUNT(*), SUM(o.passed), AVG(o.score), AVG(o.latency_ms), "
+      "SUM(o.cost_usd) FROM eval_outputs o "
       "JOIN eval_cases c ON c.run_id = o.run_id AND c.case_idx = o.case_idx WHERE o.run_id = ? "
       "GROUP BY c.category, o.target ORDER BY c.category, o.target",
       p);
   if (!rows) return fail(rows.error());
   std::vector<CategorySummary> out;
   for (const auto& r : *rows) {
-    out.push_back({r.text(0), r.text(1), r.integer(2), r.integer(3), r.real(4)});
+    out.push_back({r.text(0), r.text(1), r.integer(2), r.integer(3), r.real(4), r.real(5),
+                   r.real(6)});
   }
   return out;
 }

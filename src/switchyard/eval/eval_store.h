@@ -71,6 +71,8 @@ struct CategorySummary {
   std::string category, target;
   std::int64_t outputs = 0, passed = 0;
   double mean_score = 0;
+  double mean_latency_ms = 0;
+  double cost_usd = 0;
 };
 
 // One output row of a report page.

@@ -99,13 +99,14 @@ Status table(EvalStore& store, const Loaded& l, std::ostream& out, const ReportO
                        t.prompt_tokens + t.completion_tokens);
   }
   if (!l.categories.empty()) {
-    out << "\n" << fmt::format("{:<20} {:<28} {:>8} {:>8}\n", "category", "target", "outputs",
-                               "pass");
+    out << "\n" << fmt::format("{:<20} {:<28} {:>8} {:>8} {:>10} {:>11}\n", "category", "target",
+                               "outputs", "pass", "mean ms", "cost");
     for (const auto& c : l.categories) {
-      out << fmt::format("{:<20} {:<28} {:>8} {:>8}\n",
+      out << fmt::format("{:<20} {:<28} {:>8} {:>8} {:>10.0f} {:>11}\n",
                          oneLine(c.category.empty() ? "-" : c.category, 20),
                          oneLine(c.target, 28), c.outputs,
-                         pct(c.outputs ? static_cast<double>(c.passed) / c.outputs : 0));
+                         pct(c.outputs ? static_cast<double>(c.passed) / c.outputs : 0),
+                         c.mean_latency_ms, money(c.cost_usd));
     }
   }
   if (l.diff) {
@@ -169,7 +170,9 @@ Status jsonReport(EvalStore& store, const Loaded& l, std::ostream& out) {
                                 {"target", c.target},
                                 {"outputs", c.outputs},
                                 {"passed", c.passed},
-                                {"mean_score", c.mean_score}});
+                                {"mean_score", c.mean_score},
+                                {"mean_latency_ms", c.mean_latency_ms},
+                                {"cost_usd", c.cost_usd}});
   }
   head["categories"] = std::move(cats);
   if (l.diff) {
@@ -375,6 +378,20 @@ Status html(EvalStore& store, const Loaded& l, std::ostream& out, const ReportOp
       << "\n";
   if (!l.categories.empty()) out << groupedChart(l.categories, names) << "\n";
   out << "</div>\n";
+  if (!l.categories.empty()) {
+    out << "<h2>Per category</h2>\n<table id=\"categories\"><tr><th>category</th><th>target</th>"
+           "<th>outputs</th><th>pass rate</th><th>mean score</th><th>mean latency ms</th>"
+           "<th>cost</th></tr>\n";
+    for (const auto& c : l.categories) {
+      out << fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{:.0f}</td>"
+          "<td>{}</td></tr>\n",
+          xmlEscape(c.category.empty() ? "(none)" : c.category), xmlEscape(c.target), c.outputs,
+          pct(c.outputs ? static_cast<double>(c.passed) / c.outputs : 0), c.mean_score,
+          c.mean_latency_ms, money(c.cost_usd));
+    }
+    out << "</table>\n";
+  }
   if (l.diff) {
     out << "<h2>Baseline " << xmlEscape(l.baseline) << "</h2><p id=\"baseline\">"
         << l.diff->compared << " compared · <strong>" << l.diff->regressions

@@ -122,6 +122,9 @@ TEST_F(ReportTest, HtmlIsSelfContainedWellFormedWithCharts) {
   EXPECT_NE(h.find("Pass rate per category"), std::string::npos);
   EXPECT_NE(h.find("Latency per target"), std::string::npos);
   EXPECT_NE(h.find("Cost per target"), std::string::npos);
+  EXPECT_NE(h.find("<td>math</td><td>cloud</td><td>1</td><td>100.0%</td><td>1.000</td><td>12</td>"
+                   "<td>$0.002000</td>"),
+            std::string::npos);
   EXPECT_NE(h.find("(regressed)"), std::string::npos);
   EXPECT_NE(h.find("answer &lt;b&gt;1&lt;/b&gt;"), std::string::npos);
   EXPECT_EQ(h.find('\x01'), std::string::npos);
