@@ -4,7 +4,9 @@
 // streams the results to the store. Work runs on one private io_context thread with
 // `concurrency` requests in flight; blocking work (store look-ups, the code sandbox) goes to a
 // small thread pool and results to a ResultWriter thread, so memory stays flat for any number of
-// cases. A response cache keyed by target + request (+ repeat) skips calls already made;
+// cases (the dataset itself is read on the runner thread, one buffered case at a time; the
+// gateway's own I/O threads are never touched). A response cache keyed by target + request
+// (+ repeat) skips calls already made;
 // --resume skips outputs already stored. One runSuite() call per thread; not re-entrant.
 
 #include <chrono>
