@@ -308,7 +308,9 @@ TEST_F(EvalE2ETest, UpdateRoutingWritesQualityScores) {
   std::map<std::string, double> score;
   for (const auto& r : *rows) score[r.text(0) + "|" + r.text(1)] = r.real(2);
   EXPECT_EQ(rows->size(), 10u);  // 2 targets x 5 categories
-  EXPECT_DOUBLE_EQ(score["fast|math"], 1.0);
+  // Keyed by the deployment that answered: the route `fast` is up/fake-model.
+  EXPECT_DOUBLE_EQ(score["up/fake-model|math"], 1.0);
+  EXPECT_EQ(score.count("fast|math"), 0u);
   EXPECT_DOUBLE_EQ(score["up/other-model|math"], 0.0);
   EXPECT_DOUBLE_EQ(score["up/other-model|safety"], 0.5);
 }

@@ -33,6 +33,9 @@ struct Output {
   std::int64_t completion_tokens = 0;
   double cost_usd = 0;
   bool cached = false;
+  // The deployment that answered ("provider/model", from x-switchyard-provider / -model), when
+  // the gateway said; routes resolve to it.
+  std::string deployment;
 };
 
 struct AssertionResult {

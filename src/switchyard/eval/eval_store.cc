@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS eval_outputs (
   output TEXT NOT NULL, tool_calls TEXT NOT NULL, error TEXT NOT NULL, latency_ms REAL NOT NULL,
   prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
   score REAL NOT NULL, passed INTEGER NOT NULL, cached INTEGER NOT NULL,
+  deployment TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (run_id, case_idx, target, rep));
 CREATE INDEX IF NOT EXISTS eval_outputs_latency ON eval_outputs (run_id, target, latency_ms);
 CREATE TABLE IF NOT EXISTS eval_scores (
@@ -185,11 +186,12 @@ Status EvalStore::write(const std::vector<ResultRecord>& batch) {
                            std::int64_t{r.repeat}, o.text,       toolCallsJson(o),
                            o.error,         o.latency_ms,        o.prompt_tokens,
                            o.completion_tokens, o.cost_usd,      r.score,
-                           std::int64_t{r.passed}, std::int64_t{o.cached}};
+                           std::int64_t{r.passed}, std::int64_t{o.cached}, o.deployment};
       if (auto s = db_->exec(
               "INSERT INTO eval_outputs (run_id, case_idx, target, rep, output, tool_calls, "
               "error, latency_ms, prompt_tokens, completion_tokens, cost_usd, score, passed, "
-              "cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+              "cached, deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT DO NOTHING",
               out);
           !s.isOk()) {
         return s;
@@ -388,22 +390,33 @@ Result<std::int64_t> EvalStore::updateQualityScores(const std::string& run) {
       }
     }
   }
-  // Mean case score per (target, task type); a case's repeats count once each.
+  // Mean output score per (deployment, task type). The router scores deployments
+  // ("provider/model"), so an output counts for the deployment that answered it when the
+  // gateway said (a route resolves to one), else for the target's model string.
   const Value p[] = {run};
   auto rows = db_->query(
-      "SELECT o.target, c.task_type, AVG(o.score), COUNT(*) FROM eval_outputs o JOIN eval_cases "
-      "c ON c.run_id = o.run_id AND c.case_idx = o.case_idx WHERE o.run_id = ? "
-      "GROUP BY o.target, c.task_type",
+      "SELECT o.target, o.deployment, c.task_type, SUM(o.score), COUNT(*) FROM eval_outputs o "
+      "JOIN eval_cases c ON c.run_id = o.run_id AND c.case_idx = o.case_idx WHERE o.run_id = ? "
+      "GROUP BY o.target, o.deployment, c.task_type",
       p);
   if (!rows) return fail(rows.error());
+  std::map<std::pair<std::string, std::string>, std::pair<double, std::int64_t>> sums;
+  for (const auto& r : *rows) {
+    std::string target = r.text(1);
+    if (target.empty()) {
+      auto it = model_of.find(r.text(0));
+      target = it == model_of.end() ? r.text(0) : it->second;
+    }
+    auto& [sum, n] = sums[{target, r.text(2)}];
+    sum += r.real(3);
+    n += r.integer(4);
+  }
   const std::string now = nowIso8601();
   std::int64_t written = 0;
   auto s = db_->transaction([&]() -> Status {
-    for (const auto& r : *rows) {
-      const std::string name = r.text(0);
-      auto it = model_of.find(name);
-      const Value q[] = {it == model_of.end() ? name : it->second, r.text(1), r.real(2),
-                         r.integer(3), run, now};
+    for (const auto& [key, agg] : sums) {
+      const Value q[] = {key.first, key.second, agg.first / static_cast<double>(agg.second),
+                         agg.second, run, now};
       if (auto st = db_->exec(
               "INSERT INTO quality_scores (target, task_type, score, samples, run_id, "
               "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target, task_type) DO UPDATE "

@@ -118,7 +118,8 @@ class EvalStore {
   Result<std::int64_t> maxCaseIndex(const std::string& run);  // -1 when none
   // Per (case id, target): majority pass in `baseline` and not in `run` is a regression.
   Result<BaselineDiff> compare(const std::string& run, const std::string& baseline);
-  // Upserts quality_scores from the run's mean case score per (target model, task type).
+  // Upserts quality_scores from the run's mean output score per (deployment, task type): the
+  // deployment that answered ("provider/model") when known, else the target's model string.
   // Returns the rows written.
   Result<std::int64_t> updateQualityScores(const std::string& run);
 

@@ -107,7 +107,7 @@ TEST(EvalStoreTest, BaselineComparisonAndQualityScores) {
       "SELECT target, task_type, score, samples, run_id FROM quality_scores ORDER BY task_type");
   ASSERT_TRUE(q);
   ASSERT_EQ(q->size(), 2u);
-  EXPECT_EQ((*q)[0].text(0), "up/model-a");  // the model the router knows, not the label
+  EXPECT_EQ((*q)[0].text(0), "up/model-a");  // the target's model, not its label
   EXPECT_EQ((*q)[0].text(1), "math");
   EXPECT_DOUBLE_EQ((*q)[0].real(2), 0.5);
   EXPECT_EQ((*q)[0].integer(3), 2);
@@ -119,6 +119,25 @@ TEST(EvalStoreTest, BaselineComparisonAndQualityScores) {
   ASSERT_TRUE(q);
   EXPECT_DOUBLE_EQ((*q)[0].real(0), 0.75);
   EXPECT_EQ((*q)[0].text(1), "base");
+}
+
+TEST(EvalStoreTest, QualityScoresUseTheDeploymentThatAnswered) {
+  auto opened = EvalStore::open("sqlite::memory:");
+  ASSERT_TRUE(opened);
+  EvalStore& s = **opened;
+  ASSERT_TRUE(s.createRun(run("r")).isOk());
+  auto a = record("r", 0, "b", true);
+  a.output.deployment = "local/qwen";  // route b resolved to this deployment
+  auto b = record("r", 1, "b", false);
+  b.output.deployment = "local/qwen";
+  ASSERT_TRUE(s.write({a, b}).isOk());
+  ASSERT_EQ(*s.updateQualityScores("r"), 1);
+  auto q = s.db().query("SELECT target, task_type, score, samples FROM quality_scores");
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].text(0), "local/qwen");
+  EXPECT_DOUBLE_EQ((*q)[0].real(2), 0.5);
+  EXPECT_EQ((*q)[0].integer(3), 2);
 }
 
 TEST(EvalStoreTest, CacheRoundTrip) {

@@ -265,6 +265,9 @@ class Run : public GradeServices {
         if (!ec && v.is_object() && parseChatResponse(v.at("body").as_string(), out).isOk()) {
           out.latency_ms = v.at("latency_ms").to_number<double>();
           out.cost_usd = v.at("cost_usd").to_number<double>();
+          if (auto* d = v.as_object().if_contains("deployment"); d && d->is_string()) {
+            out.deployment = d->as_string();
+          }
           out.cached = true;
           have_response = true;
           ++summary_.cache_hits;
@@ -284,6 +287,11 @@ class Run : public GradeServices {
       } else if (auto s = parseChatResponse(r->body, out); !s.isOk()) {
         out.error = s.message();
       } else {
+        const std::string_view provider = r->header("x-switchyard-provider");
+        const std::string_view model = r->header("x-switchyard-model");
+        if (!provider.empty() && !model.empty()) {
+          out.deployment = std::string(provider) + "/" + std::string(model);
+        }
         const std::string_view cost = r->header("x-switchyard-cost-usd");
         if (!cost.empty()) {
           out.cost_usd = std::atof(std::string(cost).c_str());
@@ -295,7 +303,8 @@ class Run : public GradeServices {
         if (options_.use_cache) {
           rec.cache_key = key;
           rec.cache_value = json::serialize(json::object{
-              {"body", r->body}, {"latency_ms", out.latency_ms}, {"cost_usd", out.cost_usd}});
+              {"body", r->body}, {"latency_ms", out.latency_ms}, {"cost_usd", out.cost_usd},
+              {"deployment", out.deployment}});
         }
       }
     }
