@@ -9,6 +9,7 @@
 #include <string>
 
 #include "switchyard/cli/keys_cmd.h"
+#include "switchyard/cli/eval_cmd.h"
 #include "switchyard/cli/report_cmd.h"
 #include "switchyard/cli/rag_cmd.h"
 #include "switchyard/cli/route_cmd.h"
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
   sy::cli::addReportCommand(app, action);
   sy::cli::addKeysCommand(app, action);
   sy::cli::addRouteCommand(app, action);
+  sy::cli::addEvalCommand(app, action);
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif
