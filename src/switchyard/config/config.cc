@@ -1805,6 +1805,10 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
         !string(mm, "token", out.metrics.token)) {
       return false;
     }
+  }
+  return true;
+}
+
 bool Loader::loadRag(const Field& f, RagConfig& out) {
   Fields m;
   if (!mapping(f, kRagKeys, m)) return false;

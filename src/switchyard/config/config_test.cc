@@ -1108,6 +1108,8 @@ TEST(GovernanceConfigTest, AdminKeyErrorsNeverEchoTheValue) {
   Status s = parseError("admin_key: ${SY_TEST_NO_SUCH_ADMIN}\n");
   EXPECT_THAT(s.message(), HasSubstr("admin_key: environment variable 'SY_TEST_NO_SUCH_ADMIN' "
                                      "is not set"));
+}
+
 TEST(ConfigTest, RagSection) {
   EXPECT_FALSE(parseOk("").rag.enabled);
   EXPECT_TRUE(parseOk("rag:\n").rag.enabled);
