@@ -290,6 +290,52 @@ TEST_F(RoutingTest, RiskHeaderSteersAndBadValuesAreRejected) {
   EXPECT_EQ(bad.status, 400u);
 }
 
+// The guard's verdict drives routing: a prompt with PII on a local-only policy never reaches
+// the cloud fake upstream, while a plain prompt does.
+TEST_F(RoutingTest, PiiStaysOnPremAndNeverReachesTheCloud) {
+  gateway_.reset();
+  start([](config::Config& c) {
+    c.guard.enabled = true;
+    c.guard.policy = {{"EMAIL", "local_only"}};
+  });
+  Reply plain = post(chatBody("auto", false, "What is the capital of France?"));
+  EXPECT_EQ(plain.status, 200u);
+  EXPECT_EQ(plain.header("x-switchyard-provider"), "primary");
+  EXPECT_EQ(primary_.requestCount(), 1u);
+
+  const std::string secret = "Write to jane.doe@example.com about the invoice";
+  Reply pii = post(chatBody("auto", false, secret));
+  EXPECT_EQ(pii.status, 200u) << pii.body;
+  EXPECT_EQ(pii.header("x-switchyard-provider"), "backup");
+  EXPECT_NE(pii.header("x-switchyard-decision").find("local-only"), std::string::npos);
+  EXPECT_EQ(primary_.requestCount(), 1u) << "the cloud upstream received the PII request";
+  ASSERT_EQ(backup_.requestCount(), 1u);
+  EXPECT_NE(backup_.lastRequest().body.find("jane.doe@example.com"), std::string::npos);
+
+  // Streaming takes the same path.
+  Reply stream = post(chatBody("auto", true, secret));
+  EXPECT_EQ(stream.status, 200u);
+  EXPECT_EQ(stream.header("x-switchyard-provider"), "backup");
+  EXPECT_EQ(primary_.requestCount(), 1u);
+
+  // A cloud-only route refuses it (403) and the cloud upstream still sees nothing.
+  Reply solo = post(chatBody("solo", false, secret));
+  EXPECT_EQ(solo.status, 403u) << solo.body;
+  EXPECT_NE(solo.body.find("local_only_no_candidate"), std::string::npos) << solo.body;
+  EXPECT_EQ(solo.body.find("jane.doe"), std::string::npos) << "never echo the value";
+  // Naming the cloud model directly does not get around it.
+  Reply direct = post(chatBody("primary/fake-model", false, secret));
+  EXPECT_EQ(direct.status, 403u);
+  EXPECT_EQ(primary_.requestCount(), 1u);
+
+  // Explain shows why.
+  Reply explain = fakes::post(gateway_->port(), "/v1/route/explain", chatBody("auto", false, secret));
+  ASSERT_EQ(explain.status, 200u);
+  EXPECT_TRUE(explain.json().at("signals").at("local_only").as_bool());
+  EXPECT_EQ(explain.json().at("candidates").as_array()[0].at("excluded_by").as_string(),
+            "sensitive data stays on on_prem providers");
+}
+
 TEST_F(RoutingTest, ExplainOfUnknownModelNamesTheError) {
   Reply explain = fakes::post(gateway_->port(), "/v1/route/explain", chatBody("nope"));
   ASSERT_EQ(explain.status, 200u);
