@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -17,7 +18,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 std::string freshDir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("rag-index-" + name);
+  // The pid keeps concurrent runs (another build tree's tests) apart.
+  const fs::path dir = fs::path(::testing::TempDir()) /
+                       ("rag-index-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(dir);
   return dir.string();
 }
