@@ -223,6 +223,8 @@ struct TelemetryConfig {
   RequestLogConfig request_log;
   MetricsConfig metrics;
   bool feedback = true;  // POST /v1/feedback
+};
+
 // Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.
 // A policy maps an entity type ("EMAIL"), a category ("pii", "secret", "custom") or "default"
 // to an action: allow, redact, mask, local_only or block.
