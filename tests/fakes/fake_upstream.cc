@@ -427,15 +427,23 @@ struct FakeUpstream::Impl {
     return true;
   }
 
-  Behavior nextBehavior() {
-    std::lock_guard lock(mu_);
-    if (queue_.empty()) return default_;
+  Behavior nextBehavior(const RecordedRequest& request) {
+    std::unique_lock lock(mu_);
+    if (queue_.empty()) {
+      if (responder_) {
+        FakeUpstream::Responder responder = responder_;
+        lock.unlock();
+        if (auto b = responder(request)) return std::move(*b);
+        lock.lock();
+      }
+      return default_;
+    }
     Behavior b = std::move(queue_.front());
     queue_.pop_front();
     return b;
   }
 
-  void record(const Request& req, const Session& session) {
+  RecordedRequest record(const Request& req, const Session& session) {
     RecordedRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -446,7 +454,8 @@ struct FakeUpstream::Impl {
     r.connection = session.number;
     r.sni = session.sni;
     std::lock_guard lock(mu_);
-    requests_.push_back(std::move(r));
+    if (options_.record_requests) requests_.push_back(r);
+    return r;
   }
 
   // ---- connections -------------------------------------------------------------------------
@@ -510,8 +519,7 @@ struct FakeUpstream::Impl {
       (void)n;
       if (ec) co_return;
       const Request& req = parser.get();
-      record(req, s);
-      const Behavior behavior = nextBehavior();
+      const Behavior behavior = nextBehavior(record(req, s));
       const bool keep = co_await respond(stream, buffer, s, req, behavior);
       if (!keep || !req.keep_alive() || stopped_.load()) break;
     }
@@ -904,6 +912,7 @@ struct FakeUpstream::Impl {
   std::string ca_file_;
   mutable std::mutex mu_;
   Behavior default_;
+  FakeUpstream::Responder responder_;
   std::deque<Behavior> queue_;
   std::vector<RecordedRequest> requests_;
   std::atomic<std::size_t> accepted_{0};
@@ -944,6 +953,11 @@ void FakeUpstream::setBehavior(Behavior behavior) {
 void FakeUpstream::pushBehavior(Behavior behavior) {
   std::lock_guard lock(impl_->mu_);
   impl_->queue_.push_back(std::move(behavior));
+}
+
+void FakeUpstream::setResponder(Responder responder) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->responder_ = std::move(responder);
 }
 
 void FakeUpstream::clearBehaviors() {

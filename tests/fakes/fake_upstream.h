@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,6 +96,7 @@ struct FakeUpstreamOptions {
   std::vector<std::string> cert_names = {"localhost", "127.0.0.1"};
   std::vector<std::string> models = {"fake-model", "fake-embedder"};  // for GET /v1/models
   std::size_t embedding_dimensions = 8;  // unless the request asks for "dimensions"
+  bool record_requests = true;  // false: requests() stays empty (long benchmarks)
 };
 
 class FakeUpstream {
@@ -114,6 +117,10 @@ class FakeUpstream {
   void setBehavior(Behavior behavior);   // the default (initially Behavior::normal())
   void pushBehavior(Behavior behavior);  // queued for exactly one request each
   void clearBehaviors();                 // empties the queue, resets the default
+  // Chooses the behaviour from the request when the queue is empty; std::nullopt falls back to
+  // the default. Called on the fake's thread, without its lock held.
+  using Responder = std::function<std::optional<Behavior>(const RecordedRequest&)>;
+  void setResponder(Responder responder);
 
   std::vector<RecordedRequest> requests() const;
   std::size_t requestCount() const;

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "switchyard/cli/keys_cmd.h"
+#include "switchyard/cli/eval_cmd.h"
 #include "switchyard/cli/report_cmd.h"
+#include "switchyard/cli/rag_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
@@ -136,9 +138,11 @@ int main(int argc, char** argv) {
   sy::cli::addReportCommand(app, action);
   sy::cli::addKeysCommand(app, action);
   sy::cli::addRouteCommand(app, action);
+  sy::cli::addEvalCommand(app, action);
 #if SY_WITH_LLAMA
   sy::cli::addModelsCommand(app, action);
 #endif
+  sy::cli::addRagCommands(app, action);
 
   CLI11_PARSE(app, argc, argv);
 

@@ -44,7 +44,7 @@ constexpr ProviderKind kProviderKinds[] = {
 
 constexpr std::string_view kTopKeys[] = {"server",  "log",       "storage", "providers",
                                          "routes",  "routing",   "prices",  "telemetry",
-                                         "admin_key", "auth",    "limits",  "guard"};
+                                         "admin_key", "auth",    "limits",  "guard", "rag"};
 // Governance sections (issue 6).
 constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
 constexpr std::string_view kLimitsKeys[] = {"teams"};
@@ -108,6 +108,12 @@ constexpr std::string_view kRequestLogKeys[] = {
     "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
     "queue_capacity", "prune_interval", "payload_routes", "max_payload_bytes"};
 constexpr std::string_view kMetricsKeys[] = {"enabled", "token"};
+
+constexpr std::string_view kRagKeys[] = {
+    "path",   "embedding_model", "chunk_tokens",         "chunk_overlap",  "top_k",   "mode",
+    "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "workers",        "routes"};
+constexpr std::string_view kRagRouteKeys[] = {"collection", "top_k"};
+constexpr std::string_view kRagModes[] = {"lexical", "vector", "hybrid"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
@@ -539,6 +545,8 @@ class Loader {
   [[nodiscard]] bool loadSignalRules(const Field& f, std::vector<SignalRule>& out);
   [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
   [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
+  [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
+  [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
                                      std::string_view kind, const Config& config);
   [[nodiscard]] bool checkAliases(const Config& config);
@@ -1801,6 +1809,58 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
   return true;
 }
 
+bool Loader::loadRag(const Field& f, RagConfig& out) {
+  Fields m;
+  if (!mapping(f, kRagKeys, m)) return false;
+  out.enabled = true;
+  if (!string(m, "path", out.path) || !string(m, "embedding_model", out.embedding_model) ||
+      !integer(m, "chunk_tokens", 16, 8192, out.chunk_tokens) ||
+      !integer(m, "chunk_overlap", 0, 4096, out.chunk_overlap) ||
+      !integer(m, "top_k", 1, 100, out.top_k) ||
+      !oneOf(m, "mode", "retrieval mode", kRagModes, out.mode) ||
+      !integer(m, "hnsw_m", 2, 128, out.hnsw_m) ||
+      !integer(m, "hnsw_ef_construction", 8, 4096, out.hnsw_ef_construction) ||
+      !integer(m, "hnsw_ef_search", 8, 4096, out.hnsw_ef_search) ||
+      !integer(m, "workers", 1, 64, out.workers)) {
+    return false;
+  }
+  if (const Field* model = m.find("embedding_model")) out.embedding_model_line = model->line;
+  if (out.chunk_overlap >= out.chunk_tokens) {
+    const Field* overlap = m.find("chunk_overlap");
+    return fail(overlap != nullptr ? *overlap : f,
+                "must be smaller than chunk_tokens (" + std::to_string(out.chunk_tokens) + ")");
+  }
+  if (out.embedding_model.empty() && out.mode != "lexical" && m.find("mode") != nullptr) {
+    return fail(*m.find("mode"), "mode '" + out.mode +
+                                     "' needs an embedding_model (or use mode: lexical)");
+  }
+  if (const Field* routes = m.find("routes")) return loadRagRoutes(*routes, out);
+  return true;
+}
+
+bool Loader::loadRagRoutes(const Field& f, RagConfig& out) {
+  Fields routes;
+  if (!anyMapping(f, routes)) return false;
+  for (const Entry& e : routes.entries()) {
+    if (e.value.node.IsNull() || !e.value.node.IsMap()) {
+      return fail(e.value, "expected a mapping with collection and top_k, got " +
+                               describe(e.value.node));
+    }
+    Fields m;
+    if (!mapping(e.value, kRagRouteKeys, m)) return false;
+    RagRouteConfig route;
+    route.top_k = out.top_k;
+    const Field* collection = nullptr;
+    if (!required(e.value, m, "collection", collection) ||
+        !string(*collection, route.collection) || !integer(m, "top_k", 1, 100, route.top_k)) {
+      return false;
+    }
+    if (route.collection.empty()) return fail(*collection, "must not be empty");
+    out.routes.emplace(e.key, std::move(route));
+  }
+  return true;
+}
+
 Result<Config> Loader::load(std::string_view yaml) {
   YAML::Node root;
   try {
@@ -1862,6 +1922,9 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   if (ok) {
     if (const Field* f = m.find("guard")) ok = loadGuard(*f, config.guard);
+  }
+  if (ok) {
+    if (const Field* f = m.find("rag")) ok = loadRag(*f, config.rag);
   }
   if (!ok) return switchyard::fail(std::move(error_));
   return config;

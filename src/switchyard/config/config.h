@@ -276,6 +276,28 @@ struct LimitsConfig {
   std::map<std::string, TeamLimitsConfig> teams;
 };
 
+// Retrieval-augmented generation (`rag:`; see docs/rag.md). Off unless the section is present.
+struct RagRouteConfig {
+  std::string collection;
+  int top_k = 4;
+};
+
+struct RagConfig {
+  bool enabled = false;         // the `rag:` section is present
+  std::string path;             // collections directory; "" = beside the store (see docs/rag.md)
+  std::string embedding_model;  // public model name (alias, provider/model); "" = lexical only
+  int chunk_tokens = 256;       // target chunk size
+  int chunk_overlap = 32;       // tokens repeated from the previous chunk of the same section
+  int top_k = 4;                // default for requests and /v1/retrieve
+  std::string mode = "hybrid";  // lexical | vector | hybrid
+  int hnsw_m = 16;
+  int hnsw_ef_construction = 200;
+  int hnsw_ef_search = 256;
+  int workers = 2;  // threads for disk and embedding work
+  std::map<std::string, RagRouteConfig> routes;  // route (public model name) -> collection
+  int embedding_model_line = 0;  // where embedding_model was set, for start-up errors
+};
+
 struct Config {
   std::string source;  // file path, or "<embedded>"
   ServerConfig server;
@@ -291,6 +313,7 @@ struct Config {
   AuthConfig auth;
   LimitsConfig limits;
   GuardConfig guard;
+  RagConfig rag;
 };
 
 // Capabilities of `model` of `provider` (its own list, or the provider kind's defaults).

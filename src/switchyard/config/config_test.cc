@@ -1110,5 +1110,65 @@ TEST(GovernanceConfigTest, AdminKeyErrorsNeverEchoTheValue) {
                                      "is not set"));
 }
 
+TEST(ConfigTest, RagSection) {
+  EXPECT_FALSE(parseOk("").rag.enabled);
+  EXPECT_TRUE(parseOk("rag:\n").rag.enabled);
+  const Config c = parseOk(R"(
+rag:
+  path: /var/lib/switchyard/rag
+  embedding_model: local/embedder
+  chunk_tokens: 300
+  chunk_overlap: 40
+  top_k: 6
+  mode: vector
+  hnsw_m: 24
+  hnsw_ef_construction: 100
+  hnsw_ef_search: 80
+  workers: 3
+  routes:
+    support: {collection: handbook, top_k: 3}
+    legal: {collection: contracts}
+)");
+  const RagConfig& r = c.rag;
+  EXPECT_TRUE(r.enabled);
+  EXPECT_EQ(r.path, "/var/lib/switchyard/rag");
+  EXPECT_EQ(r.embedding_model, "local/embedder");
+  EXPECT_EQ(r.embedding_model_line, 3);
+  EXPECT_EQ(r.chunk_tokens, 300);
+  EXPECT_EQ(r.chunk_overlap, 40);
+  EXPECT_EQ(r.top_k, 6);
+  EXPECT_EQ(r.mode, "vector");
+  EXPECT_EQ(r.hnsw_m, 24);
+  EXPECT_EQ(r.hnsw_ef_construction, 100);
+  EXPECT_EQ(r.hnsw_ef_search, 80);
+  EXPECT_EQ(r.workers, 3);
+  ASSERT_EQ(r.routes.size(), 2u);
+  EXPECT_EQ(r.routes.at("support").collection, "handbook");
+  EXPECT_EQ(r.routes.at("support").top_k, 3);
+  EXPECT_EQ(r.routes.at("legal").top_k, 6);  // the section's top_k
+}
+
+TEST(ConfigTest, RagErrorsNameLineAndKey) {
+  EXPECT_EQ(parseError("rag:\n  mode: fuzzy\n").message(),
+            "test.yaml:2: rag.mode: unknown retrieval mode 'fuzzy' (expected one of: lexical, "
+            "vector, hybrid)");
+  EXPECT_EQ(parseError("rag:\n  mode: hybrid\n").message(),
+            "test.yaml:2: rag.mode: mode 'hybrid' needs an embedding_model (or use mode: lexical)");
+  EXPECT_EQ(parseError("rag:\n  chunk_tokens: 64\n  chunk_overlap: 64\n").message(),
+            "test.yaml:3: rag.chunk_overlap: must be smaller than chunk_tokens (64)");
+  EXPECT_EQ(parseError("rag:\n  top_k: 0\n").message(),
+            "test.yaml:2: rag.top_k: must be greater than 0, got 0");
+  EXPECT_THAT(parseError("rag:\n  embeding_model: x\n").message(),
+              HasSubstr("test.yaml:2: unknown key 'embeding_model' in rag (did you mean "
+                        "'embedding_model'?)"));
+  EXPECT_EQ(parseError("rag:\n  routes:\n    support: {top_k: 2}\n").message(),
+            "test.yaml:3: rag.routes.support: missing required key 'collection'");
+  EXPECT_EQ(parseError("rag:\n  routes:\n    support: handbook\n").message(),
+            "test.yaml:3: rag.routes.support: expected a mapping with collection and top_k, got "
+            "a scalar");
+  EXPECT_THAT(parseError("rag:\n  routes:\n    s: {collection: h, k: 2}\n").message(),
+              HasSubstr("unknown key 'k' in rag.routes.s"));
+}
+
 }  // namespace
 }  // namespace switchyard::config

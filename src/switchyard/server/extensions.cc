@@ -5,6 +5,8 @@
 #include "switchyard/telemetry/observer.h"
 #include "switchyard/telemetry/prices.h"
 #include "switchyard/telemetry/request_log.h"
+#include "switchyard/rag/rag_routes.h"
+#include "switchyard/rag/rag_stage.h"
 
 namespace switchyard::server {
 
@@ -18,6 +20,15 @@ Result<Extensions> buildExtensions(GatewayServices& services) {
   // Admission stages, in the pipeline's fixed order: auth, limits, guard, rag.
   // Governance: auth, limits and guard stages, and the /admin module (issue 6).
   if (Status s = addGovernance(services, ext); !s.isOk()) return fail(std::move(s));
+
+  // rag (after guard): the retrieval stage, and its /v1/collections + /v1/retrieve endpoints.
+  if (services.config.rag.enabled) {
+    auto rag = rag::RagService::create(services.config, services.router, services.providers);
+    if (!rag) return fail(std::move(rag.error()));
+    std::shared_ptr<rag::RagService> service = std::move(*rag);
+    ext.stages.push_back(std::make_unique<rag::RagStage>(service));
+    ext.routes.push_back(std::make_unique<rag::RagRoutes>(service));
+  }
 
   // Log-phase observers.
   // Telemetry: metrics always; the request log (and feedback) when enabled, in the store.

@@ -1,0 +1,331 @@
+// RAG through the real gateway: the collections API, /v1/retrieve, and chat requests grounded
+// in a collection (OpenAI and Anthropic formats in, streamed or not), against a fake
+// OpenAI-compatible upstream that also embeds (hash vectors: equal texts, equal vectors).
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "switchyard/core/log.h"
+#include "switchyard/rag/test_pdf.h"
+#include "switchyard/server/gateway.h"
+#include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
+
+namespace switchyard {
+namespace {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using fakes::Client;
+using fakes::FakeUpstream;
+using fakes::Reply;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string base64(const std::string& bytes) {
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::encoded_size(bytes.size()), '\0');
+  out.resize(b64::encode(out.data(), bytes.data(), bytes.size()));
+  return out;
+}
+
+// The system prompt the upstream received (its first message when that is a system message).
+std::string upstreamSystem(const fakes::RecordedRequest& sent) {
+  auto body = json::parse(sent.body);
+  const auto& first = body.at("messages").at(0);
+  if (first.at("role") != "system") return "";
+  const auto& content = first.at("content");
+  if (content.is_string()) return std::string(content.as_string());
+  std::string text;
+  for (const auto& part : content.as_array()) text += std::string(part.at("text").as_string());
+  return text;
+}
+
+class RagGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
+
+  void SetUp() override {
+    dir_ = (fs::path(::testing::TempDir()) /
+            ("rag-gw-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
+               .string();
+    fs::remove_all(dir_);
+    config::Config cfg;
+    cfg.source = "<test>";
+    cfg.server.host = "127.0.0.1";
+    cfg.server.port = 0;
+    cfg.server.workers = 1;
+    cfg.server.drain_timeout = std::chrono::milliseconds(2000);
+    cfg.log.access_log = false;
+    config::ProviderConfig p;
+    p.name = "up";
+    p.kind = "openai";
+    p.base_url = upstream_.baseUrl();
+    p.api_key = "sk-test-secret";
+    p.models = {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}};
+    config::ProviderConfig onprem = p;  // the same fake, declared as an on-prem deployment
+    onprem.name = "onprem";
+    onprem.locality = "on_prem";
+    onprem.models = {{"fake-model", {}, 0}};
+    cfg.providers = {p, onprem};
+    cfg.routes = {{"support", "up", "fake-model", 1}};
+    cfg.rag.enabled = true;
+    cfg.rag.path = dir_;
+    cfg.rag.embedding_model = "up/fake-embedder";
+    cfg.rag.routes["support"] = {"kb", 2};
+    auto gw = server::Gateway::create(std::move(cfg));
+    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
+    gateway_ = std::move(*gw);
+    gateway_->start();
+  }
+
+  Reply call(bhttp::verb method, const std::string& target, const std::string& body = "",
+             const fakes::Headers& headers = {}) {
+    return fakes::request(gateway_->port(), method, target, body, headers);
+  }
+
+  void makeKb(bool is_private = false) {
+    Reply created = call(bhttp::verb::post, "/v1/collections",
+                         json::serialize(json::object{{"name", "kb"}, {"private", is_private}}));
+    ASSERT_EQ(created.status, 201u) << created.body;
+    json::object md{{"source", "handbook.md"},
+                    {"format", "markdown"},
+                    {"text", "# Handbook\n\n## Office\n\nThe main office is in Lyon by the river."
+                             "\n\n## Leave\n\nEveryone gets twenty-seven vacation days."}};
+    json::object html{{"source", "https://wiki/ops"},
+                      {"format", "html"},
+                      {"text", "<title>Ops</title><h1>Paging</h1><p>The pager rotates every "
+                               "Monday.</p><script>var x = 'Lyon';</script>"}};
+    json::object pdf{{"source", "report.pdf"},
+                     {"format", "pdf"},
+                     {"content_base64", base64(rag::testing_pdf::makeTestPdf(
+                                            {{"Cover page"}, {"Revenue doubled in Q3."}}, "Q3"))}};
+    Reply ingested = call(bhttp::verb::post, "/v1/collections/kb/documents",
+                          json::serialize(json::object{{"documents", json::array{md, html, pdf}}}));
+    ASSERT_EQ(ingested.status, 200u) << ingested.body;
+    auto report = ingested.json();
+    EXPECT_EQ(report.at("added"), 3);
+    EXPECT_GE(report.at("chunks").as_int64(), 5);
+  }
+
+  FakeUpstream upstream_;
+  std::string dir_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(RagGatewayTest, CollectionsApi) {
+  makeKb();
+  Reply dup = call(bhttp::verb::post, "/v1/collections", R"({"name":"kb"})");
+  EXPECT_EQ(dup.status, 409u);
+  EXPECT_EQ(dup.json().at("error").at("code"), "collection_exists");
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"a b"})").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"nam":"x"})").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", "not json").status, 400u);
+  Reply put = call(bhttp::verb::put, "/v1/collections");
+  EXPECT_EQ(put.status, 405u);
+  EXPECT_EQ(put.header("allow"), "GET, POST");
+
+  Reply list = call(bhttp::verb::get, "/v1/collections");
+  ASSERT_EQ(list.status, 200u);
+  auto data = list.json().at("data").as_array();
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].at("name"), "kb");
+  EXPECT_EQ(data[0].at("documents"), 3);
+  EXPECT_EQ(data[0].at("private"), false);
+  EXPECT_EQ(data[0].at("embedding_model"), "up/fake-embedder");
+  EXPECT_EQ(data[0].at("dimensions"), 8);
+
+  Reply same = call(bhttp::verb::post, "/v1/collections/kb/documents",
+                    R"({"documents":[{"source":"handbook.md","format":"markdown","text":"# Handbook\n\n## Office\n\nThe main office is in Lyon by the river.\n\n## Leave\n\nEveryone gets twenty-seven vacation days."}]})");
+  ASSERT_EQ(same.status, 200u) << same.body;
+  EXPECT_EQ(same.json().at("unchanged"), 1);
+  Reply bad = call(bhttp::verb::post, "/v1/collections/kb/documents",
+                   R"({"documents":[{"source":"x","format":"docx","text":"a"}]})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_THAT(bad.body, HasSubstr("unknown document format 'docx'"));
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections/nope/documents",
+                 R"({"documents":[{"source":"x","text":"a"}]})")
+                .status,
+            404u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/collections/kb/other").status, 404u);
+
+  Reply del = call(bhttp::verb::delete_, "/v1/collections/kb");
+  ASSERT_EQ(del.status, 200u) << del.body;
+  EXPECT_EQ(del.json().at("deleted"), true);
+  EXPECT_EQ(call(bhttp::verb::delete_, "/v1/collections/kb").status, 404u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/collections/kb").status, 404u);
+}
+
+TEST_F(RagGatewayTest, RetrieveReturnsChunksScoresAndSources) {
+  makeKb();
+  Reply r = call(bhttp::verb::post, "/v1/retrieve",
+                 R"({"collection":"kb","query":"Where is the main office?","top_k":2,"mode":"lexical"})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j.at("mode"), "lexical");
+  auto data = j.at("data").as_array();
+  ASSERT_FALSE(data.empty());
+  EXPECT_LE(data.size(), 2u);
+  EXPECT_EQ(data[0].at("text"), "The main office is in Lyon by the river.");
+  EXPECT_EQ(data[0].at("source"), "handbook.md");
+  EXPECT_EQ(data[0].at("section"), "Handbook > Office");
+  EXPECT_EQ(data[0].at("citation"), "handbook.md#Handbook > Office");
+  EXPECT_GT(data[0].at("score").as_double(), 0);
+  EXPECT_EQ(data[0].at("rank"), 1);
+
+  // The PDF's second page; the HTML's script text was never indexed.
+  Reply pdf = call(bhttp::verb::post, "/v1/retrieve",
+                   R"({"collection":"kb","query":"revenue","mode":"lexical"})");
+  ASSERT_EQ(pdf.status, 200u);
+  EXPECT_EQ(pdf.json().at("data").at(0).at("page"), 2);
+  EXPECT_EQ(pdf.json().at("data").at(0).at("citation"), "report.pdf#page=2");
+  Reply lyon = call(bhttp::verb::post, "/v1/retrieve",
+                    R"({"collection":"kb","query":"Lyon","mode":"lexical","top_k":10})");
+  EXPECT_EQ(lyon.json().at("data").as_array().size(), 1u);
+
+  // Vector: the chunk's own text is the query (the fake's vectors carry no meaning).
+  Reply vec = call(bhttp::verb::post, "/v1/retrieve",
+                   R"({"collection":"kb","query":"The pager rotates every Monday.","mode":"vector","top_k":1})");
+  ASSERT_EQ(vec.status, 200u) << vec.body;
+  EXPECT_EQ(vec.json().at("data").at(0).at("source"), "https://wiki/ops");
+  EXPECT_NEAR(vec.json().at("data").at(0).at("score").as_double(), 1.0, 1e-4);
+  Reply hybrid = call(bhttp::verb::post, "/v1/retrieve",
+                      R"({"collection":"kb","query":"The pager rotates every Monday."})");
+  ASSERT_EQ(hybrid.status, 200u);
+  EXPECT_EQ(hybrid.json().at("mode"), "hybrid");
+  EXPECT_EQ(hybrid.json().at("data").at(0).at("source"), "https://wiki/ops");
+  EXPECT_EQ(hybrid.json().at("data").at(0).at("lexical_rank"), 1);
+  EXPECT_EQ(hybrid.json().at("data").at(0).at("vector_rank"), 1);
+
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/retrieve", R"({"collection":"nope","query":"x"})").status,
+            404u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/retrieve", R"({"collection":"kb"})").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/retrieve",
+                 R"({"collection":"kb","query":"x","mode":"fuzzy"})")
+                .status,
+            400u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/retrieve").status, 405u);
+}
+
+// Lexical mode in the request tests below: with the fake's meaningless vectors, hybrid fusion
+// may rank a random chunk first (hybrid recall is measured in rag_service_test).
+TEST_F(RagGatewayTest, ChatIsGroundedWithCitations) {
+  makeKb();
+  upstream_.clearRequests();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"fm","rag":{"collection":"kb","top_k":1,"mode":"lexical"},
+                            "messages":[{"role":"user","content":"Where is the main office?"}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-citations"), "[1] handbook.md#Handbook > Office");
+  const auto sent = upstream_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/chat/completions");
+  const std::string system = upstreamSystem(sent);
+  EXPECT_THAT(system, HasSubstr("[1] Handbook - Handbook > Office\nThe main office is in Lyon by the river."));
+  EXPECT_THAT(system, Not(HasSubstr("vacation")));  // top_k 1
+  auto up = json::parse(sent.body);
+  EXPECT_FALSE(up.as_object().contains("rag"));  // ours, not forwarded
+  EXPECT_EQ(up.at("messages").at(1).at("content"), "Where is the main office?");
+}
+
+TEST_F(RagGatewayTest, StreamingCarriesTheCitationsHeader) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"fm","stream":true,
+                            "messages":[{"role":"user","content":"How many vacation days?"}]})",
+                        {{"x-switchyard-rag", "kb;top_k=1;mode=lexical"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  EXPECT_EQ(r.header("x-switchyard-citations"), "[1] handbook.md#Handbook > Leave");
+  EXPECT_THAT(upstreamSystem(upstream_.lastRequest()),
+              HasSubstr("Everyone gets twenty-seven vacation days."));
+  bool done = false;
+  EXPECT_FALSE(fakes::sseData(r.body, &done).empty());
+  EXPECT_TRUE(done);
+}
+
+TEST_F(RagGatewayTest, AnthropicMessagesAreGroundedToo) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/messages",
+                        R"({"model":"fm","max_tokens":64,"system":"Be brief.",
+                            "rag":{"collection":"kb","top_k":1,"mode":"lexical"},
+                            "messages":[{"role":"user","content":"When does the pager rotate?"}]})",
+                        {{"anthropic-version", "2023-06-01"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("type"), "message");
+  EXPECT_EQ(r.header("x-switchyard-citations"), "[1] https://wiki/ops#Paging");
+  const std::string system = upstreamSystem(upstream_.lastRequest());
+  EXPECT_THAT(system, ::testing::StartsWith("Be brief."));
+  EXPECT_THAT(system, HasSubstr("The pager rotates every Monday."));
+  EXPECT_FALSE(json::parse(upstream_.lastRequest().body).as_object().contains("rag"));
+
+  // An unknown collection is the client's error, in Anthropic's format.
+  Reply missing = fakes::post(gateway_->port(), "/v1/messages",
+                              R"({"model":"fm","max_tokens":8,
+                                  "messages":[{"role":"user","content":"x"}]})",
+                              {{"anthropic-version", "2023-06-01"}, {"x-switchyard-rag", "nope"}});
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.json().at("type"), "error");
+  EXPECT_THAT(missing.body, HasSubstr("rag collection 'nope' does not exist"));
+}
+
+TEST_F(RagGatewayTest, RouteConfigGroundsEveryRequestOfTheRoute) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"support","messages":[{"role":"user","content":"vacation days"}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_THAT(r.header("x-switchyard-citations"), HasSubstr("handbook.md#Handbook > Leave"));
+  EXPECT_THAT(upstreamSystem(upstream_.lastRequest()), HasSubstr("twenty-seven vacation days"));
+  // Another model: untouched.
+  Reply plain = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"fm","messages":[{"role":"user","content":"vacation days"}]})");
+  ASSERT_EQ(plain.status, 200u);
+  EXPECT_EQ(plain.header("x-switchyard-citations"), "");
+  EXPECT_EQ(upstreamSystem(upstream_.lastRequest()), "");
+}
+
+TEST_F(RagGatewayTest, BadRagFieldIsA400) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"fm","rag":{"collection":"kb","k":3},
+                            "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.json().at("error").at("param"), "rag.k");
+  Reply completion = fakes::post(gateway_->port(), "/v1/completions",
+                                 R"({"model":"fm","prompt":"x"})", {{"x-switchyard-rag", "kb"}});
+  EXPECT_EQ(completion.status, 400u);
+  EXPECT_THAT(completion.body, HasSubstr("chat requests only"));
+}
+
+// A private collection makes the request local-only: routing refuses cloud deployments and
+// takes on-prem ones.
+TEST_F(RagGatewayTest, PrivateCollectionForcesLocalRouting) {
+  makeKb(/*is_private=*/true);
+  Reply cloud = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"fm","messages":[{"role":"user","content":"office?"}]})",
+                            {{"x-switchyard-rag", "kb;mode=lexical"}});
+  EXPECT_EQ(cloud.status, 403u) << cloud.body;
+  EXPECT_THAT(cloud.body, HasSubstr("private collection kb"));
+  Reply local = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"onprem/fake-model",
+                                "messages":[{"role":"user","content":"Where is the main office?"}]})",
+                            {{"x-switchyard-rag", "kb;mode=lexical;top_k=1"}});
+  ASSERT_EQ(local.status, 200u) << local.body;
+  EXPECT_EQ(local.header("x-switchyard-provider"), "onprem");
+  EXPECT_THAT(local.header("x-switchyard-decision"), HasSubstr("local-only"));
+  EXPECT_THAT(upstreamSystem(upstream_.lastRequest()), HasSubstr("The main office is in Lyon"));
+  // The same model without the collection is not restricted.
+  EXPECT_EQ(fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"fm","messages":[{"role":"user","content":"hi"}]})")
+                .status,
+            200u);
+}
+
+}  // namespace
+}  // namespace switchyard
