@@ -102,7 +102,8 @@ class EvalE2ETest : public ::testing::Test {
            "      - {name: fake-model, aliases: [fm]}\n"
            "      - {name: other-model}\n"
            "      - {name: fake-embedder}\n"
-           "routes:\n  - {name: fast, target: up/fake-model}\n";
+           "routes:\n  - {name: fast, target: up/fake-model}\n"
+           "prices:\n  - {provider: up, model: fake-model, input: 10, output: 10}\n";
     std::ofstream(dir_ / "suite.yaml") << kSuite;
     upstream_.setResponder([this](const fakes::RecordedRequest& r) { return answer(r); });
   }
@@ -194,8 +195,12 @@ TEST_F(EvalE2ETest, ScoresEveryAssertionKindAndStoresRows) {
   EXPECT_EQ(by["fast"].passed, 8) << out;
   EXPECT_EQ(by["other"].outputs, 8);
   EXPECT_EQ(by["other"].passed, 4) << out;  // capital, sum, pii, cheap fail
-  EXPECT_GT(by["other"].cost_usd, 0.01);
-  EXPECT_EQ(by["fast"].cost_usd, 0);
+  EXPECT_GT(by["other"].cost_usd, 0.01);  // the suite's price for `other`
+  // `fast` has none: the config's price table prices the deployment that answered.
+  const double fast_tokens =
+      static_cast<double>(by["fast"].prompt_tokens + by["fast"].completion_tokens);
+  EXPECT_NEAR(by["fast"].cost_usd, fast_tokens * 10 / 1e6, 1e-9);
+  EXPECT_GT(by["fast"].cost_usd, 0);
   EXPECT_GT(judge_calls_.load(), 0);
 
   // Per-assertion rows explain each failure.

@@ -15,6 +15,7 @@
 #include "switchyard/eval/runner.h"
 #include "switchyard/eval/suite.h"
 #include "switchyard/server/gateway.h"
+#include "switchyard/telemetry/prices.h"
 
 namespace switchyard::cli {
 
@@ -209,7 +210,18 @@ int evalRun(const EvalRunArgs& args, std::ostream& out, std::ostream& err) {
   }
 
   std::unique_ptr<server::Gateway> gateway;
+  std::shared_ptr<const telemetry::PriceTable> prices;
   if (config) {
+    // Cost of targets without a `price`: the config's price table, as the gateway bills.
+    prices = std::make_shared<const telemetry::PriceTable>(*config);
+    options.price = [prices](std::string_view provider, std::string_view model,
+                             std::int64_t prompt, std::int64_t completion) {
+      api::Usage usage;
+      usage.prompt_tokens = prompt;
+      usage.completion_tokens = completion;
+      usage.total_tokens = prompt + completion;
+      return prices->cost(provider, model, usage);
+    };
     config->server.host = "127.0.0.1";
     config->server.port = 0;
     config->log.access_log = false;

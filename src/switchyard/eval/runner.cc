@@ -295,6 +295,9 @@ class Run : public GradeServices {
         const std::string_view cost = r->header("x-switchyard-cost-usd");
         if (!cost.empty()) {
           out.cost_usd = std::atof(std::string(cost).c_str());
+        } else if (target.input_per_1m == 0 && target.output_per_1m == 0 && options_.price &&
+                   !provider.empty()) {
+          out.cost_usd = options_.price(provider, model, out.prompt_tokens, out.completion_tokens);
         } else {
           out.cost_usd = (static_cast<double>(out.prompt_tokens) * target.input_per_1m +
                           static_cast<double>(out.completion_tokens) * target.output_per_1m) /

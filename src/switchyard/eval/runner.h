@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "switchyard/core/status.h"
@@ -36,6 +38,11 @@ struct RunnerOptions {
   SandboxOptions sandbox;
   bool progress = true;
   std::chrono::milliseconds timeout{300'000};  // per request
+  // USD for a call on provider/model, used when the gateway sends no cost header and the
+  // target has no `price` (the CLI passes the config's price table with --config).
+  std::function<double(std::string_view provider, std::string_view model,
+                       std::int64_t prompt_tokens, std::int64_t completion_tokens)>
+      price;
 };
 
 struct RunSummary {
