@@ -6,7 +6,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cctype>
@@ -25,6 +24,7 @@
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/routing/dispatcher.h"
+#include "switchyard/server/admin_routes.h"
 #include "switchyard/server/anthropic_routes.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
@@ -226,10 +226,12 @@ class Gateway::Handlers final : public RouteSupport {
 
   // POST /admin/reload: re-reads the config file and swaps in new providers and routes; a bad
   // config is rejected (400, with file:line) and the running one keeps serving. Needs the admin
-  // key (SWITCHYARD_ADMIN_KEY) as a bearer token.
+  // key (admin_key or SWITCHYARD_ADMIN_KEY), like every /admin endpoint.
   asio::awaitable<void> adminReload(http::Request& req, http::ResponseWriter& writer,
                                     RequestContext& ctx) {
-    if (Status s = checkAdmin(req); !s.isOk()) co_return co_await sendError(writer, ctx, s);
+    if (Status s = checkAdmin(req, config_); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
     // Loading and building providers does file I/O (and may load models): off the I/O thread.
     Status result = co_await asio::co_spawn(
         reload_pool_.get_executor(),
@@ -237,27 +239,6 @@ class Gateway::Handlers final : public RouteSupport {
     if (!result.isOk()) co_return co_await sendError(writer, ctx, std::move(result));
     ctx.http_status = 200;
     (void)co_await writer.send(200, kJson, R"({"status":"reloaded"})", responseHeaders(ctx));
-  }
-
-  static Status checkAdmin(const http::Request& req) {
-    const char* configured = std::getenv("SWITCHYARD_ADMIN_KEY");
-    if (configured == nullptr || *configured == '\0') {
-      return Status(ErrorCode::kPermissionDenied,
-                    "admin endpoints are disabled: set SWITCHYARD_ADMIN_KEY to enable them")
-          .withErrorType("admin_disabled");
-    }
-    std::string_view given;
-    if (auto it = req.find(bhttp::field::authorization); it != req.end()) {
-      given = it->value();
-      if (given.starts_with("Bearer ")) given.remove_prefix(7);
-    }
-    const std::string_view expected(configured);
-    if (given.size() != expected.size() ||
-        CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
-      return Status(ErrorCode::kUnauthenticated, "missing or wrong admin key")
-          .withErrorType("invalid_admin_key");
-    }
-    return Status::ok();
   }
 
   RouteModule* moduleFor(std::string_view path) const {
