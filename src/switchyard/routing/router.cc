@@ -98,7 +98,6 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
       scores_(std::move(scores)) {
   std::unordered_map<std::string, int> owners;  // model id or alias -> providers declaring it
   for (const auto& p : config.providers) {
-    providers_[p.name] = &p;
     for (const auto& m : p.models) {
       ++owners[m.name];
       for (const auto& a : m.aliases) ++owners[a];
@@ -161,6 +160,7 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
     by_name_[r.name] = std::move(policy);
     listing_.push_back({r.name, "switchyard"});
   }
+  for (const auto& p : config_.providers) providers_[p.name] = &p;
   std::sort(listing_.begin(), listing_.end(),
             [](const ModelListing& a, const ModelListing& b) { return a.id < b.id; });
   listing_.erase(std::unique(listing_.begin(), listing_.end(),

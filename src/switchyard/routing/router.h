@@ -134,8 +134,8 @@ class Router {
   // Public name -> policy. Direct names share one-candidate policies.
   std::unordered_map<std::string, std::shared_ptr<const RoutePolicy>> by_name_;
   // Providers, for "provider/unlisted-model" names.
-  std::unordered_map<std::string, const config::ProviderConfig*> providers_;
-  const config::Config& config_;
+  std::unordered_map<std::string, const config::ProviderConfig*> providers_;  // into config_
+  config::Config config_;  // a copy: the Router may outlive the Config it was built from
   QualityScores scores_;
   std::vector<ModelListing> listing_;
 };
