@@ -37,6 +37,11 @@ providers:
     base_url: ${upstreamBaseURL}
     api_key: ${API_KEY}
     models: [gpt-4o-mini, text-embedding-3-small]
+# The SDK tests inject upstream faults one request at a time and expect each to reach the
+# client as the upstream sent it: no retries, and no breaker opening across tests.
+routing:
+  retry: {attempts: 1}
+  breaker: {failures: 1000, error_rate: 1.0}
 routes:
   - name: fast
     target: up/gpt-4o-mini
