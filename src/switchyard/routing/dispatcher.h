@@ -110,7 +110,7 @@ boost::asio::awaitable<void> Dispatcher::run(pipeline::RequestContext& ctx,
   if (policy.timeout.count() > 0) deadline = std::min(deadline, ctx.received + policy.timeout);
   Status last_error;
   int skipped_open = 0;
-  const std::vector<pipeline::Target> plan = ctx.plan;  // ctx.plan may be logged as it stands
+  const std::vector<pipeline::Target>& plan = ctx.plan;  // dispatch never changes the plan
   for (std::size_t c = 0; c < plan.size(); ++c) {
     const pipeline::Target& target = plan[c];
     providers::Provider* provider = registry_.find(target.provider);

@@ -171,7 +171,7 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
 }
 
 const Classifier* Router::classifierFor(std::string_view model) const {
-  auto it = by_name_.find(std::string(model));
+  auto it = by_name_.find(model);
   if (it == by_name_.end() || it->second->name.empty()) return nullptr;
   return &classifier_;
 }
@@ -212,7 +212,7 @@ const char* Router::excluded(const RoutePolicy& policy, const CandidateInfo& c,
 Status Router::plan(std::string_view model, const RequestSignals& signals,
                     pipeline::RequestContext& ctx, Explanation* explain) const {
   std::shared_ptr<const RoutePolicy> policy;
-  if (auto it = by_name_.find(std::string(model)); it != by_name_.end()) {
+  if (auto it = by_name_.find(model); it != by_name_.end()) {
     policy = it->second;
   } else if (auto slash = model.find('/');
              slash != std::string_view::npos && slash + 1 < model.size()) {

@@ -131,8 +131,14 @@ class Router {
   Classifier classifier_;
   config::RetryConfig default_retry_;
   const pipeline::Pricing* pricing_ = nullptr;
+  // Looks names up by string_view: no allocation per request.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   // Public name -> policy. Direct names share one-candidate policies.
-  std::unordered_map<std::string, std::shared_ptr<const RoutePolicy>> by_name_;
+  std::unordered_map<std::string, std::shared_ptr<const RoutePolicy>, NameHash, std::equal_to<>>
+      by_name_;
   // Providers, for "provider/unlisted-model" names.
   std::unordered_map<std::string, const config::ProviderConfig*> providers_;  // into config_
   config::Config config_;  // a copy: the Router may outlive the Config it was built from

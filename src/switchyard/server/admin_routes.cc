@@ -11,6 +11,7 @@
 #include "switchyard/api/errors.h"
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/auth/auth_stage.h"
+#include "switchyard/server/beast_headers.h"
 
 namespace switchyard::server {
 namespace {
@@ -22,18 +23,6 @@ namespace json = boost::json;
 constexpr std::string_view kJson = "application/json";
 
 std::string errorBody(const Status& s) { return api::openai::encodeError(s); }
-
-class BeastHeaders final : public pipeline::RequestHeaders {
- public:
-  explicit BeastHeaders(const http::Request& req) : req_(req) {}
-  std::string_view get(std::string_view name) const override {
-    auto it = req_.find(name);
-    return it == req_.end() ? std::string_view() : std::string_view(it->value());
-  }
-
- private:
-  const http::Request& req_;
-};
 
 json::object keyJson(const auth::KeyRecord& k) {
   json::object o;

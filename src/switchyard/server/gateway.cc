@@ -26,6 +26,7 @@
 #include "switchyard/routing/dispatcher.h"
 #include "switchyard/server/admin_routes.h"
 #include "switchyard/server/anthropic_routes.h"
+#include "switchyard/server/beast_headers.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
 #include "switchyard/server/ollama_routes.h"
@@ -66,18 +67,6 @@ bool acceptableRequestId(std::string_view id) {
 double millisBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
-
-class BeastHeaders final : public pipeline::RequestHeaders {
- public:
-  explicit BeastHeaders(const http::Request& req) : req_(req) {}
-  std::string_view get(std::string_view name) const override {
-    auto it = req_.find(name);
-    return it == req_.end() ? std::string_view() : std::string_view(it->value());
-  }
-
- private:
-  const http::Request& req_;
-};
 
 std::string renderModels(const routing::Router& router) {
   std::string body = R"({"object":"list","data":[)";
@@ -239,6 +228,14 @@ class Gateway::Handlers final : public RouteSupport {
     if (!result.isOk()) co_return co_await sendError(writer, ctx, std::move(result));
     ctx.http_status = 200;
     (void)co_await writer.send(200, kJson, R"({"status":"reloaded"})", responseHeaders(ctx));
+  }
+
+  // The stages that admitted the request settle, last first (budgets, rate limits).
+  void settleStages(RequestContext& ctx) const {
+    for (int i = std::min<int>(ctx.stages_admitted, static_cast<int>(ext_.stages.size())) - 1;
+         i >= 0; --i) {
+      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
+    }
   }
 
   RouteModule* moduleFor(std::string_view path) const {
@@ -467,19 +464,13 @@ class Gateway::Handlers final : public RouteSupport {
     }
     routing::RequestSignals signals =
         routing::signalsOf(request, &rt(ctx).router->classifier(), ctx.risk_tier, true);
-    signals.local_only = ctx.local_only;
-    signals.local_only_reason = ctx.local_only_reason;
-    if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
-    signals.budget_remaining = ctx.budget_remaining;
     routing::Explanation explanation;
-    (void)rt(ctx).router->plan(request.model, signals, ctx, &explanation);
+    (void)planWith(request.model, signals, ctx, &explanation);
     ctx.http_status = 200;
     (void)co_await writer.send(200, kJson, routing::explanationJson(explanation),
                                responseHeaders(ctx));
     // Not a model request: nothing to log, but the stages that admitted it settle.
-    for (int i = ctx.stages_admitted - 1; i >= 0; --i) {
-      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
-    }
+    settleStages(ctx);
   }
 
   Status plan(std::string_view model, const api::ChatRequest& request,
@@ -500,13 +491,16 @@ class Gateway::Handlers final : public RouteSupport {
     return planWith(model, signals, ctx);
   }
 
-  Status planWith(std::string_view model, routing::RequestSignals& signals, RequestContext& ctx) {
+  // What the admission stages decided (guard verdict, key scope, budget) joins the request's
+  // own signals; the same path serves real requests and explain.
+  Status planWith(std::string_view model, routing::RequestSignals& signals, RequestContext& ctx,
+                  routing::Explanation* explanation = nullptr) {
     ctx.requested_model = std::string(model);
     signals.local_only = ctx.local_only;
     signals.local_only_reason = ctx.local_only_reason;
     if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
     signals.budget_remaining = ctx.budget_remaining;
-    if (Status s = rt(ctx).router->plan(model, signals, ctx); !s.isOk()) return s;
+    if (Status s = rt(ctx).router->plan(model, signals, ctx, explanation); !s.isOk()) return s;
     ctx.provider = ctx.plan.front().provider;
     ctx.model = ctx.plan.front().model;
     return Status::ok();
@@ -686,10 +680,7 @@ class Gateway::Handlers final : public RouteSupport {
     if (ext_.pricing && !ctx.provider.empty()) {
       ctx.cost_usd = ext_.pricing->cost(ctx.provider, ctx.model, ctx.usage);
     }
-    for (int i = std::min<int>(ctx.stages_admitted, static_cast<int>(ext_.stages.size())) - 1;
-         i >= 0; --i) {
-      ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
-    }
+    settleStages(ctx);
     for (const auto& observer : ext_.observers) observer->onRequestDone(ctx);
     if (!config_.log.access_log) return;
     const auto now = Clock::now();
