@@ -4,6 +4,7 @@
 // path (auth, limits, guard, rag, telemetry, admin, dashboard) adds itself in extensions.cc, so
 // gateway.cc stays the same as modules come and go.
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct Extensions {
   std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order
   std::vector<std::unique_ptr<pipeline::RequestObserver>> observers;
   std::vector<std::unique_ptr<RouteModule>> routes;
+  // Called by a config reload (SIGHUP, POST /admin/reload) with the new, validated config, on
+  // the reload thread, after the new providers and routes are built and before they take
+  // traffic. A module swaps in what it rebuilds from config (policies, scopes, limits, prices)
+  // without blocking requests; an error keeps that module's old settings and is logged.
+  std::vector<std::function<Status(const config::Config&)>> reloaders;
 };
 
 // Builds every configured extension; an error stops start-up (names the config key at fault).

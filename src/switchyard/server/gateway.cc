@@ -808,6 +808,12 @@ Status Gateway::reload() {
     logEvent(spdlog::level::warn, "config_reload_partial",
              {{"note", "server.listen changes take effect after a restart"}});
   }
+  for (const auto& reload_module : handlers_->extensions().reloaders) {
+    if (Status st = reload_module(cfg); !st.isOk()) {
+      logEvent(spdlog::level::warn, "config_reload_partial",
+               {{"note", "a module keeps its previous settings"}, {"error", st.message()}});
+    }
+  }
   handlers_->setRuntime(std::move(*runtime));
   logEvent(spdlog::level::info, "config_reloaded",
            {{"config", config_.source},

@@ -32,7 +32,8 @@ class Gateway {
   // Re-reads the config file (SIGHUP, POST /admin/reload) and swaps in the new providers,
   // routes and routing settings; in-flight requests finish on the old ones. A config that does
   // not load is rejected and the running one keeps serving. Unchanged providers are kept
-  // (local models stay loaded). The server, log and extension sections apply at restart.
+  // (local models stay loaded). Extension modules that registered a reloader swap in their
+  // new settings too; the server and log sections apply at restart.
   Status reload();
 
  private:
