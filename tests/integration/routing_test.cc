@@ -457,6 +457,11 @@ TEST_F(ReloadTest, GatewayReloadAddsRoutesToTheModelList) {
   ASSERT_TRUE(gateway_->reload().isOk());
   Reply models = fakes::request(gateway_->port(), bhttp::verb::get, "/v1/models");
   EXPECT_NE(models.body.find("\"extra\""), std::string::npos) << models.body;
+  // Ollama clients see it too.
+  Reply tags = fakes::request(gateway_->port(), bhttp::verb::get, "/api/tags");
+  EXPECT_NE(tags.body.find("\"extra\""), std::string::npos) << tags.body;
+  Reply show = fakes::post(gateway_->port(), "/api/show", R"({"model":"extra"})");
+  EXPECT_EQ(show.status, 200u) << show.body;
 }
 
 // The nearest-neighbour task classifier: labelled examples embedded by an on-prem embedding

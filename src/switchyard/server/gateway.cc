@@ -167,7 +167,10 @@ class Gateway::Handlers final : public RouteSupport {
   const config::Config& gatewayConfig() const override { return config_; }
   routing::HealthBoard& health() { return health_; }
   std::shared_ptr<const Runtime> runtime() const { return runtime_.load(); }
-  void setRuntime(std::shared_ptr<const Runtime> runtime) { runtime_.store(std::move(runtime)); }
+  void setRuntime(std::shared_ptr<const Runtime> runtime) {
+    ollama_.setModels(runtime->config, *runtime->router);
+    runtime_.store(std::move(runtime));
+  }
 
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& writer,
                                http::ConnectionInfo& conn) {

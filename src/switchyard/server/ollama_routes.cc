@@ -129,16 +129,16 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
 
 }  // namespace
 
-OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
-  const config::Config& cfg = support_.gatewayConfig();
-  routing::HealthBoard health;  // only for planning the listing; dispatch uses the gateway's
-  routing::Router router(cfg, health);
+OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {}
+
+void OllamaRoutes::setModels(const config::Config& cfg, const routing::Router& router) {
+  auto listing = std::make_shared<Listing>();
   routing::RequestSignals signals;
-  for (const auto& listing : router.models()) {
+  for (const auto& entry : router.models()) {
     RequestContext ctx;
-    if (!router.plan(listing.id, signals, ctx).isOk() || ctx.plan.empty()) continue;
+    if (!router.plan(entry.id, signals, ctx).isOk() || ctx.plan.empty()) continue;
     codec::ModelInfo info;
-    info.name = listing.id;
+    info.name = entry.id;
     info.provider = ctx.plan.front().provider;
     info.upstream_model = ctx.plan.front().model;
     for (const auto& p : cfg.providers) {
@@ -154,10 +154,11 @@ OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
         }
       }
     }
-    models_.push_back(std::move(info));
+    listing->models.push_back(std::move(info));
   }
-  loaded_at_ = now();
-  tags_body_ = codec::encodeTags(models_, loaded_at_);
+  listing->loaded_at = now();
+  listing->tags_body = codec::encodeTags(listing->models, listing->loaded_at);
+  listing_.store(std::move(listing));
 }
 
 bool OllamaRoutes::serves(std::string_view path) {
@@ -202,7 +203,7 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     ctx.http_status = 200;
     std::string body;
     if (path == "/api/tags") {
-      body = tags_body_;
+      body = listing_.load()->tags_body;
     } else if (path == "/api/ps") {
       body = codec::encodePs();
     } else {
@@ -398,21 +399,22 @@ asio::awaitable<void> OllamaRoutes::show(http::Request& req, http::ResponseWrite
                                          RequestContext& ctx) {
   auto name = codec::decodeShowRequest(req.body());
   if (!name) co_return co_await sendError(writer, ctx, std::move(name.error()));
-  const codec::ModelInfo* info = findModel(*name);
+  const std::shared_ptr<const Listing> listing = listing_.load();
+  const codec::ModelInfo* info = findModel(*listing, *name);
   if (info == nullptr) {
     co_return co_await sendError(writer, ctx,
                                  Status(ErrorCode::kNotFound, "model '" + *name + "' not found"));
   }
   ctx.http_status = 200;
-  (void)co_await writer.send(200, kJson, codec::encodeShow(*info, loaded_at_),
+  (void)co_await writer.send(200, kJson, codec::encodeShow(*info, listing->loaded_at),
                              support_.responseHeaders(ctx));
 }
 
 // ---- shared steps -------------------------------------------------------------------------
 
-const codec::ModelInfo* OllamaRoutes::findModel(std::string_view name) const {
+const codec::ModelInfo* OllamaRoutes::findModel(const Listing& listing, std::string_view name) {
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& m : models_) {
+    for (const auto& m : listing.models) {
       if (m.name == name) return &m;
     }
     if (!name.ends_with(kLatest)) break;
