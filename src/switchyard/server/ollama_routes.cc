@@ -8,6 +8,9 @@
 #include "switchyard/api/ollama/ollama_stream.h"
 #include "switchyard/core/version.h"
 #include "switchyard/routing/router.h"
+#if SY_WITH_LLAMA
+#include "switchyard/engine/model_maker.h"
+#endif
 
 namespace switchyard::server {
 
@@ -127,6 +130,19 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
   NdjsonWriter& out_;
 };
 
+// Family, size and quantization of a local model from its GGUF header (no weights read); left
+// empty when the file cannot be read (the provider reports that itself).
+void describeGguf([[maybe_unused]] const std::string& path, [[maybe_unused]] codec::ModelInfo& info) {
+#if SY_WITH_LLAMA
+  auto gguf = engine::inspectModel(path, /*hash_file=*/false);
+  if (!gguf) return;
+  info.family = gguf->architecture;
+  info.parameter_count = gguf->n_params;
+  info.quantization_level = codec::quantizationLevel(gguf->file_type);
+  info.size_bytes = gguf->file_bytes;
+#endif
+}
+
 }  // namespace
 
 OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {}
@@ -151,6 +167,7 @@ void OllamaRoutes::setModels(const config::Config& cfg, const routing::Router& r
         if (p.kind == "local") {
           if (info.context_window == 0) info.context_window = m.local.context;
           info.embedding = m.local.embeddings;
+          describeGguf(m.local.path, info);
         }
       }
     }
