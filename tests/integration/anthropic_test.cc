@@ -11,6 +11,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_gateway.h"
 #include "tests/fakes/test_client.h"
 
 namespace switchyard {
@@ -94,34 +95,15 @@ class AnthropicGatewayTest : public ::testing::Test {
   static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
 
   void SetUp() override {
-    config::Config cfg;
-    cfg.source = "<test>";
-    cfg.server.host = "127.0.0.1";
-    cfg.server.port = 0;
-    cfg.server.workers = 1;
-    cfg.log.access_log = false;
-    config::ProviderConfig up;
-    up.name = "up";
-    up.kind = "openai";
-    up.base_url = openai_.baseUrl();
-    up.api_key = "sk-openai-secret";
-    up.models = {{"fake-model", {}, 0}};
-    config::ProviderConfig claude;
-    claude.name = "claude";
-    claude.kind = "anthropic";
-    claude.base_url = "http://127.0.0.1:" + std::to_string(anthropic_.port());
-    claude.api_key = "sk-ant-secret";
-    claude.models = {{"claude-sonnet-4-5", {}, 0}};
-    cfg.providers = {up, claude};
+    config::Config cfg = fakes::testConfig();
+    cfg.providers = {
+        fakes::fakeProvider("up", "openai", openai_, {{"fake-model", {}, 0}}, "sk-openai-secret"),
+        fakes::fakeProvider("claude", "anthropic", anthropic_, {{"claude-sonnet-4-5", {}, 0}},
+                            "sk-ant-secret")};
     cfg.routes = {{"fast", "up", "fake-model", 1}, {"smart", "claude", "claude-sonnet-4-5", 2}};
-    // One upstream failure must reach the client as it is: no retries here (routing_test
-    // covers them).
-    cfg.routing.retry.attempts = 1;
-    for (auto& r : cfg.routes) r.retry.attempts = 1;
-    auto gw = server::Gateway::create(std::move(cfg));
-    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
-    gateway_ = std::move(*gw);
-    gateway_->start();
+    fakes::noRetries(cfg);
+    gateway_ = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway_);
   }
 
   static std::string messagesBody(std::string_view model, bool stream = false,

@@ -16,6 +16,7 @@
 
 #include "switchyard/core/log.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_gateway.h"
 #include "tests/fakes/test_client.h"
 
 namespace switchyard {
@@ -37,32 +38,19 @@ class GatewayTest : public ::testing::Test {
 
   void start(std::chrono::milliseconds first_byte = std::chrono::milliseconds(2000),
              bool access_log = false) {
-    config::Config cfg;
-    cfg.source = "<test>";
-    cfg.server.host = "127.0.0.1";
-    cfg.server.port = 0;
-    cfg.server.workers = 1;
+    config::Config cfg = fakes::testConfig();
     cfg.server.max_body_bytes = 64 * 1024;
     cfg.server.drain_timeout = std::chrono::milliseconds(2000);
     cfg.log.access_log = access_log;
-    config::ProviderConfig p;
-    p.name = "up";
-    p.kind = "openai";
-    p.base_url = upstream_.baseUrl();
-    p.api_key = "sk-test-secret";
-    p.models = {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}};
+    config::ProviderConfig p = fakes::fakeProvider(
+        "up", "openai", upstream_, {{"fake-model", {"fm"}, 0}, {"fake-embedder", {}, 0}});
     p.timeouts.first_byte = first_byte;
     p.timeouts.idle = first_byte;
     cfg.providers = {p};
     cfg.routes = {{"fast", "up", "fake-model", 1}};
-    // One upstream failure must reach the client as it is: no retries here (routing_test
-    // covers them).
-    cfg.routing.retry.attempts = 1;
-    for (auto& r : cfg.routes) r.retry.attempts = 1;
-    auto gw = server::Gateway::create(std::move(cfg));
-    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
-    gateway_ = std::move(*gw);
-    gateway_->start();
+    fakes::noRetries(cfg);
+    gateway_ = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway_);
   }
 
   static std::string chatBody(std::string_view model, bool stream = false,

@@ -9,6 +9,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_gateway.h"
 #include "tests/fakes/test_client.h"
 
 namespace switchyard {
@@ -58,28 +59,14 @@ class GeminiGatewayTest : public ::testing::Test {
   static void SetUpTestSuite() { (void)setupLogging({"warn", LogFormat::kText, ""}); }
 
   void SetUp() override {
-    config::Config cfg;
-    cfg.source = "<test>";
-    cfg.server.host = "127.0.0.1";
-    cfg.server.port = 0;
-    cfg.server.workers = 1;
-    cfg.log.access_log = false;
-    config::ProviderConfig gem;
-    gem.name = "gem";
-    gem.kind = "gemini";
-    gem.base_url = "http://127.0.0.1:" + std::to_string(gemini_.port()) + "/v1beta";
-    gem.api_key = "AIza-gemini-secret";
-    gem.models = {{"gemini-2.5-flash", {}, 0}, {"text-embedding-004", {}, 0}};
-    cfg.providers = {gem};
+    config::Config cfg = fakes::testConfig();
+    cfg.providers = {fakes::fakeProvider("gem", "gemini", gemini_,
+                                         {{"gemini-2.5-flash", {}, 0}, {"text-embedding-004", {}, 0}},
+                                         "AIza-gemini-secret")};
     cfg.routes = {{"flash", "gem", "gemini-2.5-flash", 1}};
-    // One upstream failure must reach the client as it is: no retries here (routing_test
-    // covers them).
-    cfg.routing.retry.attempts = 1;
-    for (auto& r : cfg.routes) r.retry.attempts = 1;
-    auto gw = server::Gateway::create(std::move(cfg));
-    ASSERT_TRUE(gw.has_value()) << gw.error().toString();
-    gateway_ = std::move(*gw);
-    gateway_->start();
+    fakes::noRetries(cfg);
+    gateway_ = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway_);
   }
 
   Reply chat(const std::string& body) {
