@@ -100,6 +100,7 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
   in.ctx.key_name = key->spec.name;
   in.ctx.team = key->spec.team;
   in.ctx.allowed_providers = key->spec.providers;
+  if (in.ctx.risk_tier.empty()) in.ctx.risk_tier = key->risk_tier;  // the header wins
   std::string_view model;
   if (in.chat != nullptr) model = in.chat->model;
   if (in.completion != nullptr) model = in.completion->model;

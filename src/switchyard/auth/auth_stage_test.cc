@@ -133,6 +133,37 @@ TEST_F(AuthStageTest, ScopesByModelRouteAndProvider) {
   EXPECT_EQ(ctx_.allowed_providers, std::vector<std::string>{"openai"});
 }
 
+TEST_F(AuthStageTest, KeyMetadataSetsTheRiskTierUnlessTheHeaderDid) {
+  KeySpec spec;
+  spec.name = "clinic";
+  spec.metadata = R"({"owner":"ops","risk_tier":"high"})";
+  IssuedKey k = create(spec);
+  EXPECT_EQ(k.record.risk_tier, "high");
+  ASSERT_TRUE(call("gpt-4o", "x-api-key", k.secret).isOk());
+  EXPECT_EQ(ctx_.risk_tier, "high");
+  // The x-switchyard-risk header (already in ctx when the stages run) wins.
+  MapHeaders headers;
+  headers.values["x-api-key"] = k.secret;
+  ctx_ = {};
+  ctx_.risk_tier = "low";
+  api::ChatRequest chat;
+  chat.model = "gpt-4o";
+  pipeline::StageInput in{headers, ctx_, &chat};
+  ASSERT_TRUE(AuthStage(config_, *cache_).check(in).isOk());
+  EXPECT_EQ(ctx_.risk_tier, "low");
+  // Loaded from the store (another process, a restart): the same.
+  auto loaded = store_->get(k.record.id);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->risk_tier, "high");
+
+  KeySpec bad;
+  bad.name = "bad";
+  bad.metadata = R"({"risk_tier":"very high!"})";
+  auto refused = cache_->create(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("risk_tier"), std::string::npos);
+}
+
 TEST_F(AuthStageTest, ReloadSeesKeysWrittenByAnotherProcess) {
   auto other = KeyStore::open(*db_);  // e.g. `switchyard keys create` on the same store
   ASSERT_TRUE(other);

@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 namespace switchyard::auth {
@@ -89,6 +91,7 @@ KeyRecord fromRow(const store::Row& r) {
   k.created_ms = r.integer(13);
   k.rotated_ms = r.integer(14);
   k.revoked_ms = r.integer(15);
+  k.risk_tier = riskTierOf(k.spec.metadata);
   return k;
 }
 
@@ -104,6 +107,14 @@ std::string hashKey(std::string_view secret) {
 }
 
 std::string newSecret() { return "sy-" + randomHex(24); }
+
+std::string riskTierOf(std::string_view metadata) {
+  boost::system::error_code ec;
+  auto meta = boost::json::parse(metadata, ec);
+  if (ec || !meta.is_object()) return {};
+  const auto* tier = meta.get_object().if_contains("risk_tier");
+  return tier != nullptr && tier->is_string() ? std::string(tier->get_string()) : std::string();
+}
 
 Status validateSpec(const KeySpec& spec) {
   auto bad = [](std::string field, std::string message) {
@@ -126,6 +137,16 @@ Status validateSpec(const KeySpec& spec) {
   boost::system::error_code ec;
   auto meta = boost::json::parse(spec.metadata, ec);
   if (ec || !meta.is_object()) return bad("metadata", "must be a JSON object");
+  if (const auto* tier = meta.get_object().if_contains("risk_tier")) {
+    const bool name = tier->is_string() && !tier->get_string().empty() &&
+                      tier->get_string().size() <= 32 &&
+                      std::all_of(tier->get_string().begin(), tier->get_string().end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                      });
+    if (!name) {
+      return bad("metadata", "risk_tier must be a short risk tier name such as low or high");
+    }
+  }
   for (const auto* list : {&spec.models, &spec.routes, &spec.providers}) {
     for (const auto& s : *list) {
       if (s.empty()) return bad("scopes", "empty names are not allowed");
@@ -148,6 +169,7 @@ Result<IssuedKey> KeyStore::create(const KeySpec& spec) {
   k.prefix = issued.secret.substr(0, kPrefixChars);
   k.hash = hashKey(issued.secret);
   k.spec = spec;
+  k.risk_tier = riskTierOf(spec.metadata);
   k.created_ms = nowMs();
   const store::Value params[] = {k.id, spec.name, spec.team, k.hash, k.prefix,
                                  toJson(spec.models), toJson(spec.routes),

@@ -39,6 +39,9 @@ struct KeyRecord {
   std::int64_t created_ms = 0;
   std::int64_t rotated_ms = 0;  // 0: never
   std::int64_t revoked_ms = 0;  // 0: active
+  // From the metadata's "risk_tier" (read once, when the key is loaded): the routing risk tier
+  // of this key's requests unless they send x-switchyard-risk. Empty: the risk rules decide.
+  std::string risk_tier;
 
   bool revoked() const { return revoked_ms != 0; }
 };
@@ -53,8 +56,11 @@ struct IssuedKey {
 std::string hashKey(std::string_view secret);
 // A new secret: "sy-" + 48 hex digits from OpenSSL's CSPRNG.
 std::string newSecret();
-// Checks a spec (name, period, limits, metadata is a JSON object); the message names the field.
+// Checks a spec (name, period, limits, metadata is a JSON object whose "risk_tier", if any, is a
+// tier name); the message names the field.
 Status validateSpec(const KeySpec& spec);
+// The "risk_tier" string of a metadata JSON object; "" when absent or not a string.
+std::string riskTierOf(std::string_view metadata);
 
 class KeyStore {
  public:
