@@ -1134,6 +1134,41 @@ std::optional<Usage> readUsage(const json::value* v) {
   return u;
 }
 
+// An upstream body parsed into `arena`: its top-level object, or why it is not one (including
+// an error object sent with status 200).
+Result<const json::object*> parseUpstream(std::string_view body, Arena& arena,
+                                          std::optional<json::value>& root) {
+  auto parsed = parseJson(body, arena, Origin::kUpstream);
+  if (!parsed) return fail(std::move(parsed.error()));
+  root = std::move(*parsed);
+  return upstreamObject(*root);
+}
+
+// The top-level fields chat completions, their chunks and text completions share.
+template <typename T>
+void readEnvelope(const json::object& o, T& out) {
+  out.id = std::string(stringOr(o, "id"));
+  out.model = std::string(stringOr(o, "model"));
+  out.created = int64Of(o, "created");
+  out.system_fingerprint = std::string(stringOr(o, "system_fingerprint"));
+  out.usage = readUsage(o.if_contains("usage"));
+}
+
+// choices[i] as an object (`what` names the response in the error), and its index (the
+// position when the upstream leaves it out).
+Result<const json::object*> choiceAt(const json::array& choices, std::size_t i,
+                                     std::string_view what) {
+  const json::object* co = choices[i].if_object();
+  if (co == nullptr) {
+    return fail(ErrorCode::kUpstream,
+                std::string(what) + " choices[" + std::to_string(i) + "] is not an object");
+  }
+  return co;
+}
+int choiceIndex(const json::object& co, std::size_t i) {
+  return co.contains("index") ? static_cast<int>(int64Of(co, "index")) : static_cast<int>(i);
+}
+
 FinishReason finishReasonOf(const json::object& o) {
   return parseFinishReason(stringOr(o, "finish_reason"));
 }
@@ -1529,9 +1564,8 @@ std::string encodeEmbeddingRequest(const EmbeddingRequest& r) {
 
 Result<ChatResponse> decodeChatResponse(std::string_view body) {
   Arena arena;
-  auto root = parseJson(body, arena, Origin::kUpstream);
-  if (!root) return fail(std::move(root.error()));
-  auto object = upstreamObject(*root);
+  std::optional<json::value> root;
+  auto object = parseUpstream(body, arena, root);
   if (!object) return fail(std::move(object.error()));
   const json::object& o = **object;
   const json::value* choices = o.if_contains("choices");
@@ -1539,27 +1573,19 @@ Result<ChatResponse> decodeChatResponse(std::string_view body) {
     return fail(ErrorCode::kUpstream, "chat completion has no 'choices' array");
   }
   ChatResponse res;
-  res.id = std::string(stringOr(o, "id"));
-  res.model = std::string(stringOr(o, "model"));
-  res.created = int64Of(o, "created");
-  res.system_fingerprint = std::string(stringOr(o, "system_fingerprint"));
+  readEnvelope(o, res);
   res.service_tier = std::string(stringOr(o, "service_tier"));
-  res.usage = readUsage(o.if_contains("usage"));
   const json::array& a = choices->get_array();
   res.choices.reserve(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
-    const json::object* co = a[i].if_object();
-    if (co == nullptr) {
-      return fail(ErrorCode::kUpstream,
-                  "chat completion choices[" + std::to_string(i) + "] is not an object");
-    }
+    auto co = choiceAt(a, i, "chat completion");
+    if (!co) return fail(std::move(co.error()));
     Choice& choice = res.choices.emplace_back();
-    choice.index =
-        co->contains("index") ? static_cast<int>(int64Of(*co, "index")) : static_cast<int>(i);
-    choice.finish_reason = finishReasonOf(*co);
-    choice.logprobs = copyOrNull(co->if_contains("logprobs"));
+    choice.index = choiceIndex(**co, i);
+    choice.finish_reason = finishReasonOf(**co);
+    choice.logprobs = copyOrNull((*co)->if_contains("logprobs"));
     choice.message.role = Role::kAssistant;
-    const json::value* message = co->if_contains("message");
+    const json::value* message = (*co)->if_contains("message");
     const json::object* mo = message != nullptr ? message->if_object() : nullptr;
     if (mo == nullptr) {
       return fail(ErrorCode::kUpstream,
@@ -1572,17 +1598,12 @@ Result<ChatResponse> decodeChatResponse(std::string_view body) {
 
 Result<ChatChunk> decodeChatChunk(std::string_view data) {
   Arena arena;
-  auto root = parseJson(data, arena, Origin::kUpstream);
-  if (!root) return fail(std::move(root.error()));
-  auto object = upstreamObject(*root);
+  std::optional<json::value> root;
+  auto object = parseUpstream(data, arena, root);
   if (!object) return fail(std::move(object.error()));
   const json::object& o = **object;
   ChatChunk chunk;
-  chunk.id = std::string(stringOr(o, "id"));
-  chunk.model = std::string(stringOr(o, "model"));
-  chunk.created = int64Of(o, "created");
-  chunk.system_fingerprint = std::string(stringOr(o, "system_fingerprint"));
-  chunk.usage = readUsage(o.if_contains("usage"));
+  readEnvelope(o, chunk);
   const json::value* choices = o.if_contains("choices");
   const json::array* a = choices != nullptr ? choices->if_array() : nullptr;
   if (a == nullptr) {
@@ -1593,16 +1614,13 @@ Result<ChatChunk> decodeChatChunk(std::string_view data) {
   }
   chunk.choices.reserve(a->size());
   for (std::size_t i = 0; i < a->size(); ++i) {
-    const json::object* co = (*a)[i].if_object();
-    if (co == nullptr) {
-      return fail(ErrorCode::kUpstream,
-                  "chat completion chunk choices[" + std::to_string(i) + "] is not an object");
-    }
+    auto co = choiceAt(*a, i, "chat completion chunk");
+    if (!co) return fail(std::move(co.error()));
     ChoiceDelta& d = chunk.choices.emplace_back();
-    d.index = co->contains("index") ? static_cast<int>(int64Of(*co, "index")) : static_cast<int>(i);
-    d.finish_reason = finishReasonOf(*co);
-    d.logprobs = copyOrNull(co->if_contains("logprobs"));
-    const json::value* delta = co->if_contains("delta");
+    d.index = choiceIndex(**co, i);
+    d.finish_reason = finishReasonOf(**co);
+    d.logprobs = copyOrNull((*co)->if_contains("logprobs"));
+    const json::value* delta = (*co)->if_contains("delta");
     const json::object* delta_object = delta != nullptr ? delta->if_object() : nullptr;
     if (delta_object == nullptr) continue;
     const json::object& dobj = *delta_object;
@@ -1643,17 +1661,12 @@ Result<ChatChunk> decodeChatChunk(std::string_view data) {
 
 Result<CompletionResponse> decodeCompletionResponse(std::string_view body) {
   Arena arena;
-  auto root = parseJson(body, arena, Origin::kUpstream);
-  if (!root) return fail(std::move(root.error()));
-  auto object = upstreamObject(*root);
+  std::optional<json::value> root;
+  auto object = parseUpstream(body, arena, root);
   if (!object) return fail(std::move(object.error()));
   const json::object& o = **object;
   CompletionResponse res;
-  res.id = std::string(stringOr(o, "id"));
-  res.model = std::string(stringOr(o, "model"));
-  res.created = int64Of(o, "created");
-  res.system_fingerprint = std::string(stringOr(o, "system_fingerprint"));
-  res.usage = readUsage(o.if_contains("usage"));
+  readEnvelope(o, res);
   const json::value* choices = o.if_contains("choices");
   const json::array* a = choices != nullptr ? choices->if_array() : nullptr;
   if (a == nullptr) {
@@ -1665,25 +1678,21 @@ Result<CompletionResponse> decodeCompletionResponse(std::string_view body) {
   }
   res.choices.reserve(a->size());
   for (std::size_t i = 0; i < a->size(); ++i) {
-    const json::object* co = (*a)[i].if_object();
-    if (co == nullptr) {
-      return fail(ErrorCode::kUpstream,
-                  "completion choices[" + std::to_string(i) + "] is not an object");
-    }
+    auto co = choiceAt(*a, i, "completion");
+    if (!co) return fail(std::move(co.error()));
     CompletionChoice& c = res.choices.emplace_back();
-    c.index = co->contains("index") ? static_cast<int>(int64Of(*co, "index")) : static_cast<int>(i);
-    c.text = std::string(stringOr(*co, "text"));
-    c.finish_reason = finishReasonOf(*co);
-    c.logprobs = copyOrNull(co->if_contains("logprobs"));
+    c.index = choiceIndex(**co, i);
+    c.text = std::string(stringOr(**co, "text"));
+    c.finish_reason = finishReasonOf(**co);
+    c.logprobs = copyOrNull((*co)->if_contains("logprobs"));
   }
   return res;
 }
 
 Result<EmbeddingResponse> decodeEmbeddingResponse(std::string_view body) {
   Arena arena;
-  auto root = parseJson(body, arena, Origin::kUpstream);
-  if (!root) return fail(std::move(root.error()));
-  auto object = upstreamObject(*root);
+  std::optional<json::value> root;
+  auto object = parseUpstream(body, arena, root);
   if (!object) return fail(std::move(object.error()));
   const json::object& o = **object;
   const json::value* data = o.if_contains("data");
