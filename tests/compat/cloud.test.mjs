@@ -83,6 +83,63 @@ const args = (name, i) => JSON.parse(toolArguments(name, i));
 const fakeEvents = (rec) => rec.events.map((e) => e.event);
 
 // ---------------------------------------------------------------------------------------------
+// The fakes themselves, without the gateway: auth, error bodies and stream framing as documented.
+
+test('fake anthropic: auth and version headers, error format, documented event order', { skip }, async () => {
+  const url = `${s.anthropic.origin}/v1/messages`;
+  const body = JSON.stringify({ model: CLAUDE_MODEL, max_tokens: 20, stream: true,
+    messages: [{ role: 'user', content: 'hi' }] });
+  const noKey = await fetch(url, { method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' } });
+  assert.equal(noKey.status, 401);
+  assert.deepEqual(await noKey.json(), { type: 'error',
+    error: { type: 'authentication_error', message: 'x-api-key header is required' } });
+  const noVersion = await fetch(url, { method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-api-key': ANTHROPIC_KEY } });
+  assert.equal(noVersion.status, 400);
+  assert.equal((await noVersion.json()).error.type, 'invalid_request_error');
+  const headers = { 'content-type': 'application/json', 'x-api-key': ANTHROPIC_KEY,
+    'anthropic-version': '2023-06-01' };
+  const extra = await fetch(url, { method: 'POST', headers,
+    body: JSON.stringify({ ...JSON.parse(body), stream_options: {} }) });
+  assert.equal(extra.status, 400);
+  assert.match((await extra.json()).error.message, /stream_options: Extra inputs are not permitted/);
+  const res = await fetch(url, { method: 'POST', headers, body });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+  const names = [...(await res.text()).matchAll(/^event: (\S+)\ndata: /gm)].map((m) => m[1]);
+  const pieces = contentPieces(cannedAnthropicText(CLAUDE_MODEL, 'hi')).length;
+  assert.deepEqual(names, ['message_start', 'content_block_start', 'ping',
+    ...Array(pieces).fill('content_block_delta'), 'content_block_stop', 'message_delta',
+    'message_stop']);
+});
+
+test('fake gemini: key header, Google error format, SSE framing, unknown fields rejected', { skip }, async () => {
+  const url = `${s.gemini.baseURL}/models/${GEMINI_MODEL}:streamGenerateContent?alt=sse`;
+  const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+  const noKey = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  assert.equal(noKey.status, 403);
+  const err = await noKey.json();
+  assert.deepEqual(Object.keys(err.error), ['code', 'message', 'status']);
+  assert.equal(err.error.code, 403);
+  assert.equal(err.error.status, 'PERMISSION_DENIED');
+  const headers = { 'content-type': 'application/json', 'x-goog-api-key': GEMINI_KEY };
+  const unknown = await fetch(url, { method: 'POST', headers,
+    body: JSON.stringify({ ...JSON.parse(body), max_tokens: 5 }) });
+  assert.equal(unknown.status, 400);
+  assert.match((await unknown.json()).error.message, /Unknown name "max_tokens"/);
+  const res = await fetch(url, { method: 'POST', headers, body });
+  assert.equal(res.status, 200);
+  const events = (await res.text()).split('\r\n\r\n').filter(Boolean);
+  const parsed = events.map((e) => { assert.match(e, /^data: \{/); return JSON.parse(e.slice(6)); });
+  assert.equal(parsed.map((e) => e.candidates[0].content.parts[0].text).join(''),
+    cannedGeminiText(GEMINI_MODEL, 'hi'));
+  assert.deepEqual(parsed.map((e) => e.candidates[0].finishReason ?? null).filter(Boolean), ['STOP']);
+  assert.equal(parsed.at(-1).usageMetadata.totalTokenCount,
+    parsed.at(-1).usageMetadata.promptTokenCount + parsed.at(-1).usageMetadata.candidatesTokenCount);
+});
+
+// ---------------------------------------------------------------------------------------------
 // openai chat.completions -> Anthropic
 
 test('openai chat -> anthropic: text, system placement, parameters, usage, headers', { skip }, () => withLog(async () => {
@@ -293,14 +350,15 @@ test('openai chat -> anthropic: upstream 429 and 529 reach the client as OpenAI 
 
 // Anthropic sends Retry-After with its 429s (the fake: `retry-after: 7`).
 const RETRY_AFTER_BUG = 'gateway bug: an upstream error response with a Retry-After header loses ' +
-  'its message (HttpUpstream upstreamError self-move-assigns the Status: ' +
-  '`s = std::move(s).withRetryAfter(...)`)';
+  'its message and error type (client gets message "" and code null; HttpUpstream ' +
+  'upstreamError self-move-assigns the Status: `s = std::move(s).withRetryAfter(...)`)';
 
 test('openai chat -> anthropic: a 429 with Retry-After keeps the upstream message', { skip, todo: RETRY_AFTER_BUG }, () => withLog(async () => {
   await assert.rejects(s.client.chat.completions.create({ model: 'claude',
     messages: [{ role: 'user', content: 'x [[status:429]]' }] }),
-  (e) => e instanceof OpenAI.RateLimitError && /fake anthropic injected status 429/.test(e.message),
-  'the OpenAI error message names what the upstream said');
+  (e) => e instanceof OpenAI.RateLimitError && /fake anthropic injected status 429/.test(e.message) &&
+    e.code === 'rate_limit_error',
+  'the OpenAI error names what the upstream said, with its type as code (as for a 529)');
   await assert.rejects(anthropic.messages.create({ model: 'claude', max_tokens: 5,
     messages: [{ role: 'user', content: 'x [[status:429]]' }] }),
   (e) => e instanceof Anthropic.RateLimitError &&
@@ -589,6 +647,95 @@ test('anthropic count_tokens -> anthropic: forwarded to the upstream', { skip },
   assert.equal(r.input_tokens, up.response.input_tokens);
   assert.equal(r.input_tokens, 6);
   assert.equal(up.body.system, 'Be brief.');
+}));
+
+// ---------------------------------------------------------------------------------------------
+// Auth failures, broken streams, images, schema conversion
+
+test('an upstream refusing the provider key: 401 from Anthropic, 400 from Gemini, kept for clients', { skip }, () => withLog(async () => {
+  await assert.rejects(s.client.chat.completions.create({ model: 'claude-badkey',
+    messages: [{ role: 'user', content: 'hi' }] }),
+  (e) => e instanceof OpenAI.AuthenticationError && /invalid x-api-key/.test(e.message));
+  await assert.rejects(anthropic.messages.create({ model: 'claude-badkey', max_tokens: 5,
+    messages: [{ role: 'user', content: 'hi' }] }),
+  (e) => e instanceof Anthropic.AuthenticationError &&
+    e.error?.error?.type === 'authentication_error');
+  assert.equal(s.anthropic.lastRequest().headers['x-api-key'], 'not-the-anthropic-key');
+  await assert.rejects(s.client.chat.completions.create({ model: 'gem-badkey',
+    messages: [{ role: 'user', content: 'hi' }] }),
+  (e) => e instanceof OpenAI.BadRequestError && e.code === 'INVALID_ARGUMENT' &&
+    /API key not valid/.test(e.message));
+  assert.equal(s.gemini.lastRequest().headers['x-goog-api-key'], 'not-the-gemini-key');
+}));
+
+test('a connection reset mid-stream reaches every client as an error in its format', { skip }, () => withLog(async () => {
+  let text = '';
+  await assert.rejects((async () => {
+    const st = await s.client.chat.completions.create({ model: 'claude', stream: true,
+      messages: [{ role: 'user', content: 'x [[cut]]' }] });
+    for await (const c of st) text += c.choices[0]?.delta.content ?? '';
+  })(), (e) => e instanceof OpenAI.APIError && /upstream stream from 'anth' broke/.test(e.message));
+  const sent = s.anthropic.lastRequest().events;
+  // A reset may discard bytes the gateway had not read yet: what arrived is a prefix.
+  const sentText = sent.filter((e) => e.data.delta?.type === 'text_delta').map((e) => e.data.delta.text).join('');
+  assert.ok(sentText.length > 0 && sentText.startsWith(text), `${JSON.stringify(text)} / ${JSON.stringify(sentText)}`);
+  for (const model of ['claude', 'gem']) {
+    await assert.rejects(anthropic.messages.stream({ model, max_tokens: 50,
+      messages: [{ role: 'user', content: 'x [[cut]]' }] }).finalMessage(),
+    (e) => e instanceof Anthropic.APIError && e.error?.error?.type === 'api_error' &&
+      /broke/.test(e.error.error.message), model);
+  }
+  const events = await collectResponseEvents(await s.client.responses.create({ model: 'claude',
+    stream: true, input: 'go [[error-event]]' }));
+  assert.deepEqual(events.slice(-2).map((e) => e.type), ['error', 'response.failed']);
+  assert.match(events.at(-2).message, /Overloaded/);
+  assert.ok(!events.some((e) => e.type === 'response.completed'));
+}));
+
+test('anthropic -> gemini: a base64 image becomes inlineData; cache_control is not carried', { skip }, () => withLog(async () => {
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').toString('base64');
+  const msg = await anthropic.messages.create({ model: 'gem', max_tokens: 50,
+    system: [{ type: 'text', text: 'Describe.', cache_control: { type: 'ephemeral' } }],
+    messages: [{ role: 'user', content: [
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } },
+      { type: 'text', text: 'What is this?' }] }] });
+  assert.deepEqual(s.gemini.lastRequest('generateContent').body, {
+    contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: png } },
+      { text: 'What is this?' }] }],
+    systemInstruction: { parts: [{ text: 'Describe.' }] },
+    generationConfig: { maxOutputTokens: 50 },
+  });
+  assert.equal(msg.content[0].text, cannedGeminiText(GEMINI_MODEL, 'What is this?'));
+}));
+
+test('openai chat -> gemini: JSON Schema converted to Gemini\'s subset; unsupported keyword is a 400', { skip }, () => withLog(async () => {
+  const tools = [{ type: 'function', function: { name: 'lookup', strict: true, parameters: {
+    type: 'object', additionalProperties: false, required: ['q', 'n'],
+    properties: {
+      q: { type: ['string', 'null'], description: 'query' },
+      n: { $ref: '#/$defs/N' },
+      when: { type: 'string', format: 'date-time' },
+      tags: { type: 'array', items: { type: 'string', const: 'x' } },
+    },
+    $defs: { N: { type: 'integer', minimum: 1 } },
+  } } }];
+  const r = await s.client.chat.completions.create({ model: 'gem', tools,
+    messages: [{ role: 'user', content: 'look it up' }] });
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.deepEqual(s.gemini.lastRequest('generateContent').body.tools, [{ functionDeclarations: [{
+    name: 'lookup', parameters: { type: 'OBJECT', required: ['q', 'n'], properties: {
+      q: { nullable: true, type: 'STRING', description: 'query' },
+      n: { type: 'INTEGER', minimum: 1 },
+      when: { type: 'STRING', format: 'date-time' },
+      tags: { type: 'ARRAY', items: { type: 'STRING', enum: ['x'] } },
+    } } }] }]);
+  const n = s.gemini.requests.length;
+  await assert.rejects(s.client.chat.completions.create({ model: 'gem', messages: [{ role: 'user', content: 'x' }],
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object',
+      properties: { x: { not: { type: 'string' } } } } } }] }),
+  (e) => e instanceof OpenAI.BadRequestError && e.code === 'unsupported_parameter' &&
+    /'not'/.test(e.message) && /\/properties\/x\/not/.test(e.message) && /goog/.test(e.message));
+  assert.equal(s.gemini.requests.length, n, 'nothing reached the upstream');
 }));
 
 // ---------------------------------------------------------------------------------------------
