@@ -640,8 +640,10 @@ test('anthropic -> anthropic: 529 overloaded_error and a mid-stream error event 
 }));
 
 test('anthropic count_tokens -> anthropic: forwarded to the upstream', { skip }, () => withLog(async () => {
-  const r = await anthropic.messages.countTokens({ model: 'claude', system: 'Be brief.',
-    messages: [{ role: 'user', content: 'count these four words' }] });
+  const { data: r, response } = await anthropic.messages.countTokens({ model: 'claude',
+    system: 'Be brief.', messages: [{ role: 'user', content: 'count these four words' }] })
+    .withResponse();
+  assert.equal(response.headers.get('x-switchyard-token-count'), 'upstream');
   const up = s.anthropic.lastRequest('/v1/messages/count_tokens');
   assert.equal(up.status, 200, JSON.stringify(up.response));
   assert.equal(r.input_tokens, up.response.input_tokens);
@@ -738,6 +740,49 @@ test('openai chat -> gemini: JSON Schema converted to Gemini\'s subset; unsuppor
   assert.equal(s.gemini.requests.length, n, 'nothing reached the upstream');
 }));
 
+test('stop reasons: max_tokens / MAX_TOKENS become length, max_tokens, incomplete', { skip }, () => withLog(async () => {
+  for (const model of ['claude', 'gem']) {
+    const chat = await s.client.chat.completions.create({ model,
+      messages: [{ role: 'user', content: 'long [[length]]' }] });
+    assert.equal(chat.choices[0].finish_reason, 'length', model);
+    const chunks = await collectChat(await s.client.chat.completions.create({ model, stream: true,
+      messages: [{ role: 'user', content: 'long [[length]]' }] }));
+    assert.deepEqual(chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean), ['length'], model);
+    const msg = await anthropic.messages.create({ model, max_tokens: 10,
+      messages: [{ role: 'user', content: 'long [[length]]' }] });
+    assert.equal(msg.stop_reason, 'max_tokens', model);
+    const r = await s.client.responses.create({ model, input: 'long [[length]]' });
+    assertSchema('Response', r, `incomplete Response (${model})`);
+    assert.equal(r.status, 'incomplete', model);
+    assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' }, model);
+    const parts = [];
+    for await (const p of await ollama.chat({ model, stream: true,
+      messages: [{ role: 'user', content: 'long [[length]]' }] })) parts.push(p);
+    assert.equal(parts.at(-1).done_reason, 'length', model);
+  }
+}));
+
+test('openai chat stream -> gemini: streamed tool calls carry the signature in the id; next turn signed', { skip }, () => withLog(async () => {
+  const messages = [{ role: 'user', content: 'Weather and time?' }];
+  const final = await s.client.chat.completions.stream({ model: 'gem', tools: OPENAI_TOOLS, messages })
+    .finalChatCompletion();
+  const msg = final.choices[0].message;
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+  assert.deepEqual(msg.tool_calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)]),
+    [['get_weather', args('get_weather', 0)], ['get_time', args('get_time', 1)]]);
+  assert.match(msg.tool_calls[0].id, /__thought__/);
+  // The SDK's final message carries its own `parsed: null`, an unknown message field the Gemini
+  // provider rejects (docs/gemini.md): send back what the API defines.
+  const { role, content, tool_calls: toolCalls } = msg;
+  await s.client.chat.completions.create({ model: 'gem', tools: OPENAI_TOOLS,
+    messages: [...messages, { role, content, tool_calls: toolCalls },
+      ...msg.tool_calls.map((c) => ({ role: 'tool', tool_call_id: c.id, content: 'ok' }))] });
+  const up = s.gemini.lastRequest('generateContent');
+  assert.equal(up.status, 200, JSON.stringify(up.response));
+  assert.equal(up.body.contents[1].parts[0].thoughtSignature, SIGNATURES[0]);
+  assert.equal(up.body.contents[1].parts[1].thoughtSignature, undefined);
+}));
+
 // ---------------------------------------------------------------------------------------------
 // openai responses -> Anthropic and Gemini
 
@@ -772,6 +817,7 @@ test('responses stream -> anthropic: reasoning summary from thinking, text, func
   const events = await collectResponseEvents(stream);
   const up = s.anthropic.lastRequest();
   assert.deepEqual(up.body.thinking, { type: 'enabled', budget_tokens: 1024 });
+  assert.equal(up.body.max_tokens, 4096 + 1024, 'a budget from reasoning.effort comes on top');
   events.forEach((e, i) => assert.equal(e.sequence_number, i));
   const done = events.at(-1);
   assert.equal(done.type, 'response.completed');
@@ -890,9 +936,11 @@ test('ollama embed -> gemini batchEmbedContents: one request per input, vectors 
   assert.deepEqual(r.embeddings, input.map((t) => embeddingFor(t)));
   // OpenAI's embeddings endpoint reaches the same upstream, with dimensions mapped.
   const o = await s.client.embeddings.create({ model: 'gem-embed', input: 'one', dimensions: 4,
-    encoding_format: 'float' });
+    encoding_format: 'float', task_type: 'RETRIEVAL_QUERY' });
   assertSchema('CreateEmbeddingResponse', o, 'embeddings from gemini');
-  assert.equal(s.gemini.lastRequest('batchEmbedContents').body.requests[0].outputDimensionality, 4);
+  assert.deepEqual(s.gemini.lastRequest('batchEmbedContents').body.requests, [{
+    model: `models/${GEMINI_EMBED_MODEL}`, content: { parts: [{ text: 'one' }] },
+    outputDimensionality: 4, taskType: 'RETRIEVAL_QUERY' }]);
   assert.deepEqual(o.data[0].embedding, embeddingFor('one', 4));
 }));
 

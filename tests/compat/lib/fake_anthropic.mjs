@@ -23,6 +23,7 @@
 //   [[status:NNN]]    answer NNN with Anthropic's error body (529 overloaded_error, ...)
 //   [[error-event]]   stream a few deltas, then `event: error` (overloaded_error) and end
 //   [[cut]]           stream a few events, then reset the connection
+//   [[length]]        stop_reason max_tokens
 // Every request is recorded in `requests` (method, path, headers, parsed body, status,
 // response or events).
 import http from 'node:http';
@@ -226,7 +227,8 @@ export function buildMessage(body, id) {
   };
   return {
     id, type: 'message', role: 'assistant', model: body.model, content,
-    stop_reason: useTools ? 'tool_use' : 'end_turn', stop_sequence: null, usage,
+    stop_reason: useTools ? 'tool_use' : userText.includes('[[length]]') ? 'max_tokens' : 'end_turn',
+    stop_sequence: null, usage,
   };
 }
 

@@ -23,6 +23,7 @@
 //   [[status:NNN]]    answer NNN with Google's error body
 //   [[error-event]]   stream a few events, then `data: {"error":{code 503, UNAVAILABLE}}` and end
 //   [[cut]]           stream a few events, then reset the connection
+//   [[length]]        finishReason MAX_TOKENS
 import http from 'node:http';
 import { once } from 'node:events';
 import { contentPieces, countTokens, embeddingFor, toolArguments } from './fake_upstream.mjs';
@@ -195,7 +196,8 @@ export function buildCandidate(body, model) {
   usageMetadata.totalTokenCount = prompt + usageMetadata.candidatesTokenCount +
     (usageMetadata.thoughtsTokenCount ?? 0);
   usageMetadata.promptTokensDetails = [{ modality: 'TEXT', tokenCount: prompt }];
-  return { parts: out, text, usageMetadata };
+  return { parts: out, text, usageMetadata,
+    finishReason: userText.includes('[[length]]') ? 'MAX_TOKENS' : 'STOP' };
 }
 
 export async function startFakeGemini({ port = 0, apiKey = GEMINI_KEY } = {}) {
@@ -235,7 +237,7 @@ export async function startFakeGemini({ port = 0, apiKey = GEMINI_KEY } = {}) {
       .map((p) => p.text).join('');
     if (!stream) {
       return sendJson(res, 200, {
-        candidates: [{ content: { role: 'model', parts: c.parts }, finishReason: 'STOP',
+        candidates: [{ content: { role: 'model', parts: c.parts }, finishReason: c.finishReason,
           index: 0 }],
         usageMetadata: c.usageMetadata, modelVersion, responseId,
       });
@@ -249,7 +251,7 @@ export async function startFakeGemini({ port = 0, apiKey = GEMINI_KEY } = {}) {
       totalTokenCount: c.usageMetadata.promptTokenCount };
     const events = [];
     const ev = (parts, last = false) => ({
-      candidates: [{ content: { role: 'model', parts }, ...(last ? { finishReason: 'STOP' } : {}),
+      candidates: [{ content: { role: 'model', parts }, ...(last ? { finishReason: c.finishReason } : {}),
         index: 0 }],
       usageMetadata: last ? c.usageMetadata : partial, modelVersion, responseId,
     });
