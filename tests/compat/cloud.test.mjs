@@ -12,13 +12,13 @@ import {
   startCloudStack, API_KEY, DIRECT, CLAUDE_MODEL, GEMINI_MODEL, GEMINI_EMBED_MODEL,
 } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
-import { contentPieces, countTokens, embeddingFor, toolArguments } from './lib/fake_upstream.mjs';
+import { contentPieces, embeddingFor, toolArguments } from './lib/fake_upstream.mjs';
 import {
   ANTHROPIC_KEY, CACHE_READ, CACHE_WRITE, THINKING_SIGNATURE, TOOL_PREAMBLE,
   anthropicToolUseId, cannedAnthropicText, thinkingText, toolResultText,
 } from './lib/fake_anthropic.mjs';
 import {
-  GEMINI_KEY, CACHED_TOKENS, SIGNATURES, MODEL_VERSION_SUFFIX, cannedGeminiText,
+  GEMINI_KEY, CACHED_TOKENS, RETRY_DELAY_S, SIGNATURES, MODEL_VERSION_SUFFIX, cannedGeminiText,
   functionResponseText, geminiThought,
 } from './lib/fake_gemini.mjs';
 
@@ -78,9 +78,6 @@ const RESPONSES_TOOLS = OPENAI_TOOLS.map(({ function: f }) => ({
 }));
 
 const args = (name, i) => JSON.parse(toolArguments(name, i));
-
-// The text content of the last streamed Anthropic request's events (what the fake sent).
-const fakeEvents = (rec) => rec.events.map((e) => e.event);
 
 // ---------------------------------------------------------------------------------------------
 // The fakes themselves, without the gateway: auth, error bodies and stream framing as documented.
@@ -551,7 +548,8 @@ test('anthropic -> gemini: upstream errors keep their status and map to Anthropi
   await assert.rejects(anthropic.messages.create({ model: 'gem', max_tokens: 5,
     messages: [{ role: 'user', content: 'x [[status:429]]' }] }),
   (e) => e instanceof Anthropic.RateLimitError && e.error?.error?.type === 'rate_limit_error' &&
-    /Resource has been exhausted/.test(e.error.error.message));
+    /Resource has been exhausted/.test(e.error.error.message) &&
+    e.headers.get('retry-after') === String(RETRY_DELAY_S));
   await assert.rejects(anthropic.messages.create({ model: 'gem', max_tokens: 5,
     messages: [{ role: 'user', content: 'x [[status:503]]' }] }),
   (e) => e instanceof Anthropic.APIError && e.status === 503 &&
@@ -947,7 +945,8 @@ test('ollama embed -> gemini batchEmbedContents: one request per input, vectors 
 test('gemini errors: 429 keeps its status for OpenAI clients; a mid-stream error event ends the stream', { skip }, () => withLog(async () => {
   await assert.rejects(s.client.chat.completions.create({ model: 'gem',
     messages: [{ role: 'user', content: 'x [[status:429]]' }] }),
-  (e) => e instanceof OpenAI.RateLimitError && e.code === 'RESOURCE_EXHAUSTED');
+  (e) => e instanceof OpenAI.RateLimitError && e.code === 'RESOURCE_EXHAUSTED' &&
+    e.headers.get('retry-after') === String(RETRY_DELAY_S));
   const stream = await s.client.chat.completions.create({ model: 'gem', stream: true,
     messages: [{ role: 'user', content: 'go [[error-event]]' }] });
   let text = '';

@@ -20,7 +20,7 @@
 // usageMetadata: promptTokenCount (words), candidatesTokenCount, thoughtsTokenCount with
 // thoughts, cachedContentTokenCount = CACHED_TOKENS with [[cache]] or cachedContent,
 // totalTokenCount. Markers in the last user turn:
-//   [[status:NNN]]    answer NNN with Google's error body
+//   [[status:NNN]]    answer NNN with Google's error body (429: a RetryInfo detail, retryDelay 13s)
 //   [[error-event]]   stream a few events, then `data: {"error":{code 503, UNAVAILABLE}}` and end
 //   [[cut]]           stream a few events, then reset the connection
 //   [[length]]        finishReason MAX_TOKENS
@@ -30,6 +30,7 @@ import { contentPieces, countTokens, embeddingFor, toolArguments } from './fake_
 
 export const GEMINI_KEY = 'gemini-test-key';
 export const CACHED_TOKENS = 3;
+export const RETRY_DELAY_S = 13;
 export const MODEL_VERSION_SUFFIX = '-001';
 // Signatures Gemini returns: opaque bytes in standard base64, with + / and = padding, so that
 // a round trip through base64url must restore them exactly.
@@ -214,7 +215,10 @@ export async function startFakeGemini({ port = 0, apiKey = GEMINI_KEY } = {}) {
   }
 
   function sendError(res, code, message, status = googleStatus(code)) {
-    sendJson(res, code, { error: { code, message, status } });
+    // Quota errors say when to come back, as Gemini does, in a google.rpc.RetryInfo detail.
+    const details = code === 429 ? { details: [{
+      '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${RETRY_DELAY_S}s` }] } : {};
+    sendJson(res, code, { error: { code, message, status, ...details } });
   }
 
   async function writeEvent(res, obj) {
