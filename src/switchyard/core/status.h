@@ -40,34 +40,37 @@ class [[nodiscard]] Status {
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // The rvalue `with...` setters return a new Status (moved from this one), never a reference
+  // to this one: `s = std::move(s).withRetryAfter(5)` must not assign a Status to itself.
+
   // Which request field was at fault (OpenAI's `param`), when one was.
   const std::string& param() const { return param_; }
   Status& withParam(std::string param) & {
     param_ = std::move(param);
     return *this;
   }
-  Status&& withParam(std::string param) && {
+  Status withParam(std::string param) && {
     param_ = std::move(param);
     return std::move(*this);
   }
 
   // An upstream's own HTTP status, kept so that e.g. an upstream 404 stays a 404.
   int httpStatus() const { return http_status_; }
-  Status&& withHttpStatus(int status) && {
+  Status withHttpStatus(int status) && {
     http_status_ = status;
     return std::move(*this);
   }
 
   // Seconds the client should wait before retrying (429/503), 0 when unknown.
   int retryAfterSeconds() const { return retry_after_s_; }
-  Status&& withRetryAfter(int seconds) && {
+  Status withRetryAfter(int seconds) && {
     retry_after_s_ = seconds;
     return std::move(*this);
   }
 
   // Machine-readable error code for the client body (e.g. "model_not_found").
   const std::string& errorType() const { return error_type_; }
-  Status&& withErrorType(std::string type) && {
+  Status withErrorType(std::string type) && {
     error_type_ = std::move(type);
     return std::move(*this);
   }

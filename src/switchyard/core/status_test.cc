@@ -41,5 +41,19 @@ TEST(ResultTest, ValueOrError) {
   EXPECT_EQ(bad.error().message(), "odd");
 }
 
+TEST(StatusTest, ReassigningThroughARvalueSetterKeepsEverything) {
+  Status s = Status(ErrorCode::kRateLimited, "upstream returned 429: slow down")
+                 .withErrorType("rate_limit_error")
+                 .withHttpStatus(429);
+  s = std::move(s).withRetryAfter(7);  // was a self-move assignment that emptied the strings
+  EXPECT_EQ(s.message(), "upstream returned 429: slow down");
+  EXPECT_EQ(s.errorType(), "rate_limit_error");
+  EXPECT_EQ(s.httpStatus(), 429);
+  EXPECT_EQ(s.retryAfterSeconds(), 7);
+  s = std::move(s).withParam("messages");
+  EXPECT_EQ(s.param(), "messages");
+  EXPECT_EQ(s.message(), "upstream returned 429: slow down");
+}
+
 }  // namespace
 }  // namespace switchyard
