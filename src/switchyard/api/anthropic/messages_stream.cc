@@ -171,25 +171,28 @@ void MessagesStreamEncoder::toolDelta(const ToolCallDelta& d, std::string& out) 
   endEvent(out);
 }
 
+void MessagesStreamEncoder::blockDelta(Block kind, std::string_view type, std::string_view field,
+                                       std::string_view text, std::string& out) {
+  if (block_ != kind) openBlock(kind, out);
+  beginEvent(out, "content_block_delta");
+  JsonWriter w(out);
+  w.beginObject();
+  w.key("type").string("content_block_delta");
+  w.key("index").integer(index_);
+  w.key("delta").beginObject();
+  w.key("type").string(type);
+  w.key(field).string(text);
+  w.endObject();
+  w.endObject();
+  endEvent(out);
+}
+
 void MessagesStreamEncoder::onChunk(const ChatChunk& chunk, std::string& out) {
   if (finished_) return;
   if (!started_) start(&chunk, out);
   if (chunk.usage) usage_ = *chunk.usage;
   auto delta = [&](Block kind, std::string_view type, std::string_view field,
-                   std::string_view text) {
-    if (block_ != kind) openBlock(kind, out);
-    beginEvent(out, "content_block_delta");
-    JsonWriter w(out);
-    w.beginObject();
-    w.key("type").string("content_block_delta");
-    w.key("index").integer(index_);
-    w.key("delta").beginObject();
-    w.key("type").string(type);
-    w.key(field).string(text);
-    w.endObject();
-    w.endObject();
-    endEvent(out);
-  };
+                   std::string_view text) { blockDelta(kind, type, field, text, out); };
   for (const ChoiceDelta& c : chunk.choices) {
     if (c.index != 0) continue;  // the Messages API has one answer per request
     if (c.redacted_reasoning) {
@@ -212,7 +215,11 @@ void MessagesStreamEncoder::onChunk(const ChatChunk& chunk, std::string& out) {
       delta(Block::kThinking, "thinking_delta", "thinking", *c.reasoning_content);
     }
     if (c.reasoning_signature && !c.reasoning_signature->empty()) {
-      delta(Block::kThinking, "signature_delta", "signature", *c.reasoning_signature);
+      if (block_ == Block::kThinking || index_ < 0) {
+        delta(Block::kThinking, "signature_delta", "signature", *c.reasoning_signature);
+      } else {
+        pending_signature_ = *c.reasoning_signature;
+      }
     }
     if (c.content && !c.content->empty()) delta(Block::kText, "text_delta", "text", *c.content);
     if (c.refusal && !c.refusal->empty()) delta(Block::kText, "text_delta", "text", *c.refusal);
@@ -228,6 +235,11 @@ void MessagesStreamEncoder::finish(std::string& out) {
   if (finished_) return;
   if (!started_) start(nullptr, out);
   closeBlock(out);
+  if (!pending_signature_.empty()) {
+    blockDelta(Block::kThinking, "signature_delta", "signature", pending_signature_, out);
+    closeBlock(out);
+    pending_signature_.clear();
+  }
   finished_ = true;
   const std::string_view stop = stopReasonName(finish_reason_, stop_sequence_, !tools_.empty());
   beginEvent(out, "message_delta");

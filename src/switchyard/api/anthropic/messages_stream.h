@@ -43,6 +43,10 @@ class MessagesStreamEncoder {
   void closeBlock(std::string& out);
   void openBlock(Block kind, std::string& out, const ToolCallDelta* call = nullptr);
   void toolDelta(const ToolCallDelta& delta, std::string& out);
+  // A content_block_delta of `type` carrying `field: text` in a block of `kind` (opened first
+  // unless it is the open one).
+  void blockDelta(Block kind, std::string_view type, std::string_view field,
+                  std::string_view text, std::string& out);
 
   std::string model_;
   bool started_ = false;
@@ -58,6 +62,10 @@ class MessagesStreamEncoder {
   FinishReason finish_reason_ = FinishReason::kNone;
   std::string stop_sequence_;
   std::optional<Usage> usage_;
+  // A reasoning signature that arrived after its thinking block was closed (Gemini signs a
+  // text answer in its last event): sent at the end in a thinking block of its own, so that
+  // the text stays one block and the client can send the signature back next turn.
+  std::string pending_signature_;
 };
 
 class MessagesStreamDecoder {

@@ -149,6 +149,37 @@ TEST(AnthropicStream, EventOrderForPlainText) {
                             "cache_read_input_tokens":4,"output_tokens":5})"));
 }
 
+// Gemini signs a text answer in its last event (or on a text part): the signature cannot go
+// back into the closed thinking block, and must not split the text, so it ends the message in
+// a thinking block of its own.
+TEST(AnthropicStream, ASignatureAfterTheTextEndsTheMessageInItsOwnThinkingBlock) {
+  for (bool on_text_part : {false, true}) {
+    std::vector<ChatChunk> chunks(4);
+    chunks[0].choices.emplace_back().reasoning_content = "Thinking it over.";
+    chunks[1].choices.emplace_back().content = "Hello";
+    chunks[2].choices.emplace_back().content = " there";
+    ChoiceDelta& last = chunks[3].choices.emplace_back();
+    (on_text_part ? chunks[2].choices.back() : last).reasoning_signature = "c2lnbmF0dXJl";
+    last.finish_reason = FinishReason::kStop;
+    const auto events = parseSse(encodeAll(chunks));
+    std::vector<std::string> kinds;  // block starts and deltas, by type
+    for (const auto& e : events) {
+      if (e.first == "content_block_start") {
+        kinds.push_back(std::string(e.second.at("content_block").at("type").as_string()) + "@" +
+                        std::to_string(e.second.at("index").as_int64()));
+      } else if (e.first == "content_block_delta") {
+        kinds.push_back(std::string(e.second.at("delta").at("type").as_string()));
+      }
+    }
+    EXPECT_EQ(kinds, (std::vector<std::string>{"thinking@0", "thinking_delta", "text@1",
+                                               "text_delta", "text_delta", "thinking@2",
+                                               "signature_delta"}))
+        << "signature on a text part: " << on_text_part;
+    EXPECT_EQ(events[events.size() - 4].second.at("delta").at("signature"), "c2lnbmF0dXJl");
+    EXPECT_EQ(events[events.size() - 3].first, "content_block_stop");
+  }
+}
+
 TEST(AnthropicStream, EmptyStreamStillFormsAMessage) {
   const auto events = parseSse(encodeAll({}));
   ASSERT_EQ(events.size(), 4u);
