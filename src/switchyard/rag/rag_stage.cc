@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "switchyard/api/json_writer.h"
 #include "switchyard/core/log.h"
 
 namespace switchyard::rag {
@@ -174,6 +175,27 @@ std::string renderContext(const std::vector<RetrievedChunk>& chunks) {
   return out;
 }
 
+std::string citationsJson(std::string_view collection, const std::vector<RetrievedChunk>& chunks) {
+  std::string out;
+  api::JsonWriter w(out);
+  w.beginArray();
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const ChunkRecord& c = chunks[i].chunk;
+    w.beginObject();
+    w.key("index").integer(static_cast<std::int64_t>(i + 1));
+    w.key("collection").string(collection);
+    w.key("source").string(c.source);
+    w.key("title").string(c.title);
+    w.key("section").string(c.section);
+    w.key("page").integer(c.page);
+    w.key("chunk_id").integer(c.id);
+    w.key("score").number(chunks[i].score);
+    w.endObject();
+  }
+  w.endArray();
+  return out;
+}
+
 std::string citationsHeader(const std::vector<std::string>& citations) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -249,6 +271,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
   injectIntoSystemPrompt(*chat, renderContext(result->chunks));
   for (const RetrievedChunk& c : result->chunks) in.ctx.citations.push_back(citationFor(c.chunk));
   in.ctx.response_headers.emplace_back("x-switchyard-citations", citationsHeader(in.ctx.citations));
+  in.ctx.citations_json = citationsJson(selection->collection, result->chunks);
   co_return Status::ok();
 }
 

@@ -31,6 +31,9 @@ Result<RagSelection> parseRagHeader(std::string_view value);
 std::string renderContext(const std::vector<RetrievedChunk>& chunks);
 // "source#section" or "source#page=N": what ctx.citations holds for one chunk.
 std::string citationFor(const ChunkRecord& chunk);
+// The `citations` extension field of response bodies: a JSON array of {index (1-based, as
+// cited in the prompt), collection, source, title, section, page, chunk_id, score}.
+std::string citationsJson(std::string_view collection, const std::vector<RetrievedChunk>& chunks);
 // The x-switchyard-citations header value: "[1] <cite>, [2] <cite>" with each citation
 // percent-encoded outside printable ASCII and for '%', ',' and ';'.
 std::string citationsHeader(const std::vector<std::string>& citations);

@@ -149,6 +149,25 @@ TEST(AnthropicStream, EventOrderForPlainText) {
                             "cache_read_input_tokens":4,"output_tokens":5})"));
 }
 
+TEST(AnthropicStream, CitationsRideOnMessageStart) {
+  MessagesStreamEncoder encoder("m");
+  encoder.setCitations(R"([{"index":1,"source":"a.md"}])");
+  std::string out;
+  ChatChunk c;
+  c.choices.emplace_back().content = "Hi [1]";
+  encoder.onChunk(c, out);
+  encoder.finish(out);
+  const auto events = parseSse(out);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0].first, "message_start");
+  EXPECT_EQ(events[0].second.at("message").at("citations").at(0).at("source"), "a.md");
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    EXPECT_FALSE(events[i].second.as_object().contains("citations")) << events[i].first;
+  }
+  // Without citations the message has no such member.
+  EXPECT_FALSE(parseSse(encodeAll({}))[0].second.at("message").as_object().contains("citations"));
+}
+
 TEST(AnthropicStream, EmptyStreamStillFormsAMessage) {
   const auto events = parseSse(encodeAll({}));
   ASSERT_EQ(events.size(), 4u);
