@@ -77,7 +77,32 @@ boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput&
 }
 
 pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
-  const std::string_view secret = presentedKey(in.headers);
+  KeyPtr key;
+  if (Status s = identify(in.headers, in.ctx, key); !s.isOk()) return s;
+  if (!key) return Status::ok();  // no key, and none required
+  std::string_view model;
+  if (in.chat != nullptr) model = in.chat->model;
+  if (in.completion != nullptr) model = in.completion->model;
+  if (in.embedding != nullptr) model = in.embedding->model;
+  if (!allows(*key, model)) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "The API key '" + key->spec.name + "' may not use model '" +
+                      std::string(model) + "'. Ask an administrator to extend its scopes.")
+        .withParam("model")
+        .withErrorType("model_not_allowed");
+  }
+  return Status::ok();
+}
+
+pipeline::Verdict AuthStage::authenticate(const pipeline::RequestHeaders& headers,
+                                          pipeline::RequestContext& ctx) const {
+  KeyPtr key;
+  return identify(headers, ctx, key);
+}
+
+pipeline::Verdict AuthStage::identify(const pipeline::RequestHeaders& headers,
+                                      pipeline::RequestContext& ctx, KeyPtr& found) const {
+  const std::string_view secret = presentedKey(headers);
   if (secret.empty()) {
     if (!require_keys_) return Status::ok();
     return unauthenticated(
@@ -96,21 +121,12 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
     return unauthenticated("This API key (" + key->prefix + "…, id " + key->id +
                            ") has been revoked. Ask an administrator for a new one.");
   }
-  in.ctx.key_id = key->id;
-  in.ctx.key_name = key->spec.name;
-  in.ctx.team = key->spec.team;
-  in.ctx.allowed_providers = key->spec.providers;
-  std::string_view model;
-  if (in.chat != nullptr) model = in.chat->model;
-  if (in.completion != nullptr) model = in.completion->model;
-  if (in.embedding != nullptr) model = in.embedding->model;
-  if (!allows(*key, model)) {
-    return Status(ErrorCode::kPermissionDenied,
-                  "The API key '" + key->spec.name + "' may not use model '" +
-                      std::string(model) + "'. Ask an administrator to extend its scopes.")
-        .withParam("model")
-        .withErrorType("model_not_allowed");
-  }
+  ctx.key_id = key->id;
+  ctx.key_name = key->spec.name;
+  ctx.team = key->spec.team;
+  ctx.allowed_providers = key->spec.providers;
+  ctx.allowed_collections = key->spec.collections;
+  found = std::move(key);
   return Status::ok();
 }
 

@@ -5,6 +5,7 @@
 
 #include "switchyard/api/errors.h"
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/rag/access.h"
 
 namespace switchyard::rag {
 
@@ -121,7 +122,21 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         .withErrorType("method_not_allowed");
   };
 
-  if (path == "/v1/retrieve") {
+  if (authenticate_) error = authenticate_(req, ctx);
+  // The collection `name` as the caller may see it: its info, or 404 / 403.
+  auto accessible = [&](const std::string& name) -> asio::awaitable<Result<CollectionInfo>> {
+    auto pending = service_->collectionAsync(name);
+    auto found = co_await std::move(pending);
+    if (!found) co_return found;
+    if (Status s = checkCollectionAccess(ctx, name, found->is_private); !s.isOk()) {
+      co_return fail(std::move(s));
+    }
+    co_return found;
+  };
+
+  if (!error.isOk()) {
+    // Unauthenticated: answered below, before anything else is looked at.
+  } else if (path == "/v1/retrieve") {
     if (method != bhttp::verb::post) {
       error = methodNotAllowed("POST");
     } else if (auto o = parseObject(req.body()); !o) {
@@ -148,6 +163,10 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
             r.top_k = static_cast<int>(k->as_int64());
           }
         }
+      }
+      if (error.isOk()) {
+        auto checked = co_await accessible(r.collection);
+        if (!checked) error = std::move(checked.error());
       }
       if (error.isOk()) {
         const std::string collection = r.collection;
@@ -194,7 +213,11 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         error = std::move(list.error());
       } else {
         json::array data;
-        for (const CollectionInfo& c : *list) data.push_back(collectionJson(c));
+        for (const CollectionInfo& c : *list) {
+          if (checkCollectionAccess(ctx, c.name, c.is_private).isOk()) {
+            data.push_back(collectionJson(c));
+          }
+        }
         body = json::object{{"object", "list"}, {"data", std::move(data)}};
       }
     } else if (method == bhttp::verb::post) {
@@ -213,6 +236,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
           }
         }
       }
+      if (error.isOk()) error = checkCollectionAccess(ctx, name, is_private);
       if (error.isOk()) {
         auto pending = service_->createCollectionAsync(name, is_private);
         auto created = co_await std::move(pending);
@@ -237,16 +261,20 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
                   .withErrorType("unknown_url");
     } else if (sub.empty()) {
       if (method == bhttp::verb::get) {
-        auto pending = service_->collectionAsync(name);
-        auto found = co_await std::move(pending);
+        auto found = co_await accessible(name);
         if (!found) {
           error = std::move(found.error());
         } else {
           body = collectionJson(*found);
         }
       } else if (method == bhttp::verb::delete_) {
-        auto pending = service_->deleteCollectionAsync(name);
-        error = co_await std::move(pending);
+        auto found = co_await accessible(name);
+        if (!found) {
+          error = std::move(found.error());
+        } else {
+          auto pending = service_->deleteCollectionAsync(name);
+          error = co_await std::move(pending);
+        }
         if (error.isOk()) {
           body = json::object{{"object", "collection.deleted"}, {"name", name}, {"deleted", true}};
         }
@@ -277,6 +305,10 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         }
       } else {
         error = invalid("missing required field 'documents'", "documents");
+      }
+      if (error.isOk()) {
+        auto found = co_await accessible(name);
+        if (!found) error = std::move(found.error());
       }
       if (error.isOk()) {
         auto pending = service_->ingestDocumentsAsync(name, std::move(docs));

@@ -6,6 +6,7 @@
 
 #include "switchyard/api/json_writer.h"
 #include "switchyard/core/log.h"
+#include "switchyard/rag/access.h"
 
 namespace switchyard::rag {
 
@@ -245,6 +246,10 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     co_return badRag("retrieval (rag) works with chat requests only", std::string(kHeader));
   }
 
+  // The key's collections scope: a name outside it is refused before any retrieval work.
+  if (Status s = checkCollectionAccess(in.ctx, selection->collection, false); !s.isOk()) {
+    co_return s.withParam("rag.collection");
+  }
   RetrieveRequest request;
   request.collection = selection->collection;
   request.top_k = selection->top_k;
@@ -264,6 +269,9 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     co_return s;
   }
   if (result->is_private) {
+    if (Status s = checkCollectionAccess(in.ctx, selection->collection, true); !s.isOk()) {
+      co_return s.withParam("rag.collection");
+    }
     in.ctx.local_only = true;
     in.ctx.local_only_reason = "private collection " + selection->collection;
   }
