@@ -77,13 +77,19 @@ boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput&
 }
 
 pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
-  KeyPtr key;
-  if (Status s = identify(in.headers, in.ctx, key); !s.isOk()) return s;
-  if (!key) return Status::ok();  // no key, and none required
   std::string_view model;
   if (in.chat != nullptr) model = in.chat->model;
   if (in.completion != nullptr) model = in.completion->model;
   if (in.embedding != nullptr) model = in.embedding->model;
+  return authorize(in.headers, in.ctx, model, /*check_model=*/true);
+}
+
+pipeline::Verdict AuthStage::authorize(const pipeline::RequestHeaders& headers,
+                                       pipeline::RequestContext& ctx, std::string_view model,
+                                       bool check_model) const {
+  KeyPtr key;
+  if (Status s = identify(headers, ctx, key); !s.isOk()) return s;
+  if (!key || !check_model) return Status::ok();  // no key (none required), or no model
   if (!allows(*key, model)) {
     return Status(ErrorCode::kPermissionDenied,
                   "The API key '" + key->spec.name + "' may not use model '" +
@@ -95,9 +101,9 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
 }
 
 pipeline::Verdict AuthStage::authenticate(const pipeline::RequestHeaders& headers,
-                                          pipeline::RequestContext& ctx) const {
-  KeyPtr key;
-  return identify(headers, ctx, key);
+                                          pipeline::RequestContext& ctx,
+                                          std::string_view model) const {
+  return authorize(headers, ctx, model, !model.empty());
 }
 
 pipeline::Verdict AuthStage::identify(const pipeline::RequestHeaders& headers,

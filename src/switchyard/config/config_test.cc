@@ -1187,12 +1187,12 @@ rag:
   const RagConfig& r = c.rag;
   EXPECT_EQ(r.routes.at("support").rerank.model, "local/reranker");
   EXPECT_EQ(r.routes.at("support").rerank.top_n, 12);
-  EXPECT_EQ(r.routes.at("support").rerank.model_line, 6);
+  EXPECT_EQ(r.routes.at("support").rerank.model_line, 5);
   EXPECT_EQ(r.routes.at("plain").rerank.model, "");
   ASSERT_EQ(r.collections.size(), 2u);
   EXPECT_EQ(r.collections.at("handbook").rerank.model, "reranker");
   EXPECT_EQ(r.collections.at("handbook").rerank.top_n, 20);  // default
-  EXPECT_EQ(r.collections.at("handbook").rerank.model_line, 11);
+  EXPECT_EQ(r.collections.at("handbook").rerank.model_line, 10);
   EXPECT_EQ(r.collections.at("notes").rerank.model, "");
 
   EXPECT_EQ(parseError("rag:\n  collections:\n    h: {rerank: {top_n: 3}}\n").message(),

@@ -19,7 +19,8 @@ namespace switchyard::rag {
 
 class RagRoutes final : public server::RouteModule {
  public:
-  using Authenticator = std::function<Status(const http::Request&, pipeline::RequestContext&)>;
+  using Authenticator =
+      std::function<Status(const http::Request&, pipeline::RequestContext&, std::string_view)>;
   // `authenticate` null: no keys are configured, every caller is anonymous.
   explicit RagRoutes(std::shared_ptr<RagService> service, Authenticator authenticate = {})
       : service_(std::move(service)), authenticate_(std::move(authenticate)) {}

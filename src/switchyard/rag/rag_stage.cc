@@ -239,6 +239,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     const auto& routes = service_->options().routes;
     if (auto it = routes.find(chat->model); it != routes.end()) {
       selection = RagSelection{it->second.collection, it->second.top_k, std::nullopt};
+      if (!it->second.rerank.model.empty()) selection->rerank = it->second.rerank;
     }
   }
   if (!selection) co_return Status::ok();
@@ -254,6 +255,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
   request.collection = selection->collection;
   request.top_k = selection->top_k;
   request.mode = selection->mode;
+  request.rerank = selection->rerank;
   request.query = lastUserText(*chat);
   in.ctx.rag_collection = selection->collection;
   auto pending = service_->retrieveAsync(std::move(request));

@@ -22,6 +22,7 @@ struct RagSelection {
   std::string collection;
   int top_k = 0;  // 0: the configured default
   std::optional<Mode> mode;
+  std::optional<config::RagRerankConfig> rerank = std::nullopt;  // the route's; unset: collection's
 };
 
 // Parses the header form "collection[;top_k=N][;mode=M]".

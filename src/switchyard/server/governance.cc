@@ -56,7 +56,8 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
     auto auth_stage = std::make_unique<auth::AuthStage>(config, *state->keys);
     ext.authenticate = [stage = auth_stage.get(),
                         admin_hash = admin_key.empty() ? std::string() : auth::hashKey(admin_key)](
-                           const http::Request& req, pipeline::RequestContext& ctx) -> Status {
+                           const http::Request& req, pipeline::RequestContext& ctx,
+                           std::string_view model) -> Status {
       const BeastHeaders headers(req);
       const std::string_view presented = auth::presentedKey(headers);
       if (!admin_hash.empty() && !presented.empty()) {
@@ -66,7 +67,7 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
           return Status::ok();
         }
       }
-      return stage->authenticate(headers, ctx);
+      return stage->authenticate(headers, ctx, model);
     };
     ext.stages.push_back(std::move(auth_stage));
     ext.stages.push_back(std::make_unique<limits::LimitsStage>(
