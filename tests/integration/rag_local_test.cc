@@ -190,7 +190,7 @@ TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
   ASSERT_EQ(results.size(), docs.size());
   std::vector<double> by_index(docs.size(), -1);
   for (std::size_t i = 0; i < results.size(); ++i) {
-    const auto index = results[i].at("index").as_uint64();
+    const auto index = results[i].at("index").to_number<std::uint64_t>();
     ASSERT_LT(index, docs.size());
     by_index[index] = results[i].at("relevance_score").as_double();
     if (i > 0) {
@@ -216,9 +216,10 @@ TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
                                              {"top_n", 2},
                                              {"return_documents", true}});
   ASSERT_EQ(top.status, 200u) << top.body;
-  const auto& top_results = top.json().at("results").as_array();
+  const json::value tj = top.json();
+  const auto& top_results = tj.at("results").as_array();
   ASSERT_EQ(top_results.size(), 2u);
-  const auto best = top_results[0].at("index").as_uint64();
+  const auto best = top_results[0].at("index").to_number<std::uint64_t>();
   EXPECT_EQ(top_results[0].at("document").at("text"),
             json::array({docs[0], docs[1], docs[3]})[best]);
 
@@ -258,7 +259,7 @@ TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
                                                 {"query", "office"},
                                                 {"documents", json::array{docs[0], docs[3]}}});
   ASSERT_EQ(office.status, 200u);
-  const auto winner = office.json().at("results").at(0).at("index").as_uint64();
+  const auto winner = office.json().at("results").at(0).at("index").to_number<std::uint64_t>();
   EXPECT_EQ(rj.at("data").at(0).at("text"), json::array({docs[0], docs[3]})[winner]);
   EXPECT_NEAR(rj.at("data").at(0).at("score").as_double(),
               office.json().at("results").at(0).at("relevance_score").as_double(), 1e-4);
