@@ -125,5 +125,153 @@ TEST(RagLocalTest, PrivateCollectionEmbeddedByTheLocalModel) {
   (*gw)->shutdown();
 }
 
+// A reranker GGUF (the tiny qwen3 cross-encoder `models make-tiny --preset reranker` writes:
+// rank pooling, a yes/no head) serves POST /v1/rerank and reorders retrieval after fusion. Its
+// weights are random, so the test checks the mechanics: the shape, order by the model's own
+// scores, top_n, and the errors for models that cannot rerank.
+TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
+  (void)setupLogging({"warn", LogFormat::kText, ""});
+  const std::string dir = (fs::path(::testing::TempDir()) / "rag-rerank").string();
+  fs::remove_all(dir);
+  engine::TinyModelSpec rspec;
+  rspec.vocab_path = std::string(SY_LLAMA_DIR) + "/src/models/ggml-vocab-qwen2.gguf";
+  rspec.arch = "qwen3";
+  rspec.reranker = true;
+  rspec.init_stddev = 0.2f;
+  rspec.out_path = (fs::path(::testing::TempDir()) / "rag-reranker.gguf").string();
+  ASSERT_TRUE(engine::makeTinyModel(rspec));
+
+  config::Config cfg;
+  cfg.source = "<test>";
+  cfg.server.host = "127.0.0.1";
+  cfg.server.port = 0;
+  cfg.server.workers = 1;
+  cfg.log.access_log = false;
+  config::ProviderConfig p;
+  p.name = "local";
+  p.kind = "local";
+  p.locality = "on_prem";
+  p.local.threads = 2;
+  config::ModelConfig reranker;
+  reranker.name = "reranker";
+  reranker.local.path = rspec.out_path;
+  reranker.local.context = 512;
+  reranker.local.parallel = 1;
+  reranker.local.embeddings = true;
+  config::ModelConfig embedder = reranker;
+  embedder.name = "embedder";
+  embedder.local.path = makeModel();
+  p.models = {reranker, embedder};
+  cfg.providers = {p};
+  cfg.rag.enabled = true;
+  cfg.rag.path = dir;
+  cfg.rag.collections["kb"].rerank = {"local/reranker", 6, 0};
+  auto gw = server::Gateway::create(std::move(cfg));
+  ASSERT_TRUE(gw) << gw.error().toString();
+  (*gw)->start();
+  const auto port = (*gw)->port();
+  auto post = [&](const std::string& target, const json::value& body) {
+    return fakes::post(port, target, json::serialize(body));
+  };
+
+  const json::array docs{"The office is in Lyon.", "Pagers rotate every Monday.",
+                         "Revenue doubled in the third quarter.", "The office opens at nine.",
+                         "Laptops are replaced every three years."};
+  const std::string query = "When does the office open?";
+  auto all = post("/v1/rerank", json::object{{"model", "local/reranker"},
+                                             {"query", query},
+                                             {"documents", docs}});
+  ASSERT_EQ(all.status, 200u) << all.body;
+  const json::value aj = all.json();
+  EXPECT_EQ(aj.at("object"), "list");
+  EXPECT_EQ(aj.at("model"), "local/reranker");
+  EXPECT_GT(aj.at("usage").at("prompt_tokens").as_int64(), 0);
+  const auto& results = aj.at("results").as_array();
+  ASSERT_EQ(results.size(), docs.size());
+  std::vector<double> by_index(docs.size(), -1);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto index = results[i].at("index").to_number<std::uint64_t>();
+    ASSERT_LT(index, docs.size());
+    by_index[index] = results[i].at("relevance_score").as_double();
+    if (i > 0) {
+      EXPECT_GE(results[i - 1].at("relevance_score").as_double(),
+                results[i].at("relevance_score").as_double());
+    }
+    EXPECT_FALSE(results[i].as_object().contains("document"));
+  }
+  // Each document's score is what the model gives that pair alone.
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    auto one = post("/v1/rerank", json::object{{"model", "local/reranker"},
+                                                {"query", query},
+                                                {"documents", json::array{docs[i]}}});
+    ASSERT_EQ(one.status, 200u) << one.body;
+    EXPECT_NEAR(one.json().at("results").at(0).at("relevance_score").as_double(), by_index[i],
+                1e-4);
+  }
+  // top_n and return_documents ({text} documents are accepted too).
+  auto top = post("/v1/rerank", json::object{{"model", "local/reranker"},
+                                             {"query", query},
+                                             {"documents", json::array{json::object{{"text", docs[0]}},
+                                                                       docs[1], docs[3]}},
+                                             {"top_n", 2},
+                                             {"return_documents", true}});
+  ASSERT_EQ(top.status, 200u) << top.body;
+  const json::value tj = top.json();
+  const auto& top_results = tj.at("results").as_array();
+  ASSERT_EQ(top_results.size(), 2u);
+  const auto best = top_results[0].at("index").to_number<std::uint64_t>();
+  EXPECT_EQ(top_results[0].at("document").at("text"),
+            json::array({docs[0], docs[1], docs[3]})[best]);
+
+  // Errors: a model that is not a reranker, an unknown model, bad input.
+  auto not_rank = post("/v1/rerank", json::object{{"model", "local/embedder"},
+                                                  {"query", query},
+                                                  {"documents", docs}});
+  EXPECT_GE(not_rank.status, 400u);
+  EXPECT_LT(not_rank.status, 500u);
+  EXPECT_THAT(not_rank.body, ::testing::HasSubstr("not a reranker"));
+  auto unknown = post("/v1/rerank", json::object{{"model", "nope"}, {"query", query},
+                                                 {"documents", docs}});
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+  auto empty = post("/v1/rerank", json::object{{"model", "local/reranker"}, {"query", query},
+                                               {"documents", json::array{}}});
+  EXPECT_EQ(empty.status, 400u);
+  EXPECT_EQ(empty.json().at("error").at("param"), "documents");
+
+  // Retrieval: the collection's reranker orders the fused candidates by its scores.
+  ASSERT_EQ(post("/v1/collections", json::object{{"name", "kb"}}).status, 201u);
+  json::array ingest;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    ingest.push_back(json::object{{"source", "d" + std::to_string(i) + ".txt"},
+                                  {"text", docs[i]}});
+  }
+  ASSERT_EQ(post("/v1/collections/kb/documents", json::object{{"documents", ingest}}).status, 200u);
+  auto r = post("/v1/retrieve", json::object{{"collection", "kb"},
+                                             {"query", "office"},
+                                             {"mode", "lexical"},
+                                             {"top_k", 1}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value rj = r.json();
+  EXPECT_EQ(rj.at("reranked_by"), "local/reranker");
+  ASSERT_EQ(rj.at("data").as_array().size(), 1u);  // top_k after reranking
+  // Both "office" documents were candidates; the kept one is the one the reranker scores higher.
+  auto office = post("/v1/rerank", json::object{{"model", "local/reranker"},
+                                                {"query", "office"},
+                                                {"documents", json::array{docs[0], docs[3]}}});
+  ASSERT_EQ(office.status, 200u);
+  const auto winner = office.json().at("results").at(0).at("index").to_number<std::uint64_t>();
+  EXPECT_EQ(rj.at("data").at(0).at("text"), json::array({docs[0], docs[3]})[winner]);
+  EXPECT_NEAR(rj.at("data").at(0).at("score").as_double(),
+              office.json().at("results").at(0).at("relevance_score").as_double(), 1e-4);
+  // "rerank": false turns it off for one call.
+  auto plain = post("/v1/retrieve", json::object{{"collection", "kb"},
+                                                 {"query", "office"},
+                                                 {"mode", "lexical"},
+                                                 {"rerank", false}});
+  ASSERT_EQ(plain.status, 200u) << plain.body;
+  EXPECT_FALSE(plain.json().as_object().contains("reranked_by"));
+  (*gw)->shutdown();
+}
+
 }  // namespace
 }  // namespace switchyard

@@ -80,20 +80,26 @@ class RagGatewayTest : public ::testing::Test {
     cfg.rag.path = dir_;
     cfg.rag.embedding_model = "up/fake-embedder";
     cfg.rag.routes["support"] = {"kb", 2};
+    configure(cfg);
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);
     gateway_->start();
   }
 
+  // Changes to the test's config before the gateway starts.
+  virtual void configure(config::Config&) {}
+
   Reply call(bhttp::verb method, const std::string& target, const std::string& body = "",
              const fakes::Headers& headers = {}) {
     return fakes::request(gateway_->port(), method, target, body, headers);
   }
 
-  void makeKb(bool is_private = false) {
+  void makeKb(bool is_private = false, const fakes::Headers& auth = {},
+              const std::string& name = "kb") {
     Reply created = call(bhttp::verb::post, "/v1/collections",
-                         json::serialize(json::object{{"name", "kb"}, {"private", is_private}}));
+                         json::serialize(json::object{{"name", name}, {"private", is_private}}),
+                         auth);
     ASSERT_EQ(created.status, 201u) << created.body;
     json::object md{{"source", "handbook.md"},
                     {"format", "markdown"},
@@ -107,8 +113,9 @@ class RagGatewayTest : public ::testing::Test {
                      {"format", "pdf"},
                      {"content_base64", base64(rag::testing_pdf::makeTestPdf(
                                             {{"Cover page"}, {"Revenue doubled in Q3."}}, "Q3"))}};
-    Reply ingested = call(bhttp::verb::post, "/v1/collections/kb/documents",
-                          json::serialize(json::object{{"documents", json::array{md, html, pdf}}}));
+    Reply ingested = call(bhttp::verb::post, "/v1/collections/" + name + "/documents",
+                          json::serialize(json::object{{"documents", json::array{md, html, pdf}}}),
+                          auth);
     ASSERT_EQ(ingested.status, 200u) << ingested.body;
     auto report = ingested.json();
     EXPECT_EQ(report.at("added"), 3);
@@ -275,6 +282,118 @@ TEST_F(RagGatewayTest, AnthropicMessagesAreGroundedToo) {
   EXPECT_THAT(missing.body, HasSubstr("rag collection 'nope' does not exist"));
 }
 
+// The citations of the body: {index, collection, source, title, section, page, chunk_id, score}.
+void expectOfficeCitation(const json::value& citations) {
+  ASSERT_TRUE(citations.is_array()) << json::serialize(citations);
+  ASSERT_EQ(citations.as_array().size(), 1u);
+  const auto& c = citations.as_array()[0].as_object();
+  EXPECT_EQ(c.at("index"), 1);
+  EXPECT_EQ(c.at("collection"), "kb");
+  EXPECT_EQ(c.at("source"), "handbook.md");
+  EXPECT_EQ(c.at("title"), "Handbook");
+  EXPECT_EQ(c.at("section"), "Handbook > Office");
+  EXPECT_EQ(c.at("page"), 0);
+  EXPECT_GT(c.at("chunk_id").as_int64(), 0);
+  EXPECT_GT(c.at("score").as_double(), 0.0);
+}
+
+constexpr const char* kOffice = R"("messages":[{"role":"user","content":"Where is the main office?"}])";
+const fakes::Headers kRagHeader{{"x-switchyard-rag", "kb;top_k=1;mode=lexical"}};
+
+TEST_F(RagGatewayTest, CitationsInOpenAIChatBodies) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        std::string(R"({"model":"fm",)") + kOffice + "}", kRagHeader);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  expectOfficeCitation(r.json().at("citations"));
+  EXPECT_EQ(r.json().at("object"), "chat.completion");
+
+  Reply s = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        std::string(R"({"model":"fm","stream":true,)") + kOffice + "}",
+                        kRagHeader);
+  ASSERT_EQ(s.status, 200u) << s.body;
+  EXPECT_EQ(s.header("x-switchyard-citations"), "[1] handbook.md#Handbook > Office");
+  const auto chunks = fakes::sseData(s.body);
+  ASSERT_GE(chunks.size(), 2u);
+  expectOfficeCitation(chunks[0].at("citations"));  // the first chunk only
+  for (std::size_t i = 1; i < chunks.size(); ++i) {
+    EXPECT_FALSE(chunks[i].as_object().contains("citations")) << i;
+  }
+
+  // Without a collection there is no such field (and nothing is spent on it).
+  Reply plain = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            std::string(R"({"model":"fm",)") + kOffice + "}");
+  ASSERT_EQ(plain.status, 200u);
+  EXPECT_FALSE(plain.json().as_object().contains("citations"));
+}
+
+TEST_F(RagGatewayTest, CitationsInAnthropicMessages) {
+  makeKb();
+  const fakes::Headers headers{{"anthropic-version", "2023-06-01"},
+                               {"x-switchyard-rag", "kb;top_k=1;mode=lexical"}};
+  Reply r = fakes::post(gateway_->port(), "/v1/messages",
+                        std::string(R"({"model":"fm","max_tokens":32,)") + kOffice + "}", headers);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("type"), "message");
+  expectOfficeCitation(r.json().at("citations"));
+
+  Reply s = fakes::post(gateway_->port(), "/v1/messages",
+                        std::string(R"({"model":"fm","max_tokens":32,"stream":true,)") + kOffice +
+                            "}",
+                        headers);
+  ASSERT_EQ(s.status, 200u) << s.body;
+  const auto events = fakes::sseEvents(s.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[0].name, "message_start");
+  expectOfficeCitation(events[0].data.at("message").at("citations"));
+  EXPECT_EQ(events.back().name, "message_stop");
+}
+
+TEST_F(RagGatewayTest, CitationsInResponses) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/v1/responses",
+                        R"({"model":"fm","input":"Where is the main office?"})", kRagHeader);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("object"), "response");
+  expectOfficeCitation(r.json().at("citations"));
+
+  Reply s = fakes::post(gateway_->port(), "/v1/responses",
+                        R"({"model":"fm","stream":true,"input":"Where is the main office?"})",
+                        kRagHeader);
+  ASSERT_EQ(s.status, 200u) << s.body;
+  const auto events = fakes::sseEvents(s.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front().name, "response.created");
+  expectOfficeCitation(events.front().data.at("response").at("citations"));
+  EXPECT_EQ(events.back().name, "response.completed");
+  expectOfficeCitation(events.back().data.at("response").at("citations"));
+}
+
+TEST_F(RagGatewayTest, CitationsInOllamaChat) {
+  makeKb();
+  Reply r = fakes::post(gateway_->port(), "/api/chat",
+                        std::string(R"({"model":"fm","stream":false,)") + kOffice + "}",
+                        kRagHeader);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("done"), true);
+  expectOfficeCitation(r.json().at("citations"));
+
+  Reply s = fakes::post(gateway_->port(), "/api/chat",
+                        std::string(R"({"model":"fm",)") + kOffice + "}", kRagHeader);
+  ASSERT_EQ(s.status, 200u) << s.body;
+  std::vector<json::value> lines;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = s.body.find('\n', start)) != std::string::npos; start = nl + 1) {
+    if (nl > start) lines.push_back(json::parse(s.body.substr(start, nl - start)));
+  }
+  ASSERT_GE(lines.size(), 2u) << s.body;
+  expectOfficeCitation(lines.front().at("citations"));
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_FALSE(lines[i].as_object().contains("citations")) << i;
+  }
+  EXPECT_EQ(lines.back().at("done"), true);
+}
+
 TEST_F(RagGatewayTest, RouteConfigGroundsEveryRequestOfTheRoute) {
   makeKb();
   Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
@@ -325,6 +444,148 @@ TEST_F(RagGatewayTest, PrivateCollectionForcesLocalRouting) {
                         R"({"model":"fm","messages":[{"role":"user","content":"hi"}]})")
                 .status,
             200u);
+}
+
+// ---- access: virtual keys and collection scopes --------------------------------------------
+
+constexpr std::string_view kAdmin = "admin-rag-test-key-0123456789";
+
+class RagAuthTest : public RagGatewayTest {
+ protected:
+  void configure(config::Config& cfg) override {
+    fs::create_directories(dir_);
+    cfg.storage_url = "sqlite://" + dir_ + "/switchyard.db";
+    cfg.admin_key = std::string(kAdmin);
+    cfg.auth.require_keys = true;
+  }
+
+  static fakes::Headers bearer(std::string_view key) {
+    return {{"authorization", "Bearer " + std::string(key)}};
+  }
+  fakes::Headers admin() const { return bearer(kAdmin); }
+
+  // A virtual key (its secret) made through the admin API.
+  std::string makeKey(const std::string& name, const json::array& collections = {}) {
+    json::object spec{{"name", name}};
+    if (!collections.empty()) spec["collections"] = collections;
+    Reply r = call(bhttp::verb::post, "/admin/keys", json::serialize(spec), admin());
+    EXPECT_EQ(r.status, 201u) << r.body;
+    if (r.status == 201u) {
+      EXPECT_EQ(r.json().at("collections"), collections);
+    }
+    return r.status == 201u ? std::string(r.json().at("key").as_string()) : std::string();
+  }
+
+  Reply retrieve(const std::string& collection, const fakes::Headers& auth) {
+    return call(bhttp::verb::post, "/v1/retrieve",
+                json::serialize(json::object{
+                    {"collection", collection}, {"query", "office"}, {"mode", "lexical"}}),
+                auth);
+  }
+
+  static std::vector<std::string> names(const Reply& list) {
+    std::vector<std::string> out;
+    const json::value body = list.json();
+    for (const auto& c : body.at("data").as_array()) {
+      out.emplace_back(c.at("name").as_string());
+    }
+    return out;
+  }
+};
+
+TEST_F(RagAuthTest, EndpointsNeedAKeyWhenKeysAreRequired) {
+  Reply none = call(bhttp::verb::get, "/v1/collections");
+  EXPECT_EQ(none.status, 401u) << none.body;
+  EXPECT_EQ(none.json().at("error").at("code"), "invalid_api_key");
+  Reply wrong = call(bhttp::verb::post, "/v1/retrieve", R"({"collection":"kb","query":"x"})",
+                     bearer("sy-not-a-key"));
+  EXPECT_EQ(wrong.status, 401u);
+  EXPECT_THAT(wrong.body, HasSubstr("Invalid API key"));
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"x"})").status, 401u);
+  EXPECT_EQ(call(bhttp::verb::delete_, "/v1/collections/x").status, 401u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections/x/documents", R"({"documents":[]})").status,
+            401u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/rerank", R"({"model":"m","query":"q","documents":["d"]})")
+                .status,
+            401u);
+  // The admin key reaches everything.
+  makeKb(false, admin());
+  makeKb(true, admin(), "hr");
+  Reply list = call(bhttp::verb::get, "/v1/collections", "", admin());
+  ASSERT_EQ(list.status, 200u) << list.body;
+  EXPECT_THAT(names(list), ::testing::UnorderedElementsAre("kb", "hr"));
+  EXPECT_EQ(retrieve("hr", admin()).status, 200u);
+
+  // A revoked key is refused.
+  Reply made = call(bhttp::verb::post, "/admin/keys", R"({"name":"gone"})", admin());
+  ASSERT_EQ(made.status, 201u);
+  const std::string id(made.json().at("id").as_string());
+  const std::string secret(made.json().at("key").as_string());
+  EXPECT_EQ(retrieve("kb", bearer(secret)).status, 200u);
+  ASSERT_EQ(call(bhttp::verb::post, "/admin/keys/" + id + "/revoke", "", admin()).status, 200u);
+  Reply revoked = retrieve("kb", bearer(secret));
+  EXPECT_EQ(revoked.status, 401u);
+  EXPECT_THAT(revoked.body, HasSubstr("revoked"));
+}
+
+TEST_F(RagAuthTest, DefaultScopeReachesEveryCollectionButPrivateOnes) {
+  makeKb(false, admin());
+  makeKb(true, admin(), "hr");
+  const std::string key = makeKey("reader");
+  Reply list = call(bhttp::verb::get, "/v1/collections", "", bearer(key));
+  ASSERT_EQ(list.status, 200u) << list.body;
+  EXPECT_EQ(names(list), std::vector<std::string>{"kb"});  // hr is private: not listed
+  EXPECT_EQ(retrieve("kb", bearer(key)).status, 200u);
+  Reply hr = retrieve("hr", bearer(key));
+  EXPECT_EQ(hr.status, 403u) << hr.body;
+  EXPECT_EQ(hr.json().at("error").at("code"), "collection_not_allowed");
+  EXPECT_THAT(hr.body, HasSubstr("private collection must be named"));
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/collections/hr", "", bearer(key)).status, 403u);
+  EXPECT_EQ(call(bhttp::verb::delete_, "/v1/collections/hr", "", bearer(key)).status, 403u);
+  // It may make and fill collections that are not private, not private ones.
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"notes"})", bearer(key)).status,
+            201u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"s","private":true})",
+                 bearer(key))
+                .status,
+            403u);
+  // Chat grounding follows the same scope: the private collection is refused.
+  Reply chat = fakes::post(gateway_->port(), "/v1/chat/completions",
+                           R"({"model":"onprem/fake-model",
+                               "messages":[{"role":"user","content":"office?"}]})",
+                           {{"authorization", "Bearer " + key}, {"x-switchyard-rag", "hr"}});
+  EXPECT_EQ(chat.status, 403u) << chat.body;
+  EXPECT_EQ(chat.json().at("error").at("param"), "rag.collection");
+  Reply ok = fakes::post(gateway_->port(), "/v1/chat/completions",
+                         R"({"model":"fm","messages":[{"role":"user","content":"office?"}]})",
+                         {{"authorization", "Bearer " + key}, {"x-switchyard-rag", "kb"}});
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+}
+
+TEST_F(RagAuthTest, NamedScopesRestrictAndOpenPrivateCollections) {
+  makeKb(false, admin());
+  makeKb(true, admin(), "hr");
+  const std::string kb_only = makeKey("kb-bot", json::array{"kb"});
+  const std::string hr = makeKey("hr-bot", json::array{"hr*"});
+  EXPECT_EQ(retrieve("kb", bearer(kb_only)).status, 200u);
+  EXPECT_EQ(retrieve("hr", bearer(kb_only)).status, 403u);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"other"})", bearer(kb_only))
+                .status,
+            403u);
+  Reply hr_list = call(bhttp::verb::get, "/v1/collections", "", bearer(hr));
+  EXPECT_EQ(names(hr_list), std::vector<std::string>{"hr"});
+  Reply found = retrieve("hr", bearer(hr));
+  ASSERT_EQ(found.status, 200u) << found.body;
+  EXPECT_EQ(found.json().at("private"), true);
+  EXPECT_EQ(retrieve("kb", bearer(hr)).status, 403u);
+  // A private collection it names grounds its chats (on on-prem providers).
+  Reply chat = fakes::post(gateway_->port(), "/v1/chat/completions",
+                           R"({"model":"onprem/fake-model",
+                               "messages":[{"role":"user","content":"Where is the main office?"}]})",
+                           {{"authorization", "Bearer " + hr}, {"x-switchyard-rag", "hr;top_k=1;mode=lexical"}});
+  ASSERT_EQ(chat.status, 200u) << chat.body;
+  EXPECT_EQ(chat.json().at("citations").at(0).at("collection"), "hr");
+  EXPECT_EQ(call(bhttp::verb::delete_, "/v1/collections/hr", "", bearer(hr)).status, 200u);
 }
 
 }  // namespace

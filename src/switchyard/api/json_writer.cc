@@ -264,4 +264,26 @@ void JsonWriter::sep() {
   need_comma_ = true;
 }
 
+bool spliceMember(std::string& text, std::string_view key, std::string_view raw_value,
+                  std::size_t limit) {
+  if (limit == 0) return false;
+  const std::size_t close = text.rfind('}', limit == std::string::npos ? limit : limit - 1);
+  if (close == std::string::npos) return false;
+  std::size_t before = close;
+  while (before > 0 && (text[before - 1] == ' ' || text[before - 1] == '\n' ||
+                        text[before - 1] == '\t' || text[before - 1] == '\r')) {
+    --before;
+  }
+  const bool empty_object = before > 0 && text[before - 1] == '{';
+  std::string member;
+  member.reserve(key.size() + raw_value.size() + 4);
+  if (!empty_object) member += ',';
+  member += '"';
+  appendJsonString(member, key);
+  member += "\":";
+  member += raw_value;
+  text.insert(before, member);
+  return true;
+}
+
 }  // namespace switchyard::api

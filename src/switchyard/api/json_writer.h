@@ -18,6 +18,13 @@ void appendJsonString(std::string& out, std::string_view s);
 // Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid.
 std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end);
 
+// Inserts the member `"key":raw_value` (raw_value is JSON text the caller vouches for) as the
+// last member of the JSON object whose closing brace is the last '}' in text[0, limit): a whole
+// encoded body, one SSE event or one NDJSON line. Lets a response carry an extension field
+// (citations) without every encoder knowing about it. False when there is no such brace.
+bool spliceMember(std::string& text, std::string_view key, std::string_view raw_value,
+                  std::size_t limit = std::string::npos);
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}

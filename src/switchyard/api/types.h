@@ -275,6 +275,24 @@ struct EmbeddingResponse {
   bool operator==(const EmbeddingResponse&) const = default;
 };
 
+// Reranking (POST /v1/rerank, the Jina / Cohere shape llama-server serves): each document scored
+// for relevance to the query by a cross-encoder. Ordering and top_n are the caller's.
+struct RerankRequest {
+  std::string model;
+  std::string query;
+  std::vector<std::string> documents;
+
+  bool operator==(const RerankRequest&) const = default;
+};
+
+struct RerankResponse {
+  std::string model;
+  std::vector<double> scores;  // one per document, in document order; higher is more relevant
+  Usage usage;
+
+  bool operator==(const RerankResponse&) const = default;
+};
+
 std::string_view roleName(Role role);
 std::optional<Role> parseRole(std::string_view name);
 std::string_view finishReasonName(FinishReason reason);  // "" for kNone

@@ -77,7 +77,38 @@ boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput&
 }
 
 pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
-  const std::string_view secret = presentedKey(in.headers);
+  std::string_view model;
+  if (in.chat != nullptr) model = in.chat->model;
+  if (in.completion != nullptr) model = in.completion->model;
+  if (in.embedding != nullptr) model = in.embedding->model;
+  return authorize(in.headers, in.ctx, model, /*check_model=*/true);
+}
+
+pipeline::Verdict AuthStage::authorize(const pipeline::RequestHeaders& headers,
+                                       pipeline::RequestContext& ctx, std::string_view model,
+                                       bool check_model) const {
+  KeyPtr key;
+  if (Status s = identify(headers, ctx, key); !s.isOk()) return s;
+  if (!key || !check_model) return Status::ok();  // no key (none required), or no model
+  if (!allows(*key, model)) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "The API key '" + key->spec.name + "' may not use model '" +
+                      std::string(model) + "'. Ask an administrator to extend its scopes.")
+        .withParam("model")
+        .withErrorType("model_not_allowed");
+  }
+  return Status::ok();
+}
+
+pipeline::Verdict AuthStage::authenticate(const pipeline::RequestHeaders& headers,
+                                          pipeline::RequestContext& ctx,
+                                          std::string_view model) const {
+  return authorize(headers, ctx, model, !model.empty());
+}
+
+pipeline::Verdict AuthStage::identify(const pipeline::RequestHeaders& headers,
+                                      pipeline::RequestContext& ctx, KeyPtr& found) const {
+  const std::string_view secret = presentedKey(headers);
   if (secret.empty()) {
     if (!require_keys_) return Status::ok();
     return unauthenticated(
@@ -96,22 +127,13 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
     return unauthenticated("This API key (" + key->prefix + "…, id " + key->id +
                            ") has been revoked. Ask an administrator for a new one.");
   }
-  in.ctx.key_id = key->id;
-  in.ctx.key_name = key->spec.name;
-  in.ctx.team = key->spec.team;
-  in.ctx.allowed_providers = key->spec.providers;
-  if (in.ctx.risk_tier.empty()) in.ctx.risk_tier = key->risk_tier;  // the header wins
-  std::string_view model;
-  if (in.chat != nullptr) model = in.chat->model;
-  if (in.completion != nullptr) model = in.completion->model;
-  if (in.embedding != nullptr) model = in.embedding->model;
-  if (!allows(*key, model)) {
-    return Status(ErrorCode::kPermissionDenied,
-                  "The API key '" + key->spec.name + "' may not use model '" +
-                      std::string(model) + "'. Ask an administrator to extend its scopes.")
-        .withParam("model")
-        .withErrorType("model_not_allowed");
-  }
+  ctx.key_id = key->id;
+  ctx.key_name = key->spec.name;
+  ctx.team = key->spec.team;
+  ctx.allowed_providers = key->spec.providers;
+  ctx.allowed_collections = key->spec.collections;
+  if (ctx.risk_tier.empty()) ctx.risk_tier = key->risk_tier;  // the header wins
+  found = std::move(key);
   return Status::ok();
 }
 

@@ -25,11 +25,26 @@ class AuthStage final : public pipeline::Stage {
   std::string_view name() const override { return "auth"; }
   boost::asio::awaitable<pipeline::Verdict> admit(pipeline::StageInput& in) override;
   pipeline::Verdict check(pipeline::StageInput& in) const;
+  // check() for endpoints that are not chat/completion/embedding requests (the RAG API,
+  // /v1/rerank): 401 for a missing or unknown key (when keys are required) and a revoked key;
+  // fills ctx.key_id, key_name, team and the key's scopes; with a `model`, 403 when the key's
+  // scopes do not allow it.
+  pipeline::Verdict authenticate(const pipeline::RequestHeaders& headers,
+                                 pipeline::RequestContext& ctx,
+                                 std::string_view model = {}) const;
 
   // Whether `key` may use `model` (a model name or alias, a route name or provider/model).
   bool allows(const KeyRecord& key, std::string_view model) const;
 
  private:
+  // Identifies the caller, then (check_model) checks `model` against the key's scopes.
+  pipeline::Verdict authorize(const pipeline::RequestHeaders& headers,
+                              pipeline::RequestContext& ctx, std::string_view model,
+                              bool check_model) const;
+  // authenticate(), also handing back the key (null: none presented or unknown, not required).
+  pipeline::Verdict identify(const pipeline::RequestHeaders& headers,
+                             pipeline::RequestContext& ctx, KeyPtr& found) const;
+
   bool require_keys_;
   const KeyCache& cache_;
   std::map<std::string, std::string, std::less<>> provider_of_;  // model or alias -> provider

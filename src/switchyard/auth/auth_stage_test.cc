@@ -162,6 +162,27 @@ TEST_F(AuthStageTest, KeyMetadataSetsTheRiskTierUnlessTheHeaderDid) {
   auto refused = cache_->create(bad);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("risk_tier"), std::string::npos);
+TEST_F(AuthStageTest, AuthenticateForModuleEndpointsFillsCollectionScopes) {
+  KeySpec spec;
+  spec.name = "hr-bot";
+  spec.models = {"gpt-4o"};
+  spec.collections = {"hr"};
+  const IssuedKey key = create(spec);
+  ASSERT_TRUE(call("gpt-4o", "authorization", "Bearer " + key.secret).isOk());
+  EXPECT_EQ(ctx_.allowed_collections, std::vector<std::string>{"hr"});
+
+  AuthStage stage(config_, *cache_);
+  MapHeaders headers;
+  pipeline::RequestContext ctx;
+  EXPECT_EQ(stage.authenticate(headers, ctx).code(), ErrorCode::kUnauthenticated);
+  headers.values["authorization"] = "Bearer " + key.secret;
+  EXPECT_TRUE(stage.authenticate(headers, ctx).isOk());  // no model: identity only
+  EXPECT_EQ(ctx.key_name, "hr-bot");
+  EXPECT_EQ(ctx.allowed_collections, std::vector<std::string>{"hr"});
+  EXPECT_TRUE(stage.authenticate(headers, ctx, "gpt-4o").isOk());
+  Status denied = stage.authenticate(headers, ctx, "local/reranker");
+  EXPECT_EQ(denied.code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(denied.errorType(), "model_not_allowed");
 }
 
 TEST_F(AuthStageTest, ReloadSeesKeysWrittenByAnotherProcess) {

@@ -26,11 +26,14 @@ constexpr store::Migration kMigrations[] = {
      " providers TEXT NOT NULL, metadata TEXT NOT NULL, rpm BIGINT NOT NULL,"
      " tpm BIGINT NOT NULL, budget_usd DOUBLE PRECISION NOT NULL, budget_period TEXT NOT NULL,"
      " created_ms BIGINT NOT NULL, rotated_ms BIGINT NOT NULL, revoked_ms BIGINT NOT NULL)"},
+    {2, "auth_keys_collections",
+     "ALTER TABLE auth_keys ADD COLUMN collections TEXT NOT NULL DEFAULT '[]'",
+     "ALTER TABLE auth_keys ADD COLUMN collections TEXT NOT NULL DEFAULT '[]'"},
 };
 
 constexpr std::string_view kColumns =
     "id, name, team, hash, prefix, models, routes, providers, metadata, rpm, tpm, budget_usd, "
-    "budget_period, created_ms, rotated_ms, revoked_ms";
+    "budget_period, created_ms, rotated_ms, revoked_ms, collections";
 
 constexpr std::size_t kPrefixChars = 9;  // "sy-" + 6 hex digits
 
@@ -92,6 +95,7 @@ KeyRecord fromRow(const store::Row& r) {
   k.rotated_ms = r.integer(14);
   k.revoked_ms = r.integer(15);
   k.risk_tier = riskTierOf(k.spec.metadata);
+  k.spec.collections = fromJson(r.text(16));
   return k;
 }
 
@@ -147,7 +151,7 @@ Status validateSpec(const KeySpec& spec) {
       return bad("metadata", "risk_tier must be a short risk tier name such as low or high");
     }
   }
-  for (const auto* list : {&spec.models, &spec.routes, &spec.providers}) {
+  for (const auto* list : {&spec.models, &spec.routes, &spec.providers, &spec.collections}) {
     for (const auto& s : *list) {
       if (s.empty()) return bad("scopes", "empty names are not allowed");
     }
@@ -175,9 +179,9 @@ Result<IssuedKey> KeyStore::create(const KeySpec& spec) {
                                  toJson(spec.models), toJson(spec.routes),
                                  toJson(spec.providers), spec.metadata, spec.rpm, spec.tpm,
                                  spec.budget_usd, spec.budget_period, k.created_ms,
-                                 std::int64_t{0}, std::int64_t{0}};
+                                 std::int64_t{0}, std::int64_t{0}, toJson(spec.collections)};
   Status s = db_.exec("INSERT INTO auth_keys (" + std::string(kColumns) +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       params);
   if (!s.isOk()) return fail(std::move(s));
   return issued;

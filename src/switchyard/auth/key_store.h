@@ -24,6 +24,9 @@ struct KeySpec {
   std::vector<std::string> models;     // model names or aliases; "prefix*" matches a prefix
   std::vector<std::string> routes;     // route names
   std::vector<std::string> providers;  // providers, for "provider/model" and their own models
+  // RAG collections it may read and write (rag/access.h); empty: every collection that is not
+  // private ("*"). A private collection must be named (or matched by a "prefix*").
+  std::vector<std::string> collections;
   std::string metadata = "{}";         // a JSON object, stored as given
   std::int64_t rpm = 0;
   std::int64_t tpm = 0;

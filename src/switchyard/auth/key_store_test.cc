@@ -53,6 +53,49 @@ TEST_F(KeyStoreTest, CreateStoresOnlyTheHash) {
   EXPECT_EQ((*got)->spec.metadata, R"({"owner":"ana"})");
 }
 
+TEST_F(KeyStoreTest, CollectionScopesRoundTrip) {
+  KeySpec spec;
+  spec.name = "hr-bot";
+  spec.collections = {"hr-*", "handbook"};
+  auto issued = store_->create(spec);
+  ASSERT_TRUE(issued) << issued.error().toString();
+  auto got = store_->get(issued->record.id);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->spec.collections, (std::vector<std::string>{"hr-*", "handbook"}));
+  spec.name = "default";
+  spec.collections.clear();
+  auto plain = store_->create(spec);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE((*store_->get(plain->record.id))->spec.collections.empty());
+  spec.collections = {""};
+  auto bad = store_->create(spec);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().param(), "scopes");
+}
+
+// A store made before the collections scope existed (migration 1 only) gains the column, and
+// its keys read back with the default scope.
+TEST(KeyStoreMigrationTest, OlderStoreGainsCollections) {
+  auto db = store::openDatabase("sqlite::memory:");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE((*db)->exec("CREATE TABLE auth_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                          "team TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, "
+                          "models TEXT NOT NULL, routes TEXT NOT NULL, providers TEXT NOT NULL, "
+                          "metadata TEXT NOT NULL, rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, "
+                          "budget_usd REAL NOT NULL, budget_period TEXT NOT NULL, "
+                          "created_ms INTEGER NOT NULL, rotated_ms INTEGER NOT NULL, "
+                          "revoked_ms INTEGER NOT NULL)")
+                  .isOk());
+  ASSERT_TRUE((*db)->exec("INSERT INTO auth_keys VALUES ('key_old', 'old', '', 'h', 'sy-1', '[]', "
+                          "'[]', '[]', '{}', 0, 0, 0, 'month', 1, 0, 0)")
+                  .isOk());
+  auto store = KeyStore::open(**db);
+  ASSERT_TRUE(store) << store.error().toString();
+  auto old = (*store)->get("key_old");
+  ASSERT_TRUE(old && *old) << (old ? "missing" : old.error().toString());
+  EXPECT_TRUE((*old)->spec.collections.empty());
+}
+
 TEST_F(KeyStoreTest, RevokeAndRotate) {
   KeySpec spec;
   spec.name = "app";

@@ -181,6 +181,9 @@ void addKeysCommand(CLI::App& app, std::function<int()>& action) {
                          "allowed model or alias (repeat; 'prefix*' matches a prefix)");
   create_cmd->add_option("--route", args->spec.routes, "allowed route name (repeat)");
   create_cmd->add_option("--provider", args->spec.providers, "allowed provider (repeat)");
+  create_cmd->add_option("--collection", args->spec.collections,
+                         "RAG collection it may read and write (repeat; 'prefix*' matches a "
+                         "prefix; default: every collection that is not private)");
   create_cmd->add_option("--rpm", args->spec.rpm, "requests per minute (0: unlimited)")
       ->check(CLI::NonNegativeNumber);
   create_cmd->add_option("--tpm", args->spec.tpm, "tokens per minute (0: unlimited)")

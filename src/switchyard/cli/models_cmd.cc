@@ -121,6 +121,11 @@ int makeTiny(const MakeTinyArgs& a) {
     // Qwen2.5's template handles tools; its tags become single tokens in the vocab's free slots.
     if (tmpl.empty()) tmpl = "Qwen-Qwen2.5-7B-Instruct";
     if (added.empty()) added = {"<tool_call>", "</tool_call>", "<think>", "</think>"};
+  } else if (a.preset == "reranker") {
+    // A Qwen3-Reranker-shaped cross-encoder: rank pooling, a yes/no head, a rerank template.
+    if (vocab.empty()) vocab = "qwen2";
+    spec.arch = "qwen3";
+    spec.reranker = true;
   } else if (vocab.empty()) {
     vocab = "qwen2";
   }
@@ -305,8 +310,9 @@ void addModelsCommand(CLI::App& app, std::function<int()>& action) {
   make->add_option("-o,--out", tiny->out, "output GGUF file")->required();
   make->add_option("--preset", tiny->preset,
                    "chat: Qwen2.5 chat template with tool-call tokens (default); plain: the "
-                   "vocab file's own template")
-      ->check(CLI::IsMember({"chat", "plain"}));
+                   "vocab file's own template; reranker: a qwen3 cross-encoder with rank pooling "
+                   "and a yes/no head (serve it with 'embeddings: true'; POST /v1/rerank)")
+      ->check(CLI::IsMember({"chat", "plain", "reranker"}));
   make->add_option("--vocab", tiny->vocab,
                    "vocab name (qwen2, llama-bpe, ...) or path to a ggml-vocab-*.gguf file");
   make->add_option("--template", tiny->chat_template,

@@ -113,8 +113,11 @@ constexpr std::string_view kMetricsKeys[] = {"enabled", "token"};
 
 constexpr std::string_view kRagKeys[] = {
     "path",   "embedding_model", "chunk_tokens",         "chunk_overlap",  "top_k",   "mode",
-    "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "workers",        "routes"};
-constexpr std::string_view kRagRouteKeys[] = {"collection", "top_k"};
+    "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "workers",        "routes",
+    "collections"};
+constexpr std::string_view kRagRouteKeys[] = {"collection", "top_k", "rerank"};
+constexpr std::string_view kRagCollectionKeys[] = {"rerank"};
+constexpr std::string_view kRagRerankKeys[] = {"model", "top_n"};
 constexpr std::string_view kRagModes[] = {"lexical", "vector", "hybrid"};
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
@@ -551,6 +554,8 @@ class Loader {
   [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
   [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
   [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
+  [[nodiscard]] bool loadRagCollections(const Field& f, RagConfig& out);
+  [[nodiscard]] bool loadRagRerank(const Field& f, RagRerankConfig& out);
   [[nodiscard]] bool checkPublicName(int line, const std::string& path, const std::string& name,
                                      std::string_view kind, const Config& config);
   [[nodiscard]] bool checkAliases(const Config& config);
@@ -1922,7 +1927,42 @@ bool Loader::loadRag(const Field& f, RagConfig& out) {
     return fail(*m.find("mode"), "mode '" + out.mode +
                                      "' needs an embedding_model (or use mode: lexical)");
   }
-  if (const Field* routes = m.find("routes")) return loadRagRoutes(*routes, out);
+  if (const Field* routes = m.find("routes"); routes != nullptr && !loadRagRoutes(*routes, out)) {
+    return false;
+  }
+  if (const Field* collections = m.find("collections")) return loadRagCollections(*collections, out);
+  return true;
+}
+
+bool Loader::loadRagRerank(const Field& f, RagRerankConfig& out) {
+  Fields m;
+  if (!mapping(f, kRagRerankKeys, m)) return false;
+  const Field* model = nullptr;
+  if (!required(f, m, "model", model) || !string(*model, out.model) ||
+      !integer(m, "top_n", 1, 1000, out.top_n)) {
+    return false;
+  }
+  if (out.model.empty()) return fail(*model, "must name a reranker model");
+  out.model_line = model->line;
+  return true;
+}
+
+bool Loader::loadRagCollections(const Field& f, RagConfig& out) {
+  Fields collections;
+  if (!anyMapping(f, collections)) return false;
+  for (const Entry& e : collections.entries()) {
+    if (e.value.node.IsNull() || !e.value.node.IsMap()) {
+      return fail(e.value, "expected a mapping with rerank, got " + describe(e.value.node));
+    }
+    Fields m;
+    if (!mapping(e.value, kRagCollectionKeys, m)) return false;
+    RagCollectionConfig collection;
+    if (const Field* rerank = m.find("rerank"); rerank != nullptr &&
+                                                !loadRagRerank(*rerank, collection.rerank)) {
+      return false;
+    }
+    out.collections.emplace(e.key, std::move(collection));
+  }
   return true;
 }
 
@@ -1944,6 +1984,10 @@ bool Loader::loadRagRoutes(const Field& f, RagConfig& out) {
       return false;
     }
     if (route.collection.empty()) return fail(*collection, "must not be empty");
+    if (const Field* rerank = m.find("rerank"); rerank != nullptr &&
+                                                !loadRagRerank(*rerank, route.rerank)) {
+      return false;
+    }
     out.routes.emplace(e.key, std::move(route));
   }
   return true;

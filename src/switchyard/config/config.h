@@ -294,9 +294,23 @@ struct LimitsConfig {
 };
 
 // Retrieval-augmented generation (`rag:`; see docs/rag.md). Off unless the section is present.
+// A reranker applied after fusion: the best `top_n` fused candidates are scored by `model` (a
+// reranker GGUF served with rank pooling) and the best top_k of them kept, in its order.
+struct RagRerankConfig {
+  std::string model;  // public model name; "" = no reranking
+  int top_n = 20;     // candidates scored (raised to top_k when smaller)
+  int model_line = 0;  // where model was set, for start-up errors
+};
+
 struct RagRouteConfig {
   std::string collection;
   int top_k = 4;
+  RagRerankConfig rerank = {};  // wins over the collection's
+};
+
+// Settings of one collection, by name (the collection itself is made by the API or the CLI).
+struct RagCollectionConfig {
+  RagRerankConfig rerank = {};
 };
 
 struct RagConfig {
@@ -312,6 +326,7 @@ struct RagConfig {
   int hnsw_ef_search = 256;
   int workers = 2;  // threads for disk and embedding work
   std::map<std::string, RagRouteConfig> routes;  // route (public model name) -> collection
+  std::map<std::string, RagCollectionConfig> collections;  // collection name -> settings
   int embedding_model_line = 0;  // where embedding_model was set, for start-up errors
 };
 

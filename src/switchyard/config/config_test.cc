@@ -1265,5 +1265,46 @@ routing:
 }
 
 
+TEST(ConfigTest, RagRerankPerRouteAndCollection) {
+  const Config c = parseOk(R"(
+rag:
+  routes:
+    support:
+      collection: handbook
+      rerank: {model: local/reranker, top_n: 12}
+    plain: {collection: handbook}
+  collections:
+    handbook:
+      rerank:
+        model: reranker
+    notes: {}
+)");
+  const RagConfig& r = c.rag;
+  EXPECT_EQ(r.routes.at("support").rerank.model, "local/reranker");
+  EXPECT_EQ(r.routes.at("support").rerank.top_n, 12);
+  EXPECT_EQ(r.routes.at("support").rerank.model_line, 5);
+  EXPECT_EQ(r.routes.at("plain").rerank.model, "");
+  ASSERT_EQ(r.collections.size(), 2u);
+  EXPECT_EQ(r.collections.at("handbook").rerank.model, "reranker");
+  EXPECT_EQ(r.collections.at("handbook").rerank.top_n, 20);  // default
+  EXPECT_EQ(r.collections.at("handbook").rerank.model_line, 10);
+  EXPECT_EQ(r.collections.at("notes").rerank.model, "");
+
+  EXPECT_EQ(parseError("rag:\n  collections:\n    h: {rerank: {top_n: 3}}\n").message(),
+            "test.yaml:3: rag.collections.h.rerank: missing required key 'model'");
+  EXPECT_EQ(parseError("rag:\n  collections:\n    h: {rerank: {model: m, top_n: 0}}\n")
+                .message(),
+            "test.yaml:3: rag.collections.h.rerank.top_n: must be greater than 0, got 0");
+  EXPECT_THAT(parseError("rag:\n  collections:\n    h: {rerank: {model: m, n: 3}}\n").message(),
+              HasSubstr("unknown key 'n' in rag.collections.h.rerank"));
+  EXPECT_THAT(parseError("rag:\n  collections:\n    h: {top_k: 3}\n").message(),
+              HasSubstr("unknown key 'top_k' in rag.collections.h"));
+  EXPECT_EQ(parseError("rag:\n  collections:\n    h: x\n").message(),
+            "test.yaml:3: rag.collections.h: expected a mapping with rerank, got a scalar");
+  EXPECT_EQ(parseError("rag:\n  routes:\n    s: {collection: h, rerank: {model: ''}}\n")
+                .message(),
+            "test.yaml:3: rag.routes.s.rerank.model: must name a reranker model");
+}
+
 }  // namespace
 }  // namespace switchyard::config

@@ -142,6 +142,9 @@ struct Slot {
 struct EmbeddingJob {
   std::vector<std::string> texts;
   EmbeddingCallback done;
+  // A rerank job instead (scored set): one token sequence per (query, document) pair.
+  std::vector<TokenSeq> pairs;
+  ScoresCallback scored;
 };
 
 void deliver(const EventCallback& cb, EngineEvent&& ev) {
@@ -190,6 +193,11 @@ class Engine::Impl {
   Result<std::uint64_t> enqueue(GenerationRequest request, EventCallback on_event);
   void cancel(std::uint64_t id);
   Status embedAsync(std::vector<std::string> texts, EmbeddingCallback done);
+  Status rerankAsync(const std::string& query, const std::vector<std::string>& documents,
+                     ScoresCallback done);
+  bool isReranker() const {
+    return embd_ctx_ && llama_pooling_type(embd_ctx_.get()) == LLAMA_POOLING_TYPE_RANK;
+  }
   Result<int> countPromptTokens(const GenerationRequest& request);
   EngineStats stats() const;
   Result<TokenSeq> tokenizeText(const std::string& text, bool add_special) {
@@ -223,6 +231,11 @@ class Engine::Impl {
   void finish(Slot& slot, FinishReason reason);
   void failSlot(Slot& slot, Status error);
   void runEmbeddings(EmbeddingJob& job);
+  // Decodes `inputs` in the embedding context, several to a batch, and hands `take` each
+  // input's pooled output (its index, then the row).
+  Status decodePooled(const std::vector<TokenSeq>& inputs,
+                      const std::function<void(std::size_t, const float*)>& take);
+  Result<TokenSeq> rerankTokens(const std::string& query, const std::string& document) const;
   Result<Embeddings> computeEmbeddings(const std::vector<std::string>& texts);
   std::size_t cellsInUse() const;
   std::size_t cellsCommitted() const;
@@ -669,6 +682,12 @@ Status Engine::Impl::embedAsync(std::vector<std::string> texts, EmbeddingCallbac
     return Status(ErrorCode::kUnprocessable,
                   "embeddings are not enabled for model " + options_.model_path);
   }
+  if (isReranker()) {
+    return Status(ErrorCode::kUnprocessable,
+                  "model " + options_.model_path +
+                      " is a reranker (pooling type rank): it scores pairs (rerank), it does not "
+                      "embed");
+  }
   if (!done) return Status(ErrorCode::kInvalidArgument, "embed: no callback");
   {
     std::lock_guard lock(mu_);
@@ -680,6 +699,104 @@ Status Engine::Impl::embedAsync(std::vector<std::string> texts, EmbeddingCallbac
           .withRetryAfter(1);
     }
     embed_jobs_.push_back({std::move(texts), std::move(done)});
+  }
+  cv_.notify_one();
+  return {};
+}
+
+Result<TokenSeq> Engine::Impl::rerankTokens(const std::string& query,
+                                            const std::string& document) const {
+  // User text: special-token syntax in it stays text.
+  auto plain = [this](const std::string& text) -> Result<TokenSeq> {
+    int n = -llama_tokenize(vocab_, text.data(), static_cast<std::int32_t>(text.size()), nullptr,
+                            0, false, false);
+    if (n < 0) n = -n;
+    TokenSeq tokens(static_cast<std::size_t>(n));
+    if (n > 0 && llama_tokenize(vocab_, text.data(), static_cast<std::int32_t>(text.size()),
+                                tokens.data(), n, false, false) < 0) {
+      return fail(ErrorCode::kInternal, "tokenization failed");
+    }
+    return tokens;
+  };
+  if (const char* tmpl = llama_model_chat_template(model_.get(), "rerank"); tmpl != nullptr) {
+    // The model's own layout ({query}, {document}); its markup is special tokens.
+    std::string prompt = tmpl;
+    auto replaceAll = [&prompt](std::string_view what, const std::string& with) {
+      for (std::size_t at = prompt.find(what); at != std::string::npos;
+           at = prompt.find(what, at + with.size())) {
+        prompt.replace(at, what.size(), with);
+      }
+    };
+    replaceAll("{query}", query);
+    replaceAll("{document}", document);
+    return tokenize(prompt, false);
+  }
+  auto q = plain(query);
+  if (!q) return q;
+  auto d = plain(document);
+  if (!d) return d;
+  llama_token eos = llama_vocab_eos(vocab_);
+  if (eos == LLAMA_TOKEN_NULL) eos = llama_vocab_sep(vocab_);
+  TokenSeq out;
+  out.reserve(q->size() + d->size() + 4);
+  if (llama_vocab_get_add_bos(vocab_) && llama_vocab_bos(vocab_) != LLAMA_TOKEN_NULL) {
+    out.push_back(llama_vocab_bos(vocab_));
+  }
+  out.insert(out.end(), q->begin(), q->end());
+  if (llama_vocab_get_add_eos(vocab_) && eos != LLAMA_TOKEN_NULL) out.push_back(eos);
+  if (llama_vocab_get_add_sep(vocab_) && llama_vocab_sep(vocab_) != LLAMA_TOKEN_NULL) {
+    out.push_back(llama_vocab_sep(vocab_));
+  }
+  out.insert(out.end(), d->begin(), d->end());
+  if (llama_vocab_get_add_eos(vocab_) && eos != LLAMA_TOKEN_NULL) out.push_back(eos);
+  return out;
+}
+
+Status Engine::Impl::rerankAsync(const std::string& query,
+                                 const std::vector<std::string>& documents, ScoresCallback done) {
+  if (!embd_ctx_) {
+    return Status(ErrorCode::kUnprocessable, "model " + options_.model_path +
+                                                 " is not loaded for pooled outputs (set "
+                                                 "'embeddings: true' under a reranker model)");
+  }
+  if (!isReranker()) {
+    return Status(ErrorCode::kUnprocessable,
+                  "model " + options_.model_path +
+                      " is not a reranker: its pooling type is not rank (use a cross-encoder "
+                      "reranker GGUF such as bge-reranker or Qwen3-Reranker)")
+        .withParam("model");
+  }
+  if (!done) return Status(ErrorCode::kInvalidArgument, "rerank: no callback");
+  const auto n_batch = static_cast<std::size_t>(llama_n_batch(embd_ctx_.get()));
+  EmbeddingJob job;
+  job.pairs.reserve(documents.size());
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    auto tokens = rerankTokens(query, documents[i]);
+    if (!tokens) return std::move(tokens.error());
+    if (tokens->empty()) {
+      return Status(ErrorCode::kInvalidArgument, "document " + std::to_string(i) + " is empty")
+          .withParam("documents");
+    }
+    if (tokens->size() > n_batch) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "query and document " + std::to_string(i) + " are " +
+                        std::to_string(tokens->size()) + " tokens but the context holds " +
+                        std::to_string(n_batch))
+          .withParam("documents");
+    }
+    job.pairs.push_back(std::move(*tokens));
+  }
+  job.scored = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status(ErrorCode::kUnavailable, "engine is shutting down");
+    if (embed_jobs_.size() >= options_.max_queue) {
+      return std::move(Status(ErrorCode::kUnavailable, "engine embedding queue is full (" +
+                                                           std::to_string(options_.max_queue) +
+                                                           " waiting)"))
+          .withRetryAfter(1);
+    }
+    embed_jobs_.push_back(std::move(job));
   }
   cv_.notify_one();
   return {};
@@ -752,7 +869,13 @@ void Engine::Impl::run() {
     ev.error = Status(ErrorCode::kUnavailable, "engine is shutting down");
     deliver(req->on_event, std::move(ev));
   }
-  for (auto& job : jobs) job.done(fail(ErrorCode::kUnavailable, "engine is shutting down"));
+  for (auto& job : jobs) {
+    if (job.scored) {
+      job.scored(fail(ErrorCode::kUnavailable, "engine is shutting down"));
+    } else {
+      job.done(fail(ErrorCode::kUnavailable, "engine is shutting down"));
+    }
+  }
 }
 
 void Engine::Impl::applyCancels(std::vector<std::uint64_t> ids) {
@@ -1206,9 +1329,7 @@ void Engine::Impl::failSlot(Slot& slot, Status error) {
 // Embeddings (engine thread, between decode steps).
 
 Result<Embeddings> Engine::Impl::computeEmbeddings(const std::vector<std::string>& texts) {
-  llama_context* ctx = embd_ctx_.get();
-  const auto n_batch = static_cast<std::size_t>(llama_n_batch(ctx));
-  const auto n_seq_max = static_cast<std::size_t>(llama_n_seq_max(ctx));
+  const auto n_batch = static_cast<std::size_t>(llama_n_batch(embd_ctx_.get()));
   const int n_embd = llama_model_n_embd_out(model_.get()) > 0 ? llama_model_n_embd_out(model_.get())
                                                               : llama_model_n_embd(model_.get());
   std::vector<TokenSeq> inputs;
@@ -1229,9 +1350,23 @@ Result<Embeddings> Engine::Impl::computeEmbeddings(const std::vector<std::string
     inputs.push_back(std::move(*tokens));
   }
 
+  Embeddings out(inputs.size());
+  Status decoded = decodePooled(inputs, [&](std::size_t index, const float* e) {
+    std::vector<float> v(static_cast<std::size_t>(n_embd));
+    common_embd_normalize(e, v.data(), n_embd, 2);  // L2
+    out[index] = std::move(v);
+  });
+  if (!decoded.isOk()) return fail(std::move(decoded));
+  return out;
+}
+
+Status Engine::Impl::decodePooled(const std::vector<TokenSeq>& inputs,
+                                  const std::function<void(std::size_t, const float*)>& take) {
+  llama_context* ctx = embd_ctx_.get();
+  const auto n_batch = static_cast<std::size_t>(llama_n_batch(ctx));
+  const auto n_seq_max = static_cast<std::size_t>(llama_n_seq_max(ctx));
   const bool encoder_only =
       llama_model_has_encoder(model_.get()) && !llama_model_has_decoder(model_.get());
-  Embeddings out(inputs.size());
   Batch batch(static_cast<int>(n_batch));
   std::size_t next = 0;
   while (next < inputs.size()) {
@@ -1249,20 +1384,34 @@ Result<Embeddings> Engine::Impl::computeEmbeddings(const std::vector<std::string
     }
     llama_memory_clear(llama_get_memory(ctx), true);
     const int rc = encoder_only ? llama_encode(ctx, batch.get()) : llama_decode(ctx, batch.get());
-    if (rc != 0)
-      return fail(ErrorCode::kInternal, "embedding decode failed (" + std::to_string(rc) + ")");
+    if (rc != 0) {
+      return Status(ErrorCode::kInternal, "pooled decode failed (" + std::to_string(rc) + ")");
+    }
     for (std::size_t m = 0; m < members.size(); ++m) {
       const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(m));
-      if (e == nullptr) return fail(ErrorCode::kInternal, "model produced no pooled embedding");
-      std::vector<float> v(static_cast<std::size_t>(n_embd));
-      common_embd_normalize(e, v.data(), n_embd, 2);  // L2
-      out[members[m]] = std::move(v);
+      if (e == nullptr) return Status(ErrorCode::kInternal, "model produced no pooled output");
+      take(members[m], e);
     }
   }
-  return out;
+  return Status::ok();
 }
 
 void Engine::Impl::runEmbeddings(EmbeddingJob& job) {
+  if (job.scored) {
+    Scores scores(job.pairs.size());
+    Status s;
+    try {
+      s = decodePooled(job.pairs, [&](std::size_t i, const float* e) { scores[i] = e[0]; });
+    } catch (const std::exception& e) {
+      s = Status(ErrorCode::kInternal, std::string("rerank: ") + e.what());
+    }
+    try {
+      job.scored(s.isOk() ? Result<Scores>(std::move(scores)) : Result<Scores>(fail(std::move(s))));
+    } catch (...) {
+      SY_BUG("rerank callback threw");
+    }
+    return;
+  }
   Result<Embeddings> result = [&]() -> Result<Embeddings> {
     try {
       return computeEmbeddings(job.texts);
@@ -1306,6 +1455,23 @@ Result<Embeddings> Engine::embed(std::vector<std::string> texts) {
   if (!st.isOk()) return fail(std::move(st));
   return future.get();
 }
+
+Status Engine::rerankAsync(std::string query, std::vector<std::string> documents,
+                           ScoresCallback done) {
+  return impl_->rerankAsync(query, documents, std::move(done));
+}
+
+Result<Scores> Engine::rerank(std::string query, std::vector<std::string> documents) {
+  auto promise = std::make_shared<std::promise<Result<Scores>>>();
+  auto future = promise->get_future();
+  auto st = impl_->rerankAsync(query, documents, [promise](Result<Scores> r) {
+    promise->set_value(std::move(r));
+  });
+  if (!st.isOk()) return fail(std::move(st));
+  return future.get();
+}
+
+bool Engine::isReranker() const { return impl_->isReranker(); }
 
 Result<int> Engine::countPromptTokens(const GenerationRequest& request) {
   return impl_->countPromptTokens(request);

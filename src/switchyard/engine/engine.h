@@ -161,6 +161,9 @@ using EventCallback = std::function<void(EngineEvent&&)>;
 
 using Embeddings = std::vector<std::vector<float>>;
 using EmbeddingCallback = std::function<void(Result<Embeddings>)>;
+// Relevance scores of documents to a query, in document order (rerank()).
+using Scores = std::vector<float>;
+using ScoresCallback = std::function<void(Result<Scores>)>;
 
 struct EngineStats {
   std::size_t queued = 0;  // waiting for a sequence
@@ -201,6 +204,17 @@ class Engine {
   // it and must not be called from an engine callback.
   Status embedAsync(std::vector<std::string> texts, EmbeddingCallback done);
   Result<Embeddings> embed(std::vector<std::string> texts);
+
+  // Relevance of each document to `query`, as llama-server's /v1/rerank computes it: the model's
+  // rank-pooled output (pooling type rank: a cross-encoder with a classification head, such as
+  // bge-reranker or a Qwen3 reranker) for the pair, laid out by the model's "rerank" chat
+  // template when it has one, else [BOS] query [EOS] [SEP] document [EOS]. Raw scores, not
+  // normalised; higher is more relevant. Requires options.embeddings and a rank model (else
+  // kUnprocessable). Runs on the engine thread like embedAsync; the blocking form waits for it.
+  Status rerankAsync(std::string query, std::vector<std::string> documents, ScoresCallback done);
+  Result<Scores> rerank(std::string query, std::vector<std::string> documents);
+  // Whether the embedding context pools with rank (the model is a reranker).
+  bool isReranker() const;
 
   // Chat-rendered token count of a request, as enqueue would compute it.
   Result<int> countPromptTokens(const GenerationRequest& request);

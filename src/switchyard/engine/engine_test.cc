@@ -671,6 +671,48 @@ TEST(EngineTest, Embeddings) {
   EXPECT_EQ(refused.error().code(), ErrorCode::kUnprocessable);
 }
 
+TEST(EngineTest, RerankerScoresPairsWithItsRankHead) {
+  EngineOptions o = tinyOptions();
+  o.model_path = testing_models::tinyReranker();
+  o.embeddings = true;
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  EXPECT_TRUE(engine->isReranker());
+  const std::vector<std::string> docs = {"The office is in Lyon.", "Pagers rotate on Monday.",
+                                         "The office is in Lyon.", "Revenue doubled."};
+  auto scores = engine->rerank("Where is the office?", docs);
+  ASSERT_TRUE(scores) << scores.error().toString();
+  ASSERT_EQ(scores->size(), docs.size());
+  for (float s : *scores) {
+    EXPECT_GT(s, 0.0f);  // softmax over the yes/no head: P(yes)
+    EXPECT_LT(s, 1.0f);
+  }
+  EXPECT_FLOAT_EQ((*scores)[0], (*scores)[2]);  // the same pair, the same score
+  EXPECT_NE((*scores)[0], (*scores)[1]);
+  // Batched or alone, a pair scores the same.
+  auto alone = engine->rerank("Where is the office?", {docs[1]});
+  ASSERT_TRUE(alone);
+  EXPECT_NEAR(alone->front(), (*scores)[1], 1e-5);
+  // A reranker does not embed, and does not generate.
+  auto embedded = engine->embed({"x"});
+  ASSERT_FALSE(embedded);
+  EXPECT_EQ(embedded.error().code(), ErrorCode::kUnprocessable);
+  EXPECT_NE(embedded.error().message().find("reranker"), std::string::npos);
+  Collector c;
+  EXPECT_FALSE(engine->enqueue(chat("hi", 2), c.callback()));
+
+  // An embedding model that is not a reranker refuses to rerank.
+  EngineOptions e = tinyOptions();
+  e.embeddings = true;
+  auto embedder = makeEngine(e);
+  ASSERT_TRUE(embedder);
+  EXPECT_FALSE(embedder->isReranker());
+  auto refused = embedder->rerank("q", {"d"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnprocessable);
+  EXPECT_NE(refused.error().message().find("not a reranker"), std::string::npos);
+}
+
 TEST(EngineTest, DestructionEndsRunningRequests) {
   Collector a, b;
   {

@@ -127,6 +127,9 @@ Status validateSpec(const TinyModelSpec& spec) {
     return bad("tiny model: unsupported architecture '" + spec.arch +
                "' (supported: qwen2, qwen3, llama)");
   }
+  if (spec.reranker && spec.arch != "qwen3") {
+    return bad("tiny model: a reranker must be qwen3 (llama.cpp's rank head for decoder models)");
+  }
   if (spec.n_layer < 1 || spec.n_embd < 1 || spec.n_head < 1 || spec.n_head_kv < 1 ||
       spec.n_ff < 1 || spec.n_ctx_train < 1) {
     return bad("tiny model: every dimension must be positive");
@@ -236,6 +239,12 @@ Result<GgufPtr> buildMetadata(const TinyModelSpec& spec) {
   }
   if (!spec.added_tokens.empty()) {
     if (auto st = addTokens(m, spec.added_tokens); !st.isOk()) return fail(std::move(st));
+  }
+  if (spec.reranker) {
+    gguf_set_val_u32(m, (a + "pooling_type").c_str(), LLAMA_POOLING_TYPE_RANK);
+    const char* labels[] = {"yes", "no"};
+    gguf_set_arr_str(m, (a + "classifier.output_labels").c_str(), labels, 2);
+    gguf_set_val_str(m, "tokenizer.chat_template.rerank", kTinyRerankTemplate);
   }
   if (spec.weight_type == "f16") declareHalfWeights(m, spec);
   return meta;

@@ -33,7 +33,18 @@ struct TinyModelSpec {
   std::vector<std::string> added_tokens;
   std::string name = "switchyard-tiny";
   std::string out_path;
+  // A reranker (qwen3 only), laid out like a converted Qwen3-Reranker: pooling type rank, a
+  // two-label ("yes", "no") classification head (cls_out) and a "rerank" chat template. It
+  // scores pairs (Engine::rerank) and does not generate.
+  bool reranker = false;
 };
+
+// The "rerank" chat template a tiny reranker carries ({query} and {document} are replaced).
+inline constexpr const char* kTinyRerankTemplate =
+    "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query "
+    "and the Instruct provided. Note that the answer can only be \"yes\" or \"no\"."
+    "<|im_end|>\n<|im_start|>user\n<Query>: {query}\n<Document>: {document}<|im_end|>\n"
+    "<|im_start|>assistant\n";
 
 // Writes spec.out_path (through a temporary file beside it, renamed at the end).
 Result<void> makeTinyModel(const TinyModelSpec& spec);

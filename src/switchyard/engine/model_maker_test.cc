@@ -89,6 +89,20 @@ TEST(ModelMakerTest, RejectsBadSpecs) {
   EXPECT_FALSE(fs::exists(spec.out_path));
 }
 
+TEST(ModelMakerTest, RerankerIsAQwen3WithARankHead) {
+  auto info = inspectModel(testing_models::tinyReranker(), /*hash_file=*/false);
+  ASSERT_TRUE(info) << info.error().toString();
+  EXPECT_EQ(info->architecture, "qwen3");
+
+  TinyModelSpec spec = testing_models::tinySpec();  // qwen2: llama.cpp has no rank head for it
+  spec.reranker = true;
+  spec.out_path = (fs::path(::testing::TempDir()) / "bad-reranker.gguf").string();
+  auto r = makeTinyModel(spec);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("qwen3"), std::string::npos);
+}
+
 TEST(ModelMakerTest, InspectNamesMissingAndCorruptFiles) {
   auto missing = inspectModel("/nonexistent/model.gguf");
   ASSERT_FALSE(missing);

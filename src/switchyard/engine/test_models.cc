@@ -77,6 +77,19 @@ const std::string& tinyQwen2Tools() {
   return path;
 }
 
+const std::string& tinyReranker() {
+  static const std::string path = [] {
+    TinyModelSpec spec = tinySpec();
+    spec.arch = "qwen3";
+    spec.reranker = true;
+    spec.seed = 11;
+    // Random heads score near 0.5; a wider spread makes the order of a few documents clear.
+    spec.init_stddev = 0.2f;
+    return make(spec, "tiny-reranker.gguf");
+  }();
+  return path;
+}
+
 const std::string& tinyQwen2Lora() {
   static const std::string path = makeLora(tinyQwen2(), 7, "tiny-qwen2-lora.gguf");
   return path;

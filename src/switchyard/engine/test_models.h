@@ -25,6 +25,10 @@ const std::string& tinyQwen2Tools();
 const std::string& tinyQwen2Lora();
 const std::string& tinyQwen2Lora2();
 
+// A reranker (qwen3 shape as tinySpec(), rank pooling, a yes/no head, a rerank template): load
+// it with embeddings on; it scores pairs and does not generate.
+const std::string& tinyReranker();
+
 // A LoRA adapter for a qwen2 model of another shape (32 dim): tinyQwen2() must refuse it.
 const std::string& otherShapeLora();
 

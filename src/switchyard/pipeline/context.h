@@ -81,6 +81,8 @@ struct RequestContext {
   std::string key_name;
   std::string team;
   std::vector<std::string> allowed_providers;  // the key's provider scope; empty: any
+  std::vector<std::string> allowed_collections;  // the key's RAG collection scope; empty: "*"
+  bool admin = false;  // the caller presented the admin key (module endpoints only)
 
   // Limits stage: cost reserved against budgets at admission, settled in Stage::complete.
   double reserved_cost = 0;
@@ -102,6 +104,9 @@ struct RequestContext {
   // RAG stage.
   std::string rag_collection;
   std::vector<std::string> citations;  // sources of the injected chunks, in citation order
+  // The same citations as a JSON array of {index, collection, source, title, section, page,
+  // chunk_id, score}, spliced into response bodies (`citations`); "" when RAG did not run.
+  std::string citations_json;
 
   // Log phase: cost of the request in USD (computed from usage and the price table).
   double cost_usd = 0;

@@ -24,6 +24,11 @@ boost::asio::awaitable<Result<api::EmbeddingResponse>> Provider::embed(
   co_return fail(unsupported(name(), "embeddings"));
 }
 
+boost::asio::awaitable<Result<api::RerankResponse>> Provider::rerank(const api::RerankRequest&,
+                                                                     CallContext&) {
+  co_return fail(unsupported(name(), "reranking"));
+}
+
 boost::asio::awaitable<Result<std::int64_t>> Provider::countTokens(const api::ChatRequest&,
                                                                    CallContext&) {
   co_return fail(unsupported(name(), "token counting"));

@@ -75,6 +75,9 @@ class Provider {
       const api::CompletionRequest& request, CompletionSink& sink, CallContext& ctx);
   virtual boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
       const api::EmbeddingRequest& request, CallContext& ctx);
+  // Relevance scores of documents to a query from a reranker model (local rank-pooled GGUFs).
+  virtual boost::asio::awaitable<Result<api::RerankResponse>> rerank(
+      const api::RerankRequest& request, CallContext& ctx);
   // Input tokens of `request` as the upstream counts them (Anthropic's count_tokens).
   virtual boost::asio::awaitable<Result<std::int64_t>> countTokens(
       const api::ChatRequest& request, CallContext& ctx);

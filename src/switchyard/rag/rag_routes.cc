@@ -3,8 +3,11 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "switchyard/api/errors.h"
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/rag/access.h"
 
 namespace switchyard::rag {
 
@@ -16,6 +19,8 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kCollections = "/v1/collections";
+constexpr std::string_view kRerank = "/v1/rerank";
+constexpr std::size_t kMaxRerankDocuments = 1000;
 constexpr std::size_t kMaxDocuments = 1000;
 
 Status invalid(std::string message, std::string param = "") {
@@ -98,10 +103,118 @@ Result<SourceDocument> parseDocumentJson(const json::value& v, std::size_t i) {
   return doc;
 }
 
+// /v1/retrieve's "rerank": {"model", "top_n"} to use a reranker, or false for none (default:
+// the collection's).
+Status parseRerankOption(const json::object& o, RetrieveRequest& r) {
+  const json::value* v = o.if_contains("rerank");
+  if (v == nullptr || v->is_null()) return Status::ok();
+  if (v->is_bool()) {
+    if (v->as_bool()) return invalid("'rerank' must be false or {\"model\": ..., \"top_n\": N}",
+                                     "rerank");
+    r.rerank = config::RagRerankConfig{};
+    return Status::ok();
+  }
+  if (!v->is_object()) {
+    return invalid("'rerank' must be false or {\"model\": ..., \"top_n\": N}", "rerank");
+  }
+  config::RagRerankConfig rerank;
+  for (const auto& kv : v->as_object()) {
+    if (kv.key() != "model" && kv.key() != "top_n") {
+      return invalid("unknown field rerank." + std::string(kv.key()) + " (expected model, top_n)",
+                     "rerank." + std::string(kv.key()));
+    }
+  }
+  if (Status s = stringField(v->as_object(), "model", rerank.model, true); !s.isOk()) {
+    return invalid("rerank.model: " + s.message(), "rerank.model");
+  }
+  if (rerank.model.empty()) return invalid("rerank.model must not be empty", "rerank.model");
+  if (const json::value* n = v->as_object().if_contains("top_n"); n != nullptr && !n->is_null()) {
+    if (!n->is_int64() || n->as_int64() < 1 || n->as_int64() > 1000) {
+      return invalid("'rerank.top_n' must be an integer from 1 to 1000", "rerank.top_n");
+    }
+    rerank.top_n = static_cast<int>(n->as_int64());
+  }
+  r.rerank = std::move(rerank);
+  return Status::ok();
+}
+
+// POST /v1/rerank: {model, query, documents: [string | {text}], top_n?, return_documents?}.
+Status parseRerank(const json::object& o, api::RerankRequest& r, int& top_n,
+                   bool& return_documents) {
+  for (const auto& kv : o) {
+    const std::string_view k = kv.key();
+    if (k != "model" && k != "query" && k != "documents" && k != "top_n" &&
+        k != "return_documents") {
+      return invalid("unknown field '" + std::string(k) +
+                         "' (expected model, query, documents, top_n, return_documents)",
+                     std::string(k));
+    }
+  }
+  if (Status s = stringField(o, "model", r.model, true); !s.isOk()) return s;
+  if (Status s = stringField(o, "query", r.query, true); !s.isOk()) return s;
+  if (r.query.empty()) return invalid("'query' must not be empty", "query");
+  const json::value* docs = o.if_contains("documents");
+  if (docs == nullptr || !docs->is_array() || docs->as_array().empty()) {
+    return invalid("'documents' must be a non-empty array of strings", "documents");
+  }
+  if (docs->as_array().size() > kMaxRerankDocuments) {
+    return invalid("at most 1000 documents per request", "documents");
+  }
+  for (std::size_t i = 0; i < docs->as_array().size(); ++i) {
+    const json::value& d = docs->as_array()[i];
+    const std::string at = "documents[" + std::to_string(i) + "]";
+    if (d.is_string()) {
+      r.documents.emplace_back(d.as_string());
+    } else if (d.is_object() && d.as_object().if_contains("text") != nullptr &&
+               d.as_object().at("text").is_string()) {
+      r.documents.emplace_back(d.as_object().at("text").as_string());
+    } else {
+      return invalid(at + " must be a string (or {\"text\": ...})", at);
+    }
+  }
+  top_n = static_cast<int>(r.documents.size());
+  if (const json::value* n = o.if_contains("top_n"); n != nullptr && !n->is_null()) {
+    if (!n->is_int64() || n->as_int64() < 1) {
+      return invalid("'top_n' must be a positive integer", "top_n");
+    }
+    top_n = static_cast<int>(std::min<std::int64_t>(n->as_int64(), top_n));
+  }
+  if (const json::value* b = o.if_contains("return_documents"); b != nullptr && !b->is_null()) {
+    if (!b->is_bool()) return invalid("'return_documents' must be true or false", "return_documents");
+    return_documents = b->as_bool();
+  }
+  return Status::ok();
+}
+
+// llama-server's answer: results by relevance, best first, cut to top_n.
+json::value rerankJson(const api::RerankRequest& r, const api::RerankResponse& scored, int top_n,
+                       bool return_documents) {
+  std::vector<std::size_t> order(scored.scores.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return scored.scores[a] > scored.scores[b];
+  });
+  json::array results;
+  for (std::size_t i = 0; i < order.size() && static_cast<int>(i) < top_n; ++i) {
+    json::object item;
+    item["index"] = order[i];
+    item["relevance_score"] = scored.scores[order[i]];
+    if (return_documents) item["document"] = json::object{{"text", r.documents[order[i]]}};
+    results.push_back(std::move(item));
+  }
+  return json::object{
+      {"object", "list"},
+      {"model", r.model},
+      {"results", std::move(results)},
+      {"usage", json::object{{"prompt_tokens", scored.usage.prompt_tokens},
+                             {"total_tokens", scored.usage.total_tokens}}}};
+}
+
 }  // namespace
 
 bool RagRoutes::serves(std::string_view path) const {
-  return path == kCollections || path.starts_with("/v1/collections/") || path == "/v1/retrieve";
+  return path == kCollections || path.starts_with("/v1/collections/") || path == "/v1/retrieve" ||
+         path == kRerank;
 }
 
 asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& req,
@@ -121,7 +234,44 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         .withErrorType("method_not_allowed");
   };
 
-  if (path == "/v1/retrieve") {
+  // /v1/rerank names its model in the body: it authenticates once that is read.
+  if (authenticate_ && path != kRerank) error = authenticate_(req, ctx, {});
+  // The collection `name` as the caller may see it: its info, or 404 / 403.
+  auto accessible = [&](const std::string& name) -> asio::awaitable<Result<CollectionInfo>> {
+    auto pending = service_->collectionAsync(name);
+    auto found = co_await std::move(pending);
+    if (!found) co_return found;
+    if (Status s = checkCollectionAccess(ctx, name, found->is_private); !s.isOk()) {
+      co_return fail(std::move(s));
+    }
+    co_return found;
+  };
+
+  if (!error.isOk()) {
+    // Unauthenticated: answered below, before anything else is looked at.
+  } else if (path == kRerank) {
+    api::RerankRequest r;
+    int top_n = 0;
+    bool return_documents = false;
+    if (method != bhttp::verb::post) {
+      error = methodNotAllowed("POST");
+    } else if (auto o = parseObject(req.body()); !o) {
+      error = std::move(o.error());
+    } else {
+      error = parseRerank(*o, r, top_n, return_documents);
+    }
+    if (error.isOk() && authenticate_) error = authenticate_(req, ctx, r.model);
+    if (error.isOk()) {
+      ctx.requested_model = r.model;
+      auto pending = service_->rerankAsync(r.model, r.query, r.documents);
+      auto scored = co_await std::move(pending);
+      if (!scored) {
+        error = std::move(scored.error());
+      } else {
+        body = rerankJson(r, *scored, top_n, return_documents);
+      }
+    }
+  } else if (path == "/v1/retrieve") {
     if (method != bhttp::verb::post) {
       error = methodNotAllowed("POST");
     } else if (auto o = parseObject(req.body()); !o) {
@@ -140,6 +290,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
           error = std::move(m.error());
         }
       }
+      if (error.isOk()) error = parseRerankOption(*o, r);
       if (error.isOk()) {
         if (const json::value* k = o->if_contains("top_k"); k != nullptr && !k->is_null()) {
           if (!k->is_int64() || k->as_int64() < 1 || k->as_int64() > 100) {
@@ -148,6 +299,10 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
             r.top_k = static_cast<int>(k->as_int64());
           }
         }
+      }
+      if (error.isOk()) {
+        auto checked = co_await accessible(r.collection);
+        if (!checked) error = std::move(checked.error());
       }
       if (error.isOk()) {
         const std::string collection = r.collection;
@@ -180,6 +335,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
           o2["object"] = "list";
           o2["collection"] = collection;
           o2["mode"] = modeName(result->mode);
+          if (!result->reranked_by.empty()) o2["reranked_by"] = result->reranked_by;
           o2["private"] = result->is_private;
           o2["data"] = std::move(data);
           body = std::move(o2);
@@ -194,7 +350,11 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         error = std::move(list.error());
       } else {
         json::array data;
-        for (const CollectionInfo& c : *list) data.push_back(collectionJson(c));
+        for (const CollectionInfo& c : *list) {
+          if (checkCollectionAccess(ctx, c.name, c.is_private).isOk()) {
+            data.push_back(collectionJson(c));
+          }
+        }
         body = json::object{{"object", "list"}, {"data", std::move(data)}};
       }
     } else if (method == bhttp::verb::post) {
@@ -213,6 +373,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
           }
         }
       }
+      if (error.isOk()) error = checkCollectionAccess(ctx, name, is_private);
       if (error.isOk()) {
         auto pending = service_->createCollectionAsync(name, is_private);
         auto created = co_await std::move(pending);
@@ -237,16 +398,20 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
                   .withErrorType("unknown_url");
     } else if (sub.empty()) {
       if (method == bhttp::verb::get) {
-        auto pending = service_->collectionAsync(name);
-        auto found = co_await std::move(pending);
+        auto found = co_await accessible(name);
         if (!found) {
           error = std::move(found.error());
         } else {
           body = collectionJson(*found);
         }
       } else if (method == bhttp::verb::delete_) {
-        auto pending = service_->deleteCollectionAsync(name);
-        error = co_await std::move(pending);
+        auto found = co_await accessible(name);
+        if (!found) {
+          error = std::move(found.error());
+        } else {
+          auto pending = service_->deleteCollectionAsync(name);
+          error = co_await std::move(pending);
+        }
         if (error.isOk()) {
           body = json::object{{"object", "collection.deleted"}, {"name", name}, {"deleted", true}};
         }
@@ -277,6 +442,10 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
         }
       } else {
         error = invalid("missing required field 'documents'", "documents");
+      }
+      if (error.isOk()) {
+        auto found = co_await accessible(name);
+        if (!found) error = std::move(found.error());
       }
       if (error.isOk()) {
         auto pending = service_->ingestDocumentsAsync(name, std::move(docs));

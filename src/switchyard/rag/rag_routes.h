@@ -3,7 +3,13 @@
 // POST /v1/collections/{name}/documents (text, Markdown or HTML in the JSON body; PDF as
 // base64), POST /v1/retrieve. Disk and embedding work runs on the service's workers; the I/O
 // thread only awaits it. Errors use OpenAI's error body. Thread-safe.
+//
+// Access: every call is authenticated like a model request (the gateway's `authenticate`,
+// server/extensions.h: 401 without a valid key when keys are required); a key then reaches only
+// the collections its `collections` scope allows (rag/access.h: 403 otherwise, and listings
+// leave the others out); the admin key reaches all of them.
 
+#include <functional>
 #include <memory>
 
 #include "switchyard/rag/rag_service.h"
@@ -13,7 +19,11 @@ namespace switchyard::rag {
 
 class RagRoutes final : public server::RouteModule {
  public:
-  explicit RagRoutes(std::shared_ptr<RagService> service) : service_(std::move(service)) {}
+  using Authenticator =
+      std::function<Status(const http::Request&, pipeline::RequestContext&, std::string_view)>;
+  // `authenticate` null: no keys are configured, every caller is anonymous.
+  explicit RagRoutes(std::shared_ptr<RagService> service, Authenticator authenticate = {})
+      : service_(std::move(service)), authenticate_(std::move(authenticate)) {}
 
   bool serves(std::string_view path) const override;
   boost::asio::awaitable<void> handle(std::string_view path, http::Request& req,
@@ -22,6 +32,7 @@ class RagRoutes final : public server::RouteModule {
 
  private:
   std::shared_ptr<RagService> service_;
+  Authenticator authenticate_;
 };
 
 }  // namespace switchyard::rag

@@ -186,6 +186,46 @@ Result<std::unique_ptr<RagService>> RagService::create(const config::Config& con
   auto index = Index::open(dir, hnsw);
   if (!index) return fail(std::move(index.error()));
   std::unique_ptr<RagService> service(new RagService(config, std::move(*index)));
+  service->router_ = &router;
+  service->providers_ = &providers;
+  // Every configured reranker must be a model this gateway serves (checked at start-up).
+  auto checkReranker = [&](const config::RagRerankConfig& r,
+                           const std::string& key) -> Status {
+    if (r.model.empty()) return Status::ok();
+    const std::string where =
+        config.source + (r.model_line > 0 ? ":" + std::to_string(r.model_line) : std::string()) +
+        ": " + key + ": ";
+    auto resolved = service->resolve(r.model);
+    if (!resolved) {
+      return Status(ErrorCode::kInvalidArgument, where + resolved.error().message())
+          .withParam(key);
+    }
+    for (const config::ProviderConfig& p : config.providers) {
+      if (p.name != resolved->provider->name() || p.kind != "local") continue;
+      for (const config::ModelConfig& m : p.models) {
+        if (m.name == resolved->model && !m.local.embeddings) {
+          return Status(ErrorCode::kInvalidArgument,
+                        where + "local model '" + m.name + "' of provider '" + p.name +
+                            "' is not served for pooled outputs (set 'embeddings: true' under "
+                            "it; a reranker GGUF pools with rank)")
+              .withParam(key);
+        }
+      }
+    }
+    return Status::ok();
+  };
+  for (const auto& [name, route] : rag.routes) {
+    if (Status s = checkReranker(route.rerank, "rag.routes." + name + ".rerank.model");
+        !s.isOk()) {
+      return fail(std::move(s));
+    }
+  }
+  for (const auto& [name, collection] : rag.collections) {
+    if (Status s = checkReranker(collection.rerank, "rag.collections." + name + ".rerank.model");
+        !s.isOk()) {
+      return fail(std::move(s));
+    }
+  }
 
   if (!rag.embedding_model.empty()) {
     const std::string where = config.source +
@@ -254,6 +294,100 @@ std::string RagService::contentHash(std::string_view content) const {
   out += "/" + std::to_string(config_.rag.chunk_tokens) + "/" +
          std::to_string(config_.rag.chunk_overlap) + "/" + config_.rag.embedding_model;
   return out;
+}
+
+Result<RagService::Resolved> RagService::resolve(const std::string& model) const {
+  pipeline::RequestContext ctx;
+  Status s = router_->plan(model, routing::RequestSignals{}, ctx);
+  if (!s.isOk() || ctx.plan.empty()) {
+    return fail(Status(ErrorCode::kNotFound,
+                       "'" + model + "' is not a model this gateway serves" +
+                           (s.isOk() ? std::string() : " (" + s.message() + ")"))
+                    .withParam("model")
+                    .withErrorType("model_not_found"));
+  }
+  Resolved r;
+  r.provider = providers_->find(ctx.plan.front().provider);
+  if (r.provider == nullptr) {
+    return fail(Status(ErrorCode::kNotFound,
+                       "provider '" + ctx.plan.front().provider + "' is not configured")
+                    .withParam("model"));
+  }
+  r.model = ctx.plan.front().model;
+  for (const config::ProviderConfig& p : config_.providers) {
+    if (p.name == ctx.plan.front().provider) r.on_prem = p.locality == "on_prem";
+  }
+  return r;
+}
+
+Result<api::RerankResponse> RagService::rerank(const std::string& model, const std::string& query,
+                                               const std::vector<std::string>& documents) {
+  auto resolved = resolve(model);
+  if (!resolved) return fail(std::move(resolved.error()));
+  api::RerankRequest request;
+  request.model = resolved->model;
+  request.query = query;
+  request.documents = documents;
+  const auto deadline = std::chrono::steady_clock::now() + config_.server.request_timeout;
+  providers::Provider* provider = resolved->provider;
+  auto future = asio::co_spawn(
+      workers_->embed_io,
+      [this, provider, request = std::move(request),
+       deadline]() -> asio::awaitable<Result<api::RerankResponse>> {
+        providers::CallContext call{*workers_->http, "rag-rerank", deadline};
+        co_return co_await provider->rerank(request, call);
+      },
+      asio::use_future);
+  Result<api::RerankResponse> response = future.get();
+  if (!response) return response;
+  if (response->scores.size() != documents.size()) {
+    return fail(ErrorCode::kUpstream, "reranker '" + model + "' returned " +
+                                          std::to_string(response->scores.size()) +
+                                          " scores for " + std::to_string(documents.size()) +
+                                          " documents");
+  }
+  response->model = model;
+  return response;
+}
+
+void RagService::applyRerank(const config::RagRerankConfig& rerank, const std::string& query,
+                             int top_k, RetrieveResult& result) {
+  auto cut = [&] {
+    if (static_cast<int>(result.chunks.size()) > top_k) result.chunks.resize(top_k);
+  };
+  if (result.chunks.size() < 2) return cut();
+  if (result.is_private) {
+    // A private collection's text goes only to an on-prem reranker.
+    auto resolved = resolve(rerank.model);
+    if (!resolved || !resolved->on_prem) {
+      logEvent(spdlog::level::warn, "rag_rerank_skipped",
+               {{"model", rerank.model}, {"reason", "private collection, reranker not on-prem"}});
+      return cut();
+    }
+  }
+  std::vector<std::string> texts;
+  texts.reserve(result.chunks.size());
+  for (const RetrievedChunk& c : result.chunks) texts.push_back(c.chunk.text);
+  auto scored = this->rerank(rerank.model, query, texts);
+  if (!scored) {
+    logEvent(spdlog::level::warn, "rag_rerank_fallback",
+             {{"model", rerank.model}, {"error", scored.error().message()}});
+    return cut();
+  }
+  std::vector<std::size_t> order(result.chunks.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return scored->scores[a] > scored->scores[b];
+  });
+  std::vector<RetrievedChunk> reordered;
+  reordered.reserve(std::min<std::size_t>(order.size(), static_cast<std::size_t>(top_k)));
+  for (std::size_t i = 0; i < order.size() && static_cast<int>(i) < top_k; ++i) {
+    RetrievedChunk c = std::move(result.chunks[order[i]]);
+    c.score = scored->scores[order[i]];
+    reordered.push_back(std::move(c));
+  }
+  result.chunks = std::move(reordered);
+  result.reranked_by = rerank.model;
 }
 
 bool RagService::mayEmbed(const CollectionInfo& info) const {
@@ -470,7 +604,16 @@ Result<RetrieveResult> RagService::retrieve(const RetrieveRequest& request) {
                     .withParam("mode"));
   }
   if (mode == Mode::kHybrid && !vectors) mode = Mode::kLexical;
-  const int depth = mode == Mode::kHybrid ? std::max(top_k * 4, 20) : top_k;
+  config::RagRerankConfig rerank;
+  if (request.rerank) {
+    rerank = *request.rerank;
+  } else if (auto it = config_.rag.collections.find(info->name);
+             it != config_.rag.collections.end()) {
+    rerank = it->second.rerank;
+  }
+  // With a reranker, the best top_n fused candidates go to it; it keeps top_k of them.
+  const int keep = rerank.model.empty() ? top_k : std::max(top_k, rerank.top_n);
+  const int depth = mode == Mode::kHybrid ? std::max(keep * 4, 20) : keep;
 
   std::vector<ScoredChunk> lexical;
   std::vector<ScoredChunk> vector;
@@ -496,7 +639,7 @@ Result<RetrieveResult> RagService::retrieve(const RetrieveRequest& request) {
   result.mode = mode;
 
   auto take = [&](std::vector<ScoredChunk>& list, bool is_lexical) {
-    for (std::size_t i = 0; i < list.size() && static_cast<int>(i) < top_k; ++i) {
+    for (std::size_t i = 0; i < list.size() && static_cast<int>(i) < keep; ++i) {
       RetrievedChunk r{std::move(list[i].chunk), list[i].score, 0, 0};
       (is_lexical ? r.lexical_rank : r.vector_rank) = static_cast<int>(i) + 1;
       result.chunks.push_back(std::move(r));
@@ -523,12 +666,13 @@ Result<RetrieveResult> RagService::retrieve(const RetrieveRequest& request) {
       r.vector_rank = static_cast<int>(i) + 1;
     }
     for (const auto& [id, score] : reciprocalRankFusion({lexical_ids, vector_ids})) {
-      if (static_cast<int>(result.chunks.size()) >= top_k) break;
+      if (static_cast<int>(result.chunks.size()) >= keep) break;
       RetrievedChunk& r = by_id[id];
       r.score = score;
       result.chunks.push_back(std::move(r));
     }
   }
+  if (!rerank.model.empty()) applyRerank(rerank, request.query, top_k, result);
   return result;
 }
 
@@ -547,6 +691,14 @@ asio::awaitable<Result<IngestReport>> RagService::ingestDocumentsAsync(
 asio::awaitable<Result<RetrieveResult>> RagService::retrieveAsync(RetrieveRequest request) {
   auto work = [this, request = std::move(request)] { return retrieve(request); };
   auto pending = workers_->run<RetrieveResult>(std::move(work));
+  co_return co_await std::move(pending);
+}
+
+asio::awaitable<Result<api::RerankResponse>> RagService::rerankAsync(
+    std::string model, std::string query, std::vector<std::string> documents) {
+  auto work = [this, model = std::move(model), query = std::move(query),
+               documents = std::move(documents)] { return rerank(model, query, documents); };
+  auto pending = workers_->run<api::RerankResponse>(std::move(work));
   co_return co_await std::move(pending);
 }
 

@@ -56,17 +56,21 @@ struct RetrieveRequest {
   std::string query;
   int top_k = 0;               // 0 = rag.top_k
   std::optional<Mode> mode;    // unset = rag.mode
+  // Reranking after fusion: unset = the collection's (rag.collections.<name>.rerank); a value
+  // with an empty model = none.
+  std::optional<config::RagRerankConfig> rerank = std::nullopt;
 };
 
 struct RetrievedChunk {
   ChunkRecord chunk;
-  double score = 0;      // BM25 (lexical), cosine (vector) or RRF (hybrid)
+  double score = 0;      // BM25 (lexical), cosine (vector), RRF (hybrid) or the reranker's
   int lexical_rank = 0;  // 1-based rank in the lexical list; 0 = not in it
   int vector_rank = 0;
 };
 
 struct RetrieveResult {
   Mode mode = Mode::kLexical;  // what actually ran (hybrid falls back to lexical)
+  std::string reranked_by;     // the reranker model that ordered the chunks; "" = none
   bool is_private = false;
   std::vector<RetrievedChunk> chunks;
 };
@@ -106,11 +110,18 @@ class RagService {
                                    const Progress& progress = {});
   Result<RetrieveResult> retrieve(const RetrieveRequest& request);
   Result<std::vector<std::vector<float>>> embed(const std::vector<std::string>& texts);
+  // Scores `documents` against `query` with the reranker `model` (a public model name, resolved
+  // like a client's), on the service's own I/O thread. kNotFound for a model the gateway does
+  // not serve; the provider's error for one that cannot rerank.
+  Result<api::RerankResponse> rerank(const std::string& model, const std::string& query,
+                                     const std::vector<std::string>& documents);
 
   // ---- for I/O threads: the same work on the service's workers ----
   boost::asio::awaitable<Result<IngestReport>> ingestDocumentsAsync(
       std::string collection, std::vector<SourceDocument> docs);
   boost::asio::awaitable<Result<RetrieveResult>> retrieveAsync(RetrieveRequest request);
+  boost::asio::awaitable<Result<api::RerankResponse>> rerankAsync(
+      std::string model, std::string query, std::vector<std::string> documents);
   boost::asio::awaitable<Result<CollectionInfo>> createCollectionAsync(std::string name,
                                                                       bool is_private);
   boost::asio::awaitable<Result<std::vector<CollectionInfo>>> collectionsAsync();
@@ -126,8 +137,20 @@ class RagService {
   bool mayEmbed(const CollectionInfo& info) const;
   enum class Outcome { kAdded, kUpdated, kUnchanged };
   Result<Outcome> ingestOne(const CollectionInfo& info, SourceDocument doc, int& chunks);
+  struct Resolved {
+    providers::Provider* provider = nullptr;
+    std::string model;  // the provider's model id
+    bool on_prem = false;
+  };
+  // A public model name -> the provider that serves it (routing's primary candidate).
+  Result<Resolved> resolve(const std::string& model) const;
+  // Reorders `result` by the reranker's scores and keeps the best `top_k` (in place).
+  void applyRerank(const config::RagRerankConfig& rerank, const std::string& query, int top_k,
+                   RetrieveResult& result);
 
   const config::Config& config_;
+  const routing::Router* router_ = nullptr;   // the start-up router and providers (they outlive
+  providers::Registry* providers_ = nullptr;  // the gateway), to resolve reranker models
   std::unique_ptr<Index> index_;
   providers::Provider* provider_ = nullptr;  // the embedder's provider
   std::string embed_model_;                  // its model id there

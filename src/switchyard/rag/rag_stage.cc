@@ -4,7 +4,9 @@
 
 #include <charconv>
 
+#include "switchyard/api/json_writer.h"
 #include "switchyard/core/log.h"
+#include "switchyard/rag/access.h"
 
 namespace switchyard::rag {
 
@@ -174,6 +176,27 @@ std::string renderContext(const std::vector<RetrievedChunk>& chunks) {
   return out;
 }
 
+std::string citationsJson(std::string_view collection, const std::vector<RetrievedChunk>& chunks) {
+  std::string out;
+  api::JsonWriter w(out);
+  w.beginArray();
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const ChunkRecord& c = chunks[i].chunk;
+    w.beginObject();
+    w.key("index").integer(static_cast<std::int64_t>(i + 1));
+    w.key("collection").string(collection);
+    w.key("source").string(c.source);
+    w.key("title").string(c.title);
+    w.key("section").string(c.section);
+    w.key("page").integer(c.page);
+    w.key("chunk_id").integer(c.id);
+    w.key("score").number(chunks[i].score);
+    w.endObject();
+  }
+  w.endArray();
+  return out;
+}
+
 std::string citationsHeader(const std::vector<std::string>& citations) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -216,6 +239,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     const auto& routes = service_->options().routes;
     if (auto it = routes.find(chat->model); it != routes.end()) {
       selection = RagSelection{it->second.collection, it->second.top_k, std::nullopt};
+      if (!it->second.rerank.model.empty()) selection->rerank = it->second.rerank;
     }
   }
   if (!selection) co_return Status::ok();
@@ -223,10 +247,15 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     co_return badRag("retrieval (rag) works with chat requests only", std::string(kHeader));
   }
 
+  // The key's collections scope: a name outside it is refused before any retrieval work.
+  if (Status s = checkCollectionAccess(in.ctx, selection->collection, false); !s.isOk()) {
+    co_return s.withParam("rag.collection");
+  }
   RetrieveRequest request;
   request.collection = selection->collection;
   request.top_k = selection->top_k;
   request.mode = selection->mode;
+  request.rerank = selection->rerank;
   request.query = lastUserText(*chat);
   in.ctx.rag_collection = selection->collection;
   auto pending = service_->retrieveAsync(std::move(request));
@@ -242,6 +271,9 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     co_return s;
   }
   if (result->is_private) {
+    if (Status s = checkCollectionAccess(in.ctx, selection->collection, true); !s.isOk()) {
+      co_return s.withParam("rag.collection");
+    }
     in.ctx.local_only = true;
     in.ctx.local_only_reason = "private collection " + selection->collection;
   }
@@ -249,6 +281,7 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
   injectIntoSystemPrompt(*chat, renderContext(result->chunks));
   for (const RetrievedChunk& c : result->chunks) in.ctx.citations.push_back(citationFor(c.chunk));
   in.ctx.response_headers.emplace_back("x-switchyard-citations", citationsHeader(in.ctx.citations));
+  in.ctx.citations_json = citationsJson(selection->collection, result->chunks);
   co_return Status::ok();
 }
 

@@ -22,6 +22,7 @@ struct RagSelection {
   std::string collection;
   int top_k = 0;  // 0: the configured default
   std::optional<Mode> mode;
+  std::optional<config::RagRerankConfig> rerank = std::nullopt;  // the route's; unset: collection's
 };
 
 // Parses the header form "collection[;top_k=N][;mode=M]".
@@ -31,6 +32,9 @@ Result<RagSelection> parseRagHeader(std::string_view value);
 std::string renderContext(const std::vector<RetrievedChunk>& chunks);
 // "source#section" or "source#page=N": what ctx.citations holds for one chunk.
 std::string citationFor(const ChunkRecord& chunk);
+// The `citations` extension field of response bodies: a JSON array of {index (1-based, as
+// cited in the prompt), collection, source, title, section, page, chunk_id, score}.
+std::string citationsJson(std::string_view collection, const std::vector<RetrievedChunk>& chunks);
 // The x-switchyard-citations header value: "[1] <cite>, [2] <cite>" with each citation
 // percent-encoded outside printable ASCII and for '%', ',' and ';'.
 std::string citationsHeader(const std::vector<std::string>& citations);

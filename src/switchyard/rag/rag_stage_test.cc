@@ -1,5 +1,6 @@
 #include "switchyard/rag/rag_stage.h"
 
+#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -46,6 +47,33 @@ TEST(RagStageTest, CitationsAndContext) {
   EXPECT_THAT(context, HasSubstr("[1] Handbook - Setup > Linux\nUse apt.\n"));
   EXPECT_THAT(context, HasSubstr("[2] report, final.pdf (page 3)\nRevenue grew.\n"));
   EXPECT_THAT(context, HasSubstr("cite them by number"));
+}
+
+TEST(RagStageTest, CitationsJsonNamesEveryChunk) {
+  ChunkRecord a;
+  a.id = 17;
+  a.source = "/docs/h\"andbook.md";
+  a.title = "Handbook";
+  a.section = "Office";
+  ChunkRecord b;
+  b.id = 4;
+  b.source = "r.pdf";
+  b.page = 3;
+  const auto v = boost::json::parse(citationsJson("hb", {{a, 0.5, 1, 2}, {b, 0.25, 2, 0}}));
+  ASSERT_TRUE(v.is_array());
+  ASSERT_EQ(v.as_array().size(), 2u);
+  const auto& first = v.as_array()[0].as_object();
+  EXPECT_EQ(first.at("index"), 1);
+  EXPECT_EQ(first.at("collection"), "hb");
+  EXPECT_EQ(first.at("source"), "/docs/h\"andbook.md");
+  EXPECT_EQ(first.at("title"), "Handbook");
+  EXPECT_EQ(first.at("section"), "Office");
+  EXPECT_EQ(first.at("page"), 0);
+  EXPECT_EQ(first.at("chunk_id"), 17);
+  EXPECT_DOUBLE_EQ(first.at("score").as_double(), 0.5);
+  EXPECT_EQ(v.as_array()[1].at("index"), 2);
+  EXPECT_EQ(v.as_array()[1].at("page"), 3);
+  EXPECT_EQ(citationsJson("hb", {}), "[]");
 }
 
 TEST(RagStageTest, ReciprocalRankFusion) {

@@ -39,6 +39,7 @@ json::object keyJson(const auth::KeyRecord& k) {
   o["models"] = list(k.spec.models);
   o["routes"] = list(k.spec.routes);
   o["providers"] = list(k.spec.providers);
+  o["collections"] = list(k.spec.collections);
   boost::system::error_code ec;
   json::value meta = json::parse(k.spec.metadata, ec);
   o["metadata"] = ec ? json::value(json::object()) : meta;
@@ -65,7 +66,7 @@ Result<auth::KeySpec> specFrom(std::string_view body) {
   auth::KeySpec spec;
   static constexpr std::string_view kKeys[] = {"name", "team", "models", "routes", "providers",
                                                "metadata", "rpm", "tpm", "budget_usd",
-                                               "budget_period"};
+                                               "budget_period", "collections"};
   for (const auto& [key, value] : v.as_object()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
       return fail(badRequest("unknown field '" + std::string(key) + "'", std::string(key)));
@@ -77,9 +78,13 @@ Result<auth::KeySpec> specFrom(std::string_view body) {
       if (field == "name") spec.name = std::move(s);
       else if (field == "team") spec.team = std::move(s);
       else spec.budget_period = std::move(s);
-    } else if (field == "models" || field == "routes" || field == "providers") {
+    } else if (field == "models" || field == "routes" || field == "providers" ||
+               field == "collections") {
       if (!value.is_array()) return fail(badRequest(field + ": expected a list of names", field));
-      auto& out = field == "models" ? spec.models : field == "routes" ? spec.routes : spec.providers;
+      auto& out = field == "models"      ? spec.models
+                  : field == "routes"    ? spec.routes
+                  : field == "providers" ? spec.providers
+                                         : spec.collections;
       for (const auto& item : value.as_array()) {
         if (!item.is_string()) return fail(badRequest(field + ": expected strings", field));
         out.emplace_back(item.as_string());

@@ -7,6 +7,7 @@
 #include "switchyard/api/anthropic/messages_codec.h"
 #include "switchyard/api/anthropic/messages_stream.h"
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_writer.h"
 #include "switchyard/server/encoded_stream_writer.h"
 
 namespace switchyard::server {
@@ -118,12 +119,15 @@ asio::awaitable<void> AnthropicRoutes::messages(http::Request& req, http::Respon
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
     if (result->usage) ctx.usage = *result->usage;
     ctx.first_byte = Clock::now();
-    co_await sendOk(writer, ctx, codec::encodeMessagesResponse(*result));
+    std::string body = codec::encodeMessagesResponse(*result);
+    if (!ctx.citations_json.empty()) api::spliceMember(body, "citations", ctx.citations_json);
+    co_await sendOk(writer, ctx, std::move(body));
     co_return;
   }
 
-  MessagesStreamWriter sink(writer, ctx, codec::MessagesStreamEncoder(ctx.model),
-                            [this, &ctx] { return headers(ctx); });
+  codec::MessagesStreamEncoder encoder(ctx.model);
+  if (!ctx.citations_json.empty()) encoder.setCitations(ctx.citations_json);
+  MessagesStreamWriter sink(writer, ctx, std::move(encoder), [this, &ctx] { return headers(ctx); });
   auto outcome =
       co_await writer.unlessClientGone(support_.chatStream(request, sink, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);

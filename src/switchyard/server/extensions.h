@@ -40,6 +40,14 @@ struct Extensions {
   // traffic. A module swaps in what it rebuilds from config (policies, scopes, limits, prices)
   // without blocking requests; an error keeps that module's old settings and is logged.
   std::vector<std::function<Status(const config::Config&)>> reloaders;
+  // Authenticates a request to a module endpoint (a RouteModule, e.g. the RAG API) as the auth
+  // stage does model requests: the admin key sets ctx.admin; a virtual key fills ctx.key_id,
+  // key_name, team and the key's scopes; 401 for a missing or unknown key when keys are
+  // required, and for a revoked key. With a `model` (an endpoint that calls one, e.g.
+  // /v1/rerank), a key must also be allowed that model (403 model_not_allowed). Null when no
+  // key store is configured (every caller is anonymous). Set by governance; thread-safe.
+  std::function<Status(const http::Request&, pipeline::RequestContext&, std::string_view model)>
+      authenticate;
 };
 
 // Builds every configured extension; an error stops start-up (names the config key at fault).

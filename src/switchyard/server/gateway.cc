@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_writer.h"
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
@@ -302,6 +303,10 @@ class Gateway::Handlers final : public RouteSupport {
         codec::appendChatChunk(copy, buffer_);
       }
       buffer_ += "\n\n";
+      if (!citations_sent_ && !ctx_.citations_json.empty()) {
+        api::spliceMember(buffer_, "citations", ctx_.citations_json);  // on the first chunk
+        citations_sent_ = true;
+      }
       writer_.append(buffer_);
       if (batching_) co_return Status::ok();
       co_return co_await writer_.flush();
@@ -319,6 +324,7 @@ class Gateway::Handlers final : public RouteSupport {
     RequestContext& ctx_;
     bool client_wants_usage_;
     bool batching_ = false;
+    bool citations_sent_ = false;
     const RouteSupport& support_;
     std::string buffer_;
   };
@@ -343,7 +349,9 @@ class Gateway::Handlers final : public RouteSupport {
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
       if (result->usage) ctx.usage = *result->usage;
       ctx.first_byte = Clock::now();
-      co_await sendOk(writer, ctx, codec::encodeChatResponse(*result));
+      std::string body = codec::encodeChatResponse(*result);
+      if (!ctx.citations_json.empty()) api::spliceMember(body, "citations", ctx.citations_json);
+      co_await sendOk(writer, ctx, std::move(body));
       co_return;
     }
 

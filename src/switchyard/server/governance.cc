@@ -1,5 +1,7 @@
 #include "switchyard/server/governance.h"
 
+#include <openssl/crypto.h>
+
 #include "switchyard/audit/audit_log.h"
 #include "switchyard/auth/auth_stage.h"
 #include "switchyard/auth/key_cache.h"
@@ -7,6 +9,7 @@
 #include "switchyard/guard/guard_stage.h"
 #include "switchyard/limits/limits_stage.h"
 #include "switchyard/server/admin_routes.h"
+#include "switchyard/server/beast_headers.h"
 
 namespace switchyard::server {
 namespace {
@@ -50,7 +53,23 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
     if (!budgets) return withContext(std::move(budgets.error()), "budgets");
     state->budgets = std::move(*budgets);
 
-    ext.stages.push_back(std::make_unique<auth::AuthStage>(config, *state->keys));
+    auto auth_stage = std::make_unique<auth::AuthStage>(config, *state->keys);
+    ext.authenticate = [stage = auth_stage.get(),
+                        admin_hash = admin_key.empty() ? std::string() : auth::hashKey(admin_key)](
+                           const http::Request& req, pipeline::RequestContext& ctx,
+                           std::string_view model) -> Status {
+      const BeastHeaders headers(req);
+      const std::string_view presented = auth::presentedKey(headers);
+      if (!admin_hash.empty() && !presented.empty()) {
+        const std::string hash = auth::hashKey(presented);
+        if (CRYPTO_memcmp(hash.data(), admin_hash.data(), admin_hash.size()) == 0) {
+          ctx.admin = true;
+          return Status::ok();
+        }
+      }
+      return stage->authenticate(headers, ctx, model);
+    };
+    ext.stages.push_back(std::move(auth_stage));
     ext.stages.push_back(std::make_unique<limits::LimitsStage>(
         config.limits, state->keys.get(), ext.pricing, *state->budgets));
     logEvent(spdlog::level::info, "governance",

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_writer.h"
 #include "switchyard/api/ollama/ollama_stream.h"
 #include "switchyard/core/version.h"
 #include "switchyard/routing/router.h"
@@ -65,6 +66,9 @@ class NdjsonWriter {
       ctx_.first_byte = Clock::now();
       Status s = co_await writer_.startStream(200, kNdjson, headers_());
       if (!s.isOk()) co_return s;
+      if (!ctx_.citations_json.empty()) {  // on the first line
+        api::spliceMember(buffer_, "citations", ctx_.citations_json, buffer_.find('\n'));
+      }
     }
     writer_.append(buffer_);
     if (batching_) co_return Status::ok();
@@ -269,7 +273,9 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
     if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
     if (result->usage) ctx.usage = *result->usage;
     ctx.first_byte = Clock::now();
-    co_await sendOk(writer, ctx, codec::encodeChatResponse(*result, model, now(), timings(ctx)));
+    std::string body = codec::encodeChatResponse(*result, model, now(), timings(ctx));
+    if (!ctx.citations_json.empty()) api::spliceMember(body, "citations", ctx.citations_json);
+    co_await sendOk(writer, ctx, std::move(body));
     co_return;
   }
 

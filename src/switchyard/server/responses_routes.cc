@@ -63,7 +63,8 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view /*path*/, http::R
   if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  codec::ResponseMeta meta{ctx.request_id, unixNow(), ctx.model, std::move(decoded->echo)};
+  codec::ResponseMeta meta{ctx.request_id, unixNow(), ctx.model, std::move(decoded->echo),
+                          ctx.citations_json};
 
   if (!request.stream) {
     auto outcome = co_await writer.unlessClientGone(support_.chat(request, ctx, conn.client));

@@ -90,6 +90,7 @@ void MessagesStreamEncoder::start(const ChatChunk* chunk, std::string& out) {
   w.key("stop_sequence").null();
   w.key("usage");
   writeUsage(w, usage);
+  if (!citations_json_.empty()) w.key("citations").raw(citations_json_);
   w.endObject();
   w.endObject();
   endEvent(out);

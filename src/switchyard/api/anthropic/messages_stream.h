@@ -35,6 +35,8 @@ class MessagesStreamEncoder {
   void fail(const Status& status, std::string& out);
 
   bool started() const { return started_; }
+  // A JSON array that message_start's message carries as `citations` (RAG); "": none.
+  void setCitations(std::string json) { citations_json_ = std::move(json); }
 
  private:
   enum class Block { kNone, kText, kThinking, kToolUse };
@@ -49,6 +51,7 @@ class MessagesStreamEncoder {
                   std::string_view text, std::string& out);
 
   std::string model_;
+  std::string citations_json_;
   bool started_ = false;
   bool finished_ = false;
   Block block_ = Block::kNone;

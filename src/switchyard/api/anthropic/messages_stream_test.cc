@@ -178,6 +178,23 @@ TEST(AnthropicStream, ASignatureAfterTheTextEndsTheMessageInItsOwnThinkingBlock)
     EXPECT_EQ(events[events.size() - 4].second.at("delta").at("signature"), "c2lnbmF0dXJl");
     EXPECT_EQ(events[events.size() - 3].first, "content_block_stop");
   }
+TEST(AnthropicStream, CitationsRideOnMessageStart) {
+  MessagesStreamEncoder encoder("m");
+  encoder.setCitations(R"([{"index":1,"source":"a.md"}])");
+  std::string out;
+  ChatChunk c;
+  c.choices.emplace_back().content = "Hi [1]";
+  encoder.onChunk(c, out);
+  encoder.finish(out);
+  const auto events = parseSse(out);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0].first, "message_start");
+  EXPECT_EQ(events[0].second.at("message").at("citations").at(0).at("source"), "a.md");
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    EXPECT_FALSE(events[i].second.as_object().contains("citations")) << events[i].first;
+  }
+  // Without citations the message has no such member.
+  EXPECT_FALSE(parseSse(encodeAll({}))[0].second.at("message").as_object().contains("citations"));
 }
 
 TEST(AnthropicStream, EmptyStreamStillFormsAMessage) {

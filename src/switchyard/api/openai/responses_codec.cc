@@ -813,6 +813,7 @@ void appendResponseObject(const ResponseMeta& meta, std::string_view model, std:
     w.key("usage");
     writeUsage(w, *usage);
   }
+  if (!meta.citations_json.empty()) w.key("citations").raw(meta.citations_json);
   w.endObject();
 }
 

@@ -33,6 +33,7 @@ struct ResponseMeta {
   std::int64_t created_at = 0;
   std::string model;         // used when the upstream names none
   boost::json::object echo;  // ResponsesRequest::echo
+  std::string citations_json;  // a JSON array written as the response's `citations`; "": none
 };
 
 // Client -> gateway. Errors are kInvalidArgument with param() naming the field

@@ -16,7 +16,7 @@ using anthropic::testing::expectJsonGolden;
 using anthropic::testing::readTestdata;
 
 ResponseMeta meta(json::object echo = {}) {
-  return ResponseMeta{"abc", 1700000000, "gpt-4o-mini", std::move(echo)};
+  return ResponseMeta{"abc", 1700000000, "gpt-4o-mini", std::move(echo), ""};
 }
 
 Status decodeError(std::string_view body) {

@@ -29,7 +29,7 @@ std::vector<ChatChunk> upstreamChunks() {
   return chunks;
 }
 
-ResponseMeta meta() { return ResponseMeta{"abc", 1700000000, "fallback", json::object{}}; }
+ResponseMeta meta() { return ResponseMeta{"abc", 1700000000, "fallback", json::object{}, ""}; }
 
 TEST(ResponsesStreamGolden, ReasoningTextAndParallelToolCalls) {
   ResponsesStreamEncoder encoder(meta());
@@ -91,6 +91,20 @@ TEST(ResponsesStream, EventOrderSequenceNumbersAndConsistency) {
   EXPECT_EQ(output[3].at("call_id"), "call_2");
   EXPECT_EQ(final.at("usage").at("input_tokens_details").at("cached_tokens"), 4);
   EXPECT_EQ(final.at("usage").at("output_tokens_details").at("reasoning_tokens"), 2);
+}
+
+TEST(ResponsesStream, CitationsOnTheResponseObject) {
+  ResponseMeta m = meta();
+  m.citations_json = R"([{"index":1,"chunk_id":7}])";
+  ResponsesStreamEncoder encoder(m);
+  std::string out;
+  for (const auto& c : upstreamChunks()) encoder.onChunk(c, out);
+  encoder.finish(out);
+  const auto events = parseSse(out);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front().second.at("response").at("citations").at(0).at("chunk_id"), 7);
+  EXPECT_EQ(events.back().second.at("response").at("citations").at(0).at("chunk_id"), 7);
+  EXPECT_EQ(events.back().first, "response.completed");
 }
 
 TEST(ResponsesStream, LengthEndsIncomplete) {

@@ -641,4 +641,53 @@ asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
   co_return response;
 }
 
+asio::awaitable<Result<api::RerankResponse>> LocalProvider::rerank(const api::RerankRequest& request,
+                                                                   CallContext&) {
+  const engine::ModelSpec* spec = registry_->find(request.model);
+  if (spec != nullptr && !spec->options.embeddings) {
+    co_return fail(Status(ErrorCode::kInvalidArgument,
+                          "model '" + request.model + "' of provider '" + name() +
+                              "' does not serve pooled outputs: a reranker needs "
+                              "'embeddings: true' under it")
+                       .withParam("model"));
+  }
+  auto lease = co_await this->lease(request.model);
+  if (!lease) co_return fail(std::move(lease.error()));
+  std::shared_ptr<engine::Engine> engine = std::move(*lease);
+
+  api::RerankResponse response;
+  response.model = request.model;
+  auto executor = co_await asio::this_coro::executor;
+  auto scores = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                              void(Result<engine::Scores>)>(
+      [&](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        Status s = engine->rerankAsync(
+            request.query, request.documents, [shared, executor](Result<engine::Scores> r) {
+              asio::post(executor, [shared, r = std::move(r)]() mutable {
+                std::move (*shared)(std::move(r));
+              });
+            });
+        if (!s.isOk()) {
+          asio::post(executor, [shared, s = std::move(s)]() mutable {
+            std::move (*shared)(Result<engine::Scores>(fail(std::move(s))));
+          });
+        }
+      },
+      asio::use_awaitable);
+  if (!scores) co_return fail(std::move(scores.error()));
+  response.scores.assign(scores->begin(), scores->end());
+  // Usage as llama-server counts it: the query and each document.
+  auto count = [&](const std::string& text) -> std::int64_t {
+    auto tokens = engine->tokenize(text, false);
+    return tokens ? static_cast<std::int64_t>(tokens->size()) : 0;
+  };
+  const std::int64_t query_tokens = count(request.query);
+  for (const std::string& doc : request.documents) {
+    response.usage.prompt_tokens += query_tokens + count(doc);
+  }
+  response.usage.total_tokens = response.usage.prompt_tokens;
+  co_return response;
+}
+
 }  // namespace switchyard::providers

@@ -31,6 +31,9 @@ class LocalProvider final : public Provider {
                                                        CallContext& ctx) override;
   boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(const api::EmbeddingRequest& request,
                                                                CallContext& ctx) override;
+  // Through Engine::rerank: the model must be a reranker GGUF served with `embeddings: true`.
+  boost::asio::awaitable<Result<api::RerankResponse>> rerank(const api::RerankRequest& request,
+                                                             CallContext& ctx) override;
 
   engine::ModelRegistry& models() { return *registry_; }
 
