@@ -162,6 +162,8 @@ TEST_F(AuthStageTest, KeyMetadataSetsTheRiskTierUnlessTheHeaderDid) {
   auto refused = cache_->create(bad);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("risk_tier"), std::string::npos);
+}
+
 TEST_F(AuthStageTest, AuthenticateForModuleEndpointsFillsCollectionScopes) {
   KeySpec spec;
   spec.name = "hr-bot";

@@ -178,6 +178,8 @@ TEST(AnthropicStream, ASignatureAfterTheTextEndsTheMessageInItsOwnThinkingBlock)
     EXPECT_EQ(events[events.size() - 4].second.at("delta").at("signature"), "c2lnbmF0dXJl");
     EXPECT_EQ(events[events.size() - 3].first, "content_block_stop");
   }
+}
+
 TEST(AnthropicStream, CitationsRideOnMessageStart) {
   MessagesStreamEncoder encoder("m");
   encoder.setCitations(R"([{"index":1,"source":"a.md"}])");
