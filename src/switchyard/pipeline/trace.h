@@ -69,6 +69,7 @@ struct TraceState {
   std::string trace_state;  // the client's `tracestate`, passed on unchanged
   std::string http_route;   // the endpoint path, e.g. /v1/chat/completions
   std::string http_method;
+  std::string request_model;  // the model the client named (the span name before routing)
   // Request parameters for the CLIENT spans (gen_ai.request.*), when the client set them.
   std::optional<std::int64_t> max_tokens;
   std::optional<double> temperature;

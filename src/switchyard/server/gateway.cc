@@ -448,7 +448,7 @@ class Gateway::Handlers final : public RouteSupport {
     }
     ctx.inbound_body = req.body();
     BeastHeaders headers(req);
-    if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion);
+    if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
     if (ext_.stages.empty()) co_return Status::ok();
     pipeline::StageInput in{headers, ctx, chat, completion, embedding};
     for (const auto& stage : ext_.stages) {
@@ -463,7 +463,8 @@ class Gateway::Handlers final : public RouteSupport {
 
   // Traces: the trace context of a sampled request, and the spans of its stages and routing.
   void startTrace(const http::Request& req, const BeastHeaders& headers, RequestContext& ctx,
-                  const api::ChatRequest* chat, const api::CompletionRequest* completion) {
+                  const api::ChatRequest* chat, const api::CompletionRequest* completion,
+                  const api::EmbeddingRequest* embedding) {
     ctx.trace = ext_.tracing->start(headers);
     if (!ctx.trace) return;
     std::string_view target = req.target();
@@ -471,11 +472,15 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.trace->http_route = std::string(target);
     ctx.trace->http_method = std::string(req.method_string());
     if (chat != nullptr) {
+      ctx.trace->request_model = chat->model;
       ctx.trace->max_tokens = chat->max_tokens;
       ctx.trace->temperature = chat->temperature;
     } else if (completion != nullptr) {
+      ctx.trace->request_model = completion->model;
       ctx.trace->max_tokens = completion->max_tokens;
       ctx.trace->temperature = completion->temperature;
+    } else if (embedding != nullptr) {
+      ctx.trace->request_model = embedding->model;
     }
   }
 

@@ -157,10 +157,13 @@ std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
   server.parent_id = trace.parent_id;
   server.trace_state = trace.trace_state;
   server.kind = SpanKind::kServer;
+  // Before routing (a stage stopped the request) the model is the one in the request.
+  const std::string& model =
+      ctx.requested_model.empty() ? trace.request_model : ctx.requested_model;
   server.name = operation;
-  if (!ctx.requested_model.empty()) {
+  if (!model.empty()) {
     server.name += ' ';
-    server.name += ctx.requested_model;
+    server.name += model;
   }
   server.start_ns = unixNs(ctx.received);
   server.end_ns = wall_ns;
@@ -170,7 +173,7 @@ std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
   if (!trace.http_route.empty()) a.push_back({"http.route", trace.http_route});
   a.push_back({"http.response.status_code", static_cast<std::int64_t>(ctx.http_status)});
   a.push_back({"gen_ai.operation.name", std::string(operation)});
-  if (!ctx.requested_model.empty()) a.push_back({"gen_ai.request.model", ctx.requested_model});
+  if (!model.empty()) a.push_back({"gen_ai.request.model", model});
   if (trace.max_tokens) a.push_back({"gen_ai.request.max_tokens", *trace.max_tokens});
   if (trace.temperature) a.push_back({"gen_ai.request.temperature", *trace.temperature});
   if (!ctx.model.empty()) a.push_back({"gen_ai.response.model", ctx.model});
