@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "switchyard/routing/router.h"
+#include "switchyard/routing/task_examples.h"
 
 namespace sy = switchyard;
 
@@ -138,4 +139,32 @@ void BM_SignalsDirect(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SignalsDirect);
+
+// The nearest-neighbour classifier's search: k = 5 over N examples of 768 dimensions (the
+// embedding call itself is the model's cost and is not measured here).
+void BM_NearestExamples(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kDims = 768;
+  std::vector<std::vector<float>> vectors(n, std::vector<float>(kDims));
+  std::vector<std::string> labels(n);
+  std::uint64_t x = 88172645463325252ull;  // xorshift: fixed pseudo-random vectors
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return static_cast<float>(x % 2001) / 1000.0f - 1.0f;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    for (float& v : vectors[i]) v = next();
+    labels[i] = "task" + std::to_string(i % 8);
+  }
+  auto index = sy::routing::ExampleIndex::build(vectors, labels);
+  std::vector<float> query(kDims);
+  for (float& v : query) v = next();
+  for (auto _ : state) {
+    auto vote = index->nearest(query, 5, -1.0);
+    benchmark::DoNotOptimize(vote);
+  }
+}
+BENCHMARK(BM_NearestExamples)->Arg(200)->Arg(2000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

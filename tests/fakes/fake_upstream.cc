@@ -31,6 +31,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -206,6 +207,25 @@ std::vector<float> embeddingFor(std::string_view input, std::size_t dims) {
     const auto byte = static_cast<int>(((h >> ((j % 7) * 8)) + j) & 0xff);
     v[j] = static_cast<float>(byte - 128) / 256.0f;
   }
+  return v;
+}
+
+// Lower-cased words hashed into `dims` buckets, counted: small integers, exact in JSON.
+std::vector<float> bagOfWords(std::string_view input, std::size_t dims) {
+  std::vector<float> v(dims);
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) v[fnv1a(word) % dims] += 1.0f;
+    word.clear();
+  };
+  for (char c : input) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      flush();
+    }
+  }
+  flush();
   return v;
 }
 
@@ -810,7 +830,9 @@ struct FakeUpstream::Impl {
     }
     json::array data;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const std::vector<float> v = embeddingFor(inputs[i], dims);
+      const std::vector<float> v = options_.bag_of_words_embeddings
+                                       ? bagOfWords(inputs[i], dims)
+                                       : embeddingFor(inputs[i], dims);
       json::object item;
       item["object"] = "embedding";
       item["index"] = i;

@@ -96,6 +96,9 @@ struct FakeUpstreamOptions {
   std::vector<std::string> cert_names = {"localhost", "127.0.0.1"};
   std::vector<std::string> models = {"fake-model", "fake-embedder"};  // for GET /v1/models
   std::size_t embedding_dimensions = 8;  // unless the request asks for "dimensions"
+  // Embeddings that behave like a (crude) semantic model: word counts hashed into the
+  // dimensions, so texts sharing words are similar. Default: one hash of the whole text.
+  bool bag_of_words_embeddings = false;
   bool record_requests = true;  // false: requests() stays empty (long benchmarks)
 };
 

@@ -69,7 +69,7 @@ class GeminiGatewayTest : public ::testing::Test {
     gem.kind = "gemini";
     gem.base_url = "http://127.0.0.1:" + std::to_string(gemini_.port()) + "/v1beta";
     gem.api_key = "AIza-gemini-secret";
-    gem.models = {{"gemini-2.5-flash", {}, 0}};
+    gem.models = {{"gemini-2.5-flash", {}, 0}, {"text-embedding-004", {}, 0}};
     cfg.providers = {gem};
     cfg.routes = {{"flash", "gem", "gemini-2.5-flash", 1}};
     // One upstream failure must reach the client as it is: no retries here (routing_test
@@ -328,6 +328,36 @@ TEST_F(GeminiGatewayTest, AnthropicClientReachesGemini) {
   EXPECT_NE(r.json().at("error").at("message").as_string().find("image URLs"), std::string::npos);
   EXPECT_EQ(gemini_.requestCount(), before);
 }
+
+TEST_F(GeminiGatewayTest, EmbeddingsThroughBatchEmbedContents) {
+  gemini_.setBehavior(Behavior::customBody(
+      200, R"({"embeddings":[{"values":[0.5,-0.25]},{"values":[0.125,1]}]})"));
+  Reply r = post(gateway_->port(), "/v1/embeddings",
+                 R"({"model":"text-embedding-004","input":["first text","second"],)"
+                 R"("dimensions":2})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j.at("object"), "list");
+  EXPECT_EQ(j.at("model"), "text-embedding-004");
+  EXPECT_EQ(j.at("data").at(0).at("embedding"), json::parse("[0.5,-0.25]"));
+  EXPECT_EQ(j.at("data").at(1).at("index"), 1);
+  EXPECT_EQ(j.at("data").at(1).at("embedding"), json::parse("[0.125,1]"));
+  EXPECT_EQ(j.at("usage").at("prompt_tokens"), 3 + 2);  // estimated: Gemini reports none
+
+  auto sent = gemini_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1beta/models/text-embedding-004:batchEmbedContents");
+  EXPECT_EQ(sent.header("x-goog-api-key"), "AIza-gemini-secret");
+  EXPECT_EQ(json::parse(sent.body).at("requests").at(1),
+            json::parse(R"({"model":"models/text-embedding-004",
+              "content":{"parts":[{"text":"second"}]},"outputDimensionality":2})"));
+
+  // An upstream error keeps its status and Google's status name.
+  gemini_.setBehavior(Behavior::customBody(
+      429, R"({"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}})"));
+  r = post(gateway_->port(), "/v1/embeddings", R"({"model":"text-embedding-004","input":"x"})");
+  EXPECT_EQ(r.status, 429u) << r.body;
+}
+
 
 }  // namespace
 }  // namespace switchyard

@@ -277,6 +277,31 @@ TEST_F(LocalGatewayTest, TextCompletionsAndEmbeddings) {
   EXPECT_GT(e.json().at("usage").at("prompt_tokens").as_int64(), 2);
 }
 
+TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
+  Client c(gateway_->port());
+  Reply tags = c.call(boost::beast::http::verb::get, "/api/tags");
+  ASSERT_EQ(tags.status, 200u) << tags.body;
+  const json::value body = tags.json();
+  const json::value* tiny = nullptr;
+  for (const auto& m : body.at("models").as_array()) {
+    if (m.at("name") == "tiny") tiny = &m;
+  }
+  ASSERT_NE(tiny, nullptr) << tags.body;
+  EXPECT_EQ(tiny->at("size").as_int64(),
+            static_cast<std::int64_t>(std::filesystem::file_size(*model_path_)));
+  const auto& details = tiny->at("details");
+  EXPECT_EQ(details.at("format"), "gguf");
+  EXPECT_EQ(details.at("family"), "qwen2");
+  EXPECT_EQ(details.at("families"), json::parse(R"(["qwen2"])"));
+  EXPECT_EQ(details.at("quantization_level"), "F32");
+  EXPECT_TRUE(std::string(details.at("parameter_size").as_string()).ends_with("M"))
+      << details;
+  Reply show = c.post("/api/show", R"({"model":"tiny"})");
+  ASSERT_EQ(show.status, 200u) << show.body;
+  EXPECT_EQ(show.json().at("model_info").at("general.architecture"), "qwen2");
+  EXPECT_GT(show.json().at("model_info").at("general.parameter_count").as_int64(), 1000);
+}
+
 TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {
   Client c(gateway_->port());
   std::string huge;

@@ -457,6 +457,135 @@ TEST_F(ReloadTest, GatewayReloadAddsRoutesToTheModelList) {
   ASSERT_TRUE(gateway_->reload().isOk());
   Reply models = fakes::request(gateway_->port(), bhttp::verb::get, "/v1/models");
   EXPECT_NE(models.body.find("\"extra\""), std::string::npos) << models.body;
+  // Ollama clients see it too.
+  Reply tags = fakes::request(gateway_->port(), bhttp::verb::get, "/api/tags");
+  EXPECT_NE(tags.body.find("\"extra\""), std::string::npos) << tags.body;
+  Reply show = fakes::post(gateway_->port(), "/api/show", R"({"model":"extra"})");
+  EXPECT_EQ(show.status, 200u) << show.body;
+}
+
+// The nearest-neighbour task classifier: labelled examples embedded by an on-prem embedding
+// model (a fake whose embeddings are hashed word counts, so texts sharing words are near). The
+// cloud "primary" serves only the task "legal"; "backup" serves everything.
+class TaskExamplesTest : public RoutingTest {
+ protected:
+  void SetUp() override {}
+
+  void startWithExamples(std::function<void(config::Config&)> adjust = {}) {
+    start([&](config::Config& c) {
+      config::ProviderConfig e = provider("embedder", embedder_, "on_prem");
+      e.models = {{"fake-embedder", {}, 0}};
+      c.providers.push_back(std::move(e));
+      c.routes[0].candidates[0].tasks = {"legal"};
+      c.routing.classifier.embedding_model = "embedder/fake-embedder";
+      c.routing.classifier.k = 3;
+      c.routing.classifier.min_similarity = 0.3;
+      c.routing.classifier.timeout = milliseconds(300);
+      for (const char* text : {"review the indemnity clause in this supplier contract",
+                               "is this non disclosure agreement enforceable",
+                               "draft a termination clause for the lease agreement",
+                               "what liability does the contract put on the vendor"}) {
+        c.routing.classifier.examples.push_back({"legal", text});
+      }
+      for (const char* text : {"how are you doing today", "tell me something fun about cats",
+                               "good morning what is new with you"}) {
+        c.routing.classifier.examples.push_back({"chat", text});
+      }
+      if (adjust) adjust(c);
+    });
+  }
+
+  static constexpr std::string_view kLegal =
+      "Please check the indemnity and liability terms of our vendor contract";
+
+  FakeUpstream embedder_{{.embedding_dimensions = 64, .bag_of_words_embeddings = true}};
+};
+
+TEST_F(TaskExamplesTest, NearestExamplesDecideTheTaskTheRulesMiss) {
+  startWithExamples();
+  ASSERT_EQ(embedder_.requestCount(), 1u);  // the examples, in one batch, at start-up
+  EXPECT_NE(embedder_.lastRequest().body.find("supplier contract"), std::string::npos);
+
+  // Explain and the real request agree, and name the examples' vote.
+  const std::string legal = chatBody("auto", false, kLegal);
+  Reply explain = fakes::post(gateway_->port(), "/v1/route/explain", legal);
+  ASSERT_EQ(explain.status, 200u) << explain.body;
+  const auto signals = explain.json().at("signals");
+  EXPECT_EQ(signals.at("task_type").as_string(), "legal");
+  EXPECT_NE(std::string(signals.at("task_reason").as_string()).find("nearest examples: legal"),
+            std::string::npos)
+      << signals;
+  Reply r = post(legal);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-provider"), "primary");
+  EXPECT_EQ(embedder_.requestCount(), 3u);  // explain + the request
+  EXPECT_NE(embedder_.lastRequest().body.find("indemnity and liability"), std::string::npos);
+
+  // Small talk is not legal: the cloud candidate is excluded.
+  r = post(chatBody("auto", false, "how are you doing this morning"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-provider"), "backup");
+  EXPECT_EQ(embedder_.requestCount(), 4u);
+  EXPECT_EQ(primary_.requestCount(), 1u);
+
+  // A route that does not route by task ("solo") costs no embedding call.
+  r = post(chatBody("solo", false, kLegal));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(embedder_.requestCount(), 4u);
+}
+
+TEST_F(TaskExamplesTest, ConfigRulesComeFirstAndSkipTheEmbeddingCall) {
+  startWithExamples([](config::Config& c) {
+    c.routing.tasks = {{"code", {"segfault"}, {}, 1}};
+  });
+  Reply r = post(chatBody("auto", false, "the vendor contract parser has a segfault"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-provider"), "backup");  // code, not legal
+  EXPECT_EQ(embedder_.requestCount(), 1u);                  // start-up only
+}
+
+TEST_F(TaskExamplesTest, WithoutTheEmbedderTheBuiltInClassifierDecides) {
+  // Down at start-up: the gateway starts anyway, without an index.
+  embedder_.setBehavior(Behavior::error(503, "embedder down"));
+  startWithExamples();
+  Reply r = post(chatBody("auto", false, kLegal));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-provider"), "backup");  // built-in: chat
+  EXPECT_EQ(embedder_.requestCount(), 1u);                  // no index: no per-request call
+}
+
+TEST_F(TaskExamplesTest, AnEmbeddingCallPastItsTimeoutFallsBackToTheBuiltInClassifier) {
+  startWithExamples();
+  embedder_.pushBehavior(Behavior::hang());
+  const auto started = std::chrono::steady_clock::now();
+  Reply r = post(chatBody("auto", false, kLegal));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-switchyard-provider"), "backup");
+  EXPECT_GE(took, milliseconds(250));  // waited for the classifier's timeout (300 ms)...
+  EXPECT_LT(took, milliseconds(5000));  // ...not for the request's
+  // The next request classifies again.
+  r = post(chatBody("auto", false, kLegal));
+  EXPECT_EQ(r.header("x-switchyard-provider"), "primary");
+}
+
+TEST_F(TaskExamplesTest, AnUnknownEmbeddingModelIsAConfigError) {
+  config::Config cfg;
+  cfg.source = "<test>";
+  cfg.server.port = 0;
+  cfg.providers = {provider("primary", primary_, "cloud")};
+  config::RouteConfig route;
+  route.name = "auto";
+  route.candidates = {{"primary", "fake-model"}};
+  cfg.routes = {route};
+  cfg.routing.classifier.embedding_model = "nope/embedder";
+  cfg.routing.classifier.examples = {{"legal", "contract"}};
+  auto gw = server::Gateway::create(std::move(cfg));
+  ASSERT_FALSE(gw);
+  EXPECT_NE(gw.error().message().find("routing.classifier.embedding_model: 'nope/embedder' is "
+                                      "not a model this gateway serves"),
+            std::string::npos)
+      << gw.error().message();
 }
 
 }  // namespace

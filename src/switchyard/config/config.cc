@@ -97,7 +97,9 @@ constexpr std::string_view kStrategies[] = {"priority", "weighted", "latency",
 constexpr std::string_view kSensitiveModes[] = {"local_only", "allow"};
 constexpr std::string_view kCapabilities[] = {"tools", "json_schema", "vision", "reasoning"};
 constexpr std::string_view kRoutingKeys[] = {"breaker", "retry", "tasks", "risk",
-                                             "quality_from_store"};
+                                             "quality_from_store", "classifier"};
+constexpr std::string_view kClassifierKeys[] = {"embedding_model", "k", "min_similarity",
+                                                "timeout", "examples", "examples_file"};
 constexpr std::string_view kBreakerKeys[] = {"failures", "error_rate", "window", "cooldown"};
 constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
 constexpr std::string_view kPriceKeys[] = {
@@ -546,6 +548,8 @@ class Loader {
   [[nodiscard]] bool loadCascade(const Field& f, std::vector<CascadeCheck>& out);
   [[nodiscard]] bool loadRouting(const Field& f, RoutingConfig& out);
   [[nodiscard]] bool loadSignalRules(const Field& f, std::vector<SignalRule>& out);
+  [[nodiscard]] bool loadTaskClassifier(const Field& f, TaskClassifierConfig& out);
+  [[nodiscard]] bool loadTaskExamplesFile(const Field& f, TaskClassifierConfig& out);
   [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
   [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
   [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
@@ -1674,7 +1678,91 @@ bool Loader::loadRouting(const Field& f, RoutingConfig& out) {
   if (const Field* r = m.find("retry"); r && !loadRetry(*r, out.retry)) return false;
   if (const Field* t = m.find("tasks"); t && !loadSignalRules(*t, out.tasks)) return false;
   if (const Field* r = m.find("risk"); r && !loadSignalRules(*r, out.risk)) return false;
+  if (const Field* c = m.find("classifier"); c && !loadTaskClassifier(*c, out.classifier)) {
+    return false;
+  }
   return boolean(m, "quality_from_store", out.quality_from_store);
+}
+
+// routing.classifier: `examples` maps a task type to its example utterances; `examples_file` is
+// JSON Lines, one {"task": ..., "text": ...} per line, relative to the config file.
+bool Loader::loadTaskClassifier(const Field& f, TaskClassifierConfig& out) {
+  Fields m;
+  if (!mapping(f, kClassifierKeys, m)) return false;
+  const Field* model = nullptr;
+  if (!required(f, m, "embedding_model", model) || !string(*model, out.embedding_model)) {
+    return false;
+  }
+  if (out.embedding_model.empty()) return fail(*model, "must name an embedding model");
+  out.embedding_model_line = model->line;
+  if (!integer(m, "k", 1, 100, out.k) || !duration(m, "timeout", false, out.timeout)) {
+    return false;
+  }
+  if (const Field* s = m.find("min_similarity"); s && !real(*s, -1.0, 1.0, out.min_similarity)) {
+    return false;
+  }
+  if (const Field* e = m.find("examples")) {
+    Fields tasks;
+    if (!anyMapping(*e, tasks)) return false;
+    for (const Entry& entry : tasks.entries()) {
+      const std::string& task = entry.key;
+      const Field& field = entry.value;
+      if (task.empty() || hasSpaceOrControl(task)) {
+        return fail(field, "a task type must be non-empty and contain no spaces");
+      }
+      std::vector<std::string> texts;
+      if (!stringList(field, texts)) return false;
+      if (texts.empty()) return fail(field, "needs at least one example utterance");
+      for (std::string& text : texts) {
+        if (text.empty()) return fail(field, "example utterances must not be empty");
+        out.examples.push_back(TaskExample{task, std::move(text)});
+      }
+    }
+  }
+  if (const Field* file = m.find("examples_file"); file && !loadTaskExamplesFile(*file, out)) {
+    return false;
+  }
+  if (out.examples.empty()) {
+    return fail(f, "the classifier needs labelled examples ('examples' or 'examples_file')");
+  }
+  return true;
+}
+
+bool Loader::loadTaskExamplesFile(const Field& f, TaskClassifierConfig& out) {
+  std::string name;
+  if (!string(f, name)) return false;
+  std::filesystem::path path(name);
+  if (path.is_relative() && source_.find('/') != std::string::npos) {
+    path = std::filesystem::path(source_).parent_path() / path;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    return fail(f, "cannot read '" + path.string() + "': " + std::strerror(errno));
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path.string() + ":" + std::to_string(number) + ": ";
+    // Each line is a JSON object; JSON's flow syntax is YAML's, so yaml-cpp reads it.
+    YAML::Node node;
+    try {
+      node = YAML::Load(line);
+    } catch (const YAML::Exception& e) {
+      return fail(f, where + "not a JSON object: " + e.msg);
+    }
+    if (!node.IsMap() || !node["task"] || !node["text"] || !node["task"].IsScalar() ||
+        !node["text"].IsScalar()) {
+      return fail(f, where + "expected {\"task\": \"...\", \"text\": \"...\"}");
+    }
+    TaskExample example{node["task"].Scalar(), node["text"].Scalar()};
+    if (example.task.empty() || hasSpaceOrControl(example.task) || example.text.empty()) {
+      return fail(f, where + "task must be a name without spaces and text must not be empty");
+    }
+    out.examples.push_back(std::move(example));
+  }
+  return true;
 }
 
 // `prices:` is a list; each entry prices one model (per 1M tokens) or a local provider's hardware.

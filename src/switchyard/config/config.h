@@ -172,12 +172,29 @@ struct SignalRule {
   int line = 0;
 };
 
+// The nearest-neighbour task classifier: labelled example utterances, embedded once (start-up
+// and reload) by `embedding_model`; a request's text is embedded and takes the task type its
+// nearest examples vote for. Off unless embedding_model is set.
+struct TaskExample {
+  std::string task;
+  std::string text;
+};
+struct TaskClassifierConfig {
+  std::string embedding_model;  // a model name as clients use it; "" = off
+  int embedding_model_line = 0;
+  int k = 5;                     // neighbours that vote
+  double min_similarity = 0.5;  // cosine of the nearest example below this: no decision
+  Millis timeout{250};          // for the request's embedding call; past it: lexical fallback
+  std::vector<TaskExample> examples;  // inline `examples:` then `examples_file:` lines
+};
+
 struct RoutingConfig {
   BreakerConfig breaker;
   RetryConfig retry;                   // defaults for routes that set none
   std::vector<SignalRule> tasks;       // checked before the built-in lexical classifier
   std::vector<SignalRule> risk;        // first match wins; no match: "low"
   bool quality_from_store = true;      // also read evaluation scores (table quality_scores)
+  TaskClassifierConfig classifier;     // between the rules and the built-in classifier
 };
 
 // Prices (telemetry): USD per 1M tokens for a provider's model, or the hardware cost of a local

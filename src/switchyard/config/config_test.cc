@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -1228,6 +1230,99 @@ TEST(ConfigTest, RagErrorsNameLineAndKey) {
   EXPECT_THAT(parseError("rag:\n  routes:\n    s: {collection: h, k: 2}\n").message(),
               HasSubstr("unknown key 'k' in rag.routes.s"));
 }
+
+TEST(ConfigTest, TaskClassifierInlineExamples) {
+  const Config c = parseOk(R"(
+routing:
+  classifier:
+    embedding_model: embedder
+    k: 3
+    min_similarity: 0.4
+    timeout: 100ms
+    examples:
+      legal: ["review this indemnity clause", "is this NDA enforceable?"]
+      code: ["fix the segfault in my parser"]
+)");
+  const TaskClassifierConfig& t = c.routing.classifier;
+  EXPECT_EQ(t.embedding_model, "embedder");
+  EXPECT_EQ(t.embedding_model_line, 3);
+  EXPECT_EQ(t.k, 3);
+  EXPECT_DOUBLE_EQ(t.min_similarity, 0.4);
+  EXPECT_EQ(t.timeout, 100ms);
+  ASSERT_EQ(t.examples.size(), 3u);
+  EXPECT_EQ(t.examples[1].task, "legal");
+  EXPECT_EQ(t.examples[1].text, "is this NDA enforceable?");
+  EXPECT_EQ(t.examples[2].task, "code");
+  // Off by default.
+  EXPECT_TRUE(parseOk("routing: {}\n").routing.classifier.embedding_model.empty());
+}
+
+TEST(ConfigTest, TaskClassifierExamplesFileIsRelativeToTheConfig) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sy_cfg_examples_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "tasks.jsonl") << R"({"task": "legal", "text": "draft a \"force majeure\" clause"})"
+                                       << "\n\n"
+                                       << R"({"task":"math","text":"integrate x squared"})" << "\n";
+    std::ofstream(dir / "ok.yaml") << "routing:\n  classifier:\n    embedding_model: e\n"
+                                      "    examples_file: tasks.jsonl\n";
+    std::ofstream(dir / "bad.yaml") << "routing:\n  classifier:\n    embedding_model: e\n"
+                                       "    examples_file: broken.jsonl\n";
+    std::ofstream(dir / "broken.jsonl") << R"({"task": "legal", "text": "fine"})" << "\n"
+                                        << R"({"label": "legal"})" << "\n";
+  }
+  auto ok = loadConfigFile((dir / "ok.yaml").string());
+  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_EQ(ok->routing.classifier.examples.size(), 2u);
+  EXPECT_EQ(ok->routing.classifier.examples[0].text, "draft a \"force majeure\" clause");
+  EXPECT_EQ(ok->routing.classifier.examples[1].task, "math");
+
+  auto bad = loadConfigFile((dir / "bad.yaml").string());
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message(), HasSubstr("bad.yaml:4: routing.classifier.examples_file"));
+  EXPECT_THAT(bad.error().message(), HasSubstr("broken.jsonl:2: expected {\"task\""));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, TaskClassifierErrors) {
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    examples: {legal: [x]}
+)").message(), HasSubstr("test.yaml:3: routing.classifier: missing required key 'embedding_model'"));
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    embedding_model: e
+)").message(), HasSubstr("needs labelled examples"));
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    embedding_model: e
+    examples: {"two words": [x]}
+)").message(), HasSubstr("no spaces"));
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    embedding_model: e
+    k: 0
+    examples: {legal: [x]}
+)").message(), HasSubstr("test.yaml:4: routing.classifier.k"));
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    embedding_model: e
+    examples: {legal: []}
+)").message(), HasSubstr("at least one example"));
+  EXPECT_THAT(parseError(R"(
+routing:
+  classifier:
+    embedding_model: e
+    examples_file: /nonexistent/tasks.jsonl
+)").message(), HasSubstr("cannot read '/nonexistent/tasks.jsonl'"));
+}
+
 
 }  // namespace
 }  // namespace switchyard::config

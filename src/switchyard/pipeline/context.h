@@ -97,6 +97,7 @@ struct RequestContext {
 
   // Routing signals.
   std::string task_type;  // "code", "math", "chat", ...
+  std::string task_reason;  // set with task_type before routing (nearest-neighbour classifier)
   std::string risk_tier;  // "low", "high", ...; preset from the x-switchyard-risk header
 
   // RAG stage.

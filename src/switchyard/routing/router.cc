@@ -157,6 +157,9 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
       c.target.candidate = static_cast<int>(policy->candidates.size());
       policy->candidates.push_back(std::move(c));
     }
+    policy->uses_task = policy->strategy == Strategy::kQuality ||
+                        std::any_of(policy->candidates.begin(), policy->candidates.end(),
+                                    [](const CandidateInfo& c) { return !c.tasks.empty(); });
     by_name_[r.name] = std::move(policy);
     listing_.push_back({r.name, "switchyard"});
   }
@@ -174,6 +177,11 @@ const Classifier* Router::classifierFor(std::string_view model) const {
   auto it = by_name_.find(model);
   if (it == by_name_.end() || it->second->name.empty()) return nullptr;
   return &classifier_;
+}
+
+bool Router::usesTaskType(std::string_view model) const {
+  auto it = by_name_.find(model);
+  return it != by_name_.end() && it->second->uses_task;
 }
 
 double Router::costOf(const CandidateInfo& c, const RequestSignals& s) const {

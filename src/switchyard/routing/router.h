@@ -66,6 +66,7 @@ struct RoutePolicy {
   config::RetryConfig retry;
   std::chrono::milliseconds attempt_timeout{0};
   std::chrono::milliseconds timeout{0};
+  bool uses_task = false;  // the decision depends on the task type (quality, candidate tasks)
 };
 
 // Evaluation scores: target ("provider/model" or route name) -> task type -> score.
@@ -117,6 +118,9 @@ class Router {
   // The classifier when `model` names a route (routes decide by task and risk); null for direct
   // model names, which need no classification.
   const Classifier* classifierFor(std::string_view model) const;
+  // Whether `model` names a route whose decision depends on the task type: only those are
+  // worth the nearest-neighbour classifier's embedding call.
+  bool usesTaskType(std::string_view model) const;
   HealthBoard& health() const { return health_; }
 
  private:

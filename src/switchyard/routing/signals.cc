@@ -202,14 +202,7 @@ RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier
                          std::string_view risk_header, bool explain) {
   RequestSignals s;
   s.risk_tier = std::string(risk_header);
-  std::string text;
-  if (request.prompt.is_string()) {
-    text = std::string(request.prompt.get_string());
-  } else if (request.prompt.is_array()) {
-    for (const auto& p : request.prompt.get_array()) {
-      if (p.is_string()) text += std::string(p.get_string());
-    }
-  }
+  const std::string text = promptText(request);
   s.prompt_tokens = static_cast<std::int64_t>(text.size()) / 4;
   s.max_tokens = request.max_tokens.value_or(0);
   if (classifier != nullptr) {
@@ -229,6 +222,25 @@ RequestSignals signalsOf(const api::EmbeddingRequest& request) {
   s.task_reason = "endpoint";
   s.risk_tier = "low";
   return s;
+}
+
+std::string lastUserText(const api::ChatRequest& request) {
+  for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it) {
+    if (it->role == api::Role::kUser) return it->text();
+  }
+  return {};
+}
+
+std::string promptText(const api::CompletionRequest& request) {
+  std::string text;
+  if (request.prompt.is_string()) {
+    text = std::string(request.prompt.get_string());
+  } else if (request.prompt.is_array()) {
+    for (const auto& p : request.prompt.get_array()) {
+      if (p.is_string()) text += std::string(p.get_string());
+    }
+  }
+  return text;
 }
 
 }  // namespace switchyard::routing

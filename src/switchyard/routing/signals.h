@@ -48,6 +48,9 @@ class Classifier {
   // Fills task_type and (unless already set, e.g. from the x-switchyard-risk header) risk_tier
   // from `text` (the last user message); task_reason too when `explain` (one more pass).
   void classify(std::string_view text, RequestSignals& out, bool explain = false) const;
+  // Whether one of the config's task rules matches `text` (rules come before the
+  // nearest-neighbour classifier).
+  bool matchesTaskRule(std::string_view text) const { return match(tasks_, text, nullptr) >= 0; }
 
  private:
   // One RE2::Set per rule list: a single linear pass over the text finds every rule that
@@ -75,5 +78,9 @@ RequestSignals signalsOf(const api::ChatRequest& request, const Classifier* clas
 RequestSignals signalsOf(const api::CompletionRequest& request, const Classifier* classifier,
                          std::string_view risk_header, bool explain = false);
 RequestSignals signalsOf(const api::EmbeddingRequest& request);
+
+// The text the classifiers read: the last user message of a chat, a completion's prompt.
+std::string lastUserText(const api::ChatRequest& request);
+std::string promptText(const api::CompletionRequest& request);
 
 }  // namespace switchyard::routing

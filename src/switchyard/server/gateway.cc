@@ -25,6 +25,7 @@
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/routing/dispatcher.h"
+#include "switchyard/routing/task_examples.h"
 #include "switchyard/server/admin_routes.h"
 #include "switchyard/server/anthropic_routes.h"
 #include "switchyard/server/beast_headers.h"
@@ -111,6 +112,8 @@ struct Gateway::Runtime {
   config::Config config;
   providers::Registry registry;
   std::unique_ptr<routing::Router> router;
+  // The nearest-neighbour task classifier (routing.classifier); null when not configured.
+  std::unique_ptr<routing::ExampleClassifier> task_examples;
   std::string models_body;
 
   static Result<std::shared_ptr<Runtime>> build(config::Config config, bool progress,
@@ -126,6 +129,26 @@ struct Gateway::Runtime {
     rt->router = std::make_unique<routing::Router>(rt->config, health,
                                                    readQualityScores(rt->config));
     rt->router->setPricing(pricing);
+    if (!rt->config.routing.classifier.embedding_model.empty()) {
+      const auto started = std::chrono::steady_clock::now();
+      auto examples = routing::ExampleClassifier::create(
+          rt->config, *rt->router, rt->registry, previous ? previous->task_examples.get() : nullptr);
+      if (!examples) return fail(std::move(examples.error()));
+      rt->task_examples = std::move(*examples);
+      const auto& c = *rt->task_examples;
+      if (c.ready()) {
+        logEvent(spdlog::level::info, "task_classifier_ready",
+                 {{"examples", static_cast<long long>(c.settings().examples.size())},
+                  {"embedding_model", c.settings().embedding_model},
+                  {"ms", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::steady_clock::now() - started)
+                                                    .count())}});
+      } else {
+        logEvent(spdlog::level::warn, "task_classifier_unavailable",
+                 {{"error", c.indexError()},
+                  {"note", "the built-in classifier decides until a reload embeds the examples"}});
+      }
+    }
     rt->models_body = renderModels(*rt->router);
     return rt;
   }
@@ -151,7 +174,10 @@ class Gateway::Handlers final : public RouteSupport {
   const config::Config& gatewayConfig() const override { return config_; }
   routing::HealthBoard& health() { return health_; }
   std::shared_ptr<const Runtime> runtime() const { return runtime_.load(); }
-  void setRuntime(std::shared_ptr<const Runtime> runtime) { runtime_.store(std::move(runtime)); }
+  void setRuntime(std::shared_ptr<const Runtime> runtime) {
+    ollama_.setModels(runtime->config, *runtime->router);
+    runtime_.store(std::move(runtime));
+  }
 
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& writer,
                                http::ConnectionInfo& conn) {
@@ -449,14 +475,22 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.inbound_body = req.body();
     BeastHeaders headers(req);
     if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
-    if (ext_.stages.empty()) co_return Status::ok();
-    pipeline::StageInput in{headers, ctx, chat, completion, embedding};
-    for (const auto& stage : ext_.stages) {
-      const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
-      Status verdict = co_await stage->admit(in);
-      if (ctx.trace) recordStageSpan(ctx, stage->name(), started, verdict);
-      if (!verdict.isOk()) co_return verdict;
-      ++ctx.stages_admitted;
+    if (!ext_.stages.empty()) {
+      pipeline::StageInput in{headers, ctx, chat, completion, embedding};
+      for (const auto& stage : ext_.stages) {
+        const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
+        Status verdict = co_await stage->admit(in);
+        if (ctx.trace) recordStageSpan(ctx, stage->name(), started, verdict);
+        if (!verdict.isOk()) co_return verdict;
+        ++ctx.stages_admitted;
+      }
+    }
+    if (rt(ctx).task_examples && chat != nullptr) {
+      std::string text = routing::lastUserText(*chat);
+      co_await classifyByExamples(chat->model, std::move(text), ctx);
+    } else if (rt(ctx).task_examples && completion != nullptr) {
+      std::string text = routing::promptText(*completion);
+      co_await classifyByExamples(completion->model, std::move(text), ctx);
     }
     co_return Status::ok();
   }
@@ -557,6 +591,33 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.response_payload = std::move(body);
   }
 
+  // The nearest-neighbour task classifier, for routes whose decision depends on the task type,
+  // after the stages (it sees redacted text) and only where the config's task rules are silent.
+  // Its answer reaches routing through ctx.task_type/task_reason; when it cannot decide (no
+  // example similar enough, the embedding call failed or timed out) the built-in classifier
+  // does, as without it. Text of a local-only request goes only to an on-prem embedding model.
+  asio::awaitable<void> classifyByExamples(std::string_view model, std::string text,
+                                           RequestContext& ctx) {
+    const Runtime& runtime = rt(ctx);
+    const routing::ExampleClassifier& examples = *runtime.task_examples;
+    if (!examples.ready() || !runtime.router->usesTaskType(model) || text.empty()) co_return;
+    if (ctx.local_only && !examples.onPrem()) co_return;
+    if (runtime.router->classifier().matchesTaskRule(text)) co_return;
+    auto vote = co_await examples.classify(std::move(text));
+    if (!vote) {
+      logEvent(spdlog::level::debug, "task_classifier_failed",
+               {{"request_id", ctx.request_id}, {"error", vote.error().message()}});
+      co_return;
+    }
+    if (!*vote) co_return;
+    const routing::TaskVote& v = **vote;
+    ctx.task_type = v.task;
+    char similarity[16];
+    std::snprintf(similarity, sizeof similarity, "%.2f", v.similarity);
+    ctx.task_reason = "nearest examples: " + v.task + " (similarity " + similarity + ", " +
+                      std::to_string(v.votes) + " of " + std::to_string(v.k) + ")";
+  }
+
   // ---- routing and dispatch ------------------------------------------------------------
 
   // POST /v1/route/explain: a chat request in, the routing decision out, no model called. The
@@ -603,6 +664,10 @@ class Gateway::Handlers final : public RouteSupport {
   Status planWith(std::string_view model, routing::RequestSignals& signals, RequestContext& ctx,
                   routing::Explanation* explanation = nullptr) {
     ctx.requested_model = std::string(model);
+    if (!ctx.task_reason.empty()) {  // the nearest-neighbour classifier decided
+      signals.task_type = ctx.task_type;
+      signals.task_reason = ctx.task_reason;
+    }
     signals.local_only = ctx.local_only;
     signals.local_only_reason = ctx.local_only_reason;
     if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;

@@ -8,6 +8,9 @@
 #include "switchyard/api/ollama/ollama_stream.h"
 #include "switchyard/core/version.h"
 #include "switchyard/routing/router.h"
+#if SY_WITH_LLAMA
+#include "switchyard/engine/model_maker.h"
+#endif
 
 namespace switchyard::server {
 
@@ -127,18 +130,31 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
   NdjsonWriter& out_;
 };
 
+// Family, size and quantization of a local model from its GGUF header (no weights read); left
+// empty when the file cannot be read (the provider reports that itself).
+void describeGguf([[maybe_unused]] const std::string& path, [[maybe_unused]] codec::ModelInfo& info) {
+#if SY_WITH_LLAMA
+  auto gguf = engine::inspectModel(path, /*hash_file=*/false);
+  if (!gguf) return;
+  info.family = gguf->architecture;
+  info.parameter_count = gguf->n_params;
+  info.quantization_level = codec::quantizationLevel(gguf->file_type);
+  info.size_bytes = gguf->file_bytes;
+#endif
+}
+
 }  // namespace
 
-OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
-  const config::Config& cfg = support_.gatewayConfig();
-  routing::HealthBoard health;  // only for planning the listing; dispatch uses the gateway's
-  routing::Router router(cfg, health);
+OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {}
+
+void OllamaRoutes::setModels(const config::Config& cfg, const routing::Router& router) {
+  auto listing = std::make_shared<Listing>();
   routing::RequestSignals signals;
-  for (const auto& listing : router.models()) {
+  for (const auto& entry : router.models()) {
     RequestContext ctx;
-    if (!router.plan(listing.id, signals, ctx).isOk() || ctx.plan.empty()) continue;
+    if (!router.plan(entry.id, signals, ctx).isOk() || ctx.plan.empty()) continue;
     codec::ModelInfo info;
-    info.name = listing.id;
+    info.name = entry.id;
     info.provider = ctx.plan.front().provider;
     info.upstream_model = ctx.plan.front().model;
     for (const auto& p : cfg.providers) {
@@ -151,13 +167,15 @@ OllamaRoutes::OllamaRoutes(RouteSupport& support) : support_(support) {
         if (p.kind == "local") {
           if (info.context_window == 0) info.context_window = m.local.context;
           info.embedding = m.local.embeddings;
+          describeGguf(m.local.path, info);
         }
       }
     }
-    models_.push_back(std::move(info));
+    listing->models.push_back(std::move(info));
   }
-  loaded_at_ = now();
-  tags_body_ = codec::encodeTags(models_, loaded_at_);
+  listing->loaded_at = now();
+  listing->tags_body = codec::encodeTags(listing->models, listing->loaded_at);
+  listing_.store(std::move(listing));
 }
 
 bool OllamaRoutes::serves(std::string_view path) {
@@ -202,7 +220,7 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     ctx.http_status = 200;
     std::string body;
     if (path == "/api/tags") {
-      body = tags_body_;
+      body = listing_.load()->tags_body;
     } else if (path == "/api/ps") {
       body = codec::encodePs();
     } else {
@@ -398,21 +416,22 @@ asio::awaitable<void> OllamaRoutes::show(http::Request& req, http::ResponseWrite
                                          RequestContext& ctx) {
   auto name = codec::decodeShowRequest(req.body());
   if (!name) co_return co_await sendError(writer, ctx, std::move(name.error()));
-  const codec::ModelInfo* info = findModel(*name);
+  const std::shared_ptr<const Listing> listing = listing_.load();
+  const codec::ModelInfo* info = findModel(*listing, *name);
   if (info == nullptr) {
     co_return co_await sendError(writer, ctx,
                                  Status(ErrorCode::kNotFound, "model '" + *name + "' not found"));
   }
   ctx.http_status = 200;
-  (void)co_await writer.send(200, kJson, codec::encodeShow(*info, loaded_at_),
+  (void)co_await writer.send(200, kJson, codec::encodeShow(*info, listing->loaded_at),
                              support_.responseHeaders(ctx));
 }
 
 // ---- shared steps -------------------------------------------------------------------------
 
-const codec::ModelInfo* OllamaRoutes::findModel(std::string_view name) const {
+const codec::ModelInfo* OllamaRoutes::findModel(const Listing& listing, std::string_view name) {
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& m : models_) {
+    for (const auto& m : listing.models) {
       if (m.name == name) return &m;
     }
     if (!name.ends_with(kLatest)) break;

@@ -4,9 +4,13 @@
 // /api/generate, /api/embed, /api/embeddings, /api/show; GET /api/tags, /api/ps, /api/version;
 // GET and HEAD / ("Ollama is running"). Streams are NDJSON. Model management endpoints
 // (/api/pull, /api/create, ...) answer 501. Errors are Ollama's {"error":"..."}.
-// Immutable after construction: thread-safe.
+// The model listing is swapped whole on config reload (setModels); everything else is immutable:
+// thread-safe.
 
 #include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,14 +18,18 @@
 #include "switchyard/api/ollama/ollama_codec.h"
 #include "switchyard/http/server.h"
 #include "switchyard/pipeline/context.h"
+#include "switchyard/routing/router.h"
 #include "switchyard/server/route_support.h"
 
 namespace switchyard::server {
 
 class OllamaRoutes {
  public:
-  // Reads support.gatewayConfig() once, for the model listing.
   explicit OllamaRoutes(RouteSupport& support);
+
+  // The model listing (/api/tags, /api/show) of `config` as `router` resolves it; called at
+  // start-up and on every config reload, before requests see the new configuration.
+  void setModels(const config::Config& config, const routing::Router& router);
 
   // Whether `path` (no query string) is one of these endpoints.
   static bool serves(std::string_view path);
@@ -45,7 +53,12 @@ class OllamaRoutes {
   // without it is known. Unknown models are 404 "model 'x' not found", as Ollama says it.
   template <typename Request>
   Status resolve(std::string_view model, const Request& request, pipeline::RequestContext& ctx);
-  const api::ollama::ModelInfo* findModel(std::string_view name) const;
+  struct Listing {
+    std::vector<api::ollama::ModelInfo> models;
+    std::string loaded_at;  // modified_at of every model: when the configuration was loaded
+    std::string tags_body;
+  };
+  static const api::ollama::ModelInfo* findModel(const Listing& listing, std::string_view name);
   api::ollama::Timings timings(const pipeline::RequestContext& ctx) const;
 
   boost::asio::awaitable<void> sendError(http::ResponseWriter& writer,
@@ -55,9 +68,7 @@ class OllamaRoutes {
   void finishCancelled(pipeline::RequestContext& ctx) const;
 
   RouteSupport& support_;
-  std::vector<api::ollama::ModelInfo> models_;
-  std::string loaded_at_;  // modified_at of every model: when the configuration was loaded
-  std::string tags_body_;
+  std::atomic<std::shared_ptr<const Listing>> listing_{std::make_shared<const Listing>()};
 };
 
 }  // namespace switchyard::server

@@ -446,6 +446,80 @@ std::string methodPath(std::string_view model, bool stream) {
   return path;
 }
 
+std::string embedPath(std::string_view model) {
+  std::string path = methodPath(model, false);
+  path.resize(path.size() - std::string_view(":generateContent").size());
+  return path + ":batchEmbedContents";
+}
+
+Result<std::string> encodeBatchEmbedRequest(const EmbeddingRequest& request,
+                                            std::string_view provider) {
+  if (request.texts.empty()) {
+    return fail(unsupported(provider, "token-id input for embeddings (Gemini embeds text)"));
+  }
+  std::string task_type;
+  if (const json::value* t = request.extra.if_contains("task_type")) {
+    if (!t->is_string()) {
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "'task_type' must be a Gemini task type such as RETRIEVAL_QUERY")
+                      .withParam("task_type"));
+    }
+    task_type = std::string(t->get_string());
+  }
+  const std::string model = request.model.starts_with("models/") ||
+                                    request.model.starts_with("tunedModels/")
+                                ? request.model
+                                : "models/" + request.model;
+  json::array requests;
+  requests.reserve(request.texts.size());
+  for (const std::string& text : request.texts) {
+    json::object part{{"text", text}};
+    json::object item{{"model", model},
+                      {"content", json::object{{"parts", json::array{std::move(part)}}}}};
+    if (request.dimensions) item["outputDimensionality"] = *request.dimensions;
+    if (!task_type.empty()) item["taskType"] = task_type;
+    requests.push_back(std::move(item));
+  }
+  return json::serialize(json::object{{"requests", std::move(requests)}});
+}
+
+Result<EmbeddingResponse> decodeBatchEmbedResponse(std::string_view body,
+                                                   const std::vector<std::string>& texts) {
+  auto bad = [](std::string what) {
+    return fail(ErrorCode::kUpstream, "invalid batchEmbedContents response: " + what);
+  };
+  boost::system::error_code ec;
+  json::value root = json::parse(body, ec);
+  if (ec || !root.is_object()) return bad("not a JSON object");
+  const json::value* embeddings = root.get_object().if_contains("embeddings");
+  if (embeddings == nullptr || !embeddings->is_array()) return bad("no 'embeddings' array");
+  const json::array& list = embeddings->get_array();
+  if (list.size() != texts.size()) {
+    return bad(std::to_string(list.size()) + " embeddings for " + std::to_string(texts.size()) +
+               " inputs");
+  }
+  EmbeddingResponse out;
+  out.embeddings.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const json::value* values =
+        list[i].is_object() ? list[i].get_object().if_contains("values") : nullptr;
+    if (values == nullptr || !values->is_array()) {
+      return bad("embeddings[" + std::to_string(i) + "] has no 'values' array");
+    }
+    std::vector<float> v;
+    v.reserve(values->get_array().size());
+    for (const json::value& x : values->get_array()) {
+      if (!x.is_number()) return bad("embeddings[" + std::to_string(i) + "] has a non-number");
+      v.push_back(static_cast<float>(x.to_number<double>()));
+    }
+    out.embeddings.push_back(std::move(v));
+    out.usage.prompt_tokens += std::max<std::int64_t>(
+        1, static_cast<std::int64_t>((texts[i].size() + 3) / 4));
+  }
+  out.usage.total_tokens = out.usage.prompt_tokens;
+  return out;
+}
+
 Result<json::value> convertSchema(const json::value& schema, std::string_view provider,
                                   std::string_view what) {
   SchemaConverter converter(schema, provider, what);

@@ -42,7 +42,20 @@ inline constexpr std::int64_t kBudgetHigh = 24576;
 // id that already starts with "models/" or "tunedModels/" keeps its collection.
 std::string methodPath(std::string_view model, bool stream);
 
+// Embeddings: POST {base}/models/{model}:batchEmbedContents with one request per input text
+// (`dimensions` -> outputDimensionality; the extension field `task_type`, e.g.
+// "RETRIEVAL_QUERY", -> taskType). Token-id input is kUnprocessable: Gemini embeds text only.
+std::string embedPath(std::string_view model);
+[[nodiscard]] Result<std::string> encodeBatchEmbedRequest(const EmbeddingRequest& request,
+                                                          std::string_view provider);
+
 // ---- gemini upstream -> gateway -------------------------------------------------------------
+
+// {"embeddings":[{"values":[...]}, ...]} -> vectors in input order; `inputs` is how many were
+// sent (a different count is an error). Gemini reports no token counts for embeddings: usage
+// is estimated from `texts` (4 characters per token, at least 1 per input).
+[[nodiscard]] Result<EmbeddingResponse> decodeBatchEmbedResponse(
+    std::string_view body, const std::vector<std::string>& texts);
 
 // `id_seed` makes the generated tool-call ids unique per response (the provider passes the
 // request id). A response whose prompt was blocked (promptFeedback.blockReason, no candidates)

@@ -361,5 +361,54 @@ TEST(GeminiPaths, MethodPaths) {
   EXPECT_EQ(methodPath("tunedModels/x", false), "/tunedModels/x:generateContent");
 }
 
+// ---- embeddings -----------------------------------------------------------------------------
+
+TEST(GeminiEmbeddings, RequestHasOneEntryPerInput) {
+  auto decoded = openai::decodeEmbeddingRequest(
+      R"({"model":"text-embedding-004","input":["alpha","beta"],"dimensions":256,)"
+      R"("task_type":"RETRIEVAL_QUERY"})");
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(embedPath(decoded->model), "/models/text-embedding-004:batchEmbedContents");
+  EXPECT_EQ(embedPath("tunedModels/mine"), "/tunedModels/mine:batchEmbedContents");
+  auto body = encodeBatchEmbedRequest(*decoded, "gem");
+  ASSERT_TRUE(body) << body.error().message();
+  EXPECT_EQ(json::parse(*body), json::parse(R"({"requests":[
+    {"model":"models/text-embedding-004","content":{"parts":[{"text":"alpha"}]},
+     "outputDimensionality":256,"taskType":"RETRIEVAL_QUERY"},
+    {"model":"models/text-embedding-004","content":{"parts":[{"text":"beta"}]},
+     "outputDimensionality":256,"taskType":"RETRIEVAL_QUERY"}]})"));
+}
+
+TEST(GeminiEmbeddings, TokenInputAndBadTaskTypeAreRejected) {
+  auto tokens = openai::decodeEmbeddingRequest(R"({"model":"e","input":[1,2,3]})");
+  ASSERT_TRUE(tokens);
+  auto err = encodeBatchEmbedRequest(*tokens, "gem");
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().code(), ErrorCode::kUnprocessable);
+  EXPECT_NE(err.error().message().find("token-id input"), std::string::npos);
+  auto bad = openai::decodeEmbeddingRequest(R"({"model":"e","input":"x","task_type":3})");
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(encodeBatchEmbedRequest(*bad, "gem"));
+}
+
+TEST(GeminiEmbeddings, ResponseVectorsInOrderWithEstimatedUsage) {
+  const std::vector<std::string> texts = {"alpha beta gamma", "x"};
+  auto r = decodeBatchEmbedResponse(
+      R"({"embeddings":[{"values":[0.5,-0.25,1]},{"values":[0,0.125,-1]}]})", texts);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->embeddings.size(), 2u);
+  EXPECT_EQ(r->embeddings[0], (std::vector<float>{0.5f, -0.25f, 1.0f}));
+  EXPECT_EQ(r->embeddings[1], (std::vector<float>{0.0f, 0.125f, -1.0f}));
+  EXPECT_EQ(r->usage.prompt_tokens, 4 + 1);  // 16 chars / 4, and at least 1
+  EXPECT_EQ(r->usage.total_tokens, 5);
+
+  EXPECT_FALSE(decodeBatchEmbedResponse(R"({"embeddings":[{"values":[1]}]})", texts));
+  EXPECT_FALSE(decodeBatchEmbedResponse(R"({"embeddings":[{"values":[1]},{"v":[]}]})", texts));
+  EXPECT_FALSE(decodeBatchEmbedResponse(R"({"embeddings":[{"values":[1]},{"values":["a"]}]})",
+                                        texts));
+  EXPECT_FALSE(decodeBatchEmbedResponse("not json", texts));
+}
+
+
 }  // namespace
 }  // namespace switchyard::api::gemini

@@ -1,6 +1,7 @@
 #include "switchyard/api/ollama/ollama_codec.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <array>
 #include <boost/json/parse.hpp>
 #include <cmath>
@@ -846,14 +847,59 @@ void writeDetails(JsonWriter& w, const ModelInfo& m) {
   w.key("details").beginObject();
   w.key("parent_model").string("");
   w.key("format").string(m.format);
-  w.key("family").string("");
-  w.key("families").null();
-  w.key("parameter_size").string("");
-  w.key("quantization_level").string("");
+  w.key("family").string(m.family);
+  w.key("families");
+  if (m.family.empty()) {
+    w.null();
+  } else {
+    w.beginArray();
+    w.string(m.family);
+    w.endArray();
+  }
+  w.key("parameter_size").string(m.parameter_count > 0 ? parameterSize(m.parameter_count) : "");
+  w.key("quantization_level").string(m.quantization_level);
   w.endObject();
 }
 
 }  // namespace
+
+std::string parameterSize(std::uint64_t parameters) {
+  struct Unit {
+    double scale;
+    char suffix;
+  };
+  constexpr Unit kUnits[] = {{1e12, 'T'}, {1e9, 'B'}, {1e6, 'M'}, {1e3, 'K'}};
+  for (const Unit& u : kUnits) {
+    if (static_cast<double>(parameters) < u.scale) continue;
+    const double v = static_cast<double>(parameters) / u.scale;
+    char buf[32];
+    // Ollama: one decimal for billions and up ("7.6B"), two below ("494.03M").
+    std::snprintf(buf, sizeof buf, u.suffix == 'B' || u.suffix == 'T' ? "%.1f%c" : "%.2f%c", v,
+                  u.suffix);
+    return buf;
+  }
+  return std::to_string(parameters);
+}
+
+std::string quantizationLevel(std::string_view file_type) {
+  std::string s(file_type);
+  if (s.starts_with("all ")) s.erase(0, 4);
+  for (const auto& [long_name, short_name] :
+       {std::pair<std::string_view, std::string_view>{" - Small", "_S"},
+        {" - Medium", "_M"},
+        {" - Large", "_L"},
+        {" - Extra Small", "_XS"},
+        {" - Extra Extra Small", "_XXS"}}) {
+    if (s.ends_with(long_name)) {
+      s.resize(s.size() - long_name.size());
+      s += short_name;
+      break;
+    }
+  }
+  const auto paren = s.find(" (");  // "Q4_0 (guessed)"
+  if (paren != std::string::npos) s.resize(paren);
+  return s;
+}
 
 std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view modified_at) {
   std::string out;
@@ -864,7 +910,7 @@ std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view mo
     w.key("name").string(m.name);
     w.key("model").string(m.name);
     w.key("modified_at").string(modified_at);
-    w.key("size").integer(0);
+    w.key("size").integer(static_cast<std::int64_t>(m.size_bytes));
     w.key("digest").string("");
     writeDetails(w, m);
     w.endObject();
@@ -882,7 +928,10 @@ std::string encodeShow(const ModelInfo& m, std::string_view modified_at) {
   w.key("template").string("");
   writeDetails(w, m);
   w.key("model_info").beginObject();
-  w.key("general.architecture").string("");
+  w.key("general.architecture").string(m.family);
+  if (m.parameter_count > 0) {
+    w.key("general.parameter_count").integer(static_cast<std::int64_t>(m.parameter_count));
+  }
   if (m.context_window > 0) w.key("general.context_length").integer(m.context_window);
   w.key("switchyard.provider").string(m.provider);
   w.key("switchyard.provider_kind").string(m.provider_kind);

@@ -94,7 +94,19 @@ struct ModelInfo {
   std::string format;          // "gguf" for local models, "" otherwise
   std::int64_t context_window = 0;
   bool embedding = false;  // known to serve embeddings
+  // Local GGUF models (from the file's header): architecture ("qwen2"), parameter count,
+  // quantization as Ollama names it ("Q4_K_M"), file size. Empty/0 for other providers.
+  std::string family;
+  std::uint64_t parameter_count = 0;
+  std::string quantization_level;
+  std::uint64_t size_bytes = 0;
 };
+
+// 494032768 -> "494.03M", 7615616512 -> "7.6B", as Ollama writes parameter sizes.
+std::string parameterSize(std::uint64_t parameters);
+// llama.cpp's file type name ("Q4_K - Medium", "Q8_0", "all F32") -> Ollama's ("Q4_K_M",
+// "Q8_0", "F32").
+std::string quantizationLevel(std::string_view file_type);
 
 // GET /api/tags. `modified_at` is when the gateway loaded its configuration.
 std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view modified_at);

@@ -250,5 +250,18 @@ TEST(OllamaEncode, TagsAndShowDescribeTheModels) {
   EXPECT_EQ(json::parse(encodePs()).at("models").as_array().size(), 0u);
 }
 
+TEST(OllamaListing, ParameterSizeAndQuantizationAsOllamaWritesThem) {
+  EXPECT_EQ(parameterSize(494'032'768), "494.03M");
+  EXPECT_EQ(parameterSize(7'615'616'512), "7.6B");
+  EXPECT_EQ(parameterSize(19'674'076), "19.67M");
+  EXPECT_EQ(parameterSize(1'500'000'000'000), "1.5T");
+  EXPECT_EQ(parameterSize(900), "900");
+  EXPECT_EQ(quantizationLevel("Q4_K - Medium"), "Q4_K_M");
+  EXPECT_EQ(quantizationLevel("Q3_K - Small"), "Q3_K_S");
+  EXPECT_EQ(quantizationLevel("Q8_0"), "Q8_0");
+  EXPECT_EQ(quantizationLevel("all F32"), "F32");
+  EXPECT_EQ(quantizationLevel("Q4_0 (guessed)"), "Q4_0");
+}
+
 }  // namespace
 }  // namespace switchyard::api::ollama

@@ -34,6 +34,13 @@ void writeOutputText(JsonWriter& w, std::string_view text) {
   w.endObject();
 }
 
+void writeRefusal(JsonWriter& w, std::string_view refusal) {
+  w.beginObject();
+  w.key("type").string("refusal");
+  w.key("refusal").string(refusal);
+  w.endObject();
+}
+
 void writeSummaryText(JsonWriter& w, std::string_view text) {
   w.beginObject();
   w.key("type").string("summary_text");
@@ -74,7 +81,8 @@ void ResponsesStreamEncoder::start(std::string& out) {
   responseEvent("response.in_progress", "in_progress", nullptr, out);
 }
 
-std::size_t ResponsesStreamEncoder::openItem(ResponseItem item, std::string& out) {
+std::size_t ResponsesStreamEncoder::openItem(ResponseItem item, std::string& out,
+                                             bool refusal_part) {
   item.completed = false;
   const std::size_t index = items_.size();
   items_.push_back(std::move(item));
@@ -90,7 +98,11 @@ std::size_t ResponsesStreamEncoder::openItem(ResponseItem item, std::string& out
             w.key("output_index").integer(static_cast<std::int64_t>(index));
             w.key("content_index").integer(0);
             w.key("part");
-            writeOutputText(w, "");
+            if (refusal_part) {
+              writeRefusal(w, "");
+            } else {
+              writeOutputText(w, "");
+            }
           }));
   } else if (it.kind == ResponseItem::Kind::kReasoning) {
     event("response.reasoning_summary_part.added", out, members([&](JsonWriter& w) {
@@ -111,6 +123,23 @@ void ResponsesStreamEncoder::closeItem(std::size_t index, std::string& out) {
   const auto output_index = static_cast<std::int64_t>(index);
   switch (it.kind) {
     case ResponseItem::Kind::kMessage:
+      if (static_cast<int>(index) == refusal_item_) {
+        event("response.refusal.done", out, members([&](JsonWriter& w) {
+                w.key("item_id").string(it.id);
+                w.key("output_index").integer(output_index);
+                w.key("content_index").integer(0);
+                w.key("refusal").string(it.refusal);
+              }));
+        event("response.content_part.done", out, members([&](JsonWriter& w) {
+                w.key("item_id").string(it.id);
+                w.key("output_index").integer(output_index);
+                w.key("content_index").integer(0);
+                w.key("part");
+                writeRefusal(w, it.refusal);
+              }));
+        refusal_item_ = -1;
+        break;
+      }
       event("response.output_text.done", out, members([&](JsonWriter& w) {
               w.key("item_id").string(it.id);
               w.key("output_index").integer(output_index);
@@ -179,17 +208,21 @@ void ResponsesStreamEncoder::reasoning(const std::string& delta, std::string& ou
         }));
 }
 
+std::string ResponsesStreamEncoder::nextMessageId() const {
+  // One message per response keeps the ids unique; a second text run (after tool calls)
+  // gets a suffix.
+  std::string id = "msg_" + meta_.id_suffix;
+  int messages = 0;
+  for (const auto& it : items_) messages += it.kind == ResponseItem::Kind::kMessage ? 1 : 0;
+  if (messages > 0) id += "_" + std::to_string(messages);
+  return id;
+}
+
 void ResponsesStreamEncoder::text(const std::string& delta, std::string& out) {
   if (text_item_ < 0) {
     closeOpenItems(out);
-    // One message per response keeps the ids unique; a second text run (after tool calls)
-    // gets a suffix.
-    std::string id = "msg_" + meta_.id_suffix;
-    int messages = 0;
-    for (const auto& it : items_) messages += it.kind == ResponseItem::Kind::kMessage ? 1 : 0;
-    if (messages > 0) id += "_" + std::to_string(messages);
-    text_item_ = static_cast<int>(
-        openItem(ResponseItem{.kind = ResponseItem::Kind::kMessage, .id = std::move(id)}, out));
+    text_item_ = static_cast<int>(openItem(
+        ResponseItem{.kind = ResponseItem::Kind::kMessage, .id = nextMessageId()}, out));
   }
   ResponseItem& it = items_[text_item_];
   it.text += delta;
@@ -202,6 +235,23 @@ void ResponsesStreamEncoder::text(const std::string& delta, std::string& out) {
         }));
 }
 
+// A refusal is a message whose one content part is a refusal instead of output_text.
+void ResponsesStreamEncoder::refusal(const std::string& delta, std::string& out) {
+  if (refusal_item_ < 0) {
+    closeOpenItems(out);
+    refusal_item_ = static_cast<int>(openItem(
+        ResponseItem{.kind = ResponseItem::Kind::kMessage, .id = nextMessageId()}, out, true));
+  }
+  ResponseItem& it = items_[refusal_item_];
+  it.refusal += delta;
+  event("response.refusal.delta", out, members([&](JsonWriter& w) {
+          w.key("item_id").string(it.id);
+          w.key("output_index").integer(refusal_item_);
+          w.key("content_index").integer(0);
+          w.key("delta").string(delta);
+        }));
+}
+
 void ResponsesStreamEncoder::toolCall(const ToolCallDelta& delta, std::string& out) {
   const ToolItem* tool = nullptr;
   for (const auto& t : tools_) {
@@ -211,6 +261,7 @@ void ResponsesStreamEncoder::toolCall(const ToolCallDelta& delta, std::string& o
     // A new call: text or reasoning before it is finished; earlier calls stay open so that
     // interleaved fragments of parallel calls still land in their own items.
     if (text_item_ >= 0) closeItem(static_cast<std::size_t>(text_item_), out);
+    if (refusal_item_ >= 0) closeItem(static_cast<std::size_t>(refusal_item_), out);
     if (reasoning_item_ >= 0) closeItem(static_cast<std::size_t>(reasoning_item_), out);
     const std::size_t index =
         openItem(ResponseItem{.kind = ResponseItem::Kind::kFunctionCall,
@@ -244,7 +295,7 @@ void ResponsesStreamEncoder::onChunk(const ChatChunk& chunk, std::string& out) {
       reasoning(*c.reasoning_content, out);
     }
     if (c.content && !c.content->empty()) text(*c.content, out);
-    if (c.refusal && !c.refusal->empty()) text(*c.refusal, out);
+    if (c.refusal && !c.refusal->empty()) refusal(*c.refusal, out);
     for (const ToolCallDelta& t : c.tool_calls) toolCall(t, out);
     if (c.finish_reason != FinishReason::kNone) finish_reason_ = c.finish_reason;
   }

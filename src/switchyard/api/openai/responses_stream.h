@@ -2,7 +2,7 @@
 // ResponsesStreamEncoder turns native ChatChunks into Responses API SSE events (`event:` name
 // plus JSON with a `sequence_number`) in the documented order: response.created,
 // response.in_progress, then per output item response.output_item.added, its content events
-// (reasoning_summary_part / reasoning_summary_text, content_part + output_text, or
+// (reasoning_summary_part / reasoning_summary_text, content_part + output_text or refusal, or
 // function_call_arguments), response.output_item.done, and at the end response.completed or
 // response.incomplete; on failure an `error` event followed by response.failed.
 // Stateful and owned by one stream: not thread-safe.
@@ -37,8 +37,10 @@ class ResponsesStreamEncoder {
                      std::string& out);
   void closeOpenItems(std::string& out);
   void closeItem(std::size_t index, std::string& out);
-  std::size_t openItem(ResponseItem item, std::string& out);
+  std::size_t openItem(ResponseItem item, std::string& out, bool refusal_part = false);
+  std::string nextMessageId() const;
   void text(const std::string& delta, std::string& out);
+  void refusal(const std::string& delta, std::string& out);
   void reasoning(const std::string& delta, std::string& out);
   void toolCall(const ToolCallDelta& delta, std::string& out);
 
@@ -50,6 +52,7 @@ class ResponsesStreamEncoder {
   std::vector<ResponseItem> items_;
   std::vector<bool> open_;
   int text_item_ = -1;       // index of the open message item
+  int refusal_item_ = -1;    // index of the open message item whose part is a refusal
   int reasoning_item_ = -1;  // index of the open reasoning item
   struct ToolItem {
     int tool_index;

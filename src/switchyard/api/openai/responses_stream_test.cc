@@ -174,5 +174,39 @@ TEST(ResponsesStream, TextAfterAToolCallIsASecondMessageWithItsOwnId) {
   EXPECT_NE(second_text, types.end());
 }
 
+TEST(ResponsesStream, StreamedRefusalIsARefusalPartWithItsOwnEvents) {
+  ResponsesStreamEncoder encoder(meta());
+  std::string out;
+  for (const char* piece : {"I can't ", "help with that."}) {
+    ChatChunk c;
+    c.choices.push_back(ChoiceDelta{.refusal = std::string(piece)});
+    encoder.onChunk(c, out);
+  }
+  ChatChunk last;
+  last.choices.push_back(ChoiceDelta{.finish_reason = FinishReason::kStop});
+  encoder.onChunk(last, out);
+  encoder.finish(out);
+  const auto events = parseSse(out);
+  std::vector<std::string> types;
+  for (const auto& e : events) types.push_back(e.first);
+  const std::vector<std::string> expected = {
+      "response.created",         "response.in_progress",       "response.output_item.added",
+      "response.content_part.added", "response.refusal.delta",  "response.refusal.delta",
+      "response.refusal.done",    "response.content_part.done", "response.output_item.done",
+      "response.completed"};
+  EXPECT_EQ(types, expected);
+  EXPECT_EQ(events[3].second.at("part"), json::parse(R"({"type":"refusal","refusal":""})"));
+  EXPECT_EQ(events[5].second.at("delta"), "help with that.");
+  EXPECT_EQ(events[5].second.at("item_id"), "msg_abc");
+  EXPECT_EQ(events[6].second.at("refusal"), "I can't help with that.");
+  EXPECT_EQ(events[7].second.at("part"),
+            json::parse(R"({"type":"refusal","refusal":"I can't help with that."})"));
+  const auto& output = events.back().second.at("response").at("output").as_array();
+  ASSERT_EQ(output.size(), 1u);
+  EXPECT_EQ(output[0].at("content"),
+            json::parse(R"([{"type":"refusal","refusal":"I can't help with that."}])"));
+}
+
+
 }  // namespace
 }  // namespace switchyard::api::openai

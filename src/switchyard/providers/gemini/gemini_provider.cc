@@ -50,6 +50,22 @@ asio::awaitable<Result<api::ChatResponse>> GeminiProvider::chat(const api::ChatR
   co_return response;
 }
 
+asio::awaitable<Result<api::EmbeddingResponse>> GeminiProvider::embed(
+    const api::EmbeddingRequest& request, CallContext& ctx) {
+  auto encoded = codec::encodeBatchEmbedRequest(request, name());
+  if (!encoded) co_return fail(std::move(encoded.error()));
+  auto body = co_await upstream_.postJson(codec::embedPath(request.model), std::move(*encoded),
+                                          ctx, codec::decodeUpstreamError);
+  if (!body) co_return fail(std::move(body.error()));
+  auto response = codec::decodeBatchEmbedResponse(*body, request.texts);
+  if (!response) {
+    co_return fail(ErrorCode::kUpstream, "upstream '" + name() + "' sent an invalid response: " +
+                                             response.error().message());
+  }
+  response->model = request.model;
+  co_return response;
+}
+
 asio::awaitable<StreamOutcome> GeminiProvider::chatStream(const api::ChatRequest& request,
                                                           ChatSink& sink, CallContext& ctx) {
   auto encoded = codec::encodeGenerateContentRequest(request, name());

@@ -1,6 +1,6 @@
 #pragma once
-// GeminiProvider: Google's Gemini API (POST {base_url}/models/{model}:generateContent, and
-// :streamGenerateContent?alt=sse for streams), authenticated with the `x-goog-api-key` header
+// GeminiProvider: Google's Gemini API (POST {base_url}/models/{model}:generateContent,
+// :streamGenerateContent?alt=sse for streams, :batchEmbedContents for embeddings), authenticated with the `x-goog-api-key` header
 // (never a `key=` query parameter, so the key stays out of URLs and logs). Stateless apart from
 // config: thread-safe.
 
@@ -20,6 +20,9 @@ class GeminiProvider final : public Provider {
                                                          CallContext& ctx) override;
   boost::asio::awaitable<StreamOutcome> chatStream(const api::ChatRequest& request,
                                                    ChatSink& sink, CallContext& ctx) override;
+  // :batchEmbedContents, one request per input; usage is estimated (Gemini reports none).
+  boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
+      const api::EmbeddingRequest& request, CallContext& ctx) override;
 
  private:
   GeminiProvider(const config::ProviderConfig& config, http::Origin origin);
