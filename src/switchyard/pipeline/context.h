@@ -121,8 +121,9 @@ struct RequestContext {
   bool capture_payload = false;
 
   // Traces (telemetry.traces): set only when the request is sampled; stages, routing and each
-  // upstream attempt record their spans into it, the trace observer exports them.
-  std::unique_ptr<TraceState> trace;
+  // upstream attempt record their spans into it. Shared: the log phase hands it to the exporter
+  // thread as it is, without copying.
+  std::shared_ptr<TraceState> trace;
 };
 
 // A stage's verdict: continue, or stop with this error.

@@ -5,8 +5,9 @@
 // TraceState only when the request is sampled, so untraced requests pay one null check per
 // recording point.
 //
-// Thread-safety: a TraceState belongs to one request's coroutine; the free functions are
-// thread-safe (per-thread random generators).
+// Thread-safety: a TraceState is written by one request's coroutine only; after the log phase
+// it is read (never written) by the exporter thread. The free functions are thread-safe
+// (per-thread random generators).
 
 #include <array>
 #include <chrono>
@@ -42,8 +43,9 @@ std::optional<TraceParent> parseTraceParent(std::string_view header);
 std::string formatTraceParent(const TraceId& trace, const SpanId& span, bool sampled = true);
 
 using SpanValue = std::variant<std::string, std::int64_t, double, bool, std::vector<std::string>>;
+// Keys are string literals (the semantic-convention names): views, never allocated.
 struct SpanAttr {
-  std::string key;
+  std::string_view key;
   SpanValue value;
 };
 

@@ -8,8 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
-#include "switchyard/api/json_writer.h"
+#include "switchyard/api/json_writer.h"  // appendJsonString
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
 
@@ -34,37 +35,70 @@ std::string_view operationOf(pipeline::Endpoint endpoint) {
   }
 }
 
-void writeValue(api::JsonWriter& w, const SpanValue& value) {
-  w.beginObject();
-  if (const auto* s = std::get_if<std::string>(&value)) {
-    w.key("stringValue").string(*s);
-  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    w.key("intValue").string(std::to_string(*i));  // int64 is a string in the JSON mapping
-  } else if (const auto* d = std::get_if<double>(&value)) {
-    w.key("doubleValue").number(*d);
-  } else if (const auto* b = std::get_if<bool>(&value)) {
-    w.key("boolValue").boolean(*b);
-  } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
-    w.key("arrayValue").beginObject().key("values").beginArray();
-    for (const auto& item : *list) {
-      w.beginObject().key("stringValue").string(item);
-      w.endObject();
-    }
-    w.endArray().endObject();
-  }
-  w.endObject();
+// The OTLP JSON is written with plain appends: keys are our literals, values go through
+// appendJsonString (escaping, invalid UTF-8 replaced). This runs for every span on the exporter
+// thread, where a DOM or a general writer cost several times more.
+void appendString(std::string& out, std::string_view s) {
+  out += '"';
+  api::appendJsonString(out, s);
+  out += '"';
 }
 
-void writeAttributes(api::JsonWriter& w, std::span<const SpanAttr> attrs) {
-  w.key("attributes").beginArray();
-  for (const SpanAttr& a : attrs) {
-    w.beginObject().escapedKey("key");
-    w.string(a.key);
-    w.key("value");
-    writeValue(w, a.value);
-    w.endObject();
+void appendInteger(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+void appendValue(std::string& out, const SpanValue& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    out += "{\"stringValue\":";
+    appendString(out, *s);
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    // int64 is a decimal string in the OTLP JSON mapping.
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *i);
+    out += "{\"intValue\":\"";
+    out.append(buf, ec == std::errc() ? end : buf);
+    out += '"';
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    char buf[32];
+    const double v = std::isfinite(*d) ? *d : 0.0;
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out += "{\"doubleValue\":";
+    out.append(buf, ec == std::errc() ? end : buf);
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    out += *b ? "{\"boolValue\":true" : "{\"boolValue\":false";
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+    out += "{\"arrayValue\":{\"values\":[";
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"stringValue\":";
+      appendString(out, (*list)[i]);
+      out += '}';
+    }
+    out += "]}";
   }
-  w.endArray();
+  out += '}';
+}
+
+void appendAttribute(std::string& out, std::string_view key, const SpanValue& value) {
+  out += "{\"key\":";
+  appendString(out, key);
+  out += ",\"value\":";
+  appendValue(out, value);
+  out += '}';
+}
+
+template <std::size_t N>
+void appendHex(std::string& out, const std::array<std::uint8_t, N>& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (std::uint8_t b : id) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  out += '"';
 }
 
 }  // namespace
@@ -135,12 +169,43 @@ ProviderDirectory providerDirectory(const config::Config& config) {
   return dir;
 }
 
-std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
-                                   SteadyClock::time_point now,
-                                   std::chrono::system_clock::time_point wall_now,
-                                   const ProviderDirectory& providers) {
+FinishedTrace finishedTrace(const pipeline::RequestContext& ctx, SteadyClock::time_point now,
+                            std::chrono::system_clock::time_point wall_now,
+                            std::shared_ptr<const ProviderDirectory> providers) {
+  FinishedTrace f;
+  f.trace = ctx.trace;
+  f.providers = std::move(providers);
+  f.now = now;
+  f.wall_now = wall_now;
+  f.received = ctx.received;
+  f.endpoint = ctx.endpoint;
+  f.stream = ctx.stream;
+  f.http_status = ctx.http_status;
+  if (!ctx.error.isOk()) {
+    f.error_type = ctx.error.errorType().empty() ? std::string(errorCodeName(ctx.error.code()))
+                                                 : ctx.error.errorType();
+  }
+  f.request_id = ctx.request_id;
+  f.requested_model = ctx.requested_model;
+  f.route = ctx.route;
+  f.provider = ctx.provider;
+  f.model = ctx.model;
+  f.model_version = ctx.model_version;
+  f.key_name = ctx.key_name;
+  f.team = ctx.team;
+  f.usage = ctx.usage;
+  f.attempts = ctx.attempts;
+  f.cost_usd = ctx.cost_usd;
+  return f;
+}
+
+std::vector<ExportSpan> buildSpans(const FinishedTrace& ctx) {
   std::vector<ExportSpan> out;
   const pipeline::TraceState& trace = *ctx.trace;
+  const auto now = ctx.now;
+  const auto wall_now = ctx.wall_now;
+  static const ProviderDirectory kNoProviders;
+  const ProviderDirectory& providers = ctx.providers ? *ctx.providers : kNoProviders;
   out.reserve(1 + trace.spans.size());
   const auto wall_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count());
@@ -191,15 +256,12 @@ std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
   if (ctx.cost_usd > 0) a.push_back({"switchyard.cost_usd", ctx.cost_usd});
   if (!ctx.key_name.empty()) a.push_back({"switchyard.key_name", ctx.key_name});  // not the key
   if (!ctx.team.empty()) a.push_back({"switchyard.team", ctx.team});
-  if (!ctx.error.isOk()) {
-    const std::string type = ctx.error.errorType().empty()
-                                 ? std::string(errorCodeName(ctx.error.code()))
-                                 : ctx.error.errorType();
-    a.push_back({"error.type", type});
+  if (!ctx.error_type.empty()) {
+    a.push_back({"error.type", ctx.error_type});
     // A SERVER span is an error for 5xx only (OTel HTTP conventions): 4xx is the client's.
     if (ctx.http_status >= 500) {
       server.error = true;
-      server.status_message = type;
+      server.status_message = ctx.error_type;
     }
   }
   out.push_back(std::move(server));
@@ -238,39 +300,58 @@ std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
 
 // ---- OTLP JSON --------------------------------------------------------------------------------
 
-std::string encodeOtlpJson(std::span<const SpanAttr> resource, std::span<const ExportSpan> spans) {
+std::string encodeOtlpJson(const ResourceAttrs& resource, std::span<const ExportSpan> spans) {
   std::string out;
-  out.reserve(256 + spans.size() * 700);
-  api::JsonWriter w(out);
-  w.beginObject().key("resourceSpans").beginArray().beginObject();
-  w.key("resource").beginObject();
-  writeAttributes(w, resource);
-  w.endObject();
-  w.key("scopeSpans").beginArray().beginObject();
-  w.key("scope").beginObject().key("name").string("switchyard");
-  w.key("version").string(kVersion);
-  w.endObject();
-  w.key("spans").beginArray();
-  for (const ExportSpan& s : spans) {
-    w.beginObject();
-    w.key("traceId").string(pipeline::toHex(s.trace_id));
-    w.key("spanId").string(pipeline::toHex(s.span_id));
-    if (!pipeline::isZero(s.parent_id)) w.key("parentSpanId").string(pipeline::toHex(s.parent_id));
-    if (!s.trace_state.empty()) w.key("traceState").string(s.trace_state);
-    w.key("name").string(s.name);
-    w.key("kind").integer(static_cast<int>(s.kind));
-    w.key("startTimeUnixNano").string(std::to_string(s.start_ns));
-    w.key("endTimeUnixNano").string(std::to_string(s.end_ns));
-    writeAttributes(w, s.attrs);
-    if (s.error) {
-      w.key("status").beginObject();
-      if (!s.status_message.empty()) w.key("message").string(s.status_message);
-      w.key("code").integer(2);  // STATUS_CODE_ERROR
-      w.endObject();
-    }
-    w.endObject();
+  out.reserve(256 + spans.size() * 1024);
+  out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+  for (std::size_t i = 0; i < resource.size(); ++i) {
+    if (i > 0) out += ',';
+    appendAttribute(out, resource[i].first, SpanValue(resource[i].second));
   }
-  w.endArray().endObject().endArray().endObject().endArray().endObject();
+  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"switchyard\",\"version\":";
+  appendString(out, kVersion);
+  out += "},\"spans\":[";
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    const ExportSpan& s = spans[i];
+    if (i > 0) out += ',';
+    out += "{\"traceId\":";
+    appendHex(out, s.trace_id);
+    out += ",\"spanId\":";
+    appendHex(out, s.span_id);
+    if (!pipeline::isZero(s.parent_id)) {
+      out += ",\"parentSpanId\":";
+      appendHex(out, s.parent_id);
+    }
+    if (!s.trace_state.empty()) {
+      out += ",\"traceState\":";
+      appendString(out, s.trace_state);
+    }
+    out += ",\"name\":";
+    appendString(out, s.name);
+    out += ",\"kind\":";
+    appendInteger(out, static_cast<std::uint64_t>(s.kind));
+    out += ",\"startTimeUnixNano\":\"";
+    appendInteger(out, s.start_ns);
+    out += "\",\"endTimeUnixNano\":\"";
+    appendInteger(out, s.end_ns);
+    out += "\",\"attributes\":[";
+    for (std::size_t j = 0; j < s.attrs.size(); ++j) {
+      if (j > 0) out += ',';
+      appendAttribute(out, s.attrs[j].key, s.attrs[j].value);
+    }
+    out += ']';
+    if (s.error) {
+      out += ",\"status\":{";
+      if (!s.status_message.empty()) {
+        out += "\"message\":";
+        appendString(out, s.status_message);
+        out += ',';
+      }
+      out += "\"code\":2}";  // STATUS_CODE_ERROR
+    }
+    out += '}';
+  }
+  out += "]}]}]}";
   return out;
 }
 
@@ -281,13 +362,13 @@ ExporterOptions ExporterOptions::fromConfig(const config::Config& config) {
   ExporterOptions o;
   o.endpoint = t.endpoint;
   for (const auto& [name, value] : t.headers) o.headers.emplace_back(name, value);
-  o.resource.push_back({"service.name", t.service_name});
-  o.resource.push_back({"service.version", std::string(kVersion)});
-  o.resource.push_back({"telemetry.sdk.name", std::string("switchyard")});
-  o.resource.push_back({"telemetry.sdk.language", std::string("cpp")});
+  o.resource.emplace_back("service.name", t.service_name);
+  o.resource.emplace_back("service.version", kVersion);
+  o.resource.emplace_back("telemetry.sdk.name", "switchyard");
+  o.resource.emplace_back("telemetry.sdk.language", "cpp");
   for (const auto& [name, value] : t.resource) {
     if (name == "service.name") continue;  // service_name says it
-    o.resource.push_back({name, value});
+    o.resource.emplace_back(name, value);
   }
   o.batch_size = t.batch_size;
   o.flush_interval = t.flush_interval;
@@ -351,19 +432,20 @@ SpanExporter::~SpanExporter() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool SpanExporter::enqueue(std::vector<ExportSpan> spans) {
-  const std::size_t n = spans.size();
+bool SpanExporter::enqueue(FinishedTrace finished) {
+  const std::size_t n = finished.spanCount();
   bool full_batch = false;
   {
     std::lock_guard lock(mu_);
-    if (stop_ || queue_.size() + n > static_cast<std::size_t>(options_.queue_capacity)) {
+    if (stop_ || queued_spans_ + n > static_cast<std::size_t>(options_.queue_capacity)) {
       dropped_.fetch_add(n, std::memory_order_relaxed);
       dropped_full_metric_.inc(static_cast<double>(n));
       return false;
     }
-    std::move(spans.begin(), spans.end(), std::back_inserter(queue_));
+    queue_.push_back(std::move(finished));
+    queued_spans_ += n;
     enqueued_ += n;
-    full_batch = queue_.size() >= static_cast<std::size_t>(options_.batch_size);
+    full_batch = queued_spans_ >= static_cast<std::size_t>(options_.batch_size);
   }
   // The exporter wakes on its own timer; only a full batch needs it early (one post at most).
   if (full_batch && !wake_pending_.exchange(true)) wake();
@@ -399,7 +481,7 @@ asio::awaitable<void> SpanExporter::loop() {
     {
       std::lock_guard lock(mu_);
       const bool flush_due = flush_target_ > settled_ && !queue_.empty();
-      if (stop_ || flush_due || queue_.size() >= static_cast<std::size_t>(options_.batch_size)) {
+      if (stop_ || flush_due || queued_spans_ >= static_cast<std::size_t>(options_.batch_size)) {
         wait = false;
       }
     }
@@ -409,33 +491,40 @@ asio::awaitable<void> SpanExporter::loop() {
     }
     bool stopping = false;
     for (;;) {
-      std::vector<ExportSpan> batch;
+      std::vector<FinishedTrace> batch;
       {
         std::lock_guard lock(mu_);
         stopping = stop_;
         if (queue_.empty()) break;
-        const std::size_t n =
-            std::min(queue_.size(), static_cast<std::size_t>(options_.batch_size));
+        // Whole requests, about batch_size spans (at least one request).
+        std::size_t spans = 0;
+        std::size_t n = 0;
+        while (n < queue_.size() &&
+               (n == 0 || spans + queue_[n].spanCount() <=
+                              static_cast<std::size_t>(options_.batch_size))) {
+          spans += queue_[n].spanCount();
+          ++n;
+        }
         batch.assign(std::make_move_iterator(queue_.begin()),
                      std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+        queued_spans_ -= spans;
       }
-      const std::size_t n = batch.size();
       const bool ok = co_await exportBatch(std::move(batch), stopping);
       if (!ok && stopping) {
         // Shutting down and the collector fails: what is left would only delay the exit.
         std::size_t rest = 0;
         {
           std::lock_guard lock(mu_);
-          rest = queue_.size();
+          rest = queued_spans_;
           queue_.clear();
+          queued_spans_ = 0;
         }
         dropped_.fetch_add(rest, std::memory_order_relaxed);
         dropped_failed_metric_.inc(static_cast<double>(rest));
         finished(rest);
         break;
       }
-      (void)n;
     }
     {
       std::lock_guard lock(mu_);
@@ -451,9 +540,16 @@ asio::awaitable<void> SpanExporter::loop() {
   io_.stop();
 }
 
-asio::awaitable<bool> SpanExporter::exportBatch(std::vector<ExportSpan> batch, bool stopping) {
-  const std::size_t n = batch.size();
-  const std::string body = encodeOtlpJson(options_.resource, batch);
+asio::awaitable<bool> SpanExporter::exportBatch(std::vector<FinishedTrace> batch, bool stopping) {
+  std::vector<ExportSpan> spans;
+  for (const FinishedTrace& finished : batch) {
+    std::vector<ExportSpan> built = buildSpans(finished);
+    std::move(built.begin(), built.end(), std::back_inserter(spans));
+  }
+  batch.clear();  // the traces' memory goes now, not after the upload
+  const std::size_t n = spans.size();
+  const std::string body = encodeOtlpJson(options_.resource, spans);
+  spans.clear();
   const http::Timeouts timeouts{options_.timeout, options_.timeout, options_.timeout};
   for (int attempt = 0;; ++attempt) {
     http::ClientRequest req;
@@ -522,9 +618,8 @@ TraceObserver::TraceObserver(const config::Config& config, std::shared_ptr<SpanE
 
 void TraceObserver::onRequestDone(const pipeline::RequestContext& ctx) {
   if (!ctx.trace) return;
-  const auto providers = providers_.load();
-  (void)exporter_->enqueue(buildSpans(ctx, SteadyClock::now(), std::chrono::system_clock::now(),
-                                      *providers));
+  (void)exporter_->enqueue(finishedTrace(ctx, SteadyClock::now(),
+                                         std::chrono::system_clock::now(), providers_.load()));
 }
 
 Status TraceObserver::reload(const config::Config& config) {

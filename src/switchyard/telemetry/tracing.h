@@ -76,23 +76,53 @@ struct ProviderInfo {
 using ProviderDirectory = std::map<std::string, ProviderInfo, std::less<>>;
 ProviderDirectory providerDirectory(const config::Config& config);
 
-// The spans of one finished, traced request (ctx.trace set). `now`/`wall_now`: the same
-// instant on the steady and the system clock, to place steady time points in Unix time.
-std::vector<ExportSpan> buildSpans(const pipeline::RequestContext& ctx,
-                                   std::chrono::steady_clock::time_point now,
-                                   std::chrono::system_clock::time_point wall_now,
-                                   const ProviderDirectory& providers);
+// A finished, traced request as the log phase hands it to the exporter thread: the recorded
+// trace (shared, not copied) and the few RequestContext fields its SERVER span needs. Spans
+// are built and encoded on the exporter thread, off the request path.
+struct FinishedTrace {
+  std::shared_ptr<const pipeline::TraceState> trace;
+  std::shared_ptr<const ProviderDirectory> providers;
+  // The same instant on both clocks, to place steady time points in Unix time.
+  std::chrono::steady_clock::time_point now;
+  std::chrono::system_clock::time_point wall_now;
+  std::chrono::steady_clock::time_point received;
+  pipeline::Endpoint endpoint = pipeline::Endpoint::kChat;
+  bool stream = false;
+  unsigned http_status = 0;
+  std::string error_type;  // empty on success
+  std::string request_id;
+  std::string requested_model;
+  std::string route;
+  std::string provider;
+  std::string model;
+  std::string model_version;
+  std::string key_name;
+  std::string team;
+  api::Usage usage;
+  int attempts = 0;
+  double cost_usd = 0;
+
+  std::size_t spanCount() const { return 1 + trace->spans.size(); }
+};
+FinishedTrace finishedTrace(const pipeline::RequestContext& ctx,
+                            std::chrono::steady_clock::time_point now,
+                            std::chrono::system_clock::time_point wall_now,
+                            std::shared_ptr<const ProviderDirectory> providers);
+
+// The spans of one finished, traced request: SERVER first, then stages, routing, attempts.
+std::vector<ExportSpan> buildSpans(const FinishedTrace& finished);
+
+using ResourceAttrs = std::vector<std::pair<std::string, std::string>>;
 
 // OTLP/HTTP JSON (ExportTraceServiceRequest): one resourceSpans with `resource` attributes and
 // one scopeSpans ("switchyard", version) holding `spans`; ids as lower-case hex, times as
 // decimal strings of Unix nanoseconds, enums as numbers, per the OTLP JSON mapping.
-std::string encodeOtlpJson(std::span<const pipeline::SpanAttr> resource,
-                           std::span<const ExportSpan> spans);
+std::string encodeOtlpJson(const ResourceAttrs& resource, std::span<const ExportSpan> spans);
 
 struct ExporterOptions {
   std::string endpoint;  // collector base URL; "/v1/traces" is appended unless already there
   std::vector<http::Header> headers;
-  std::vector<pipeline::SpanAttr> resource;
+  ResourceAttrs resource;
   int batch_size = 512;
   std::chrono::milliseconds flush_interval{2000};
   int queue_capacity = 8192;
@@ -114,7 +144,7 @@ class SpanExporter {
   ~SpanExporter();
 
   // Never blocks on I/O. False when the queue was full and the spans were dropped.
-  bool enqueue(std::vector<ExportSpan> spans);
+  bool enqueue(FinishedTrace finished);
   // Blocks until every span queued before the call was exported or dropped (tests, CLI).
   void flush();
 
@@ -126,7 +156,7 @@ class SpanExporter {
                Registry& metrics);
   boost::asio::awaitable<void> loop();
   // True when the collector took the batch; otherwise its spans were dropped (and counted).
-  boost::asio::awaitable<bool> exportBatch(std::vector<ExportSpan> batch, bool stopping);
+  boost::asio::awaitable<bool> exportBatch(std::vector<FinishedTrace> batch, bool stopping);
   void wake();
   void finished(std::size_t n);
 
@@ -140,7 +170,8 @@ class SpanExporter {
 
   std::mutex mu_;
   std::condition_variable done_;
-  std::vector<ExportSpan> queue_;
+  std::vector<FinishedTrace> queue_;
+  std::size_t queued_spans_ = 0;
   std::uint64_t enqueued_ = 0;  // spans accepted so far
   std::uint64_t settled_ = 0;   // of those, exported or dropped
   std::uint64_t flush_target_ = 0;  // flush(): export at least up to this count
@@ -159,7 +190,7 @@ class SpanExporter {
   std::thread thread_;
 };
 
-// The log phase's trace export: builds the spans of each traced request and queues them.
+// The log phase's trace export: hands each traced request to the exporter.
 class TraceObserver final : public pipeline::RequestObserver {
  public:
   TraceObserver(const config::Config& config, std::shared_ptr<SpanExporter> exporter);

@@ -123,7 +123,7 @@ ExportSpan sampleSpan() {
 }
 
 TEST(OtlpJsonTest, FollowsTheOtlpJsonMapping) {
-  std::vector<pipeline::SpanAttr> resource = {{"service.name", std::string("switchyard")}};
+  ResourceAttrs resource = {{"service.name", "switchyard"}};
   ExportSpan root = sampleSpan();
   root.parent_id = {};
   root.error = false;
@@ -220,7 +220,8 @@ TEST(BuildSpansTest, ServerSpanParentsStagesRoutingAndAttempts) {
   cfg.providers = {p};
   const auto now = t0 + std::chrono::milliseconds(6);
   const auto wall = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
-  auto spans = buildSpans(ctx, now, wall, providerDirectory(cfg));
+  auto providers = std::make_shared<const ProviderDirectory>(providerDirectory(cfg));
+  auto spans = buildSpans(finishedTrace(ctx, now, wall, providers));
   ASSERT_EQ(spans.size(), 3u);
   const ExportSpan& server = spans[0];
   EXPECT_EQ(server.kind, SpanKind::kServer);
@@ -245,7 +246,7 @@ TEST(BuildSpansTest, ServerSpanParentsStagesRoutingAndAttempts) {
   EXPECT_EQ(std::get<std::int64_t>(*client.attr("server.port")), 443);
 
   ctx.http_status = 403;  // a client error is not the server span's error
-  EXPECT_FALSE(buildSpans(ctx, now, wall, providerDirectory(cfg))[0].error);
+  EXPECT_FALSE(buildSpans(finishedTrace(ctx, now, wall, providers))[0].error);
 }
 
 }  // namespace
