@@ -19,6 +19,8 @@
 #   NGINX_WORKERS [1]  SWITCHYARD_WORKERS [0 = one per core]  SWITCHYARD_ACCESS_LOG [false]
 #   KEEP_TMP=1      keep the temp dir (configs, logs, raw wrk output)
 #   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry)
+#   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
+#                   TRACES_SAMPLE_RATIO [1]) to the nginx stub's /v1/traces (bench/telemetry)
 #   RAW             also copy the raw result lines (kind c path RESULT ...) to this file
 #   MODE=rss: at least REQUESTS [1000000] non-streamed, then REQUESTS_STREAM [REQUESTS/4]
 #             streamed requests at RSS_CONNECTIONS [64], run as wrk segments of SEGMENT [10] s;
@@ -30,6 +32,9 @@
 #             dumped. Prints instructions per request; CALLGRIND_KEEP=DIR keeps the dumps
 #             (callgrind_annotate DIR/KIND.out shows where they go). Repeatable on a busy
 #             machine, unlike wall-clock numbers.
+#   MODE=perf: like callgrind, but the gateway runs natively and `perf stat -e instructions`
+#             counts its process (all threads) over PERF_REQUESTS [20000] sequential requests
+#             after PERF_WARMUP [500]; needs hardware counters (not in most VMs).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +50,10 @@ NGINX_WORKERS=${NGINX_WORKERS:-1}
 SWITCHYARD_WORKERS=${SWITCHYARD_WORKERS:-0}
 SWITCHYARD_ACCESS_LOG=${SWITCHYARD_ACCESS_LOG:-false}
 SWITCHYARD_TELEMETRY=${SWITCHYARD_TELEMETRY:-on}
+SWITCHYARD_TRACES=${SWITCHYARD_TRACES:-off}
+TRACES_SAMPLE_RATIO=${TRACES_SAMPLE_RATIO:-1}
+PERF_REQUESTS=${PERF_REQUESTS:-20000}
+PERF_WARMUP=${PERF_WARMUP:-500}
 REQUESTS=${REQUESTS:-1000000}
 REQUESTS_STREAM=${REQUESTS_STREAM:-$((REQUESTS / 4))}
 RSS_CONNECTIONS=${RSS_CONNECTIONS:-64}
@@ -59,6 +68,15 @@ if [[ $MODE == callgrind ]]; then
   command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
     { echo "bench: MODE=callgrind needs valgrind" >&2; exit 1; }
   SWITCHYARD_WORKERS=1
+  TARGETS=switchyard
+fi
+if [[ $MODE == perf ]]; then
+  command -v perf >/dev/null || { echo "bench: MODE=perf needs perf" >&2; exit 1; }
+  if perf stat -x, -e instructions true 2>&1 | grep -q 'not supported'; then
+    echo "bench: MODE=perf: no hardware instruction counter here (use MODE=callgrind)" >&2
+    exit 1
+  fi
+  [[ $SWITCHYARD_WORKERS == 0 ]] && SWITCHYARD_WORKERS=1
   TARGETS=switchyard
 fi
 
@@ -140,6 +158,10 @@ http {
       add_header Cache-Control no-cache;
       return 200 '$CHAT_SSE';
     }
+    location = /v1/traces {
+      default_type application/json;
+      return 200 '{}';
+    }
     location = /v1/models {
       default_type application/json;
       return 200 '{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"bench"}]}';
@@ -188,10 +210,15 @@ routes:
   - name: bench-stream
     target: stub-sse/gpt-4o-mini
 EOF
+  local telemetry=""
   if [[ $SWITCHYARD_TELEMETRY == off ]]; then
-    printf 'telemetry:\n  request_log:\n    enabled: false\n  metrics:\n    enabled: false\n' \
-      >>"$TMP/switchyard.yaml"
+    telemetry+='  request_log:\n    enabled: false\n  metrics:\n    enabled: false\n'
   fi
+  if [[ $SWITCHYARD_TRACES == on ]]; then
+    telemetry+="  traces:\n    endpoint: http://127.0.0.1:$NGINX_PORT\n"
+    telemetry+="    sample_ratio: $TRACES_SAMPLE_RATIO\n"
+  fi
+  [[ -n $telemetry ]] && printf 'telemetry:\n%b' "$telemetry" >>"$TMP/switchyard.yaml"
   [[ $MODE == callgrind ]] && SWITCHYARD_WRAPPER=(valgrind --tool=callgrind
     "--callgrind-out-file=$TMP/callgrind.out.%p" --log-file="$TMP/valgrind.log"
     --compress-strings=no --compress-pos=no)
@@ -408,6 +435,37 @@ if [[ $MODE == rss ]]; then
     echo "Growth after warm-up: $growth kB ($per bytes/request). Second half: $half. Process alive: $alive."
     echo
     echo "Samples (requests since warm-up → VmRSS kB): $(printf '%s; ' "${SAMPLES[@]}")"
+  } | report
+  exit 0
+fi
+
+# ---------------------------------------------------------------- perf mode
+if [[ $MODE == perf ]]; then
+  [[ -n $SWITCHYARD_PID ]] || { printf '%s\n' "${NOTES[@]}" >&2; exit 1; }
+  ROWS=()
+  for kind in $KINDS; do
+    if ! why=$(sanity switchyard "$kind"); then note "switchyard $kind sanity check failed: $why"; exit 1; fi
+    ok=$(fixed_requests "$kind" "$PERF_WARMUP")
+    note "$kind: warm-up $ok/$PERF_WARMUP ok"
+    perf stat -x, -e instructions -p "$SWITCHYARD_PID" -o "$TMP/perf.$kind" &
+    perf_pid=$!
+    sleep 0.5
+    ok=$(fixed_requests "$kind" "$PERF_REQUESTS")
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    total=$(awk -F, '$3 ~ /^instructions/ { print $1 }' "$TMP/perf.$kind" | head -1)
+    per=$(awk -v t="$total" -v n="$ok" 'BEGIN { printf "%.0f", (n > 0 ? t / n : 0) }')
+    note "$kind: $ok/$PERF_REQUESTS ok, $total instructions, $per per request"
+    ROWS+=("| $kind | $ok | $total | $per |")
+  done
+  {
+    echo "## switchyard instructions per request (perf stat, $SWITCHYARD_WORKERS worker(s))"
+    echo
+    env_line
+    echo "Binary: $SWITCHYARD_BIN; telemetry $SWITCHYARD_TELEMETRY, traces $SWITCHYARD_TRACES. All threads of the process, after $PERF_WARMUP warm-up requests."
+    echo
+    echo "| kind | requests (200) | instructions | per request |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
   } | report
   exit 0
 fi

@@ -4,6 +4,8 @@
 # sides alike), and one table of the medians of each side and the difference.
 #
 #   bench/telemetry/overhead.sh          # ROUNDS=3; c=1 and c=16; chat (JSON) and stream
+#   COMPARE=traces bench/telemetry/overhead.sh   # OTLP traces on vs off (telemetry on in both;
+#                                               # every request sampled, spans to nginx)
 #
 # Environment: ROUNDS [3], CONCURRENCY [1 16], KINDS [chat stream], DURATION [5], WARMUP [1],
 # SWITCHYARD_BIN (as run.sh). The p50 difference at c=1 is the latency telemetry adds to one
@@ -12,6 +14,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=${ROUNDS:-3}
+COMPARE=${COMPARE:-telemetry}  # telemetry | traces
+[[ $COMPARE == telemetry || $COMPARE == traces ]] ||
+  { echo "telemetry bench: COMPARE is telemetry or traces" >&2; exit 1; }
 export CONCURRENCY=${CONCURRENCY:-1 16}
 export KINDS=${KINDS:-chat stream}
 export DURATION=${DURATION:-5}
@@ -24,14 +29,23 @@ trap 'rm -rf "$TMP"' EXIT
 
 for ((r = 1; r <= ROUNDS; r++)); do
   for side in on off; do
-    echo "telemetry bench: round $r/$ROUNDS, telemetry $side" >&2
-    SWITCHYARD_TELEMETRY=$side RAW="$TMP/raw.$side.$r" "$HERE/../gateway_overhead/run.sh" \
-      >/dev/null
+    echo "telemetry bench: round $r/$ROUNDS, $COMPARE $side" >&2
+    if [[ $COMPARE == traces ]]; then
+      SWITCHYARD_TRACES=$side RAW="$TMP/raw.$side.$r" "$HERE/../gateway_overhead/run.sh" \
+        >/dev/null
+    else
+      SWITCHYARD_TELEMETRY=$side RAW="$TMP/raw.$side.$r" "$HERE/../gateway_overhead/run.sh" \
+        >/dev/null
+    fi
     sed "s/^/$side /" "$TMP/raw.$side.$r" >>"$TMP/all.txt"
   done
 done
 
-echo "## Telemetry on vs off (median of $ROUNDS alternating rounds)"
+if [[ $COMPARE == traces ]]; then
+  echo "## Traces on vs off, telemetry on in both (median of $ROUNDS alternating rounds)"
+else
+  echo "## Telemetry on vs off (median of $ROUNDS alternating rounds)"
+fi
 echo
 echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
   "$(date -u +%Y-%m-%dT%H:%MZ). Each run ${DURATION} s after ${WARMUP} s warm-up; wrk, nginx" \

@@ -13,6 +13,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/engine/model_maker.h"
 #include "switchyard/server/gateway.h"
+#include "switchyard/store/database.h"
 #include "tests/fakes/test_client.h"
 
 namespace switchyard {
@@ -53,7 +54,9 @@ class LocalGatewayTest : public ::testing::Test {
 
   void SetUp() override { start(); }
 
-  void start(int parallel = 2, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  // `storage`: with a store URL the request log is on.
+  void start(int parallel = 2, std::chrono::milliseconds timeout = std::chrono::seconds(60),
+             std::string storage = {}) {
     gateway_.reset();
     config::Config cfg;
     cfg.source = "<test>";
@@ -82,6 +85,10 @@ class LocalGatewayTest : public ::testing::Test {
     // covers them).
     cfg.routing.retry.attempts = 1;
     for (auto& r : cfg.routes) r.retry.attempts = 1;
+    if (!storage.empty()) {
+      cfg.storage_url = storage;
+      cfg.telemetry.request_log.enabled = true;
+    }
     auto gw = server::Gateway::create(std::move(cfg));
     ASSERT_TRUE(gw.has_value()) << gw.error().toString();
     gateway_ = std::move(*gw);
@@ -119,6 +126,37 @@ TEST_F(LocalGatewayTest, ChatCompletionWithExactUsage) {
   EXPECT_GT(j.at("usage").at("prompt_tokens").as_int64(), 5);
   EXPECT_EQ(j.at("usage").at("total_tokens").as_int64(),
             j.at("usage").at("prompt_tokens").as_int64() + 7);
+}
+
+TEST_F(LocalGatewayTest, RequestLogHasTheModelFileHashAndQueueTime) {
+  const std::string db =
+      (std::filesystem::path(::testing::TempDir()) / "local-test-log.db").string();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  start(2, std::chrono::seconds(60), "sqlite://" + db);
+  Client c(gateway_->port());
+  ASSERT_EQ(c.post("/v1/chat/completions", chat(R"("max_tokens":3)")).status, 200u);
+  ASSERT_EQ(c.post("/v1/chat/completions", chat(R"("max_tokens":3,"stream":true)")).status, 200u);
+  c.close();
+  gateway_.reset();  // writes every row
+  auto sha = engine::sha256File(*model_path_);
+  ASSERT_TRUE(sha.has_value());
+  auto store = store::openDatabase("sqlite://" + db);
+  ASSERT_TRUE(store.has_value());
+  auto rows = (*store)->query("SELECT model_version, queue_ms FROM request_log ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 2u);
+  for (const auto& row : *rows) {
+    EXPECT_EQ(row.text(0), "sha256:" + *sha);
+    EXPECT_FALSE(row.isNull(1));
+    EXPECT_GE(row.real(1), 0.0);
+  }
+  // The changelog holds the same version (from the log rows and the start-up hasher).
+  auto versions = (*store)->query("SELECT version FROM model_versions WHERE model = 'tiny'");
+  ASSERT_TRUE(versions.has_value());
+  ASSERT_EQ(versions->size(), 1u);
+  EXPECT_EQ((*versions)[0].text(0), "sha256:" + *sha);
+  store->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
 }
 
 TEST_F(LocalGatewayTest, GreedyOutputIsTheSameStreamedOrNot) {

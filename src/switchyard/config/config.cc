@@ -105,7 +105,10 @@ constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
 constexpr std::string_view kPriceKeys[] = {
     "provider",   "kind",              "model", "input", "output", "cached_input", "cache_write",
     "hourly_usd", "tokens_per_second", "prompt_tokens_per_second"};
-constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback"};
+constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback", "traces"};
+constexpr std::string_view kTracesKeys[] = {
+    "endpoint",   "sample_ratio",   "service_name",   "resource",    "headers",
+    "batch_size", "flush_interval", "queue_capacity", "timeout",     "max_retries"};
 constexpr std::string_view kRequestLogKeys[] = {
     "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
     "queue_capacity", "prune_interval", "payload_routes", "max_payload_bytes"};
@@ -562,6 +565,9 @@ class Loader {
   [[nodiscard]] bool loadPrices(const Field& f, const Config& config,
                                 std::vector<PriceConfig>& out);
   [[nodiscard]] bool loadTelemetry(const Field& f, const Config& config, TelemetryConfig& out);
+  [[nodiscard]] bool loadTraces(const Field& f, TracesConfig& out);
+  [[nodiscard]] bool loadStringMap(const Field& f, bool secret_values,
+                                   std::map<std::string, std::string>& out);
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
@@ -1891,6 +1897,9 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
       }
     }
   }
+  if (const Field* traces = m.find("traces")) {
+    if (!loadTraces(*traces, out.traces)) return false;
+  }
   if (const Field* metrics = m.find("metrics")) {
     Fields mm;
     // The token is never echoed in errors.
@@ -1898,6 +1907,64 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
         !string(mm, "token", out.metrics.token)) {
       return false;
     }
+  }
+  return true;
+}
+
+bool Loader::loadTraces(const Field& f, TracesConfig& out) {
+  Fields m;
+  if (!mapping(f, kTracesKeys, m) || !string(m, "endpoint", out.endpoint) ||
+      !string(m, "service_name", out.service_name) ||
+      !integer(m, "batch_size", 1, 100'000, out.batch_size) ||
+      !duration(m, "flush_interval", false, out.flush_interval) ||
+      !integer(m, "queue_capacity", 1, 10'000'000, out.queue_capacity) ||
+      !duration(m, "timeout", false, out.timeout) ||
+      !integer(m, "max_retries", 0, 100, out.max_retries)) {
+    return false;
+  }
+  if (const Field* ratio = m.find("sample_ratio"); ratio && !real(*ratio, 0, 1, out.sample_ratio)) {
+    return false;
+  }
+  if (const Field* endpoint = m.find("endpoint"); endpoint && !out.endpoint.empty()) {
+    const std::string_view url = out.endpoint;
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      return fail(*endpoint, "expected an http:// or https:// URL of an OTLP/HTTP collector");
+    }
+  }
+  if (out.service_name.empty()) {
+    return fail(*m.find("service_name"), "must not be empty");
+  }
+  if (const Field* resource = m.find("resource")) {
+    if (!loadStringMap(*resource, false, out.resource)) return false;
+  }
+  if (const Field* headers = m.find("headers")) {
+    if (!loadStringMap(*headers, true, out.headers)) return false;
+    for (const auto& [name, value] : out.headers) {
+      const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+      });
+      if (!token) return fail(*headers, "invalid header name '" + name + "'");
+      if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        return fail(*headers, "header '" + name + "' contains a line break or NUL");
+      }
+    }
+  }
+  return true;
+}
+
+// A mapping of names to strings (env vars expanded). `secret_values`: values are never echoed.
+bool Loader::loadStringMap(const Field& f, bool secret_values,
+                           std::map<std::string, std::string>& out) {
+  Fields entries;
+  if (!anyMapping(f, entries)) return false;
+  for (const auto& e : entries.entries()) {
+    std::string value;
+    if (!e.value.node.IsScalar()) {
+      return fail(e.value, secret_values ? std::string("expected a string")
+                                         : "expected a string, got " + describe(e.value.node));
+    }
+    if (!string(e.value, value)) return false;
+    out[e.key] = std::move(value);
   }
   return true;
 }

@@ -236,10 +236,25 @@ struct MetricsConfig {
   std::string token;    // when set, scrapes must send `Authorization: Bearer <token>`
 };
 
+// OpenTelemetry traces over OTLP/HTTP (JSON); off unless `endpoint` is set.
+struct TracesConfig {
+  std::string endpoint;  // collector base URL (".../v1/traces" is appended unless present)
+  double sample_ratio = 1.0;  // new traces kept; a client's traceparent decides for its trace
+  std::string service_name = "switchyard";
+  std::map<std::string, std::string> resource;  // extra resource attributes
+  std::map<std::string, std::string> headers;   // sent with every export; values never logged
+  int batch_size = 512;                         // spans per export request
+  Millis flush_interval{2000};                  // a partial batch waits at most this long
+  int queue_capacity = 8192;                    // spans waiting; more are dropped and counted
+  Millis timeout{10'000};                       // per export request
+  int max_retries = 3;                          // on 429 / 502 / 503 / 504 / network errors
+};
+
 struct TelemetryConfig {
   RequestLogConfig request_log;
   MetricsConfig metrics;
   bool feedback = true;  // POST /v1/feedback
+  TracesConfig traces;
 };
 
 // Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.

@@ -996,7 +996,66 @@ providers:
             "test.yaml:3: telemetry.metrics.enabled: expected true or false, got 'maybe'");
   EXPECT_EQ(parseError("telemetry:\n  tracing: {}\n").message(),
             "test.yaml:2: unknown key 'tracing' in telemetry (valid keys: request_log, metrics, "
-            "feedback)");
+            "feedback, traces)");
+}
+
+TEST(ConfigTest, TracesSection) {
+  ScopedEnv token("SY_TEST_OTLP_TOKEN", "tok-123");
+  const Config config = parseOk(R"(
+telemetry:
+  traces:
+    endpoint: http://otel-collector:4318
+    sample_ratio: 0.25
+    service_name: gateway-eu
+    resource: {deployment.environment: prod, service.namespace: llm}
+    headers: {Authorization: "Bearer ${SY_TEST_OTLP_TOKEN}"}
+    batch_size: 100
+    flush_interval: 500ms
+    queue_capacity: 1000
+    timeout: 3s
+    max_retries: 5
+)");
+  const TracesConfig& t = config.telemetry.traces;
+  EXPECT_EQ(t.endpoint, "http://otel-collector:4318");
+  EXPECT_DOUBLE_EQ(t.sample_ratio, 0.25);
+  EXPECT_EQ(t.service_name, "gateway-eu");
+  EXPECT_EQ(t.resource.at("deployment.environment"), "prod");
+  EXPECT_EQ(t.resource.at("service.namespace"), "llm");
+  EXPECT_EQ(t.headers.at("Authorization"), "Bearer tok-123");
+  EXPECT_EQ(t.batch_size, 100);
+  EXPECT_EQ(t.flush_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(t.queue_capacity, 1000);
+  EXPECT_EQ(t.timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(t.max_retries, 5);
+
+  // Off unless an endpoint is configured.
+  const Config defaults = parseOk("telemetry:\n  feedback: true\n");
+  EXPECT_TRUE(defaults.telemetry.traces.endpoint.empty());
+  EXPECT_DOUBLE_EQ(defaults.telemetry.traces.sample_ratio, 1.0);
+}
+
+TEST(ConfigTest, TracesErrorsNameLineAndKey) {
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    endpoint: otel:4318\n").message(),
+            "test.yaml:3: telemetry.traces.endpoint: expected an http:// or https:// URL of an "
+            "OTLP/HTTP collector");
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    sample_ratio: 2\n").message(),
+            "test.yaml:3: telemetry.traces.sample_ratio: must be between 0 and 1, got 2");
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    batch_size: 0\n").message(),
+            "test.yaml:3: telemetry.traces.batch_size: must be greater than 0, got 0");
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    sample_rate: 1\n").message(),
+            "test.yaml:3: unknown key 'sample_rate' in telemetry.traces (did you mean "
+            "'sample_ratio'?)");
+  // Header values are credentials: never echoed.
+  const std::string bad_header =
+      parseError("telemetry:\n  traces:\n    headers: {\"bad name\": secret-value}\n")
+          .message();
+  EXPECT_EQ(bad_header,
+            "test.yaml:3: telemetry.traces.headers: invalid header name 'bad name'");
+  const std::string nested =
+      parseError("telemetry:\n  traces:\n    headers: {x-token: [secret-value]}\n").message();
+  EXPECT_EQ(nested.find("secret-value"), std::string::npos) << nested;
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    service_name: \"\"\n").message(),
+            "test.yaml:3: telemetry.traces.service_name: must not be empty");
 }
 
 }  // namespace

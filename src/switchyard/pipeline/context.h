@@ -16,6 +16,7 @@
 
 #include "switchyard/api/types.h"
 #include "switchyard/core/status.h"
+#include "switchyard/pipeline/trace.h"
 
 namespace switchyard::pipeline {
 
@@ -119,6 +120,15 @@ struct RequestContext {
   std::optional<double> queue_ms;
   std::string request_payload;
   std::string response_payload;
+  // Payload capture: the client's request body (valid until the log phase) and whether the
+  // route opted in (set when the request is planned; the response is then captured too).
+  std::string_view inbound_body;
+  bool capture_payload = false;
+
+  // Traces (telemetry.traces): set only when the request is sampled; stages, routing and each
+  // upstream attempt record their spans into it. Shared: the log phase hands it to the exporter
+  // thread as it is, without copying.
+  std::shared_ptr<TraceState> trace;
 };
 
 // A stage's verdict: continue, or stop with this error.

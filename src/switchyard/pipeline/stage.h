@@ -64,6 +64,14 @@ class OutputFilter {
   virtual std::string flush(int choice) = 0;
 };
 
+// Starts the trace of a model request (telemetry.traces): continues the client's W3C
+// traceparent or starts a new trace, and samples. Null: this request is not traced.
+class TraceStarter {
+ public:
+  virtual ~TraceStarter() = default;
+  virtual std::unique_ptr<TraceState> start(const RequestHeaders& headers) const = 0;
+};
+
 // The log phase: sees every finished model request once, after the last byte was sent, the
 // price was filled in (ctx.cost_usd) and the stages settled. Must be cheap on the calling
 // thread (hand work to a background thread).

@@ -31,6 +31,16 @@ Status upstreamError(const UpstreamErrorDecoder& decode, unsigned status, std::s
   return s;
 }
 
+// Traced calls carry the W3C trace context, so an upstream that traces (vLLM, a proxy) joins
+// the request's trace under the attempt's CLIENT span.
+http::ClientRequest withTraceContext(http::ClientRequest req, const CallContext& ctx) {
+  if (!ctx.traceparent.empty()) {
+    req.headers.emplace_back("traceparent", ctx.traceparent);
+    if (!ctx.tracestate.empty()) req.headers.emplace_back("tracestate", ctx.tracestate);
+  }
+  return req;
+}
+
 }  // namespace
 
 Result<http::Origin> HttpUpstream::parseOrigin(const config::ProviderConfig& config) {
@@ -81,8 +91,8 @@ http::Timeouts HttpUpstream::timeoutsFor(const CallContext& ctx) const {
 asio::awaitable<Result<std::string>> HttpUpstream::postJson(
     std::string_view path, std::string body, CallContext& ctx,
     UpstreamErrorDecoder decode_error) const {
-  auto res = co_await ctx.http.send(origin_, makeRequest(path, std::move(body), false),
-                                    timeoutsFor(ctx));
+  auto res = co_await ctx.http.send(
+      origin_, withTraceContext(makeRequest(path, std::move(body), false), ctx), timeoutsFor(ctx));
   if (!res) co_return fail(std::move(res.error()));
   if (!isSuccess(res->status)) {
     co_return fail(upstreamError(decode_error, res->status, res->body, res->header("retry-after")));
@@ -93,8 +103,8 @@ asio::awaitable<Result<std::string>> HttpUpstream::postJson(
 asio::awaitable<Result<std::unique_ptr<http::ResponseStream>>> HttpUpstream::openStream(
     std::string_view path, std::string body, CallContext& ctx,
     UpstreamErrorDecoder decode_error) const {
-  auto opened = co_await ctx.http.stream(origin_, makeRequest(path, std::move(body), true),
-                                         timeoutsFor(ctx));
+  auto opened = co_await ctx.http.stream(
+      origin_, withTraceContext(makeRequest(path, std::move(body), true), ctx), timeoutsFor(ctx));
   if (!opened) co_return fail(std::move(opened.error()));
   http::ResponseStream& stream = **opened;
   if (!isSuccess(stream.status())) {

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "switchyard/api/types.h"
 #include "switchyard/core/status.h"
@@ -20,10 +22,29 @@ class HttpClient;
 
 namespace switchyard::providers {
 
+// What one upstream call learned about the model that answered, for the request log and
+// traces. HTTP calls are reported by the dispatcher from the response (or the stream's chunks);
+// the local provider adds its file hash and the time spent waiting for an engine sequence.
+struct CallReport {
+  std::string response_model;      // the model id the upstream reported
+  std::string system_fingerprint;  // OpenAI's backend configuration id
+  std::string model_version;       // set by the provider (local: "sha256:<hex>" of the GGUF)
+  std::optional<double> queue_ms;  // local: enqueue -> sequence assigned
+  // Only for traced requests (call.traced):
+  std::string response_id;
+  std::vector<std::string> finish_reasons;
+  std::optional<api::Usage> usage;
+};
+
 struct CallContext {
   http::HttpClient& http;  // the calling worker's client
   std::string request_id;
   std::chrono::steady_clock::time_point deadline;
+  // W3C trace context for the upstream (sent as headers when set: traced requests only).
+  std::string traceparent;
+  std::string tracestate;
+  bool traced = false;
+  CallReport report;
 };
 
 // Batching, for sinks that write to a socket: a provider may deliver the chunks that arrived

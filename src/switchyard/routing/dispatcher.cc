@@ -37,6 +37,47 @@ std::chrono::milliseconds backoffFor(const config::RetryConfig& retry, int attem
 
 namespace {
 
+template <typename Response>
+void reportWhole(const Response& response, providers::CallContext& call) {
+  call.report.response_model = response.model;
+  call.report.system_fingerprint = response.system_fingerprint;
+  if (!call.traced) return;
+  call.report.response_id = response.id;
+  call.report.usage = response.usage;
+  call.report.finish_reasons.clear();
+  for (const auto& choice : response.choices) {
+    if (auto name = api::finishReasonName(choice.finish_reason); !name.empty()) {
+      call.report.finish_reasons.emplace_back(name);
+    }
+  }
+}
+
+template <typename Chunk>
+void reportStreamed(const Chunk& chunk, providers::CallContext& call) {
+  providers::CallReport& r = call.report;
+  // The first chunk that names them is enough: they do not change within a stream.
+  if (r.response_model.empty() && !chunk.model.empty()) r.response_model = chunk.model;
+  if (r.system_fingerprint.empty() && !chunk.system_fingerprint.empty()) {
+    r.system_fingerprint = chunk.system_fingerprint;
+  }
+  if (!call.traced) return;
+  if (r.response_id.empty() && !chunk.id.empty()) r.response_id = chunk.id;
+  if (chunk.usage) r.usage = chunk.usage;
+  for (const auto& choice : chunk.choices) {
+    if (auto name = api::finishReasonName(choice.finish_reason); !name.empty()) {
+      r.finish_reasons.emplace_back(name);
+    }
+  }
+}
+
+std::string_view operationOf(pipeline::Endpoint endpoint) {
+  switch (endpoint) {
+    case pipeline::Endpoint::kCompletions: return "text_completion";
+    case pipeline::Endpoint::kEmbeddings: return "embeddings";
+    default: return "chat";
+  }
+}
+
 bool looksLikeRefusal(std::string_view text) {
   static constexpr std::string_view kPhrases[] = {
       "i can't help", "i cannot help", "i can't assist", "i cannot assist", "i'm unable to",
@@ -70,6 +111,91 @@ std::string failedCheck(const RoutePolicy& policy, const api::ChatResponse& resp
     }
   }
   return {};
+}
+
+}  // namespace switchyard::routing
+
+namespace switchyard::routing {
+
+void reportResponse(const api::ChatResponse& response, providers::CallContext& call) {
+  reportWhole(response, call);
+}
+void reportResponse(const api::CompletionResponse& response, providers::CallContext& call) {
+  reportWhole(response, call);
+}
+void reportResponse(const api::EmbeddingResponse& response, providers::CallContext& call) {
+  call.report.response_model = response.model;
+  if (call.traced) call.report.usage = response.usage;
+}
+void reportChunk(const api::ChatChunk& chunk, providers::CallContext& call) {
+  reportStreamed(chunk, call);
+}
+void reportChunk(const api::CompletionResponse& chunk, providers::CallContext& call) {
+  reportStreamed(chunk, call);
+}
+
+std::string modelVersionOf(const providers::CallReport& report, std::string_view asked) {
+  if (!report.model_version.empty()) return report.model_version;
+  std::string version;
+  if (!report.response_model.empty() && report.response_model != asked) {
+    version = report.response_model;
+  }
+  if (!report.system_fingerprint.empty()) {
+    if (!version.empty()) version += ' ';
+    version += report.system_fingerprint;
+  }
+  return version;
+}
+
+pipeline::SpanRecord attemptSpan(const pipeline::RequestContext& ctx,
+                                 const pipeline::Target& target, int attempt,
+                                 const pipeline::SpanId& span_id,
+                                 std::chrono::steady_clock::time_point start,
+                                 std::chrono::steady_clock::time_point end, const Status& status,
+                                 const providers::CallReport& report) {
+  pipeline::SpanRecord span;
+  span.kind = pipeline::SpanKind::kClient;
+  const std::string_view operation = operationOf(ctx.endpoint);
+  span.name.reserve(operation.size() + 1 + target.model.size());
+  span.name = operation;
+  span.name += ' ';
+  span.name += target.model;
+  span.span_id = span_id;
+  span.start = start;
+  span.end = end;
+  auto& a = span.attrs;
+  a.reserve(16);
+  a.push_back({"gen_ai.operation.name", std::string(operation)});
+  a.push_back({"switchyard.provider", target.provider});
+  a.push_back({"gen_ai.request.model", target.model});
+  // Tries of this candidate (1 = first) and of the request overall.
+  a.push_back({"switchyard.attempt", std::int64_t{attempt}});
+  a.push_back({"switchyard.request_attempt", std::int64_t{ctx.attempts}});
+  if (attempt > 1) a.push_back({"http.request.resend_count", std::int64_t{attempt - 1}});
+  if (ctx.trace->max_tokens) a.push_back({"gen_ai.request.max_tokens", *ctx.trace->max_tokens});
+  if (ctx.trace->temperature) {
+    a.push_back({"gen_ai.request.temperature", *ctx.trace->temperature});
+  }
+  if (!report.response_model.empty()) a.push_back({"gen_ai.response.model", report.response_model});
+  if (!report.response_id.empty()) a.push_back({"gen_ai.response.id", report.response_id});
+  if (!report.finish_reasons.empty()) {
+    a.push_back({"gen_ai.response.finish_reasons", report.finish_reasons});
+  }
+  if (report.usage) {
+    a.push_back({"gen_ai.usage.input_tokens", std::int64_t{report.usage->prompt_tokens}});
+    a.push_back({"gen_ai.usage.output_tokens", std::int64_t{report.usage->completion_tokens}});
+  }
+  if (report.queue_ms) a.push_back({"switchyard.queue_ms", *report.queue_ms});
+  if (!status.isOk()) {
+    span.error = true;
+    span.error_type = status.errorType().empty() ? std::string(errorCodeName(status.code()))
+                                                 : status.errorType();
+    a.push_back({"error.type", span.error_type});
+    if (status.httpStatus() > 0) {
+      a.push_back({"http.response.status_code", std::int64_t{status.httpStatus()}});
+    }
+  }
+  return span;
 }
 
 }  // namespace switchyard::routing

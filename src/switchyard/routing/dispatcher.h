@@ -19,6 +19,7 @@
 #include <chrono>
 #include <random>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "switchyard/api/types.h"
@@ -40,6 +41,28 @@ std::string failedCheck(const RoutePolicy& policy, const api::ChatResponse& resp
 // Backoff before try `attempt` (2, 3, ...): full jitter over backoff * 2^(attempt-2), capped.
 std::chrono::milliseconds backoffFor(const config::RetryConfig& retry, int attempt);
 
+// What a whole response says about the model that answered (call.report); the id, finish
+// reasons and usage only for traced calls.
+void reportResponse(const api::ChatResponse& response, providers::CallContext& call);
+void reportResponse(const api::CompletionResponse& response, providers::CallContext& call);
+void reportResponse(const api::EmbeddingResponse& response, providers::CallContext& call);
+inline void reportResponse(std::int64_t, providers::CallContext&) {}
+// The same from one stream chunk.
+void reportChunk(const api::ChatChunk& chunk, providers::CallContext& call);
+void reportChunk(const api::CompletionResponse& chunk, providers::CallContext& call);
+// The version of the model that answered, for the request log and the changelog: what the
+// provider set (a local model's file hash), else the upstream's reported model id when it
+// differs from the one asked for (a dated snapshot) and its system_fingerprint.
+std::string modelVersionOf(const providers::CallReport& report, std::string_view asked);
+// The CLIENT span of one upstream attempt (GenAI semantic conventions, minus what the trace
+// observer adds from the provider's config: gen_ai.system, server.address/port).
+pipeline::SpanRecord attemptSpan(const pipeline::RequestContext& ctx,
+                                 const pipeline::Target& target, int attempt,
+                                 const pipeline::SpanId& span_id,
+                                 std::chrono::steady_clock::time_point start,
+                                 std::chrono::steady_clock::time_point end, const Status& status,
+                                 const providers::CallReport& report);
+
 class Dispatcher {
  public:
   using Clock = std::chrono::steady_clock;
@@ -56,6 +79,7 @@ class Dispatcher {
         [&](providers::Provider& p, const pipeline::Target& t,
             providers::CallContext& call) -> boost::asio::awaitable<Outcome> {
           last = co_await attempt(p, t, call);
+          if (last) reportResponse(*last, call);
           Outcome out{last ? Status::ok() : last.error(), false, {}};
           if constexpr (std::is_same_v<T, api::ChatResponse>) {
             if (last && ctx.policy->strategy == Strategy::kCascade) {
@@ -144,11 +168,27 @@ boost::asio::awaitable<void> Dispatcher::run(pipeline::RequestContext& ctx,
       if (policy.attempt_timeout.count() > 0) {
         attempt_deadline = std::min(deadline, now + policy.attempt_timeout);
       }
-      providers::CallContext call{http, ctx.request_id, attempt_deadline};
+      providers::CallContext call{http, ctx.request_id, attempt_deadline, {}, {}, false, {}};
+      pipeline::SpanId span_id{};
+      if (ctx.trace) {
+        span_id = pipeline::newSpanId();
+        call.traceparent = ctx.trace->traceParentFor(span_id);
+        call.tracestate = ctx.trace->trace_state;
+        call.traced = true;
+      }
       const auto started = Clock::now();
       const auto first_byte_before = ctx.first_byte;
       Outcome out = co_await try_once(*provider, target, call);
       const auto ended = Clock::now();
+      if (!call.report.response_model.empty() || !call.report.system_fingerprint.empty() ||
+          !call.report.model_version.empty()) {
+        ctx.model_version = modelVersionOf(call.report, target.model);
+      }
+      if (call.report.queue_ms) ctx.queue_ms = call.report.queue_ms;
+      if (ctx.trace) {
+        ctx.trace->spans.push_back(
+            attemptSpan(ctx, target, attempt, span_id, started, ended, out.status, call.report));
+      }
       if (out.status.isOk()) {
         if (health != nullptr) {
           const auto first = ctx.first_byte && ctx.first_byte != first_byte_before

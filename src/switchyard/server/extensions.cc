@@ -5,6 +5,7 @@
 #include "switchyard/telemetry/observer.h"
 #include "switchyard/telemetry/prices.h"
 #include "switchyard/telemetry/request_log.h"
+#include "switchyard/telemetry/tracing.h"
 #include "switchyard/rag/rag_routes.h"
 #include "switchyard/rag/rag_stage.h"
 
@@ -46,6 +47,20 @@ Result<Extensions> buildExtensions(GatewayServices& services) {
   }
   ext.observers.push_back(std::make_unique<telemetry::TelemetryObserver>(
       config, telemetry::Registry::global(), prices, request_log));
+
+  // Traces (OTLP/HTTP JSON), only when a collector is configured.
+  if (!config.telemetry.traces.endpoint.empty()) {
+    auto exporter = telemetry::SpanExporter::create(
+        telemetry::ExporterOptions::fromConfig(config), telemetry::Registry::global());
+    if (!exporter) return fail(std::move(exporter.error()));
+    ext.tracing = std::make_shared<const telemetry::TraceSampler>(
+        config.telemetry.traces.sample_ratio);
+    auto observer = std::make_unique<telemetry::TraceObserver>(
+        config, std::shared_ptr<telemetry::SpanExporter>(std::move(*exporter)));
+    telemetry::TraceObserver* raw = observer.get();
+    ext.reloaders.push_back([raw](const config::Config& next) { return raw->reload(next); });
+    ext.observers.push_back(std::move(observer));
+  }
 
   // Endpoint modules.
   ext.routes.push_back(std::make_unique<TelemetryRoutes>(

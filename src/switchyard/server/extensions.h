@@ -32,6 +32,8 @@ struct Extensions {
   std::vector<std::shared_ptr<void>> keep_alive;
   // Prices requests (telemetry); built first so that stages can use it. Null: no prices.
   std::shared_ptr<const pipeline::Pricing> pricing;
+  // Starts the trace of each model request (telemetry.traces); null: traces are off.
+  std::shared_ptr<const pipeline::TraceStarter> tracing;
   std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order
   std::vector<std::unique_ptr<pipeline::RequestObserver>> observers;
   std::vector<std::unique_ptr<RouteModule>> routes;

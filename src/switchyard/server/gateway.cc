@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <set>
 #include <variant>
 
 #include "switchyard/api/errors.h"
@@ -31,6 +32,7 @@
 #include "switchyard/server/beast_headers.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
+#include "switchyard/server/reporting_sink.h"
 #include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 #include "switchyard/store/database.h"
@@ -159,7 +161,12 @@ class Gateway::Handlers final : public RouteSupport {
  public:
   Handlers(const config::Config& config, std::shared_ptr<const Runtime> runtime,
            std::function<Status()> reload)
-      : config_(config), runtime_(std::move(runtime)), reload_(std::move(reload)) {}
+      : config_(config), runtime_(std::move(runtime)), reload_(std::move(reload)) {
+    if (config.telemetry.request_log.enabled) {
+      payload_routes_.insert(config.telemetry.request_log.payload_routes.begin(),
+                             config.telemetry.request_log.payload_routes.end());
+    }
+  }
 
   void setServer(http::Server* server) { server_ = server; }
   void setExtensions(Extensions ext) { ext_ = std::move(ext); }
@@ -473,11 +480,15 @@ class Gateway::Handlers final : public RouteSupport {
       }
       ctx.risk_tier = std::string(tier);
     }
+    ctx.inbound_body = req.body();
+    BeastHeaders headers(req);
+    if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
     if (!ext_.stages.empty()) {
-      BeastHeaders headers(req);
       pipeline::StageInput in{headers, ctx, chat, completion, embedding};
       for (const auto& stage : ext_.stages) {
+        const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
         Status verdict = co_await stage->admit(in);
+        if (ctx.trace) recordStageSpan(ctx, stage->name(), started, verdict);
         if (!verdict.isOk()) co_return verdict;
         ++ctx.stages_admitted;
       }
@@ -490,6 +501,102 @@ class Gateway::Handlers final : public RouteSupport {
       co_await classifyByExamples(completion->model, std::move(text), ctx);
     }
     co_return Status::ok();
+  }
+
+  // Traces: the trace context of a sampled request, and the spans of its stages and routing.
+  void startTrace(const http::Request& req, const BeastHeaders& headers, RequestContext& ctx,
+                  const api::ChatRequest* chat, const api::CompletionRequest* completion,
+                  const api::EmbeddingRequest* embedding) {
+    ctx.trace = ext_.tracing->start(headers);
+    if (!ctx.trace) return;
+    std::string_view target = req.target();
+    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    ctx.trace->http_route = std::string(target);
+    ctx.trace->http_method = std::string(req.method_string());
+    if (chat != nullptr) {
+      ctx.trace->request_model = chat->model;
+      ctx.trace->max_tokens = chat->max_tokens;
+      ctx.trace->temperature = chat->temperature;
+    } else if (completion != nullptr) {
+      ctx.trace->request_model = completion->model;
+      ctx.trace->max_tokens = completion->max_tokens;
+      ctx.trace->temperature = completion->temperature;
+    } else if (embedding != nullptr) {
+      ctx.trace->request_model = embedding->model;
+    }
+  }
+
+  static void recordStageSpan(RequestContext& ctx, std::string_view name,
+                              Clock::time_point started, const Status& verdict) {
+    pipeline::SpanRecord span;
+    span.name = std::string(name);
+    span.span_id = pipeline::newSpanId();
+    span.start = started;
+    span.end = Clock::now();
+    span.attrs.push_back({"switchyard.stage", span.name});
+    if (!verdict.isOk()) {
+      span.error = true;
+      span.error_type = verdict.errorType().empty() ? std::string(errorCodeName(verdict.code()))
+                                                    : verdict.errorType();
+      span.attrs.push_back({"error.type", span.error_type});
+      span.attrs.push_back(
+          {"http.response.status_code", static_cast<std::int64_t>(api::httpStatusFor(verdict))});
+    }
+    if (name == "guard" && !ctx.guard_summary.empty()) {
+      span.attrs.push_back({"switchyard.guard.summary", ctx.guard_summary});  // counts, no values
+    }
+    if (name == "rag" && !ctx.rag_collection.empty()) {
+      span.attrs.push_back({"switchyard.rag.collection", ctx.rag_collection});
+    }
+    ctx.trace->spans.push_back(std::move(span));
+  }
+
+  static void recordRoutingSpan(RequestContext& ctx, Clock::time_point started,
+                                const Status& status) {
+    pipeline::SpanRecord span;
+    span.name = "route";
+    span.span_id = pipeline::newSpanId();
+    span.start = started;
+    span.end = Clock::now();
+    auto& a = span.attrs;
+    a.push_back({"switchyard.route", ctx.route});
+    if (ctx.policy) {
+      a.push_back({"switchyard.routing.strategy",
+                   std::string(routing::strategyName(ctx.policy->strategy))});
+    }
+    a.push_back({"switchyard.routing.decision", ctx.decision});
+    a.push_back({"switchyard.routing.candidates", static_cast<std::int64_t>(ctx.plan.size())});
+    if (!ctx.task_type.empty()) a.push_back({"switchyard.task_type", ctx.task_type});
+    if (!ctx.risk_tier.empty()) a.push_back({"switchyard.risk_tier", ctx.risk_tier});
+    a.push_back({"switchyard.local_only", ctx.local_only});
+    if (!status.isOk()) {
+      span.error = true;
+      span.error_type = status.errorType().empty() ? std::string(errorCodeName(status.code()))
+                                                   : status.errorType();
+      a.push_back({"error.type", span.error_type});
+    }
+    ctx.trace->spans.push_back(std::move(span));
+  }
+
+  // Payload capture for routes that opted in. Bodies that the guard had to act on are withheld:
+  // they hold the very values it kept from the upstream.
+  void capturePayload(RequestContext& ctx) const {
+    if (payload_routes_.empty() || ctx.route.empty() || !payload_routes_.contains(ctx.route)) {
+      return;
+    }
+    if (!ctx.guard_summary.empty()) {
+      ctx.request_payload = "[withheld: guard intervened (" + ctx.guard_summary + ")]";
+      ctx.response_payload = ctx.request_payload;
+      return;
+    }
+    ctx.capture_payload = true;
+    ctx.request_payload.assign(
+        ctx.inbound_body.substr(0, config_.telemetry.request_log.max_payload_bytes));
+  }
+  void captureResponse(RequestContext& ctx, std::string body) const {
+    if (!ctx.capture_payload) return;
+    body.resize(std::min(body.size(), config_.telemetry.request_log.max_payload_bytes));
+    ctx.response_payload = std::move(body);
   }
 
   // The nearest-neighbour task classifier, for routes whose decision depends on the task type,
@@ -573,9 +680,13 @@ class Gateway::Handlers final : public RouteSupport {
     signals.local_only_reason = ctx.local_only_reason;
     if (!ctx.allowed_providers.empty()) signals.allowed_providers = &ctx.allowed_providers;
     signals.budget_remaining = ctx.budget_remaining;
-    if (Status s = rt(ctx).router->plan(model, signals, ctx, explanation); !s.isOk()) return s;
+    const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
+    Status planned = rt(ctx).router->plan(model, signals, ctx, explanation);
+    if (ctx.trace) recordRoutingSpan(ctx, started, planned);
+    if (!planned.isOk()) return planned;
     ctx.provider = ctx.plan.front().provider;
     ctx.model = ctx.plan.front().model;
+    capturePayload(ctx);
     return Status::ok();
   }
 
@@ -602,6 +713,7 @@ class Gateway::Handlers final : public RouteSupport {
         }
       }
     }
+    if (result && ctx.capture_payload) captureResponse(ctx, codec::encodeChatResponse(*result));
     co_return result;
   }
 
@@ -611,37 +723,48 @@ class Gateway::Handlers final : public RouteSupport {
                                                        http::HttpClient& http) override {
     FilteringChatSink filtered(sink, ctx.output_filter.get());
     providers::ChatSink& target_sink = ctx.output_filter ? filtered : sink;
+    ReportingChatSink reporting(target_sink, ctx.capture_payload ? &ctx.response_payload : nullptr,
+                                config_.telemetry.request_log.max_payload_bytes);
     co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
-        [&request, &target_sink](providers::Provider& p, const pipeline::Target& t,
-                                 providers::CallContext& call) {
+        [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
+                               providers::CallContext& call) {
           request.model = t.model;
-          return p.chatStream(request, target_sink, call);
+          reporting.reportTo(call);
+          return p.chatStream(request, reporting, call);
         });
   }
 
   asio::awaitable<Result<api::CompletionResponse>> complete(api::CompletionRequest& request,
                                                             RequestContext& ctx,
                                                             http::HttpClient& http) override {
-    co_return co_await routing::Dispatcher(rt(ctx).registry).call<api::CompletionResponse>(
+    auto result = co_await routing::Dispatcher(rt(ctx).registry).call<api::CompletionResponse>(
         ctx, http, deadlineOf(ctx),
         [&request](providers::Provider& p, const pipeline::Target& t,
                    providers::CallContext& call) {
           request.model = t.model;
           return p.complete(request, call);
         });
+    if (result && ctx.capture_payload) {
+      captureResponse(ctx, codec::encodeCompletionResponse(*result, false));
+    }
+    co_return result;
   }
 
   asio::awaitable<providers::StreamOutcome> completeStream(api::CompletionRequest& request,
                                                            providers::CompletionSink& sink,
                                                            RequestContext& ctx,
                                                            http::HttpClient& http) override {
+    ReportingCompletionSink reporting(sink,
+                                      ctx.capture_payload ? &ctx.response_payload : nullptr,
+                                      config_.telemetry.request_log.max_payload_bytes);
     co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
-        [&request, &sink](providers::Provider& p, const pipeline::Target& t,
-                          providers::CallContext& call) {
+        [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
+                               providers::CallContext& call) {
           request.model = t.model;
-          return p.completeStream(request, sink, call);
+          reporting.reportTo(call);
+          return p.completeStream(request, reporting, call);
         });
   }
 
@@ -780,6 +903,8 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
   const config::Config& config_;
+  // Routes whose bodies go into the request log (telemetry.request_log.payload_routes).
+  std::set<std::string, std::less<>> payload_routes_;
   routing::HealthBoard health_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   std::function<Status()> reload_;

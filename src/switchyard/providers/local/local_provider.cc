@@ -360,10 +360,14 @@ asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model) {
 template <typename OnEvents>
 asio::awaitable<Status> LocalProvider::generate(const std::string& model,
                                                 engine::GenerationRequest request,
-                                                const CallContext& ctx, OnEvents on_events) {
+                                                CallContext& ctx, OnEvents on_events) {
   auto lease = co_await this->lease(model);
   if (!lease) co_return std::move(lease.error());
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
+  // The model's version for the request log: the GGUF file's hash (as in the changelog).
+  if (const std::string& sha = engine->info().sha256; !sha.empty()) {
+    ctx.report.model_version = "sha256:" + sha;
+  }
 
   auto queue = std::make_shared<local::EventQueue>();
   auto id =
@@ -395,13 +399,16 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
     }
     const bool finished = events.back().kind != EngineEvent::Kind::kToken;
     if (finished) guard.armed = false;
+    if (events.back().kind == EngineEvent::Kind::kDone) {
+      ctx.report.queue_ms = events.back().timings.queue_ms;
+    }
     Status s = co_await on_events(events);
     if (!s.isOk() || finished) co_return s;
   }
 }
 
 asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
-    const std::string& model, engine::GenerationRequest request, const CallContext& ctx) {
+    const std::string& model, engine::GenerationRequest request, CallContext& ctx) {
   Whole whole;
   Status status =
       co_await generate(model, std::move(request), ctx,

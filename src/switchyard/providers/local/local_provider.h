@@ -52,7 +52,7 @@ class LocalProvider final : public Provider {
   // Runs one generation, calling `on_events` with every batch of engine events as they arrive.
   template <typename OnEvents>
   boost::asio::awaitable<Status> generate(const std::string& model,
-                                          engine::GenerationRequest request, const CallContext& ctx,
+                                          engine::GenerationRequest request, CallContext& ctx,
                                           OnEvents on_events);
 
   // A whole (non-streamed) answer: every token event merged into one delta, then how it ended.
@@ -63,7 +63,7 @@ class LocalProvider final : public Provider {
   };
   boost::asio::awaitable<Result<Whole>> generateWhole(const std::string& model,
                                                       engine::GenerationRequest request,
-                                                      const CallContext& ctx);
+                                                      CallContext& ctx);
 
   std::unique_ptr<engine::ModelRegistry> registry_;
 };
