@@ -103,7 +103,8 @@ constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
 constexpr std::string_view kPriceKeys[] = {
     "provider",   "kind",              "model", "input", "output", "cached_input", "cache_write",
     "hourly_usd", "tokens_per_second", "prompt_tokens_per_second"};
-constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback"};
+constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback", "dashboard"};
+constexpr std::string_view kDashboardKeys[] = {"enabled", "session_ttl"};
 constexpr std::string_view kRequestLogKeys[] = {
     "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
     "queue_capacity", "prune_interval", "payload_routes", "max_payload_bytes"};
@@ -553,6 +554,7 @@ class Loader {
   [[nodiscard]] bool loadPrices(const Field& f, const Config& config,
                                 std::vector<PriceConfig>& out);
   [[nodiscard]] bool loadTelemetry(const Field& f, const Config& config, TelemetryConfig& out);
+  [[nodiscard]] bool loadDashboard(const Field& f, DashboardConfig& out);
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
@@ -1805,6 +1807,21 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
         !string(mm, "token", out.metrics.token)) {
       return false;
     }
+  }
+  if (const Field* dashboard = m.find("dashboard")) {
+    if (!loadDashboard(*dashboard, out.dashboard)) return false;
+  }
+  return true;
+}
+
+bool Loader::loadDashboard(const Field& f, DashboardConfig& out) {
+  Fields m;
+  if (!mapping(f, kDashboardKeys, m) || !boolean(m, "enabled", out.enabled) ||
+      !duration(m, "session_ttl", false, out.session_ttl)) {
+    return false;
+  }
+  if (out.session_ttl < Millis(60'000) || out.session_ttl > Millis(30LL * 24 * 3600 * 1000)) {
+    return fail(*m.find("session_ttl"), "must be between 1m and 720h");
   }
   return true;
 }

@@ -219,10 +219,17 @@ struct MetricsConfig {
   std::string token;    // when set, scrapes must send `Authorization: Bearer <token>`
 };
 
+// The web dashboard at /ui and its JSON API under /admin/api (docs/dashboard.md).
+struct DashboardConfig {
+  bool enabled = true;
+  Millis session_ttl{12LL * 3600 * 1000};  // how long a login cookie stays valid
+};
+
 struct TelemetryConfig {
   RequestLogConfig request_log;
   MetricsConfig metrics;
   bool feedback = true;  // POST /v1/feedback
+  DashboardConfig dashboard;
 };
 
 // Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.
