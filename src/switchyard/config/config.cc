@@ -1925,6 +1925,7 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   // Config files log requests unless told not to; a Config built in code does not.
   config.telemetry.request_log.enabled = true;
+  config.telemetry.dashboard.enabled = true;
   if (ok) {
     if (const Field* f = m.find("telemetry")) ok = loadTelemetry(*f, config, config.telemetry);
   }

@@ -221,7 +221,9 @@ struct MetricsConfig {
 
 // The web dashboard at /ui and its JSON API under /admin/api (docs/dashboard.md).
 struct DashboardConfig {
-  bool enabled = true;
+  // Config files turn it on unless `telemetry.dashboard.enabled: false`; a Config built in code
+  // (tests) leaves it off.
+  bool enabled = false;
   Millis session_ttl{12LL * 3600 * 1000};  // how long a login cookie stays valid
 };
 

@@ -944,6 +944,7 @@ TEST(ConfigTest, DashboardSection) {
   const Config d = parseOk("server:\n  workers: 1\n");
   EXPECT_TRUE(d.telemetry.dashboard.enabled);
   EXPECT_EQ(d.telemetry.dashboard.session_ttl, 12h);
+  EXPECT_FALSE(Config{}.telemetry.dashboard.enabled);
   const Config c =
       parseOk("telemetry:\n  dashboard:\n    enabled: false\n    session_ttl: 30m\n");
   EXPECT_FALSE(c.telemetry.dashboard.enabled);
