@@ -176,7 +176,21 @@ asio::awaitable<void> DashboardRoutes::handle(std::string_view path, http::Reque
     co_return;
   }
   Reply reply;
-  if (is_login) {
+  if (path == "/admin/api/session") {
+    // Answers 200 either way, so the page can ask before it shows the login form (a 401 would
+    // be a console error in every browser).
+    const Status s = authorize(req);
+    json::object o{{"authenticated", s.isOk()},
+                   {"admin_enabled", !admin_hash_.empty()},
+                   {"store", queries_ != nullptr}};
+    if (s.isOk()) {
+      o["session_ttl_s"] =
+          std::chrono::duration_cast<std::chrono::seconds>(sessions_.ttl()).count();
+    } else {
+      o["message"] = s.message();
+    }
+    reply = Reply{200, json::serialize(o), ""};
+  } else if (is_login) {
     reply = login(req);  // hashing only: no I/O
   } else if (is_logout) {
     reply = logout(req);
@@ -296,13 +310,6 @@ DashboardRoutes::Reply DashboardRoutes::api(std::string_view path, const http::R
   const std::string_view what = path.substr(kApi.size());
   const Query query(req.target());
   try {
-    if (what == "session") {
-      return ok(json::object{
-          {"authenticated", true},
-          {"session_ttl_s",
-           std::chrono::duration_cast<std::chrono::seconds>(sessions_.ttl()).count()},
-          {"store", queries_ != nullptr}});
-    }
     if (what == "breakers") {
       json::array list;
       if (health_ != nullptr) {

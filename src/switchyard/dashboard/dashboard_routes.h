@@ -1,7 +1,7 @@
 #pragma once
 // DashboardRoutes: the web dashboard. GET /ui serves the embedded single-page app (ETag/304,
 // Cache-Control, a strict Content-Security-Policy); /admin/api/* is the JSON API it calls:
-// login/logout/session, overview, costs, routing, guard, breakers, requests (+ drill-down),
+// login/logout/session (session answers 200 with "authenticated" either way), overview, costs, routing, guard, breakers, requests (+ drill-down),
 // eval/runs (+ detail). Every API call needs the admin key: a session cookie from
 // POST /admin/api/login (HttpOnly, SameSite=Strict) or `Authorization: Bearer <admin key>`.
 // Store queries run on the module's own thread pool; the I/O thread only awaits them.
