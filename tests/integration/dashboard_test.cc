@@ -169,8 +169,8 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
   const json::value o = waitForRequests(7);
   ASSERT_EQ(o.at("requests").as_int64(), 7) << json::serialize(o);
   EXPECT_EQ(o.at("errors").as_int64(), 2);
-  EXPECT_EQ(o.at("latency_ms").at("total").at("count").as_uint64(), 7u);
-  EXPECT_EQ(o.at("latency_ms").at("ttft").at("count").as_uint64(), 5u);
+  EXPECT_EQ(o.at("latency_ms").at("total").at("count").as_int64(), 7);
+  EXPECT_EQ(o.at("latency_ms").at("ttft").at("count").as_int64(), 5);
   EXPECT_GT(o.at("latency_ms").at("total").at("p50").to_number<double>(), 0);
   EXPECT_GE(o.at("latency_ms").at("total").at("p99").to_number<double>(),
             o.at("latency_ms").at("total").at("p50").to_number<double>());
@@ -181,7 +181,8 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
 
   Reply costs = admin("/admin/api/costs?window=1h");
   ASSERT_EQ(costs.status, 200u) << costs.body;
-  const auto& by_model = costs.json().at("by_model").as_array();
+  const json::value costs_json = costs.json();
+  const auto& by_model = costs_json.at("by_model").as_array();
   std::map<std::string, std::int64_t> per_model;
   for (const auto& m : by_model) per_model[std::string(m.at("name").as_string())] = m.at("requests").as_int64();
   EXPECT_EQ(per_model["cloud/fake-model"], 4);  // 3 answered + 1 failed
@@ -208,15 +209,17 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
 
   Reply guard = admin("/admin/api/guard?window=1h");
   ASSERT_EQ(guard.status, 200u) << guard.body;
-  EXPECT_EQ(guard.json().at("requests_with_findings").as_int64(), 2);
-  ASSERT_EQ(guard.json().at("by_type").as_array().size(), 1u);
-  EXPECT_EQ(guard.json().at("by_type").as_array()[0].at("type").as_string(), "EMAIL");
-  EXPECT_EQ(guard.json().at("by_type").as_array()[0].at("actions").at("local_only").as_int64(), 2);
+  const json::value g = guard.json();
+  EXPECT_EQ(g.at("requests_with_findings").as_int64(), 2);
+  ASSERT_EQ(g.at("by_type").as_array().size(), 1u);
+  EXPECT_EQ(g.at("by_type").as_array()[0].at("type").as_string(), "EMAIL");
+  EXPECT_EQ(g.at("by_type").as_array()[0].at("actions").at("local_only").as_int64(), 2);
 
   Reply breakers = admin("/admin/api/breakers");
   ASSERT_EQ(breakers.status, 200u);
   std::map<std::string, std::string> states;
-  for (const auto& d : breakers.json().at("deployments").as_array()) {
+  const json::value deployments = breakers.json().at("deployments");
+  for (const auto& d : deployments.as_array()) {
     states[std::string(d.at("deployment").as_string())] = std::string(d.at("state").as_string());
   }
   EXPECT_EQ(states["cloud/fake-model"], "closed") << breakers.body;
@@ -231,11 +234,12 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
 
   Reply one = admin("/admin/api/requests/" + first_id);
   ASSERT_EQ(one.status, 200u) << one.body;
-  EXPECT_EQ(one.json().at("request").at("provider").as_string(), "cloud");
-  EXPECT_EQ(one.json().at("request").at("status").as_int64(), 200);
-  ASSERT_EQ(one.json().at("feedback").as_array().size(), 1u);
-  EXPECT_EQ(one.json().at("feedback").as_array()[0].at("label").as_string(), "good");
-  EXPECT_NE(std::string(one.json().at("request").at("request_payload").as_string())
+  const json::value one_json = one.json();
+  EXPECT_EQ(one_json.at("request").at("provider").as_string(), "cloud");
+  EXPECT_EQ(one_json.at("request").at("status").as_int64(), 200);
+  ASSERT_EQ(one_json.at("feedback").as_array().size(), 1u);
+  EXPECT_EQ(one_json.at("feedback").as_array()[0].at("label").as_string(), "good");
+  EXPECT_NE(std::string(one_json.at("request").at("request_payload").as_string())
                 .find("Hello number 0"),
             std::string::npos);
   Reply pii = admin("/admin/api/requests/" + pii_id);
@@ -283,7 +287,7 @@ TEST_P(DashboardIntegrationTest, EvaluationRunsAreListed) {
   Reply runs = admin("/admin/api/eval/runs");
   ASSERT_EQ(runs.status, 200u) << runs.body;
   ASSERT_EQ(runs.json().at("data").as_array().size(), 1u);
-  const auto& r = runs.json().at("data").as_array()[0];
+  const json::value r = runs.json().at("data").as_array()[0];
   EXPECT_EQ(r.at("id").as_string(), "run-dash-1");
   EXPECT_DOUBLE_EQ(r.at("pass_rate").to_number<double>(), 0.75);
   Reply detail = admin("/admin/api/eval/runs/run-dash-1");

@@ -48,8 +48,8 @@ routing:
 routes:
   - name: auto
     candidates:
-      - {provider: cloud, model: ${MODEL}}
-      - {provider: onprem, model: ${MODEL}}
+      - {target: cloud/${MODEL}}
+      - {target: onprem/${MODEL}}
 guard:
   policy:
     EMAIL: local_only
@@ -80,7 +80,7 @@ cases:
     assert: [{type: contains, value: you said}]
   - id: math
     category: math
-    vars: {question: What is 6 times 7?}
+    vars: {question: "What is 6 times 7?"}
     assert: [{type: contains, value: "42"}]
 `;
 

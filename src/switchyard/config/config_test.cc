@@ -1012,7 +1012,7 @@ providers:
             "test.yaml:3: telemetry.metrics.enabled: expected true or false, got 'maybe'");
   EXPECT_EQ(parseError("telemetry:\n  tracing: {}\n").message(),
             "test.yaml:2: unknown key 'tracing' in telemetry (valid keys: request_log, metrics, "
-            "feedback)");
+            "feedback, dashboard)");
 }
 
 }  // namespace

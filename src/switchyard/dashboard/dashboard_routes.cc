@@ -235,9 +235,11 @@ asio::awaitable<void> DashboardRoutes::serveAsset(std::string_view path, http::R
     (void)co_await writer.send(304, asset->content_type, "", headers);
     co_return;
   }
-  // HEAD: the same head, no body (Content-Length then says 0; fine for a probe).
-  (void)co_await writer.send(200, asset->content_type, head ? std::string() : std::string(asset->data),
-                             headers);
+  // HEAD: the same head, no body (Content-Length then says 0; fine for a probe). The body is a
+  // named variable: g++ 12 mishandles a conditional over temporaries inside co_await.
+  std::string body;
+  if (!head) body.assign(asset->data);
+  (void)co_await writer.send(200, asset->content_type, std::move(body), headers);
 }
 
 Status DashboardRoutes::authorize(const http::Request& req) {
