@@ -22,7 +22,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 export function append(el: Element, children: (Child | Child[])[]): void {
-  for (const c of children.flat()) {
+  for (const c of (children as unknown[]).flat(Infinity) as Child[]) {
     if (c === null || c === undefined || c === false) continue;
     el.append(typeof c === 'number' ? String(c) : c);
   }

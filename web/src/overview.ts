@@ -23,6 +23,22 @@ function kpi(label: string, value: string, testid: string, sub?: string): HTMLEl
     sub ? h('div', { class: 'kpi-sub' }, sub) : null);
 }
 
+// The same, narrower: name, requests, cost and a bar (for key, team and route).
+function spendTable(rows: CostRow[], what: string, testid: string): HTMLElement {
+  if (rows.length === 0) return empty('No requests in this window.');
+  const max = Math.max(...rows.map((r) => r.cost_usd), 1e-12);
+  const maxReq = Math.max(...rows.map((r) => r.requests), 1);
+  const anyCost = rows.some((r) => r.cost_usd > 0);
+  return h('table', { class: 'table', 'data-testid': testid },
+    h('thead', null, h('tr', null, h('th', null, what), h('th', { class: 'num' }, 'Requests'),
+      h('th', { class: 'num' }, 'Cost'), h('th', { class: 'barcol' }, ''))),
+    h('tbody', null, rows.map((r) => h('tr', { 'data-name': r.name },
+      h('td', { class: 'name' }, r.name),
+      h('td', { class: 'num', 'data-col': 'requests' }, fmtInt(r.requests)),
+      h('td', { class: 'num' }, fmtUsd(r.cost_usd)),
+      h('td', { class: 'barcol' }, bar(anyCost ? r.cost_usd / max : r.requests / maxReq))))));
+}
+
 function costTable(rows: CostRow[], what: string, testid: string): HTMLElement {
   if (rows.length === 0) return empty('No requests in this window.');
   const max = Math.max(...rows.map((r) => r.cost_usd), 1e-12);
@@ -153,7 +169,7 @@ export function renderOverview(d: OverviewData): HTMLElement {
       card('Local vs cloud', shareBar(d.routing), decisions(d.routing))),
     h('div', { class: 'grid two' }, guardCard(d.guard), breakersCard(d.breakers)),
     h('div', { class: 'grid three' },
-      card('Cost by key', costTable(d.costs.by_key, 'Key', 'cost-by-key')),
-      card('Cost by team', costTable(d.costs.by_team, 'Team', 'cost-by-team')),
-      card('Cost by route', costTable(d.costs.by_route, 'Route', 'cost-by-route'))));
+      card('Cost by key', spendTable(d.costs.by_key, 'Key', 'cost-by-key')),
+      card('Cost by team', spendTable(d.costs.by_team, 'Team', 'cost-by-team')),
+      card('Cost by route', spendTable(d.costs.by_route, 'Route', 'cost-by-route'))));
 }

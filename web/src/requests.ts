@@ -107,6 +107,7 @@ export function renderRequest(d: RequestDetail): HTMLElement {
         h('tbody', null, d.feedback.map((f) => h('tr', null, h('td', null, fmtTime(f.ts_ms)),
           h('td', { class: 'num' }, f.score === null ? '–' : String(f.score)),
           h('td', null, f.label), h('td', null, f.comment)))))),
-    card('Payloads', payloads.length ? payloads : empty(
-      'Payloads are not logged for this route (telemetry.request_log.payload_routes).')));
+    h('div', { 'data-testid': 'payloads' }, card('Payloads', payloads.length ? payloads : empty(
+      'No payload was logged for this request (only routes listed in ' +
+      'telemetry.request_log.payload_routes log them).'))));
 }
