@@ -207,6 +207,7 @@ asio::awaitable<void> DashboardRoutes::handle(std::string_view path, http::Reque
         asio::use_awaitable);
   }
   if (!reply.set_cookie.empty()) headers.emplace_back("Set-Cookie", std::move(reply.set_cookie));
+  if (reply.retry_after_s > 0) headers.emplace_back("Retry-After", std::to_string(reply.retry_after_s));
   (void)co_await writer.send(reply.status, kJson, std::move(reply.body), headers);
 }
 
@@ -270,6 +271,15 @@ Status DashboardRoutes::authorize(const http::Request& req) {
 DashboardRoutes::Reply DashboardRoutes::login(const http::Request& req) {
   auto error = [](Status s) { return Reply{api::httpStatusFor(s), errorBody(s), ""}; };
   if (admin_hash_.empty()) return error(authorize(req));
+  // Guessing the admin key online: a handful of tries a minute, for everyone together.
+  if (const int wait = loginBackoff(); wait > 0) {
+    Reply r = error(Status(ErrorCode::kRateLimited, "Too many failed logins; try again in " +
+                                                        std::to_string(wait) + " s.")
+                        .withRetryAfter(wait)
+                        .withErrorType("login_rate_limited"));
+    r.retry_after_s = wait;
+    return r;
+  }
   boost::system::error_code ec;
   json::value body = json::parse(req.body(), ec);
   const json::string* key = nullptr;
@@ -285,6 +295,7 @@ DashboardRoutes::Reply DashboardRoutes::login(const http::Request& req) {
   }
   const std::string hash = auth::hashKey(std::string_view(key->data(), key->size()));
   if (CRYPTO_memcmp(hash.data(), admin_hash_.data(), admin_hash_.size()) != 0) {
+    noteLoginFailure();
     logEvent(spdlog::level::warn, "dashboard.login_failed", {});
     return error(Status(ErrorCode::kUnauthenticated, "Wrong admin key.")
                      .withErrorType("invalid_admin_key"));
@@ -297,6 +308,24 @@ DashboardRoutes::Reply DashboardRoutes::login(const http::Request& req) {
   if (proto != req.end() && proto->value() == "https") cookie += "; Secure";
   json::object o{{"authenticated", true}, {"expires_in_s", ttl.count()}};
   return Reply{200, json::serialize(o), std::move(cookie)};
+}
+
+int DashboardRoutes::loginBackoff() {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(login_mu_);
+  while (!login_failures_.empty() && now - login_failures_.front() >= std::chrono::minutes(1)) {
+    login_failures_.pop_front();
+  }
+  if (login_failures_.size() < kLoginFailuresPerMinute) return 0;
+  const auto free_at = login_failures_.front() + std::chrono::minutes(1);
+  return static_cast<int>(
+      std::chrono::ceil<std::chrono::seconds>(free_at - now).count());
+}
+
+void DashboardRoutes::noteLoginFailure() {
+  std::lock_guard lock(login_mu_);
+  login_failures_.push_back(std::chrono::steady_clock::now());
+  if (login_failures_.size() > kLoginFailuresPerMinute) login_failures_.pop_front();
 }
 
 DashboardRoutes::Reply DashboardRoutes::logout(const http::Request& req) {

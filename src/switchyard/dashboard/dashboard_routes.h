@@ -12,7 +12,10 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "switchyard/config/config.h"
@@ -40,12 +43,15 @@ class DashboardRoutes final : public server::RouteModule {
   Status reload(const config::Config& config);
 
   static constexpr std::string_view kCookie = "sy_session";
+  // Failed logins allowed per minute (all clients together); then logins answer 429.
+  static constexpr std::size_t kLoginFailuresPerMinute = 10;
 
  private:
   struct Reply {
     unsigned status = 200;
     std::string body;
     std::string set_cookie;
+    int retry_after_s = 0;
   };
   boost::asio::awaitable<void> serveAsset(std::string_view path, http::Request& req,
                                           http::ResponseWriter& writer,
@@ -54,6 +60,9 @@ class DashboardRoutes final : public server::RouteModule {
   Status authorize(const http::Request& req);
   Reply login(const http::Request& req);
   Reply logout(const http::Request& req);
+  // Seconds until another login may be tried (0: now), after too many failures.
+  int loginBackoff();
+  void noteLoginFailure();
   Reply api(std::string_view path, const http::Request& req);  // on the pool
 
   std::string admin_hash_;  // SHA-256 hex of the admin key; empty: disabled
@@ -61,6 +70,8 @@ class DashboardRoutes final : public server::RouteModule {
   std::unique_ptr<DashboardQueries> queries_;
   const routing::HealthBoard* health_;
   std::atomic<std::shared_ptr<const Localities>> localities_;
+  std::mutex login_mu_;
+  std::deque<std::chrono::steady_clock::time_point> login_failures_;  // the last minute's
   boost::asio::thread_pool pool_{2};
 };
 
