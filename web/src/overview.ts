@@ -154,7 +154,8 @@ export function renderOverview(d: OverviewData): HTMLElement {
       kpi('Tokens', fmtCompact(tokens), 'kpi-tokens',
         `${fmtCompact(o.tokens.prompt)} in · ${fmtCompact(o.tokens.completion)} out · ` +
         `${fmtCompact(o.tokens.cached)} cached`),
-      kpi('Spend', fmtUsd(o.cost_usd), 'kpi-cost', `${fmtUsd(d.costs.total_usd)} in cost table`)),
+      kpi('Spend', fmtUsd(o.cost_usd), 'kpi-cost',
+        `${fmtUsd(o.requests ? (o.cost_usd / o.requests) * 1000 : 0)} per 1,000 requests`)),
     h('div', { class: 'grid two' },
       card('Traffic', timeChart('Requests and errors per bucket', o.series.t, [
         { label: 'Requests', color: '#2563eb', values: o.series.requests, fill: true },
