@@ -7,7 +7,7 @@ BIN := build/release/bin/switchyard
 # The embedded defaults serve this model; `make serve` makes it once (a few MB, seconds).
 MODEL ?= $(or $(SWITCHYARD_MODEL),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/switchyard/models/tiny-chat.gguf)
 
-.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat bench bench-engine clean format
+.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat test-ui bench bench-engine clean format
 
 all: build
 
@@ -32,8 +32,9 @@ else
 	$(BIN) serve --config $(CONFIG)
 endif
 
-# Unit + integration tests (ctest), the same under ASan+UBSan, then the SDK compatibility tests.
-test: test-unit test-asan test-compat
+# Unit + integration tests (ctest), the same under ASan+UBSan, the SDK compatibility tests,
+# then the dashboard in Chromium.
+test: test-unit test-asan test-compat test-ui
 	@echo "make test: all tiers passed"
 
 test-unit: build
@@ -44,6 +45,9 @@ test-asan: build-asan
 
 test-compat: build
 	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) tests/compat/run.sh
+
+test-ui: build
+	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) tests/ui/run.sh
 
 bench: build
 	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) bench/gateway_overhead/run.sh

@@ -105,10 +105,12 @@ constexpr std::string_view kSignalRuleKeys[] = {"name", "keywords", "patterns"};
 constexpr std::string_view kPriceKeys[] = {
     "provider",   "kind",              "model", "input", "output", "cached_input", "cache_write",
     "hourly_usd", "tokens_per_second", "prompt_tokens_per_second"};
-constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback", "traces"};
+constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedback", "traces",
+                                               "dashboard"};
 constexpr std::string_view kTracesKeys[] = {
     "endpoint",   "sample_ratio",   "service_name",   "resource",    "headers",
     "batch_size", "flush_interval", "queue_capacity", "timeout",     "max_retries"};
+constexpr std::string_view kDashboardKeys[] = {"enabled", "session_ttl"};
 constexpr std::string_view kRequestLogKeys[] = {
     "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
     "queue_capacity", "prune_interval", "payload_routes", "max_payload_bytes"};
@@ -568,6 +570,7 @@ class Loader {
   [[nodiscard]] bool loadTraces(const Field& f, TracesConfig& out);
   [[nodiscard]] bool loadStringMap(const Field& f, bool secret_values,
                                    std::map<std::string, std::string>& out);
+  [[nodiscard]] bool loadDashboard(const Field& f, DashboardConfig& out);
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
@@ -1908,6 +1911,21 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
       return false;
     }
   }
+  if (const Field* dashboard = m.find("dashboard")) {
+    if (!loadDashboard(*dashboard, out.dashboard)) return false;
+  }
+  return true;
+}
+
+bool Loader::loadDashboard(const Field& f, DashboardConfig& out) {
+  Fields m;
+  if (!mapping(f, kDashboardKeys, m) || !boolean(m, "enabled", out.enabled) ||
+      !duration(m, "session_ttl", false, out.session_ttl)) {
+    return false;
+  }
+  if (out.session_ttl < Millis(60'000) || out.session_ttl > Millis(30LL * 24 * 3600 * 1000)) {
+    return fail(*m.find("session_ttl"), "must be between 1m and 720h");
+  }
   return true;
 }
 
@@ -2107,6 +2125,7 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   // Config files log requests unless told not to; a Config built in code does not.
   config.telemetry.request_log.enabled = true;
+  config.telemetry.dashboard.enabled = true;
   if (ok) {
     if (const Field* f = m.find("telemetry")) ok = loadTelemetry(*f, config, config.telemetry);
   }

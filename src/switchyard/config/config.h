@@ -250,11 +250,20 @@ struct TracesConfig {
   int max_retries = 3;                          // on 429 / 502 / 503 / 504 / network errors
 };
 
+// The web dashboard at /ui and its JSON API under /admin/api (docs/dashboard.md).
+struct DashboardConfig {
+  // Config files turn it on unless `telemetry.dashboard.enabled: false`; a Config built in code
+  // (tests) leaves it off.
+  bool enabled = false;
+  Millis session_ttl{12LL * 3600 * 1000};  // how long a login cookie stays valid
+};
+
 struct TelemetryConfig {
   RequestLogConfig request_log;
   MetricsConfig metrics;
   bool feedback = true;  // POST /v1/feedback
   TracesConfig traces;
+  DashboardConfig dashboard;
 };
 
 // Guard (docs/guardrails.md): what happens to PII and secrets found in requests and answers.

@@ -942,6 +942,24 @@ telemetry:
             36h);
 }
 
+TEST(ConfigTest, DashboardSection) {
+  const Config d = parseOk("server:\n  workers: 1\n");
+  EXPECT_TRUE(d.telemetry.dashboard.enabled);
+  EXPECT_EQ(d.telemetry.dashboard.session_ttl, 12h);
+  EXPECT_FALSE(Config{}.telemetry.dashboard.enabled);
+  const Config c =
+      parseOk("telemetry:\n  dashboard:\n    enabled: false\n    session_ttl: 30m\n");
+  EXPECT_FALSE(c.telemetry.dashboard.enabled);
+  EXPECT_EQ(c.telemetry.dashboard.session_ttl, 30min);
+  EXPECT_EQ(parseError("telemetry:\n  dashboard:\n    session_ttl: 10s\n").message(),
+            "test.yaml:3: telemetry.dashboard.session_ttl: must be between 1m and 720h");
+  EXPECT_EQ(parseError("telemetry:\n  dashboard:\n    theme: dark\n").message(),
+            "test.yaml:3: unknown key 'theme' in telemetry.dashboard (valid keys: enabled, "
+            "session_ttl)");
+  EXPECT_THAT(parseError("telemetry:\n  dashboard:\n    enabled: sometimes\n").message(),
+              ::testing::HasSubstr("test.yaml:3: telemetry.dashboard.enabled:"));
+}
+
 TEST(ConfigTest, PriceAndTelemetryErrorsNameLineAndKey) {
   const std::string providers = R"(
 providers:
@@ -996,7 +1014,7 @@ providers:
             "test.yaml:3: telemetry.metrics.enabled: expected true or false, got 'maybe'");
   EXPECT_EQ(parseError("telemetry:\n  tracing: {}\n").message(),
             "test.yaml:2: unknown key 'tracing' in telemetry (valid keys: request_log, metrics, "
-            "feedback, traces)");
+            "feedback, traces, dashboard)");
 }
 
 TEST(ConfigTest, TracesSection) {

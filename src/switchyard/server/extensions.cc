@@ -1,5 +1,9 @@
 #include "switchyard/server/extensions.h"
 
+#include "switchyard/core/log.h"
+#include "switchyard/dashboard/dashboard_routes.h"
+#include "switchyard/server/admin_routes.h"
+
 #include "switchyard/server/governance.h"
 #include "switchyard/server/telemetry_routes.h"
 #include "switchyard/telemetry/observer.h"
@@ -66,6 +70,27 @@ Result<Extensions> buildExtensions(GatewayServices& services) {
   ext.routes.push_back(std::make_unique<TelemetryRoutes>(
       telemetry::Registry::global(), config.telemetry.metrics.enabled,
       config.telemetry.metrics.token, config.telemetry.feedback ? request_log : nullptr));
+
+  // The web dashboard (/ui) and its JSON API (/admin/api/*), behind the admin key. Without a
+  // store it still serves the page and breaker states, and says so.
+  if (config.telemetry.dashboard.enabled) {
+    const std::string admin_key = adminKeyFrom(config);
+    std::unique_ptr<dashboard::DashboardQueries> queries;
+    if (!admin_key.empty()) {
+      auto opened = dashboard::DashboardQueries::open(config.storage_url);
+      if (opened) {
+        queries = std::move(*opened);
+      } else {
+        logEvent(spdlog::level::warn, "dashboard.no_store",
+                 {{"error", opened.error().message()}});
+      }
+    }
+    auto module = std::make_unique<dashboard::DashboardRoutes>(
+        config, admin_key, std::move(queries), &services.router.health());
+    dashboard::DashboardRoutes* raw = module.get();
+    ext.reloaders.push_back([raw](const config::Config& c) { return raw->reload(c); });
+    ext.routes.push_back(std::move(module));
+  }
 
   return ext;
 }
