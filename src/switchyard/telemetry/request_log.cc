@@ -360,8 +360,7 @@ bool RequestLog::enqueue(RequestRecord record) {
   std::size_t depth = 0;
   {
     std::lock_guard lock(mu_);
-    if (pending_.size() + in_writer_ >= static_cast<std::size_t>(options_.queue_capacity) ||
-        stop_) {
+    if (pending_.size() >= static_cast<std::size_t>(options_.queue_capacity) || stop_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       dropped_metric_.inc();
       if (!t_has_spare) {  // the record itself is a fine spare
@@ -373,6 +372,7 @@ bool RequestLog::enqueue(RequestRecord record) {
     pending_.push_back(std::move(record));
     ++enqueued_seq_;
     depth = pending_.size();
+    pending_count_.store(depth, std::memory_order_relaxed);
     if (!t_has_spare && !spares_.empty()) {
       t_spare = std::move(spares_.back());
       spares_.pop_back();
@@ -467,6 +467,7 @@ void RequestLog::run() {
         wake_.wait_until(lock, std::min(next_flush, next_prune));
       }
       rows.swap(pending_);  // everything queued; written below in batches
+      pending_count_.store(0, std::memory_order_relaxed);
       in_writer_ = rows.size();
       feedback.swap(pending_feedback_);
       versions.swap(pending_versions_);
@@ -567,8 +568,12 @@ Status RequestLog::writeRows(std::span<const RequestRecord> rows) {
     const std::span<const Value> params(params_.data(), n * kColumns);
     if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
     // A long batch in short bursts: an I/O thread waiting for this core gets it after one
-    // INSERT (a fraction of a millisecond), not after the whole batch.
-    if (start + n < rows.size()) std::this_thread::yield();
+    // INSERT (a fraction of a millisecond), not after the whole batch. Not when the queue is
+    // filling up: then the writer needs its whole share of the CPU to keep up.
+    if (start + n < rows.size() && pending_count_.load(std::memory_order_relaxed) <
+                                       static_cast<std::size_t>(options_.queue_capacity) / 4) {
+      std::this_thread::yield();
+    }
   }
   return Status::ok();
 }

@@ -9,7 +9,8 @@
 //
 // Cheap for the request path: an enqueue is one short critical section (a vector push; the
 // writer takes the whole queue at once by swapping vectors) and wakes the writer only when a
-// batch is full. Written rows go back to the producers as spares (takeSpare()) whose strings
+// batch is full. queue_capacity bounds the queue; the writer holds at most as many rows again
+// while it writes them. Written rows go back to the producers as spares (takeSpare()) whose strings
 // keep their capacity, so a warm I/O thread fills a row without allocating. The writer runs
 // under SCHED_BATCH (its wake-ups do not preempt I/O threads) and yields the core between its
 // multi-row INSERTs, so a long batch delays a waiting I/O thread by one INSERT at most; it
@@ -163,6 +164,7 @@ class RequestLog {
   std::condition_variable done_;
   std::vector<RequestRecord> pending_;  // the writer swaps it out whole
   std::size_t in_writer_ = 0;           // rows the writer took and has not finished with
+  std::atomic<std::size_t> pending_count_{0};  // pending_.size(), read by the writer unlocked
   std::vector<RequestRecord> spares_;   // finished rows for producers to reuse
   std::vector<FeedbackRecord> pending_feedback_;
   std::map<VersionKey, VersionNote> pending_versions_;  // noteModelVersion()
