@@ -23,6 +23,9 @@ export WARMUP=${WARMUP:-1}
 export CONCURRENCY="1 64"
 export TARGETS=switchyard PORTKEY=0
 
+# run.sh, once more if it fails to start (a port taken between the check and the bind).
+run() { "$HERE/../gateway_overhead/run.sh" || "$HERE/../gateway_overhead/run.sh"; }
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-telemetry-compare.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 : >"$TMP/all.txt"
@@ -35,7 +38,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     for side in on off; do
       echo "telemetry compare: round $r/$ROUNDS, $bin, telemetry $side" >&2
       SWITCHYARD_BIN=$path SWITCHYARD_TELEMETRY=$side RAW="$TMP/raw" METRICS_OUT="$TMP/metrics" \
-        "$HERE/../gateway_overhead/run.sh" >/dev/null
+        run >/dev/null
       sed "s/^/$bin-$side /" "$TMP/raw" >>"$TMP/all.txt"
       if [[ $side == on && -s $TMP/metrics ]]; then
         echo "round $r $bin: $(grep -E 'rows_(written|dropped)_total' "$TMP/metrics" | tr '\n' ' ')" \
@@ -98,7 +101,7 @@ if [[ $CALLGRIND == 1 ]]; then
     for side in on off; do
       echo "telemetry compare: callgrind, $bin, telemetry $side" >&2
       MODE=callgrind SWITCHYARD_BIN=$path SWITCHYARD_TELEMETRY=$side OUT="$TMP/cg.md" \
-        "$HERE/../gateway_overhead/run.sh" >/dev/null
+        run >/dev/null
       while read -r kind per; do IR[$bin-$side-$kind]=$per; done < <(
         awk -F'|' '/^\| (chat|stream|messages)/ { gsub(/ /, "", $2); gsub(/ /, "", $5); print $2, $5 }' "$TMP/cg.md")
     done

@@ -431,8 +431,8 @@ void RequestLog::pruneNow() {
 void RequestLog::run() {
   if (options_.writer_nice >= 0) {
     // Background work: its wake-ups never preempt an I/O thread (SCHED_BATCH); a nice value
-    // above 0 also shrinks its share of a busy core (at the risk of falling behind and
-    // dropping rows under load, so the default keeps the normal share).
+    // above 0 also shrinks its share of a busy core. Off by default: on a loaded machine both
+    // made the writer fall behind and drop more rows at c=64 (docs/benchmarks.md).
     sched_param param{};
     (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
     if (options_.writer_nice > 0) {
@@ -568,10 +568,12 @@ Status RequestLog::writeRows(std::span<const RequestRecord> rows) {
     const std::span<const Value> params(params_.data(), n * kColumns);
     if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
     // A long batch in short bursts: an I/O thread waiting for this core gets it after one
-    // INSERT (a fraction of a millisecond), not after the whole batch. Not when the queue is
-    // filling up: then the writer needs its whole share of the CPU to keep up.
-    if (start + n < rows.size() && pending_count_.load(std::memory_order_relaxed) <
-                                       static_cast<std::size_t>(options_.queue_capacity) / 4) {
+    // INSERT (a fraction of a millisecond), not after the whole batch. Not with a backlog
+    // (rows in hand and queued past a quarter of the queue): then it needs its whole share of
+    // the CPU to keep up.
+    const std::size_t left = rows.size() - start - n;
+    if (left > 0 && left + pending_count_.load(std::memory_order_relaxed) <
+                        static_cast<std::size_t>(options_.queue_capacity) / 4) {
       std::this_thread::yield();
     }
   }

@@ -11,11 +11,10 @@
 // writer takes the whole queue at once by swapping vectors) and wakes the writer only when a
 // batch is full. queue_capacity bounds the queue; the writer holds at most as many rows again
 // while it writes them. Written rows go back to the producers as spares (takeSpare()) whose strings
-// keep their capacity, so a warm I/O thread fills a row without allocating. The writer runs
-// under SCHED_BATCH (its wake-ups do not preempt I/O threads) and yields the core between its
-// multi-row INSERTs, so a long batch delays a waiting I/O thread by one INSERT at most; it
-// reuses its statement parameters across batches and derives the model-version changelog
-// from the rows it writes.
+// keep their capacity, so a warm I/O thread fills a row without allocating. While it keeps
+// up, the writer yields the core between its multi-row INSERTs, so a long batch delays a
+// waiting I/O thread by one INSERT; it reuses its statement parameters across batches and
+// derives the model-version changelog from the rows it writes.
 //
 // Thread-safety: enqueue*(), takeSpare() and flush() may be called from any thread; the Database
 // is used only by the writer thread (and by open() before the thread starts).
@@ -100,9 +99,10 @@ struct RequestLogOptions {
   std::int64_t max_rows = 0;             // 0: unbounded
   std::chrono::milliseconds prune_interval{300'000};
   std::size_t max_payload_bytes = 64 * 1024;
-  // The writer thread runs under SCHED_BATCH with this nice value (0..19); -1 leaves its
-  // scheduling alone. Above 0 it yields more of a busy core, and may fall behind and drop rows.
-  int writer_nice = 0;
+  // >= 0: the writer thread runs under SCHED_BATCH with this nice value (0..19), giving way to
+  // I/O threads on busy cores at the risk of falling behind and dropping rows under load;
+  // -1 (the default) leaves its scheduling alone.
+  int writer_nice = -1;
   // Local models whose GGUF file hash goes into the model-version changelog at start-up:
   // (provider, model, path).
   std::vector<std::tuple<std::string, std::string, std::string>> local_models;
