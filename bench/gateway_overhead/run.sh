@@ -22,6 +22,7 @@
 #   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
 #                   TRACES_SAMPLE_RATIO [1]) to the nginx stub's /v1/traces (bench/telemetry)
 #   RAW             also copy the raw result lines (kind c path RESULT ...) to this file
+#   METRICS_OUT     write switchyard's request-log metrics (rows written/dropped) after the run
 #   MODE=rss: at least REQUESTS [1000000] non-streamed, then REQUESTS_STREAM [REQUESTS/4]
 #             streamed requests at RSS_CONNECTIONS [64], run as wrk segments of SEGMENT [10] s;
 #             VmRSS read from /proc/PID/status after each segment; RSS_MAX_SECONDS [900]
@@ -540,6 +541,11 @@ for kind in $KINDS; do
   done
 done
 [[ -n ${RAW:-} ]] && cp "$RESULTS" "$RAW"
+# The request log's health after the run (rows written, dropped under load).
+if [[ -n ${METRICS_OUT:-} && -n $SWITCHYARD_PORT ]]; then
+  curl -s --max-time 5 "http://127.0.0.1:$SWITCHYARD_PORT/metrics" |
+    grep '^switchyard_request_log_' >"$METRICS_OUT" || true
+fi
 if [[ -n $SWITCHYARD_PID ]] && ! kill -0 "$SWITCHYARD_PID" 2>/dev/null; then
   NOTES+=("switchyard DIED during the run; last log: $(tail -c 600 "$TMP/switchyard.log" | tr '\n' ' ')")
 fi

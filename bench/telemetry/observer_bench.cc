@@ -53,7 +53,7 @@ void BM_MetricsOnly(benchmark::State& state) {
   static sy::telemetry::Registry registry;
   static const sy::config::Config config = benchConfig();
   static sy::telemetry::TelemetryObserver observer(
-      config, registry, std::make_shared<const sy::telemetry::PriceTable>(config), nullptr);
+      config, registry, std::make_shared<const sy::telemetry::LivePrices>(config), nullptr);
   const RequestContext ctx[2] = {makeContext(state.thread_index()),
                                  makeContext(state.thread_index() + 1)};
   int i = 0;
@@ -78,7 +78,7 @@ void BM_MetricsAndRequestLog(benchmark::State& state) {
     return std::shared_ptr<sy::telemetry::RequestLog>(std::move(*opened));
   }();
   static sy::telemetry::TelemetryObserver observer(
-      config, registry, std::make_shared<const sy::telemetry::PriceTable>(config), log);
+      config, registry, std::make_shared<const sy::telemetry::LivePrices>(config), log);
   const RequestContext ctx[2] = {makeContext(state.thread_index()),
                                  makeContext(state.thread_index() + 1)};
   int i = 0;
@@ -94,7 +94,7 @@ void BM_RenderMetrics(benchmark::State& state) {
   sy::telemetry::Registry registry;
   const sy::config::Config config = benchConfig();
   sy::telemetry::TelemetryObserver observer(
-      config, registry, std::make_shared<const sy::telemetry::PriceTable>(config), nullptr);
+      config, registry, std::make_shared<const sy::telemetry::LivePrices>(config), nullptr);
   for (int i = 0; i < 64; ++i) {
     RequestContext ctx = makeContext(i);
     ctx.model = "model-" + std::to_string(i);

@@ -5,6 +5,7 @@
 #include <sampling.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -269,6 +270,9 @@ class Engine::Impl {
   std::uint64_t next_id_ = 1;
   std::size_t active_ = 0;
   EngineStats totals_;  // counters only; the rest is filled by stats()
+  // Written by the engine thread, read by stats() (metrics scrapes) without mu_.
+  std::atomic<std::uint64_t> generated_{0};
+  std::atomic<std::size_t> kv_cells_{0};
   std::size_t host_entries_ = 0;
   std::size_t host_bytes_ = 0;
 
@@ -818,6 +822,9 @@ EngineStats Engine::Impl::stats() const {
   s.active = active_;
   s.host_cache_entries = host_entries_;
   s.host_cache_bytes = host_bytes_;
+  s.tokens_generated = generated_.load(std::memory_order_relaxed);
+  s.kv_cells_used = kv_cells_.load(std::memory_order_relaxed);
+  s.kv_cells_total = ctx_ ? static_cast<std::size_t>(options_.n_ctx) : 0;
   return s;
 }
 
@@ -1215,12 +1222,14 @@ bool Engine::Impl::step() {
     }
     handleToken(s, token);
   }
+  kv_cells_.store(cellsInUse(), std::memory_order_relaxed);
   return true;
 }
 
 void Engine::Impl::handleToken(Slot& slot, llama_token token) {
   Request& req = *slot.req;
   ++req.usage.completion_tokens;
+  generated_.fetch_add(1, std::memory_order_relaxed);
   if (llama_vocab_is_eog(vocab_, token)) {
     finish(slot, FinishReason::kStop);
     return;
@@ -1292,6 +1301,7 @@ void Engine::Impl::finish(Slot& slot, FinishReason reason) {
     ++totals_.requests_done;
     totals_.prompt_tokens += static_cast<std::uint64_t>(req->usage.prompt_tokens);
     totals_.cached_tokens += static_cast<std::uint64_t>(req->usage.cached_tokens);
+    if (req->usage.cached_tokens > 0) ++totals_.prompt_cache_hits;
     totals_.completion_tokens += static_cast<std::uint64_t>(req->usage.completion_tokens);
   }
   logEvent(spdlog::level::debug, "engine_request_done",

@@ -8,6 +8,7 @@
 
 #include "switchyard/guard/redact.h"
 #include "switchyard/guard/stream_scanner.h"
+#include "switchyard/telemetry/metrics.h"
 
 namespace switchyard::guard {
 namespace {
@@ -229,6 +230,16 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
   if (!hits.empty()) {
     std::lock_guard lock(mu_);
     for (const auto& [type, ca] : by_type) counts_[type][static_cast<int>(ca.second)] += ca.first;
+  }
+  if (!hits.empty()) {
+    // Entity types are the detectors' (built-in and configured): a bounded label set.
+    static telemetry::CounterFamily& interventions = telemetry::Registry::global().counter(
+        "switchyard_guard_interventions_total",
+        "Entities the guard found in requests, by entity type and the action taken.",
+        {"entity_type", "action"});
+    for (const auto& [type, ca] : by_type) {
+      interventions.with({type, actionName(ca.second)}).inc(ca.first);
+    }
   }
   for (const auto& [type, ca] : by_type) {
     if (!ctx.guard_summary.empty()) ctx.guard_summary += ',';

@@ -26,6 +26,7 @@ bool DeploymentHealth::admit(Clock::time_point now) {
     case BreakerState::kOpen:
       if (now - opened_at_ < config_.cooldown) return false;
       state_ = BreakerState::kHalfOpen;
+      ++transitions_.to_half_open;
       probe_in_flight_ = true;
       return true;
     case BreakerState::kHalfOpen:
@@ -49,6 +50,7 @@ void DeploymentHealth::recordSuccess(std::chrono::microseconds ttft, Clock::time
   }
   if (state_ == BreakerState::kHalfOpen) {
     state_ = BreakerState::kClosed;
+    ++transitions_.to_closed;
     probe_in_flight_ = false;
     window_.clear();
     window_failures_ = 0;
@@ -85,6 +87,7 @@ void DeploymentHealth::release() {
 
 void DeploymentHealth::openLocked(Clock::time_point now) {
   state_ = BreakerState::kOpen;
+  ++transitions_.to_open;
   opened_at_ = now;
   probe_in_flight_ = false;
   consecutive_failures_ = 0;
@@ -98,6 +101,11 @@ BreakerState DeploymentHealth::state(Clock::time_point now) const {
     return BreakerState::kHalfOpen;  // the next admit() takes the probe
   }
   return state_;
+}
+
+DeploymentHealth::Transitions DeploymentHealth::transitions() const {
+  std::lock_guard lock(mu_);
+  return transitions_;
 }
 
 double DeploymentHealth::ewmaTtftMs() const {
@@ -124,7 +132,8 @@ std::vector<HealthBoard::Snapshot> HealthBoard::snapshot() const {
   std::vector<Snapshot> out;
   const auto now = DeploymentHealth::Clock::now();
   for (const auto& [name, h] : entries_) {
-    out.push_back({name, h->state(now), h->ewmaTtftMs(), h->successes(), h->failures()});
+    out.push_back({name, h->state(now), h->ewmaTtftMs(), h->successes(), h->failures(),
+                   h->transitions()});
   }
   return out;
 }

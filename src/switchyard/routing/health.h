@@ -47,6 +47,13 @@ class DeploymentHealth {
   double ewmaTtftMs() const;
   std::uint64_t successes() const { return successes_.load(std::memory_order_relaxed); }
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // State changes since start-up, by the state entered (for /metrics).
+  struct Transitions {
+    std::uint64_t to_open = 0;
+    std::uint64_t to_half_open = 0;  // a probe was let through after the cooldown
+    std::uint64_t to_closed = 0;
+  };
+  Transitions transitions() const;
 
   void reconfigure(const config::BreakerConfig& config);
 
@@ -65,6 +72,7 @@ class DeploymentHealth {
   double ewma_ttft_ms_ = 0;
   std::atomic<std::uint64_t> successes_{0};
   std::atomic<std::uint64_t> failures_{0};
+  Transitions transitions_;  // under mu_
 };
 
 class HealthBoard {
@@ -78,6 +86,7 @@ class HealthBoard {
     double ewma_ttft_ms;
     std::uint64_t successes;
     std::uint64_t failures;
+    DeploymentHealth::Transitions transitions;
   };
   std::vector<Snapshot> snapshot() const;
 

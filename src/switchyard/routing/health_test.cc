@@ -37,6 +37,10 @@ TEST(HealthTest, ConsecutiveFailuresOpenThenHalfOpenProbeCloses) {
   h.recordSuccess(milliseconds(20), t1);
   EXPECT_EQ(h.state(t1), BreakerState::kClosed);
   EXPECT_TRUE(h.admit(t1));
+  const auto moves = h.transitions();
+  EXPECT_EQ(moves.to_open, 1u);
+  EXPECT_EQ(moves.to_half_open, 1u);
+  EXPECT_EQ(moves.to_closed, 1u);
 }
 
 TEST(HealthTest, FailedProbeReopens) {
@@ -49,6 +53,10 @@ TEST(HealthTest, FailedProbeReopens) {
   EXPECT_EQ(h.state(t1), BreakerState::kOpen);
   EXPECT_FALSE(h.admit(t1 + milliseconds(500)));
   EXPECT_TRUE(h.admit(t1 + milliseconds(1000)));
+  const auto moves = h.transitions();
+  EXPECT_EQ(moves.to_open, 2u);  // tripped, then the failed probe
+  EXPECT_EQ(moves.to_half_open, 2u);
+  EXPECT_EQ(moves.to_closed, 0u);
 }
 
 TEST(HealthTest, ReleasedProbeFreesTheSlot) {
@@ -92,6 +100,7 @@ TEST(HealthTest, BoardKeepsEntriesAcrossLookups) {
   auto snap = board.snapshot();
   ASSERT_EQ(snap.size(), 1u);
   EXPECT_EQ(snap[0].failures, 1u);
+  EXPECT_EQ(snap[0].transitions.to_open, 0u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/dashboard/dashboard_routes.h"
 #include "switchyard/server/admin_routes.h"
+#include "switchyard/server/breaker_metrics.h"
 
 #include "switchyard/server/governance.h"
 #include "switchyard/server/telemetry_routes.h"
@@ -18,9 +19,16 @@ namespace switchyard::server {
 Result<Extensions> buildExtensions(GatewayServices& services) {
   const config::Config& config = services.config;
   Extensions ext;
-  // Pricing (telemetry's price table), before the stages that reserve budgets with it.
-  auto prices = std::make_shared<const telemetry::PriceTable>(config);
+  // Pricing (telemetry's price table), before the stages that reserve budgets with it. A reload
+  // swaps in a table built from the new `prices:` (stages and router keep the same object).
+  auto prices = std::make_shared<telemetry::LivePrices>(config);
   ext.pricing = prices;
+  ext.reloaders.push_back([prices](const config::Config& next) {
+    prices->reload(next);
+    return Status::ok();
+  });
+  // Circuit breakers on /metrics, read from the health board at scrape time.
+  if (services.health != nullptr) ext.keep_alive.push_back(breakerMetrics(*services.health));
 
   // Admission stages, in the pipeline's fixed order: auth, limits, guard, rag.
   // Governance: auth, limits and guard stages, and the /admin module (issue 6).

@@ -25,6 +25,9 @@ struct GatewayServices {
   providers::Registry& providers;
   const routing::Router& router;
   RouteSupport& support;
+  // The breakers and latency of every deployment (outlives the extensions); null in tests that
+  // build extensions without a gateway.
+  routing::HealthBoard* health = nullptr;
 };
 
 struct Extensions {

@@ -932,7 +932,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
     auto runtime = Runtime::build(cfg, progress, nullptr, h.health(), nullptr);
     if (!runtime) return fail(std::move(runtime.error()));
     gateway->initial_runtime_ = *runtime;
-    GatewayServices services{cfg, (*runtime)->registry, *(*runtime)->router, h};
+    GatewayServices services{cfg, (*runtime)->registry, *(*runtime)->router, h, &h.health()};
     auto ext = buildExtensions(services);
     if (!ext) return fail(std::move(ext.error()));
     (*runtime)->router->setPricing(ext->pricing.get());

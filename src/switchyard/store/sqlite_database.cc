@@ -27,9 +27,9 @@ class SqliteDatabase final : public Database {
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
     }
-    sqlite3_reset(*stmt);
-    if (rc != SQLITE_DONE) return error("exec", sql);
-    return Status::ok();
+    Status out = rc == SQLITE_DONE ? Status::ok() : error("exec", sql);
+    unbind(*stmt);
+    return out;
   }
 
   Result<std::vector<Row>> query(std::string_view sql, std::span<const Value> params) override {
@@ -56,8 +56,9 @@ class SqliteDatabase final : public Database {
       }
       rows.push_back(std::move(row));
     }
-    sqlite3_reset(*stmt);
-    if (rc != SQLITE_DONE) return fail(error("query", sql));
+    Status out = rc == SQLITE_DONE ? Status::ok() : error("query", sql);
+    unbind(*stmt);
+    if (!out.isOk()) return fail(std::move(out));
     return rows;
   }
 
@@ -81,7 +82,8 @@ class SqliteDatabase final : public Database {
       --depth_;
       return s;
     }
-    if (Status s = execScript("BEGIN IMMEDIATE"); !s.isOk()) return s;
+    // BEGIN and COMMIT as cached statements: a batch writer runs them for every batch.
+    if (Status s = exec("BEGIN IMMEDIATE", {}); !s.isOk()) return s;
     depth_ = 1;
     Status s = body();
     depth_ = 0;
@@ -89,7 +91,7 @@ class SqliteDatabase final : public Database {
       (void)execScript("ROLLBACK");
       return s;
     }
-    if (Status c = execScript("COMMIT"); !c.isOk()) {
+    if (Status c = exec("COMMIT", {}); !c.isOk()) {
       (void)execScript("ROLLBACK");
       return c;
     }
@@ -106,8 +108,7 @@ class SqliteDatabase final : public Database {
     sqlite3_stmt* stmt = nullptr;
     auto it = statements_.find(sql);
     if (it != statements_.end()) {
-      stmt = it->second;
-      sqlite3_clear_bindings(stmt);
+      stmt = it->second;  // reset and unbound after its last use
     } else {
       if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
@@ -131,13 +132,25 @@ class SqliteDatabase final : public Database {
       } else if (const auto* d = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, at, *d);
       } else if (const auto* s = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, at, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        // Not copied: `params` outlive the statement's use, which unbind() ends.
+        rc = sqlite3_bind_text64(stmt, at, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else {
         rc = sqlite3_bind_null(stmt, at);
       }
-      if (rc != SQLITE_OK) return fail(error("bind", sql));
+      if (rc != SQLITE_OK) {
+        Status bad = error("bind", sql);
+        unbind(stmt);
+        return fail(std::move(bad));
+      }
     }
     return stmt;
+  }
+
+  // After a statement ran: reset it and drop its bindings, which point into the caller's
+  // parameters (bound without a copy).
+  static void unbind(sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
   }
 
   Status error(std::string_view what, std::string_view sql) const {

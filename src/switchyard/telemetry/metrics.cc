@@ -156,8 +156,8 @@ struct Registry::Entry {
   std::unique_ptr<CounterFamily> counter;
   std::unique_ptr<GaugeFamily> gauge;
   std::unique_ptr<HistogramFamily> histogram;
-  std::uint64_t callback_id = 0;
-  std::function<std::vector<Sample>()> read;
+  // Callback families: (id, read) in registration order.
+  std::vector<std::pair<std::uint64_t, std::function<std::vector<Sample>()>>> reads;
 };
 
 Registry::Registry() = default;
@@ -178,7 +178,7 @@ Registry::Entry& Registry::add(std::string_view name, std::string_view help, Met
   auto it = entries_.find(name);
   if (it != entries_.end()) {
     SY_CHECK(it->second->type == type && it->second->labels == labels &&
-             it->second->callback_id == 0);
+             it->second->reads.empty());
     return *it->second;
   }
   auto entry = std::make_unique<Entry>();
@@ -229,20 +229,30 @@ Registry::CallbackHandle Registry::callback(std::string_view name, std::string_v
                                             std::function<std::vector<Sample>()> read) {
   SY_CHECK(type != MetricType::kHistogram);
   std::lock_guard lock(mu_);
-  SY_CHECK(!entries_.contains(name));
-  Entry& e = add(name, help, type, labels);
-  e.callback_id = next_callback_++;
-  e.read = std::move(read);
-  return CallbackHandle(this, e.callback_id);
+  Entry* e = nullptr;
+  if (auto it = entries_.find(name); it != entries_.end()) {
+    // Another feed of an existing callback family.
+    SY_CHECK(!it->second->reads.empty() && it->second->type == type &&
+             it->second->labels == labels);
+    e = it->second.get();
+  } else {
+    e = &add(name, help, type, labels);
+  }
+  const std::uint64_t id = next_callback_++;
+  e->reads.emplace_back(id, std::move(read));
+  return CallbackHandle(this, id);
 }
 
 void Registry::removeCallback(std::uint64_t id) {
   std::lock_guard lock(mu_);
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->second->callback_id == id) {
-      entries_.erase(it);
-      return;
-    }
+    auto& reads = it->second->reads;
+    auto found = std::find_if(reads.begin(), reads.end(),
+                              [&](const auto& r) { return r.first == id; });
+    if (found == reads.end()) continue;
+    reads.erase(found);
+    if (reads.empty()) entries_.erase(it);
+    return;
   }
 }
 
@@ -310,15 +320,22 @@ std::string Registry::render() const {
         line("_sum", key, h->sum());
         line("_count", key, static_cast<double>(cumulative));
       }
-    } else if (e->read) {
-      auto samples = e->read();
-      std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    } else if (!e->reads.empty()) {
+      // Newest feed first; a stable sort keeps it ahead of older ones with the same labels.
+      std::vector<Sample> samples;
+      for (auto r = e->reads.rbegin(); r != e->reads.rend(); ++r) {
+        for (Sample& s : r->second()) {
+          if (s.label_values.size() == e->labels.size()) samples.push_back(std::move(s));
+        }
+      }
+      std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
         return a.label_values < b.label_values;
       });
-      for (const Sample& s : samples) {
-        if (s.label_values.size() != e->labels.size()) continue;
-        std::vector<std::string_view> views(s.label_values.begin(), s.label_values.end());
-        line("", joinKey(views), s.value);
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        if (i > 0 && samples[i].label_values == samples[i - 1].label_values) continue;
+        std::vector<std::string_view> views(samples[i].label_values.begin(),
+                                            samples[i].label_values.end());
+        line("", joinKey(views), samples[i].value);
       }
     }
   }

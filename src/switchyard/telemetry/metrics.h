@@ -136,7 +136,10 @@ class Registry {
 
   // A counter or gauge family whose samples `read` reports when scraped (engine queue depth,
   // breaker states, ...). Removed when the returned handle is destroyed; `read` must not call
-  // back into the registry.
+  // back into the registry. Several callbacks may feed one family (one per gateway, provider or
+  // engine; same type and labels): their samples are merged, and where two report the same
+  // label values the one registered last wins (a provider rebuilt by a reload replaces the one
+  // still draining requests).
   class CallbackHandle {
    public:
     CallbackHandle() = default;

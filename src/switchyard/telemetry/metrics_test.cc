@@ -64,6 +64,33 @@ TEST(MetricsTest, CallbacksReportAtScrapeTimeUntilTheHandleGoes) {
   EXPECT_EQ(r.render(), "");
 }
 
+TEST(MetricsTest, SeveralCallbacksFeedOneFamilyNewestWinsOnEqualLabels) {
+  Registry r;
+  auto old_feed = r.callback("sy_engine_queue_depth", "Queued.", MetricType::kGauge,
+                             {"provider", "model"}, [] {
+                               return std::vector<Sample>{{{"local", "a"}, 1}, {{"local", "b"}, 2}};
+                             });
+  {
+    auto new_feed = r.callback("sy_engine_queue_depth", "Queued.", MetricType::kGauge,
+                               {"provider", "model"}, [] {
+                                 return std::vector<Sample>{{{"local", "b"}, 7},
+                                                            {{"other", "c"}, 3}};
+                               });
+    const std::string text = r.render();
+    EXPECT_EQ(text,
+              "# HELP sy_engine_queue_depth Queued.\n"
+              "# TYPE sy_engine_queue_depth gauge\n"
+              "sy_engine_queue_depth{provider=\"local\",model=\"a\"} 1\n"
+              "sy_engine_queue_depth{provider=\"local\",model=\"b\"} 7\n"
+              "sy_engine_queue_depth{provider=\"other\",model=\"c\"} 3\n");
+  }
+  // The newer feed is gone: the older one reports alone again.
+  EXPECT_NE(r.render().find("sy_engine_queue_depth{provider=\"local\",model=\"b\"} 2\n"),
+            std::string::npos);
+  old_feed = {};
+  EXPECT_EQ(r.render(), "");
+}
+
 TEST(MetricsTest, ConcurrentUpdatesAreNotLost) {
   Registry r;
   auto& c = r.counter("sy_c_total", "C.", {"t"});

@@ -217,6 +217,35 @@ void PriceTable::recordThroughput(std::string_view provider, double tokens_per_s
   m.compare_exchange_strong(old, next, std::memory_order_relaxed);
 }
 
+void PriceTable::carryMeasurementsFrom(const PriceTable& other) {
+  for (auto& [name, e] : providers_) {
+    if (e.measured) e.measured->store(other.measuredThroughput(name), std::memory_order_relaxed);
+  }
+}
+
+LivePrices::LivePrices(const config::Config& config)
+    : table_(std::make_shared<const PriceTable>(config)) {}
+
+void LivePrices::reload(const config::Config& config) {
+  auto next = std::make_shared<PriceTable>(config);
+  next->carryMeasurementsFrom(*table_.load());
+  table_.store(std::move(next));
+}
+
+double LivePrices::cost(std::string_view provider, std::string_view model,
+                        const api::Usage& usage) const {
+  return table_.load()->cost(provider, model, usage);
+}
+
+double LivePrices::estimate(std::string_view provider, std::string_view model,
+                            std::int64_t prompt_tokens, std::int64_t max_output_tokens) const {
+  return table_.load()->estimate(provider, model, prompt_tokens, max_output_tokens);
+}
+
+double LivePrices::maxEstimate(std::int64_t prompt_tokens, std::int64_t max_output_tokens) const {
+  return table_.load()->maxEstimate(prompt_tokens, max_output_tokens);
+}
+
 double PriceTable::measuredThroughput(std::string_view provider) const {
   const ProviderEntry* e = entry(provider);
   return e != nullptr && e->measured ? e->measured->load(std::memory_order_relaxed) : 0.0;

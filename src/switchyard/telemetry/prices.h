@@ -78,6 +78,9 @@ class PriceTable final : public pipeline::Pricing {
   // USD for `usage` at per-token `price` (exposed for reports and tests).
   static double tokenCost(const ModelPrice& price, const api::Usage& usage);
 
+  // Copies the measured throughput of every local provider that `other` knows too.
+  void carryMeasurementsFrom(const PriceTable& other);
+
  private:
   struct ProviderEntry {
     std::string kind;
@@ -91,6 +94,31 @@ class PriceTable final : public pipeline::Pricing {
   std::map<std::string, ProviderEntry, std::less<>> providers_;
   std::map<std::string, std::vector<std::pair<std::string, ModelPrice>>, std::less<>> by_kind_;
   std::vector<std::pair<std::string, std::string>> configured_models_;  // for maxEstimate
+};
+
+// LivePrices: the price table the gateway shares (the limits stage's estimates, the router's
+// cost strategy, the log phase's cost), replaced whole when the configuration is reloaded
+// (SIGHUP, POST /admin/reload), so changed `prices:` and local hardware costs apply to the next
+// request. Throughput measured for a local provider carries over to the new table when the
+// provider keeps its name.
+//
+// Thread-safety: every method may be called from any thread; reload() swaps atomically, and a
+// caller of current() keeps the table it got alive for as long as it holds it.
+class LivePrices final : public pipeline::Pricing {
+ public:
+  explicit LivePrices(const config::Config& config);
+
+  std::shared_ptr<const PriceTable> current() const { return table_.load(); }
+  void reload(const config::Config& config);
+
+  double cost(std::string_view provider, std::string_view model,
+              const api::Usage& usage) const override;
+  double estimate(std::string_view provider, std::string_view model,
+                  std::int64_t prompt_tokens, std::int64_t max_output_tokens) const override;
+  double maxEstimate(std::int64_t prompt_tokens, std::int64_t max_output_tokens) const override;
+
+ private:
+  std::atomic<std::shared_ptr<const PriceTable>> table_;
 };
 
 }  // namespace switchyard::telemetry

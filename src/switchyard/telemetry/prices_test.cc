@@ -133,6 +133,37 @@ TEST(PriceTableTest, EstimatesAssumeNoCacheAndTheMostExpensiveConfiguredModel) {
   EXPECT_NEAR(prices.maxEstimate(1000, 500), 0.0525, 1e-12);
 }
 
+TEST(LivePricesTest, ReloadSwapsPricesAndHardwareAndKeepsMeasuredThroughput) {
+  config::Config c = baseConfig();
+  config::PriceConfig hw;
+  hw.provider = "gpu";
+  hw.hourly_usd = 3.6;  // $0.001 per second; throughput measured
+  c.prices = {hw};
+  LivePrices prices(c);
+  const pipeline::Pricing& pricing = prices;  // what stages and the router hold
+  prices.current()->recordThroughput("gpu", 100);
+  // gpt-4o at the shipped $2.50 in; the local model at 1000 tokens / 100 tok/s * $0.001.
+  EXPECT_NEAR(pricing.cost("oai", "gpt-4o", usage(1'000'000, 0)), 2.50, 1e-12);
+  EXPECT_NEAR(pricing.cost("gpu", "tiny", usage(0, 1000)), 0.01, 1e-12);
+  const std::shared_ptr<const PriceTable> before = prices.current();
+
+  config::PriceConfig negotiated;
+  negotiated.provider = "oai";
+  negotiated.model = "gpt-4o";
+  negotiated.input = 1.0;
+  negotiated.output = 4.0;
+  hw.hourly_usd = 7.2;  // a bigger machine
+  c.prices = {negotiated, hw};
+  prices.reload(c);
+  EXPECT_NEAR(pricing.cost("oai", "gpt-4o", usage(1'000'000, 0)), 1.0, 1e-12);
+  EXPECT_NEAR(pricing.estimate("oai", "gpt-4o", 1'000'000, 1'000'000), 5.0, 1e-12);
+  // Measured throughput carried over; the new hourly rate applies.
+  EXPECT_DOUBLE_EQ(prices.current()->measuredThroughput("gpu"), 100);
+  EXPECT_NEAR(pricing.cost("gpu", "tiny", usage(0, 1000)), 0.02, 1e-12);
+  // A request that took the old table keeps it (and its prices) to its end.
+  EXPECT_NEAR(before->cost("oai", "gpt-4o", usage(1'000'000, 0)), 2.50, 1e-12);
+}
+
 TEST(PriceTableTest, ShippedDefaultsAreSane) {
   for (const DefaultPrice& d : defaultPrices()) {
     EXPECT_GT(d.price.input, 0) << d.model;

@@ -1,6 +1,8 @@
 #include "switchyard/telemetry/request_log.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
 
 namespace switchyard::telemetry {
@@ -191,17 +194,16 @@ RequestLogOptions RequestLogOptions::fromConfig(const config::Config& config) {
   return o;
 }
 
-RequestRecord recordFrom(const pipeline::RequestContext& ctx,
-                         pipeline::RequestContext::Clock::time_point now,
-                         std::chrono::system_clock::time_point wall_now) {
-  RequestRecord r;
+void fillRecord(const pipeline::RequestContext& ctx,
+                pipeline::RequestContext::Clock::time_point now,
+                std::chrono::system_clock::time_point wall_now, RequestRecord& r) {
   const auto total = now - ctx.received;
   r.ts_ms = unixMs(wall_now) - std::chrono::duration_cast<std::chrono::milliseconds>(total).count();
-  r.request_id = ctx.request_id;
+  r.request_id = ctx.request_id;  // assignments: a spare record's strings keep their buffers
   r.key_id = ctx.key_id;
   r.key_name = ctx.key_name;
   r.team = ctx.team;
-  r.endpoint = std::string(pipeline::endpointName(ctx.endpoint));
+  r.endpoint = pipeline::endpointName(ctx.endpoint);
   r.format = ctx.format == pipeline::WireFormat::kAnthropic ? "anthropic" : "openai";
   r.stream = ctx.stream;
   r.requested_model = ctx.requested_model;
@@ -210,13 +212,18 @@ RequestRecord recordFrom(const pipeline::RequestContext& ctx,
   r.model = ctx.model;
   r.model_version = ctx.model_version;
   r.status = static_cast<int>(ctx.http_status);
-  if (!ctx.error.isOk()) {
-    r.error_type = ctx.error.errorType().empty() ? std::string(errorCodeName(ctx.error.code()))
-                                                 : ctx.error.errorType();
+  if (ctx.error.isOk()) {
+    r.error_type.clear();
+  } else if (ctx.error.errorType().empty()) {
+    r.error_type = errorCodeName(ctx.error.code());
+  } else {
+    r.error_type = ctx.error.errorType();
   }
   r.queue_ms = ctx.queue_ms;
+  r.ttft_ms.reset();
   if (ctx.first_byte && ctx.upstream_start) r.ttft_ms = millis(*ctx.first_byte - *ctx.upstream_start);
   r.total_ms = millis(total);
+  r.overhead_ms.reset();
   if (ctx.upstream_start) r.overhead_ms = millis(*ctx.upstream_start - ctx.received);
   r.usage = ctx.usage;
   r.cost_usd = ctx.cost_usd;
@@ -227,6 +234,15 @@ RequestRecord recordFrom(const pipeline::RequestContext& ctx,
   r.task_type = ctx.task_type;
   r.risk_tier = ctx.risk_tier;
   r.rag_collection = ctx.rag_collection;
+  r.request_payload.clear();
+  r.response_payload.clear();
+}
+
+RequestRecord recordFrom(const pipeline::RequestContext& ctx,
+                         pipeline::RequestContext::Clock::time_point now,
+                         std::chrono::system_clock::time_point wall_now) {
+  RequestRecord r;
+  fillRecord(ctx, now, wall_now, r);
   return r;
 }
 
@@ -306,6 +322,34 @@ RequestLog::~RequestLog() {
   if (writer_.joinable()) writer_.join();
 }
 
+namespace {
+
+// This thread's spare record (see takeSpare()); any RequestLog's will do, they are plain values.
+thread_local RequestRecord t_spare;
+thread_local bool t_has_spare = false;
+
+// Spares keep their strings' buffers, except big ones (payloads): those are freed rather than
+// held by every spare.
+constexpr std::size_t kSpareStringCapacity = 512;
+
+void recycle(RequestRecord& r) {
+  for (std::string* s :
+       {&r.request_id, &r.key_id, &r.key_name, &r.team, &r.endpoint, &r.format,
+        &r.requested_model, &r.route, &r.provider, &r.model, &r.model_version, &r.error_type,
+        &r.guard_summary, &r.decision, &r.task_type, &r.risk_tier, &r.rag_collection,
+        &r.request_payload, &r.response_payload}) {
+    if (s->capacity() > kSpareStringCapacity) std::string().swap(*s);
+  }
+}
+
+}  // namespace
+
+RequestRecord RequestLog::takeSpare() {
+  if (!t_has_spare) return {};
+  t_has_spare = false;
+  return std::move(t_spare);
+}
+
 bool RequestLog::enqueue(RequestRecord record) {
   if (record.request_payload.size() > options_.max_payload_bytes) {
     record.request_payload.resize(options_.max_payload_bytes);
@@ -319,20 +363,24 @@ bool RequestLog::enqueue(RequestRecord record) {
     if (pending_.size() >= static_cast<std::size_t>(options_.queue_capacity) || stop_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       dropped_metric_.inc();
+      if (!t_has_spare) {  // the record itself is a fine spare
+        t_spare = std::move(record);
+        t_has_spare = true;
+      }
       return false;
-    }
-    if (!record.model_version.empty() && !record.provider.empty()) {
-      VersionNote& note =
-          pending_versions_[{record.provider, record.model, record.model_version}];
-      if (note.first_ms == 0 || record.ts_ms < note.first_ms) note.first_ms = record.ts_ms;
-      note.last_ms = std::max(note.last_ms, record.ts_ms);
     }
     pending_.push_back(std::move(record));
     ++enqueued_seq_;
     depth = pending_.size();
+    pending_count_.store(depth, std::memory_order_relaxed);
+    if (!t_has_spare && !spares_.empty()) {
+      t_spare = std::move(spares_.back());
+      spares_.pop_back();
+      t_has_spare = true;
+    }
   }
   queue_metric_.set(static_cast<double>(depth));
-  // The writer wakes on its own timer; only a full batch needs it early.
+  // The writer wakes on its own timer; only a full batch needs it early (once per batch).
   if (depth == static_cast<std::size_t>(options_.batch_size)) wake_.notify_one();
   return true;
 }
@@ -381,14 +429,25 @@ void RequestLog::pruneNow() {
 }
 
 void RequestLog::run() {
+  if (options_.writer_nice >= 0) {
+    // Background work: its wake-ups never preempt an I/O thread (SCHED_BATCH); a nice value
+    // above 0 also shrinks its share of a busy core. Off by default: on a loaded machine both
+    // made the writer fall behind and drop more rows at c=64 (docs/benchmarks.md).
+    sched_param param{};
+    (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
+    if (options_.writer_nice > 0) {
+      (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.writer_nice);
+    }
+  }
   auto next_prune = SteadyClock::now() + options_.prune_interval;
   auto next_flush = SteadyClock::now() + options_.flush_interval;
-  const std::size_t batch = static_cast<std::size_t>(options_.batch_size);
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
+  const std::size_t spare_cap = std::min<std::size_t>(
+      2 * batch, static_cast<std::size_t>(std::max(0, options_.queue_capacity)));
+  std::vector<RequestRecord> rows;  // taken from pending_ by swapping, kept for its capacity
+  std::vector<FeedbackRecord> feedback;
+  std::map<VersionKey, VersionNote> versions;
   for (;;) {
-    std::vector<RequestRecord> rows;
-    std::vector<FeedbackRecord> feedback;
-    std::map<VersionKey, VersionNote> versions;
-    std::uint64_t taken = 0;
     bool prune_due = false;
     bool stopping = false;
     std::uint64_t serving = 0;
@@ -407,24 +466,38 @@ void RequestLog::run() {
         if (!anything) next_flush = now + options_.flush_interval;
         wake_.wait_until(lock, std::min(next_flush, next_prune));
       }
-      const std::size_t n = std::min(batch, pending_.size());
-      rows.assign(std::make_move_iterator(pending_.begin()),
-                  std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      rows.swap(pending_);  // everything queued; written below in batches
+      pending_count_.store(0, std::memory_order_relaxed);
+      in_writer_ = rows.size();
       feedback.swap(pending_feedback_);
       versions.swap(pending_versions_);
-      taken = n + feedback.size();
       stopping = stop_;
       serving = flush_requested_;
       if (prune_due) prune_requested_ = false;
-      queue_metric_.set(static_cast<double>(pending_.size()));
+      queue_metric_.set(static_cast<double>(in_writer_));
     }
-    if (!rows.empty() || !feedback.empty() || !versions.empty()) {
+    // The changelog from the rows (not on the I/O threads): first and last time each version
+    // was seen.
+    for (const RequestRecord& r : rows) {
+      if (r.model_version.empty() || r.provider.empty()) continue;
+      VersionNote& note = versions[{r.provider, r.model, r.model_version}];
+      if (note.first_ms == 0 || r.ts_ms < note.first_ms) note.first_ms = r.ts_ms;
+      note.last_ms = std::max(note.last_ms, r.ts_ms);
+    }
+    // One transaction per batch; the first also carries feedback and versions (even when no
+    // rows are queued).
+    for (std::size_t start = 0; start < rows.size() || start == 0; start += batch) {
+      const std::size_t n = start < rows.size() ? std::min(batch, rows.size() - start) : 0;
+      const std::span<const RequestRecord> chunk(rows.data() + start, n);
+      const bool extras = start == 0 && (!feedback.empty() || !versions.empty());
+      if (n == 0 && !extras) break;
       Status s;
       // A failed batch is retried a few times (the store may be restarting), then dropped.
       for (int attempt = 0; attempt < 3; ++attempt) {
         s = db_->transaction([&]() -> Status {
-          if (Status w = writeBatch(rows, feedback); !w.isOk()) return w;
+          if (Status w = writeRows(chunk); !w.isOk()) return w;
+          if (!extras) return Status::ok();
+          if (Status w = writeFeedback(feedback); !w.isOk()) return w;
           for (const auto& [key, note] : versions) {
             const Value params[] = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
                                     text(note.identity), note.first_ms, note.last_ms};
@@ -435,20 +508,29 @@ void RequestLog::run() {
         if (s.isOk()) break;
         errors_metric_.inc();
         logEvent(spdlog::level::warn, "request_log_write_failed",
-                 {{"error", s.message()}, {"rows", static_cast<long long>(rows.size())},
+                 {{"error", s.message()}, {"rows", static_cast<long long>(n)},
                   {"attempt", static_cast<long long>(attempt + 1)}});
         std::unique_lock lock(mu_);
         if (stop_) break;
         wake_.wait_for(lock, options_.flush_interval, [&] { return stop_; });
       }
+      const std::size_t taken = n + (extras ? feedback.size() : 0);
       if (s.isOk()) {
-        written_.fetch_add(rows.size(), std::memory_order_relaxed);
-        written_metric_.inc(static_cast<double>(rows.size()));
+        written_.fetch_add(n, std::memory_order_relaxed);
+        written_metric_.inc(static_cast<double>(n));
       } else {
         dropped_.fetch_add(taken, std::memory_order_relaxed);
         dropped_metric_.inc(static_cast<double>(taken));
       }
+      {
+        std::lock_guard lock(mu_);
+        written_seq_ += taken;
+        in_writer_ -= n;
+      }
+      done_.notify_all();  // flush() callers may be waiting for this batch
     }
+    feedback.clear();
+    versions.clear();
     next_flush = SteadyClock::now() + options_.flush_interval;
     if (prune_due) {
       if (Status s = prune(); !s.isOk()) {
@@ -457,9 +539,15 @@ void RequestLog::run() {
       }
       next_prune = SteadyClock::now() + options_.prune_interval;
     }
+    for (RequestRecord& r : rows) recycle(r);  // outside the lock: may free payloads
     {
       std::lock_guard lock(mu_);
-      written_seq_ += taken;
+      // This round's rows go back to the producers as spares.
+      for (RequestRecord& r : rows) {
+        if (spares_.size() >= spare_cap) break;
+        spares_.push_back(std::move(r));
+      }
+      rows.clear();
       flush_served_ = std::max(flush_served_, serving);
       if (prune_due) ++prunes_done_;
       if (stopping && pending_.empty() && pending_feedback_.empty() && pending_versions_.empty()) {
@@ -472,16 +560,27 @@ void RequestLog::run() {
   }
 }
 
-Status RequestLog::writeBatch(std::vector<RequestRecord>& rows,
-                              std::vector<FeedbackRecord>& feedback) {
-  std::vector<Value> params;
-  params.reserve(kRowsPerInsert * kColumns);
+Status RequestLog::writeRows(std::span<const RequestRecord> rows) {
+  if (params_.size() < kRowsPerInsert * kColumns) params_.resize(kRowsPerInsert * kColumns);
   for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
     const std::size_t n = std::min(kRowsPerInsert, rows.size() - start);
-    params.clear();
-    for (std::size_t i = start; i < start + n; ++i) appendRow(params, rows[i]);
+    for (std::size_t i = 0; i < n; ++i) setRow(i, rows[start + i]);
+    const std::span<const Value> params(params_.data(), n * kColumns);
     if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
+    // A long batch in short bursts: an I/O thread waiting for this core gets it after one
+    // INSERT (a fraction of a millisecond), not after the whole batch. Not with a backlog
+    // (rows in hand and queued past a quarter of the queue): then it needs its whole share of
+    // the CPU to keep up.
+    const std::size_t left = rows.size() - start - n;
+    if (left > 0 && left + pending_count_.load(std::memory_order_relaxed) <
+                        static_cast<std::size_t>(options_.queue_capacity) / 4) {
+      std::this_thread::yield();
+    }
   }
+  return Status::ok();
+}
+
+Status RequestLog::writeFeedback(const std::vector<FeedbackRecord>& feedback) {
   for (const FeedbackRecord& f : feedback) {
     const Value params[] = {f.ts_ms, f.request_id, real(f.score), text(f.label), text(f.comment)};
     if (Status s = db_->exec(kInsertFeedback, params); !s.isOk()) return s;
@@ -489,47 +588,68 @@ Status RequestLog::writeBatch(std::vector<RequestRecord>& rows,
   return Status::ok();
 }
 
-void RequestLog::appendRow(std::vector<store::Value>& params, const RequestRecord& r) {
-  {
-    const Value row[] = {
-        r.ts_ms,
-        r.request_id,
-        text(r.key_id),
-        text(r.key_name),
-        text(r.team),
-        r.endpoint,
-        r.format,
-        std::int64_t{r.stream ? 1 : 0},
-        text(r.requested_model),
-        text(r.route),
-        text(r.provider),
-        text(r.model),
-        text(r.model_version),
-        std::int64_t{r.status},
-        text(r.error_type),
-        real(r.queue_ms),
-        real(r.ttft_ms),
-        r.total_ms,
-        real(r.overhead_ms),
-        r.usage.prompt_tokens,
-        r.usage.completion_tokens,
-        r.usage.cached_tokens,
-        r.usage.cache_write_tokens,
-        r.usage.reasoning_tokens,
-        r.cost_usd,
-        text(r.guard_summary),
-        std::int64_t{r.local_only ? 1 : 0},
-        text(r.decision),
-        std::int64_t{r.attempts},
-        text(r.task_type),
-        text(r.risk_tier),
-        text(r.rag_collection),
-        text(r.request_payload),
-        text(r.response_payload),
-    };
-    static_assert(std::size(row) == kColumns);
-    for (const Value& v : row) params.push_back(v);
+namespace {
+
+// Assignments into a reused parameter: a text parameter keeps its buffer from the last batch.
+void setText(Value& v, const std::string& s, bool null_if_empty = true) {
+  if (s.empty() && null_if_empty) {
+    v = std::monostate();
+  } else if (auto* held = std::get_if<std::string>(&v)) {
+    held->assign(s);
+  } else {
+    v = s;
   }
+}
+void setInt(Value& v, std::int64_t n) { v = n; }
+void setReal(Value& v, double d) { v = d; }
+void setReal(Value& v, const std::optional<double>& d) {
+  if (d) {
+    v = *d;
+  } else {
+    v = std::monostate();
+  }
+}
+
+}  // namespace
+
+void RequestLog::setRow(std::size_t slot, const RequestRecord& r) {
+  Value* p = params_.data() + slot * kColumns;
+  int c = 0;
+  setInt(p[c++], r.ts_ms);
+  setText(p[c++], r.request_id, false);
+  setText(p[c++], r.key_id);
+  setText(p[c++], r.key_name);
+  setText(p[c++], r.team);
+  setText(p[c++], r.endpoint, false);
+  setText(p[c++], r.format, false);
+  setInt(p[c++], r.stream ? 1 : 0);
+  setText(p[c++], r.requested_model);
+  setText(p[c++], r.route);
+  setText(p[c++], r.provider);
+  setText(p[c++], r.model);
+  setText(p[c++], r.model_version);
+  setInt(p[c++], r.status);
+  setText(p[c++], r.error_type);
+  setReal(p[c++], r.queue_ms);
+  setReal(p[c++], r.ttft_ms);
+  setReal(p[c++], r.total_ms);
+  setReal(p[c++], r.overhead_ms);
+  setInt(p[c++], r.usage.prompt_tokens);
+  setInt(p[c++], r.usage.completion_tokens);
+  setInt(p[c++], r.usage.cached_tokens);
+  setInt(p[c++], r.usage.cache_write_tokens);
+  setInt(p[c++], r.usage.reasoning_tokens);
+  setReal(p[c++], r.cost_usd);
+  setText(p[c++], r.guard_summary);
+  setInt(p[c++], r.local_only ? 1 : 0);
+  setText(p[c++], r.decision);
+  setInt(p[c++], r.attempts);
+  setText(p[c++], r.task_type);
+  setText(p[c++], r.risk_tier);
+  setText(p[c++], r.rag_collection);
+  setText(p[c++], r.request_payload);
+  setText(p[c++], r.response_payload);
+  SY_DCHECK(c == kColumns);
 }
 
 Status RequestLog::prune() {

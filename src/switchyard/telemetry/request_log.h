@@ -7,13 +7,21 @@
 // destructor writes every queued row before it returns (graceful shutdown loses none).
 // Retention: rows older than max_age and beyond the newest max_rows are pruned periodically.
 //
-// Thread-safety: enqueue*() and flush() may be called from any thread; the Database is used
-// only by the writer thread (and by open() before the thread starts).
+// Cheap for the request path: an enqueue is one short critical section (a vector push; the
+// writer takes the whole queue at once by swapping vectors) and wakes the writer only when a
+// batch is full. queue_capacity bounds the queue; the writer holds at most as many rows again
+// while it writes them. Written rows go back to the producers as spares (takeSpare()) whose strings
+// keep their capacity, so a warm I/O thread fills a row without allocating. While it keeps
+// up, the writer yields the core between its multi-row INSERTs, so a long batch delays a
+// waiting I/O thread by one INSERT; it reuses its statement parameters across batches and
+// derives the model-version changelog from the rows it writes.
+//
+// Thread-safety: enqueue*(), takeSpare() and flush() may be called from any thread; the Database
+// is used only by the writer thread (and by open() before the thread starts).
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -69,6 +77,11 @@ struct RequestRecord {
 RequestRecord recordFrom(const pipeline::RequestContext& ctx,
                          pipeline::RequestContext::Clock::time_point now,
                          std::chrono::system_clock::time_point wall_now);
+// The same into an existing record (every field assigned, payloads cleared), reusing the
+// capacity of its strings.
+void fillRecord(const pipeline::RequestContext& ctx,
+                pipeline::RequestContext::Clock::time_point now,
+                std::chrono::system_clock::time_point wall_now, RequestRecord& out);
 
 struct FeedbackRecord {
   std::int64_t ts_ms = 0;
@@ -86,6 +99,10 @@ struct RequestLogOptions {
   std::int64_t max_rows = 0;             // 0: unbounded
   std::chrono::milliseconds prune_interval{300'000};
   std::size_t max_payload_bytes = 64 * 1024;
+  // >= 0: the writer thread runs under SCHED_BATCH with this nice value (0..19), giving way to
+  // I/O threads on busy cores at the risk of falling behind and dropping rows under load;
+  // -1 (the default) leaves its scheduling alone.
+  int writer_nice = -1;
   // Local models whose GGUF file hash goes into the model-version changelog at start-up:
   // (provider, model, path).
   std::vector<std::tuple<std::string, std::string, std::string>> local_models;
@@ -106,6 +123,9 @@ class RequestLog {
 
   // Never blocks on I/O; false when the queue was full and the row was dropped.
   bool enqueue(RequestRecord record);
+  // A record to fill (fillRecord) and enqueue(): one the writer has finished with, its strings
+  // still allocated, when this thread's previous enqueue() picked one up; else a new one.
+  static RequestRecord takeSpare();
   bool enqueueFeedback(FeedbackRecord feedback);
   // A provider model reported `version` at `ts_ms` (written with the next batch).
   void noteModelVersion(std::string provider, std::string model, std::string version,
@@ -124,8 +144,9 @@ class RequestLog {
   RequestLog(store::DatabasePtr db, RequestLogOptions options, Registry& metrics);
   void run();
   void hashLocalModels();
-  Status writeBatch(std::vector<RequestRecord>& rows, std::vector<FeedbackRecord>& feedback);
-  static void appendRow(std::vector<store::Value>& params, const RequestRecord& r);
+  Status writeRows(std::span<const RequestRecord> rows);
+  Status writeFeedback(const std::vector<FeedbackRecord>& feedback);
+  void setRow(std::size_t slot, const RequestRecord& r);  // into params_
   Status prune();
 
   struct VersionNote {
@@ -141,9 +162,12 @@ class RequestLog {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::deque<RequestRecord> pending_;  // a deque: the writer takes batches off the front
+  std::vector<RequestRecord> pending_;  // the writer swaps it out whole
+  std::size_t in_writer_ = 0;           // rows the writer took and has not finished with
+  std::atomic<std::size_t> pending_count_{0};  // pending_.size(), read by the writer unlocked
+  std::vector<RequestRecord> spares_;   // finished rows for producers to reuse
   std::vector<FeedbackRecord> pending_feedback_;
-  std::map<VersionKey, VersionNote> pending_versions_;
+  std::map<VersionKey, VersionNote> pending_versions_;  // noteModelVersion()
   std::uint64_t enqueued_seq_ = 0;  // batches are cut by sequence for flush()
   std::uint64_t written_seq_ = 0;
   std::uint64_t flush_target_ = 0;     // flush(): write at least up to this sequence
@@ -161,6 +185,8 @@ class RequestLog {
   Counter& errors_metric_;
   Counter& pruned_metric_;
   Gauge& queue_metric_;
+
+  std::vector<store::Value> params_;  // writer thread: one multi-row INSERT's parameters
 
   std::atomic<bool> stop_hashing_{false};
   std::thread hasher_;

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -182,6 +184,101 @@ TEST_P(RequestLogTest, FullQueueDropsAndCountsAndShutdownWritesEveryQueuedRow) {
     EXPECT_EQ(count("request_log"), 0);  // still queued
   }
   EXPECT_EQ(count("request_log"), 5);  // the destructor flushed them
+}
+
+TEST_P(RequestLogTest, RowsKeepTheirOrderAcrossBatchBoundaries) {
+  RequestLogOptions options;
+  options.batch_size = 7;  // 100 rows: batches of 7 and a partial one, INSERTs of up to 32
+  auto log = open(options);
+  ASSERT_NE(log, nullptr);
+  for (int i = 0; i < 100; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "ord-%03d", i);
+    ASSERT_TRUE(log->enqueue(row(id)));
+  }
+  log->flush();
+  auto rows = query("SELECT request_id FROM request_log ORDER BY id");
+  ASSERT_EQ(rows.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "ord-%03d", i);
+    EXPECT_EQ(rows[static_cast<std::size_t>(i)].text(0), id);
+  }
+}
+
+TEST_P(RequestLogTest, AFullBatchIsWrittenWithoutWaitingForTheTimer) {
+  RequestLogOptions options;
+  options.batch_size = 10;
+  options.flush_interval = 1h;  // only a full batch wakes the writer
+  auto log = open(options);
+  ASSERT_NE(log, nullptr);
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(log->enqueue(row("b-" + std::to_string(i))));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(count("request_log"), 0);  // a partial batch waits
+  ASSERT_TRUE(log->enqueue(row("b-9")));
+  for (int i = 0; i < 200 && log->written() < 10; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(log->written(), 10u);
+  EXPECT_EQ(count("request_log"), 10);
+}
+
+TEST_P(RequestLogTest, ShutdownUnderLoadLosesNoAcceptedRow) {
+  RequestLogOptions options;
+  options.batch_size = 64;
+  options.queue_capacity = 2'000;  // small enough that some rows are dropped under this load
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};
+  std::uint64_t dropped = 0;
+  {
+    auto log = open(options);
+    ASSERT_NE(log, nullptr);
+    std::vector<std::thread> producers;
+    for (int t = 0; t < 4; ++t) {
+      producers.emplace_back([&, t] {
+        for (int i = 0; i < 3'000; ++i) {
+          RequestRecord r = RequestLog::takeSpare();
+          r = row("load-" + std::to_string(t) + "-" + std::to_string(i));
+          (log->enqueue(std::move(r)) ? accepted : refused).fetch_add(1);
+        }
+      });
+    }
+    for (auto& p : producers) p.join();
+    dropped = log->dropped();
+  }  // the destructor writes every accepted row
+  EXPECT_EQ(accepted + refused, 12'000);
+  EXPECT_EQ(dropped, static_cast<std::uint64_t>(refused.load()));
+  EXPECT_EQ(count("request_log"), accepted.load());
+  EXPECT_EQ(query("SELECT COUNT(DISTINCT request_id) FROM request_log")[0].integer(0),
+            accepted.load());
+}
+
+TEST_P(RequestLogTest, WrittenRowsComeBackAsSparesThatFillRecordOverwrites) {
+  (void)RequestLog::takeSpare();  // an earlier test's spare on this thread
+  auto log = open({});
+  ASSERT_NE(log, nullptr);
+  RequestRecord first = row("spare-0123456789abcdef");  // longer than the small-string buffer
+  first.request_payload = std::string(4096, 'p');       // big: not kept by a spare
+  first.error_type = "upstream_error";
+  ASSERT_TRUE(log->enqueue(std::move(first)));
+  log->flush();
+  // The next enqueue from this thread picks up the written row as this thread's spare.
+  ASSERT_TRUE(log->enqueue(row("spare-1")));
+  RequestRecord spare = RequestLog::takeSpare();
+  EXPECT_GE(spare.request_id.capacity(), std::string("spare-0123456789abcdef").size());
+  EXPECT_LE(spare.request_payload.capacity(), 512u);
+  pipeline::RequestContext ctx;
+  ctx.request_id = "fresh";
+  ctx.endpoint = pipeline::Endpoint::kChat;
+  ctx.http_status = 200;
+  ctx.received = pipeline::RequestContext::Clock::now();
+  fillRecord(ctx, ctx.received, std::chrono::system_clock::now(), spare);
+  EXPECT_EQ(spare.request_id, "fresh");
+  EXPECT_TRUE(spare.error_type.empty());
+  EXPECT_TRUE(spare.request_payload.empty());
+  EXPECT_TRUE(spare.key_id.empty());
+  EXPECT_FALSE(spare.ttft_ms.has_value());
+  EXPECT_EQ(spare.status, 200);
+  // Without an enqueue in between, there is no spare: a new record.
+  EXPECT_TRUE(RequestLog::takeSpare().request_id.empty());
 }
 
 TEST_P(RequestLogTest, RetentionPrunesByAgeAndRowCap) {

@@ -286,7 +286,9 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
 // ---- lifecycle -------------------------------------------------------------------------------
 
 LocalProvider::LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry)
-    : Provider(std::move(name)), registry_(std::move(registry)) {}
+    : Provider(std::move(name)),
+      registry_(std::move(registry)),
+      metrics_(std::make_unique<EngineMetrics>(this->name(), *registry_)) {}
 
 Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, bool progress) {
   const bool draw = progress && ::isatty(STDERR_FILENO) == 1;

@@ -10,6 +10,7 @@
 #include "switchyard/config/config.h"
 #include "switchyard/engine/engine.h"
 #include "switchyard/engine/model_registry.h"
+#include "switchyard/providers/local/engine_metrics.h"
 #include "switchyard/providers/provider.h"
 
 namespace switchyard::providers {
@@ -66,6 +67,7 @@ class LocalProvider final : public Provider {
                                                       CallContext& ctx);
 
   std::unique_ptr<engine::ModelRegistry> registry_;
+  std::unique_ptr<EngineMetrics> metrics_;  // after registry_: unregistered before it goes
 };
 
 }  // namespace switchyard::providers
