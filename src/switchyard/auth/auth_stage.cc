@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/url/parse.hpp>
+
 namespace switchyard::auth {
 namespace {
 
@@ -35,25 +37,43 @@ Status unauthenticated(std::string message) {
 
 }  // namespace
 
-std::string_view presentedKey(const pipeline::RequestHeaders& headers) {
+std::string presentedKey(const pipeline::RequestHeaders& headers, std::string_view target) {
   const std::string_view authorization = trimmed(headers.get("authorization"));
-  if (iequalsPrefix(authorization, "bearer ")) return trimmed(authorization.substr(7));
-  if (auto key = trimmed(headers.get("x-api-key")); !key.empty()) return key;
-  return trimmed(headers.get("x-goog-api-key"));
+  if (iequalsPrefix(authorization, "bearer ")) return std::string(trimmed(authorization.substr(7)));
+  if (auto key = trimmed(headers.get("x-api-key")); !key.empty()) return std::string(key);
+  if (auto key = trimmed(headers.get("x-goog-api-key")); !key.empty()) return std::string(key);
+  // Google's clients may send the key as `?key=` (percent-encoded like any query value).
+  if (target.find('?') == std::string_view::npos) return {};
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return {};
+  const auto params = url->params();
+  auto it = params.find("key");
+  if (it == params.end()) return {};
+  return std::string(trimmed((*it).value));
+}
+
+std::shared_ptr<const AuthStage::Settings> AuthStage::settingsOf(const config::Config& config) {
+  auto s = std::make_shared<Settings>();
+  s->require_keys = config.auth.require_keys;
+  for (const auto& p : config.providers) {
+    s->providers.emplace(p.name, true);
+    for (const auto& m : p.models) {
+      s->provider_of.emplace(m.name, p.name);
+      for (const auto& alias : m.aliases) s->provider_of.emplace(alias, p.name);
+    }
+  }
+  return s;
 }
 
 AuthStage::AuthStage(const config::Config& config, const KeyCache& cache)
-    : require_keys_(config.auth.require_keys), cache_(cache) {
-  for (const auto& p : config.providers) {
-    providers_.emplace(p.name, true);
-    for (const auto& m : p.models) {
-      provider_of_.emplace(m.name, p.name);
-      for (const auto& alias : m.aliases) provider_of_.emplace(alias, p.name);
-    }
-  }
-}
+    : cache_(cache), settings_(settingsOf(config)) {}
+
+void AuthStage::reload(const config::Config& config) { settings_.store(settingsOf(config)); }
 
 bool AuthStage::allows(const KeyRecord& key, std::string_view model) const {
+  const auto settings = settings_.load();
+  const auto& providers_ = settings->providers;
+  const auto& provider_of_ = settings->provider_of;
   const KeySpec& s = key.spec;
   if (s.models.empty() && s.routes.empty() && s.providers.empty()) return true;
   if (matches(s.models, model) || matches(s.routes, model)) return true;
@@ -77,7 +97,8 @@ boost::asio::awaitable<pipeline::Verdict> AuthStage::admit(pipeline::StageInput&
 }
 
 pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
-  const std::string_view secret = presentedKey(in.headers);
+  const bool require_keys_ = settings_.load()->require_keys;
+  const std::string secret = presentedKey(in.headers, in.target);
   if (secret.empty()) {
     if (!require_keys_) return Status::ok();
     return unauthenticated(

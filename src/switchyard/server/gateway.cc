@@ -441,7 +441,7 @@ class Gateway::Handlers final : public RouteSupport {
     }
     if (ext_.stages.empty()) co_return Status::ok();
     BeastHeaders headers(req);
-    pipeline::StageInput in{headers, ctx, chat, completion, embedding};
+    pipeline::StageInput in{headers, ctx, chat, completion, embedding, req.target()};
     for (const auto& stage : ext_.stages) {
       Status verdict = co_await stage->admit(in);
       if (!verdict.isOk()) co_return verdict;
