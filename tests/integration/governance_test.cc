@@ -371,6 +371,8 @@ TEST_F(GovernanceTest, ReloadAppliesNewGuardPolicyAndLimitsAndKeepsBuckets) {
   write("block", "  detectors: [{name: PROJECT, terms: [Nightjar]}]\n  keys: {ci: {PROJECT: redact}}\n");
   Reply reload = admin(bhttp::verb::post, "/admin/reload");
   ASSERT_EQ(reload.status, 200u) << reload.body;
+  Reply audit = admin(bhttp::verb::get, "/admin/audit");
+  EXPECT_EQ(audit.json().at("data").at(0).at("action"), "config.reload") << audit.body;
   Reply blocked = chatAs(secret, "fm", "Mail " + std::string(kEmail));
   ASSERT_EQ(blocked.status, 400u) << blocked.body;
   EXPECT_EQ(blocked.json().at("error").at("code"), "pii_blocked");
