@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "switchyard/auth/key_store.h"
 #include "switchyard/config/config.h"
@@ -371,8 +372,13 @@ TEST_F(GovernanceTest, ReloadAppliesNewGuardPolicyAndLimitsAndKeepsBuckets) {
   write("block", "  detectors: [{name: PROJECT, terms: [Nightjar]}]\n  keys: {ci: {PROJECT: redact}}\n");
   Reply reload = admin(bhttp::verb::post, "/admin/reload");
   ASSERT_EQ(reload.status, 200u) << reload.body;
-  Reply audit = admin(bhttp::verb::get, "/admin/audit");
-  EXPECT_EQ(audit.json().at("data").at(0).at("action"), "config.reload") << audit.body;
+  // Audit writes are queued to a background thread: wait for the entry.
+  std::string newest;
+  for (int i = 0; i < 200 && newest != "config.reload"; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    newest = admin(bhttp::verb::get, "/admin/audit").json().at("data").at(0).at("action").as_string();
+  }
+  EXPECT_EQ(newest, "config.reload");
   Reply blocked = chatAs(secret, "fm", "Mail " + std::string(kEmail));
   ASSERT_EQ(blocked.status, 400u) << blocked.body;
   EXPECT_EQ(blocked.json().at("error").at("code"), "pii_blocked");

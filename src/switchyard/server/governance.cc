@@ -75,7 +75,11 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
                                                      state->audit.get(), guard_stage));
   // Config reloads: new guard policies and detectors (built here, on the reload thread), key
   // settings and team limits; requests in flight finish on the settings they started with.
-  ext.reloaders.push_back([auth, limits, guard_stage](const config::Config& next) -> Status {
+  audit::AuditLog* audit = state->audit.get();
+  ext.reloaders.push_back([auth, limits, guard_stage, audit](const config::Config& next) -> Status {
+    if (audit != nullptr) {  // an administrator's action like any other (SIGHUP or the API)
+      audit->append({0, 0, "admin", "config.reload", next.source, "guard auth limits", ""});
+    }
     if (auth != nullptr) auth->reload(next);
     if (limits != nullptr) limits->reload(next.limits);
     if (Status s = guard_stage->reload(next.guard); !s.isOk()) {
