@@ -333,29 +333,58 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
 // Prechecks: cheap necessary conditions tried at an anchor (the literal's position and size)
 // before the anchored regex runs there, so that the key words and "ey"s of ordinary prose cost a
 // few byte compares instead of a regex match. Each must hold wherever its pattern matches.
-using Precheck = bool (*)(std::string_view text, std::size_t at, std::size_t size);
+//
+// Hostile input (a megabyte of "eyey..." or "sk-sk-...") puts an anchor every few bytes: a
+// precheck must not rescan the same run for each of them, so the runs it measures are
+// remembered per pattern and scan (runs are maximal: every anchor inside one shares its end).
+struct PrecheckMemo {
+  std::size_t token_b = 1, token_e = 0;  // the last maximal tokenRun, [b, e)
+  std::size_t value_b = 1, value_e = 0;  // the last maximal run of valueChar()s
+  bool end_marker_known = false;
+  std::size_t end_marker = 0;            // where the last "-----END" starts (npos: none)
+};
+using Precheck = bool (*)(std::string_view text, std::size_t at, std::size_t size,
+                          PrecheckMemo& memo);
 
 bool wordStart(std::string_view t, std::size_t at) { return at == 0 || !isWord(t[at - 1]); }
 
-std::size_t tokenRun(std::string_view t, std::size_t j) {
-  while (j < t.size() && (isAlnum(t[j]) || t[j] == '_' || t[j] == '-')) ++j;
-  return j;
+bool tokenChar(char c) { return isAlnum(c) || c == '_' || c == '-'; }
+
+// The end of the maximal run of `in` characters from j, measured once per run.
+template <bool (*in)(char)>
+std::size_t memoRun(std::string_view t, std::size_t j, std::size_t& b, std::size_t& e) {
+  if (j >= b && j <= e) return e;
+  std::size_t k = j;
+  while (k < t.size() && in(t[k])) ++k;
+  b = j;
+  e = k;
+  return k;
 }
 
 // \be[wy][A-Za-z0-9_\-]{8,}\.
-bool precheckJwt(std::string_view t, std::size_t at, std::size_t size) {
+bool precheckJwt(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
   if (!wordStart(t, at)) return false;
-  const std::size_t e = tokenRun(t, at + size);
+  const std::size_t e = memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e);
   return e - (at + size) >= 8 && e < t.size() && t[e] == '.';
 }
 
 // \bsk-[A-Za-z0-9_\-]{20,} (OpenAI, with or without proj-/svcacct-/admin-; sk-ant- likewise).
-bool precheckSkKey(std::string_view t, std::size_t at, std::size_t size) {
-  return wordStart(t, at) && tokenRun(t, at + size) - (at + size) >= 20;
+bool precheckSkKey(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
+  return wordStart(t, at) &&
+         memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e) - (at + size) >= 20;
+}
+
+// A whole PEM block needs an END line somewhere after its BEGIN.
+bool precheckPemEnd(std::string_view t, std::size_t at, std::size_t, PrecheckMemo& memo) {
+  if (!memo.end_marker_known) {
+    memo.end_marker = t.rfind("-----END");
+    memo.end_marker_known = true;
+  }
+  return memo.end_marker != std::string_view::npos && memo.end_marker > at;
 }
 
 // Deny-list terms that start with a word character must start a word.
-bool precheckTerm(std::string_view t, std::size_t at, std::size_t) {
+bool precheckTerm(std::string_view t, std::size_t at, std::size_t, PrecheckMemo&) {
   return !(isWord(t[at]) && at > 0 && isWord(t[at - 1]));
 }
 
@@ -372,9 +401,9 @@ bool valueChar(char c) {
 // The generic SECRET after a key word: the rest of the word, an optional quote, a separator
 // (':', '=', or white space), then, after at most two short words the regex may skip (is, was,
 // bearer, basic, token) and a quote, a run of at least 8 value characters.
-bool precheckKeyword(std::string_view t, std::size_t at, std::size_t size) {
+bool precheckKeyword(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
   const std::size_t n = t.size();
-  std::size_t j = tokenRun(t, at + size);
+  std::size_t j = memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e);
   if (j < n && (t[j] == '"' || t[j] == '\'' || t[j] == ']')) ++j;
   bool separated = false;
   while (j < n && isSpace(t[j])) {
@@ -389,8 +418,7 @@ bool precheckKeyword(std::string_view t, std::size_t at, std::size_t size) {
   for (int word = 0; word < 3; ++word) {
     while (j < n && (isSpace(t[j]) || t[j] == '>')) ++j;
     if (j < n && (t[j] == '"' || t[j] == '\'' || t[j] == '`')) ++j;
-    std::size_t k = j;
-    while (k < n && valueChar(t[k])) ++k;
+    const std::size_t k = memoRun<valueChar>(t, j, memo.value_b, memo.value_e);
     if (k - j >= 8) return true;
     char w[8] = {};
     if (k - j > 6) return false;
@@ -578,6 +606,10 @@ Precheck precheckFor(const BuiltinSpec& b) {
     return precheckSkKey;
   }
   if (b.kind == EntityKind::kGenericSecret && anchors.starts_with("key|")) return precheckKeyword;
+  if (b.kind == EntityKind::kPrivateKey && std::string_view(b.pattern).find("-----END") !=
+                                               std::string_view::npos) {
+    return precheckPemEnd;
+  }
   return nullptr;
 }
 
@@ -806,12 +838,13 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
     if (p.exact) {
       std::size_t done = 0;  // matches do not overlap: skip starts inside the last finding
       std::size_t last = std::string_view::npos;
+      PrecheckMemo memo;
       for (std::size_t a : at) {  // ascending: the pass walks the text once
         if (a < lead) continue;
         const std::size_t q = a - lead;
         if (q == last || q < done) continue;
         last = q;
-        if (p.precheck != nullptr && !p.precheck(text, a, p.min_anchor)) continue;
+        if (p.precheck != nullptr && !p.precheck(text, a, p.min_anchor, memo)) continue;
         std::size_t e = n;
         if (p.span > 0) {
           e = std::min(n, q + lead + static_cast<std::size_t>(p.span));
