@@ -9,8 +9,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "switchyard/auth/key_store.h"
+#include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/limits/budget.h"
 #include "switchyard/server/gateway.h"
@@ -334,6 +338,108 @@ TEST_F(GovernanceTest, SpendSurvivesARestartAndAnExhaustedBudgetIs429) {
   EXPECT_NE(std::string(r.json().at("error").at("message").as_string()).find("$5.00 of $5.00"),
             std::string::npos);
   EXPECT_EQ(upstream_.requestCount(), 0u);
+}
+
+// The config file changes, POST /admin/reload, and the next request gets the new guard policy
+// and team limits; a team whose limits did not change keeps its bucket (no reset by reload).
+TEST_F(GovernanceTest, ReloadAppliesNewGuardPolicyAndLimitsAndKeepsBuckets) {
+  const std::string path = db_path_ + ".yaml";
+  auto write = [&](std::string_view email_action, std::string_view extra) {
+    std::ofstream f(path, std::ios::trunc);
+    f << "server: {listen: \"127.0.0.1:0\", workers: 1}\n"
+      << "log: {access_log: false}\n"
+      << "storage: {url: \"sqlite://" << db_path_ << "\"}\n"
+      << "admin_key: \"" << kAdmin << "\"\n"
+      << "telemetry: {request_log: {enabled: false}}\n"
+      << "providers:\n"
+      << "  - {name: up, kind: openai, base_url: \"" << upstream_.baseUrl()
+      << "\", api_key: sk-upstream, models: [{name: fake-model, aliases: [fm]}]}\n"
+      << "limits: {teams: {ml: {rpm: 3}}}\n"
+      << "guard:\n"
+      << "  policy: {EMAIL: " << email_action << "}\n"
+      << extra;
+  };
+  write("redact", "");
+  auto cfg = config::loadConfigFile(path);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().toString();
+  start(std::move(*cfg));
+  auto [id, secret] = createKey(R"({"name":"ci","team":"ml"})");
+  Reply before = chatAs(secret, "fm", "Mail " + std::string(kEmail));
+  ASSERT_EQ(before.status, 200u) << before.body;
+  EXPECT_EQ(before.header("x-switchyard-guard"), "EMAIL:redact:1");
+
+  // Block e-mail addresses, and add a deny-list that only the new config knows.
+  write("block", "  detectors: [{name: PROJECT, terms: [Nightjar]}]\n  keys: {ci: {PROJECT: redact}}\n");
+  Reply reload = admin(bhttp::verb::post, "/admin/reload");
+  ASSERT_EQ(reload.status, 200u) << reload.body;
+  // Audit writes are queued to a background thread: wait for the entry.
+  std::string newest;
+  for (int i = 0; i < 200 && newest != "config.reload"; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    newest = admin(bhttp::verb::get, "/admin/audit").json().at("data").at(0).at("action").as_string();
+  }
+  EXPECT_EQ(newest, "config.reload");
+  Reply blocked = chatAs(secret, "fm", "Mail " + std::string(kEmail));
+  ASSERT_EQ(blocked.status, 400u) << blocked.body;
+  EXPECT_EQ(blocked.json().at("error").at("code"), "pii_blocked");
+  upstream_.clearRequests();
+  Reply project = chatAs(secret, "fm", "About Nightjar");
+  ASSERT_EQ(project.status, 200u) << project.body;
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("messages").at(0).at("content"),
+            "About [PROJECT_1]");
+  // Team ml had 3 requests a minute and still has: all three are spent, reload or not.
+  Reply limited = chatAs(secret, "fm");
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+
+  // A broken config is refused with file:line and the running settings stay.
+  write("block", "  detectors: [{name: BAD, regex: \"(unclosed\"}]\n");
+  Reply bad = admin(bhttp::verb::post, "/admin/reload");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_NE(bad.body.find(".yaml:"), std::string::npos) << bad.body;
+  std::filesystem::remove(path);
+}
+
+// Google's clients send the key as ?key=...: it identifies the virtual key, and it never reaches
+// the access log, the request log, the store or the upstream.
+TEST_F(GovernanceTest, GoogleKeyQueryParameterIsACredentialAndNeverLogged) {
+  const std::string log_path = db_path_ + ".log";
+  std::filesystem::remove(log_path);
+  ASSERT_TRUE(setupLogging({"debug", LogFormat::kJson, log_path}).isOk());
+  config::Config cfg = baseConfig();
+  cfg.auth.require_keys = true;
+  cfg.log.access_log = true;
+  cfg.telemetry.request_log.enabled = true;
+  cfg.telemetry.request_log.flush_interval = std::chrono::milliseconds(10);
+  start(std::move(cfg));
+  auto [id, secret] = createKey(R"({"name":"gemini-client"})");
+  Reply ok = post(gateway_->port(), "/v1/chat/completions?key=" + secret, chat("fm", "Hi"));
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  Reply streamed =
+      post(gateway_->port(), "/v1/chat/completions?alt=sse&key=" + secret, chat("fm", "Hi", true));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  Reply wrong = post(gateway_->port(), "/v1/chat/completions?key=sy-wrong-0123456789",
+                     chat("fm", "Hi"));
+  EXPECT_EQ(wrong.status, 401u);
+  EXPECT_EQ(wrong.body.find("sy-wrong-0123456789"), std::string::npos);
+  EXPECT_EQ(upstream_.lastRequest().target.find(secret), std::string::npos);
+  for (const auto& [name, value] : upstream_.lastRequest().headers) {
+    EXPECT_EQ(value.find(secret), std::string::npos) << name;
+  }
+  gateway_->shutdown();
+  gateway_.reset();  // flushes the request log
+  spdlog::default_logger()->flush();
+  auto slurp = [](const std::string& file) {
+    std::ifstream f(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  const std::string log = slurp(log_path);
+  EXPECT_NE(log.find("\"request\""), std::string::npos) << "the access log was written";
+  EXPECT_EQ(log.find(secret), std::string::npos);
+  for (const std::string& file : {db_path_, db_path_ + "-wal"}) {
+    EXPECT_EQ(slurp(file).find(secret), std::string::npos) << file;
+  }
+  (void)setupLogging({"warn", LogFormat::kText, ""});
+  std::filesystem::remove(log_path);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/url/parse.hpp>
+
 namespace switchyard::auth {
 namespace {
 
@@ -35,25 +37,43 @@ Status unauthenticated(std::string message) {
 
 }  // namespace
 
-std::string_view presentedKey(const pipeline::RequestHeaders& headers) {
+std::string presentedKey(const pipeline::RequestHeaders& headers, std::string_view target) {
   const std::string_view authorization = trimmed(headers.get("authorization"));
-  if (iequalsPrefix(authorization, "bearer ")) return trimmed(authorization.substr(7));
-  if (auto key = trimmed(headers.get("x-api-key")); !key.empty()) return key;
-  return trimmed(headers.get("x-goog-api-key"));
+  if (iequalsPrefix(authorization, "bearer ")) return std::string(trimmed(authorization.substr(7)));
+  if (auto key = trimmed(headers.get("x-api-key")); !key.empty()) return std::string(key);
+  if (auto key = trimmed(headers.get("x-goog-api-key")); !key.empty()) return std::string(key);
+  // Google's clients may send the key as `?key=` (percent-encoded like any query value).
+  if (target.find('?') == std::string_view::npos) return {};
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return {};
+  const auto params = url->params();
+  auto it = params.find("key");
+  if (it == params.end()) return {};
+  return std::string(trimmed((*it).value));
+}
+
+std::shared_ptr<const AuthStage::Settings> AuthStage::settingsOf(const config::Config& config) {
+  auto s = std::make_shared<Settings>();
+  s->require_keys = config.auth.require_keys;
+  for (const auto& p : config.providers) {
+    s->providers.emplace(p.name, true);
+    for (const auto& m : p.models) {
+      s->provider_of.emplace(m.name, p.name);
+      for (const auto& alias : m.aliases) s->provider_of.emplace(alias, p.name);
+    }
+  }
+  return s;
 }
 
 AuthStage::AuthStage(const config::Config& config, const KeyCache& cache)
-    : require_keys_(config.auth.require_keys), cache_(cache) {
-  for (const auto& p : config.providers) {
-    providers_.emplace(p.name, true);
-    for (const auto& m : p.models) {
-      provider_of_.emplace(m.name, p.name);
-      for (const auto& alias : m.aliases) provider_of_.emplace(alias, p.name);
-    }
-  }
-}
+    : cache_(cache), settings_(settingsOf(config)) {}
+
+void AuthStage::reload(const config::Config& config) { settings_.store(settingsOf(config)); }
 
 bool AuthStage::allows(const KeyRecord& key, std::string_view model) const {
+  const auto settings = settings_.load();
+  const auto& providers_ = settings->providers;
+  const auto& provider_of_ = settings->provider_of;
   const KeySpec& s = key.spec;
   if (s.models.empty() && s.routes.empty() && s.providers.empty()) return true;
   if (matches(s.models, model) || matches(s.routes, model)) return true;
@@ -81,14 +101,14 @@ pipeline::Verdict AuthStage::check(pipeline::StageInput& in) const {
   if (in.chat != nullptr) model = in.chat->model;
   if (in.completion != nullptr) model = in.completion->model;
   if (in.embedding != nullptr) model = in.embedding->model;
-  return authorize(in.headers, in.ctx, model, /*check_model=*/true);
+  return authorize(in.headers, in.ctx, model, /*check_model=*/true, in.target);
 }
 
 pipeline::Verdict AuthStage::authorize(const pipeline::RequestHeaders& headers,
                                        pipeline::RequestContext& ctx, std::string_view model,
-                                       bool check_model) const {
+                                       bool check_model, std::string_view target) const {
   KeyPtr key;
-  if (Status s = identify(headers, ctx, key); !s.isOk()) return s;
+  if (Status s = identify(headers, target, ctx, key); !s.isOk()) return s;
   if (!key || !check_model) return Status::ok();  // no key (none required), or no model
   if (!allows(*key, model)) {
     return Status(ErrorCode::kPermissionDenied,
@@ -107,10 +127,12 @@ pipeline::Verdict AuthStage::authenticate(const pipeline::RequestHeaders& header
 }
 
 pipeline::Verdict AuthStage::identify(const pipeline::RequestHeaders& headers,
-                                      pipeline::RequestContext& ctx, KeyPtr& found) const {
-  const std::string_view secret = presentedKey(headers);
+                                      std::string_view target, pipeline::RequestContext& ctx,
+                                      KeyPtr& found) const {
+  const bool require_keys = settings_.load()->require_keys;
+  const std::string secret = presentedKey(headers, target);
   if (secret.empty()) {
-    if (!require_keys_) return Status::ok();
+    if (!require_keys) return Status::ok();
     return unauthenticated(
         "Missing API key. This gateway requires a virtual key: send it as 'Authorization: "
         "Bearer <key>' (or 'x-api-key: <key>'). An administrator creates keys with "
@@ -119,7 +141,7 @@ pipeline::Verdict AuthStage::identify(const pipeline::RequestHeaders& headers,
   KeyPtr key = cache_.findBySecret(secret);
   if (!key) {
     // Without required keys, clients may send anything (SDKs insist on some key).
-    if (!require_keys_) return Status::ok();
+    if (!require_keys) return Status::ok();
     return unauthenticated("Invalid API key. Check the key you sent; it is not a key of this "
                            "gateway.");
   }

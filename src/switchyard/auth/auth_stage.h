@@ -4,8 +4,9 @@
 // ctx.key_id / key_name / team, and checks the requested model against the key's scopes.
 // Missing or unknown key -> 401 when keys are required; a revoked key -> 401 always; a model,
 // route or provider outside the key's scopes -> 403. Keys are never logged or echoed.
-// Thread-safe (reads the cache and immutable maps only).
+// Thread-safe: reads the cache and settings that reload() swaps atomically.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,22 +37,33 @@ class AuthStage final : public pipeline::Stage {
   // Whether `key` may use `model` (a model name or alias, a route name or provider/model).
   bool allows(const KeyRecord& key, std::string_view model) const;
 
+  // Takes auth.require_keys and the provider/model map of a reloaded config (config reload);
+  // requests already admitted are not affected.
+  void reload(const config::Config& config);
+
  private:
-  // Identifies the caller, then (check_model) checks `model` against the key's scopes.
+  // Identifies the caller (headers, then the `key` query parameter of `target`), then
+  // (check_model) checks `model` against the key's scopes.
   pipeline::Verdict authorize(const pipeline::RequestHeaders& headers,
                               pipeline::RequestContext& ctx, std::string_view model,
-                              bool check_model) const;
+                              bool check_model, std::string_view target = {}) const;
   // authenticate(), also handing back the key (null: none presented or unknown, not required).
-  pipeline::Verdict identify(const pipeline::RequestHeaders& headers,
+  pipeline::Verdict identify(const pipeline::RequestHeaders& headers, std::string_view target,
                              pipeline::RequestContext& ctx, KeyPtr& found) const;
 
-  bool require_keys_;
+  struct Settings {
+    bool require_keys = false;
+    std::map<std::string, std::string, std::less<>> provider_of;  // model or alias -> provider
+    std::map<std::string, bool, std::less<>> providers;            // configured provider names
+  };
+  static std::shared_ptr<const Settings> settingsOf(const config::Config& config);
+
   const KeyCache& cache_;
-  std::map<std::string, std::string, std::less<>> provider_of_;  // model or alias -> provider
-  std::map<std::string, bool, std::less<>> providers_;            // configured provider names
+  std::atomic<std::shared_ptr<const Settings>> settings_;
 };
 
-// The key a client presented, or "" (Bearer token, x-api-key, x-goog-api-key, in that order).
-std::string_view presentedKey(const pipeline::RequestHeaders& headers);
+// The key a client presented, or "" (Bearer token, x-api-key, x-goog-api-key, then Google's
+// `key` query parameter of `target`, in that order).
+std::string presentedKey(const pipeline::RequestHeaders& headers, std::string_view target = {});
 
 }  // namespace switchyard::auth

@@ -91,6 +91,72 @@ TEST_F(AuthStageTest, EveryHeaderFormIdentifiesTheKey) {
   }
 }
 
+// Google's clients send the key as a query parameter; headers win when both are present.
+TEST_F(AuthStageTest, GoogleKeyQueryParameterIdentifiesTheKey) {
+  KeySpec spec;
+  spec.name = "gem";
+  spec.team = "ml";
+  IssuedKey k = create(spec);
+  auto withTarget = [&](std::string target, std::string header, std::string value) {
+    MapHeaders headers;
+    if (!header.empty()) headers.values[header] = value;
+    ctx_ = {};
+    api::ChatRequest chat;
+    chat.model = "gpt-4o";
+    pipeline::StageInput in{headers, ctx_, &chat, nullptr, nullptr, target};
+    AuthStage stage(config_, *cache_);
+    return stage.check(in);
+  };
+  EXPECT_TRUE(withTarget("/v1/chat/completions?key=" + k.secret, "", "").isOk());
+  EXPECT_EQ(ctx_.key_id, k.record.id);
+  EXPECT_TRUE(withTarget("/v1/chat/completions?alt=sse&key=" + k.secret + "&x=1", "", "").isOk());
+  EXPECT_EQ(ctx_.key_name, "gem");
+  // Percent-encoded like any query value.
+  std::string encoded;
+  for (char c : k.secret) encoded += c == '-' ? std::string("%2D") : std::string(1, c);
+  EXPECT_TRUE(withTarget("/v1/chat/completions?key=" + encoded, "", "").isOk());
+  EXPECT_EQ(ctx_.key_id, k.record.id);
+  // A wrong key in the query is refused like a wrong header, and never echoed.
+  Status wrong = withTarget("/v1/chat/completions?key=sy-wrong-key", "", "");
+  EXPECT_EQ(api::httpStatusFor(wrong), 401u);
+  EXPECT_EQ(wrong.message().find("sy-wrong-key"), std::string::npos);
+  // Other parameters are not keys; a header takes precedence over the query.
+  EXPECT_EQ(api::httpStatusFor(withTarget("/v1/chat/completions?apikey=" + k.secret, "", "")),
+            401u);
+  EXPECT_EQ(api::httpStatusFor(withTarget("/v1/chat/completions?key=" + k.secret,
+                                          "authorization", "Bearer sy-wrong")),
+            401u);
+  EXPECT_EQ(presentedKey(MapHeaders{}, "/x?key=abc%20def"), "abc def");
+  EXPECT_EQ(presentedKey(MapHeaders{}, "/x?key"), "");
+  EXPECT_EQ(presentedKey(MapHeaders{}, "not a target"), "");
+}
+
+// A reload changes require_keys and the provider map for the next request.
+TEST_F(AuthStageTest, ReloadTakesRequireKeysAndProviders) {
+  KeySpec spec;
+  spec.name = "scoped";
+  spec.providers = {"other"};
+  IssuedKey k = create(spec);
+  AuthStage stage(config_, *cache_);
+  auto check = [&](std::string model, std::string secret) {
+    MapHeaders headers;
+    if (!secret.empty()) headers.values["authorization"] = "Bearer " + secret;
+    ctx_ = {};
+    api::ChatRequest chat;
+    chat.model = std::move(model);
+    pipeline::StageInput in{headers, ctx_, &chat};
+    return stage.check(in);
+  };
+  EXPECT_EQ(api::httpStatusFor(check("gpt-4o", "")), 401u);
+  EXPECT_EQ(api::httpStatusFor(check("gpt-4o", k.secret)), 403u);  // gpt-4o is openai's
+  config::Config next = config_;
+  next.auth.require_keys = false;
+  next.providers[0].name = "other";
+  stage.reload(next);
+  EXPECT_TRUE(check("gpt-4o", "").isOk());
+  EXPECT_TRUE(check("gpt-4o", k.secret).isOk());  // now "other" serves gpt-4o
+}
+
 TEST_F(AuthStageTest, RevokedKeyIsRefusedAtOnceAndRotationSwapsSecrets) {
   KeySpec spec;
   spec.name = "app";

@@ -254,7 +254,7 @@ Status DashboardRoutes::authorize(const http::Request& req) {
   const std::string_view token =
       cookieValue(header(req, bhttp::field::cookie), kCookie);
   if (!token.empty() && sessions_.valid(token)) return Status::ok();
-  const std::string_view presented = auth::presentedKey(server::BeastHeaders(req));
+  const std::string presented = auth::presentedKey(server::BeastHeaders(req));
   if (!presented.empty()) {
     const std::string hash = auth::hashKey(presented);
     if (CRYPTO_memcmp(hash.data(), admin_hash_.data(), admin_hash_.size()) == 0) {

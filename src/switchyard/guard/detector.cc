@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <cmath>
 #include <unordered_set>
@@ -329,6 +330,106 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
   return shannonEntropy(v) >= need;
 }
 
+// Prechecks: cheap necessary conditions tried at an anchor (the literal's position and size)
+// before the anchored regex runs there, so that the key words and "ey"s of ordinary prose cost a
+// few byte compares instead of a regex match. Each must hold wherever its pattern matches.
+//
+// Hostile input (a megabyte of "eyey..." or "sk-sk-...") puts an anchor every few bytes: a
+// precheck must not rescan the same run for each of them, so the runs it measures are
+// remembered per pattern and scan (runs are maximal: every anchor inside one shares its end).
+struct PrecheckMemo {
+  std::size_t token_b = 1, token_e = 0;  // the last maximal tokenRun, [b, e)
+  std::size_t value_b = 1, value_e = 0;  // the last maximal run of valueChar()s
+  bool end_marker_known = false;
+  std::size_t end_marker = 0;            // where the last "-----END" starts (npos: none)
+};
+using Precheck = bool (*)(std::string_view text, std::size_t at, std::size_t size,
+                          PrecheckMemo& memo);
+
+bool wordStart(std::string_view t, std::size_t at) { return at == 0 || !isWord(t[at - 1]); }
+
+bool tokenChar(char c) { return isAlnum(c) || c == '_' || c == '-'; }
+
+// The end of the maximal run of `in` characters from j, measured once per run.
+template <bool (*in)(char)>
+std::size_t memoRun(std::string_view t, std::size_t j, std::size_t& b, std::size_t& e) {
+  if (j >= b && j <= e) return e;
+  std::size_t k = j;
+  while (k < t.size() && in(t[k])) ++k;
+  b = j;
+  e = k;
+  return k;
+}
+
+// \be[wy][A-Za-z0-9_\-]{8,}\.
+bool precheckJwt(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
+  if (!wordStart(t, at)) return false;
+  const std::size_t e = memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e);
+  return e - (at + size) >= 8 && e < t.size() && t[e] == '.';
+}
+
+// \bsk-[A-Za-z0-9_\-]{20,} (OpenAI, with or without proj-/svcacct-/admin-; sk-ant- likewise).
+bool precheckSkKey(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
+  return wordStart(t, at) &&
+         memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e) - (at + size) >= 20;
+}
+
+// A whole PEM block needs an END line somewhere after its BEGIN.
+bool precheckPemEnd(std::string_view t, std::size_t at, std::size_t, PrecheckMemo& memo) {
+  if (!memo.end_marker_known) {
+    memo.end_marker = t.rfind("-----END");
+    memo.end_marker_known = true;
+  }
+  return memo.end_marker != std::string_view::npos && memo.end_marker > at;
+}
+
+// Deny-list terms that start with a word character must start a word.
+bool precheckTerm(std::string_view t, std::size_t at, std::size_t, PrecheckMemo&) {
+  return !(isWord(t[at]) && at > 0 && isWord(t[at - 1]));
+}
+
+bool valueChar(char c) {
+  switch (c) {
+    case '_': case '-': case '+': case '/': case '=': case '.': case '~': case '!': case '@':
+    case '#': case '$': case '%': case '^': case '&': case '*': case '?':
+      return true;
+    default:
+      return isAlnum(c);
+  }
+}
+
+// The generic SECRET after a key word: the rest of the word, an optional quote, a separator
+// (':', '=', or white space), then, after at most two short words the regex may skip (is, was,
+// bearer, basic, token) and a quote, a run of at least 8 value characters.
+bool precheckKeyword(std::string_view t, std::size_t at, std::size_t size, PrecheckMemo& memo) {
+  const std::size_t n = t.size();
+  std::size_t j = memoRun<tokenChar>(t, at + size, memo.token_b, memo.token_e);
+  if (j < n && (t[j] == '"' || t[j] == '\'' || t[j] == ']')) ++j;
+  bool separated = false;
+  while (j < n && isSpace(t[j])) {
+    ++j;
+    separated = true;
+  }
+  if (j < n && (t[j] == ':' || t[j] == '=')) {
+    separated = true;
+    ++j;
+  }
+  if (!separated) return false;
+  for (int word = 0; word < 3; ++word) {
+    while (j < n && (isSpace(t[j]) || t[j] == '>')) ++j;
+    if (j < n && (t[j] == '"' || t[j] == '\'' || t[j] == '`')) ++j;
+    const std::size_t k = memoRun<valueChar>(t, j, memo.value_b, memo.value_e);
+    if (k - j >= 8) return true;
+    char w[8] = {};
+    if (k - j > 6) return false;
+    for (std::size_t i = j; i < k; ++i) w[i - j] = lower(t[i]);
+    const std::string_view v(w, k - j);
+    if (v != "is" && v != "was" && v != "bearer" && v != "basic" && v != "token") return false;
+    j = k;
+  }
+  return false;
+}
+
 // Window ends for anchored patterns: the next whitespace (tokens), or the end of the text.
 constexpr int kToSpace = 0;
 constexpr int kToEnd = -1;
@@ -342,6 +443,7 @@ enum class Trigger : std::uint8_t {
   kDigits,  // runs of [0-9 .()+-] holding enough digits (numbers, cards, phones, IPv4)
   kAt,      // a window around each '@' (e-mail)
   kColons,  // runs of [0-9A-Fa-f:.] with at least two ':' (IPv6)
+  kIban,    // two upper-case letters at a word start right before a digit run's first two digits
 };
 
 // What a run of [0-9 .()+-] holds, so that a digit pattern runs only where it could match.
@@ -410,8 +512,7 @@ const BuiltinSpec kBuiltins[] = {
      R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
     {EntityKind::kIban, Category::kPii, "IBAN", 70,
      R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)", 0, checkIban,
-     Resume::kEnd, Trigger::kSet,
-     R"(\b[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4})"},
+     Resume::kEnd, Trigger::kIban},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", 0,
      checkSsn, Resume::kEnd, Trigger::kDigits, nullptr, gateSsn},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
@@ -485,6 +586,33 @@ const BuiltinSpec kBuiltins[] = {
      R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})", nullptr, "key|secret|token|passw|passp|pwd|credential|auth", 0, 340, true},
 };
 
+// The generic SECRET's value group is a run of value characters that ends the match, and what
+// comes before it ends in ':', '=', '>', white space or a quote, of which only '=' is a value
+// character. So the value starts where the run of value characters ending at `me` starts,
+// unless that run holds a '=' (then npos: ask RE2).
+std::size_t valueTailStart(std::string_view t, std::size_t mb, std::size_t me) {
+  std::size_t b = me;
+  while (b > mb && valueChar(t[b - 1])) {
+    if (t[b - 1] == '=') return std::string_view::npos;
+    --b;
+  }
+  return b;
+}
+
+Precheck precheckFor(const BuiltinSpec& b) {
+  const std::string_view anchors = b.anchors;
+  if (b.kind == EntityKind::kJwt) return precheckJwt;
+  if (b.kind == EntityKind::kOpenaiApiKey || b.kind == EntityKind::kAnthropicApiKey) {
+    return precheckSkKey;
+  }
+  if (b.kind == EntityKind::kGenericSecret && anchors.starts_with("key|")) return precheckKeyword;
+  if (b.kind == EntityKind::kPrivateKey && std::string_view(b.pattern).find("-----END") !=
+                                               std::string_view::npos) {
+    return precheckPemEnd;
+  }
+  return nullptr;
+}
+
 // Custom detectors run in UTF-8 mode with their own checks.
 using CustomCheck = NamedValidator;
 
@@ -509,12 +637,30 @@ struct Detector::Impl {
     int span = kToSpace;
     bool anchors_ci = false;
     bool exact = true;
+    std::size_t min_anchor = 0, max_anchor = 0;  // anchor sizes, in bytes
+    Precheck precheck = nullptr;  // anchored patterns: tried before the regex at each anchor
+    bool value_tail = false;  // the group is a run of valueChar()s that ends the match
+  };
+
+  // One anchor literal, filed under its first byte (both cases for case-insensitive ones). The
+  // anchor pass looks each text position's byte pair up in `pair_bits` (a bit per pair some
+  // anchor can start with) and only then walks the entries of the first byte.
+  struct AnchorEntry {
+    std::size_t slot;     // index into anchor_ids
+    std::string literal;  // lower-cased when ci; empty: the byte pair is all there is to check
+    unsigned second = 0;  // the second byte (lower-cased when ci), unless any_second
+    bool any_second = false;
+    bool ci = false;
   };
 
   Limits limits;
   std::vector<Pattern> patterns;
   std::vector<int> latin1_ids, utf8_ids;  // set index -> pattern index
   std::vector<int> digit_ids, at_ids, colon_ids;  // patterns searched in regions
+  int iban_id = -1;
+  std::vector<int> anchor_ids;  // patterns tried only at their anchors (one pass for all)
+  std::array<std::vector<AnchorEntry>, 256> anchor_first;
+  std::array<std::uint64_t, 1024> pair_bits{};
   std::unique_ptr<RE2::Set> latin1_set, utf8_set;
   std::unordered_set<std::string> allow_values;
   std::vector<std::unique_ptr<RE2>> allow_res;
@@ -531,6 +677,13 @@ struct Detector::Impl {
   std::size_t locate(const Pattern& p, std::string_view text, std::size_t from, std::size_t to,
                      std::vector<Finding>& out, RE2::Anchor anchor = RE2::UNANCHORED) const;
   void runRegions(std::string_view text, std::vector<Finding>& out) const;
+  void runAnchored(std::string_view text, std::vector<Finding>& out) const;
+  void addAnchor(std::size_t slot, std::string_view literal, bool ci);
+  void addPairOnly(std::size_t slot, unsigned first, int second, bool ci);
+  void markPair(unsigned first, unsigned second) {
+    const unsigned key = (first << 8) | second;
+    pair_bits[key >> 6] |= std::uint64_t{1} << (key & 63);
+  }
   void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
               std::vector<Finding>& out) const;
 };
@@ -540,11 +693,24 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
                                    RE2::Anchor anchor) const {
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece sub[kMaxGroups + 1];
-  const int nsub = p.group + 1;
+  // A group that is the value run ending the match is found without RE2's (slower) submatch
+  // engine where that is unambiguous; see valueTailStart().
+  const int nsub = p.value_tail ? 1 : p.group + 1;
   std::size_t pos = from;
   std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
   while (pos <= to && p.re->Match(sp, pos, to, anchor, sub, nsub)) {
+    if (p.value_tail) {
+      const std::size_t me = static_cast<std::size_t>(sub[0].data() - text.data()) + sub[0].size();
+      const std::size_t vb = valueTailStart(text, static_cast<std::size_t>(sub[0].data() - text.data()), me);
+      if (vb == std::string_view::npos) {
+        // Ambiguous ('=' in the run): let RE2 say where the group starts.
+        p.re->Match(sp, static_cast<std::size_t>(sub[0].data() - text.data()), me,
+                    RE2::ANCHOR_BOTH, sub, p.group + 1);
+      } else {
+        sub[p.group] = re2::StringPiece(text.data() + vb, me - vb);
+      }
+    }
     Candidate c;
     c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
     c.me = c.mb + sub[0].size();
@@ -583,61 +749,108 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
 
 namespace {
 
-// Calls f(position, size) for every occurrence of each of `p.anchors` in `h` (std::string_view
-// find: memchr for the first byte, then a compare).
-template <typename Pattern, typename F>
-void forEachAnchor(const Pattern& p, std::string_view h, F&& f) {
-  for (const std::string& a : p.anchors) {
-    for (std::size_t q = h.find(a); q != std::string_view::npos; q = h.find(a, q + 1)) {
-      f(q, a.size());
-    }
+unsigned lowerByte(unsigned c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+// Both cases of an ASCII letter, else the byte itself.
+std::vector<unsigned> caseVariants(unsigned c, bool ci) {
+  if (ci && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return {c | 0x20u, c & ~0x20u};
+  return {c};
+}
+
+bool literalAt(std::string_view t, std::size_t i, const std::string& literal, bool ci) {
+  if (t.size() - i < literal.size()) return false;
+  for (std::size_t k = 2; k < literal.size(); ++k) {
+    const char c = ci ? lower(t[i + k]) : t[i + k];
+    if (c != literal[k]) return false;
   }
+  return true;
 }
 
 }  // namespace
 
-void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
-                            std::string_view text, std::vector<Finding>& out) const {
-  if (ids.empty()) return;
-  std::vector<int> hits;
-  RE2::Set::ErrorInfo info{};
-  if (!set->Match(re2::StringPiece(text.data(), text.size()), &hits, &info)) {
-    if (info.kind == RE2::Set::kNoError) return;  // nothing matched
-    // The prefilter DFA ran out of memory on this input: run every pattern instead.
-    hits.clear();
-    for (std::size_t i = 0; i < ids.size(); ++i) hits.push_back(static_cast<int>(i));
+void Detector::Impl::addAnchor(std::size_t slot, std::string_view literal, bool ci) {
+  AnchorEntry e;
+  e.slot = slot;
+  e.ci = ci;
+  e.literal.assign(literal);
+  if (ci) std::transform(e.literal.begin(), e.literal.end(), e.literal.begin(), lower);
+  const auto first = caseVariants(static_cast<unsigned char>(e.literal[0]), ci);
+  if (e.literal.size() == 1) {
+    e.any_second = true;
+  } else {
+    e.second = static_cast<unsigned char>(e.literal[1]);
   }
-  std::sort(hits.begin(), hits.end());
-  std::string lowered;  // made once, for the first pattern with case-insensitive anchors
-  std::vector<std::pair<std::size_t, std::size_t>> windows;
+  for (unsigned f : first) {
+    if (e.any_second) {
+      for (unsigned b = 0; b < 256; ++b) markPair(f, b);
+    } else {
+      for (unsigned b : caseVariants(e.second, ci)) markPair(f, b);
+    }
+    anchor_first[f].push_back(e);
+  }
+}
+
+void Detector::Impl::addPairOnly(std::size_t slot, unsigned first, int second, bool ci) {
+  AnchorEntry e;
+  e.slot = slot;
+  e.ci = ci;
+  e.any_second = second < 0;
+  e.second = e.any_second ? 0 : lowerByte(static_cast<unsigned>(second));
+  for (unsigned f : caseVariants(first, ci)) {
+    if (e.any_second) {
+      for (unsigned b = 0; b < 256; ++b) markPair(f, b);
+    } else {
+      for (unsigned b : caseVariants(e.second, ci)) markPair(f, b);
+    }
+    anchor_first[f].push_back(e);
+  }
+}
+
+void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& out) const {
+  if (anchor_ids.empty() || text.empty()) return;
+  // Anchor positions per pattern, reused by this thread's scans (no allocation once warm).
+  thread_local std::vector<std::vector<std::size_t>> found;
+  if (found.size() < anchor_ids.size()) found.resize(anchor_ids.size());
+  for (std::size_t k = 0; k < anchor_ids.size(); ++k) found[k].clear();
+
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  auto visit = [&](std::size_t i, unsigned b0, unsigned b1) {
+    for (const AnchorEntry& a : anchor_first[b0]) {
+      if (!a.any_second && (a.ci ? lowerByte(b1) : b1) != a.second) continue;
+      if (a.literal.size() > 2 && !literalAt(text, i, a.literal, a.ci)) continue;
+      found[a.slot].push_back(i);
+    }
+  };
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    const unsigned key = (unsigned{s[i]} << 8) | s[i + 1];
+    if ((pair_bits[key >> 6] >> (key & 63) & 1) != 0) visit(i, s[i], s[i + 1]);
+  }
+  if ((pair_bits[(unsigned{s[n - 1]} << 8) >> 6] & 1) != 0) visit(n - 1, s[n - 1], 0);
+
   std::vector<std::size_t> starts;
-  for (int h : hits) {
-    const Pattern& p = patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])];
-    if (p.anchors.empty()) {
-      locate(p, text, 0, text.size(), out);
-      continue;
-    }
-    if (p.anchors_ci && lowered.empty()) {
-      lowered.resize(text.size());
-      std::transform(text.begin(), text.end(), lowered.begin(), lower);
-    }
-    const std::string_view haystack = p.anchors_ci ? std::string_view(lowered) : text;
+  std::vector<std::pair<std::size_t, std::size_t>> windows;
+  for (std::size_t slot = 0; slot < anchor_ids.size(); ++slot) {
+    const std::vector<std::size_t>& at = found[slot];
+    if (at.empty()) continue;
+    const Pattern& p = patterns[static_cast<std::size_t>(anchor_ids[slot])];
+    const auto lead = static_cast<std::size_t>(p.lead);
     if (p.exact) {
-      starts.clear();
-      forEachAnchor(p, haystack, [&](std::size_t q, std::size_t) {
-        if (q >= static_cast<std::size_t>(p.lead)) starts.push_back(q - p.lead);
-      });
-      std::sort(starts.begin(), starts.end());
       std::size_t done = 0;  // matches do not overlap: skip starts inside the last finding
-      for (std::size_t i = 0; i < starts.size(); ++i) {
-        const std::size_t q = starts[i];
-        if ((i > 0 && q == starts[i - 1]) || q < done) continue;
-        std::size_t e = text.size();
+      std::size_t last = std::string_view::npos;
+      PrecheckMemo memo;
+      for (std::size_t a : at) {  // ascending: the pass walks the text once
+        if (a < lead) continue;
+        const std::size_t q = a - lead;
+        if (q == last || q < done) continue;
+        last = q;
+        if (p.precheck != nullptr && !p.precheck(text, a, p.min_anchor, memo)) continue;
+        std::size_t e = n;
         if (p.span > 0) {
-          e = std::min(text.size(), q + p.lead + static_cast<std::size_t>(p.span));
+          e = std::min(n, q + lead + static_cast<std::size_t>(p.span));
         } else if (p.span == kToSpace) {
           e = q;
-          const std::size_t cap = std::min(text.size(), q + kMaxTokenWindow);
+          const std::size_t cap = std::min(n, q + kMaxTokenWindow);
           while (e < cap && !isSpace(text[e])) ++e;
         }
         done = std::max(done, locate(p, text, q, e, out, RE2::ANCHOR_START));
@@ -645,20 +858,19 @@ void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
       continue;
     }
     windows.clear();
-    forEachAnchor(p, haystack, [&](std::size_t q, std::size_t size) {
-      const std::size_t b = q > static_cast<std::size_t>(p.lead) ? q - p.lead : 0;
-      std::size_t e = text.size();
+    for (std::size_t q : at) {
+      const std::size_t b = q > lead ? q - lead : 0;
+      std::size_t e = n;
       if (p.span > 0) {
-        e = std::min(text.size(), q + static_cast<std::size_t>(p.span));
+        e = std::min(n, q + static_cast<std::size_t>(p.span));
       } else if (p.span == kToSpace) {
-        e = q + size;
-        const std::size_t cap = std::min(text.size(), q + kMaxTokenWindow);
+        e = std::min(n, q + p.max_anchor);
+        const std::size_t cap = std::min(n, q + kMaxTokenWindow);
         while (e < cap && !isSpace(text[e])) ++e;
       }
       windows.emplace_back(b, e);
-    });
+    }
     // Overlapping windows merge, so each byte is searched once per pattern.
-    std::sort(windows.begin(), windows.end());
     std::size_t b = 0, e = 0;
     bool open = false;
     for (const auto& [wb, we] : windows) {
@@ -675,16 +887,41 @@ void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
   }
 }
 
+void Detector::Impl::runSet(const RE2::Set* set, const std::vector<int>& ids,
+                            std::string_view text, std::vector<Finding>& out) const {
+  if (ids.empty()) return;
+  std::vector<int> hits;
+  RE2::Set::ErrorInfo info{};
+  if (!set->Match(re2::StringPiece(text.data(), text.size()), &hits, &info)) {
+    if (info.kind == RE2::Set::kNoError) return;  // nothing matched
+    // The prefilter DFA ran out of memory on this input: run every pattern instead.
+    hits.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) hits.push_back(static_cast<int>(i));
+  }
+  std::sort(hits.begin(), hits.end());
+  for (int h : hits) {
+    locate(patterns[static_cast<std::size_t>(ids[static_cast<std::size_t>(h)])], text, 0,
+           text.size(), out);
+  }
+}
+
 void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out) const {
   const std::size_t n = text.size();
-  if (!digit_ids.empty()) {
+  if (!digit_ids.empty() || iban_id >= 0) {
     auto inRun = [](char c) {
       return isDigit(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')' || c == '+';
     };
+    auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
     std::size_t i = 0;
     while (i < n) {
       i = nextDigit(text, i);
       if (i >= n) break;
+      // An IBAN starts with its country code right before the first digits of a run.
+      if (iban_id >= 0 && i >= 2 && i + 1 < n && isDigit(text[i + 1]) && upper(text[i - 1]) &&
+          upper(text[i - 2]) && (i == 2 || !isWord(text[i - 3]))) {
+        locate(patterns[static_cast<std::size_t>(iban_id)], text, i - 2, n, out,
+               RE2::ANCHOR_START);
+      }
       std::size_t b = i;
       while (b > 0 && inRun(text[b - 1]) && !isDigit(text[b - 1])) --b;
       RunShape shape;
@@ -783,7 +1020,8 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
   impl->utf8_set = std::make_unique<RE2::Set>(set_utf8, RE2::UNANCHORED);
 
   auto addPattern = [&](Impl::Pattern p, const std::string& pattern, bool is_latin1,
-                        const std::string& what, const char* prefilter = nullptr) -> Status {
+                        const std::string& what, const char* prefilter = nullptr,
+                        bool in_set = true) -> Status {
     p.re = std::make_unique<RE2>(pattern, is_latin1 ? latin1 : utf8);
     if (!p.re->ok()) {
       return Status(ErrorCode::kInvalidArgument,
@@ -792,6 +1030,11 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
     if (p.group < 0 || p.group > std::min(kMaxGroups, p.re->NumberOfCapturingGroups())) {
       return Status(ErrorCode::kInvalidArgument, "guard: " + what + ": no capture group " +
                                                      std::to_string(p.group));
+    }
+    if (!in_set) {
+      impl->anchor_ids.push_back(static_cast<int>(impl->patterns.size()));
+      impl->patterns.push_back(std::move(p));
+      return Status::ok();
     }
     std::string err;
     RE2::Set* set = is_latin1 ? impl->latin1_set.get() : impl->utf8_set.get();
@@ -820,25 +1063,38 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
         return fail(ErrorCode::kInternal, std::string("guard: built-in ") + b.type + ": " +
                                               p.re->error());
       }
-      auto& ids = b.trigger == Trigger::kDigits ? impl->digit_ids
-                  : b.trigger == Trigger::kAt   ? impl->at_ids
-                                                : impl->colon_ids;
-      ids.push_back(static_cast<int>(impl->patterns.size()));
+      if (b.trigger == Trigger::kIban) {
+        impl->iban_id = static_cast<int>(impl->patterns.size());
+      } else {
+        auto& ids = b.trigger == Trigger::kDigits ? impl->digit_ids
+                    : b.trigger == Trigger::kAt   ? impl->at_ids
+                                                  : impl->colon_ids;
+        ids.push_back(static_cast<int>(impl->patterns.size()));
+      }
       impl->patterns.push_back(std::move(p));
       continue;
     }
-    if (b.anchors != nullptr) {
+    const bool anchored = b.anchors != nullptr;
+    if (anchored) {
+      const std::size_t slot = impl->anchor_ids.size();
+      p.min_anchor = std::string_view(b.anchors).size();
       for (std::string_view a = b.anchors; !a.empty();) {
         const std::size_t bar = std::min(a.find('|'), a.size());
         p.anchors.emplace_back(a.substr(0, bar));
+        impl->addAnchor(slot, a.substr(0, bar), b.anchors_ci);
+        p.min_anchor = std::min(p.min_anchor, bar);
+        p.max_anchor = std::max(p.max_anchor, bar);
         a.remove_prefix(std::min(bar + 1, a.size()));
       }
       p.lead = b.lead;
       p.span = b.span;
       p.anchors_ci = b.anchors_ci;
       p.exact = b.exact;
+      p.precheck = precheckFor(b);
+      p.value_tail = p.precheck == precheckKeyword;
     }
-    if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter); !s.isOk()) {
+    if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter, !anchored);
+        !s.isOk()) {
       return fail(std::move(s));  // a broken built-in is a bug; tests keep it from shipping
     }
   }
@@ -884,6 +1140,39 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
     if (!p.re->ok()) {
       return fail(ErrorCode::kInvalidArgument, "guard: " + what + ": " + p.re->error());
     }
+    // Terms that start with two ASCII bytes are tried only where a text position starts with
+    // that pair (any case; 'k' and 's' also fold to U+212A KELVIN SIGN and U+017F LONG S,
+    // whose UTF-8 starts 0xE2 / 0xC5); other lists go through the set pass.
+    const bool ascii_start = std::all_of(d.terms.begin(), d.terms.end(), [](const auto& t) {
+      return static_cast<unsigned char>(t[0]) < 0x80;
+    });
+    if (ascii_start) {
+      const std::size_t slot = impl->anchor_ids.size();
+      std::size_t longest = 0;
+      auto folds = [](char c) { return lower(c) == 'k' || lower(c) == 's'; };
+      for (const auto& t : d.terms) {
+        longest = std::max(longest, t.size());
+        const auto c0 = static_cast<unsigned char>(t[0]);
+        const int c1 = t.size() > 1 ? static_cast<unsigned char>(t[1]) : -1;
+        if (folds(t[0])) {
+          impl->addPairOnly(slot, 0xE2, -1, false);
+          impl->addPairOnly(slot, 0xC5, -1, false);
+        }
+        if (c1 < 0 || c1 >= 0x80 || folds(static_cast<char>(c1))) {
+          impl->addPairOnly(slot, c0, -1, true);
+        } else {
+          impl->addPairOnly(slot, c0, c1, true);
+        }
+      }
+      p.lead = 0;
+      p.span = static_cast<int>(longest * 3 + 8);  // a folded letter may take 3 bytes
+      p.exact = true;
+      p.min_anchor = p.max_anchor = 1;
+      p.precheck = precheckTerm;
+      impl->anchor_ids.push_back(static_cast<int>(impl->patterns.size()));
+      impl->patterns.push_back(std::move(p));
+      continue;
+    }
     std::string err;
     if (impl->utf8_set->Add(alternation, &err) < 0) {
       return fail(ErrorCode::kInvalidArgument, "guard: " + what + ": " + err);
@@ -918,6 +1207,7 @@ std::vector<Finding> Detector::scan(std::string_view text) const {
   std::vector<Finding> raw;
   if (text.empty()) return raw;
   impl_->runRegions(text, raw);
+  impl_->runAnchored(text, raw);
   impl_->runSet(impl_->latin1_set.get(), impl_->latin1_ids, text, raw);
   impl_->runSet(impl_->utf8_set.get(), impl_->utf8_ids, text, raw);
   if (raw.empty()) return raw;

@@ -261,6 +261,45 @@ TEST(DetectorTest, DenyListIsCaseInsensitiveWholeWordAndPrefersLongest) {
   EXPECT_EQ(typedValues(**d, "nothing here"), Pairs{});
 }
 
+// ASCII deny-lists are tried only where a text position starts with a term's first two bytes;
+// Unicode case folding must still find what RE2's (?i) finds there.
+TEST(DetectorTest, AnchoredDenyListKeepsUnicodeFoldsAndEdges) {
+  DetectorOptions o;
+  o.builtins = false;
+  o.deny_lists = {{"CODENAME", {"Kestrel", "x", "Sparrow"}, Category::kCustom},
+                  {"CITY", {"Ürümqi"}, Category::kPii}};  // not ASCII: the set pass
+  auto d = Detector::create(o);
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  // U+212A KELVIN SIGN folds to k, U+017F LONG S to s.
+  EXPECT_EQ(typedValues(**d, "meet \u212Aestrel and \u017Fparrow"),
+            (Pairs{{"CODENAME", "\u212Aestrel"}, {"CODENAME", "\u017Fparrow"}}));
+  EXPECT_EQ(typedValues(**d, "x"), (Pairs{{"CODENAME", "x"}}));  // a one-byte text
+  EXPECT_EQ(typedValues(**d, "the box, then X"), (Pairs{{"CODENAME", "X"}}));
+  EXPECT_EQ(typedValues(**d, "kestrels fly to ürümqi"), (Pairs{{"CITY", "ürümqi"}}));
+}
+
+// The anchored patterns' prechecks must never reject what the regex accepts.
+TEST(DetectorTest, PrechecksKeepEdgeForms) {
+  DetectorOptions o;
+  o.entities = {"SECRET", "JWT", "OPENAI_API_KEY"};
+  auto d = Detector::create(o);
+  ASSERT_TRUE(d.has_value());
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+      "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+  EXPECT_EQ(typedValues(**d, "(" + jwt + ")"), (Pairs{{"JWT", jwt}}));
+  EXPECT_EQ(typedValues(**d, "password is 'Tr0ub4dor&3x'"), (Pairs{{"SECRET", "Tr0ub4dor&3x"}}));
+  EXPECT_EQ(typedValues(**d, "Authorization: Bearer aZ3kP9qL2mX7vB4nT8wR1yU6"),
+            (Pairs{{"SECRET", "aZ3kP9qL2mX7vB4nT8wR1yU6"}}));
+  // '=' in the value: the group start comes from RE2, not the value-run shortcut.
+  EXPECT_EQ(typedValues(**d, "api_key==aZ3kP9qL2mX7vB4nT8wR1yU6=="),
+            (Pairs{{"SECRET", "=aZ3kP9qL2mX7vB4nT8wR1yU6=="}}));
+  EXPECT_EQ(typedValues(**d, "secret_token =>  \"aZ3kP9qL2mX7vB4nT8wR1yU6\""),
+            (Pairs{{"SECRET", "aZ3kP9qL2mX7vB4nT8wR1yU6"}}));
+  EXPECT_EQ(typedValues(**d, "the key differences between monkey business and authors"),
+            Pairs{});
+}
+
 TEST(DetectorTest, AllowListNeverFlags) {
   DetectorOptions o;
   o.allow_values = {"support@example.com", "AKIAIOSFODNN7EXAMPLE"};

@@ -19,12 +19,14 @@ Category parseCategory(std::string_view name) {
   return Category::kCustom;
 }
 
-// Restores masked placeholders in the answer and, with an output detector, first redacts the
-// entities the model wrote as [TYPE] (untyped, so they can never collide with a placeholder
-// the vault restores). One scanner and restorer per choice.
+// Restores masked placeholders in the answer and, when the request's policy acts on a type the
+// output detector finds, first redacts those entities as [TYPE] (untyped, so they can never
+// collide with a placeholder the vault restores). One scanner and restorer per choice. Holds
+// the settings the request started with, so a reload never changes an answer mid-way.
 class GuardOutputFilter final : public pipeline::OutputFilter {
  public:
-  explicit GuardOutputFilter(const Detector* output) : output_(output) {}
+  GuardOutputFilter(GuardStage::SettingsPtr settings, Policies::Layers layers, bool scan)
+      : settings_(std::move(settings)), layers_(std::move(layers)), scan_(scan) {}
 
   Vault& vault() { return vault_; }
 
@@ -44,26 +46,16 @@ class GuardOutputFilter final : public pipeline::OutputFilter {
 
  private:
   struct State {
-    State(const Detector* detector, Vault& vault) : restorer(vault) {
-      if (detector != nullptr) {
-        StreamScanOptions options;
-        options.style = Style::kType;
-        scanner.emplace(*detector, nullptr, options);
-      }
-    }
+    explicit State(Vault& vault) : restorer(vault) {}
     std::optional<StreamScanner> scanner;
     StreamRestorer restorer;
   };
 
-  State& state(int choice) {
-    auto it = states_.find(choice);
-    if (it == states_.end()) {
-      it = states_.try_emplace(choice, output_, vault_).first;
-    }
-    return it->second;
-  }
+  State& state(int choice);
 
-  const Detector* output_;
+  GuardStage::SettingsPtr settings_;
+  Policies::Layers layers_;  // point into settings_->config
+  bool scan_;
   Vault vault_;  // declared before states_: restorers refer to it
   std::map<int, State> states_;
 };
@@ -137,15 +129,40 @@ DetectorOptions detectorOptions(const config::GuardConfig& config) {
   return o;
 }
 
-Result<std::unique_ptr<GuardStage>> GuardStage::create(const config::GuardConfig& config,
-                                                       audit::AuditLog* audit) {
+struct GuardStage::Settings {
+  explicit Settings(const config::GuardConfig& c) : config(c), policies(config) {}
+  Settings(const Settings&) = delete;
+  Settings& operator=(const Settings&) = delete;
+
+  config::GuardConfig config;
+  Policies policies;            // refers to config
+  DetectorPtr detector;         // null: the guard is disabled
+  DetectorPtr output_detector;  // null: answers are not scanned
+  // What output_detector finds: a request's answer is scanned only when its policy acts on one.
+  std::vector<std::pair<std::string, Category>> output_types;
+};
+
+namespace {
+
+Result<GuardStage::SettingsPtr> buildSettings(const config::GuardConfig& config) {
+  auto settings = std::make_shared<GuardStage::Settings>(config);
+  if (!config.enabled) return GuardStage::SettingsPtr(std::move(settings));
   DetectorOptions options = detectorOptions(config);
   auto detector = Detector::create(options);
   if (!detector) return fail(std::move(detector.error()));
-  DetectorPtr output;
+  settings->detector = std::move(*detector);
   if (config.scan_output) {
-    // The answer is scanned for the types whose base policy is not allow.
-    Policies::Layers base{{&config.policy}};
+    // The answer is scanned for the types some policy layer (base, route, key or team) acts on;
+    // each request then redacts only those its own layers act on.
+    std::vector<const config::GuardPolicy*> layers{&config.policy};
+    for (const auto* by_name : {&config.routes, &config.keys, &config.teams}) {
+      for (const auto& [name, policy] : *by_name) layers.push_back(&policy);
+    }
+    auto acted = [&](std::string_view type, Category category) {
+      return std::any_of(layers.begin(), layers.end(), [&](const config::GuardPolicy* layer) {
+        return Policies::actionFor(Policies::Layers{{layer}}, type, category) != Action::kAllow;
+      });
+    };
     DetectorOptions out = options;
     out.entities.clear();
     const auto& all = options.entities.empty() ? builtinEntityTypes()
@@ -153,40 +170,71 @@ Result<std::unique_ptr<GuardStage>> GuardStage::create(const config::GuardConfig
                                                      options.entities.begin(),
                                                      options.entities.end());
     for (std::string_view type : all) {
-      if (Policies::actionFor(base, type, builtinCategory(type)) != Action::kAllow) {
+      if (acted(type, builtinCategory(type))) {
         out.entities.emplace_back(type);
+        settings->output_types.emplace_back(type, builtinCategory(type));
       }
     }
     out.builtins = !out.entities.empty();
-    std::erase_if(out.regexes, [&](const CustomRegexOptions& r) {
-      return Policies::actionFor(base, r.name, r.category) == Action::kAllow;
-    });
-    std::erase_if(out.deny_lists, [&](const DenyListOptions& d) {
-      return Policies::actionFor(base, d.name, d.category) == Action::kAllow;
-    });
+    std::erase_if(out.regexes,
+                  [&](const CustomRegexOptions& r) { return !acted(r.name, r.category); });
+    std::erase_if(out.deny_lists,
+                  [&](const DenyListOptions& d) { return !acted(d.name, d.category); });
+    for (const auto& r : out.regexes) settings->output_types.emplace_back(r.name, r.category);
+    for (const auto& d : out.deny_lists) settings->output_types.emplace_back(d.name, d.category);
     if (out.builtins || !out.regexes.empty() || !out.deny_lists.empty()) {
       auto made = Detector::create(out);
       if (!made) return fail(std::move(made.error()));
-      output = std::move(*made);
+      settings->output_detector = std::move(*made);
     }
   }
-  return std::unique_ptr<GuardStage>(
-      new GuardStage(config, std::move(*detector), std::move(output), audit));
+  return GuardStage::SettingsPtr(std::move(settings));
 }
 
-GuardStage::GuardStage(const config::GuardConfig& config, DetectorPtr detector,
-                       DetectorPtr output, audit::AuditLog* audit)
-    : config_(config),
-      policies_(config_),
-      detector_(std::move(detector)),
-      output_detector_(std::move(output)),
-      audit_(audit) {}
+}  // namespace
+
+GuardOutputFilter::State& GuardOutputFilter::state(int choice) {
+  auto it = states_.find(choice);
+  if (it == states_.end()) {
+    it = states_.try_emplace(choice, vault_).first;
+    if (scan_) {
+      StreamScanOptions options;
+      options.style = Style::kType;
+      options.keep = [this](const Finding& f) {
+        return Policies::actionFor(layers_, f.type, f.category) != Action::kAllow;
+      };
+      it->second.scanner.emplace(*settings_->output_detector, nullptr, std::move(options));
+    }
+  }
+  return it->second;
+}
+
+Result<std::unique_ptr<GuardStage>> GuardStage::create(const config::GuardConfig& config,
+                                                       audit::AuditLog* audit) {
+  auto settings = buildSettings(config);
+  if (!settings) return fail(std::move(settings.error()));
+  return std::unique_ptr<GuardStage>(new GuardStage(std::move(*settings), audit));
+}
+
+GuardStage::GuardStage(SettingsPtr settings, audit::AuditLog* audit)
+    : settings_(std::move(settings)), audit_(audit) {}
+
+Status GuardStage::reload(const config::GuardConfig& config) {
+  auto settings = buildSettings(config);
+  if (!settings) return std::move(settings.error());
+  settings_.store(std::move(*settings));
+  return Status::ok();
+}
+
+const Detector* GuardStage::detector() const { return settings_.load()->detector.get(); }
 
 boost::asio::awaitable<pipeline::Verdict> GuardStage::admit(pipeline::StageInput& in) {
   co_return check(in);
 }
 
 pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
+  const SettingsPtr settings = settings_.load();
+  if (!settings->detector) return Status::ok();  // no `guard:` section
   pipeline::RequestContext& ctx = in.ctx;
   std::vector<Field> fields;
   std::vector<std::string> prompt_texts;  // completion prompts, written back afterwards
@@ -207,15 +255,21 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
     }
   }
 
-  const Policies::Layers layers = policies_.layersFor(ctx.key_name, model, ctx.team);
+  Policies::Layers layers = settings->policies.layersFor(ctx.key_name, model, ctx.team);
   std::vector<Hit> hits;
   for (std::size_t i = 0; i < fields.size(); ++i) {
-    for (Finding& f : detector_->scan(*fields[i].text)) {
+    for (Finding& f : settings->detector->scan(*fields[i].text)) {
       const Action action = Policies::actionFor(layers, f.type, f.category);
       hits.push_back({i, std::move(f), action});
     }
   }
-  const bool output_scan = output_detector_ != nullptr;
+  // The answer is scanned when this request's own policy acts on a type the output finds.
+  const bool output_scan =
+      settings->output_detector != nullptr && in.embedding == nullptr &&
+      std::any_of(settings->output_types.begin(), settings->output_types.end(),
+                  [&](const auto& t) {
+                    return Policies::actionFor(layers, t.first, t.second) != Action::kAllow;
+                  });
   if (hits.empty() && !output_scan) return Status::ok();
 
   // Per type: how many, and the severest action.
@@ -289,7 +343,9 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
           std::string_view(*text).substr(h.finding.begin, h.finding.size());
       out.append(*text, pos, h.finding.begin - pos);
       if (h.action == Action::kMask) {
-        if (!filter) filter = std::make_shared<GuardOutputFilter>(output_detector_.get());
+        if (!filter) {
+          filter = std::make_shared<GuardOutputFilter>(settings, layers, output_scan);
+        }
         out += filter->vault().placeholder(h.finding.type, value);
       } else {
         out += redacted.placeholder(h.finding.type, value);
@@ -304,8 +360,8 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
   if (!prompt_texts.empty() && in.completion != nullptr) {
     writePrompt(in.completion->prompt, prompt_texts);
   }
-  if (!filter && output_scan && in.embedding == nullptr) {
-    filter = std::make_shared<GuardOutputFilter>(output_detector_.get());
+  if (!filter && output_scan) {
+    filter = std::make_shared<GuardOutputFilter>(settings, std::move(layers), true);
   }
   if (filter) ctx.output_filter = std::move(filter);
   return Status::ok();

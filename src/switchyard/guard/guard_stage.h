@@ -5,12 +5,16 @@
 // with typed placeholders, mask does the same and restores the values in the answer (an
 // OutputFilter with a per-request Vault), local_only tells routing to stay on-prem, block
 // answers 400 naming the entity type (never the value). With `scan_output`, entities the model
-// writes are redacted from the answer as [TYPE] (stream-safe).
+// writes whose action under the request's own policy (key, route, team, base) is not allow are
+// redacted from the answer as [TYPE] (stream-safe).
 //
-// Built once at start-up; admit() is called from every I/O thread: thread-safe (the detector
-// is immutable, the counters take a short lock only when something was found).
+// Thread-safety: admit() is called from every I/O thread. The settings built from config
+// (policies, detectors) are immutable and swapped as one by reload(); each request keeps the
+// settings it started with, answer included. The counters take a short lock only when
+// something was found.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,9 +34,14 @@ using GuardCounts = std::map<std::string, std::array<std::uint64_t, kActionCount
 
 class GuardStage final : public pipeline::Stage {
  public:
-  // `audit` may be null (no store); it must outlive the stage.
+  // `audit` may be null (no store); it must outlive the stage. A config without the `guard:`
+  // section (enabled false) makes a stage that lets everything pass until a reload enables it.
   static Result<std::unique_ptr<GuardStage>> create(const config::GuardConfig& config,
                                                     audit::AuditLog* audit);
+
+  // Builds the settings of `config` (compiles the detectors: call off the I/O threads) and
+  // swaps them in for the requests that start afterwards. An error keeps the old settings.
+  Status reload(const config::GuardConfig& config);
 
   std::string_view name() const override { return "guard"; }
   boost::asio::awaitable<pipeline::Verdict> admit(pipeline::StageInput& in) override;
@@ -41,16 +50,16 @@ class GuardStage final : public pipeline::Stage {
   pipeline::Verdict check(pipeline::StageInput& in) const;
 
   GuardCounts counts() const;
-  const Detector& detector() const { return *detector_; }
+  // The current settings' request detector (null while the guard is disabled).
+  const Detector* detector() const;
+
+  struct Settings;  // one `guard:` section, built (guard_stage.cc)
+  using SettingsPtr = std::shared_ptr<const Settings>;
 
  private:
-  GuardStage(const config::GuardConfig& config, DetectorPtr detector, DetectorPtr output,
-             audit::AuditLog* audit);
+  GuardStage(SettingsPtr settings, audit::AuditLog* audit);
 
-  config::GuardConfig config_;
-  Policies policies_;
-  DetectorPtr detector_;
-  DetectorPtr output_detector_;  // null: answers are not scanned
+  std::atomic<SettingsPtr> settings_;
   audit::AuditLog* audit_;
   mutable std::mutex mu_;
   mutable GuardCounts counts_;

@@ -181,6 +181,103 @@ TEST_F(GuardStageTest, OutputScanRedactsEntitiesSplitAcrossChunksAndStillRestore
   EXPECT_EQ(out, "Card [CREDIT_CARD] for jane@example.com, and [EMAIL]. Done");
 }
 
+// The answer is redacted by the same effective policy as the request: key, route, team, base.
+TEST_F(GuardStageTest, OutputScanUsesTheRequestsEffectivePolicy) {
+  config_.routes["private"] = {{"EMAIL", "redact"}};
+  config_.keys["batch"] = {{"default", "allow"}};
+  config_.teams["legal"] = {{"CREDIT_CARD", "block"}};
+  auto stage = make({{"CREDIT_CARD", "redact"}}, /*scan_output=*/true);
+  const std::string answer = "Mail jane@example.com, card 4111 1111 1111 1111.";
+  auto answerFor = [&](std::string model, std::string key, std::string team) -> std::string {
+    ctx_ = RequestContext();
+    ctx_.key_name = std::move(key);
+    ctx_.team = std::move(team);
+    api::ChatRequest chat;
+    chat.model = std::move(model);
+    chat.messages.push_back(userMessage("hello"));
+    EXPECT_TRUE(run(*stage, chat).isOk());
+    if (ctx_.output_filter == nullptr) return answer;  // not scanned at all
+    std::string out = ctx_.output_filter->write(0, answer);
+    return out + ctx_.output_filter->flush(0);
+  };
+  // Base policy only: the card, not the e-mail.
+  EXPECT_EQ(answerFor("gpt-4o", "", ""), "Mail jane@example.com, card [CREDIT_CARD].");
+  // The route adds EMAIL (and falls through to the base for the card).
+  EXPECT_EQ(answerFor("private", "", ""), "Mail [EMAIL], card [CREDIT_CARD].");
+  // The key's default: allow exempts everything, even on the private route.
+  EXPECT_EQ(answerFor("private", "batch", ""), answer);
+  EXPECT_EQ(ctx_.output_filter, nullptr);
+  // A team's block on the card is not allow: the card is redacted from answers too.
+  EXPECT_EQ(answerFor("gpt-4o", "", "legal"), "Mail jane@example.com, card [CREDIT_CARD].");
+}
+
+// Before: only types with a base action were scanned in answers. A type only a key acts on must
+// be found too.
+TEST_F(GuardStageTest, OutputScanFindsTypesOnlyAnOverrideActsOn) {
+  config_.keys["strict"] = {{"pii", "redact"}};
+  auto stage = make({}, /*scan_output=*/true);
+  ctx_.key_name = "strict";
+  api::ChatRequest chat;
+  chat.messages.push_back(userMessage("hello"));
+  ASSERT_TRUE(run(*stage, chat).isOk());
+  ASSERT_NE(ctx_.output_filter, nullptr);
+  std::string out = ctx_.output_filter->write(0, "call +44 20 7946 0958 now");
+  out += ctx_.output_filter->flush(0);
+  EXPECT_EQ(out, "call [PHONE] now");
+}
+
+TEST_F(GuardStageTest, ReloadSwapsPoliciesAndDetectorsInFlightRequestsKeepTheirs) {
+  auto stage = make({{"EMAIL", "mask"}}, /*scan_output=*/false);
+  api::ChatRequest chat;
+  chat.messages.push_back(userMessage("me: jane@example.com"));
+  ASSERT_TRUE(run(*stage, chat).isOk());
+  auto in_flight = ctx_.output_filter;  // a request admitted before the reload
+  ASSERT_NE(in_flight, nullptr);
+
+  config::GuardConfig next = config_;
+  next.policy = {{"EMAIL", "block"}, {"PROJECT", "redact"}};
+  config::GuardDetectorConfig codenames;
+  codenames.name = "PROJECT";
+  codenames.terms = {"Nightjar"};
+  next.detectors = {codenames};
+  ASSERT_TRUE(stage->reload(next).isOk());
+
+  ctx_ = RequestContext();
+  api::ChatRequest again;
+  again.messages.push_back(userMessage("me: jane@example.com"));
+  Status blocked = run(*stage, again);
+  EXPECT_EQ(blocked.errorType(), "pii_blocked");
+  ctx_ = RequestContext();
+  api::ChatRequest project;
+  project.messages.push_back(userMessage("about Nightjar"));
+  ASSERT_TRUE(run(*stage, project).isOk());
+  EXPECT_EQ(project.messages[0].text(), "about [PROJECT_1]");
+  // The earlier request still restores its masked value with its own settings.
+  std::string restored = in_flight->write(0, "to [EMAIL_1]");
+  restored += in_flight->flush(0);
+  EXPECT_EQ(restored, "to jane@example.com");
+
+  // A bad config keeps the current settings.
+  config::GuardConfig bad = next;
+  bad.detectors[0].terms.clear();
+  bad.detectors[0].regex = "(unclosed";
+  EXPECT_FALSE(stage->reload(bad).isOk());
+  ctx_ = RequestContext();
+  api::ChatRequest still;
+  still.messages.push_back(userMessage("about Nightjar"));
+  ASSERT_TRUE(run(*stage, still).isOk());
+  EXPECT_EQ(still.messages[0].text(), "about [PROJECT_1]");
+
+  // Without the section the guard lets everything pass.
+  ASSERT_TRUE(stage->reload(config::GuardConfig{}).isOk());
+  ctx_ = RequestContext();
+  api::ChatRequest off;
+  off.messages.push_back(userMessage("me: jane@example.com"));
+  ASSERT_TRUE(run(*stage, off).isOk());
+  EXPECT_EQ(off.messages[0].text(), "me: jane@example.com");
+  EXPECT_TRUE(ctx_.guard_summary.empty());
+}
+
 TEST_F(GuardStageTest, CustomDetectorsAndAllowLists) {
   config::GuardDetectorConfig employee;
   employee.name = "EMPLOYEE_ID";

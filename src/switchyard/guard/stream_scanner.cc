@@ -29,7 +29,7 @@ StreamScanner::Output StreamScanner::push(std::string_view chunk) {
   const std::size_t off = left_.size();
   std::vector<Finding> local;
   for (auto& f : found) {
-    if (f.begin < off) continue;
+    if (f.begin < off || (options_.keep && !options_.keep(f))) continue;
     f.begin -= off;
     f.end -= off;
     local.push_back(std::move(f));
@@ -49,7 +49,7 @@ StreamScanner::Output StreamScanner::finish() {
   std::vector<Finding> found = detector_.scan(text);
   std::vector<Finding> local;
   for (auto& f : found) {
-    if (f.begin < left_.size()) continue;
+    if (f.begin < left_.size() || (options_.keep && !options_.keep(f))) continue;
     f.begin -= left_.size();
     f.end -= left_.size();
     local.push_back(std::move(f));

@@ -4,6 +4,7 @@
 // still caught. One per stream, not thread-safe; the Detector it uses must outlive it.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,8 @@ struct StreamScanOptions {
   // otherwise rescan the whole hold-back for every few bytes. Trades latency for CPU.
   std::size_t scan_step = 64;
   Style style = Style::kTyped;
+  // Which findings to redact (e.g. by the request's policy); unset: all of them.
+  std::function<bool(const Finding&)> keep;
 };
 
 class StreamScanner {

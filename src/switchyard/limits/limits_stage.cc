@@ -20,7 +20,14 @@ std::string count(double v) { return std::to_string(static_cast<long long>(std::
 LimitsStage::LimitsStage(const config::LimitsConfig& config, const auth::KeyCache* keys,
                          std::shared_ptr<const pipeline::Pricing> pricing,
                          BudgetTracker& budgets)
-    : config_(config), keys_(keys), pricing_(std::move(pricing)), budgets_(budgets) {}
+    : config_(std::make_shared<const config::LimitsConfig>(config)),
+      keys_(keys),
+      pricing_(std::move(pricing)),
+      budgets_(budgets) {}
+
+void LimitsStage::reload(const config::LimitsConfig& config) {
+  config_.store(std::make_shared<const config::LimitsConfig>(config));
+}
 
 std::vector<LimitsStage::Scope> LimitsStage::scopesFor(const pipeline::RequestContext& ctx) const {
   std::vector<Scope> out;
@@ -33,7 +40,8 @@ std::vector<LimitsStage::Scope> LimitsStage::scopesFor(const pipeline::RequestCo
     }
   }
   if (!ctx.team.empty()) {
-    if (auto it = config_.teams.find(ctx.team); it != config_.teams.end()) {
+    const auto config = config_.load();
+    if (auto it = config->teams.find(ctx.team); it != config->teams.end()) {
       const auto& t = it->second;
       out.push_back({"team:" + ctx.team, t.rpm, t.tpm, t.budget_usd, t.budget_period});
     }

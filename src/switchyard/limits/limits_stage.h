@@ -5,8 +5,10 @@
 // with 429 (Retry-After; rate_limit_exceeded or budget_exceeded) or takes and reserves; it adds
 // x-ratelimit-* headers. complete() settles with the real usage and ctx.cost_usd.
 // Limits are soft under concurrency: requests checked at the same instant may all pass.
-// Thread-safe.
+// Thread-safe. A config reload swaps the team limits atomically (reload()); the buckets and
+// budgets of every key and team carry on.
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -36,6 +38,10 @@ class LimitsStage final : public pipeline::Stage {
   void settle(pipeline::RequestContext& ctx, RateLimiter::Clock::time_point now,
               BudgetTracker::SystemClock::time_point wall);
 
+  // Takes the `limits:` section of a reloaded config. Token buckets and spend are kept, so a
+  // key or team whose limits did not change sees no difference.
+  void reload(const config::LimitsConfig& config);
+
   // Rough prompt tokens: characters of every text / 4, at least 1.
   static std::int64_t estimatePromptTokens(const pipeline::StageInput& in);
 
@@ -49,7 +55,7 @@ class LimitsStage final : public pipeline::Stage {
   };
   std::vector<Scope> scopesFor(const pipeline::RequestContext& ctx) const;
 
-  config::LimitsConfig config_;
+  std::atomic<std::shared_ptr<const config::LimitsConfig>> config_;
   const auth::KeyCache* keys_;
   std::shared_ptr<const pipeline::Pricing> pricing_;
   BudgetTracker& budgets_;

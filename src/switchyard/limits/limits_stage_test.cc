@@ -136,6 +136,31 @@ TEST_F(LimitsStageTest, TeamLimitsApplyAcrossKeys) {
   EXPECT_NE(s.message().find("team 'ml'"), std::string::npos);
 }
 
+// A reload swaps the team limits for the next request; the buckets of teams whose limits did
+// not change keep their state (a reload is no way around a rate limit).
+TEST_F(LimitsStageTest, ReloadSwapsTeamLimitsAndKeepsBucketState) {
+  config::LimitsConfig config;
+  config.teams["ml"].rpm = 2;
+  config.teams["ops"].rpm = 1;
+  LimitsStage stage(config, keys_.get(), nullptr, *budgets_);
+  ASSERT_TRUE(request(stage, "", "ml", 10, seconds(0)).isOk());
+  ASSERT_TRUE(request(stage, "", "ml", 10, seconds(0)).isOk());
+  ASSERT_TRUE(request(stage, "", "ops", 10, seconds(0)).isOk());
+  EXPECT_EQ(api::httpStatusFor(request(stage, "", "ops", 10, seconds(0))), 429u);
+
+  config::LimitsConfig next = config;
+  next.teams.erase("ops");           // ops: unlimited now
+  next.teams["qa"].budget_usd = 0;   // a new team
+  next.teams["qa"].rpm = 1;
+  stage.reload(next);
+  EXPECT_EQ(api::httpStatusFor(request(stage, "", "ml", 10, seconds(1))), 429u);  // kept: empty
+  EXPECT_TRUE(request(stage, "", "ops", 10, seconds(1)).isOk());
+  EXPECT_TRUE(request(stage, "", "qa", 10, seconds(1)).isOk());
+  EXPECT_EQ(api::httpStatusFor(request(stage, "", "qa", 10, seconds(1))), 429u);
+  // ml refills at 2 per minute: one request after 30 s.
+  EXPECT_TRUE(request(stage, "", "ml", 10, seconds(31)).isOk());
+}
+
 TEST_F(LimitsStageTest, BudgetReservesEstimatesAndRefusesWhenSpent) {
   auth::KeySpec spec;
   spec.name = "k";

@@ -33,6 +33,9 @@ struct StageInput {
   api::ChatRequest* chat = nullptr;              // chat, messages, responses, ollama chat
   api::CompletionRequest* completion = nullptr;  // completions, ollama generate (raw)
   api::EmbeddingRequest* embedding = nullptr;    // embeddings, ollama embed
+  // The request target (path and query) as the client sent it: auth reads Google's `?key=`.
+  // It may hold a credential: never log it.
+  std::string_view target = {};
 };
 
 class Stage {

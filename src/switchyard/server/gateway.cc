@@ -484,7 +484,7 @@ class Gateway::Handlers final : public RouteSupport {
     BeastHeaders headers(req);
     if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
     if (!ext_.stages.empty()) {
-      pipeline::StageInput in{headers, ctx, chat, completion, embedding};
+      pipeline::StageInput in{headers, ctx, chat, completion, embedding, req.target()};
       for (const auto& stage : ext_.stages) {
         const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
         Status verdict = co_await stage->admit(in);

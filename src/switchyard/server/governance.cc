@@ -36,6 +36,8 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
   const bool needs_store = config.auth.require_keys || !admin_key.empty() ||
                            !config.limits.teams.empty() || config.guard.enabled;
   auto state = std::make_shared<GovernanceState>();
+  auth::AuthStage* auth = nullptr;
+  limits::LimitsStage* limits = nullptr;
   if (needs_store) {
     auto db = store::openDatabase(config.storage_url);
     if (!db) return withContext(std::move(db.error()), "storage.url");
@@ -59,7 +61,7 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
                            const http::Request& req, pipeline::RequestContext& ctx,
                            std::string_view model) -> Status {
       const BeastHeaders headers(req);
-      const std::string_view presented = auth::presentedKey(headers);
+      const std::string presented = auth::presentedKey(headers);
       if (!admin_hash.empty() && !presented.empty()) {
         const std::string hash = auth::hashKey(presented);
         if (CRYPTO_memcmp(hash.data(), admin_hash.data(), admin_hash.size()) == 0) {
@@ -69,24 +71,45 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
       }
       return stage->authenticate(headers, ctx, model);
     };
+    auto limits_stage = std::make_unique<limits::LimitsStage>(config.limits, state->keys.get(),
+                                                              ext.pricing, *state->budgets);
+    auth = auth_stage.get();
+    limits = limits_stage.get();
     ext.stages.push_back(std::move(auth_stage));
-    ext.stages.push_back(std::make_unique<limits::LimitsStage>(
-        config.limits, state->keys.get(), ext.pricing, *state->budgets));
+    ext.stages.push_back(std::move(limits_stage));
     logEvent(spdlog::level::info, "governance",
              {{"store", state->db->description()},
               {"keys", static_cast<long long>(state->keys->size())},
               {"require_keys", config.auth.require_keys},
               {"admin_api", !admin_key.empty()}});
   }
-  const guard::GuardStage* guard_stage = nullptr;
-  if (config.guard.enabled) {
-    auto guard = guard::GuardStage::create(config.guard, state->audit.get());
-    if (!guard) return withContext(std::move(guard.error()), "guard");
-    guard_stage = guard->get();
-    ext.stages.push_back(std::move(*guard));
-  }
+  // The guard stage is there even without a `guard:` section (it lets everything pass), so that
+  // a reload can turn it on.
+  auto guard = guard::GuardStage::create(config.guard, state->audit.get());
+  if (!guard) return withContext(std::move(guard.error()), "guard");
+  guard::GuardStage* guard_stage = guard->get();
+  ext.stages.push_back(std::move(*guard));
   ext.routes.push_back(std::make_unique<AdminRoutes>(admin_key, state->keys.get(),
                                                      state->audit.get(), guard_stage));
+  // Config reloads: new guard policies and detectors (built here, on the reload thread), key
+  // settings and team limits; requests in flight finish on the settings they started with.
+  audit::AuditLog* audit = state->audit.get();
+  ext.reloaders.push_back([auth, limits, guard_stage, audit](const config::Config& next) -> Status {
+    if (audit != nullptr) {  // an administrator's action like any other (SIGHUP or the API)
+      audit->append({0, 0, "admin", "config.reload", next.source, "guard auth limits", ""});
+    }
+    if (auth != nullptr) auth->reload(next);
+    if (limits != nullptr) limits->reload(next.limits);
+    if (Status s = guard_stage->reload(next.guard); !s.isOk()) {
+      return withContext(std::move(s), "guard (previous policies kept)");
+    }
+    if (auth == nullptr && (next.auth.require_keys || !next.limits.teams.empty())) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "auth.require_keys and limits.teams take effect after a restart when the "
+                    "gateway started without a key store");
+    }
+    return Status::ok();
+  });
   ext.keep_alive.push_back(std::move(state));
   return Status::ok();
 }
