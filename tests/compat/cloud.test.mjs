@@ -501,7 +501,7 @@ test('anthropic messages.stream -> gemini: a text answer\'s signature ends the m
     { type: 'thinking', thinking: '', signature: SIGNATURES[1] },
   ], 'streamed: one text block, the signature in a last thinking block');
 
-  await anthropic.messages.create({ model: 'gem', max_tokens: 100,
+  await anthropic.messages.create({ model: 'gem', max_tokens: 4096,
     thinking: { type: 'enabled', budget_tokens: 2048 },
     messages: [...req.messages, { role: 'assistant', content: final.content },
       { role: 'user', content: 'And again?' }] });
@@ -939,7 +939,10 @@ test('ollama embed -> gemini batchEmbedContents: one request per input, vectors 
   assert.deepEqual(up.body, { requests: input.map((text) => ({
     model: `models/${GEMINI_EMBED_MODEL}`, content: { parts: [{ text }] } })) });
   assert.equal(r.model, 'gem-embed');
-  assert.deepEqual(r.embeddings, input.map((t) => embeddingFor(t)));
+  // Vectors are float32: both APIs write each value in its shortest float32 form (as Ollama's
+  // Go server and OpenAI do), equal to the upstream's numbers as float32s.
+  const f32 = (vectors) => vectors.map((v) => v.map(Math.fround));
+  assert.deepEqual(f32(r.embeddings), f32(input.map((t) => embeddingFor(t))));
   // OpenAI's embeddings endpoint reaches the same upstream, with dimensions mapped.
   const o = await s.client.embeddings.create({ model: 'gem-embed', input: 'one', dimensions: 4,
     encoding_format: 'float', task_type: 'RETRIEVAL_QUERY' });
@@ -947,7 +950,7 @@ test('ollama embed -> gemini batchEmbedContents: one request per input, vectors 
   assert.deepEqual(s.gemini.lastRequest('batchEmbedContents').body.requests, [{
     model: `models/${GEMINI_EMBED_MODEL}`, content: { parts: [{ text: 'one' }] },
     outputDimensionality: 4, taskType: 'RETRIEVAL_QUERY' }]);
-  assert.deepEqual(o.data[0].embedding, embeddingFor('one', 4));
+  assert.deepEqual(f32([o.data[0].embedding]), f32([embeddingFor('one', 4)]));
 }));
 
 test('gemini errors: 429 keeps its status for OpenAI clients; a mid-stream error event ends the stream', { skip }, () => withLog(async () => {
