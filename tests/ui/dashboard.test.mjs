@@ -1,4 +1,4 @@
-// The dashboard in Debian's Chromium (playwright-core): the switchyard binary serves traffic
+// The dashboard, and the evaluation HTML report, in Debian's Chromium (playwright-core): the switchyard binary serves traffic
 // from two fake upstreams (a cloud one, and an on_prem one that takes the guard's local-only
 // requests), `switchyard eval run` records an evaluation run through it, and then the page must
 // show those numbers — request count, per-model counts, local vs cloud, guard findings, the
@@ -176,7 +176,8 @@ before(async () => {
   fs.writeFileSync(suite, SUITE);
   try {
     await run(process.env.SWITCHYARD_BIN, ['eval', 'run', suite, '--gateway', gateway.origin,
-      '--store', dbUrl, '--format', 'json'], { cwd: dir, timeout: TIMEOUT });
+      '--store', dbUrl, '--format', 'json', '--html', path.join(dir, 'report.html')],
+    { cwd: dir, timeout: TIMEOUT });
   } catch (e) {
     // A failing case may make the run exit non-zero; the run itself must exist.
     if (!/ui-smoke|pass/i.test(`${e.stdout}${e.stderr}`)) throw e;
@@ -294,6 +295,33 @@ test('the dashboard shows what the gateway did', async (t) => {
     await page.screenshot({ path: path.join(os.tmpdir(), 'switchyard-ui-failure', 'page.png'), fullPage: true })
       .catch(() => {});
     throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+// The evaluation's self-contained HTML report (issue 9) opens in Chromium as a file, without
+// errors, and shows the run: the target's pass rate and the charts.
+test('the evaluation HTML report opens in Chromium without errors', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  try {
+    await page.goto(`file://${path.join(dir, 'report.html')}`);
+    assert.equal(await page.locator('h1').textContent(), 'ui-smoke');
+    const summary = page.locator('#summary tr').nth(1);
+    assert.equal(await summary.locator('td').nth(0).textContent(), 'auto');
+    assert.equal(await summary.locator('td').nth(2).textContent(), '66.7%');
+    assert.ok(await page.locator('svg.chart').count() >= 1, 'the report draws its charts');
+    // The per-case table lists the cases where an output failed: here only `math`.
+    assert.equal(await page.locator('#cases tr').count(), 1 + 1);
+    assert.equal(await page.locator('#cases tr').nth(1).locator('td').nth(0).textContent(), 'math');
+    await shot(page, 'eval-report');
+    assert.deepEqual(problems, [], 'no console errors and no failed requests');
   } finally {
     await context.close();
   }
