@@ -460,6 +460,9 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
   } stop_deadline{*deadline};
   bool first = true;
   for (;;) {
+    // Accepted while shutdown was closing the idle connections (the accept completed just
+    // before the acceptor closed): nobody would cancel this read, so close it now.
+    if (draining()) break;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));

@@ -237,32 +237,16 @@ Result<std::unique_ptr<RagService>> RagService::create(const config::Config& con
       return fail(Status(ErrorCode::kInvalidArgument, where + message)
                       .withParam("rag.embedding_model"));
     };
-    pipeline::RequestContext ctx;
-    if (Status s = router.plan(rag.embedding_model, routing::RequestSignals{}, ctx);
-        !s.isOk() || ctx.plan.empty()) {
-      return bad("'" + rag.embedding_model + "' is not a model this gateway serves" +
-                 (s.isOk() ? std::string() : " (" + s.message() + ")"));
-    }
-    const pipeline::Target& target = ctx.plan.front();
-    service->provider_ = providers.find(target.provider);
-    if (service->provider_ == nullptr) {
-      return bad("provider '" + target.provider + "' is not configured");
-    }
-    service->embed_model_ = target.model;
-    for (const config::ProviderConfig& p : config.providers) {
-      if (p.name != target.provider) continue;
-      service->embedder_on_prem_ = p.locality == "on_prem";
-      for (const config::ModelConfig& m : p.models) {
-        if (p.kind == "local" && m.name == target.model && !m.local.embeddings) {
-          return bad("local model '" + m.name + "' of provider '" + p.name +
-                     "' does not serve embeddings (set 'embeddings: true' under it)");
-        }
-      }
-    }
+    auto served = routing::resolveServedModel(config, router, providers, rag.embedding_model);
+      if (!served) return bad(served.error().message());
+    if (Status s = routing::checkServesEmbeddings(*served); !s.isOk()) return bad(s.message());
+    service->provider_ = served->provider;
+    service->embed_model_ = served->model;
+    service->embedder_on_prem_ = served->on_prem;
 #if SY_WITH_LLAMA
     if (auto* local = dynamic_cast<providers::LocalProvider*>(service->provider_)) {
       engine::ModelRegistry* models = &local->models();
-      std::string model = target.model;
+      std::string model = served->model;
       service->tokenizer_ = [models, model](std::string_view text) -> std::size_t {
         auto lease = models->acquireBlocking(model);
         if (!lease) return estimateTokens(text);
@@ -297,27 +281,13 @@ std::string RagService::contentHash(std::string_view content) const {
 }
 
 Result<RagService::Resolved> RagService::resolve(const std::string& model) const {
-  pipeline::RequestContext ctx;
-  Status s = router_->plan(model, routing::RequestSignals{}, ctx);
-  if (!s.isOk() || ctx.plan.empty()) {
-    return fail(Status(ErrorCode::kNotFound,
-                       "'" + model + "' is not a model this gateway serves" +
-                           (s.isOk() ? std::string() : " (" + s.message() + ")"))
+  auto served = routing::resolveServedModel(config_, *router_, *providers_, model);
+  if (!served) {
+    return fail(Status(ErrorCode::kNotFound, served.error().message())
                     .withParam("model")
                     .withErrorType("model_not_found"));
   }
-  Resolved r;
-  r.provider = providers_->find(ctx.plan.front().provider);
-  if (r.provider == nullptr) {
-    return fail(Status(ErrorCode::kNotFound,
-                       "provider '" + ctx.plan.front().provider + "' is not configured")
-                    .withParam("model"));
-  }
-  r.model = ctx.plan.front().model;
-  for (const config::ProviderConfig& p : config_.providers) {
-    if (p.name == ctx.plan.front().provider) r.on_prem = p.locality == "on_prem";
-  }
-  return r;
+  return Resolved{served->provider, served->model, served->on_prem};
 }
 
 Result<api::RerankResponse> RagService::rerank(const std::string& model, const std::string& query,

@@ -435,4 +435,41 @@ std::string explanationJson(const Explanation& e) {
   return out;
 }
 
+Result<ServedModel> resolveServedModel(const config::Config& config, const Router& router,
+                                       const providers::Registry& providers,
+                                       std::string_view name) {
+  pipeline::RequestContext ctx;
+  if (Status s = router.plan(name, RequestSignals{}, ctx); !s.isOk() || ctx.plan.empty()) {
+    return fail(ErrorCode::kNotFound, "'" + std::string(name) +
+                                          "' is not a model this gateway serves" +
+                                          (s.isOk() ? std::string() : " (" + s.message() + ")"));
+  }
+  ServedModel served;
+  served.provider_name = ctx.plan.front().provider;
+  served.model = ctx.plan.front().model;
+  served.provider = providers.find(served.provider_name);
+  if (served.provider == nullptr) {
+    return fail(ErrorCode::kNotFound, "provider '" + served.provider_name + "' is not configured");
+  }
+  for (const config::ProviderConfig& p : config.providers) {
+    if (p.name != served.provider_name) continue;
+    served.provider_config = &p;
+    served.on_prem = p.locality == "on_prem";
+    for (const config::ModelConfig& m : p.models) {
+      if (m.name == served.model) served.model_config = &m;
+    }
+  }
+  return served;
+}
+
+Status checkServesEmbeddings(const ServedModel& model) {
+  if (model.provider_config != nullptr && model.provider_config->kind == "local" &&
+      model.model_config != nullptr && !model.model_config->local.embeddings) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "local model '" + model.model + "' of provider '" + model.provider_name +
+                      "' does not serve embeddings (set 'embeddings: true' under it)");
+  }
+  return Status::ok();
+}
+
 }  // namespace switchyard::routing

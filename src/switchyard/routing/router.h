@@ -25,6 +25,7 @@
 #include "switchyard/core/status.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/pipeline/pricing.h"
+#include "switchyard/providers/registry.h"
 #include "switchyard/routing/health.h"
 #include "switchyard/routing/signals.h"
 
@@ -149,5 +150,24 @@ class Router {
   QualityScores scores_;
   std::vector<ModelListing> listing_;
 };
+
+// A model name resolved outside any request, for modules that call a model themselves (RAG's
+// embedder and reranker, the task classifier): the provider and model id of the name's first
+// candidate, as a request for it would be routed.
+struct ServedModel {
+  providers::Provider* provider = nullptr;
+  std::string provider_name;
+  std::string model;  // the provider's model id
+  bool on_prem = false;
+  const config::ProviderConfig* provider_config = nullptr;
+  const config::ModelConfig* model_config = nullptr;  // null when the provider does not list it
+};
+// kNotFound: "'NAME' is not a model this gateway serves (why)", or "provider 'P' is not
+// configured". `config`, `router` and `providers` must outlive the result's pointers.
+Result<ServedModel> resolveServedModel(const config::Config& config, const Router& router,
+                                       const providers::Registry& providers,
+                                       std::string_view name);
+// kInvalidArgument when `model` is a local model not loaded for embeddings (`embeddings: true`).
+Status checkServesEmbeddings(const ServedModel& model);
 
 }  // namespace switchyard::routing

@@ -180,26 +180,12 @@ Result<std::unique_ptr<ExampleClassifier>> ExampleClassifier::create(
 
   std::unique_ptr<ExampleClassifier> c(new ExampleClassifier());
   c->settings_ = settings;
-  pipeline::RequestContext ctx;
-  if (Status s = router.plan(settings.embedding_model, RequestSignals{}, ctx);
-      !s.isOk() || ctx.plan.empty()) {
-    return bad("'" + settings.embedding_model + "' is not a model this gateway serves" +
-               (s.isOk() ? std::string() : " (" + s.message() + ")"));
-  }
-  const pipeline::Target target = ctx.plan.front();
-  c->provider_ = providers.find(target.provider);
-  if (c->provider_ == nullptr) return bad("provider '" + target.provider + "' is not configured");
-  c->model_ = target.model;
-  for (const config::ProviderConfig& p : config.providers) {
-    if (p.name != target.provider) continue;
-    c->on_prem_ = p.locality == "on_prem";
-    for (const config::ModelConfig& m : p.models) {
-      if (p.kind == "local" && m.name == target.model && !m.local.embeddings) {
-        return bad("local model '" + m.name + "' of provider '" + p.name +
-                   "' does not serve embeddings (set 'embeddings: true' under it)");
-      }
-    }
-  }
+  auto served = resolveServedModel(config, router, providers, settings.embedding_model);
+  if (!served) return bad(served.error().message());
+  if (Status s = checkServesEmbeddings(*served); !s.isOk()) return bad(s.message());
+  c->provider_ = served->provider;
+  c->model_ = served->model;
+  c->on_prem_ = served->on_prem;
   c->io_ = std::make_unique<Io>();
 
   const auto same_examples = [&](const config::TaskClassifierConfig& a) {
