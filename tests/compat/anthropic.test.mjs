@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { startStack, API_KEY, DIRECT } from './lib/harness.mjs';
+import { startStack, API_KEY, DIRECT, withStackLog } from './lib/harness.mjs';
 import { cannedContent, countTokens, toolArguments, toolCallId } from './lib/fake_upstream.mjs';
 
 // The fake upstream speaks only OpenAI's format; these tests need the gateway's translation.
@@ -19,14 +19,8 @@ before(async () => {
 });
 after(async () => { await s?.stop(); });
 
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const TOOLS = [
   {

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startStack } from './lib/harness.mjs';
+import { startStack, withStackLog } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { embeddingFor, EMBED_DIMS } from './lib/fake_upstream.mjs';
 
@@ -11,14 +11,8 @@ let s;
 before(async () => { s = await startStack(); });
 after(async () => { await s?.stop(); });
 
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const INPUTS = ['The quick brown fox', 'jumped over', 'the lazy dog ✓'];
 

@@ -1,7 +1,7 @@
 // OpenAI SDK chat completions through switchyard: plain, streamed, tool calls, client abort.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './lib/harness.mjs';
+import { startStack, withStackLog } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { cannedContent, toolArguments, toolCallId } from './lib/fake_upstream.mjs';
 
@@ -12,14 +12,8 @@ after(async () => { await s?.stop(); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Runs fn; on failure appends the gateway's log to the error.
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const TOOLS = [
   {

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import {
-  startCloudStack, API_KEY, DIRECT, CLAUDE_MODEL, GEMINI_MODEL, GEMINI_EMBED_MODEL,
+  startCloudStack, API_KEY, DIRECT, CLAUDE_MODEL, GEMINI_MODEL, GEMINI_EMBED_MODEL, withStackLog,
 } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { contentPieces, embeddingFor, toolArguments } from './lib/fake_upstream.mjs';
@@ -37,14 +37,8 @@ before(async () => {
 });
 after(async () => { await s?.stop(); });
 
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const OPENAI_TOOLS = [
   {

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ollama } from 'ollama';
-import { startStack, DIRECT } from './lib/harness.mjs';
+import { startStack, DIRECT, withStackLog } from './lib/harness.mjs';
 import {
   cannedContent, countTokens, embeddingFor, toolArguments, toolCallId,
 } from './lib/fake_upstream.mjs';
@@ -24,14 +24,8 @@ before(async () => {
 });
 after(async () => { await s?.stop(); });
 
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const TOOLS = [
   {

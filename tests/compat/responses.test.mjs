@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startStack, DIRECT } from './lib/harness.mjs';
+import { startStack, DIRECT, withStackLog } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { cannedContent, contentPieces, countTokens, toolArguments, toolCallId } from './lib/fake_upstream.mjs';
 
@@ -17,14 +17,8 @@ let s;
 before(async () => { if (!skip) s = await startStack(); });
 after(async () => { await s?.stop(); });
 
-async function withLog(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    e.message += s.describe();
-    throw e;
-  }
-}
+// Failures carry the tail of the gateway's log.
+const withLog = (fn) => withStackLog(s, fn);
 
 const TOOLS = [
   { type: 'function', name: 'get_weather', description: 'Current weather in a city', strict: false,

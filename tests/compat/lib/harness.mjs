@@ -262,3 +262,13 @@ export async function startCloudStack() {
     },
   };
 }
+
+// Runs a test body; a failure's message gets the gateway's log tail (stack.describe()).
+export async function withStackLog(stack, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    e.message += stack.describe();
+    throw e;
+  }
+}
