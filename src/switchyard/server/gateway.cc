@@ -920,7 +920,14 @@ class Gateway::Handlers final : public RouteSupport {
 
 Gateway::Gateway(config::Config config) : config_(std::move(config)) {}
 
-Gateway::~Gateway() { shutdown(); }
+Gateway::~Gateway() {
+  shutdown();
+  // The handlers' own threads (reload, admin and RAG pools, the task classifier's and the
+  // engines' threads) hand results to the I/O workers' executors and touch them for a moment
+  // after; they are joined here, before the server (and its workers' io_contexts) goes.
+  handlers_.reset();
+  initial_runtime_.reset();
+}
 
 Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool progress) {
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(config)));
