@@ -745,6 +745,13 @@ class Gateway::Handlers final : public RouteSupport {
           request.model = t.model;
           return p.complete(request, call);
         });
+    if (result && ctx.output_filter) {
+      for (auto& choice : result->choices) {
+        std::string text = ctx.output_filter->write(choice.index, choice.text);
+        text += ctx.output_filter->flush(choice.index);
+        choice.text = std::move(text);
+      }
+    }
     if (result && ctx.capture_payload) {
       captureResponse(ctx, codec::encodeCompletionResponse(*result, false));
     }
@@ -755,7 +762,9 @@ class Gateway::Handlers final : public RouteSupport {
                                                            providers::CompletionSink& sink,
                                                            RequestContext& ctx,
                                                            http::HttpClient& http) override {
-    ReportingCompletionSink reporting(sink,
+    FilteringCompletionSink filtered(sink, ctx.output_filter.get());
+    providers::CompletionSink& target_sink = ctx.output_filter ? filtered : sink;
+    ReportingCompletionSink reporting(target_sink,
                                       ctx.capture_payload ? &ctx.response_payload : nullptr,
                                       config_.telemetry.request_log.max_payload_bytes);
     co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
