@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "switchyard/guard/digit_patterns.h"
 #include "switchyard/guard/validators.h"
 
 namespace switchyard::guard {
@@ -501,25 +502,22 @@ const BuiltinSpec kBuiltins[] = {
     {EntityKind::kEmail, Category::kPii, "EMAIL", 60,
      R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@(?:[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]*[A-Za-z0-9\x80-\xff])?\.)+[A-Za-z]{2,24})",
      0, checkEmail, Resume::kEnd, Trigger::kAt},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\+[1-9][0-9 .\-()]{6,22}[0-9])", 0,
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kIntlPhonePattern, 0,
      checkPhone, Resume::kEnd, Trigger::kDigits, nullptr, gateIntlPhone},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40,
-     R"((?:\b1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}\b)",
-     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\b0[1-9][0-9]{0,3}(?:[ \-][0-9]{2,8}){1,4}\b)",
-     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNationalPhone},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kNanpPhonePattern, 0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kNationalPhonePattern, 0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNationalPhone},
     {EntityKind::kCreditCard, Category::kPii, "CREDIT_CARD", 70,
-     R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
+     kCardPattern, 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
     {EntityKind::kIban, Category::kPii, "IBAN", 70,
      R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)", 0, checkIban,
      Resume::kEnd, Trigger::kIban},
-    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", 0,
+    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, kSsnPattern, 0,
      checkSsn, Resume::kEnd, Trigger::kDigits, nullptr, gateSsn},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
      R"((?i:\bssn|social security(?: number| no\.?)?|\bss#)[^0-9\n]{0,20}([0-9]{9}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4})\b)",
      1, checkSsn, Resume::kEnd, Trigger::kSet,
      R"((?i:ssn|social security|ss#))", nullptr, "ssn|social security|ss#", 0, 80, true},
-    {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)",
+    {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, kIpv4Pattern,
      0, checkIpv4, Resume::kEnd, Trigger::kDigits, nullptr, gateIpv4},
     {EntityKind::kIpv6, Category::kPii, "IP_ADDRESS", 45,
      R"([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3})", 0, checkIpv6,
@@ -613,6 +611,18 @@ Precheck precheckFor(const BuiltinSpec& b) {
   return nullptr;
 }
 
+// The hand-written matcher standing in for a built-in digit pattern (digit_patterns.h), if any.
+DigitMatcher digitMatcherFor(const char* pattern) {
+  static const std::pair<const char*, DigitMatcher> kMatchers[] = {
+      {kIntlPhonePattern, matchIntlPhone}, {kNanpPhonePattern, matchNanpPhone},
+      {kNationalPhonePattern, matchNationalPhone}, {kCardPattern, matchCard},
+      {kSsnPattern, matchSsn}, {kIpv4Pattern, matchIpv4}};
+  for (const auto& [p, m] : kMatchers) {
+    if (std::strcmp(p, pattern) == 0) return m;
+  }
+  return nullptr;
+}
+
 // Custom detectors run in UTF-8 mode with their own checks.
 using CustomCheck = NamedValidator;
 
@@ -632,6 +642,7 @@ struct Detector::Impl {
     Resume resume;
     Trigger trigger = Trigger::kSet;
     bool (*gate)(const RunShape&) = nullptr;  // kDigits: can a run of this shape hold one?
+    DigitMatcher matcher = nullptr;  // kDigits: finds what `re` would, without RE2
     std::vector<std::string> anchors;  // kSet: search only around these (see BuiltinSpec)
     int lead = 0;
     int span = kToSpace;
@@ -699,7 +710,14 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
   std::size_t pos = from;
   std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
-  while (pos <= to && p.re->Match(sp, pos, to, anchor, sub, nsub)) {
+  auto next_match = [&] {
+    if (p.matcher == nullptr) return p.re->Match(sp, pos, to, anchor, sub, nsub);
+    std::size_t mb = 0, me = 0;
+    if (!p.matcher(text, pos, to, mb, me)) return false;
+    sub[0] = re2::StringPiece(text.data() + mb, me - mb);
+    return true;
+  };
+  while (pos <= to && next_match()) {
     if (p.value_tail) {
       const std::size_t me = static_cast<std::size_t>(sub[0].data() - text.data()) + sub[0].size();
       const std::size_t vb = valueTailStart(text, static_cast<std::size_t>(sub[0].data() - text.data()), me);
@@ -1058,6 +1076,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
                     nullptr, false, b.resume, b.trigger};
     if (b.trigger != Trigger::kSet) {
       p.gate = b.gate;
+      p.matcher = digitMatcherFor(b.pattern);
       p.re = std::make_unique<RE2>(b.pattern, latin1);
       if (!p.re->ok()) {
         return fail(ErrorCode::kInternal, std::string("guard: built-in ") + b.type + ": " +
