@@ -66,12 +66,17 @@ bool numericBoundary(std::string_view t, std::size_t b, std::size_t e) {
   return true;
 }
 
-std::string digitsOf(std::string_view s) {
-  std::string d;
+// The digits of s, copied into `buf` (no allocation per candidate). More than kMaxDigits digits
+// give a view of kMaxDigits + 1 of them: longer than any number a check accepts.
+constexpr std::size_t kMaxDigits = 63;
+std::string_view digitsOf(std::string_view s, char (&buf)[kMaxDigits + 1]) {
+  std::size_t n = 0;
   for (char c : s) {
-    if (isDigit(c)) d.push_back(c);
+    if (!isDigit(c)) continue;
+    buf[n++] = c;
+    if (n > kMaxDigits) break;
   }
-  return d;
+  return {buf, n};
 }
 
 // Where a candidate sits: the whole regex match [mb, me) and the reported span [b, e), which a
@@ -132,7 +137,8 @@ bool checkPhone(std::string_view t, Candidate& c, const Limits&) {
       return false;
     }
   }
-  std::string d = digitsOf(m);
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(m, buf);
   int open = 0, parens = 0;
   const bool plus = m.front() == '+';
   char prev = plus ? '+' : 0;
@@ -172,7 +178,8 @@ bool checkCard(std::string_view t, Candidate& c, const Limits&) {
     ++groups;
   }
   if (sep != 0 && (group < 3 || group > 6 || groups > 4)) return false;
-  std::string d = digitsOf(m);
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(m, buf);
   return luhnValid(d) && cardIssuerValid(d);
 }
 
@@ -181,12 +188,14 @@ bool checkIban(std::string_view t, Candidate& c, const Limits&) {
   int want = ibanLength(m.substr(0, 2));
   if (want == 0) return false;
   // The regex may have run into a following word; keep exactly the registered length.
-  std::string compact;
+  char buf[64];
+  std::size_t size = 0;
   std::size_t i = 0;
-  for (; i < m.size() && compact.size() < static_cast<std::size_t>(want); ++i) {
-    if (m[i] != ' ') compact.push_back(m[i]);
+  for (; i < m.size() && size < static_cast<std::size_t>(want) && size < sizeof buf; ++i) {
+    if (m[i] != ' ') buf[size++] = m[i];
   }
-  if (compact.size() != static_cast<std::size_t>(want)) return false;
+  if (size != static_cast<std::size_t>(want)) return false;
+  const std::string_view compact(buf, size);
   if (i < m.size() && m[i] != ' ') return false;
   c.e = c.b + i;
   return ibanValid(compact) && (c.b == 0 || !isWord(t[c.b - 1]));
@@ -194,9 +203,14 @@ bool checkIban(std::string_view t, Candidate& c, const Limits&) {
 
 bool checkSsn(std::string_view t, Candidate& c, const Limits&) {
   if (!numericBoundary(t, c.b, c.e)) return false;
-  std::string d = digitsOf(t.substr(c.b, c.e - c.b));
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(t.substr(c.b, c.e - c.b), buf);
   if (d.size() != 9) return false;
-  auto num = [&](std::size_t from, std::size_t n) { return std::stoi(d.substr(from, n)); };
+  auto num = [&](std::size_t from, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = from; i < from + n; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
   return ssnValid(num(0, 3), num(3, 2), num(5, 4));
 }
 
@@ -313,10 +327,16 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
     --c.e;
   }
   std::string_view v = t.substr(c.b, c.e - c.b);
-  std::string context;
-  for (std::size_t i = c.mb; i < c.b; ++i) context.push_back(lower(t[i]));
-  const bool password = context.find("pass") != std::string::npos ||
-                        context.find("pwd") != std::string::npos;
+  // "pass" or "pwd" in the key word and what follows it, in any case.
+  auto contextHas = [&](std::string_view word) {
+    for (std::size_t i = c.mb; i + word.size() <= c.b; ++i) {
+      std::size_t k = 0;
+      while (k < word.size() && lower(t[i + k]) == word[k]) ++k;
+      if (k == word.size()) return true;
+    }
+    return false;
+  };
+  const bool password = contextHas("pass") || contextHas("pwd");
   if (v.size() < (password ? std::size_t{8} : limits.generic_min_length)) return false;
   if (charClassCount(v) < 2) return false;
   if (looksLikeIdentifier(v, /*dotted_only=*/password) || looksLikeUuid(v)) return false;
@@ -382,6 +402,30 @@ bool precheckPemEnd(std::string_view t, std::size_t at, std::size_t, PrecheckMem
     memo.end_marker_known = true;
   }
   return memo.end_marker != std::string_view::npos && memo.end_marker > at;
+}
+
+// Whether one of a deny list's terms can match at `at` (the regex matches case-insensitively
+// with Unicode folding): compared byte by byte as far as that is certain. The only non-ASCII
+// characters that fold to ASCII letters are U+212A (k) and U+017F (s), and no ASCII byte folds
+// to a non-ASCII one, so the comparison stops with "maybe" at a non-ASCII byte of the text where
+// the term has k or s, and at a non-ASCII byte of the term.
+bool termMayStartAt(const std::vector<std::string>& terms, std::string_view t, std::size_t at) {
+  for (const std::string& term : terms) {
+    std::size_t k = 0;
+    for (; k < term.size(); ++k) {
+      const char want = term[k];
+      if (static_cast<unsigned char>(want) >= 0x80) return true;
+      if (at + k >= t.size()) break;
+      const char got = t[at + k];
+      if (lower(got) == lower(want)) continue;
+      if (static_cast<unsigned char>(got) >= 0x80 && (lower(want) == 'k' || lower(want) == 's')) {
+        return true;
+      }
+      break;
+    }
+    if (k == term.size()) return true;
+  }
+  return false;
 }
 
 // Deny-list terms that start with a word character must start a word.
@@ -651,6 +695,7 @@ struct Detector::Impl {
     std::size_t min_anchor = 0, max_anchor = 0;  // anchor sizes, in bytes
     Precheck precheck = nullptr;  // anchored patterns: tried before the regex at each anchor
     bool value_tail = false;  // the group is a run of valueChar()s that ends the match
+    std::vector<std::string> terms;  // anchored deny lists: the terms, for termMayStartAt()
   };
 
   // One anchor literal, filed under its first byte (both cases for case-insensitive ones). The
@@ -677,6 +722,7 @@ struct Detector::Impl {
   std::vector<std::unique_ptr<RE2>> allow_res;
 
   bool allowed(std::string_view value) const {
+    if (allow_values.empty() && allow_res.empty()) return false;
     if (allow_values.contains(std::string(value))) return true;
     re2::StringPiece sp(value.data(), value.size());
     return std::any_of(allow_res.begin(), allow_res.end(),
@@ -863,6 +909,7 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
         if (q == last || q < done) continue;
         last = q;
         if (p.precheck != nullptr && !p.precheck(text, a, p.min_anchor, memo)) continue;
+        if (!p.terms.empty() && !termMayStartAt(p.terms, text, a)) continue;
         std::size_t e = n;
         if (p.span > 0) {
           e = std::min(n, q + lead + static_cast<std::size_t>(p.span));
@@ -1188,6 +1235,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       p.exact = true;
       p.min_anchor = p.max_anchor = 1;
       p.precheck = precheckTerm;
+      p.terms = d.terms;
       impl->anchor_ids.push_back(static_cast<int>(impl->patterns.size()));
       impl->patterns.push_back(std::move(p));
       continue;
@@ -1225,6 +1273,7 @@ Detector::~Detector() = default;
 std::vector<Finding> Detector::scan(std::string_view text) const {
   std::vector<Finding> raw;
   if (text.empty()) return raw;
+  raw.reserve(std::min<std::size_t>(64, text.size() / 32 + 4));
   impl_->runRegions(text, raw);
   impl_->runAnchored(text, raw);
   impl_->runSet(impl_->latin1_set.get(), impl_->latin1_ids, text, raw);

@@ -276,6 +276,11 @@ TEST(DetectorTest, AnchoredDenyListKeepsUnicodeFoldsAndEdges) {
   EXPECT_EQ(typedValues(**d, "x"), (Pairs{{"CODENAME", "x"}}));  // a one-byte text
   EXPECT_EQ(typedValues(**d, "the box, then X"), (Pairs{{"CODENAME", "X"}}));
   EXPECT_EQ(typedValues(**d, "kestrels fly to ürümqi"), (Pairs{{"CITY", "ürümqi"}}));
+  // The terms are compared byte by byte before the regex runs: a fold inside a term, mixed
+  // case, and a term cut short by the end of the text.
+  EXPECT_EQ(typedValues(**d, "a KE\u017FTREL, a spa\u212Arrow? no: SpArRoW"),
+            (Pairs{{"CODENAME", "KE\u017FTREL"}, {"CODENAME", "SpArRoW"}}));
+  EXPECT_EQ(typedValues(**d, "kestre"), Pairs{});
 }
 
 // The anchored patterns' prechecks must never reject what the regex accepts.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 namespace switchyard::guard {
@@ -95,6 +98,39 @@ TEST(ValidatorsTest, EntropyAndClasses) {
   EXPECT_GT(shannonEntropy("Qz7xK9mP2vL8nR4tW6yB"), 4.0);
   EXPECT_EQ(charClassCount("abc"), 1);
   EXPECT_EQ(charClassCount("aB3!"), 4);
+}
+
+// shannonEntropy visits only the bytes that occur; thresholds compare against its exact value,
+// so it must equal the plain walk over all 256 counts bit for bit (uniform distributions such as
+// 8 symbols x 3 give exactly 3.0 both ways).
+TEST(ValidatorsTest, EntropyEqualsTheWalkOverAllCounts) {
+  auto reference = [](std::string_view text) {
+    std::array<std::uint32_t, 256> counts{};
+    for (unsigned char c : text) ++counts[c];
+    double h = 0.0;
+    const double n = static_cast<double>(text.size());
+    for (std::uint32_t c : counts) {
+      if (c == 0) continue;
+      const double p = c / n;
+      h -= p * std::log2(p);
+    }
+    return h;
+  };
+  std::uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::string s(1 + x % 80, ' ');
+    for (char& c : s) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      c = static_cast<char>(i % 2 == 0 ? x % 256 : 'a' + x % (1 + i % 26));
+    }
+    ASSERT_EQ(shannonEntropy(s), reference(s)) << i;
+  }
+  EXPECT_EQ(shannonEntropy("aaabbbcccdddeeefffggghhh"), 3.0);
 }
 
 TEST(ValidatorsTest, Base64AndJwt) {

@@ -1,0 +1,118 @@
+// The hand-written digit matchers must find exactly what RE2 finds for the regexes they stand
+// for: same leftmost start, same end, same "no match", on random text with random search regions.
+
+#include "switchyard/guard/digit_patterns.h"
+
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace switchyard::guard {
+namespace {
+
+struct Case {
+  const char* name;
+  const char* pattern;
+  DigitMatcher match;
+};
+
+const Case kCases[] = {
+    {"intl phone", kIntlPhonePattern, matchIntlPhone},
+    {"NANP phone", kNanpPhonePattern, matchNanpPhone},
+    {"national phone", kNationalPhonePattern, matchNationalPhone},
+    {"card", kCardPattern, matchCard},
+    {"ssn", kSsnPattern, matchSsn},
+    {"ipv4", kIpv4Pattern, matchIpv4},
+};
+
+struct Rng {
+  std::uint64_t x;
+  std::uint64_t next() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
+};
+
+// Text built from the pieces these patterns are made of, so that matches, near misses and
+// edge cases (a region cut inside a run, a letter right after a number) are all frequent.
+std::string randomText(Rng& rng) {
+  static const char* const kPieces[] = {
+      "0", "1", "2", "5", "9", "00", "12", "415", "555", "2671", "1234", "12345678", "123456789",
+      " ", " ", "-", "-", ".", "(", ")", "+", "+1", "+44", "a", "x", "_", "\n", "/", ":", "#"};
+  std::string s;
+  const std::size_t pieces = 1 + rng.below(24);
+  for (std::size_t i = 0; i < pieces; ++i) s += kPieces[rng.below(std::size(kPieces))];
+  return s;
+}
+
+RE2::Options latin1() {
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  return o;
+}
+
+void expectSame(const Case& c, const RE2& re, const std::string& text, std::size_t from,
+                std::size_t to) {
+  const re2::StringPiece sp(text.data(), text.size());
+  // Walk the region like the detector does: search, then go on after each match.
+  for (std::size_t pos = from; pos <= to;) {
+    re2::StringPiece m;
+    const bool want = re.Match(sp, pos, to, RE2::UNANCHORED, &m, 1);
+    std::size_t mb = 0, me = 0;
+    const bool got = c.match(text, pos, to, mb, me);
+    ASSERT_EQ(got, want) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
+    if (!want) return;
+    const auto wb = static_cast<std::size_t>(m.data() - text.data());
+    ASSERT_EQ(mb, wb) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
+    ASSERT_EQ(me, wb + m.size()) << c.name << " on '" << text << "' [" << pos << ", " << to
+                                 << ")";
+    pos = mb + 1;
+  }
+}
+
+TEST(DigitPatternsTest, AgreeWithRe2OnRandomText) {
+  Rng rng{0x5eed};
+  for (const Case& c : kCases) {
+    RE2 re(c.pattern, latin1());
+    ASSERT_TRUE(re.ok()) << c.name;
+    for (int i = 0; i < 40000; ++i) {
+      const std::string text = randomText(rng);
+      expectSame(c, re, text, 0, text.size());
+      // A region inside the text: \b must still see the bytes around it.
+      const std::size_t from = rng.below(text.size() + 1);
+      const std::size_t to = from + rng.below(text.size() - from + 1);
+      expectSame(c, re, text, from, to);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(DigitPatternsTest, AgreeWithRe2OnKnownShapes) {
+  const std::vector<std::string> texts = {
+      "+1 (415) 555-2671", "+14155552671.", "+44 20 7946 0958", "+33 6 12 34 56 78",
+      "(415) 555-2671", "415-555-2671", "1-415-555-2671", "1 (415) 555-2671", "1(415)555-2671",
+      "415.555.2671x", "020 7946 0958", "06 12 34 56 78", "030 12345678", "0301 23 45 67 89 01",
+      "4111 1111 1111 1111", "4111-1111-1111-1111", "5555555555554444;", "3782 822463 10005",
+      "41111111111111111111111", "4111 1111 1111 1111 1111 1111", "536-22-1234", "1536-22-1234",
+      "536-22-12345", "192.168.10.20", "1.2.3.4.5", "1234.1.1.1", "10.0.0.1a", "version 1.2.3.4",
+      "+1 +1 +1 +1 +1", "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "0 0 0 0 0 0 0 0 0",
+  };
+  for (const Case& c : kCases) {
+    RE2 re(c.pattern, latin1());
+    for (const auto& text : texts) {
+      for (std::size_t from = 0; from <= text.size(); ++from) {
+        expectSame(c, re, text, from, text.size());
+        expectSame(c, re, text, 0, from);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::guard
