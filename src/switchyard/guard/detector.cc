@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "switchyard/guard/digit_patterns.h"
+#include "switchyard/guard/fast_match.h"
 #include "switchyard/guard/validators.h"
 
 namespace switchyard::guard {
@@ -543,9 +543,8 @@ struct BuiltinSpec {
 // Patterns run in Latin-1 mode: they are byte-oriented and ASCII-only except where a class
 // names bytes >= 0x80 on purpose (internationalised e-mail domains).
 const BuiltinSpec kBuiltins[] = {
-    {EntityKind::kEmail, Category::kPii, "EMAIL", 60,
-     R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@(?:[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]*[A-Za-z0-9\x80-\xff])?\.)+[A-Za-z]{2,24})",
-     0, checkEmail, Resume::kEnd, Trigger::kAt},
+    {EntityKind::kEmail, Category::kPii, "EMAIL", 60, kEmailPattern, 0, checkEmail, Resume::kEnd,
+     Trigger::kAt},
     {EntityKind::kPhone, Category::kPii, "PHONE", 40, kIntlPhonePattern, 0,
      checkPhone, Resume::kEnd, Trigger::kDigits, nullptr, gateIntlPhone},
     {EntityKind::kPhone, Category::kPii, "PHONE", 40, kNanpPhonePattern, 0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
@@ -655,7 +654,7 @@ Precheck precheckFor(const BuiltinSpec& b) {
   return nullptr;
 }
 
-// The hand-written matcher standing in for a built-in digit pattern (digit_patterns.h), if any.
+// The hand-written matcher standing in for a built-in digit pattern (fast_match.h), if any.
 DigitMatcher digitMatcherFor(const char* pattern) {
   static const std::pair<const char*, DigitMatcher> kMatchers[] = {
       {kIntlPhonePattern, matchIntlPhone}, {kNanpPhonePattern, matchNanpPhone},
@@ -757,6 +756,12 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
   std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
   auto next_match = [&] {
+    if (p.trigger == Trigger::kAt && anchor == RE2::UNANCHORED) {  // e-mail, see searchEmail()
+      std::size_t mb = 0, me = 0;
+      if (!searchEmail(*p.re, text, pos, to, mb, me)) return false;
+      sub[0] = re2::StringPiece(text.data() + mb, me - mb);
+      return true;
+    }
     if (p.matcher == nullptr) return p.re->Match(sp, pos, to, anchor, sub, nsub);
     std::size_t mb = 0, me = 0;
     if (!p.matcher(text, pos, to, mb, me)) return false;

@@ -1,4 +1,6 @@
-#include "switchyard/guard/digit_patterns.h"
+#include "switchyard/guard/fast_match.h"
+
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cstring>
@@ -227,6 +229,32 @@ bool matchIpv4(std::string_view t, std::size_t from, std::size_t to, std::size_t
     e = q;
     return true;
   });
+}
+
+bool searchEmail(const re2::RE2& email, std::string_view t, std::size_t from, std::size_t to,
+                 std::size_t& mb, std::size_t& me) {
+  to = std::min(to, t.size());
+  auto local = [](char c) {
+    return word(c) || c == '.' || c == '%' || c == '+' || c == '-';  // word() includes '_'
+  };
+  auto alnum = [](char c) { return word(c) && c != '_'; };
+  const re2::StringPiece sp(t.data(), t.size());
+  re2::StringPiece m;
+  for (std::size_t i = from; i < to;) {
+    const void* hit = std::memchr(t.data() + i, '@', to - i);
+    if (hit == nullptr) return false;
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - t.data());
+    std::size_t s = at;
+    while (s > from && local(t[s - 1])) --s;
+    while (s < at && !alnum(t[s])) ++s;
+    if (s < at && email.Match(sp, s, to, re2::RE2::ANCHOR_START, &m, 1)) {
+      mb = s;
+      me = s + m.size();
+      return true;
+    }
+    i = at + 1;
+  }
+  return false;
 }
 
 }  // namespace switchyard::guard

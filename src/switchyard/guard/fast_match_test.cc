@@ -1,7 +1,7 @@
 // The hand-written digit matchers must find exactly what RE2 finds for the regexes they stand
 // for: same leftmost start, same end, same "no match", on random text with random search regions.
 
-#include "switchyard/guard/digit_patterns.h"
+#include "switchyard/guard/fast_match.h"
 
 #include <gtest/gtest.h>
 #include <re2/re2.h>
@@ -44,7 +44,10 @@ struct Rng {
 std::string randomText(Rng& rng) {
   static const char* const kPieces[] = {
       "0", "1", "2", "5", "9", "00", "12", "415", "555", "2671", "1234", "12345678", "123456789",
-      " ", " ", "-", "-", ".", "(", ")", "+", "+1", "+44", "a", "x", "_", "\n", "/", ":", "#"};
+      " ", " ", "-", "-", ".", "(", ")", "+", "+1", "+44", "a", "x", "_", "\n", "/", ":", "#",
+      // whole entities and pieces of them, so that every pattern matches often
+      "415-555-2671", "(415) 555-2671", "415.555.", "1-", "536-22-1234", "536-22-", "192.168.",
+      "10.0.0.1", "4111 1111 1111 1111", "4111-1111-", "020 7946 0958", "06 12 34 56 78"};
   std::string s;
   const std::size_t pieces = 1 + rng.below(24);
   for (std::size_t i = 0; i < pieces; ++i) s += kPieces[rng.below(std::size(kPieces))];
@@ -57,8 +60,10 @@ RE2::Options latin1() {
   return o;
 }
 
-void expectSame(const Case& c, const RE2& re, const std::string& text, std::size_t from,
-                std::size_t to) {
+// Returns how many matches the walk compared.
+std::size_t expectSame(const Case& c, const RE2& re, const std::string& text, std::size_t from,
+                       std::size_t to) {
+  std::size_t matches = 0;
   const re2::StringPiece sp(text.data(), text.size());
   // Walk the region like the detector does: search, then go on after each match.
   for (std::size_t pos = from; pos <= to;) {
@@ -66,34 +71,40 @@ void expectSame(const Case& c, const RE2& re, const std::string& text, std::size
     const bool want = re.Match(sp, pos, to, RE2::UNANCHORED, &m, 1);
     std::size_t mb = 0, me = 0;
     const bool got = c.match(text, pos, to, mb, me);
-    ASSERT_EQ(got, want) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
-    if (!want) return;
+    EXPECT_EQ(got, want) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
+    if (!want || got != want) return matches;
+    ++matches;
     const auto wb = static_cast<std::size_t>(m.data() - text.data());
-    ASSERT_EQ(mb, wb) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
-    ASSERT_EQ(me, wb + m.size()) << c.name << " on '" << text << "' [" << pos << ", " << to
+    EXPECT_EQ(mb, wb) << c.name << " on '" << text << "' [" << pos << ", " << to << ")";
+    EXPECT_EQ(me, wb + m.size()) << c.name << " on '" << text << "' [" << pos << ", " << to
                                  << ")";
+    if (mb != wb) return matches;
     pos = mb + 1;
   }
+  return matches;
 }
 
-TEST(DigitPatternsTest, AgreeWithRe2OnRandomText) {
+TEST(FastMatchTest, AgreeWithRe2OnRandomText) {
   Rng rng{0x5eed};
   for (const Case& c : kCases) {
     RE2 re(c.pattern, latin1());
     ASSERT_TRUE(re.ok()) << c.name;
+    std::size_t matches = 0;
     for (int i = 0; i < 40000; ++i) {
       const std::string text = randomText(rng);
-      expectSame(c, re, text, 0, text.size());
+      matches += expectSame(c, re, text, 0, text.size());
       // A region inside the text: \b must still see the bytes around it.
       const std::size_t from = rng.below(text.size() + 1);
       const std::size_t to = from + rng.below(text.size() - from + 1);
-      expectSame(c, re, text, from, to);
-      if (::testing::Test::HasFatalFailure()) return;
+      matches += expectSame(c, re, text, from, to);
+      if (::testing::Test::HasFailure()) break;
     }
+    // The generator makes real matches for every pattern, not only near misses.
+    EXPECT_GT(matches, 1000u) << c.name;
   }
 }
 
-TEST(DigitPatternsTest, AgreeWithRe2OnKnownShapes) {
+TEST(FastMatchTest, AgreeWithRe2OnKnownShapes) {
   const std::vector<std::string> texts = {
       "+1 (415) 555-2671", "+14155552671.", "+44 20 7946 0958", "+33 6 12 34 56 78",
       "(415) 555-2671", "415-555-2671", "1-415-555-2671", "1 (415) 555-2671", "1(415)555-2671",
@@ -112,6 +123,43 @@ TEST(DigitPatternsTest, AgreeWithRe2OnKnownShapes) {
       }
     }
   }
+}
+
+std::string randomEmailText(Rng& rng) {
+  static const char* const kPieces[] = {
+      "a", "jane.roe", "x1", "_", "-", "%", "+", ".", "..", "@", "@", "@", "example", "com",
+      "co.uk", "c", "sub-domain", "1", " ", "\xc3\xa9", "\xe4\xbe\x8b", ".org", "x-", "(", ":"};
+  std::string s;
+  const std::size_t pieces = 1 + rng.below(20);
+  for (std::size_t i = 0; i < pieces; ++i) s += kPieces[rng.below(std::size(kPieces))];
+  return s;
+}
+
+TEST(FastMatchTest, EmailSearchAgreesWithRe2) {
+  RE2 re(kEmailPattern, latin1());
+  ASSERT_TRUE(re.ok());
+  Rng rng{0xe7a11};
+  std::size_t matches = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const std::string text = randomEmailText(rng);
+    const std::size_t from = i % 2 == 0 ? 0 : rng.below(text.size() + 1);
+    const std::size_t to = i % 2 == 0 ? text.size() : from + rng.below(text.size() - from + 1);
+    const re2::StringPiece sp(text.data(), text.size());
+    for (std::size_t pos = from; pos <= to;) {
+      re2::StringPiece m;
+      const bool want = re.Match(sp, pos, to, RE2::UNANCHORED, &m, 1);
+      std::size_t mb = 0, me = 0;
+      const bool got = searchEmail(re, text, pos, to, mb, me);
+      ASSERT_EQ(got, want) << "'" << text << "' [" << pos << ", " << to << ")";
+      if (!want) break;
+      ++matches;
+      const auto wb = static_cast<std::size_t>(m.data() - text.data());
+      ASSERT_EQ(mb, wb) << "'" << text << "' [" << pos << ", " << to << ")";
+      ASSERT_EQ(me, wb + m.size()) << "'" << text << "' [" << pos << ", " << to << ")";
+      pos = mb + 1;
+    }
+  }
+  EXPECT_GT(matches, 10000u);  // the generator makes real addresses, not only near misses
 }
 
 }  // namespace
