@@ -1035,9 +1035,16 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
       if (colon == nullptr) break;
       std::size_t c = static_cast<std::size_t>(static_cast<const char*>(colon) - text.data());
       std::size_t b = c, e = c, colons = 0;
+      bool double_colon = false;
       while (b > i && inRun(text[b - 1])) --b;
-      while (e < n && inRun(text[e])) colons += text[e++] == ':' ? 1 : 0;
-      if (colons >= 2) {
+      for (; e < n && inRun(text[e]); ++e) {
+        if (text[e] != ':') continue;
+        ++colons;
+        double_colon = double_colon || (e > b && text[e - 1] == ':');
+      }
+      // checkIpv6 accepts only what inet_pton does: a "::", or all eight groups (seven colons,
+      // six before an embedded IPv4). Times ("02:30:00") and the like need no regex.
+      if (colons >= 2 && (double_colon || colons >= 6)) {
         for (int id : colon_ids) locate(patterns[static_cast<std::size_t>(id)], text, b, e, out);
       }
       i = e;

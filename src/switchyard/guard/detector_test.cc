@@ -70,6 +70,10 @@ std::vector<Positive> positives() {
       {"from 192.168.10.20 at", "IP_ADDRESS", "192.168.10.20"},
       {"host 2001:db8:85a3::8a2e:370:7334 down", "IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"},
       {"link fe80::1ff:fe23:4567:890a%", "IP_ADDRESS", "fe80::1ff:fe23:4567:890a"},
+      // all eight groups (no "::"), and six before an embedded IPv4
+      {"addr 2001:0db8:85a3:0000:0000:8a2e:0370:7334 up", "IP_ADDRESS",
+       "2001:0db8:85a3:0000:0000:8a2e:0370:7334"},
+      {"mapped 0:0:0:0:0:ffff:192.168.1.1 up", "IP_ADDRESS", "0:0:0:0:0:ffff:192.168.1.1"},
       // secrets
       {"key AKIAIOSFODNN7EXAMPLE in", "AWS_ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE"},
       {"aws_secret_access_key = " + aws + "\n", "AWS_SECRET_KEY", aws},

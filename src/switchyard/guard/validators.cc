@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace switchyard::guard {
 namespace {
@@ -185,6 +186,32 @@ bool ipv6Valid(std::string_view s) {
   return inet_pton(AF_INET6, buf, out) == 1;
 }
 
+namespace {
+
+// One term of the entropy sum, p * log2(p) for a byte seen `count` times out of n.
+double entropyTerm(std::uint32_t count, double n) {
+  const double p = count / n;
+  return p * std::log2(p);
+}
+
+// entropyTerm(c, n) for every c <= n, for each n <= kEntropyTableMax (built on first use).
+constexpr std::size_t kEntropyTableMax = 64;
+const double* entropyTerms(std::size_t n) {
+  static const std::vector<double> table = [] {
+    std::vector<double> t((kEntropyTableMax + 1) * (kEntropyTableMax + 1), 0.0);
+    for (std::size_t m = 1; m <= kEntropyTableMax; ++m) {
+      for (std::size_t c = 1; c <= m; ++c) {
+        t[m * (kEntropyTableMax + 1) + c] =
+            entropyTerm(static_cast<std::uint32_t>(c), static_cast<double>(m));
+      }
+    }
+    return t;
+  }();
+  return table.data() + n * (kEntropyTableMax + 1);
+}
+
+}  // namespace
+
 double shannonEntropy(std::string_view text) {
   if (text.empty()) return 0.0;
   // Only the bytes that occur are visited (a bitmap of them, in byte order, so the terms are
@@ -201,11 +228,12 @@ double shannonEntropy(std::string_view text) {
   }
   double h = 0.0;
   const double n = static_cast<double>(text.size());
+  // Short texts (key values) look the terms up: computed once by the same expression.
+  const double* terms = text.size() <= kEntropyTableMax ? entropyTerms(text.size()) : nullptr;
   for (unsigned w = 0; w < 4; ++w) {
     for (std::uint64_t bits = seen[w]; bits != 0; bits &= bits - 1) {
       const unsigned c = w * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-      double p = counts[c] / n;
-      h -= p * std::log2(p);
+      h -= terms != nullptr ? terms[counts[c]] : entropyTerm(counts[c], n);
     }
   }
   return h;
