@@ -671,6 +671,17 @@ using CustomCheck = NamedValidator;
 
 }  // namespace
 
+namespace {
+
+// Two bytes as one table index, in the host's byte order (the table is built the same way).
+inline unsigned pairKey(const unsigned char* p) {
+  std::uint16_t key;
+  std::memcpy(&key, p, 2);
+  return key;
+}
+
+}  // namespace
+
 struct Detector::Impl {
   struct Pattern {
     EntityKind kind;
@@ -716,8 +727,8 @@ struct Detector::Impl {
   int iban_id = -1;
   std::vector<int> anchor_ids;  // patterns tried only at their anchors (one pass for all)
   std::array<std::vector<AnchorEntry>, 256> anchor_first;
-  // Indexed by first | second << 8 (a little-endian 16-bit load of the pair). A byte per pair
-  // rather than a bit: the pass then costs a load, a shift and an or per position.
+  // Indexed by pairKey(): the pair as one 16-bit load. A byte per pair rather than a bit: the
+  // pass then costs two loads, a shift and an or per position.
   std::vector<std::uint8_t> pair_hit = std::vector<std::uint8_t>(1 << 16);
   std::unique_ptr<RE2::Set> latin1_set, utf8_set;
   std::unordered_set<std::string> allow_values;
@@ -739,7 +750,11 @@ struct Detector::Impl {
   void runAnchored(std::string_view text, std::vector<Finding>& out) const;
   void addAnchor(std::size_t slot, std::string_view literal, bool ci);
   void addPairOnly(std::size_t slot, unsigned first, int second, bool ci);
-  void markPair(unsigned first, unsigned second) { pair_hit[first | (second << 8)] = 1; }
+  void markPair(unsigned first, unsigned second) {
+    const unsigned char pair[2] = {static_cast<unsigned char>(first),
+                                   static_cast<unsigned char>(second)};
+    pair_hit[pairKey(pair)] = 1;
+  }
   void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
               std::vector<Finding>& out) const;
 };
@@ -899,7 +914,7 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
   for (; i + 64 < n; i += 64) {
     std::uint64_t mask = 0;
     for (unsigned j = 0; j < 64; ++j) {
-      mask |= std::uint64_t{hit[unsigned{s[i + j]} | (unsigned{s[i + j + 1]} << 8)]} << j;
+      mask |= std::uint64_t{hit[pairKey(s + i + j)]} << j;
     }
     for (; mask != 0; mask &= mask - 1) {
       const std::size_t k = i + static_cast<std::size_t>(__builtin_ctzll(mask));
@@ -907,9 +922,10 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
     }
   }
   for (; i + 1 < n; ++i) {
-    if (hit[unsigned{s[i]} | (unsigned{s[i + 1]} << 8)] != 0) visit(i, s[i], s[i + 1]);
+    if (hit[pairKey(s + i)] != 0) visit(i, s[i], s[i + 1]);
   }
-  if (hit[s[n - 1]] != 0) visit(n - 1, s[n - 1], 0);
+  const unsigned char last[2] = {s[n - 1], 0};
+  if (hit[pairKey(last)] != 0) visit(n - 1, s[n - 1], 0);
 
   std::vector<std::size_t> starts;
   std::vector<std::pair<std::size_t, std::size_t>> windows;
