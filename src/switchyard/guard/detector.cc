@@ -269,12 +269,12 @@ bool checkOpenai(std::string_view t, Candidate& c, const Limits&) {
     up = up || (ch >= 'A' && ch <= 'Z');
     dg = dg || isDigit(ch);
   }
-  return int{lo} + int{up} + int{dg} >= 2 && shannonEntropy(body) >= 3.0 && tokenEnd(t, c.e);
+  return int{lo} + int{up} + int{dg} >= 2 && entropyAtLeast(body, 3.0) && tokenEnd(t, c.e);
 }
 
 bool checkAnthropic(std::string_view t, Candidate& c, const Limits&) {
   std::string_view body = t.substr(c.b + 7, c.e - c.b - 7);
-  return std::any_of(body.begin(), body.end(), isDigit) && shannonEntropy(body) >= 3.0 &&
+  return std::any_of(body.begin(), body.end(), isDigit) && entropyAtLeast(body, 3.0) &&
          tokenEnd(t, c.e);
 }
 
@@ -348,7 +348,7 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
   // machines generate, so the entropy bar is lower there.
   double need = std::min(limits.entropy_threshold,
                          (password ? 0.75 : 0.85) * std::log2(static_cast<double>(v.size())));
-  return shannonEntropy(v) >= need;
+  return entropyAtLeast(v, need);
 }
 
 // Prechecks: cheap necessary conditions tried at an anchor (the literal's position and size)

@@ -133,6 +133,36 @@ TEST(ValidatorsTest, EntropyEqualsTheWalkOverAllCounts) {
   EXPECT_EQ(shannonEntropy("aaabbbcccdddeeefffggghhh"), 3.0);
 }
 
+// entropyAtLeast is shannonEntropy(s) >= t: also with t exactly at the value and one ulp either
+// side, and for texts longer than its table of counts.
+TEST(ValidatorsTest, EntropyAtLeastAgreesWithTheExactValue) {
+  std::uint64_t x = 0x2545F4914F6CDD1Dull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::size_t above = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(1 + next() % (i % 10 == 0 ? 700 : 90), ' ');
+    const std::uint64_t alphabet = 1 + i % 64;
+    for (char& c : s) c = static_cast<char>('!' + next() % alphabet);
+    const double h = shannonEntropy(s);
+    for (double t : {h, std::nextafter(h, 0.0), std::nextafter(h, 9.0), 3.0, 3.5, h - 1e-10,
+                     h + 1e-10, 0.85 * std::log2(static_cast<double>(s.size()))}) {
+      ASSERT_EQ(entropyAtLeast(s, t), h >= t) << "'" << s << "' t=" << t;
+      above += h >= t ? 1 : 0;
+    }
+  }
+  EXPECT_GT(above, 20000u);
+  // Uniform distributions are exact in both forms (8 symbols x 3: exactly 3 bits).
+  EXPECT_TRUE(entropyAtLeast("aaabbbcccdddeeefffggghhh", 3.0));
+  EXPECT_FALSE(entropyAtLeast("aaabbbcccdddeeefffggghhh", std::nextafter(3.0, 4.0)));
+  EXPECT_TRUE(entropyAtLeast("", 0.0));
+  EXPECT_FALSE(entropyAtLeast("", 0.5));
+}
+
 TEST(ValidatorsTest, Base64AndJwt) {
   EXPECT_EQ(base64Decode("eyJhbGciOiJIUzI1NiJ9").value(), R"({"alg":"HS256"})");
   EXPECT_EQ(base64Decode("aGk=").value(), "hi");
