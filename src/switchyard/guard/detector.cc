@@ -622,23 +622,9 @@ const BuiltinSpec kBuiltins[] = {
      Resume::kEnd, Trigger::kSet,
      R"(://[^\s:/@]+:[^\s:/@]+@)", nullptr, "://", 17, kToSpace, false, false},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 30,
-     R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,}))",
-     1, checkGeneric, Resume::kEnd, Trigger::kSet,
+     kKeywordSecretPattern, 1, checkGeneric, Resume::kEnd, Trigger::kSet,
      R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})", nullptr, "key|secret|token|passw|passp|pwd|credential|auth", 0, 340, true},
 };
-
-// The generic SECRET's value group is a run of value characters that ends the match, and what
-// comes before it ends in ':', '=', '>', white space or a quote, of which only '=' is a value
-// character. So the value starts where the run of value characters ending at `me` starts,
-// unless that run holds a '=' (then npos: ask RE2).
-std::size_t valueTailStart(std::string_view t, std::size_t mb, std::size_t me) {
-  std::size_t b = me;
-  while (b > mb && valueChar(t[b - 1])) {
-    if (t[b - 1] == '=') return std::string_view::npos;
-    --b;
-  }
-  return b;
-}
 
 Precheck precheckFor(const BuiltinSpec& b) {
   const std::string_view anchors = b.anchors;
@@ -704,7 +690,7 @@ struct Detector::Impl {
     bool exact = true;
     std::size_t min_anchor = 0, max_anchor = 0;  // anchor sizes, in bytes
     Precheck precheck = nullptr;  // anchored patterns: tried before the regex at each anchor
-    bool value_tail = false;  // the group is a run of valueChar()s that ends the match
+    std::unique_ptr<RE2> head;  // the generic SECRET's head (see matchKeywordSecret())
     std::vector<std::string> terms;  // anchored deny lists: the terms, for termMayStartAt()
   };
 
@@ -764,9 +750,7 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
                                    RE2::Anchor anchor) const {
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece sub[kMaxGroups + 1];
-  // A group that is the value run ending the match is found without RE2's (slower) submatch
-  // engine where that is unambiguous; see valueTailStart().
-  const int nsub = p.value_tail ? 1 : p.group + 1;
+  const int nsub = p.group + 1;
   std::size_t pos = from;
   std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
@@ -777,6 +761,13 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
       sub[0] = re2::StringPiece(text.data() + mb, me - mb);
       return true;
     }
+    if (p.head != nullptr && anchor == RE2::ANCHOR_START) {  // see matchKeywordSecret()
+      std::size_t me = 0, vb = 0;
+      if (!matchKeywordSecret(*p.head, text, pos, to, me, vb)) return false;
+      sub[0] = re2::StringPiece(text.data() + pos, me - pos);
+      sub[p.group] = re2::StringPiece(text.data() + vb, me - vb);
+      return true;
+    }
     if (p.matcher == nullptr) return p.re->Match(sp, pos, to, anchor, sub, nsub);
     std::size_t mb = 0, me = 0;
     if (!p.matcher(text, pos, to, mb, me)) return false;
@@ -784,17 +775,6 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
     return true;
   };
   while (pos <= to && next_match()) {
-    if (p.value_tail) {
-      const std::size_t me = static_cast<std::size_t>(sub[0].data() - text.data()) + sub[0].size();
-      const std::size_t vb = valueTailStart(text, static_cast<std::size_t>(sub[0].data() - text.data()), me);
-      if (vb == std::string_view::npos) {
-        // Ambiguous ('=' in the run): let RE2 say where the group starts.
-        p.re->Match(sp, static_cast<std::size_t>(sub[0].data() - text.data()), me,
-                    RE2::ANCHOR_BOTH, sub, p.group + 1);
-      } else {
-        sub[p.group] = re2::StringPiece(text.data() + vb, me - vb);
-      }
-    }
     Candidate c;
     c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
     c.me = c.mb + sub[0].size();
@@ -1199,7 +1179,10 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       p.anchors_ci = b.anchors_ci;
       p.exact = b.exact;
       p.precheck = precheckFor(b);
-      p.value_tail = p.precheck == precheckKeyword;
+      if (p.precheck == precheckKeyword) {
+        p.head = std::make_unique<RE2>(kKeywordSecretHeadPattern, latin1);
+        if (!p.head->ok()) return fail(ErrorCode::kInternal, "guard: built-in SECRET head");
+      }
     }
     if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter, !anchored);
         !s.isOk()) {

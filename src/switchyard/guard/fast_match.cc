@@ -257,4 +257,26 @@ bool searchEmail(const re2::RE2& email, std::string_view t, std::size_t from, st
   return false;
 }
 
+bool matchKeywordSecret(const re2::RE2& head, std::string_view t, std::size_t from,
+                        std::size_t to, std::size_t& me, std::size_t& vb) {
+  to = std::min(to, t.size());
+  const re2::StringPiece sp(t.data(), t.size());
+  re2::StringPiece m;
+  if (!head.Match(sp, from, to, re2::RE2::ANCHOR_START, &m, 1)) return false;
+  const std::size_t e = from + m.size();
+  vb = e - 8;
+  auto value = [](char c) {
+    switch (c) {
+      case '_': case '-': case '+': case '/': case '=': case '.': case '~': case '!': case '@':
+      case '#': case '$': case '%': case '^': case '&': case '*': case '?':
+        return true;
+      default:
+        return word(c);
+    }
+  };
+  me = e;
+  while (me < to && value(t[me])) ++me;
+  return true;
+}
+
 }  // namespace switchyard::guard

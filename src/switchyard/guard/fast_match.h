@@ -61,4 +61,21 @@ inline constexpr const char* kEmailPattern =
 bool searchEmail(const re2::RE2& email, std::string_view text, std::size_t from, std::size_t to,
                  std::size_t& mb, std::size_t& me);
 
+// The generic SECRET after a key word. Group 1, the value, is the run of value characters
+// that ends the match.
+inline constexpr const char* kKeywordSecretPattern =
+    R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,}))";
+// The same up to the value's first 8 characters. Whether the full pattern matches, and along
+// which path, depends only on this head (its value group then takes the whole run), so RE2
+// matches the head and the run is extended by hand: RE2 does not walk long values (a JWT after
+// "Token:"), and the value's start needs no submatch engine.
+inline constexpr const char* kKeywordSecretHeadPattern =
+    R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8}))";
+
+// What RE2::Match(text, from, to, ANCHOR_START, m, 2) finds for kKeywordSecretPattern, given
+// `head` compiled from kKeywordSecretHeadPattern (Latin-1): on a match sets the match end and
+// where the value (group 1) starts; both end at `me`.
+bool matchKeywordSecret(const re2::RE2& head, std::string_view text, std::size_t from,
+                        std::size_t to, std::size_t& me, std::size_t& vb);
+
 }  // namespace switchyard::guard

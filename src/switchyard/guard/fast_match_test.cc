@@ -162,5 +162,45 @@ TEST(FastMatchTest, EmailSearchAgreesWithRe2) {
   EXPECT_GT(matches, 10000u);  // the generator makes real addresses, not only near misses
 }
 
+std::string randomSecretText(Rng& rng) {
+  static const char* const kPieces[] = {
+      "key", "KEY", "api_key", "secret", "token", "Token", "password", "passwd", "pwd", "auth",
+      "credentials", "passphrase", " ", "  ", "\n", ":", "=", "=>", ": ", "\"", "'", "`", "]",
+      " is ", " was ", "Bearer ", "basic ", "token ", "abc", "S3cure-Pa", "9f8e7d6c5b4a3928",
+      "==", "/+", ".", "~!@#", "x", "-", "_", ",", ";", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"};
+  std::string s;
+  const std::size_t pieces = 1 + rng.below(14);
+  for (std::size_t i = 0; i < pieces; ++i) s += kPieces[rng.below(std::size(kPieces))];
+  return s;
+}
+
+// The generic SECRET: RE2 on the head plus the run extended by hand gives the full pattern's
+// match and value group, at every start and with every region end.
+TEST(FastMatchTest, KeywordSecretAgreesWithTheFullPattern) {
+  RE2 full(kKeywordSecretPattern, latin1()), head(kKeywordSecretHeadPattern, latin1());
+  ASSERT_TRUE(full.ok() && head.ok());
+  Rng rng{0x5ec2e7};
+  std::size_t matches = 0;
+  for (int i = 0; i < 30000; ++i) {
+    const std::string text = randomSecretText(rng);
+    const re2::StringPiece sp(text.data(), text.size());
+    for (std::size_t from = 0; from < text.size(); ++from) {
+      const std::size_t to = i % 3 == 0 ? from + rng.below(text.size() - from + 1) : text.size();
+      re2::StringPiece m[2];
+      const bool want = full.Match(sp, from, to, RE2::ANCHOR_START, m, 2);
+      std::size_t me = 0, vb = 0;
+      const bool got = matchKeywordSecret(head, text, from, to, me, vb);
+      ASSERT_EQ(got, want) << "'" << text << "' [" << from << ", " << to << ")";
+      if (!want) continue;
+      ++matches;
+      ASSERT_EQ(me, from + m[0].size()) << "'" << text << "' [" << from << ", " << to << ")";
+      ASSERT_EQ(vb, static_cast<std::size_t>(m[1].data() - text.data()))
+          << "'" << text << "' [" << from << ", " << to << ")";
+      ASSERT_EQ(me, vb + m[1].size());
+    }
+  }
+  EXPECT_GT(matches, 10000u);
+}
+
 }  // namespace
 }  // namespace switchyard::guard
