@@ -720,6 +720,17 @@ struct Detector::Impl {
   std::unordered_set<std::string> allow_values;
   std::vector<std::unique_ptr<RE2>> allow_res;
 
+  // The priority of the first pattern with the finding's kind and type (built-in kinds have one
+  // type each, so theirs is looked up by kind).
+  std::array<int, static_cast<std::size_t>(EntityKind::kCustom)> kind_priority{};
+  int priorityOf(const Finding& f) const {
+    if (f.kind != EntityKind::kCustom) return kind_priority[static_cast<std::size_t>(f.kind)];
+    for (const auto& p : patterns) {
+      if (p.kind == f.kind && p.type == f.type) return p.priority;
+    }
+    return 0;
+  }
+
   bool allowed(std::string_view value) const {
     if (allow_values.empty() && allow_res.empty()) return false;
     if (allow_values.contains(std::string(value))) return true;
@@ -1283,6 +1294,12 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
     impl->allow_res.push_back(std::move(re));
   }
 
+  for (auto it = impl->patterns.rbegin(); it != impl->patterns.rend(); ++it) {
+    if (it->kind != EntityKind::kCustom) {
+      impl->kind_priority[static_cast<std::size_t>(it->kind)] = it->priority;  // first one wins
+    }
+  }
+
   if (!impl->latin1_ids.empty() && !impl->latin1_set->Compile()) {
     return fail(ErrorCode::kInvalidArgument, "guard: built-in patterns do not compile as a set");
   }
@@ -1305,32 +1322,40 @@ std::vector<Finding> Detector::scan(std::string_view text) const {
   impl_->runSet(impl_->utf8_set.get(), impl_->utf8_ids, text, raw);
   if (raw.empty()) return raw;
 
-  // Priority by type; the table is tiny, so look it up by kind and type label.
-  auto priority = [&](const Finding& f) {
-    for (const auto& p : impl_->patterns) {
-      if (p.kind == f.kind && p.type == f.type) return p.priority;
-    }
-    return 0;
+  // Overlaps are resolved on small keys (span, priority, index) in this thread's scratch
+  // vectors; the findings themselves move once, into the result. Sorting the keys with the same
+  // comparison gives the same order as sorting the findings did, ties included.
+  struct Key {
+    std::size_t begin, end;
+    std::size_t index;
+    int priority;
   };
-  std::sort(raw.begin(), raw.end(), [](const Finding& a, const Finding& b) {
+  thread_local std::vector<Key> keys, kept;
+  keys.clear();
+  kept.clear();
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    keys.push_back(Key{raw[i].begin, raw[i].end, i, impl_->priorityOf(raw[i])});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
   });
-  std::vector<Finding> out;
-  out.reserve(raw.size());
-  for (auto& f : raw) {
+  for (const Key& f : keys) {
     bool keep = true;
-    while (!out.empty() && out.back().end > f.begin) {
-      const Finding& last = out.back();
-      int pl = priority(last), pf = priority(f);
-      if (pf > pl || (pf == pl && f.size() > last.size())) {
-        out.pop_back();
+    while (!kept.empty() && kept.back().end > f.begin) {
+      const Key& last = kept.back();
+      if (f.priority > last.priority ||
+          (f.priority == last.priority && f.end - f.begin > last.end - last.begin)) {
+        kept.pop_back();
       } else {
         keep = false;
         break;
       }
     }
-    if (keep) out.push_back(std::move(f));
+    if (keep) kept.push_back(f);
   }
+  std::vector<Finding> out;
+  out.reserve(kept.size());
+  for (const Key& k : kept) out.push_back(std::move(raw[k.index]));
   return out;
 }
 
