@@ -494,15 +494,44 @@ enum class Trigger : std::uint8_t {
 // What a run of [0-9 .()+-] holds, so that a digit pattern runs only where it could match.
 struct RunShape {
   std::size_t digits = 0, dots = 0, dashes = 0, spaces = 0, parens = 0, plus = 0;
-  void add(char c) {
-    digits += isDigit(c) ? 1 : 0;
-    dots += c == '.' ? 1 : 0;
-    dashes += c == '-' ? 1 : 0;
-    spaces += c == ' ' ? 1 : 0;
-    parens += c == '(' ? 1 : 0;
-    plus += c == '+' ? 1 : 0;
-  }
 };
+
+// The bytes of a run of [0-9 .()+-], each as a one in its own 8-bit lane of a packed counter
+// (digits, '.', '-', ' ', '(', '+', ')'); 0 for any other byte. Summing these over at most 255
+// bytes counts a run's shape with one table load and one add per byte.
+constexpr std::array<std::uint64_t, 256> kRunLanes = [] {
+  std::array<std::uint64_t, 256> t{};
+  for (unsigned c = '0'; c <= '9'; ++c) t[c] = 1;
+  t['.'] = std::uint64_t{1} << 8;
+  t['-'] = std::uint64_t{1} << 16;
+  t[' '] = std::uint64_t{1} << 24;
+  t['('] = std::uint64_t{1} << 32;
+  t['+'] = std::uint64_t{1} << 40;
+  t[')'] = std::uint64_t{1} << 48;
+  return t;
+}();
+
+// Adds the run of [0-9 .()+-] from e to `shape` and returns where it ends.
+std::size_t measureRun(std::string_view t, std::size_t e, RunShape& shape) {
+  const std::size_t n = t.size();
+  while (true) {
+    std::uint64_t packed = 0;
+    const std::size_t stop = std::min(n, e + 255);  // no lane overflows
+    while (e < stop) {
+      const std::uint64_t lane = kRunLanes[static_cast<unsigned char>(t[e])];
+      if (lane == 0) break;
+      packed += lane;
+      ++e;
+    }
+    shape.digits += packed & 0xFF;
+    shape.dots += (packed >> 8) & 0xFF;
+    shape.dashes += (packed >> 16) & 0xFF;
+    shape.spaces += (packed >> 24) & 0xFF;
+    shape.parens += (packed >> 32) & 0xFF;
+    shape.plus += (packed >> 40) & 0xFF;
+    if (e < stop || e == n) return e;
+  }
+}
 
 bool gateIntlPhone(const RunShape& s) { return s.plus > 0 && s.digits >= 8; }
 bool gateNanpPhone(const RunShape& s) {
@@ -1016,8 +1045,7 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
       std::size_t b = i;
       while (b > 0 && inRun(text[b - 1]) && !isDigit(text[b - 1])) --b;
       RunShape shape;
-      std::size_t e = b;
-      for (; e < n && inRun(text[e]); ++e) shape.add(text[e]);
+      const std::size_t e = measureRun(text, b, shape);
       if (shape.digits >= 4) {
         for (int id : digit_ids) {
           const Pattern& p = patterns[static_cast<std::size_t>(id)];

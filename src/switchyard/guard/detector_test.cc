@@ -336,6 +336,23 @@ TEST(DetectorTest, Utf8AroundEntities) {
   EXPECT_EQ(typedValues(d, bad), (Pairs{{"EMAIL", "a@example.com"}}));
 }
 
+// A run of [0-9 .()+-] is measured 255 bytes at a time: what decides the gates may sit on
+// either side of that step.
+TEST(DetectorTest, LongDigitRunsKeepTheirShape) {
+  for (std::size_t pad : {1, 200, 240, 250, 254, 255, 256, 300, 600}) {
+    const std::string spaces(pad, ' ');
+    EXPECT_EQ(typedValues(defaultDetector(), "call" + spaces + "+1 415 555 2671 now"),
+              (Pairs{{"PHONE", "+1 415 555 2671"}}))
+        << pad;
+    EXPECT_EQ(typedValues(defaultDetector(), "ssn:" + spaces + "536-22-1234."),
+              (Pairs{{"US_SSN", "536-22-1234"}}))
+        << pad;
+    EXPECT_EQ(typedValues(defaultDetector(), "at" + spaces + "10.20.30.40 ok"),
+              (Pairs{{"IP_ADDRESS", "10.20.30.40"}}))
+        << pad;
+  }
+}
+
 TEST(DetectorTest, HostileInputsCompleteWithCorrectResults) {
   const Detector& d = defaultDetector();
   const std::size_t n = 1 << 20;
