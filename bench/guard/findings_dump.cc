@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   while (pos < all.size()) {
     std::size_t z = all.find('\0', pos); if (z == std::string::npos) z = all.size();
     std::string_view t(all.data() + pos, z - pos);
-    for (const auto& f : d->scan(t)) std::printf("%zu %s %zu %zu\n", idx, f.type.c_str(), f.begin, f.end);
+    for (const auto& f : d->scan(t)) {
+      std::printf("%zu %s %zu %zu\n", idx, f.type.c_str(), f.begin, f.end);
+    }
     ++idx; pos = z + 1;
   }
   std::fprintf(stderr, "%zu texts\n", idx);
