@@ -1147,11 +1147,24 @@ Result<const json::object*> parseUpstream(std::string_view body, Arena& arena,
 // The top-level fields chat completions, their chunks and text completions share.
 template <typename T>
 void readEnvelope(const json::object& o, T& out) {
-  out.id = std::string(stringOr(o, "id"));
-  out.model = std::string(stringOr(o, "model"));
-  out.created = int64Of(o, "created");
-  out.system_fingerprint = std::string(stringOr(o, "system_fingerprint"));
-  out.usage = readUsage(o.if_contains("usage"));
+  // One pass over the members (a stream decodes one envelope per event).
+  for (const auto& kv : o) {
+    const std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    if (key == "id") {
+      if (const json::string* s = v.if_string()) out.id.assign(s->data(), s->size());
+    } else if (key == "model") {
+      if (const json::string* s = v.if_string()) out.model.assign(s->data(), s->size());
+    } else if (key == "created") {
+      out.created = int64Of(&v);
+    } else if (key == "system_fingerprint") {
+      if (const json::string* s = v.if_string()) {
+        out.system_fingerprint.assign(s->data(), s->size());
+      }
+    } else if (key == "usage") {
+      out.usage = readUsage(&v);
+    }
+  }
 }
 
 // choices[i] as an object (`what` names the response in the error), and its index (the
@@ -1617,26 +1630,47 @@ Result<ChatChunk> decodeChatChunk(std::string_view data) {
     auto co = choiceAt(*a, i, "chat completion chunk");
     if (!co) return fail(std::move(co.error()));
     ChoiceDelta& d = chunk.choices.emplace_back();
-    d.index = choiceIndex(**co, i);
-    d.finish_reason = finishReasonOf(**co);
-    d.logprobs = copyOrNull((*co)->if_contains("logprobs"));
-    const json::value* delta = (*co)->if_contains("delta");
-    const json::object* delta_object = delta != nullptr ? delta->if_object() : nullptr;
+    d.index = static_cast<int>(i);  // when the upstream leaves it out
+    const json::object* delta_object = nullptr;
+    for (const auto& kv : **co) {
+      const std::string_view key = kv.key();
+      const json::value& v = kv.value();
+      if (key == "delta") {
+        delta_object = v.if_object();
+      } else if (key == "index") {
+        d.index = static_cast<int>(int64Of(&v));
+      } else if (key == "finish_reason") {
+        if (const json::string* s = v.if_string()) d.finish_reason = parseFinishReason(*s);
+      } else if (key == "logprobs") {
+        d.logprobs = copyOrNull(&v);
+      }
+    }
     if (delta_object == nullptr) continue;
-    const json::object& dobj = *delta_object;
-    if (const json::value* role = dobj.if_contains("role")) {
-      if (const json::string* s = role->if_string()) d.role = parseRole(*s);
+    // One pass over the delta's members (usually one or two).
+    const json::string* reasoning_content = nullptr;  // wins over "reasoning" (reasoningOf)
+    const json::string* reasoning = nullptr;
+    const json::value* calls = nullptr;
+    for (const auto& kv : *delta_object) {
+      const std::string_view key = kv.key();
+      const json::value& v = kv.value();
+      if (key == "content") {
+        if (const json::string* s = v.if_string()) d.content.emplace(s->data(), s->size());
+      } else if (key == "role") {
+        if (const json::string* s = v.if_string()) d.role = parseRole(*s);
+      } else if (key == "reasoning_content") {
+        reasoning_content = v.if_string();
+      } else if (key == "reasoning") {
+        reasoning = v.if_string();
+      } else if (key == "refusal") {
+        if (const json::string* s = v.if_string()) d.refusal.emplace(s->data(), s->size());
+      } else if (key == "tool_calls") {
+        calls = &v;
+      }
     }
-    if (const json::value* c = dobj.if_contains("content")) {
-      if (const json::string* s = c->if_string()) d.content.emplace(s->data(), s->size());
-    }
-    if (const json::string* r = reasoningOf(dobj)) {
+    if (const json::string* r = reasoning_content != nullptr ? reasoning_content : reasoning) {
       d.reasoning_content.emplace(r->data(), r->size());
     }
-    if (const json::value* r = dobj.if_contains("refusal")) {
-      if (const json::string* s = r->if_string()) d.refusal.emplace(s->data(), s->size());
-    }
-    if (const json::value* calls = dobj.if_contains("tool_calls")) {
+    if (calls != nullptr) {
       if (const json::array* ca = calls->if_array()) {
         d.tool_calls.reserve(ca->size());
         for (std::size_t j = 0; j < ca->size(); ++j) {
