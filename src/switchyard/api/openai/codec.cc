@@ -1,4 +1,5 @@
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/api/openai/chunk_reader.h"
 
 #include <algorithm>
 #include <array>
@@ -1610,6 +1611,11 @@ Result<ChatResponse> decodeChatResponse(std::string_view body) {
 }
 
 Result<ChatChunk> decodeChatChunk(std::string_view data) {
+  if (auto common = readCommonChatChunk(data)) return std::move(*common);
+  return decodeAnyChatChunk(data);
+}
+
+Result<ChatChunk> decodeAnyChatChunk(std::string_view data) {
   Arena arena;
   std::optional<json::value> root;
   auto object = parseUpstream(data, arena, root);

@@ -30,6 +30,9 @@ std::string encodeEmbeddingRequest(const EmbeddingRequest& request);
 [[nodiscard]] Result<ChatResponse> decodeChatResponse(std::string_view body);
 // One SSE `data:` payload (the caller handles `[DONE]`).
 [[nodiscard]] Result<ChatChunk> decodeChatChunk(std::string_view data);
+// The general decoder of one chunk (every shape, DOM-based). decodeChatChunk tries the fast
+// reader of the common shape first (chunk_reader.h) and falls back to this one.
+[[nodiscard]] Result<ChatChunk> decodeAnyChatChunk(std::string_view data);
 // A whole completion or one stream chunk: the wire shape is the same.
 [[nodiscard]] Result<CompletionResponse> decodeCompletionResponse(std::string_view body);
 // `embedding` as a float array or as base64 of little-endian float32.
