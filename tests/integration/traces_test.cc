@@ -373,6 +373,98 @@ TEST_F(TracesTest, CollectorOutageIsRetriedThenCounted) {
   EXPECT_NE(exports[1].body.find(r.header("x-request-id")), std::string::npos);
 }
 
+TEST_F(TracesTest, ContentIsNotCapturedByDefault) {
+  start();
+  Reply r = post(chatBody("fast"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto trace = traceOf(r.header("x-request-id"), 4);
+  ASSERT_GE(trace.size(), 4u);
+  for (const auto& s : trace) {
+    EXPECT_TRUE(attr(s, "gen_ai.input.messages").is_null()) << s.at("name");
+    EXPECT_TRUE(attr(s, "gen_ai.output.messages").is_null()) << s.at("name");
+    EXPECT_TRUE(attr(s, "switchyard.content_withheld").is_null()) << s.at("name");
+  }
+}
+
+TEST_F(TracesTest, CapturedContentIsWhatTheGuardLeft) {
+  start([](config::Config& cfg) {
+    cfg.telemetry.traces.capture_content = true;
+    cfg.guard.policy["EMAIL"] = "redact";
+    cfg.guard.routes["logged"] = {{"EMAIL", "mask"}};  // a vault: never captured
+  });
+  const std::string prompt = "Mail jane.doe@example.com about the secret prompt text";
+  Reply r = post(chatBody("fast", false, prompt));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto trace = traceOf(r.header("x-request-id"), 4);
+  const json::value* server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  const json::value input = json::parse(str(attr(*server, "gen_ai.input.messages")));
+  const json::value expected_input = json::parse(
+      R"([{"role":"user","parts":[{"type":"text",)"
+      R"("content":"Mail [EMAIL_1] about the secret prompt text"}]}])");
+  EXPECT_EQ(input, expected_input);
+  const json::value output = json::parse(str(attr(*server, "gen_ai.output.messages")));
+  const json::value expected_output = json::parse(
+      R"([{"role":"assistant","finish_reason":"stop",)"
+      R"("parts":[{"type":"text","content":"Hello from the fake upstream!"}]}])");
+  EXPECT_EQ(output, expected_output);
+  // The inference span (the attempt that answered) carries the same.
+  const auto attempts = clients(trace);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(json::parse(str(attr(*attempts[0], "gen_ai.input.messages"))), expected_input);
+  EXPECT_EQ(json::parse(str(attr(*attempts[0], "gen_ai.output.messages"))), expected_output);
+
+  // Streamed: the assembled answer.
+  Reply streamed = post(chatBody("fast", true, prompt));
+  ASSERT_EQ(streamed.status, 200u);
+  trace = traceOf(streamed.header("x-request-id"), 4);
+  server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(json::parse(str(attr(*server, "gen_ai.input.messages"))), expected_input);
+  EXPECT_EQ(json::parse(str(attr(*server, "gen_ai.output.messages"))), expected_output);
+
+  // Masked (the vault restores the value in the answer): withheld, and says why.
+  Reply masked = post(chatBody("logged", false, prompt));
+  ASSERT_EQ(masked.status, 200u);
+  trace = traceOf(masked.header("x-request-id"), 4);
+  server = find(trace, 2, "chat logged");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+  EXPECT_TRUE(attr(*server, "gen_ai.output.messages").is_null());
+  EXPECT_EQ(str(attr(*server, "switchyard.content_withheld")), "guard masked (EMAIL:mask:1)");
+
+  // Blocked: nothing captured.
+  Reply blocked = post(chatBody("fast", false, "my card is 4111 1111 1111 1111"));
+  ASSERT_EQ(blocked.status, 400u);
+  trace = traceOf(blocked.header("x-request-id"), 4);
+  server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+
+  gateway_.reset();
+  for (const auto& rec : collector_.requests()) {
+    EXPECT_EQ(rec.body.find("jane.doe@example.com"), std::string::npos);
+    EXPECT_EQ(rec.body.find("4111"), std::string::npos);
+  }
+}
+
+TEST_F(TracesTest, CapturedContentIsCutToMaxContentBytes) {
+  start([](config::Config& cfg) {
+    cfg.telemetry.traces.capture_content = true;
+    cfg.telemetry.traces.max_content_bytes = 120;
+  });
+  Reply r = post(chatBody("fast", false, std::string(500, 'x')));
+  ASSERT_EQ(r.status, 200u);
+  const auto trace = traceOf(r.header("x-request-id"), 4);
+  const json::value* server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  const std::string input = str(attr(*server, "gen_ai.input.messages"));
+  EXPECT_LE(input.size(), 120u);
+  EXPECT_GT(input.size(), 60u);
+  const json::value v = json::parse(input);  // still valid JSON
+  EXPECT_EQ(v.at(0).at("role"), "user");
+}
+
 TEST_F(TracesTest, RequestLogCarriesModelVersionAndPayloadsOnlyForOptedInRoutes) {
   start();
   ASSERT_EQ(post(chatBody("fast")).status, 200u);
