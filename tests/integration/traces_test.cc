@@ -511,5 +511,133 @@ TEST_F(TracesTest, RequestLogCarriesModelVersionAndPayloadsOnlyForOptedInRoutes)
   EXPECT_EQ((*versions)[1].text(0), "fp_fake");
 }
 
+// Every provider kind reports the version of the model that answered, streamed or not: OpenAI
+// `model` + `system_fingerprint`, Anthropic `model` (message_start in streams), Gemini
+// `modelVersion`. A fake upstream that starts reporting a new version shows up as a new row of
+// the changelog.
+TEST_F(TracesTest, ModelVersionFromEveryProviderKindFeedsTheChangelog) {
+  FakeUpstream anthropic;
+  FakeUpstream gemini;
+  start([&](config::Config& cfg) {
+    config::ProviderConfig a;
+    a.name = "claude";
+    a.kind = "anthropic";
+    a.base_url = "http://127.0.0.1:" + std::to_string(anthropic.port());
+    a.api_key = "k";
+    a.models = {{"claude-x", {}, 0}};
+    config::ProviderConfig g;
+    g.name = "gem";
+    g.kind = "gemini";
+    g.base_url = "http://127.0.0.1:" + std::to_string(gemini.port()) + "/v1beta";
+    g.api_key = "k";
+    g.models = {{"gemini-x", {}, 0}};
+    cfg.providers.push_back(a);
+    cfg.providers.push_back(g);
+  });
+  auto anthropicBody = [](std::string_view model) {
+    return R"({"id":"msg_1","type":"message","role":"assistant","model":")" +
+           std::string(model) +
+           R"(","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn",)"
+           R"("usage":{"input_tokens":3,"output_tokens":1}})";
+  };
+  auto anthropicStream = [](std::string_view model) {
+    return std::vector<std::string>{
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+        "\"msg_2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"" +
+            std::string(model) +
+            "\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":3,"
+            "\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
+  };
+  auto geminiBody = [](std::string_view version) {
+    return R"({"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},)"
+           R"("finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,)"
+           R"("candidatesTokenCount":1,"totalTokenCount":4},"modelVersion":")" +
+           std::string(version) + R"(","responseId":"resp-9"})";
+  };
+  auto geminiStream = [&](std::string_view version) {
+    // Gemini names the version in every event; the first one here leaves it out.
+    return std::vector<std::string>{
+        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+        "\"H\"}]},\"index\":0}]}\r\n\r\n",
+        "data: " + json::serialize(json::parse(geminiBody(version))) + "\r\n\r\n"};
+  };
+
+  // OpenAI: streamed, with a dated id and a fingerprint.
+  upstream_.pushBehavior(Behavior::customStream(
+      {"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+       "\"model\":\"fake-model-2025-02-02\",\"system_fingerprint\":\"fp_s\",\"choices\":"
+       "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+       "\"finish_reason\":\"stop\"}]}\n\n",
+       "data: [DONE]\n\n"}));
+  ASSERT_EQ(post(chatBody("fast", true)).status, 200u);
+
+  anthropic.pushBehavior(Behavior::customBody(200, anthropicBody("claude-x-20250101")));
+  ASSERT_EQ(post(chatBody("claude/claude-x")).status, 200u);
+  anthropic.pushBehavior(Behavior::customStream(anthropicStream("claude-x-20250101")));
+  Reply streamed = post(chatBody("claude/claude-x", true));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_NE(streamed.body.find("Hi"), std::string::npos);
+  // The upstream rolls out a new snapshot.
+  anthropic.pushBehavior(Behavior::customStream(anthropicStream("claude-x-20250601")));
+  ASSERT_EQ(post(chatBody("claude/claude-x", true)).status, 200u);
+
+  gemini.pushBehavior(Behavior::customBody(200, geminiBody("gemini-x-001")));
+  ASSERT_EQ(post(chatBody("gem/gemini-x")).status, 200u);
+  gemini.pushBehavior(Behavior::customStream(geminiStream("gemini-x-002")));
+  Reply gemini_streamed = post(chatBody("gem/gemini-x", true));
+  ASSERT_EQ(gemini_streamed.status, 200u);
+  // The attempt's span has Gemini's own ids too, though the first event named neither.
+  const auto trace = traceOf(gemini_streamed.header("x-request-id"), 4);
+  const auto attempts = clients(trace);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(str(attr(*attempts[0], "gen_ai.response.model")), "gemini-x-002");
+  EXPECT_EQ(str(attr(*attempts[0], "gen_ai.response.id")), "resp-9");
+  // Reporting the id asked for: no version to record.
+  gemini.pushBehavior(Behavior::customBody(200, geminiBody("gemini-x")));
+  ASSERT_EQ(post(chatBody("gem/gemini-x")).status, 200u);
+  gateway_.reset();
+
+  auto db = store::openDatabase("sqlite://" + db_path_);
+  ASSERT_TRUE(db.has_value());
+  auto rows = (*db)->query("SELECT provider, stream, model_version FROM request_log ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().toString();
+  std::vector<std::string> logged;
+  for (const auto& row : *rows) {
+    logged.push_back(row.text(0) + (row.integer(1) != 0 ? " stream " : " whole ") + row.text(2));
+  }
+  EXPECT_EQ(logged, (std::vector<std::string>{
+                        "up stream fake-model-2025-02-02 fp_s",
+                        "claude whole claude-x-20250101",
+                        "claude stream claude-x-20250101",
+                        "claude stream claude-x-20250601",
+                        "gem whole gemini-x-001",
+                        "gem stream gemini-x-002",
+                        "gem whole ",
+                    }));
+  auto versions = (*db)->query(
+      "SELECT provider, model, version FROM model_versions WHERE identity IS NULL "
+      "ORDER BY provider, version");
+  ASSERT_TRUE(versions.has_value());
+  std::vector<std::string> changelog;
+  for (const auto& row : *versions) {
+    changelog.push_back(row.text(0) + "/" + row.text(1) + " " + row.text(2));
+  }
+  EXPECT_EQ(changelog, (std::vector<std::string>{
+                           "claude/claude-x claude-x-20250101",
+                           "claude/claude-x claude-x-20250601",
+                           "gem/gemini-x gemini-x-001",
+                           "gem/gemini-x gemini-x-002",
+                           "up/fake-model fake-model-2025-02-02 fp_s",
+                       }));
+}
+
 }  // namespace
 }  // namespace switchyard

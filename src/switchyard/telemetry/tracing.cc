@@ -103,7 +103,9 @@ void appendHex(std::string& out, const std::array<std::uint8_t, N>& id) {
 
 // Captured content (telemetry.traces.capture_content), or why it was withheld.
 void appendContent(const pipeline::TraceState& trace, std::vector<SpanAttr>& attrs) {
-  if (!trace.input_messages.empty()) attrs.push_back({"gen_ai.input.messages", trace.input_messages});
+  if (!trace.input_messages.empty()) {
+    attrs.push_back({"gen_ai.input.messages", trace.input_messages});
+  }
   if (!trace.output_messages.empty()) {
     attrs.push_back({"gen_ai.output.messages", trace.output_messages});
   }
