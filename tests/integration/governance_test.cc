@@ -149,6 +149,23 @@ TEST_F(GovernanceTest, MaskRestoresTheValueInTheAnswerStreamedOrNot) {
   }
 }
 
+// Legacy text completions: the prompt is masked and the value comes back in the text.
+TEST_F(GovernanceTest, MaskRestoresTheValueInTextCompletionsStreamedOrNot) {
+  start(baseConfig());
+  for (bool stream : {false, true}) {
+    fakes::Behavior echo = fakes::Behavior::normal();
+    echo.content = "I will call [PHONE_1] tomorrow";
+    upstream_.pushBehavior(echo);
+    json::object body{{"model", "fm"}, {"prompt", "Call me at +44 20 7946 0958"}};
+    if (stream) body["stream"] = true;
+    Reply r = post(gateway_->port(), "/v1/completions", json::serialize(body));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(upstream_.lastRequest().body.find("7946"), std::string::npos);
+    EXPECT_NE(r.body.find("+44 20 7946 0958"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("[PHONE_1]"), std::string::npos) << r.body;
+  }
+}
+
 TEST_F(GovernanceTest, BlockIs400NamingTheTypeInOpenAIAndAnthropicFormats) {
   start(baseConfig());
   const std::string text = "My card is " + std::string(kCard);

@@ -446,6 +446,82 @@ TEST_F(RagGatewayTest, PrivateCollectionForcesLocalRouting) {
             200u);
 }
 
+// ---- the guard scans retrieved chunks ----------------------------------------------------------
+
+// Chunks are added to the prompt after the guard scanned the client's text: the request's own
+// policy applies to them too (redacted, masked, a chunk holding a blocked secret left out, and
+// private data in a chunk keeps the request on-prem).
+class RagGuardTest : public RagGatewayTest {
+ protected:
+  void configure(config::Config& cfg) override {
+    cfg.guard.enabled = true;
+    cfg.guard.policy = {{"EMAIL", "redact"}, {"PHONE", "mask"}, {"secret", "block"},
+                        {"IBAN", "local_only"}};
+  }
+
+  void makeContacts() {
+    ASSERT_EQ(call(bhttp::verb::post, "/v1/collections", R"({"name":"contacts"})").status, 201u);
+    json::object doc{
+        {"source", "contacts.md"},
+        {"format", "markdown"},
+        {"text", "# Contacts\n\n## Manager\n\nThe office manager is jane.doe@example.com."
+                 "\n\n## Deploy\n\nThe office deploy key is AKIAIOSFODNN7EXAMPLE."
+                 "\n\n## Phone\n\nThe office phone is +1 415 555 0134."
+                 "\n\n## Refunds\n\nThe office refund account is DE89 3704 0044 0532 0130 00."}};
+    Reply ingested = call(bhttp::verb::post, "/v1/collections/contacts/documents",
+                          json::serialize(json::object{{"documents", json::array{doc}}}));
+    ASSERT_EQ(ingested.status, 200u) << ingested.body;
+  }
+};
+
+TEST_F(RagGuardTest, RetrievedChunksAreScannedWithTheRequestsPolicy) {
+  makeContacts();
+  upstream_.clearRequests();
+  Reply r = fakes::post(gateway_->port(), "/v1/chat/completions",
+                        R"({"model":"onprem/fake-model",
+                            "rag":{"collection":"contacts","top_k":4,"mode":"lexical"},
+                            "messages":[{"role":"user","content":"Who runs the office? I am bob@example.org"}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const std::string system = upstreamSystem(upstream_.lastRequest());
+  EXPECT_THAT(system, HasSubstr("The office manager is [EMAIL_2]."));
+  EXPECT_THAT(system, HasSubstr("The office phone is [PHONE_1]."));
+  EXPECT_THAT(system, Not(HasSubstr("jane.doe")));
+  EXPECT_THAT(system, Not(HasSubstr("415 555")));
+  EXPECT_THAT(system, Not(HasSubstr("AKIA")));  // the chunk with the secret is left out
+  EXPECT_THAT(system, Not(HasSubstr("deploy key")));
+  // The client's own address took the first number.
+  auto up = json::parse(upstream_.lastRequest().body);
+  EXPECT_EQ(up.at("messages").at(1).at("content"), "Who runs the office? I am [EMAIL_1]");
+  // Three chunks cited, numbered without a gap; the guard header names where it acted.
+  const std::string citations = r.header("x-switchyard-citations");
+  EXPECT_THAT(citations, HasSubstr("[3] "));
+  EXPECT_THAT(citations, Not(HasSubstr("[4] ")));
+  EXPECT_THAT(citations, Not(HasSubstr("Deploy")));
+  const std::string guard = r.header("x-switchyard-guard");
+  EXPECT_THAT(guard, HasSubstr("EMAIL:redact:1,"));
+  EXPECT_THAT(guard, HasSubstr("rag:contacts:AWS_ACCESS_KEY:block:1"));
+  EXPECT_THAT(guard, HasSubstr("rag:contacts:IBAN:local_only:1"));
+  EXPECT_THAT(r.header("x-switchyard-decision"), HasSubstr("local-only"));
+}
+
+TEST_F(RagGuardTest, PrivateDataInAChunkKeepsTheRequestOnPrem) {
+  makeContacts();
+  // The IBAN is in the refunds chunk: a cloud model cannot get it.
+  Reply cloud = fakes::post(gateway_->port(), "/v1/chat/completions",
+                            R"({"model":"fm","rag":{"collection":"contacts","top_k":1,
+                                "mode":"lexical"},
+                                "messages":[{"role":"user","content":"refund account"}]})");
+  EXPECT_EQ(cloud.status, 403u) << cloud.body;
+  EXPECT_THAT(cloud.body, HasSubstr("guard: IBAN"));
+  // A chunk without anything private goes to the cloud model as usual.
+  Reply ok = fakes::post(gateway_->port(), "/v1/chat/completions",
+                         R"({"model":"fm","rag":{"collection":"contacts","top_k":1,
+                             "mode":"lexical"},
+                             "messages":[{"role":"user","content":"office manager"}]})");
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_THAT(upstreamSystem(upstream_.lastRequest()), HasSubstr("[EMAIL_1]"));
+}
+
 // ---- access: virtual keys and collection scopes --------------------------------------------
 
 constexpr std::string_view kAdmin = "admin-rag-test-key-0123456789";

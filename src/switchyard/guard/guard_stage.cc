@@ -66,12 +66,6 @@ struct Field {
   std::string where;
 };
 
-struct Hit {
-  std::size_t field;
-  Finding finding;
-  Action action;
-};
-
 void collectChat(api::ChatRequest& chat, std::vector<Field>& out) {
   for (std::size_t i = 0; i < chat.messages.size(); ++i) {
     api::Message& m = chat.messages[i];
@@ -110,6 +104,13 @@ void writePrompt(boost::json::value& prompt, const std::vector<std::string>& sto
 }
 
 }  // namespace
+
+// One finding in field `field` of a request, and the action its policy takes.
+struct GuardStage::Hit {
+  std::size_t field;
+  Finding finding;
+  Action action;
+};
 
 DetectorOptions detectorOptions(const config::GuardConfig& config) {
   DetectorOptions o;
@@ -232,6 +233,155 @@ boost::asio::awaitable<pipeline::Verdict> GuardStage::admit(pipeline::StageInput
   co_return check(in);
 }
 
+// One request's guard state: its policy layers, the placeholder numbering of its redactions and
+// masks (the mask vault lives in the output filter, which restores the values in the answer),
+// and the scanner for text later stages add (ctx.content_guard).
+class GuardStage::RequestGuard final : public pipeline::ContentGuard {
+ public:
+  RequestGuard(const GuardStage& stage, SettingsPtr settings, Policies::Layers layers,
+               bool output_scan)
+      : stage_(stage),
+        settings_(std::move(settings)),
+        layers_(std::move(layers)),
+        output_scan_(output_scan) {}
+
+  const Policies::Layers& layers() const { return layers_; }
+
+  // Counts and audits `hits` (found in `source`), sets local_only, rewrites the texts hit by
+  // redact and mask. Returns the first block hit, if any (nothing is rewritten then).
+  const Hit* act(pipeline::RequestContext& ctx, std::span<Field> fields,
+                 std::span<const Hit> hits, std::string_view source) {
+    const Hit* blocked = stage_.record(ctx, hits, source);
+    if (blocked != nullptr) return blocked;
+    for (std::size_t i = 0; i < fields.size(); ++i) rewrite(ctx, *fields[i].text, i, hits);
+    return nullptr;
+  }
+
+  // The answer's filter: restores masked values and redacts what the output scan finds. Null
+  // while neither is needed.
+  std::shared_ptr<GuardOutputFilter> filter() {
+    if (!filter_ && output_scan_) {
+      filter_ = std::make_shared<GuardOutputFilter>(settings_, layers_, true);
+    }
+    return filter_;
+  }
+
+  std::vector<bool> scan(pipeline::RequestContext& ctx, std::span<std::string> texts,
+                         std::string_view source) override {
+    std::vector<bool> withheld(texts.size(), false);
+    std::vector<Field> fields;
+    std::vector<Hit> hits;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      fields.push_back({&texts[i], std::string(source)});
+      for (Finding& f : settings_->detector->scan(texts[i])) {
+        const Action action = Policies::actionFor(layers_, f.type, f.category);
+        hits.push_back({i, std::move(f), action});
+      }
+    }
+    if (hits.empty()) return withheld;
+    stage_.record(ctx, hits, source);
+    for (const Hit& h : hits) {
+      if (h.action == Action::kBlock) withheld[h.field] = true;
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (!withheld[i]) rewrite(ctx, *fields[i].text, i, hits);
+    }
+    if (filter_ && ctx.output_filter != filter_) ctx.output_filter = filter_;
+    return withheld;
+  }
+
+ private:
+  void rewrite(pipeline::RequestContext& ctx, std::string& text, std::size_t field,
+               std::span<const Hit> hits) {
+    std::string out;
+    std::size_t pos = 0;
+    bool changed = false;
+    for (const Hit& h : hits) {
+      if (h.field != field) continue;
+      if (h.action == Action::kLocalOnly) {
+        if (!ctx.local_only) {
+          ctx.local_only = true;
+          ctx.local_only_reason = "guard: " + h.finding.type;
+        }
+        continue;
+      }
+      if (h.action != Action::kRedact && h.action != Action::kMask) continue;
+      if (!changed) out.reserve(text.size());
+      changed = true;
+      const std::string_view value = std::string_view(text).substr(h.finding.begin, h.finding.size());
+      out.append(text, pos, h.finding.begin - pos);
+      if (h.action == Action::kMask) {
+        if (!filter_) filter_ = std::make_shared<GuardOutputFilter>(settings_, layers_, output_scan_);
+        out += filter_->vault().placeholder(h.finding.type, value);
+      } else {
+        out += redacted_.placeholder(h.finding.type, value);
+      }
+      pos = h.finding.end;
+    }
+    if (changed) {
+      out.append(text, pos);
+      text = std::move(out);
+    }
+  }
+
+  const GuardStage& stage_;
+  SettingsPtr settings_;
+  Policies::Layers layers_;  // point into settings_->config
+  bool output_scan_;
+  Vault redacted_;  // numbering for plain redaction: never restored
+  std::shared_ptr<GuardOutputFilter> filter_;
+};
+
+const GuardStage::Hit* GuardStage::record(pipeline::RequestContext& ctx,
+                                          std::span<const Hit> hits,
+                                          std::string_view source) const {
+  // Per type: how many, and the severest action.
+  std::map<std::string, std::pair<int, Action>> by_type;
+  const Hit* blocked = nullptr;
+  for (const Hit& h : hits) {
+    auto& [count, action] = by_type[h.finding.type];
+    ++count;
+    action = std::max(action, h.action);
+    if (h.action == Action::kBlock && blocked == nullptr) blocked = &h;
+  }
+  if (hits.empty()) return nullptr;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [type, ca] : by_type) counts_[type][static_cast<int>(ca.second)] += ca.first;
+  }
+  // Entity types are the detectors' (built-in and configured): a bounded label set.
+  static telemetry::CounterFamily& interventions = telemetry::Registry::global().counter(
+      "switchyard_guard_interventions_total",
+      "Entities the guard found in requests, by entity type and the action taken.",
+      {"entity_type", "action"});
+  for (const auto& [type, ca] : by_type) {
+    interventions.with({type, actionName(ca.second)}).inc(ca.first);
+  }
+  // The summary (request log, x-switchyard-guard) names where a finding was when it was not
+  // in the client's request: "rag:handbook:EMAIL:redact:1".
+  const bool added = source != kRequestSource;
+  for (const auto& [type, ca] : by_type) {
+    if (!ctx.guard_summary.empty()) ctx.guard_summary += ',';
+    if (added) ctx.guard_summary.append(source).append(":");
+    ctx.guard_summary += type + ":" + std::string(actionName(ca.second)) + ":" +
+                         std::to_string(ca.first);
+    if (audit_ != nullptr && ca.second != Action::kAllow) {
+      std::string detail = "count=" + std::to_string(ca.first) + " key=" + ctx.key_id;
+      if (added) detail.append(" in=").append(source);
+      audit_->append({0, 0, "guard", "guard." + std::string(actionName(ca.second)), type,
+                      std::move(detail), ctx.request_id});
+    }
+  }
+  auto header = std::find_if(ctx.response_headers.begin(), ctx.response_headers.end(),
+                             [](const auto& h) { return h.first == "x-switchyard-guard"; });
+  if (header != ctx.response_headers.end()) {
+    header->second = ctx.guard_summary;
+  } else {
+    ctx.response_headers.emplace_back("x-switchyard-guard", ctx.guard_summary);
+  }
+  return blocked;
+}
+
 pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
   const SettingsPtr settings = settings_.load();
   if (!settings->detector) return Status::ok();  // no `guard:` section
@@ -270,46 +420,12 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
                   [&](const auto& t) {
                     return Policies::actionFor(layers, t.first, t.second) != Action::kAllow;
                   });
-  if (hits.empty() && !output_scan) return Status::ok();
+  // Only chat requests take added content (RAG injects into chats).
+  const bool content_guard = guards_added_content_ && in.chat != nullptr;
+  if (hits.empty() && !output_scan && !content_guard) return Status::ok();
 
-  // Per type: how many, and the severest action.
-  std::map<std::string, std::pair<int, Action>> by_type;
-  const Hit* blocked = nullptr;
-  for (const Hit& h : hits) {
-    auto& [count, action] = by_type[h.finding.type];
-    ++count;
-    action = std::max(action, h.action);
-    if (h.action == Action::kBlock && blocked == nullptr) blocked = &h;
-  }
-  if (!hits.empty()) {
-    std::lock_guard lock(mu_);
-    for (const auto& [type, ca] : by_type) counts_[type][static_cast<int>(ca.second)] += ca.first;
-  }
-  if (!hits.empty()) {
-    // Entity types are the detectors' (built-in and configured): a bounded label set.
-    static telemetry::CounterFamily& interventions = telemetry::Registry::global().counter(
-        "switchyard_guard_interventions_total",
-        "Entities the guard found in requests, by entity type and the action taken.",
-        {"entity_type", "action"});
-    for (const auto& [type, ca] : by_type) {
-      interventions.with({type, actionName(ca.second)}).inc(ca.first);
-    }
-  }
-  for (const auto& [type, ca] : by_type) {
-    if (!ctx.guard_summary.empty()) ctx.guard_summary += ',';
-    ctx.guard_summary += type + ":" + std::string(actionName(ca.second)) + ":" +
-                         std::to_string(ca.first);
-    if (audit_ != nullptr && ca.second != Action::kAllow) {
-      audit_->append({0, 0, "guard", "guard." + std::string(actionName(ca.second)), type,
-                      "count=" + std::to_string(ca.first) + " key=" + ctx.key_id,
-                      ctx.request_id});
-    }
-  }
-  if (!ctx.guard_summary.empty()) {
-    ctx.response_headers.emplace_back("x-switchyard-guard", ctx.guard_summary);
-  }
-
-  if (blocked != nullptr) {
+  auto guard = std::make_shared<RequestGuard>(*this, settings, std::move(layers), output_scan);
+  if (const Hit* blocked = guard->act(ctx, fields, hits, kRequestSource)) {
     const bool secret = blocked->finding.category == Category::kSecret;
     return Status(ErrorCode::kInvalidArgument,
                   "Request blocked by the gateway's guard policy: " + fields[blocked->field].where +
@@ -319,51 +435,11 @@ pipeline::Verdict GuardStage::check(pipeline::StageInput& in) const {
         .withParam(fields[blocked->field].where)
         .withErrorType(secret ? "secret_blocked" : "pii_blocked");
   }
-
-  std::shared_ptr<GuardOutputFilter> filter;
-  Vault redacted;  // numbering for plain redaction: never restored
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    std::string* text = fields[i].text;
-    std::string out;
-    std::size_t pos = 0;
-    bool changed = false;
-    for (const Hit& h : hits) {
-      if (h.field != i) continue;
-      if (h.action == Action::kLocalOnly) {
-        if (!ctx.local_only) {
-          ctx.local_only = true;
-          ctx.local_only_reason = "guard: " + h.finding.type;
-        }
-        continue;
-      }
-      if (h.action != Action::kRedact && h.action != Action::kMask) continue;
-      if (!changed) out.reserve(text->size());
-      changed = true;
-      const std::string_view value =
-          std::string_view(*text).substr(h.finding.begin, h.finding.size());
-      out.append(*text, pos, h.finding.begin - pos);
-      if (h.action == Action::kMask) {
-        if (!filter) {
-          filter = std::make_shared<GuardOutputFilter>(settings, layers, output_scan);
-        }
-        out += filter->vault().placeholder(h.finding.type, value);
-      } else {
-        out += redacted.placeholder(h.finding.type, value);
-      }
-      pos = h.finding.end;
-    }
-    if (changed) {
-      out.append(*text, pos);
-      *text = std::move(out);
-    }
-  }
   if (!prompt_texts.empty() && in.completion != nullptr) {
     writePrompt(in.completion->prompt, prompt_texts);
   }
-  if (!filter && output_scan) {
-    filter = std::make_shared<GuardOutputFilter>(settings, std::move(layers), true);
-  }
-  if (filter) ctx.output_filter = std::move(filter);
+  if (auto filter = guard->filter()) ctx.output_filter = std::move(filter);
+  if (content_guard) ctx.content_guard = std::move(guard);
   return Status::ok();
 }
 

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "switchyard/audit/audit_log.h"
@@ -49,6 +50,10 @@ class GuardStage final : public pipeline::Stage {
   // The synchronous core of admit() (also what tests and benchmarks call).
   pipeline::Verdict check(pipeline::StageInput& in) const;
 
+  // A later stage adds text to chat requests (RAG): each chat request gets a ContentGuard
+  // (ctx.content_guard) that scans that text under the request's policy. Set before serving.
+  void guardAddedContent(bool on) { guards_added_content_ = on; }
+
   GuardCounts counts() const;
   // The current settings' request detector (null while the guard is disabled).
   const Detector* detector() const;
@@ -57,10 +62,19 @@ class GuardStage final : public pipeline::Stage {
   using SettingsPtr = std::shared_ptr<const Settings>;
 
  private:
+  class RequestGuard;
+  struct Hit;
+  static constexpr std::string_view kRequestSource = "request";
+
   GuardStage(SettingsPtr settings, audit::AuditLog* audit);
+  // Counts, audits and summarizes (ctx.guard_summary, x-switchyard-guard) what was found in
+  // `source`; returns the first hit whose action is block, if any.
+  const Hit* record(pipeline::RequestContext& ctx, std::span<const Hit> hits,
+                    std::string_view source) const;
 
   std::atomic<SettingsPtr> settings_;
   audit::AuditLog* audit_;
+  bool guards_added_content_ = false;
   mutable std::mutex mu_;
   mutable GuardCounts counts_;
 };

@@ -305,5 +305,65 @@ TEST_F(GuardStageTest, NothingFoundChangesNothing) {
   EXPECT_EQ(ctx_.output_filter, nullptr);
 }
 
+// Retrieved RAG chunks are added after the guard ran: the request's ContentGuard scans them with
+// the same policy, numbering placeholders on from the client's text.
+TEST_F(GuardStageTest, AddedContentIsScannedUnderTheRequestsPolicy) {
+  auto stage = make({{"EMAIL", "redact"}, {"PHONE", "mask"}, {"secret", "block"},
+                     {"IBAN", "local_only"}});
+  stage->guardAddedContent(true);
+  api::ChatRequest chat;
+  chat.model = "m";
+  chat.messages.push_back(userMessage("Ask jane.doe@example.com about the handbook"));
+  ASSERT_TRUE(run(*stage, chat).isOk());
+  EXPECT_EQ(chat.messages[0].text(), "Ask [EMAIL_1] about the handbook");
+  ASSERT_NE(ctx_.content_guard, nullptr);
+  EXPECT_EQ(ctx_.output_filter, nullptr);
+
+  std::vector<std::string> chunks = {
+      "Contact jane.doe@example.com or bob@example.org.",
+      "Ops key AKIAIOSFODNN7EXAMPLE lives here.",
+      "Call +1 415 555 0134 for payroll.",
+      "Refunds go to DE89 3704 0044 0532 0130 00.",
+      "Nothing sensitive here."};
+  const std::vector<bool> withheld = ctx_.content_guard->scan(ctx_, chunks, "rag:handbook");
+  EXPECT_EQ(withheld, (std::vector<bool>{false, true, false, false, false}));
+  // The same address keeps its placeholder; a new one gets the next number.
+  EXPECT_EQ(chunks[0], "Contact [EMAIL_1] or [EMAIL_2].");
+  EXPECT_EQ(chunks[2], "Call [PHONE_1] for payroll.");
+  EXPECT_EQ(chunks[3], "Refunds go to DE89 3704 0044 0532 0130 00.");
+  EXPECT_EQ(chunks[4], "Nothing sensitive here.");
+  EXPECT_TRUE(ctx_.local_only);
+  EXPECT_EQ(ctx_.local_only_reason, "guard: IBAN");
+  EXPECT_EQ(ctx_.guard_summary,
+            "EMAIL:redact:1,rag:handbook:AWS_ACCESS_KEY:block:1,rag:handbook:EMAIL:redact:2,"
+            "rag:handbook:IBAN:local_only:1,rag:handbook:PHONE:mask:1");
+  ASSERT_EQ(ctx_.response_headers.size(), 1u);
+  EXPECT_EQ(ctx_.response_headers[0].second, ctx_.guard_summary);
+  // The masked phone number comes back in the answer.
+  ASSERT_NE(ctx_.output_filter, nullptr);
+  EXPECT_EQ(ctx_.output_filter->write(0, "Dial [PHONE_1].") + ctx_.output_filter->flush(0),
+            "Dial +1 415 555 0134.");
+  EXPECT_EQ(stage->counts().at("EMAIL")[static_cast<int>(Action::kRedact)], 3u);
+  EXPECT_EQ(stage->counts().at("AWS_ACCESS_KEY")[static_cast<int>(Action::kBlock)], 1u);
+}
+
+TEST_F(GuardStageTest, AddedContentGuardOnlyWhereAStageAddsContent) {
+  auto stage = make({{"EMAIL", "redact"}});
+  api::ChatRequest chat;
+  chat.messages.push_back(userMessage("What is the capital of France?"));
+  ASSERT_TRUE(run(*stage, chat).isOk());
+  EXPECT_EQ(ctx_.content_guard, nullptr);  // no RAG configured: nothing to keep per request
+
+  stage->guardAddedContent(true);
+  RequestContext ctx;
+  StageInput in{headers_, ctx, &chat};
+  ASSERT_TRUE(stage->check(in).isOk());
+  ASSERT_NE(ctx.content_guard, nullptr);
+  std::vector<std::string> clean = {"Paris is the capital."};
+  EXPECT_EQ(ctx.content_guard->scan(ctx, clean, "rag:geo"), std::vector<bool>{false});
+  EXPECT_TRUE(ctx.guard_summary.empty());
+  EXPECT_TRUE(ctx.response_headers.empty());
+}
+
 }  // namespace
 }  // namespace switchyard::guard

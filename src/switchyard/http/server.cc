@@ -342,10 +342,18 @@ void ResponseWriter::stopWatch(ClientWatch& watch) {
 // ---------------------------------------------------------------------------------------------
 
 struct Server::Worker {
+  // An io_context whose queued handlers (suspended connections and requests) can be destroyed
+  // at shutdown while the object itself, which other threads' executors may still point at for
+  // a moment, lives on until the server is destroyed.
+  struct Context : asio::io_context {
+    using asio::io_context::io_context;
+    void destroyPending() { shutdown(); }
+  };
+
   explicit Worker(int index) : index(index), io(1), acceptor(io) {}
 
   int index;
-  asio::io_context io;
+  Context io;
   tcp::acceptor acceptor;
   std::unique_ptr<HttpClient> client;
   // Connections waiting for their next request; closed at once on shutdown. Touched only on
@@ -555,6 +563,9 @@ std::size_t Server::shutdown(std::chrono::milliseconds timeout) {
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
+  // Requests abandoned past the timeout end here, while the upstream clients and the handler's
+  // state they refer to are still alive.
+  for (auto& worker : workers_) worker->io.destroyPending();
   stopped_ = true;
   return left;
 }

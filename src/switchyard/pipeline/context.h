@@ -26,6 +26,7 @@ enum class WireFormat { kOpenAI, kAnthropic };
 std::string_view endpointName(Endpoint endpoint);
 
 class OutputFilter;  // stage.h
+class ContentGuard;  // stage.h
 
 }  // namespace switchyard::pipeline
 
@@ -96,6 +97,9 @@ struct RequestContext {
   std::string local_only_reason;
   std::string guard_summary;
   std::shared_ptr<OutputFilter> output_filter;  // null: output passes unchanged
+  // Scans what later stages add to the request (RAG chunks) under the same policy; null when
+  // the guard is off or no such stage is configured.
+  std::shared_ptr<ContentGuard> content_guard;
 
   // Routing signals.
   std::string task_type;  // "code", "math", "chat", ...

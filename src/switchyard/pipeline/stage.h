@@ -9,7 +9,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "switchyard/api/types.h"
 #include "switchyard/pipeline/context.h"
@@ -65,6 +68,21 @@ class OutputFilter {
   virtual std::string write(int choice, std::string_view text) = 0;
   // The choice's output ended: whatever was held back.
   virtual std::string flush(int choice) = 0;
+};
+
+// The guard's scanner for text the gateway adds to a request after admission (retrieved RAG
+// chunks): it applies the request's own guard policy as the guard stage applied it to the
+// client's text, numbering placeholders on from the request's. One per request (the guard stage
+// sets ctx.content_guard when a later stage may add text); called from the request's coroutine.
+class ContentGuard {
+ public:
+  virtual ~ContentGuard() = default;
+  // Rewrites each text in place (redact, mask), may set ctx.local_only, and counts and audits
+  // what it found, naming `source` ("rag:handbook"). Returns, per text, whether it must be
+  // withheld: a finding whose action is block (the gateway's own addition is dropped rather
+  // than the client's request refused).
+  virtual std::vector<bool> scan(RequestContext& ctx, std::span<std::string> texts,
+                                 std::string_view source) = 0;
 };
 
 // Starts the trace of a model request (telemetry.traces): continues the client's W3C

@@ -102,6 +102,34 @@ std::string lastUserText(const api::ChatRequest& chat) {
   return {};
 }
 
+// The guard scans what goes into the prompt (title, section, text of each chunk) under the
+// request's own policy: redacted and masked in place, and a chunk with a blocked entity is
+// left out (and not cited).
+void withholdByGuard(pipeline::ContentGuard& guard, pipeline::RequestContext& ctx,
+                     std::string_view collection, std::vector<RetrievedChunk>& chunks) {
+  constexpr std::size_t kFields = 3;
+  std::vector<std::string> texts;
+  texts.reserve(chunks.size() * kFields);
+  for (RetrievedChunk& c : chunks) {
+    texts.push_back(std::move(c.chunk.title));
+    texts.push_back(std::move(c.chunk.section));
+    texts.push_back(std::move(c.chunk.text));
+  }
+  const std::vector<bool> withheld = guard.scan(ctx, texts, "rag:" + std::string(collection));
+  std::vector<RetrievedChunk> kept;
+  kept.reserve(chunks.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const std::size_t at = i * kFields;
+    if (withheld[at] || withheld[at + 1] || withheld[at + 2]) continue;
+    RetrievedChunk& c = chunks[i];
+    c.chunk.title = std::move(texts[at]);
+    c.chunk.section = std::move(texts[at + 1]);
+    c.chunk.text = std::move(texts[at + 2]);
+    kept.push_back(std::move(c));
+  }
+  chunks = std::move(kept);
+}
+
 }  // namespace
 
 Result<RagSelection> parseRagHeader(std::string_view value) {
@@ -276,6 +304,9 @@ asio::awaitable<pipeline::Verdict> RagStage::admit(pipeline::StageInput& in) {
     }
     in.ctx.local_only = true;
     in.ctx.local_only_reason = "private collection " + selection->collection;
+  }
+  if (in.ctx.content_guard) {
+    withholdByGuard(*in.ctx.content_guard, in.ctx, selection->collection, result->chunks);
   }
   if (result->chunks.empty()) co_return Status::ok();
   injectIntoSystemPrompt(*chat, renderContext(result->chunks));

@@ -37,4 +37,29 @@ class FilteringChatSink final : public providers::ChatSink {
   pipeline::OutputFilter* filter_;
 };
 
+// The same for legacy text completions (/v1/completions, Ollama /api/generate).
+class FilteringCompletionSink final : public providers::CompletionSink {
+ public:
+  FilteringCompletionSink(providers::CompletionSink& next, pipeline::OutputFilter* filter)
+      : next_(next), filter_(filter) {}
+
+  boost::asio::awaitable<Status> onChunk(const api::CompletionResponse& chunk) override {
+    api::CompletionResponse copy = chunk;
+    for (auto& choice : copy.choices) {
+      choice.text = filter_->write(choice.index, choice.text);
+      if (choice.finish_reason != api::FinishReason::kNone) {
+        choice.text += filter_->flush(choice.index);
+      }
+    }
+    co_return co_await next_.onChunk(copy);
+  }
+
+  void beginBatch() override { next_.beginBatch(); }
+  boost::asio::awaitable<Status> endBatch() override { return next_.endBatch(); }
+
+ private:
+  providers::CompletionSink& next_;
+  pipeline::OutputFilter* filter_;
+};
+
 }  // namespace switchyard::server

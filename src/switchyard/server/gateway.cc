@@ -791,6 +791,13 @@ class Gateway::Handlers final : public RouteSupport {
           request.model = t.model;
           return p.complete(request, call);
         });
+    if (result && ctx.output_filter) {
+      for (auto& choice : result->choices) {
+        std::string text = ctx.output_filter->write(choice.index, choice.text);
+        text += ctx.output_filter->flush(choice.index);
+        choice.text = std::move(text);
+      }
+    }
     if (result && ctx.capture_payload) {
       captureResponse(ctx, codec::encodeCompletionResponse(*result, false));
     }
@@ -805,11 +812,16 @@ class Gateway::Handlers final : public RouteSupport {
                                                            providers::CompletionSink& sink,
                                                            RequestContext& ctx,
                                                            http::HttpClient& http) override {
+    // As for chat: captured after the output filter, reported before it.
     auto streamed = streamedOutput(ctx);
-    ReportingCompletionSink reporting(sink,
-                                      ctx.capture_payload ? &ctx.response_payload : nullptr,
-                                      config_.telemetry.request_log.max_payload_bytes,
-                                      streamed.get());
+    ReportingCompletionSink captured(sink,
+                                     ctx.capture_payload ? &ctx.response_payload : nullptr,
+                                     config_.telemetry.request_log.max_payload_bytes,
+                                     streamed.get());
+    FilteringCompletionSink filtered(captured, ctx.output_filter.get());
+    providers::CompletionSink& target_sink =
+        ctx.output_filter ? static_cast<providers::CompletionSink&>(filtered) : captured;
+    ReportingCompletionSink reporting(target_sink, nullptr, 0);
     auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
         [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
@@ -974,7 +986,14 @@ class Gateway::Handlers final : public RouteSupport {
 
 Gateway::Gateway(config::Config config) : config_(std::move(config)) {}
 
-Gateway::~Gateway() { shutdown(); }
+Gateway::~Gateway() {
+  shutdown();
+  // The handlers' own threads (reload, admin and RAG pools, the task classifier's and the
+  // engines' threads) hand results to the I/O workers' executors and touch them for a moment
+  // after; they are joined here, before the server (and its workers' io_contexts) goes.
+  handlers_.reset();
+  initial_runtime_.reset();
+}
 
 Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool progress) {
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(config)));

@@ -88,6 +88,8 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
   auto guard = guard::GuardStage::create(config.guard, state->audit.get());
   if (!guard) return withContext(std::move(guard.error()), "guard");
   guard::GuardStage* guard_stage = guard->get();
+  // Retrieved RAG chunks go into chat prompts after the guard ran: scanned under the same policy.
+  guard_stage->guardAddedContent(config.rag.enabled);
   ext.stages.push_back(std::move(*guard));
   ext.routes.push_back(std::make_unique<AdminRoutes>(admin_key, state->keys.get(),
                                                      state->audit.get(), guard_stage));
