@@ -391,6 +391,15 @@ TEST_F(TracesTest, CapturedContentIsWhatTheGuardLeft) {
     cfg.telemetry.traces.capture_content = true;
     cfg.guard.policy["EMAIL"] = "redact";
     cfg.guard.routes["logged"] = {{"EMAIL", "mask"}};  // a vault: never captured
+    cfg.guard.routes["private"] = {{"EMAIL", "local_only"}};
+    config::ProviderConfig onprem = cfg.providers[0];  // the same fake, on-prem
+    onprem.name = "onprem";
+    onprem.locality = "on_prem";
+    cfg.providers.push_back(onprem);
+    config::RouteConfig route = cfg.routes[0];
+    route.name = "private";
+    route.candidates = {{"onprem", "fake-model"}};
+    cfg.routes.push_back(route);
   });
   const std::string prompt = "Mail jane.doe@example.com about the secret prompt text";
   Reply r = post(chatBody("fast", false, prompt));
@@ -432,6 +441,15 @@ TEST_F(TracesTest, CapturedContentIsWhatTheGuardLeft) {
   EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
   EXPECT_TRUE(attr(*server, "gen_ai.output.messages").is_null());
   EXPECT_EQ(str(attr(*server, "switchyard.content_withheld")), "guard masked (EMAIL:mask:1)");
+
+  // Kept on-prem: must not reach a collector either.
+  Reply local = post(chatBody("private", false, prompt));
+  ASSERT_EQ(local.status, 200u) << local.body;
+  trace = traceOf(local.header("x-request-id"), 4);
+  server = find(trace, 2, "chat private");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+  EXPECT_EQ(str(attr(*server, "switchyard.content_withheld")), "local_only (guard: EMAIL)");
 
   // Blocked: nothing captured.
   Reply blocked = post(chatBody("fast", false, "my card is 4111 1111 1111 1111"));
