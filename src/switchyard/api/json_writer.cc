@@ -128,10 +128,25 @@ JsonWriter& JsonWriter::endArray() {
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
-  sep();
-  out_ += '"';
-  out_ += k;
-  out_ += "\":";
+  // One append per key (encoders write many): `,"key":` assembled on the stack.
+  char buf[64];
+  if (k.size() + 4 > sizeof buf) {
+    sep();
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+    after_key_ = true;
+    return *this;
+  }
+  char* p = buf;
+  if (!after_key_ && need_comma_) *p++ = ',';
+  *p++ = '"';
+  std::memcpy(p, k.data(), k.size());
+  p += k.size();
+  *p++ = '"';
+  *p++ = ':';
+  out_.append(buf, static_cast<std::size_t>(p - buf));
+  need_comma_ = true;
   after_key_ = true;
   return *this;
 }

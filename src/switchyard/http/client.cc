@@ -456,9 +456,12 @@ void setupParser(Parser& parser, bhttp::verb method, std::string* body_out,
 
 void copyHeaders(const Parser& parser, std::vector<Header>& out) {
   const auto& fields = parser.get().base();
+  out.reserve(out.size() + static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
   for (const auto& field : fields) {
     std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII, no locale
+    }
     out.emplace_back(std::move(name), std::string(field.value()));
   }
 }

@@ -95,6 +95,10 @@ PriceTable::PriceTable(const config::Config& config) {
       it->second.prices.emplace_back(p.model, fromConfig(p));
     }
   }
+  for (const auto& [provider, model] : configured_models_) {
+    ProviderEntry& e = providers_.find(provider)->second;
+    e.resolved.emplace(model, match(e, model));
+  }
 }
 
 const PriceTable::ProviderEntry* PriceTable::entry(std::string_view provider) const {
@@ -111,6 +115,13 @@ std::optional<ModelPrice> PriceTable::find(std::string_view provider,
                                            std::string_view model) const {
   const ProviderEntry* e = entry(provider);
   if (e == nullptr) return std::nullopt;
+  if (auto it = e->resolved.find(model); it != e->resolved.end()) return it->second;
+  return match(*e, model);
+}
+
+std::optional<ModelPrice> PriceTable::match(const ProviderEntry& entry,
+                                            std::string_view model) const {
+  const ProviderEntry* e = &entry;
   // The longest matching model key wins wherever it comes from (so a config price for
   // "gpt-4o" does not capture "gpt-4o-mini"); on equal keys config by provider name beats
   // config by kind beats the shipped defaults.

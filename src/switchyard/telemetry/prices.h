@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "switchyard/config/config.h"
@@ -82,14 +83,24 @@ class PriceTable final : public pipeline::Pricing {
   void carryMeasurementsFrom(const PriceTable& other);
 
  private:
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct ProviderEntry {
     std::string kind;
     std::vector<std::pair<std::string, ModelPrice>> prices;  // by provider name
     std::vector<std::pair<std::string, HardwareCost>> hardware;  // "" = every model
     std::unique_ptr<std::atomic<double>> measured;  // local only
+    // find() of every model configured under the provider, resolved once at construction:
+    // the request path looks its price up instead of matching every key of the table.
+    std::unordered_map<std::string, std::optional<ModelPrice>, StringHash, std::equal_to<>>
+        resolved;
   };
 
   const ProviderEntry* entry(std::string_view provider) const;
+  // find() without the resolved cache: the longest matching key over the whole table.
+  std::optional<ModelPrice> match(const ProviderEntry& e, std::string_view model) const;
 
   std::map<std::string, ProviderEntry, std::less<>> providers_;
   std::map<std::string, std::vector<std::pair<std::string, ModelPrice>>, std::less<>> by_kind_;
