@@ -762,12 +762,15 @@ class Gateway::Handlers final : public RouteSupport {
                                                        http::HttpClient& http) override {
     // Payloads and trace content are captured after the output filter (what the client got);
     // the model's reports are read before it.
+    // Without capture the chain has no capturing link.
     auto streamed = streamedOutput(ctx);
     ReportingChatSink captured(sink, ctx.capture_payload ? &ctx.response_payload : nullptr,
                                config_.telemetry.request_log.max_payload_bytes, streamed.get());
-    FilteringChatSink filtered(captured, ctx.output_filter.get());
+    providers::ChatSink& client_sink =
+        ctx.capture_payload || streamed ? static_cast<providers::ChatSink&>(captured) : sink;
+    FilteringChatSink filtered(client_sink, ctx.output_filter.get());
     providers::ChatSink& target_sink =
-        ctx.output_filter ? static_cast<providers::ChatSink&>(filtered) : captured;
+        ctx.output_filter ? static_cast<providers::ChatSink&>(filtered) : client_sink;
     ReportingChatSink reporting(target_sink, nullptr, 0);
     auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
@@ -818,9 +821,12 @@ class Gateway::Handlers final : public RouteSupport {
                                      ctx.capture_payload ? &ctx.response_payload : nullptr,
                                      config_.telemetry.request_log.max_payload_bytes,
                                      streamed.get());
-    FilteringCompletionSink filtered(captured, ctx.output_filter.get());
+    providers::CompletionSink& client_sink =
+        ctx.capture_payload || streamed ? static_cast<providers::CompletionSink&>(captured)
+                                        : sink;
+    FilteringCompletionSink filtered(client_sink, ctx.output_filter.get());
     providers::CompletionSink& target_sink =
-        ctx.output_filter ? static_cast<providers::CompletionSink&>(filtered) : captured;
+        ctx.output_filter ? static_cast<providers::CompletionSink&>(filtered) : client_sink;
     ReportingCompletionSink reporting(target_sink, nullptr, 0);
     auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
