@@ -23,10 +23,15 @@ std::string_view errorCodeName(ErrorCode code) {
 
 std::string Status::toString() const {
   if (isOk()) return "ok";
-  std::string out(errorCodeName(code_));
+  std::string out(errorCodeName(code()));
   out += ": ";
-  out += message_;
+  out += message();
   return out;
+}
+
+const std::string& Status::empty() {
+  static const std::string kEmpty;
+  return kEmpty;
 }
 
 }  // namespace switchyard

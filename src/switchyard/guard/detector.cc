@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "switchyard/guard/fast_match.h"
 #include "switchyard/guard/validators.h"
 
 namespace switchyard::guard {
@@ -65,12 +66,17 @@ bool numericBoundary(std::string_view t, std::size_t b, std::size_t e) {
   return true;
 }
 
-std::string digitsOf(std::string_view s) {
-  std::string d;
+// The digits of s, copied into `buf` (no allocation per candidate). More than kMaxDigits digits
+// give a view of kMaxDigits + 1 of them: longer than any number a check accepts.
+constexpr std::size_t kMaxDigits = 63;
+std::string_view digitsOf(std::string_view s, char (&buf)[kMaxDigits + 1]) {
+  std::size_t n = 0;
   for (char c : s) {
-    if (isDigit(c)) d.push_back(c);
+    if (!isDigit(c)) continue;
+    buf[n++] = c;
+    if (n > kMaxDigits) break;
   }
-  return d;
+  return {buf, n};
 }
 
 // Where a candidate sits: the whole regex match [mb, me) and the reported span [b, e), which a
@@ -131,7 +137,8 @@ bool checkPhone(std::string_view t, Candidate& c, const Limits&) {
       return false;
     }
   }
-  std::string d = digitsOf(m);
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(m, buf);
   int open = 0, parens = 0;
   const bool plus = m.front() == '+';
   char prev = plus ? '+' : 0;
@@ -171,7 +178,8 @@ bool checkCard(std::string_view t, Candidate& c, const Limits&) {
     ++groups;
   }
   if (sep != 0 && (group < 3 || group > 6 || groups > 4)) return false;
-  std::string d = digitsOf(m);
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(m, buf);
   return luhnValid(d) && cardIssuerValid(d);
 }
 
@@ -180,12 +188,14 @@ bool checkIban(std::string_view t, Candidate& c, const Limits&) {
   int want = ibanLength(m.substr(0, 2));
   if (want == 0) return false;
   // The regex may have run into a following word; keep exactly the registered length.
-  std::string compact;
+  char buf[64];
+  std::size_t size = 0;
   std::size_t i = 0;
-  for (; i < m.size() && compact.size() < static_cast<std::size_t>(want); ++i) {
-    if (m[i] != ' ') compact.push_back(m[i]);
+  for (; i < m.size() && size < static_cast<std::size_t>(want) && size < sizeof buf; ++i) {
+    if (m[i] != ' ') buf[size++] = m[i];
   }
-  if (compact.size() != static_cast<std::size_t>(want)) return false;
+  if (size != static_cast<std::size_t>(want)) return false;
+  const std::string_view compact(buf, size);
   if (i < m.size() && m[i] != ' ') return false;
   c.e = c.b + i;
   return ibanValid(compact) && (c.b == 0 || !isWord(t[c.b - 1]));
@@ -193,9 +203,14 @@ bool checkIban(std::string_view t, Candidate& c, const Limits&) {
 
 bool checkSsn(std::string_view t, Candidate& c, const Limits&) {
   if (!numericBoundary(t, c.b, c.e)) return false;
-  std::string d = digitsOf(t.substr(c.b, c.e - c.b));
+  char buf[kMaxDigits + 1];
+  const std::string_view d = digitsOf(t.substr(c.b, c.e - c.b), buf);
   if (d.size() != 9) return false;
-  auto num = [&](std::size_t from, std::size_t n) { return std::stoi(d.substr(from, n)); };
+  auto num = [&](std::size_t from, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = from; i < from + n; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
   return ssnValid(num(0, 3), num(3, 2), num(5, 4));
 }
 
@@ -254,12 +269,12 @@ bool checkOpenai(std::string_view t, Candidate& c, const Limits&) {
     up = up || (ch >= 'A' && ch <= 'Z');
     dg = dg || isDigit(ch);
   }
-  return int{lo} + int{up} + int{dg} >= 2 && shannonEntropy(body) >= 3.0 && tokenEnd(t, c.e);
+  return int{lo} + int{up} + int{dg} >= 2 && entropyAtLeast(body, 3.0) && tokenEnd(t, c.e);
 }
 
 bool checkAnthropic(std::string_view t, Candidate& c, const Limits&) {
   std::string_view body = t.substr(c.b + 7, c.e - c.b - 7);
-  return std::any_of(body.begin(), body.end(), isDigit) && shannonEntropy(body) >= 3.0 &&
+  return std::any_of(body.begin(), body.end(), isDigit) && entropyAtLeast(body, 3.0) &&
          tokenEnd(t, c.e);
 }
 
@@ -312,10 +327,16 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
     --c.e;
   }
   std::string_view v = t.substr(c.b, c.e - c.b);
-  std::string context;
-  for (std::size_t i = c.mb; i < c.b; ++i) context.push_back(lower(t[i]));
-  const bool password = context.find("pass") != std::string::npos ||
-                        context.find("pwd") != std::string::npos;
+  // "pass" or "pwd" in the key word and what follows it, in any case.
+  auto contextHas = [&](std::string_view word) {
+    for (std::size_t i = c.mb; i + word.size() <= c.b; ++i) {
+      std::size_t k = 0;
+      while (k < word.size() && lower(t[i + k]) == word[k]) ++k;
+      if (k == word.size()) return true;
+    }
+    return false;
+  };
+  const bool password = contextHas("pass") || contextHas("pwd");
   if (v.size() < (password ? std::size_t{8} : limits.generic_min_length)) return false;
   if (charClassCount(v) < 2) return false;
   if (looksLikeIdentifier(v, /*dotted_only=*/password) || looksLikeUuid(v)) return false;
@@ -327,7 +348,7 @@ bool checkGeneric(std::string_view t, Candidate& c, const Limits& limits) {
   // machines generate, so the entropy bar is lower there.
   double need = std::min(limits.entropy_threshold,
                          (password ? 0.75 : 0.85) * std::log2(static_cast<double>(v.size())));
-  return shannonEntropy(v) >= need;
+  return entropyAtLeast(v, need);
 }
 
 // Prechecks: cheap necessary conditions tried at an anchor (the literal's position and size)
@@ -381,6 +402,30 @@ bool precheckPemEnd(std::string_view t, std::size_t at, std::size_t, PrecheckMem
     memo.end_marker_known = true;
   }
   return memo.end_marker != std::string_view::npos && memo.end_marker > at;
+}
+
+// Whether one of a deny list's terms can match at `at` (the regex matches case-insensitively
+// with Unicode folding): compared byte by byte as far as that is certain. The only non-ASCII
+// characters that fold to ASCII letters are U+212A (k) and U+017F (s), and no ASCII byte folds
+// to a non-ASCII one, so the comparison stops with "maybe" at a non-ASCII byte of the text where
+// the term has k or s, and at a non-ASCII byte of the term.
+bool termMayStartAt(const std::vector<std::string>& terms, std::string_view t, std::size_t at) {
+  for (const std::string& term : terms) {
+    std::size_t k = 0;
+    for (; k < term.size(); ++k) {
+      const char want = term[k];
+      if (static_cast<unsigned char>(want) >= 0x80) return true;
+      if (at + k >= t.size()) break;
+      const char got = t[at + k];
+      if (lower(got) == lower(want)) continue;
+      if (static_cast<unsigned char>(got) >= 0x80 && (lower(want) == 'k' || lower(want) == 's')) {
+        return true;
+      }
+      break;
+    }
+    if (k == term.size()) return true;
+  }
+  return false;
 }
 
 // Deny-list terms that start with a word character must start a word.
@@ -449,15 +494,44 @@ enum class Trigger : std::uint8_t {
 // What a run of [0-9 .()+-] holds, so that a digit pattern runs only where it could match.
 struct RunShape {
   std::size_t digits = 0, dots = 0, dashes = 0, spaces = 0, parens = 0, plus = 0;
-  void add(char c) {
-    digits += isDigit(c) ? 1 : 0;
-    dots += c == '.' ? 1 : 0;
-    dashes += c == '-' ? 1 : 0;
-    spaces += c == ' ' ? 1 : 0;
-    parens += c == '(' ? 1 : 0;
-    plus += c == '+' ? 1 : 0;
-  }
 };
+
+// The bytes of a run of [0-9 .()+-], each as a one in its own 8-bit lane of a packed counter
+// (digits, '.', '-', ' ', '(', '+', ')'); 0 for any other byte. Summing these over at most 255
+// bytes counts a run's shape with one table load and one add per byte.
+constexpr std::array<std::uint64_t, 256> kRunLanes = [] {
+  std::array<std::uint64_t, 256> t{};
+  for (unsigned c = '0'; c <= '9'; ++c) t[c] = 1;
+  t['.'] = std::uint64_t{1} << 8;
+  t['-'] = std::uint64_t{1} << 16;
+  t[' '] = std::uint64_t{1} << 24;
+  t['('] = std::uint64_t{1} << 32;
+  t['+'] = std::uint64_t{1} << 40;
+  t[')'] = std::uint64_t{1} << 48;
+  return t;
+}();
+
+// Adds the run of [0-9 .()+-] from e to `shape` and returns where it ends.
+std::size_t measureRun(std::string_view t, std::size_t e, RunShape& shape) {
+  const std::size_t n = t.size();
+  while (true) {
+    std::uint64_t packed = 0;
+    const std::size_t stop = std::min(n, e + 255);  // no lane overflows
+    while (e < stop) {
+      const std::uint64_t lane = kRunLanes[static_cast<unsigned char>(t[e])];
+      if (lane == 0) break;
+      packed += lane;
+      ++e;
+    }
+    shape.digits += packed & 0xFF;
+    shape.dots += (packed >> 8) & 0xFF;
+    shape.dashes += (packed >> 16) & 0xFF;
+    shape.spaces += (packed >> 24) & 0xFF;
+    shape.parens += (packed >> 32) & 0xFF;
+    shape.plus += (packed >> 40) & 0xFF;
+    if (e < stop || e == n) return e;
+  }
+}
 
 bool gateIntlPhone(const RunShape& s) { return s.plus > 0 && s.digits >= 8; }
 bool gateNanpPhone(const RunShape& s) {
@@ -498,28 +572,26 @@ struct BuiltinSpec {
 // Patterns run in Latin-1 mode: they are byte-oriented and ASCII-only except where a class
 // names bytes >= 0x80 on purpose (internationalised e-mail domains).
 const BuiltinSpec kBuiltins[] = {
-    {EntityKind::kEmail, Category::kPii, "EMAIL", 60,
-     R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@(?:[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]*[A-Za-z0-9\x80-\xff])?\.)+[A-Za-z]{2,24})",
-     0, checkEmail, Resume::kEnd, Trigger::kAt},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\+[1-9][0-9 .\-()]{6,22}[0-9])", 0,
+    {EntityKind::kEmail, Category::kPii, "EMAIL", 60, kEmailPattern, 0, checkEmail, Resume::kEnd,
+     Trigger::kAt},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kIntlPhonePattern, 0,
      checkPhone, Resume::kEnd, Trigger::kDigits, nullptr, gateIntlPhone},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40,
-     R"((?:\b1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}\b)",
-     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
-    {EntityKind::kPhone, Category::kPii, "PHONE", 40, R"(\b0[1-9][0-9]{0,3}(?:[ \-][0-9]{2,8}){1,4}\b)",
-     0, checkPhone, Resume::kNextGroup, Trigger::kDigits, nullptr, gateNationalPhone},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kNanpPhonePattern, 0, checkPhone,
+     Resume::kNextGroup, Trigger::kDigits, nullptr, gateNanpPhone},
+    {EntityKind::kPhone, Category::kPii, "PHONE", 40, kNationalPhonePattern, 0, checkPhone,
+     Resume::kNextGroup, Trigger::kDigits, nullptr, gateNationalPhone},
     {EntityKind::kCreditCard, Category::kPii, "CREDIT_CARD", 70,
-     R"(\b[0-9](?:[ \-]?[0-9]){11,18}\b)", 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
+     kCardPattern, 0, checkCard, Resume::kNextGroup, Trigger::kDigits, nullptr, gateCard},
     {EntityKind::kIban, Category::kPii, "IBAN", 70,
      R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)", 0, checkIban,
      Resume::kEnd, Trigger::kIban},
-    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", 0,
+    {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65, kSsnPattern, 0,
      checkSsn, Resume::kEnd, Trigger::kDigits, nullptr, gateSsn},
     {EntityKind::kUsSsn, Category::kPii, "US_SSN", 65,
      R"((?i:\bssn|social security(?: number| no\.?)?|\bss#)[^0-9\n]{0,20}([0-9]{9}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4})\b)",
      1, checkSsn, Resume::kEnd, Trigger::kSet,
      R"((?i:ssn|social security|ss#))", nullptr, "ssn|social security|ss#", 0, 80, true},
-    {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)",
+    {EntityKind::kIpv4, Category::kPii, "IP_ADDRESS", 45, kIpv4Pattern,
      0, checkIpv4, Resume::kEnd, Trigger::kDigits, nullptr, gateIpv4},
     {EntityKind::kIpv6, Category::kPii, "IP_ADDRESS", 45,
      R"([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3})", 0, checkIpv6,
@@ -581,23 +653,9 @@ const BuiltinSpec kBuiltins[] = {
      Resume::kEnd, Trigger::kSet,
      R"(://[^\s:/@]+:[^\s:/@]+@)", nullptr, "://", 17, kToSpace, false, false},
     {EntityKind::kGenericSecret, Category::kSecret, "SECRET", 30,
-     R"((?i:key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?|auth)[A-Za-z0-9_\-]{0,24}["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?([A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,}))",
-     1, checkGeneric, Resume::kEnd, Trigger::kSet,
+     kKeywordSecretPattern, 1, checkGeneric, Resume::kEnd, Trigger::kSet,
      R"((?i:key|secret|token|passw|pwd|credential|auth)[A-Za-z0-9_\-]*["'\]]?\s*(?:[:=]>?\s*|\s+(?:is\s+|was\s+)?)["'`]?(?i:(?:bearer|basic|token)\s+)?[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8})", nullptr, "key|secret|token|passw|passp|pwd|credential|auth", 0, 340, true},
 };
-
-// The generic SECRET's value group is a run of value characters that ends the match, and what
-// comes before it ends in ':', '=', '>', white space or a quote, of which only '=' is a value
-// character. So the value starts where the run of value characters ending at `me` starts,
-// unless that run holds a '=' (then npos: ask RE2).
-std::size_t valueTailStart(std::string_view t, std::size_t mb, std::size_t me) {
-  std::size_t b = me;
-  while (b > mb && valueChar(t[b - 1])) {
-    if (t[b - 1] == '=') return std::string_view::npos;
-    --b;
-  }
-  return b;
-}
 
 Precheck precheckFor(const BuiltinSpec& b) {
   const std::string_view anchors = b.anchors;
@@ -613,8 +671,31 @@ Precheck precheckFor(const BuiltinSpec& b) {
   return nullptr;
 }
 
+// The hand-written matcher standing in for a built-in digit pattern (fast_match.h), if any.
+DigitMatcher digitMatcherFor(const char* pattern) {
+  static const std::pair<const char*, DigitMatcher> kMatchers[] = {
+      {kIntlPhonePattern, matchIntlPhone}, {kNanpPhonePattern, matchNanpPhone},
+      {kNationalPhonePattern, matchNationalPhone}, {kCardPattern, matchCard},
+      {kSsnPattern, matchSsn}, {kIpv4Pattern, matchIpv4}};
+  for (const auto& [p, m] : kMatchers) {
+    if (std::strcmp(p, pattern) == 0) return m;
+  }
+  return nullptr;
+}
+
 // Custom detectors run in UTF-8 mode with their own checks.
 using CustomCheck = NamedValidator;
+
+}  // namespace
+
+namespace {
+
+// Two bytes as one table index, in the host's byte order (the table is built the same way).
+inline unsigned pairKey(const unsigned char* p) {
+  std::uint16_t key;
+  std::memcpy(&key, p, 2);
+  return key;
+}
 
 }  // namespace
 
@@ -632,6 +713,7 @@ struct Detector::Impl {
     Resume resume;
     Trigger trigger = Trigger::kSet;
     bool (*gate)(const RunShape&) = nullptr;  // kDigits: can a run of this shape hold one?
+    DigitMatcher matcher = nullptr;  // kDigits: finds what `re` would, without RE2
     std::vector<std::string> anchors;  // kSet: search only around these (see BuiltinSpec)
     int lead = 0;
     int span = kToSpace;
@@ -639,12 +721,14 @@ struct Detector::Impl {
     bool exact = true;
     std::size_t min_anchor = 0, max_anchor = 0;  // anchor sizes, in bytes
     Precheck precheck = nullptr;  // anchored patterns: tried before the regex at each anchor
-    bool value_tail = false;  // the group is a run of valueChar()s that ends the match
+    std::unique_ptr<RE2> head;  // the generic SECRET's head (see matchKeywordSecret())
+    std::vector<std::string> terms;  // anchored deny lists: the terms, for termMayStartAt()
   };
 
   // One anchor literal, filed under its first byte (both cases for case-insensitive ones). The
-  // anchor pass looks each text position's byte pair up in `pair_bits` (a bit per pair some
-  // anchor can start with) and only then walks the entries of the first byte.
+  // anchor pass looks each text position's byte pair up in `pair_hit` (a byte per pair, set
+  // where some anchor can start with that pair) and only then walks the entries of the first
+  // byte.
   struct AnchorEntry {
     std::size_t slot;     // index into anchor_ids
     std::string literal;  // lower-cased when ci; empty: the byte pair is all there is to check
@@ -660,12 +744,26 @@ struct Detector::Impl {
   int iban_id = -1;
   std::vector<int> anchor_ids;  // patterns tried only at their anchors (one pass for all)
   std::array<std::vector<AnchorEntry>, 256> anchor_first;
-  std::array<std::uint64_t, 1024> pair_bits{};
+  // Indexed by pairKey(): the pair as one 16-bit load. A byte per pair rather than a bit: the
+  // pass then costs two loads, a shift and an or per position.
+  std::vector<std::uint8_t> pair_hit = std::vector<std::uint8_t>(1 << 16);
   std::unique_ptr<RE2::Set> latin1_set, utf8_set;
   std::unordered_set<std::string> allow_values;
   std::vector<std::unique_ptr<RE2>> allow_res;
 
+  // The priority of the first pattern with the finding's kind and type (built-in kinds have one
+  // type each, so theirs is looked up by kind).
+  std::array<int, static_cast<std::size_t>(EntityKind::kCustom)> kind_priority{};
+  int priorityOf(const Finding& f) const {
+    if (f.kind != EntityKind::kCustom) return kind_priority[static_cast<std::size_t>(f.kind)];
+    for (const auto& p : patterns) {
+      if (p.kind == f.kind && p.type == f.type) return p.priority;
+    }
+    return 0;
+  }
+
   bool allowed(std::string_view value) const {
+    if (allow_values.empty() && allow_res.empty()) return false;
     if (allow_values.contains(std::string(value))) return true;
     re2::StringPiece sp(value.data(), value.size());
     return std::any_of(allow_res.begin(), allow_res.end(),
@@ -681,8 +779,9 @@ struct Detector::Impl {
   void addAnchor(std::size_t slot, std::string_view literal, bool ci);
   void addPairOnly(std::size_t slot, unsigned first, int second, bool ci);
   void markPair(unsigned first, unsigned second) {
-    const unsigned key = (first << 8) | second;
-    pair_bits[key >> 6] |= std::uint64_t{1} << (key & 63);
+    const unsigned char pair[2] = {static_cast<unsigned char>(first),
+                                   static_cast<unsigned char>(second)};
+    pair_hit[pairKey(pair)] = 1;
   }
   void runSet(const RE2::Set* set, const std::vector<int>& ids, std::string_view text,
               std::vector<Finding>& out) const;
@@ -693,24 +792,31 @@ std::size_t Detector::Impl::locate(const Pattern& p, std::string_view text, std:
                                    RE2::Anchor anchor) const {
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece sub[kMaxGroups + 1];
-  // A group that is the value run ending the match is found without RE2's (slower) submatch
-  // engine where that is unambiguous; see valueTailStart().
-  const int nsub = p.value_tail ? 1 : p.group + 1;
+  const int nsub = p.group + 1;
   std::size_t pos = from;
   std::size_t accepted_end = 0;
   // The whole text stays the match context, so \b and the checks see past the region's edges.
-  while (pos <= to && p.re->Match(sp, pos, to, anchor, sub, nsub)) {
-    if (p.value_tail) {
-      const std::size_t me = static_cast<std::size_t>(sub[0].data() - text.data()) + sub[0].size();
-      const std::size_t vb = valueTailStart(text, static_cast<std::size_t>(sub[0].data() - text.data()), me);
-      if (vb == std::string_view::npos) {
-        // Ambiguous ('=' in the run): let RE2 say where the group starts.
-        p.re->Match(sp, static_cast<std::size_t>(sub[0].data() - text.data()), me,
-                    RE2::ANCHOR_BOTH, sub, p.group + 1);
-      } else {
-        sub[p.group] = re2::StringPiece(text.data() + vb, me - vb);
-      }
+  auto next_match = [&] {
+    if (p.trigger == Trigger::kAt && anchor == RE2::UNANCHORED) {  // e-mail, see searchEmail()
+      std::size_t mb = 0, me = 0;
+      if (!searchEmail(*p.re, text, pos, to, mb, me)) return false;
+      sub[0] = re2::StringPiece(text.data() + mb, me - mb);
+      return true;
     }
+    if (p.head != nullptr && anchor == RE2::ANCHOR_START) {  // see matchKeywordSecret()
+      std::size_t me = 0, vb = 0;
+      if (!matchKeywordSecret(*p.head, text, pos, to, me, vb)) return false;
+      sub[0] = re2::StringPiece(text.data() + pos, me - pos);
+      sub[p.group] = re2::StringPiece(text.data() + vb, me - vb);
+      return true;
+    }
+    if (p.matcher == nullptr) return p.re->Match(sp, pos, to, anchor, sub, nsub);
+    std::size_t mb = 0, me = 0;
+    if (!p.matcher(text, pos, to, mb, me)) return false;
+    sub[0] = re2::StringPiece(text.data() + mb, me - mb);
+    return true;
+  };
+  while (pos <= to && next_match()) {
     Candidate c;
     c.mb = static_cast<std::size_t>(sub[0].data() - text.data());
     c.me = c.mb + sub[0].size();
@@ -822,11 +928,26 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
       found[a.slot].push_back(i);
     }
   };
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    const unsigned key = (unsigned{s[i]} << 8) | s[i + 1];
-    if ((pair_bits[key >> 6] >> (key & 63) & 1) != 0) visit(i, s[i], s[i + 1]);
+  const std::uint8_t* hit = pair_hit.data();
+  std::size_t i = 0;
+  // 64 positions at a time: their table bytes are gathered into a mask without a branch per
+  // position (prose hits a pair every dozen bytes or so: a branch each would mispredict often),
+  // then only the set bits are visited, in order.
+  for (; i + 64 < n; i += 64) {
+    std::uint64_t mask = 0;
+    for (unsigned j = 0; j < 64; ++j) {
+      mask |= std::uint64_t{hit[pairKey(s + i + j)]} << j;
+    }
+    for (; mask != 0; mask &= mask - 1) {
+      const std::size_t k = i + static_cast<std::size_t>(__builtin_ctzll(mask));
+      visit(k, s[k], s[k + 1]);
+    }
   }
-  if ((pair_bits[(unsigned{s[n - 1]} << 8) >> 6] & 1) != 0) visit(n - 1, s[n - 1], 0);
+  for (; i + 1 < n; ++i) {
+    if (hit[pairKey(s + i)] != 0) visit(i, s[i], s[i + 1]);
+  }
+  const unsigned char last[2] = {s[n - 1], 0};
+  if (hit[pairKey(last)] != 0) visit(n - 1, s[n - 1], 0);
 
   std::vector<std::size_t> starts;
   std::vector<std::pair<std::size_t, std::size_t>> windows;
@@ -845,6 +966,7 @@ void Detector::Impl::runAnchored(std::string_view text, std::vector<Finding>& ou
         if (q == last || q < done) continue;
         last = q;
         if (p.precheck != nullptr && !p.precheck(text, a, p.min_anchor, memo)) continue;
+        if (!p.terms.empty() && !termMayStartAt(p.terms, text, a)) continue;
         std::size_t e = n;
         if (p.span > 0) {
           e = std::min(n, q + lead + static_cast<std::size_t>(p.span));
@@ -925,8 +1047,7 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
       std::size_t b = i;
       while (b > 0 && inRun(text[b - 1]) && !isDigit(text[b - 1])) --b;
       RunShape shape;
-      std::size_t e = b;
-      for (; e < n && inRun(text[e]); ++e) shape.add(text[e]);
+      const std::size_t e = measureRun(text, b, shape);
       if (shape.digits >= 4) {
         for (int id : digit_ids) {
           const Pattern& p = patterns[static_cast<std::size_t>(id)];
@@ -965,9 +1086,16 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
       if (colon == nullptr) break;
       std::size_t c = static_cast<std::size_t>(static_cast<const char*>(colon) - text.data());
       std::size_t b = c, e = c, colons = 0;
+      bool double_colon = false;
       while (b > i && inRun(text[b - 1])) --b;
-      while (e < n && inRun(text[e])) colons += text[e++] == ':' ? 1 : 0;
-      if (colons >= 2) {
+      for (; e < n && inRun(text[e]); ++e) {
+        if (text[e] != ':') continue;
+        ++colons;
+        double_colon = double_colon || (e > b && text[e - 1] == ':');
+      }
+      // checkIpv6 accepts only what inet_pton does: a "::", or all eight groups (seven colons,
+      // six before an embedded IPv4). Times ("02:30:00") and the like need no regex.
+      if (colons >= 2 && (double_colon || colons >= 6)) {
         for (int id : colon_ids) locate(patterns[static_cast<std::size_t>(id)], text, b, e, out);
       }
       i = e;
@@ -1058,6 +1186,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
                     nullptr, false, b.resume, b.trigger};
     if (b.trigger != Trigger::kSet) {
       p.gate = b.gate;
+      p.matcher = digitMatcherFor(b.pattern);
       p.re = std::make_unique<RE2>(b.pattern, latin1);
       if (!p.re->ok()) {
         return fail(ErrorCode::kInternal, std::string("guard: built-in ") + b.type + ": " +
@@ -1091,7 +1220,10 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       p.anchors_ci = b.anchors_ci;
       p.exact = b.exact;
       p.precheck = precheckFor(b);
-      p.value_tail = p.precheck == precheckKeyword;
+      if (p.precheck == precheckKeyword) {
+        p.head = std::make_unique<RE2>(kKeywordSecretHeadPattern, latin1);
+        if (!p.head->ok()) return fail(ErrorCode::kInternal, "guard: built-in SECRET head");
+      }
     }
     if (Status s = addPattern(std::move(p), b.pattern, true, b.type, b.prefilter, !anchored);
         !s.isOk()) {
@@ -1169,6 +1301,7 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
       p.exact = true;
       p.min_anchor = p.max_anchor = 1;
       p.precheck = precheckTerm;
+      p.terms = d.terms;
       impl->anchor_ids.push_back(static_cast<int>(impl->patterns.size()));
       impl->patterns.push_back(std::move(p));
       continue;
@@ -1191,6 +1324,12 @@ Result<std::unique_ptr<Detector>> Detector::create(const DetectorOptions& option
     impl->allow_res.push_back(std::move(re));
   }
 
+  for (auto it = impl->patterns.rbegin(); it != impl->patterns.rend(); ++it) {
+    if (it->kind != EntityKind::kCustom) {
+      impl->kind_priority[static_cast<std::size_t>(it->kind)] = it->priority;  // first one wins
+    }
+  }
+
   if (!impl->latin1_ids.empty() && !impl->latin1_set->Compile()) {
     return fail(ErrorCode::kInvalidArgument, "guard: built-in patterns do not compile as a set");
   }
@@ -1206,38 +1345,47 @@ Detector::~Detector() = default;
 std::vector<Finding> Detector::scan(std::string_view text) const {
   std::vector<Finding> raw;
   if (text.empty()) return raw;
+  raw.reserve(std::min<std::size_t>(64, text.size() / 32 + 4));
   impl_->runRegions(text, raw);
   impl_->runAnchored(text, raw);
   impl_->runSet(impl_->latin1_set.get(), impl_->latin1_ids, text, raw);
   impl_->runSet(impl_->utf8_set.get(), impl_->utf8_ids, text, raw);
   if (raw.empty()) return raw;
 
-  // Priority by type; the table is tiny, so look it up by kind and type label.
-  auto priority = [&](const Finding& f) {
-    for (const auto& p : impl_->patterns) {
-      if (p.kind == f.kind && p.type == f.type) return p.priority;
-    }
-    return 0;
+  // Overlaps are resolved on small keys (span, priority, index) in this thread's scratch
+  // vectors; the findings themselves move once, into the result. Sorting the keys with the same
+  // comparison gives the same order as sorting the findings did, ties included.
+  struct Key {
+    std::size_t begin, end;
+    std::size_t index;
+    int priority;
   };
-  std::sort(raw.begin(), raw.end(), [](const Finding& a, const Finding& b) {
+  thread_local std::vector<Key> keys, kept;
+  keys.clear();
+  kept.clear();
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    keys.push_back(Key{raw[i].begin, raw[i].end, i, impl_->priorityOf(raw[i])});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
   });
-  std::vector<Finding> out;
-  out.reserve(raw.size());
-  for (auto& f : raw) {
+  for (const Key& f : keys) {
     bool keep = true;
-    while (!out.empty() && out.back().end > f.begin) {
-      const Finding& last = out.back();
-      int pl = priority(last), pf = priority(f);
-      if (pf > pl || (pf == pl && f.size() > last.size())) {
-        out.pop_back();
+    while (!kept.empty() && kept.back().end > f.begin) {
+      const Key& last = kept.back();
+      if (f.priority > last.priority ||
+          (f.priority == last.priority && f.end - f.begin > last.end - last.begin)) {
+        kept.pop_back();
       } else {
         keep = false;
         break;
       }
     }
-    if (keep) out.push_back(std::move(f));
+    if (keep) kept.push_back(f);
   }
+  std::vector<Finding> out;
+  out.reserve(kept.size());
+  for (const Key& k : kept) out.push_back(std::move(raw[k.index]));
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// Detector: finds PII and secrets in text with linear-time regexes (RE2) plus validators
-// (checksums, registries, entropy, context words). Built once from DetectorOptions with
-// Detector::create(); immutable and safe to share between threads afterwards.
+// Detector: finds PII and secrets in text with linear-time regexes (RE2; the built-in digit
+// patterns through equivalent hand-written matchers, fast_match.h) plus validators (checksums,
+// registries, entropy, context words). Built once from DetectorOptions with Detector::create();
+// immutable and safe to share between threads afterwards (scans keep scratch buffers per thread).
 //
 // The options mirror a future `guard:` config section; see README.md for the entity table.
 

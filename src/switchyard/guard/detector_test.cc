@@ -70,6 +70,10 @@ std::vector<Positive> positives() {
       {"from 192.168.10.20 at", "IP_ADDRESS", "192.168.10.20"},
       {"host 2001:db8:85a3::8a2e:370:7334 down", "IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"},
       {"link fe80::1ff:fe23:4567:890a%", "IP_ADDRESS", "fe80::1ff:fe23:4567:890a"},
+      // all eight groups (no "::"), and six before an embedded IPv4
+      {"addr 2001:0db8:85a3:0000:0000:8a2e:0370:7334 up", "IP_ADDRESS",
+       "2001:0db8:85a3:0000:0000:8a2e:0370:7334"},
+      {"mapped 0:0:0:0:0:ffff:192.168.1.1 up", "IP_ADDRESS", "0:0:0:0:0:ffff:192.168.1.1"},
       // secrets
       {"key AKIAIOSFODNN7EXAMPLE in", "AWS_ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE"},
       {"aws_secret_access_key = " + aws + "\n", "AWS_SECRET_KEY", aws},
@@ -276,6 +280,11 @@ TEST(DetectorTest, AnchoredDenyListKeepsUnicodeFoldsAndEdges) {
   EXPECT_EQ(typedValues(**d, "x"), (Pairs{{"CODENAME", "x"}}));  // a one-byte text
   EXPECT_EQ(typedValues(**d, "the box, then X"), (Pairs{{"CODENAME", "X"}}));
   EXPECT_EQ(typedValues(**d, "kestrels fly to ürümqi"), (Pairs{{"CITY", "ürümqi"}}));
+  // The terms are compared byte by byte before the regex runs: a fold inside a term, mixed
+  // case, and a term cut short by the end of the text.
+  EXPECT_EQ(typedValues(**d, "a KE\u017FTREL, a spa\u212Arrow? no: SpArRoW"),
+            (Pairs{{"CODENAME", "KE\u017FTREL"}, {"CODENAME", "SpArRoW"}}));
+  EXPECT_EQ(typedValues(**d, "kestre"), Pairs{});
 }
 
 // The anchored patterns' prechecks must never reject what the regex accepts.
@@ -325,6 +334,23 @@ TEST(DetectorTest, Utf8AroundEntities) {
   // Invalid UTF-8 does not disturb scanning.
   std::string bad = "\xff\xfe a@example.com \xc3";
   EXPECT_EQ(typedValues(d, bad), (Pairs{{"EMAIL", "a@example.com"}}));
+}
+
+// A run of [0-9 .()+-] is measured 255 bytes at a time: what decides the gates may sit on
+// either side of that step.
+TEST(DetectorTest, LongDigitRunsKeepTheirShape) {
+  for (std::size_t pad : {1, 200, 240, 250, 254, 255, 256, 300, 600}) {
+    const std::string spaces(pad, ' ');
+    EXPECT_EQ(typedValues(defaultDetector(), "call" + spaces + "+1 415 555 2671 now"),
+              (Pairs{{"PHONE", "+1 415 555 2671"}}))
+        << pad;
+    EXPECT_EQ(typedValues(defaultDetector(), "ssn:" + spaces + "536-22-1234."),
+              (Pairs{{"US_SSN", "536-22-1234"}}))
+        << pad;
+    EXPECT_EQ(typedValues(defaultDetector(), "at" + spaces + "10.20.30.40 ok"),
+              (Pairs{{"IP_ADDRESS", "10.20.30.40"}}))
+        << pad;
+  }
 }
 
 TEST(DetectorTest, HostileInputsCompleteWithCorrectResults) {

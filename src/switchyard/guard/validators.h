@@ -35,6 +35,10 @@ bool ipv6Valid(std::string_view text);
 // Shannon entropy of the byte distribution, in bits per byte.
 double shannonEntropy(std::string_view text);
 
+// shannonEntropy(text) >= threshold, always the same answer, but faster: it computes the
+// entropy with one log2 call and falls back to the exact value only right at the threshold.
+bool entropyAtLeast(std::string_view text, double threshold);
+
 // How many of {lower, upper, digit, other} occur in text.
 int charClassCount(std::string_view text);
 

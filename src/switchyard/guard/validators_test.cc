@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 namespace switchyard::guard {
@@ -95,6 +98,69 @@ TEST(ValidatorsTest, EntropyAndClasses) {
   EXPECT_GT(shannonEntropy("Qz7xK9mP2vL8nR4tW6yB"), 4.0);
   EXPECT_EQ(charClassCount("abc"), 1);
   EXPECT_EQ(charClassCount("aB3!"), 4);
+}
+
+// shannonEntropy visits only the bytes that occur; thresholds compare against its exact value,
+// so it must equal the plain walk over all 256 counts bit for bit (uniform distributions such as
+// 8 symbols x 3 give exactly 3.0 both ways).
+TEST(ValidatorsTest, EntropyEqualsTheWalkOverAllCounts) {
+  auto reference = [](std::string_view text) {
+    std::array<std::uint32_t, 256> counts{};
+    for (unsigned char c : text) ++counts[c];
+    double h = 0.0;
+    const double n = static_cast<double>(text.size());
+    for (std::uint32_t c : counts) {
+      if (c == 0) continue;
+      const double p = c / n;
+      h -= p * std::log2(p);
+    }
+    return h;
+  };
+  std::uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::string s(1 + x % 80, ' ');
+    for (char& c : s) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      c = static_cast<char>(i % 2 == 0 ? x % 256 : 'a' + x % (1 + i % 26));
+    }
+    ASSERT_EQ(shannonEntropy(s), reference(s)) << i;
+  }
+  EXPECT_EQ(shannonEntropy("aaabbbcccdddeeefffggghhh"), 3.0);
+}
+
+// entropyAtLeast is shannonEntropy(s) >= t: also with t exactly at the value and one ulp either
+// side, and for texts longer than its table of counts.
+TEST(ValidatorsTest, EntropyAtLeastAgreesWithTheExactValue) {
+  std::uint64_t x = 0x2545F4914F6CDD1Dull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::size_t above = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(1 + next() % (i % 10 == 0 ? 700 : 90), ' ');
+    const std::uint64_t alphabet = 1 + i % 64;
+    for (char& c : s) c = static_cast<char>('!' + next() % alphabet);
+    const double h = shannonEntropy(s);
+    for (double t : {h, std::nextafter(h, 0.0), std::nextafter(h, 9.0), 3.0, 3.5, h - 1e-10,
+                     h + 1e-10, 0.85 * std::log2(static_cast<double>(s.size()))}) {
+      ASSERT_EQ(entropyAtLeast(s, t), h >= t) << "'" << s << "' t=" << t;
+      above += h >= t ? 1 : 0;
+    }
+  }
+  EXPECT_GT(above, 20000u);
+  // Uniform distributions are exact in both forms (8 symbols x 3: exactly 3 bits).
+  EXPECT_TRUE(entropyAtLeast("aaabbbcccdddeeefffggghhh", 3.0));
+  EXPECT_FALSE(entropyAtLeast("aaabbbcccdddeeefffggghhh", std::nextafter(3.0, 4.0)));
+  EXPECT_TRUE(entropyAtLeast("", 0.0));
+  EXPECT_FALSE(entropyAtLeast("", 0.5));
 }
 
 TEST(ValidatorsTest, Base64AndJwt) {
