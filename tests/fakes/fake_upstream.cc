@@ -612,6 +612,7 @@ struct FakeUpstream::Impl {
     if (post && path.ends_with("/chat/completions")) co_return co_await chat(stream, s, req, b);
     if (post && path.ends_with("/completions")) co_return co_await completions(stream, s, req, b);
     if (post && path.ends_with("/embeddings")) co_return co_await embeddings(stream, req, b);
+    if (post && path.ends_with("/rerank")) co_return co_await rerank(stream, req, b);
     if (req.method() == bhttp::verb::get && path.ends_with("/models")) {
       json::array data;
       for (const auto& m : options_.models) {
@@ -854,6 +855,76 @@ struct FakeUpstream::Impl {
     usage["prompt_tokens"] = b.prompt_tokens;
     usage["total_tokens"] = b.prompt_tokens;
     out["usage"] = std::move(usage);
+    co_return co_await sendBody(stream, req, b, 200, "application/json", json::serialize(out));
+  }
+
+  // POST /v1/rerank (and /rerank), the Jina / Cohere shape vLLM, llama-server and Infinity
+  // serve: {model, query, documents, top_n?, return_documents?} -> results by relevance, best
+  // first. The score is the share of the query's words found in the document, so tests can
+  // predict the order.
+  template <class Stream>
+  asio::awaitable<bool> rerank(Stream& stream, const Request& req, const Behavior& b) {
+    auto parsed = parseBody(req.body(), "fake-reranker");
+    if (!parsed) co_return co_await badJson(stream, req, b);
+    const json::object& root = parsed->root;
+    const json::value* query = root.if_contains("query");
+    const json::value* docs = root.if_contains("documents");
+    if (query == nullptr || !query->is_string() || docs == nullptr || !docs->is_array()) {
+      co_return co_await sendBody(
+          stream, req, b, 400, "application/json",
+          errorBody("'query' (a string) and 'documents' (an array) are required",
+                    "invalid_request_error", ""));
+    }
+    auto words = [](std::string_view text) {
+      std::vector<std::string> out;
+      std::string word;
+      for (char c : text) {
+        if (std::isalnum(static_cast<unsigned char>(c))) {
+          word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else if (!word.empty()) {
+          out.push_back(std::move(word));
+          word.clear();
+        }
+      }
+      if (!word.empty()) out.push_back(std::move(word));
+      return out;
+    };
+    const auto query_words = words(query->as_string());
+    std::vector<std::pair<double, std::size_t>> scored;
+    std::int64_t tokens = static_cast<std::int64_t>(query_words.size());
+    const auto& list = docs->as_array();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string text = list[i].is_string() ? std::string(list[i].as_string())
+                                                   : json::serialize(list[i]);
+      const auto doc_words = words(text);
+      tokens += static_cast<std::int64_t>(doc_words.size() + query_words.size());
+      std::size_t hits = 0;
+      for (const auto& w : query_words) {
+        if (std::find(doc_words.begin(), doc_words.end(), w) != doc_words.end()) ++hits;
+      }
+      const double score =
+          query_words.empty() ? 0.0
+                              : static_cast<double>(hits) / static_cast<double>(query_words.size());
+      scored.emplace_back(score, i);
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::size_t top_n = scored.size();
+    if (const auto* n = root.if_contains("top_n"); n && n->is_int64() && n->as_int64() > 0) {
+      top_n = std::min(top_n, static_cast<std::size_t>(n->as_int64()));
+    }
+    json::array results;
+    for (std::size_t i = 0; i < top_n; ++i) {
+      json::object item;
+      item["index"] = scored[i].second;
+      item["relevance_score"] = scored[i].first;
+      results.push_back(std::move(item));
+    }
+    json::object out;
+    out["id"] = "rerank-fake";
+    out["model"] = parsed->model;
+    out["results"] = std::move(results);
+    out["usage"] = json::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}};
     co_return co_await sendBody(stream, req, b, 200, "application/json", json::serialize(out));
   }
 

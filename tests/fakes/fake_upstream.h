@@ -1,7 +1,8 @@
 #pragma once
 // FakeUpstream: an OpenAI-compatible HTTP server for tests, on 127.0.0.1 and a free port, with
 // its own io_context on its own thread. It answers /v1/chat/completions, /v1/completions,
-// /v1/embeddings and /v1/models in OpenAI's wire format (streaming included), can be scripted to
+// /v1/embeddings, /v1/rerank (Jina / Cohere shape: documents scored by the share of the query's
+// words they contain) and /v1/models in OpenAI's wire format (streaming included), can be scripted to
 // fail per request (error statuses, hangs, resets, cut streams, delays), records every request,
 // and optionally serves TLS with a self-signed certificate made at startup.
 //

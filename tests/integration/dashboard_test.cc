@@ -190,6 +190,17 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
   EXPECT_EQ(per_model["(not routed)"], 1);
   EXPECT_EQ(by_model[0].at("name").as_string(), "cloud/fake-model");  // the only priced one
   EXPECT_GT(by_model[0].at("cost_usd").to_number<double>(), 0);
+  // Numbers are written plainly (Boost.JSON alone writes 6E1, 2.5E-1): no exponent anywhere.
+  for (const std::string& body : {costs.body, admin("/admin/api/overview?window=1h").body}) {
+    for (std::size_t i = 1; i < body.size(); ++i) {
+      const bool exponent = (body[i] == 'E' || body[i] == 'e') &&
+                            std::isdigit(static_cast<unsigned char>(body[i - 1])) &&
+                            i + 1 < body.size() &&
+                            (std::isdigit(static_cast<unsigned char>(body[i + 1])) ||
+                             body[i + 1] == '-' || body[i + 1] == '+');
+      ASSERT_FALSE(exponent) << body.substr(i > 20 ? i - 20 : 0, 40);
+    }
+  }
 
   Reply routing = admin("/admin/api/routing?window=1h");
   ASSERT_EQ(routing.status, 200u) << routing.body;

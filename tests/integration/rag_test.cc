@@ -14,6 +14,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/rag/test_pdf.h"
 #include "switchyard/server/gateway.h"
+#include "switchyard/store/database.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
 
@@ -662,6 +663,132 @@ TEST_F(RagAuthTest, NamedScopesRestrictAndOpenPrivateCollections) {
   ASSERT_EQ(chat.status, 200u) << chat.body;
   EXPECT_EQ(chat.json().at("citations").at(0).at("collection"), "hr");
   EXPECT_EQ(call(bhttp::verb::delete_, "/v1/collections/hr", "", bearer(hr)).status, 200u);
+}
+
+// Reranking through a remote OpenAI-compatible server (vLLM, llama-server, Infinity): a model
+// marked `rerank: true` serves POST /v1/rerank and RAG's rerank step through the upstream's
+// /rerank, and /v1/rerank calls are logged like /v1/embeddings (request log, metrics).
+class RagRemoteRerankTest : public RagGatewayTest {
+ protected:
+  void configure(config::Config& cfg) override {
+    config::ModelConfig reranker;
+    reranker.name = "fake-reranker";
+    reranker.rerank = true;
+    cfg.providers[0].models.push_back(reranker);
+    cfg.rag.collections["kb"].rerank = {"up/fake-reranker", 10};
+    db_ = dir_ + "-log.db";
+    for (const char* s : {"", "-wal", "-shm"}) fs::remove(db_ + s);
+    cfg.storage_url = "sqlite://" + db_;
+    cfg.telemetry.request_log.enabled = true;
+    cfg.telemetry.request_log.flush_interval = std::chrono::milliseconds(50);
+  }
+  void TearDown() override {
+    gateway_.reset();
+    for (const char* s : {"", "-wal", "-shm"}) fs::remove(db_ + s);
+  }
+  std::string db_;
+};
+
+TEST_F(RagRemoteRerankTest, V1RerankGoesToTheUpstreamAndIsLogged) {
+  Reply r = call(bhttp::verb::post, "/v1/rerank",
+                 R"({"model":"up/fake-reranker","query":"capital of France","top_n":2,
+                     "documents":["Bananas are yellow.","Paris is the capital of France.",
+                                  {"text":"France is in Europe."}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value j = r.json();
+  const auto& results = j.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].at("index"), 1);  // all three query words
+  EXPECT_EQ(results[0].at("relevance_score").to_number<double>(), 1.0);
+  EXPECT_EQ(results[1].at("index"), 2);
+  EXPECT_GT(j.at("usage").at("prompt_tokens").as_int64(), 0);
+
+  const auto sent = upstream_.lastRequest();
+  EXPECT_EQ(sent.target, "/v1/rerank");
+  EXPECT_EQ(sent.header("authorization"), "Bearer sk-test-secret");
+  EXPECT_EQ(json::parse(sent.body),
+            json::parse(R"({"model":"fake-reranker","query":"capital of France",
+                            "documents":["Bananas are yellow.","Paris is the capital of France.",
+                                         "France is in Europe."],"top_n":3})"));
+
+  // A model that is not marked as a reranker: a clear 400, never sent upstream.
+  const std::size_t before = upstream_.requestCount();
+  Reply not_marked = call(bhttp::verb::post, "/v1/rerank",
+                          R"({"model":"up/fake-model","query":"q","documents":["a","b"]})");
+  EXPECT_EQ(not_marked.status, 400u) << not_marked.body;
+  EXPECT_THAT(not_marked.body, HasSubstr("rerank: true"));
+  EXPECT_EQ(upstream_.requestCount(), before);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/rerank",
+                 R"({"model":"nope","query":"q","documents":["a"]})")
+                .status,
+            404u);
+
+  Reply metrics = call(bhttp::verb::get, "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr(R"(switchyard_requests_total{endpoint="rerank",route="",)"
+                                      R"(provider="up",model="fake-reranker",status="200"} 1)"));
+  gateway_.reset();  // writes every row
+
+  auto db = store::openDatabase("sqlite://" + db_);
+  ASSERT_TRUE(db.has_value());
+  auto rows = (*db)->query(
+      "SELECT endpoint, requested_model, provider, model, status, error_type, prompt_tokens, "
+      "total_ms FROM request_log ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 3u);
+  const auto& ok = (*rows)[0];
+  EXPECT_EQ(ok.text(0), "rerank");
+  EXPECT_EQ(ok.text(1), "up/fake-reranker");
+  EXPECT_EQ(ok.text(2), "up");
+  EXPECT_EQ(ok.text(3), "fake-reranker");
+  EXPECT_EQ(ok.integer(4), 200);
+  EXPECT_EQ(ok.text(5), "");
+  EXPECT_GT(ok.integer(6), 0);
+  EXPECT_GT(ok.real(7), 0);
+  EXPECT_EQ((*rows)[1].integer(4), 400);
+  EXPECT_EQ((*rows)[2].integer(4), 404);
+  EXPECT_EQ((*rows)[2].text(5), "model_not_found");
+}
+
+TEST_F(RagRemoteRerankTest, RetrievalIsRerankedByTheRemoteModel) {
+  makeKb();
+  Reply r = call(bhttp::verb::post, "/v1/retrieve",
+                 R"({"collection":"kb","query":"How many vacation days does everyone get?",
+                     "mode":"hybrid","top_k":1})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value j = r.json();
+  ASSERT_TRUE(j.as_object().contains("reranked_by")) << r.body;
+  EXPECT_EQ(j.at("reranked_by"), "up/fake-reranker");
+  EXPECT_EQ(j.at("data").at(0).at("text"), "Everyone gets twenty-seven vacation days.");
+  bool reranked_upstream = false;
+  for (const auto& req : upstream_.requests()) {
+    if (req.target == "/v1/rerank") {
+      reranked_upstream = true;
+      EXPECT_EQ(json::parse(req.body).at("query"), "How many vacation days does everyone get?");
+    }
+  }
+  EXPECT_TRUE(reranked_upstream);
+}
+
+// A reranker the gateway cannot call that way is a start-up error naming the config key.
+TEST(RagRemoteRerankConfigTest, UnmarkedRemoteRerankerIsAStartupError) {
+  FakeUpstream upstream;
+  config::Config cfg;
+  cfg.source = "<test>";
+  cfg.server.port = 0;
+  cfg.server.workers = 1;
+  config::ProviderConfig p;
+  p.name = "up";
+  p.kind = "openai";
+  p.base_url = upstream.baseUrl();
+  p.models = {{"chat-model", {}, 0}};
+  cfg.providers = {p};
+  cfg.rag.enabled = true;
+  cfg.rag.path = (fs::path(::testing::TempDir()) / "rag-unmarked").string();
+  cfg.rag.collections["kb"].rerank = {"up/chat-model", 10};
+  auto gw = server::Gateway::create(std::move(cfg));
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_THAT(gw.error().message(), HasSubstr("rag.collections.kb.rerank.model"));
+  EXPECT_THAT(gw.error().message(), HasSubstr("'rerank: true'"));
 }
 
 }  // namespace

@@ -373,6 +373,116 @@ TEST_F(TracesTest, CollectorOutageIsRetriedThenCounted) {
   EXPECT_NE(exports[1].body.find(r.header("x-request-id")), std::string::npos);
 }
 
+TEST_F(TracesTest, ContentIsNotCapturedByDefault) {
+  start();
+  Reply r = post(chatBody("fast"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto trace = traceOf(r.header("x-request-id"), 4);
+  ASSERT_GE(trace.size(), 4u);
+  for (const auto& s : trace) {
+    EXPECT_TRUE(attr(s, "gen_ai.input.messages").is_null()) << s.at("name");
+    EXPECT_TRUE(attr(s, "gen_ai.output.messages").is_null()) << s.at("name");
+    EXPECT_TRUE(attr(s, "switchyard.content_withheld").is_null()) << s.at("name");
+  }
+}
+
+TEST_F(TracesTest, CapturedContentIsWhatTheGuardLeft) {
+  start([](config::Config& cfg) {
+    cfg.telemetry.traces.capture_content = true;
+    cfg.guard.policy["EMAIL"] = "redact";
+    cfg.guard.routes["logged"] = {{"EMAIL", "mask"}};  // a vault: never captured
+    cfg.guard.routes["private"] = {{"EMAIL", "local_only"}};
+    config::ProviderConfig onprem = cfg.providers[0];  // the same fake, on-prem
+    onprem.name = "onprem";
+    onprem.locality = "on_prem";
+    cfg.providers.push_back(onprem);
+    config::RouteConfig route = cfg.routes[0];
+    route.name = "private";
+    route.candidates = {{"onprem", "fake-model"}};
+    cfg.routes.push_back(route);
+  });
+  const std::string prompt = "Mail jane.doe@example.com about the secret prompt text";
+  Reply r = post(chatBody("fast", false, prompt));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto trace = traceOf(r.header("x-request-id"), 4);
+  const json::value* server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  const json::value input = json::parse(str(attr(*server, "gen_ai.input.messages")));
+  const json::value expected_input = json::parse(
+      R"([{"role":"user","parts":[{"type":"text",)"
+      R"("content":"Mail [EMAIL_1] about the secret prompt text"}]}])");
+  EXPECT_EQ(input, expected_input);
+  const json::value output = json::parse(str(attr(*server, "gen_ai.output.messages")));
+  const json::value expected_output = json::parse(
+      R"([{"role":"assistant","finish_reason":"stop",)"
+      R"("parts":[{"type":"text","content":"Hello from the fake upstream!"}]}])");
+  EXPECT_EQ(output, expected_output);
+  // The inference span (the attempt that answered) carries the same.
+  const auto attempts = clients(trace);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(json::parse(str(attr(*attempts[0], "gen_ai.input.messages"))), expected_input);
+  EXPECT_EQ(json::parse(str(attr(*attempts[0], "gen_ai.output.messages"))), expected_output);
+
+  // Streamed: the assembled answer.
+  Reply streamed = post(chatBody("fast", true, prompt));
+  ASSERT_EQ(streamed.status, 200u);
+  trace = traceOf(streamed.header("x-request-id"), 4);
+  server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(json::parse(str(attr(*server, "gen_ai.input.messages"))), expected_input);
+  EXPECT_EQ(json::parse(str(attr(*server, "gen_ai.output.messages"))), expected_output);
+
+  // Masked (the vault restores the value in the answer): withheld, and says why.
+  Reply masked = post(chatBody("logged", false, prompt));
+  ASSERT_EQ(masked.status, 200u);
+  trace = traceOf(masked.header("x-request-id"), 4);
+  server = find(trace, 2, "chat logged");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+  EXPECT_TRUE(attr(*server, "gen_ai.output.messages").is_null());
+  EXPECT_EQ(str(attr(*server, "switchyard.content_withheld")), "guard masked (EMAIL:mask:1)");
+
+  // Kept on-prem: must not reach a collector either.
+  Reply local = post(chatBody("private", false, prompt));
+  ASSERT_EQ(local.status, 200u) << local.body;
+  trace = traceOf(local.header("x-request-id"), 4);
+  server = find(trace, 2, "chat private");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+  EXPECT_EQ(str(attr(*server, "switchyard.content_withheld")), "local_only (guard: EMAIL)");
+
+  // Blocked: nothing captured.
+  Reply blocked = post(chatBody("fast", false, "my card is 4111 1111 1111 1111"));
+  ASSERT_EQ(blocked.status, 400u);
+  trace = traceOf(blocked.header("x-request-id"), 4);
+  server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(attr(*server, "gen_ai.input.messages").is_null());
+
+  gateway_.reset();
+  for (const auto& rec : collector_.requests()) {
+    EXPECT_EQ(rec.body.find("jane.doe@example.com"), std::string::npos);
+    EXPECT_EQ(rec.body.find("4111"), std::string::npos);
+  }
+}
+
+TEST_F(TracesTest, CapturedContentIsCutToMaxContentBytes) {
+  start([](config::Config& cfg) {
+    cfg.telemetry.traces.capture_content = true;
+    cfg.telemetry.traces.max_content_bytes = 120;
+  });
+  Reply r = post(chatBody("fast", false, std::string(500, 'x')));
+  ASSERT_EQ(r.status, 200u);
+  const auto trace = traceOf(r.header("x-request-id"), 4);
+  const json::value* server = find(trace, 2, "chat fast");
+  ASSERT_NE(server, nullptr);
+  const std::string input = str(attr(*server, "gen_ai.input.messages"));
+  EXPECT_LE(input.size(), 120u);
+  EXPECT_GT(input.size(), 60u);
+  const json::value v = json::parse(input);  // still valid JSON
+  EXPECT_EQ(v.at(0).at("role"), "user");
+}
+
 TEST_F(TracesTest, RequestLogCarriesModelVersionAndPayloadsOnlyForOptedInRoutes) {
   start();
   ASSERT_EQ(post(chatBody("fast")).status, 200u);
@@ -417,6 +527,134 @@ TEST_F(TracesTest, RequestLogCarriesModelVersionAndPayloadsOnlyForOptedInRoutes)
   ASSERT_EQ(versions->size(), 2u);
   EXPECT_EQ((*versions)[0].text(0), "fake-model-2025-01-01 fp_42");
   EXPECT_EQ((*versions)[1].text(0), "fp_fake");
+}
+
+// Every provider kind reports the version of the model that answered, streamed or not: OpenAI
+// `model` + `system_fingerprint`, Anthropic `model` (message_start in streams), Gemini
+// `modelVersion`. A fake upstream that starts reporting a new version shows up as a new row of
+// the changelog.
+TEST_F(TracesTest, ModelVersionFromEveryProviderKindFeedsTheChangelog) {
+  FakeUpstream anthropic;
+  FakeUpstream gemini;
+  start([&](config::Config& cfg) {
+    config::ProviderConfig a;
+    a.name = "claude";
+    a.kind = "anthropic";
+    a.base_url = "http://127.0.0.1:" + std::to_string(anthropic.port());
+    a.api_key = "k";
+    a.models = {{"claude-x", {}, 0}};
+    config::ProviderConfig g;
+    g.name = "gem";
+    g.kind = "gemini";
+    g.base_url = "http://127.0.0.1:" + std::to_string(gemini.port()) + "/v1beta";
+    g.api_key = "k";
+    g.models = {{"gemini-x", {}, 0}};
+    cfg.providers.push_back(a);
+    cfg.providers.push_back(g);
+  });
+  auto anthropicBody = [](std::string_view model) {
+    return R"({"id":"msg_1","type":"message","role":"assistant","model":")" +
+           std::string(model) +
+           R"(","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn",)"
+           R"("usage":{"input_tokens":3,"output_tokens":1}})";
+  };
+  auto anthropicStream = [](std::string_view model) {
+    return std::vector<std::string>{
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+        "\"msg_2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"" +
+            std::string(model) +
+            "\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":3,"
+            "\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
+  };
+  auto geminiBody = [](std::string_view version) {
+    return R"({"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},)"
+           R"("finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,)"
+           R"("candidatesTokenCount":1,"totalTokenCount":4},"modelVersion":")" +
+           std::string(version) + R"(","responseId":"resp-9"})";
+  };
+  auto geminiStream = [&](std::string_view version) {
+    // Gemini names the version in every event; the first one here leaves it out.
+    return std::vector<std::string>{
+        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+        "\"H\"}]},\"index\":0}]}\r\n\r\n",
+        "data: " + json::serialize(json::parse(geminiBody(version))) + "\r\n\r\n"};
+  };
+
+  // OpenAI: streamed, with a dated id and a fingerprint.
+  upstream_.pushBehavior(Behavior::customStream(
+      {"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+       "\"model\":\"fake-model-2025-02-02\",\"system_fingerprint\":\"fp_s\",\"choices\":"
+       "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+       "\"finish_reason\":\"stop\"}]}\n\n",
+       "data: [DONE]\n\n"}));
+  ASSERT_EQ(post(chatBody("fast", true)).status, 200u);
+
+  anthropic.pushBehavior(Behavior::customBody(200, anthropicBody("claude-x-20250101")));
+  ASSERT_EQ(post(chatBody("claude/claude-x")).status, 200u);
+  anthropic.pushBehavior(Behavior::customStream(anthropicStream("claude-x-20250101")));
+  Reply streamed = post(chatBody("claude/claude-x", true));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_NE(streamed.body.find("Hi"), std::string::npos);
+  // The upstream rolls out a new snapshot.
+  anthropic.pushBehavior(Behavior::customStream(anthropicStream("claude-x-20250601")));
+  ASSERT_EQ(post(chatBody("claude/claude-x", true)).status, 200u);
+
+  gemini.pushBehavior(Behavior::customBody(200, geminiBody("gemini-x-001")));
+  ASSERT_EQ(post(chatBody("gem/gemini-x")).status, 200u);
+  gemini.pushBehavior(Behavior::customStream(geminiStream("gemini-x-002")));
+  Reply gemini_streamed = post(chatBody("gem/gemini-x", true));
+  ASSERT_EQ(gemini_streamed.status, 200u);
+  // The attempt's span has Gemini's own ids too, though the first event named neither.
+  const auto trace = traceOf(gemini_streamed.header("x-request-id"), 4);
+  const auto attempts = clients(trace);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(str(attr(*attempts[0], "gen_ai.response.model")), "gemini-x-002");
+  EXPECT_EQ(str(attr(*attempts[0], "gen_ai.response.id")), "resp-9");
+  // Reporting the id asked for: no version to record.
+  gemini.pushBehavior(Behavior::customBody(200, geminiBody("gemini-x")));
+  ASSERT_EQ(post(chatBody("gem/gemini-x")).status, 200u);
+  gateway_.reset();
+
+  auto db = store::openDatabase("sqlite://" + db_path_);
+  ASSERT_TRUE(db.has_value());
+  auto rows = (*db)->query("SELECT provider, stream, model_version FROM request_log ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().toString();
+  std::vector<std::string> logged;
+  for (const auto& row : *rows) {
+    logged.push_back(row.text(0) + (row.integer(1) != 0 ? " stream " : " whole ") + row.text(2));
+  }
+  EXPECT_EQ(logged, (std::vector<std::string>{
+                        "up stream fake-model-2025-02-02 fp_s",
+                        "claude whole claude-x-20250101",
+                        "claude stream claude-x-20250101",
+                        "claude stream claude-x-20250601",
+                        "gem whole gemini-x-001",
+                        "gem stream gemini-x-002",
+                        "gem whole ",
+                    }));
+  auto versions = (*db)->query(
+      "SELECT provider, model, version FROM model_versions WHERE identity IS NULL "
+      "ORDER BY provider, version");
+  ASSERT_TRUE(versions.has_value());
+  std::vector<std::string> changelog;
+  for (const auto& row : *versions) {
+    changelog.push_back(row.text(0) + "/" + row.text(1) + " " + row.text(2));
+  }
+  EXPECT_EQ(changelog, (std::vector<std::string>{
+                           "claude/claude-x claude-x-20250101",
+                           "claude/claude-x claude-x-20250601",
+                           "gem/gemini-x gemini-x-001",
+                           "gem/gemini-x gemini-x-002",
+                           "up/fake-model fake-model-2025-02-02 fp_s",
+                       }));
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
 constexpr std::string_view kModelKeys[] = {
     "name",       "aliases",   "context_window", "path",       "context",       "parallel",
     "batch",      "gpu_layers", "max_queue",     "host_cache", "embeddings",    "chat_template",
-    "preload",    "lora",       "capabilities"};
+    "preload",    "lora",       "capabilities", "rerank"};
 constexpr std::string_view kLocalModelKeys[] = {
     "path",      "context",    "parallel",   "batch",         "gpu_layers",
     "max_queue", "host_cache", "embeddings", "chat_template", "preload", "lora"};
@@ -109,7 +109,8 @@ constexpr std::string_view kTelemetryKeys[] = {"request_log", "metrics", "feedba
                                                "dashboard"};
 constexpr std::string_view kTracesKeys[] = {
     "endpoint",   "sample_ratio",   "service_name",   "resource",    "headers",
-    "batch_size", "flush_interval", "queue_capacity", "timeout",     "max_retries"};
+    "batch_size", "flush_interval", "queue_capacity", "timeout",     "max_retries",
+    "capture_content", "max_content_bytes"};
 constexpr std::string_view kDashboardKeys[] = {"enabled", "session_ttl"};
 constexpr std::string_view kRequestLogKeys[] = {
     "enabled",        "max_age",        "max_rows",       "batch_size",       "flush_interval",
@@ -1020,6 +1021,14 @@ bool Loader::loadModel(const Field& f, const ProviderConfig& provider, bool loca
     return false;
   }
   if (local && !loadLocalModel(f, m, out)) return false;
+  if (const Field* rerank = m.find("rerank")) {
+    if (provider.kind != "openai") {
+      return fail(*rerank, "only for models of kind 'openai' providers (an OpenAI-compatible "
+                           "server with /rerank); a local reranker GGUF is marked "
+                           "'embeddings: true'");
+    }
+    if (!boolean(m, "rerank", out.rerank)) return false;
+  }
   if (const Field* caps = m.find("capabilities")) {
     if (!stringList(*caps, out.capabilities)) return false;
     for (const std::string& c : out.capabilities) {
@@ -1937,7 +1946,9 @@ bool Loader::loadTraces(const Field& f, TracesConfig& out) {
       !duration(m, "flush_interval", false, out.flush_interval) ||
       !integer(m, "queue_capacity", 1, 10'000'000, out.queue_capacity) ||
       !duration(m, "timeout", false, out.timeout) ||
-      !integer(m, "max_retries", 0, 100, out.max_retries)) {
+      !integer(m, "max_retries", 0, 100, out.max_retries) ||
+      !boolean(m, "capture_content", out.capture_content) ||
+      !size(m, "max_content_bytes", out.max_content_bytes)) {
     return false;
   }
   if (const Field* ratio = m.find("sample_ratio"); ratio && !real(*ratio, 0, 1, out.sample_ratio)) {

@@ -71,6 +71,9 @@ struct ModelConfig {
   // What the model can do: any of tools, json_schema, vision, reasoning. Empty: the provider
   // kind's defaults (see modelCapabilities()).
   std::vector<std::string> capabilities;
+  // An OpenAI-compatible reranker (kinds openai/azure): served through the upstream's /rerank
+  // for POST /v1/rerank and RAG's rerank step. Local rerankers are marked `embeddings: true`.
+  bool rerank = false;
 
   bool operator==(const ModelConfig&) const = default;
 };
@@ -248,6 +251,10 @@ struct TracesConfig {
   int queue_capacity = 8192;                    // spans waiting; more are dropped and counted
   Millis timeout{10'000};                       // per export request
   int max_retries = 3;                          // on 429 / 502 / 503 / 504 / network errors
+  // Prompts and outputs on the SERVER and answering CLIENT spans (gen_ai.input.messages /
+  // gen_ai.output.messages), as the guard left them; off by default.
+  bool capture_content = false;
+  std::size_t max_content_bytes = 16 * 1024;  // per attribute; longer texts are cut
 };
 
 // The web dashboard at /ui and its JSON API under /admin/api (docs/dashboard.md).

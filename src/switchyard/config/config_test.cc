@@ -751,6 +751,45 @@ TEST(ConfigTest, ShippedExampleLoadsWithoutEnvironment) {
 }
 
 
+TEST(ConfigTest, OpenAIRerankModels) {
+  const Config c = parseOk(R"(
+providers:
+  - name: infinity
+    kind: openai
+    base_url: http://rerank.internal:7997/v1
+    models:
+      - name: bge-reranker-v2-m3
+        rerank: true
+      - chat-model
+)");
+  ASSERT_EQ(c.providers[0].models.size(), 2u);
+  EXPECT_TRUE(c.providers[0].models[0].rerank);
+  EXPECT_FALSE(c.providers[0].models[1].rerank);
+  EXPECT_EQ(parseError(R"(providers:
+  - name: claude
+    kind: anthropic
+    api_key: k
+    models:
+      - name: claude-x
+        rerank: true
+)")
+                .message(),
+            "test.yaml:7: providers[0].models[0].rerank: only for models of kind 'openai' "
+            "providers (an OpenAI-compatible server with /rerank); a local reranker GGUF is "
+            "marked 'embeddings: true'");
+  EXPECT_EQ(parseError(R"(providers:
+  - name: infinity
+    kind: openai
+    base_url: http://rerank.internal:7997/v1
+    models:
+      - name: bge
+        rerank: maybe
+)")
+                .message()
+                .rfind("test.yaml:7: providers[0].models[0].rerank:", 0),
+            0u);
+}
+
 TEST(ConfigTest, LocalModelLoraAdapters) {
   const Config c = parseOk(R"(
 providers:
@@ -1032,8 +1071,12 @@ telemetry:
     queue_capacity: 1000
     timeout: 3s
     max_retries: 5
+    capture_content: true
+    max_content_bytes: 4KiB
 )");
   const TracesConfig& t = config.telemetry.traces;
+  EXPECT_TRUE(t.capture_content);
+  EXPECT_EQ(t.max_content_bytes, 4096u);
   EXPECT_EQ(t.endpoint, "http://otel-collector:4318");
   EXPECT_DOUBLE_EQ(t.sample_ratio, 0.25);
   EXPECT_EQ(t.service_name, "gateway-eu");
@@ -1050,6 +1093,8 @@ telemetry:
   const Config defaults = parseOk("telemetry:\n  feedback: true\n");
   EXPECT_TRUE(defaults.telemetry.traces.endpoint.empty());
   EXPECT_DOUBLE_EQ(defaults.telemetry.traces.sample_ratio, 1.0);
+  EXPECT_FALSE(defaults.telemetry.traces.capture_content);  // prompts stay out unless asked
+  EXPECT_EQ(defaults.telemetry.traces.max_content_bytes, 16u * 1024);
 }
 
 TEST(ConfigTest, TracesErrorsNameLineAndKey) {
@@ -1072,6 +1117,12 @@ TEST(ConfigTest, TracesErrorsNameLineAndKey) {
   const std::string nested =
       parseError("telemetry:\n  traces:\n    headers: {x-token: [secret-value]}\n").message();
   EXPECT_EQ(nested.find("secret-value"), std::string::npos) << nested;
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    capture_content: sometimes\n")
+                .message()
+                .rfind("test.yaml:3: telemetry.traces.capture_content:", 0),
+            0u);
+  EXPECT_EQ(parseError("telemetry:\n  traces:\n    max_content_bytes: 0\n").message(),
+            "test.yaml:3: telemetry.traces.max_content_bytes: must be greater than 0");
   EXPECT_EQ(parseError("telemetry:\n  traces:\n    service_name: \"\"\n").message(),
             "test.yaml:3: telemetry.traces.service_name: must not be empty");
 }

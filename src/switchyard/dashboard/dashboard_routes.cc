@@ -17,6 +17,7 @@
 #include "switchyard/auth/key_store.h"
 #include "switchyard/core/log.h"
 #include "switchyard/dashboard/assets.h"
+#include "switchyard/dashboard/display_json.h"
 #include "switchyard/server/beast_headers.h"
 
 namespace switchyard::dashboard {
@@ -189,7 +190,7 @@ asio::awaitable<void> DashboardRoutes::handle(std::string_view path, http::Reque
     } else {
       o["message"] = s.message();
     }
-    reply = Reply{200, json::serialize(o), ""};
+    reply = Reply{200, displayJson(o), ""};
   } else if (is_login) {
     reply = login(req);  // hashing only: no I/O
   } else if (is_logout) {
@@ -307,7 +308,7 @@ DashboardRoutes::Reply DashboardRoutes::login(const http::Request& req) {
   auto proto = req.find("x-forwarded-proto");
   if (proto != req.end() && proto->value() == "https") cookie += "; Secure";
   json::object o{{"authenticated", true}, {"expires_in_s", ttl.count()}};
-  return Reply{200, json::serialize(o), std::move(cookie)};
+  return Reply{200, displayJson(o), std::move(cookie)};
 }
 
 int DashboardRoutes::loginBackoff() {
@@ -337,7 +338,7 @@ DashboardRoutes::Reply DashboardRoutes::logout(const http::Request& req) {
 
 DashboardRoutes::Reply DashboardRoutes::api(std::string_view path, const http::Request& req) {
   auto error = [](Status s) { return Reply{api::httpStatusFor(s), errorBody(s), ""}; };
-  auto ok = [](const json::object& o) { return Reply{200, json::serialize(o), ""}; };
+  auto ok = [](const json::object& o) { return Reply{200, displayJson(o), ""}; };
   const std::string_view what = path.substr(kApi.size());
   const Query query(req.target());
   try {

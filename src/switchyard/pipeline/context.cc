@@ -10,6 +10,7 @@ std::string_view endpointName(Endpoint endpoint) {
     case Endpoint::kMessages: return "messages";
     case Endpoint::kCountTokens: return "count_tokens";
     case Endpoint::kResponses: return "responses";
+    case Endpoint::kRerank: return "rerank";
   }
   return "unknown";
 }

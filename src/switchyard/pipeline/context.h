@@ -20,7 +20,10 @@
 
 namespace switchyard::pipeline {
 
-enum class Endpoint { kChat, kCompletions, kEmbeddings, kMessages, kCountTokens, kResponses };
+enum class Endpoint {
+  kChat, kCompletions, kEmbeddings, kMessages, kCountTokens, kResponses,
+  kRerank,  // POST /v1/rerank (RAG module)
+};
 enum class WireFormat { kOpenAI, kAnthropic };
 
 std::string_view endpointName(Endpoint endpoint);

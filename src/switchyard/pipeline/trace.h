@@ -76,6 +76,13 @@ struct TraceState {
   std::optional<std::int64_t> max_tokens;
   std::optional<double> temperature;
   std::vector<SpanRecord> spans;
+  // Content capture (telemetry.traces.capture_content): the prompt as the model got it (after
+  // the guard) and the answer as the client got it, as GenAI message JSON; or, when the request
+  // may not be captured (masked values, local-only data), why not. Empty when off.
+  bool capture_content = false;  // this request's content is captured
+  std::string input_messages;
+  std::string output_messages;
+  std::string content_withheld;
 
   // The traceparent for a call made inside span `span`.
   std::string traceParentFor(const SpanId& span) const {

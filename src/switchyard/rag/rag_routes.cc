@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 #include "switchyard/api/errors.h"
 #include "switchyard/api/openai/codec.h"
@@ -225,6 +226,7 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
   Status error;
   unsigned status = 200;
   json::value body;
+  bool log_rerank = false;
 
   std::string allowed_methods;
   auto methodNotAllowed = [&](std::string_view allowed) {
@@ -260,14 +262,24 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
     } else {
       error = parseRerank(*o, r, top_n, return_documents);
     }
+    ctx.endpoint = pipeline::Endpoint::kRerank;
+    ctx.requested_model = r.model;
+    log_rerank = method == bhttp::verb::post;  // like the model endpoints: no row for a 405
     if (error.isOk() && authenticate_) error = authenticate_(req, ctx, r.model);
     if (error.isOk()) {
-      ctx.requested_model = r.model;
+      if (auto served = service_->servedBy(r.model)) {
+        ctx.provider = served->provider;
+        ctx.model = served->model;
+      }
+      ctx.attempts = 1;
+      ctx.upstream_start = std::chrono::steady_clock::now();
       auto pending = service_->rerankAsync(r.model, r.query, r.documents);
       auto scored = co_await std::move(pending);
+      ctx.first_byte = std::chrono::steady_clock::now();
       if (!scored) {
         error = std::move(scored.error());
       } else {
+        ctx.usage = scored->usage;
         body = rerankJson(r, *scored, top_n, return_documents);
       }
     }
@@ -469,10 +481,15 @@ asio::awaitable<void> RagRoutes::handle(std::string_view path, http::Request& re
     http::ResponseWriter::Headers h = headers;
     if (!allowed_methods.empty()) h.emplace_back("Allow", allowed_methods);
     (void)co_await writer.send(ctx.http_status, kJson, api::openai::encodeError(error), h);
+    if (log_rerank && log_request_) {
+      ctx.error = std::move(error);
+      log_request_(ctx);
+    }
     co_return;
   }
   ctx.http_status = status;
   (void)co_await writer.send(status, kJson, json::serialize(body), headers);
+  if (log_rerank && log_request_) log_request_(ctx);
 }
 
 }  // namespace switchyard::rag

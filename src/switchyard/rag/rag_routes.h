@@ -1,8 +1,9 @@
 #pragma once
 // RagRoutes: the RAG HTTP API. POST/GET /v1/collections, DELETE /v1/collections/{name},
 // POST /v1/collections/{name}/documents (text, Markdown or HTML in the JSON body; PDF as
-// base64), POST /v1/retrieve. Disk and embedding work runs on the service's workers; the I/O
-// thread only awaits it. Errors use OpenAI's error body. Thread-safe.
+// base64), POST /v1/retrieve, POST /v1/rerank (a model request: logged like /v1/embeddings).
+// Disk and embedding work runs on the service's workers; the I/O thread only awaits it. Errors
+// use OpenAI's error body. Thread-safe.
 //
 // Access: every call is authenticated like a model request (the gateway's `authenticate`,
 // server/extensions.h: 401 without a valid key when keys are required); a key then reaches only
@@ -21,9 +22,15 @@ class RagRoutes final : public server::RouteModule {
  public:
   using Authenticator =
       std::function<Status(const http::Request&, pipeline::RequestContext&, std::string_view)>;
-  // `authenticate` null: no keys are configured, every caller is anonymous.
-  explicit RagRoutes(std::shared_ptr<RagService> service, Authenticator authenticate = {})
-      : service_(std::move(service)), authenticate_(std::move(authenticate)) {}
+  // The gateway's log phase (price, request-log row, metrics), for POST /v1/rerank.
+  using RequestLogger = std::function<void(pipeline::RequestContext&)>;
+  // `authenticate` null: no keys are configured, every caller is anonymous. `log_request`
+  // null: rerank calls are not logged.
+  explicit RagRoutes(std::shared_ptr<RagService> service, Authenticator authenticate = {},
+                     RequestLogger log_request = {})
+      : service_(std::move(service)),
+        authenticate_(std::move(authenticate)),
+        log_request_(std::move(log_request)) {}
 
   bool serves(std::string_view path) const override;
   boost::asio::awaitable<void> handle(std::string_view path, http::Request& req,
@@ -33,6 +40,7 @@ class RagRoutes final : public server::RouteModule {
  private:
   std::shared_ptr<RagService> service_;
   Authenticator authenticate_;
+  RequestLogger log_request_;
 };
 
 }  // namespace switchyard::rag

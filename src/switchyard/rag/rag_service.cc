@@ -201,7 +201,23 @@ Result<std::unique_ptr<RagService>> RagService::create(const config::Config& con
           .withParam(key);
     }
     for (const config::ProviderConfig& p : config.providers) {
-      if (p.name != resolved->provider->name() || p.kind != "local") continue;
+      if (p.name != resolved->provider->name()) continue;
+      if (p.kind != "local") {
+        // Remote rerankers: OpenAI-compatible servers, models marked `rerank: true`.
+        const bool marked = std::any_of(p.models.begin(), p.models.end(),
+                                        [&](const config::ModelConfig& m) {
+                                          return m.name == resolved->model && m.rerank;
+                                        });
+        if (!marked) {
+          return Status(ErrorCode::kInvalidArgument,
+                        where + "model '" + resolved->model + "' of provider '" + p.name +
+                            "' is not a reranker (a local reranker GGUF needs 'embeddings: "
+                            "true'; a model of an OpenAI-compatible server with /rerank, "
+                            "'rerank: true')")
+              .withParam(key);
+        }
+        continue;
+      }
       for (const config::ModelConfig& m : p.models) {
         if (m.name == resolved->model && !m.local.embeddings) {
           return Status(ErrorCode::kInvalidArgument,
@@ -288,6 +304,12 @@ Result<RagService::Resolved> RagService::resolve(const std::string& model) const
                     .withErrorType("model_not_found"));
   }
   return Resolved{served->provider, served->model, served->on_prem};
+}
+
+Result<RagService::Served> RagService::servedBy(const std::string& model) const {
+  auto resolved = resolve(model);
+  if (!resolved) return fail(std::move(resolved.error()));
+  return Served{resolved->provider->name(), resolved->model};
 }
 
 Result<api::RerankResponse> RagService::rerank(const std::string& model, const std::string& query,

@@ -116,6 +116,14 @@ class RagService {
   Result<api::RerankResponse> rerank(const std::string& model, const std::string& query,
                                      const std::vector<std::string>& documents);
 
+  // The provider and its model id that serve `model` (a public name), as rerank() resolves
+  // it; in memory, so an I/O thread may call it (the request log names them).
+  struct Served {
+    std::string provider;
+    std::string model;
+  };
+  Result<Served> servedBy(const std::string& model) const;
+
   // ---- for I/O threads: the same work on the service's workers ----
   boost::asio::awaitable<Result<IngestReport>> ingestDocumentsAsync(
       std::string collection, std::vector<SourceDocument> docs);

@@ -55,13 +55,14 @@ void reportWhole(const Response& response, providers::CallContext& call) {
 template <typename Chunk>
 void reportStreamed(const Chunk& chunk, providers::CallContext& call) {
   providers::CallReport& r = call.report;
-  // The first chunk that names them is enough: they do not change within a stream.
-  if (r.response_model.empty() && !chunk.model.empty()) r.response_model = chunk.model;
-  if (r.system_fingerprint.empty() && !chunk.system_fingerprint.empty()) {
+  // The last chunk that names them wins: Gemini may name its modelVersion only in a later
+  // event (the provider fills the id asked for into the chunks before it).
+  if (!chunk.model.empty() && chunk.model != r.response_model) r.response_model = chunk.model;
+  if (!chunk.system_fingerprint.empty() && chunk.system_fingerprint != r.system_fingerprint) {
     r.system_fingerprint = chunk.system_fingerprint;
   }
   if (!call.traced) return;
-  if (r.response_id.empty() && !chunk.id.empty()) r.response_id = chunk.id;
+  if (!chunk.id.empty() && chunk.id != r.response_id) r.response_id = chunk.id;
   if (chunk.usage) r.usage = chunk.usage;
   for (const auto& choice : chunk.choices) {
     if (auto name = api::finishReasonName(choice.finish_reason); !name.empty()) {

@@ -40,7 +40,10 @@ Result<Extensions> buildExtensions(GatewayServices& services) {
     if (!rag) return fail(std::move(rag.error()));
     std::shared_ptr<rag::RagService> service = std::move(*rag);
     ext.stages.push_back(std::make_unique<rag::RagStage>(service));
-    ext.routes.push_back(std::make_unique<rag::RagRoutes>(service, ext.authenticate));
+    RouteSupport* support = &services.support;
+    ext.routes.push_back(std::make_unique<rag::RagRoutes>(
+        service, ext.authenticate,
+        [support](pipeline::RequestContext& ctx) { support->logRequest(ctx); }));
   }
 
   // Log-phase observers.

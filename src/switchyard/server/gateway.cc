@@ -36,6 +36,7 @@
 #include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 #include "switchyard/store/database.h"
+#include "switchyard/telemetry/trace_content.h"
 
 namespace switchyard::server {
 
@@ -593,6 +594,36 @@ class Gateway::Handlers final : public RouteSupport {
     ctx.request_payload.assign(
         ctx.inbound_body.substr(0, config_.telemetry.request_log.max_payload_bytes));
   }
+  // Trace content capture (telemetry.traces.capture_content): the prompt as the guard left it.
+  // Like payload capture it never takes values the guard kept from an upstream: not for masked
+  // requests (the vault's values come back in the answer) nor local-only ones (private data or
+  // a private RAG collection, which must not leave for a collector either). Blocked requests
+  // never get here.
+  template <typename Request>
+  void captureTraceInput(RequestContext& ctx, const Request& request) const {
+    const config::TracesConfig& traces = config_.telemetry.traces;
+    if (!traces.capture_content) return;
+    if (ctx.local_only) {
+      ctx.trace->content_withheld = "local_only (" + ctx.local_only_reason + ")";
+      return;
+    }
+    if (ctx.guard_summary.find(":mask:") != std::string::npos) {
+      ctx.trace->content_withheld = "guard masked (" + ctx.guard_summary + ")";
+      return;
+    }
+    ctx.trace->capture_content = true;
+    ctx.trace->input_messages = telemetry::inputMessagesJson(request, traces.max_content_bytes);
+  }
+  static bool capturingContent(const RequestContext& ctx) {
+    return ctx.trace && ctx.trace->capture_content;
+  }
+  // The streamed answer for the trace, or null when not captured.
+  std::unique_ptr<telemetry::StreamedOutput> streamedOutput(const RequestContext& ctx) const {
+    if (!capturingContent(ctx)) return nullptr;
+    return std::make_unique<telemetry::StreamedOutput>(
+        config_.telemetry.traces.max_content_bytes);
+  }
+
   void captureResponse(RequestContext& ctx, std::string body) const {
     if (!ctx.capture_payload) return;
     body.resize(std::min(body.size(), config_.telemetry.request_log.max_payload_bytes));
@@ -653,13 +684,17 @@ class Gateway::Handlers final : public RouteSupport {
               RequestContext& ctx) override {
     routing::RequestSignals signals = routing::signalsOf(
         request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
-    return planWith(model, signals, ctx);
+    Status planned = planWith(model, signals, ctx);
+    if (planned.isOk() && ctx.trace) captureTraceInput(ctx, request);
+    return planned;
   }
   Status plan(std::string_view model, const api::CompletionRequest& request,
               RequestContext& ctx) override {
     routing::RequestSignals signals = routing::signalsOf(
         request, rt(ctx).router->classifierFor(model), ctx.risk_tier);
-    return planWith(model, signals, ctx);
+    Status planned = planWith(model, signals, ctx);
+    if (planned.isOk() && ctx.trace) captureTraceInput(ctx, request);
+    return planned;
   }
   Status plan(std::string_view model, const api::EmbeddingRequest& request,
               RequestContext& ctx) override {
@@ -714,6 +749,10 @@ class Gateway::Handlers final : public RouteSupport {
       }
     }
     if (result && ctx.capture_payload) captureResponse(ctx, codec::encodeChatResponse(*result));
+    if (result && capturingContent(ctx)) {
+      ctx.trace->output_messages =
+          telemetry::outputMessagesJson(*result, config_.telemetry.traces.max_content_bytes);
+    }
     co_return result;
   }
 
@@ -721,11 +760,19 @@ class Gateway::Handlers final : public RouteSupport {
                                                        providers::ChatSink& sink,
                                                        RequestContext& ctx,
                                                        http::HttpClient& http) override {
-    FilteringChatSink filtered(sink, ctx.output_filter.get());
-    providers::ChatSink& target_sink = ctx.output_filter ? filtered : sink;
-    ReportingChatSink reporting(target_sink, ctx.capture_payload ? &ctx.response_payload : nullptr,
-                                config_.telemetry.request_log.max_payload_bytes);
-    co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
+    // Payloads and trace content are captured after the output filter (what the client got);
+    // the model's reports are read before it.
+    // Without capture the chain has no capturing link.
+    auto streamed = streamedOutput(ctx);
+    ReportingChatSink captured(sink, ctx.capture_payload ? &ctx.response_payload : nullptr,
+                               config_.telemetry.request_log.max_payload_bytes, streamed.get());
+    providers::ChatSink& client_sink =
+        ctx.capture_payload || streamed ? static_cast<providers::ChatSink&>(captured) : sink;
+    FilteringChatSink filtered(client_sink, ctx.output_filter.get());
+    providers::ChatSink& target_sink =
+        ctx.output_filter ? static_cast<providers::ChatSink&>(filtered) : client_sink;
+    ReportingChatSink reporting(target_sink, nullptr, 0);
+    auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
         [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
                                providers::CallContext& call) {
@@ -733,6 +780,8 @@ class Gateway::Handlers final : public RouteSupport {
           reporting.reportTo(call);
           return p.chatStream(request, reporting, call);
         });
+    if (streamed) ctx.trace->output_messages = streamed->json();
+    co_return outcome;
   }
 
   asio::awaitable<Result<api::CompletionResponse>> complete(api::CompletionRequest& request,
@@ -755,6 +804,10 @@ class Gateway::Handlers final : public RouteSupport {
     if (result && ctx.capture_payload) {
       captureResponse(ctx, codec::encodeCompletionResponse(*result, false));
     }
+    if (result && capturingContent(ctx)) {
+      ctx.trace->output_messages =
+          telemetry::outputMessagesJson(*result, config_.telemetry.traces.max_content_bytes);
+    }
     co_return result;
   }
 
@@ -762,12 +815,20 @@ class Gateway::Handlers final : public RouteSupport {
                                                            providers::CompletionSink& sink,
                                                            RequestContext& ctx,
                                                            http::HttpClient& http) override {
-    FilteringCompletionSink filtered(sink, ctx.output_filter.get());
-    providers::CompletionSink& target_sink = ctx.output_filter ? filtered : sink;
-    ReportingCompletionSink reporting(target_sink,
-                                      ctx.capture_payload ? &ctx.response_payload : nullptr,
-                                      config_.telemetry.request_log.max_payload_bytes);
-    co_return co_await routing::Dispatcher(rt(ctx).registry).stream(
+    // As for chat: captured after the output filter, reported before it.
+    auto streamed = streamedOutput(ctx);
+    ReportingCompletionSink captured(sink,
+                                     ctx.capture_payload ? &ctx.response_payload : nullptr,
+                                     config_.telemetry.request_log.max_payload_bytes,
+                                     streamed.get());
+    providers::CompletionSink& client_sink =
+        ctx.capture_payload || streamed ? static_cast<providers::CompletionSink&>(captured)
+                                        : sink;
+    FilteringCompletionSink filtered(client_sink, ctx.output_filter.get());
+    providers::CompletionSink& target_sink =
+        ctx.output_filter ? static_cast<providers::CompletionSink&>(filtered) : client_sink;
+    ReportingCompletionSink reporting(target_sink, nullptr, 0);
+    auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
         [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
                                providers::CallContext& call) {
@@ -775,6 +836,8 @@ class Gateway::Handlers final : public RouteSupport {
           reporting.reportTo(call);
           return p.completeStream(request, reporting, call);
         });
+    if (streamed) ctx.trace->output_messages = streamed->json();
+    co_return outcome;
   }
 
   asio::awaitable<Result<api::EmbeddingResponse>> embed(api::EmbeddingRequest& request,

@@ -101,6 +101,19 @@ void appendHex(std::string& out, const std::array<std::uint8_t, N>& id) {
   out += '"';
 }
 
+// Captured content (telemetry.traces.capture_content), or why it was withheld.
+void appendContent(const pipeline::TraceState& trace, std::vector<SpanAttr>& attrs) {
+  if (!trace.input_messages.empty()) {
+    attrs.push_back({"gen_ai.input.messages", trace.input_messages});
+  }
+  if (!trace.output_messages.empty()) {
+    attrs.push_back({"gen_ai.output.messages", trace.output_messages});
+  }
+  if (!trace.content_withheld.empty()) {
+    attrs.push_back({"switchyard.content_withheld", trace.content_withheld});
+  }
+}
+
 }  // namespace
 
 // ---- sampling ---------------------------------------------------------------------------------
@@ -256,6 +269,7 @@ std::vector<ExportSpan> buildSpans(const FinishedTrace& ctx) {
   if (ctx.cost_usd > 0) a.push_back({"switchyard.cost_usd", ctx.cost_usd});
   if (!ctx.key_name.empty()) a.push_back({"switchyard.key_name", ctx.key_name});  // not the key
   if (!ctx.team.empty()) a.push_back({"switchyard.team", ctx.team});
+  appendContent(trace, a);
   if (!ctx.error_type.empty()) {
     a.push_back({"error.type", ctx.error_type});
     // A SERVER span is an error for 5xx only (OTel HTTP conventions): 4xx is the client's.
@@ -266,6 +280,11 @@ std::vector<ExportSpan> buildSpans(const FinishedTrace& ctx) {
   }
   out.push_back(std::move(server));
 
+  // The attempt that answered carries the content too (the GenAI inference span).
+  const pipeline::SpanRecord* answered = nullptr;
+  for (const pipeline::SpanRecord& r : trace.spans) {
+    if (r.kind == SpanKind::kClient && !r.error) answered = &r;
+  }
   for (const pipeline::SpanRecord& r : trace.spans) {
     ExportSpan span;
     span.trace_id = trace.trace_id;
@@ -293,6 +312,7 @@ std::vector<ExportSpan> buildSpans(const FinishedTrace& ctx) {
         }
       }
     }
+    if (&r == answered) appendContent(trace, span.attrs);
     out.push_back(std::move(span));
   }
   return out;

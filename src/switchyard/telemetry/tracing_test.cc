@@ -249,5 +249,47 @@ TEST(BuildSpansTest, ServerSpanParentsStagesRoutingAndAttempts) {
   EXPECT_FALSE(buildSpans(finishedTrace(ctx, now, wall, providers))[0].error);
 }
 
+TEST(BuildSpansTest, CapturedContentGoesOnTheServerSpanAndTheAttemptThatAnswered) {
+  pipeline::RequestContext ctx;
+  const auto t0 = std::chrono::steady_clock::now();
+  ctx.received = t0;
+  ctx.http_status = 200;
+  MapHeaders h({});
+  ctx.trace = TraceSampler(1.0).start(h);
+  ctx.trace->capture_content = true;
+  ctx.trace->input_messages = R"([{"role":"user","parts":[]}])";
+  ctx.trace->output_messages = R"([{"role":"assistant","parts":[]}])";
+  for (bool failed : {true, false}) {
+    pipeline::SpanRecord attempt;
+    attempt.kind = SpanKind::kClient;
+    attempt.name = "chat m";
+    attempt.span_id = pipeline::newSpanId();
+    attempt.start = t0;
+    attempt.end = t0;
+    attempt.error = failed;
+    ctx.trace->spans.push_back(attempt);
+  }
+  const auto spans = buildSpans(finishedTrace(ctx, t0, std::chrono::system_clock::now(), nullptr));
+  ASSERT_EQ(spans.size(), 3u);
+  for (std::size_t i : {0u, 2u}) {
+    ASSERT_NE(spans[i].attr("gen_ai.input.messages"), nullptr) << i;
+    EXPECT_EQ(std::get<std::string>(*spans[i].attr("gen_ai.output.messages")),
+              ctx.trace->output_messages);
+  }
+  EXPECT_EQ(spans[1].attr("gen_ai.input.messages"), nullptr);  // the failed try
+  EXPECT_EQ(spans[0].attr("switchyard.content_withheld"), nullptr);
+
+  // Withheld: only the reason.
+  ctx.trace->capture_content = false;
+  ctx.trace->input_messages.clear();
+  ctx.trace->output_messages.clear();
+  ctx.trace->content_withheld = "local_only (guard: CREDIT_CARD)";
+  const auto withheld =
+      buildSpans(finishedTrace(ctx, t0, std::chrono::system_clock::now(), nullptr));
+  EXPECT_EQ(withheld[0].attr("gen_ai.input.messages"), nullptr);
+  EXPECT_EQ(std::get<std::string>(*withheld[0].attr("switchyard.content_withheld")),
+            "local_only (guard: CREDIT_CARD)");
+}
+
 }  // namespace
 }  // namespace switchyard::telemetry

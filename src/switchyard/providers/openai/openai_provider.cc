@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/api/openai/rerank_codec.h"
 #include "switchyard/http/sse.h"
 
 namespace switchyard::providers {
@@ -51,7 +52,11 @@ Status decodeError(unsigned http_status, std::string_view body, std::string_view
 OpenAIProvider::OpenAIProvider(const config::ProviderConfig& config, http::Origin origin)
     : Provider(config.name),
       upstream_(std::move(origin), authHeaders(config), config),
-      azure_api_version_(config.kind == "azure" ? config.api_version : std::string()) {}
+      azure_api_version_(config.kind == "azure" ? config.api_version : std::string()) {
+  for (const config::ModelConfig& m : config.models) {
+    if (m.rerank) rerank_models_.insert(m.name);
+  }
+}
 
 std::string_view OpenAIProvider::pathFor(std::string_view endpoint, std::string_view model,
                                          std::string& buffer) const {
@@ -211,6 +216,25 @@ asio::awaitable<Result<api::EmbeddingResponse>> OpenAIProvider::embed(
   if (!response) {
     co_return fail(ErrorCode::kUpstream, "upstream '" + name() + "' sent invalid embeddings: " +
                                              response.error().message());
+  }
+  co_return response;
+}
+
+asio::awaitable<Result<api::RerankResponse>> OpenAIProvider::rerank(
+    const api::RerankRequest& request, CallContext& ctx) {
+  if (!rerank_models_.contains(request.model)) {
+    co_return fail(Status(ErrorCode::kUnprocessable,
+                          "model '" + request.model + "' of provider '" + name() +
+                              "' is not a reranker: mark it 'rerank: true' in the config if "
+                              "the server serves it at /rerank")
+                       .withParam("model"));
+  }
+  auto body = co_await post("/rerank", api::openai::encodeRerankRequest(request), ctx);
+  if (!body) co_return fail(std::move(body.error()));
+  auto response = api::openai::decodeRerankResponse(*body, request.documents.size());
+  if (!response) {
+    co_return fail(ErrorCode::kUpstream,
+                   "upstream '" + name() + "' sent " + response.error().message());
   }
   co_return response;
 }

@@ -2,6 +2,7 @@
 // OpenAIProvider: any server that speaks OpenAI's chat completions wire format (OpenAI, vLLM,
 // llama-server, Ollama's /v1, Groq, Together ...). Stateless apart from config: thread-safe.
 
+#include <set>
 #include <string>
 
 #include "switchyard/config/config.h"
@@ -25,6 +26,10 @@ class OpenAIProvider final : public Provider {
                                                        CallContext& ctx) override;
   boost::asio::awaitable<Result<api::EmbeddingResponse>> embed(
       const api::EmbeddingRequest& request, CallContext& ctx) override;
+  // POST {base_url}/rerank, for models marked `rerank: true` (vLLM, llama-server, Infinity,
+  // Jina / Cohere-compatible servers); other models answer kUnprocessable.
+  boost::asio::awaitable<Result<api::RerankResponse>> rerank(const api::RerankRequest& request,
+                                                             CallContext& ctx) override;
 
  private:
   OpenAIProvider(const config::ProviderConfig& config, http::Origin origin);
@@ -47,6 +52,7 @@ class OpenAIProvider final : public Provider {
 
   HttpUpstream upstream_;  // auth + configured extras
   std::string azure_api_version_;  // non-empty: Azure OpenAI (deployment = model)
+  std::set<std::string, std::less<>> rerank_models_;  // models marked `rerank: true`
 };
 
 }  // namespace switchyard::providers
