@@ -185,20 +185,34 @@ bool ipv6Valid(std::string_view s) {
   return inet_pton(AF_INET6, buf, out) == 1;
 }
 
+namespace {
+
+// How often each byte occurs in a text; only the counts of bytes marked in `seen` (a bitmap,
+// in byte order) are set.
+struct ByteCounts {
+  explicit ByteCounts(std::string_view text) {
+    for (unsigned char c : text) {
+      const std::uint64_t bit = std::uint64_t{1} << (c & 63);
+      if ((seen[c >> 6] & bit) == 0) {
+        seen[c >> 6] |= bit;
+        counts[c] = 0;
+      }
+      ++counts[c];
+    }
+  }
+  std::array<std::uint32_t, 256> counts;
+  std::array<std::uint64_t, 4> seen{};
+};
+
+}  // namespace
+
 double shannonEntropy(std::string_view text) {
   if (text.empty()) return 0.0;
   // Only the bytes that occur are visited (a bitmap of them, in byte order, so the terms are
   // summed in the same order as a walk over all 256 counts: the result is bit for bit the same).
-  std::array<std::uint32_t, 256> counts;
-  std::array<std::uint64_t, 4> seen{};
-  for (unsigned char c : text) {
-    const std::uint64_t bit = std::uint64_t{1} << (c & 63);
-    if ((seen[c >> 6] & bit) == 0) {
-      seen[c >> 6] |= bit;
-      counts[c] = 0;
-    }
-    ++counts[c];
-  }
+  ByteCounts bc(text);
+  const auto& counts = bc.counts;
+  const auto& seen = bc.seen;
   double h = 0.0;
   const double n = static_cast<double>(text.size());
   for (unsigned w = 0; w < 4; ++w) {
@@ -232,16 +246,9 @@ bool entropyAtLeast(std::string_view text, double threshold) {
   // table: one log2 call instead of one per distinct byte. It differs from shannonEntropy() by
   // rounding only (far below 1e-9 for texts this detector sees); within that margin of the
   // threshold the exact value decides, so the answer is always shannonEntropy(text) >= threshold.
-  std::array<std::uint32_t, 256> counts;
-  std::array<std::uint64_t, 4> seen{};
-  for (unsigned char c : text) {
-    const std::uint64_t bit = std::uint64_t{1} << (c & 63);
-    if ((seen[c >> 6] & bit) == 0) {
-      seen[c >> 6] |= bit;
-      counts[c] = 0;
-    }
-    ++counts[c];
-  }
+  ByteCounts bc(text);
+  const auto& counts = bc.counts;
+  const auto& seen = bc.seen;
   double sum = 0.0;
   for (unsigned w = 0; w < 4; ++w) {
     for (std::uint64_t bits = seen[w]; bits != 0; bits &= bits - 1) {
