@@ -20,7 +20,7 @@
 #include "switchyard/eval/eval_store.h"
 #include "tests/fakes/fake_upstream.h"
 #if SY_WITH_LLAMA
-#include "switchyard/engine/model_maker.h"
+#include "tests/fakes/tiny_models.h"
 #endif
 
 namespace switchyard {
@@ -362,14 +362,7 @@ TEST_F(EvalE2ETest, RunningGatewayAndMissingJudge) {
 TEST(EvalLocalTest, LocalModelTargetsWork) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("eval-local-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string models = std::string(SY_LLAMA_DIR) + "/src/models";
-  engine::TinyModelSpec spec;
-  spec.vocab_path = models + "/ggml-vocab-qwen2.gguf";
-  std::ifstream tmpl(models + "/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
-  std::stringstream ss;
-  ss << tmpl.rdbuf();
-  spec.chat_template = ss.str();
-  spec.out_path = (dir / "tiny.gguf").string();
+  const engine::TinyModelSpec spec = fakes::tinyModelSpec((dir / "tiny.gguf").string());
   auto made = engine::makeTinyModel(spec);
   ASSERT_TRUE(made) << made.error().toString();
   std::ofstream(dir / "gateway.yaml")

@@ -6,15 +6,14 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "switchyard/core/log.h"
-#include "switchyard/engine/model_maker.h"
 #include "switchyard/server/gateway.h"
 #include "switchyard/store/database.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
+#include "tests/fakes/tiny_models.h"
 
 namespace switchyard {
 namespace {
@@ -25,18 +24,10 @@ using fakes::Reply;
 using fakes::sseData;
 
 std::string makeModel() {
-  const std::string dir = std::string(SY_LLAMA_DIR) + "/src/models";
-  engine::TinyModelSpec spec;
-  spec.vocab_path = dir + "/ggml-vocab-qwen2.gguf";
-  std::ifstream in(dir + "/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  spec.chat_template = ss.str();
+  engine::TinyModelSpec spec = fakes::tinyModelSpec(
+      (std::filesystem::path(::testing::TempDir()) / "local-test.gguf").string());
   spec.added_tokens = {"<tool_call>", "</tool_call>", "<think>", "</think>"};
-  spec.out_path = (std::filesystem::path(::testing::TempDir()) / "local-test.gguf").string();
-  auto made = engine::makeTinyModel(spec);
-  EXPECT_TRUE(made) << made.error().toString();
-  return spec.out_path;
+  return fakes::makeTinyModel(spec);
 }
 
 class LocalGatewayTest : public ::testing::Test {
@@ -58,33 +49,16 @@ class LocalGatewayTest : public ::testing::Test {
   void start(int parallel = 2, std::chrono::milliseconds timeout = std::chrono::seconds(60),
              std::string storage = {}) {
     gateway_.reset();
-    config::Config cfg;
-    cfg.source = "<test>";
-    cfg.server.host = "127.0.0.1";
-    cfg.server.port = 0;
-    cfg.server.workers = 1;
+    config::Config cfg = fakes::testConfig();
     cfg.server.request_timeout = timeout;
-    cfg.log.access_log = false;
-    config::ProviderConfig p;
-    p.name = "local";
-    p.kind = "local";
-    p.locality = "on_prem";
-    p.local.threads = 2;
-    config::ModelConfig m;
-    m.name = "tiny";
+    config::ModelConfig m = fakes::localModel("tiny", *model_path_, parallel);
     m.aliases = {"default"};
-    m.local.path = *model_path_;
-    m.local.context = 512;
-    m.local.parallel = parallel;
     m.local.embeddings = true;
     m.local.lora = {{"style", *lora_path_, 0.0f}};  // only for requests that ask for it
     m.context_window = 512;
-    p.models = {m};
-    cfg.providers = {p};
-    // One upstream failure must reach the client as it is: no retries here (routing_test
-    // covers them).
-    cfg.routing.retry.attempts = 1;
-    for (auto& r : cfg.routes) r.retry.attempts = 1;
+    cfg.providers = {fakes::localProvider({m})};
+    // One upstream failure must reach the client as it is (routing_test covers retries).
+    fakes::noRetries(cfg);
     if (!storage.empty()) {
       cfg.storage_url = storage;
       cfg.telemetry.request_log.enabled = true;

@@ -11,14 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
 #ifdef SY_LLAMA_DIR
-#include "switchyard/engine/model_maker.h"
+#include "tests/fakes/tiny_models.h"
 #endif
 
 namespace switchyard {
@@ -165,41 +165,16 @@ TEST_F(MetricsIntegrationTest, PricesChangeOnReload) {
 }
 
 #ifdef SY_LLAMA_DIR
-std::string makeModel() {
-  const std::string dir = std::string(SY_LLAMA_DIR) + "/src/models";
-  engine::TinyModelSpec spec;
-  spec.vocab_path = dir + "/ggml-vocab-qwen2.gguf";
-  std::ifstream in(dir + "/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  spec.chat_template = ss.str();
-  spec.out_path = (std::filesystem::path(::testing::TempDir()) / "metrics-test.gguf").string();
-  auto made = engine::makeTinyModel(spec);
-  EXPECT_TRUE(made) << made.error().toString();
-  return spec.out_path;
-}
-
 TEST(EngineMetricsIntegrationTest, LocalModelGauges) {
   (void)setupLogging({"error", LogFormat::kText, ""});
-  config::Config cfg;
-  cfg.source = "<test>";
-  cfg.server.host = "127.0.0.1";
-  cfg.server.port = 0;
-  cfg.server.workers = 1;
-  cfg.log.access_log = false;
-  config::ProviderConfig p;
-  p.name = "local";
-  p.kind = "local";
-  p.locality = "on_prem";
-  p.local.threads = 2;
-  config::ModelConfig m;
-  m.name = "tiny";
-  m.local.path = makeModel();
-  m.local.context = 512;
-  m.local.parallel = 2;
+  config::Config cfg = fakes::testConfig();
+  config::ModelConfig m = fakes::localModel(
+      "tiny",
+      fakes::makeTinyModel(fakes::tinyModelSpec(
+          (std::filesystem::path(::testing::TempDir()) / "metrics-test.gguf").string())),
+      2);
   m.context_window = 512;
-  p.models = {m};
-  cfg.providers = {p};
+  cfg.providers = {fakes::localProvider({m})};
   auto gw = server::Gateway::create(std::move(cfg));
   ASSERT_TRUE(gw) << gw.error().toString();
   (*gw)->start();

@@ -12,9 +12,10 @@
 #include <filesystem>
 
 #include "switchyard/core/log.h"
-#include "switchyard/engine/model_maker.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
+#include "tests/fakes/tiny_models.h"
 
 namespace switchyard {
 namespace {
@@ -23,38 +24,20 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
+// An embedding model: the vocab file's own template is enough.
 std::string makeModel() {
-  engine::TinyModelSpec spec;
-  spec.vocab_path = std::string(SY_LLAMA_DIR) + "/src/models/ggml-vocab-qwen2.gguf";
-  spec.out_path = (fs::path(::testing::TempDir()) / "rag-local-embed.gguf").string();
-  auto made = engine::makeTinyModel(spec);
-  EXPECT_TRUE(made) << made.error().toString();
-  return spec.out_path;
+  return fakes::makeTinyModel(fakes::tinyModelSpec(
+      (fs::path(::testing::TempDir()) / "rag-local-embed.gguf").string(), false));
 }
 
 TEST(RagLocalTest, PrivateCollectionEmbeddedByTheLocalModel) {
   (void)setupLogging({"warn", LogFormat::kText, ""});
   const std::string dir = (fs::path(::testing::TempDir()) / "rag-local").string();
   fs::remove_all(dir);
-  config::Config cfg;
-  cfg.source = "<test>";
-  cfg.server.host = "127.0.0.1";
-  cfg.server.port = 0;
-  cfg.server.workers = 1;
-  cfg.log.access_log = false;
-  config::ProviderConfig p;
-  p.name = "local";
-  p.kind = "local";
-  p.locality = "on_prem";
-  p.local.threads = 2;
-  config::ModelConfig m;
-  m.name = "embedder";
-  m.local.path = makeModel();
-  m.local.context = 512;
-  m.local.parallel = 1;
+  config::Config cfg = fakes::testConfig();
+  config::ModelConfig m = fakes::localModel("embedder", makeModel(), 1);
   m.local.embeddings = true;
-  p.models = {m};
-  cfg.providers = {p};
+  cfg.providers = {fakes::localProvider({m})};
   cfg.rag.enabled = true;
   cfg.rag.path = dir;
   cfg.rag.embedding_model = "local/embedder";
@@ -133,36 +116,20 @@ TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
   (void)setupLogging({"warn", LogFormat::kText, ""});
   const std::string dir = (fs::path(::testing::TempDir()) / "rag-rerank").string();
   fs::remove_all(dir);
-  engine::TinyModelSpec rspec;
-  rspec.vocab_path = std::string(SY_LLAMA_DIR) + "/src/models/ggml-vocab-qwen2.gguf";
+  engine::TinyModelSpec rspec = fakes::tinyModelSpec(
+      (fs::path(::testing::TempDir()) / "rag-reranker.gguf").string(), false);
   rspec.arch = "qwen3";
   rspec.reranker = true;
   rspec.init_stddev = 0.2f;
-  rspec.out_path = (fs::path(::testing::TempDir()) / "rag-reranker.gguf").string();
   ASSERT_TRUE(engine::makeTinyModel(rspec));
 
-  config::Config cfg;
-  cfg.source = "<test>";
-  cfg.server.host = "127.0.0.1";
-  cfg.server.port = 0;
-  cfg.server.workers = 1;
-  cfg.log.access_log = false;
-  config::ProviderConfig p;
-  p.name = "local";
-  p.kind = "local";
-  p.locality = "on_prem";
-  p.local.threads = 2;
-  config::ModelConfig reranker;
-  reranker.name = "reranker";
-  reranker.local.path = rspec.out_path;
-  reranker.local.context = 512;
-  reranker.local.parallel = 1;
+  config::Config cfg = fakes::testConfig();
+  config::ModelConfig reranker = fakes::localModel("reranker", rspec.out_path, 1);
   reranker.local.embeddings = true;
   config::ModelConfig embedder = reranker;
   embedder.name = "embedder";
   embedder.local.path = makeModel();
-  p.models = {reranker, embedder};
-  cfg.providers = {p};
+  cfg.providers = {fakes::localProvider({reranker, embedder})};
   cfg.rag.enabled = true;
   cfg.rag.path = dir;
   cfg.rag.collections["kb"].rerank = {"local/reranker", 6, 0};
