@@ -272,7 +272,7 @@ class GuardStage::RequestGuard final : public pipeline::ContentGuard {
     std::vector<Field> fields;
     std::vector<Hit> hits;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      fields.push_back({&texts[i], std::string(source)});
+      fields.push_back({&texts[i], {}});  // `where` names fields in block errors: none here
       for (Finding& f : settings_->detector->scan(texts[i])) {
         const Action action = Policies::actionFor(layers_, f.type, f.category);
         hits.push_back({i, std::move(f), action});
@@ -335,6 +335,7 @@ class GuardStage::RequestGuard final : public pipeline::ContentGuard {
 const GuardStage::Hit* GuardStage::record(pipeline::RequestContext& ctx,
                                           std::span<const Hit> hits,
                                           std::string_view source) const {
+  if (hits.empty()) return nullptr;
   // Per type: how many, and the severest action.
   std::map<std::string, std::pair<int, Action>> by_type;
   const Hit* blocked = nullptr;
@@ -344,7 +345,6 @@ const GuardStage::Hit* GuardStage::record(pipeline::RequestContext& ctx,
     action = std::max(action, h.action);
     if (h.action == Action::kBlock && blocked == nullptr) blocked = &h;
   }
-  if (hits.empty()) return nullptr;
   {
     std::lock_guard lock(mu_);
     for (const auto& [type, ca] : by_type) counts_[type][static_cast<int>(ca.second)] += ca.first;
