@@ -27,8 +27,7 @@
 // Every request is recorded in `requests` (method, path, headers, parsed body, status,
 // response or events).
 import http from 'node:http';
-import { once } from 'node:events';
-import { contentPieces, countTokens, toolArguments } from './fake_upstream.mjs';
+import { contentPieces, countTokens, serveFake, toolArguments } from './fake_upstream.mjs';
 
 export const ANTHROPIC_KEY = 'anthropic-test-key';
 export const CACHE_READ = 1200;
@@ -399,25 +398,7 @@ export async function startFakeAnthropic({ port = 0, apiKey = ANTHROPIC_KEY } = 
       else res.destroy();
     }
   });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  const actualPort = server.address().port;
-  return {
-    port: actualPort,
-    origin: `http://127.0.0.1:${actualPort}`,
-    state,
-    get requests() { return state.requests; },
-    lastRequest(pathname = '/v1/messages') {
-      for (let i = state.requests.length - 1; i >= 0; i--) {
-        if (state.requests[i].path === pathname) return state.requests[i];
-      }
-      return undefined;
-    },
-    async close() {
-      server.closeAllConnections?.();
-      await new Promise((r) => server.close(() => r()));
-    },
-  };
+  return serveFake(server, port, state, (r, pathname = '/v1/messages') => r.path === pathname);
 }
 
 // Standalone: node lib/fake_anthropic.mjs [port]

@@ -25,8 +25,7 @@
 //   [[cut]]           stream a few events, then reset the connection
 //   [[length]]        finishReason MAX_TOKENS
 import http from 'node:http';
-import { once } from 'node:events';
-import { contentPieces, countTokens, embeddingFor, toolArguments } from './fake_upstream.mjs';
+import { contentPieces, countTokens, embeddingFor, serveFake, toolArguments } from './fake_upstream.mjs';
 
 export const GEMINI_KEY = 'gemini-test-key';
 export const CACHED_TOKENS = 3;
@@ -378,28 +377,10 @@ export async function startFakeGemini({ port = 0, apiKey = GEMINI_KEY } = {}) {
       else res.destroy();
     }
   });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  const actualPort = server.address().port;
-  return {
-    port: actualPort,
-    origin: `http://127.0.0.1:${actualPort}`,
-    baseURL: `http://127.0.0.1:${actualPort}/v1beta`,
-    state,
-    get requests() { return state.requests; },
-    // The last request to a method (generateContent, streamGenerateContent, batchEmbedContents;
-    // any when omitted).
-    lastRequest(method) {
-      for (let i = state.requests.length - 1; i >= 0; i--) {
-        if (!method || state.requests[i].method_name === method) return state.requests[i];
-      }
-      return undefined;
-    },
-    async close() {
-      server.closeAllConnections?.();
-      await new Promise((r) => server.close(() => r()));
-    },
-  };
+  // lastRequest(method): the last request to a method (generateContent,
+  // streamGenerateContent, batchEmbedContents; any when omitted).
+  return serveFake(server, port, state, (r, method) => !method || r.method_name === method,
+    (origin) => ({ baseURL: `${origin}/v1beta` }));
 }
 
 // Standalone: node lib/fake_gemini.mjs [port]

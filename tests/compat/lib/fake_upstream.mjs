@@ -328,17 +328,27 @@ export async function startFakeUpstream({ models = DEFAULT_MODELS, port = 0 } = 
       else res.destroy();
     }
   });
+  return serveFake(server, port, state, (r, pathname) => !pathname || r.path === pathname,
+    (origin) => ({ baseURL: `${origin}/v1` }));
+}
+
+// Listens on 127.0.0.1:`port` (0: any) and returns what every fake gives its tests: port,
+// origin, its `state`, the recorded requests, the last request that `matches(request, key)`,
+// close(); `extras(origin)` adds the fake's own fields (its SDK base URL).
+export async function serveFake(server, port, state, matches, extras = () => ({})) {
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const actualPort = server.address().port;
+  const origin = `http://127.0.0.1:${actualPort}`;
   return {
     port: actualPort,
-    baseURL: `http://127.0.0.1:${actualPort}/v1`,
+    origin,
+    ...extras(origin),
     state,
     get requests() { return state.requests; },
-    lastRequest(pathname) {
+    lastRequest(key) {
       for (let i = state.requests.length - 1; i >= 0; i--) {
-        if (!pathname || state.requests[i].path === pathname) return state.requests[i];
+        if (matches(state.requests[i], key)) return state.requests[i];
       }
       return undefined;
     },
