@@ -1,7 +1,7 @@
 // OpenAI SDK chat completions through switchyard: plain, streamed, tool calls, client abort.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, withStackLog } from './lib/harness.mjs';
+import { OPENAI_TOOLS as TOOLS, startStack, withStackLog } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { cannedContent, toolArguments, toolCallId } from './lib/fake_upstream.mjs';
 
@@ -11,32 +11,8 @@ after(async () => { await s?.stop(); });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Runs fn; on failure appends the gateway's log to the error.
 // Failures carry the tail of the gateway's log.
 const withLog = (fn) => withStackLog(s, fn);
-
-const TOOLS = [
-  {
-    type: 'function',
-    function: {
-      name: 'get_weather',
-      description: 'Current weather in a city',
-      parameters: {
-        type: 'object',
-        properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
-        required: ['city'],
-      },
-    },
-  },
-  {
-    type: 'function',
-    function: {
-      name: 'get_time',
-      description: 'Current time in a city',
-      parameters: { type: 'object', properties: { city: { type: 'string' } } },
-    },
-  },
-];
 
 test('chat non-streaming: content, usage, schema, forwarded request', () => withLog(async () => {
   const messages = [

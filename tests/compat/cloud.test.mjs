@@ -10,6 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import {
   startCloudStack, API_KEY, DIRECT, CLAUDE_MODEL, GEMINI_MODEL, GEMINI_EMBED_MODEL, withStackLog,
+  OPENAI_TOOLS,
 } from './lib/harness.mjs';
 import { assertSchema } from './lib/schema.mjs';
 import { contentPieces, embeddingFor, toolArguments } from './lib/fake_upstream.mjs';
@@ -39,29 +40,6 @@ after(async () => { await s?.stop(); });
 
 // Failures carry the tail of the gateway's log.
 const withLog = (fn) => withStackLog(s, fn);
-
-const OPENAI_TOOLS = [
-  {
-    type: 'function',
-    function: {
-      name: 'get_weather',
-      description: 'Current weather in a city',
-      parameters: {
-        type: 'object',
-        properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
-        required: ['city'],
-      },
-    },
-  },
-  {
-    type: 'function',
-    function: {
-      name: 'get_time',
-      description: 'Current time in a city',
-      parameters: { type: 'object', properties: { city: { type: 'string' } } },
-    },
-  },
-];
 
 const ANTHROPIC_TOOLS = OPENAI_TOOLS.map(({ function: f }) => ({
   name: f.name, description: f.description, input_schema: f.parameters,

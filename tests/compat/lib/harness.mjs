@@ -53,6 +53,30 @@ routes:
 }
 
 // Models the cloud fakes serve behind the routes `claude`, `gem` and `gem-embed`.
+// Two function tools in OpenAI's shape (chat and cloud tests).
+export const OPENAI_TOOLS = [
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'Current weather in a city',
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+        required: ['city'],
+      },
+    },
+  },
+  {
+    type: 'function',
+    function: {
+      name: 'get_time',
+      description: 'Current time in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } } },
+    },
+  },
+];
+
 export const CLAUDE_MODEL = 'claude-sonnet-4-5';
 export const GEMINI_MODEL = 'gemini-2.5-flash';
 export const GEMINI_EMBED_MODEL = 'gemini-embedding-001';
