@@ -4,6 +4,18 @@ wrk.method = "POST"
 wrk.body = os.getenv("WRK_BODY") or "{}"
 wrk.headers["Content-Type"] = "application/json"
 
+-- WRK_DELAY_MS paces each connection: after each answer it waits a random 0 .. 2 x WRK_DELAY_MS
+-- ms (WRK_DELAY_MS on average) before sending the next request, so C connections offer about
+-- C * 1000 / WRK_DELAY_MS requests per second (run.sh's RATE) at random moments; a fixed wait
+-- would keep the connections in step and offer the load in bursts of C. Latency is still
+-- measured from send to answer, without the wait.
+local pace = tonumber(os.getenv("WRK_DELAY_MS") or "")
+if pace and pace > 0 then
+  function setup(thread) thread:set("seed", math.random(1, 2 ^ 30)) end
+  function init(args) math.randomseed(seed or os.time()) end
+  function delay() return math.random(0, 2 * pace) end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -18,9 +18,16 @@
 #   OUT             also write the report (markdown) to this file
 #   NGINX_WORKERS [1]  SWITCHYARD_WORKERS [0 = one per core]  SWITCHYARD_ACCESS_LOG [false]
 #   KEEP_TMP=1      keep the temp dir (configs, logs, raw wrk output)
-#   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry)
+#   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry);
+#                   log keeps only the request log, metrics only /metrics
 #   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
 #                   TRACES_SAMPLE_RATIO [1]) to the nginx stub's /v1/traces (bench/telemetry)
+#   RATE            offered requests per second instead of as fast as possible: each of the C
+#                   connections waits a random 0 .. 2*C*1000/RATE ms after each answer
+#                   (post.lua's delay), so the rate is slightly under RATE; use C >= RATE/1000
+#                   (RATE=5000 CONCURRENCY=50: 10 ms on average) [unset]
+#   Every switchyard row also carries cpu_us: the gateway process's CPU time (all threads,
+#   /proc/PID/task/*/schedstat) during the run divided by its requests.
 #   RAW             also copy the raw result lines (kind c path RESULT ...) to this file
 #   METRICS_OUT     write switchyard's request-log metrics (rows written/dropped) after the run
 #   MODE=rss: at least REQUESTS [1000000] non-streamed, then REQUESTS_STREAM [REQUESTS/4]
@@ -212,9 +219,11 @@ routes:
     target: stub-sse/gpt-4o-mini
 EOF
   local telemetry=""
-  if [[ $SWITCHYARD_TELEMETRY == off ]]; then
-    telemetry+='  request_log:\n    enabled: false\n  metrics:\n    enabled: false\n'
-  fi
+  case $SWITCHYARD_TELEMETRY in
+    off) telemetry+='  request_log:\n    enabled: false\n  metrics:\n    enabled: false\n' ;;
+    log) telemetry+='  metrics:\n    enabled: false\n' ;;
+    metrics) telemetry+='  request_log:\n    enabled: false\n' ;;
+  esac
   if [[ $SWITCHYARD_TRACES == on ]]; then
     telemetry+="  traces:\n    endpoint: http://127.0.0.1:$NGINX_PORT\n"
     telemetry+="    sample_ratio: $TRACES_SAMPLE_RATIO\n"
@@ -335,18 +344,29 @@ sanity() {  # TARGET KIND
   fi
 }
 
+# CPU nanoseconds the process PID has run so far, all its threads.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
+
 run_wrk() {  # TARGET KIND CONNECTIONS SECONDS -> RESULT line
   target_setup "$1" "$2"
-  local conns=$3 secs=$4 threads=2 args=() h
+  local conns=$3 secs=$4 threads=2 args=() h delay=0 cpu0=0 line
   ((conns == 1)) && threads=1
+  [[ -n ${RATE:-} ]] && delay=$(((conns * 1000 + RATE / 2) / RATE))
   for h in "${HDRS[@]}"; do args+=(-H "$h"); done
-  WRK_BODY=$(body_for "$2" "$1") timeout $((secs + 30)) wrk -t"$threads" -c"$conns" \
-    -d"${secs}s" --timeout 10s --latency -s "$HERE/post.lua" "${args[@]}" "$URL" \
+  [[ $1 == switchyard && -n $SWITCHYARD_PID ]] && cpu0=$(cpu_ns "$SWITCHYARD_PID")
+  WRK_DELAY_MS=$delay WRK_BODY=$(body_for "$2" "$1") timeout $((secs + 30)) wrk -t"$threads" \
+    -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$HERE/post.lua" "${args[@]}" "$URL" \
     >"$TMP/wrk.$1.$2.$conns.txt" 2>&1 &
   echo $! >"$TMP/wrk.pid"
   wait $! || true
   rm -f "$TMP/wrk.pid"
-  grep '^RESULT ' "$TMP/wrk.$1.$2.$conns.txt" | tail -1 || true
+  line=$(grep '^RESULT ' "$TMP/wrk.$1.$2.$conns.txt" | tail -1 || true)
+  if [[ -n $line && $1 == switchyard && -n $SWITCHYARD_PID ]]; then
+    line+=$(awk -v a="$cpu0" -v b="$(cpu_ns "$SWITCHYARD_PID")" -v l="$line" 'BEGIN {
+      n = 0; if (match(l, /requests=[0-9]+/)) n = substr(l, RSTART + 9, RLENGTH - 9) + 0
+      printf " cpu_us=%.2f", (n > 0 ? (b - a) / n / 1000 : 0) }')
+  fi
+  echo "$line"
 }
 
 ACTIVE=()
@@ -556,8 +576,10 @@ fi
   env_line
   echo "Each run ${DURATION} s after ${WARMUP} s warm-up; c=1 is wrk -t1 -c1, larger c use -t2. wrk, nginx and the gateway share the cores."
   echo
-  echo "| kind | c | path | RPS | p50 | p99 | added p50 | added p99 | RPS vs direct | errors |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  [[ -n ${RATE:-} ]] && echo "Offered rate: about $RATE requests/s per run (RATE; each connection waits a random 0 .. 2*C*1000/RATE ms after each answer)."
+  echo
+  echo "| kind | c | path | RPS | p50 | p99 | added p50 | added p99 | RPS vs direct | gateway CPU/request | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   awk '
     function kv(s, k,   m) { if (match(s, k "=[^ ]*")) return substr(s, RSTART + length(k) + 1, RLENGTH - length(k) - 1); return "" }
     function t(us,   a) { us += 0; a = us < 0 ? -us : us; if (a < 1000) return sprintf("%.0f µs", us); if (a < 1e6) return sprintf("%.2f ms", us / 1000); return sprintf("%.2f s", us / 1e6) }
@@ -574,8 +596,9 @@ fi
           a50 = plus(p50 - d50[k]); a99 = plus(p99 - d99[k])
           ratio = sprintf("%.3f×", rps / drps[k])
         }
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kind[i], c[i], path[i],
-          sprintf("%.0f", rps), t(p50), t(p99), a50, a99, ratio, (err > 0 ? err " (non-2xx+socket)" : "0")
+        cpu = kv(s, "cpu_us"); cpu = cpu == "" ? "—" : sprintf("%.1f µs", cpu)
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kind[i], c[i], path[i],
+          sprintf("%.0f", rps), t(p50), t(p99), a50, a99, ratio, cpu, (err > 0 ? err " (non-2xx+socket)" : "0")
       }
     }' "$RESULTS"
   if ((${#NOTES[@]})); then

@@ -62,23 +62,37 @@ void BM_MetricsOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_MetricsOnly)->Threads(1)->Threads(2)->UseRealTime();
 
+// The request log under test: opened by the first run, closed (its last rows written) and its
+// files removed by main() before exit.
+std::shared_ptr<sy::telemetry::RequestLog> g_log;
+const std::string& dbPath() {
+  static const std::string path = (std::filesystem::temp_directory_path() /
+                                   ("sy_telemetry_bench_" + std::to_string(::getpid()) + ".db"))
+                                      .string();
+  return path;
+}
+
 void BM_MetricsAndRequestLog(benchmark::State& state) {
   static sy::telemetry::Registry registry;
   static const sy::config::Config config = benchConfig();
-  static const std::string path =
-      (std::filesystem::temp_directory_path() /
-       ("sy_telemetry_bench_" + std::to_string(::getpid()) + ".db"))
-          .string();
-  static std::shared_ptr<sy::telemetry::RequestLog> log = [] {
+  static const std::string open_error = [&]() -> std::string {  // once, whichever thread
     sy::telemetry::RequestLogOptions options;
     options.queue_capacity = 1'000'000;  // measure the enqueue, not drops
     options.batch_size = 512;
-    auto db = sy::store::openDatabase("sqlite://" + path);
+    auto db = sy::store::openDatabase("sqlite://" + dbPath());
+    if (!db) return db.error().message();
     auto opened = sy::telemetry::RequestLog::open(std::move(*db), options, registry);
-    return std::shared_ptr<sy::telemetry::RequestLog>(std::move(*opened));
+    if (!opened) return opened.error().message();
+    g_log = std::shared_ptr<sy::telemetry::RequestLog>(std::move(*opened));
+    return {};
   }();
+  if (!open_error.empty()) {
+    state.SkipWithError(open_error.c_str());
+    return;
+  }
   static sy::telemetry::TelemetryObserver observer(
-      config, registry, std::make_shared<const sy::telemetry::LivePrices>(config), log);
+      config, registry, std::make_shared<const sy::telemetry::LivePrices>(config), g_log);
+  const std::shared_ptr<sy::telemetry::RequestLog>& log = g_log;
   const RequestContext ctx[2] = {makeContext(state.thread_index()),
                                  makeContext(state.thread_index() + 1)};
   int i = 0;
@@ -106,4 +120,15 @@ BENCHMARK(BM_RenderMetrics);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  g_log.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ignored;
+    std::filesystem::remove(dbPath() + suffix, ignored);
+  }
+  return 0;
+}

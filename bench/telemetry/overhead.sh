@@ -8,8 +8,12 @@
 #                                               # every request sampled, spans to nginx)
 #
 # Environment: ROUNDS [3], CONCURRENCY [1 16], KINDS [chat stream], DURATION [5], WARMUP [1],
-# SWITCHYARD_BIN (as run.sh). The p50 difference at c=1 is the latency telemetry adds to one
-# request; the RPS columns show the rate each side sustained.
+# SWITCHYARD_BIN, RATE (as run.sh). The p50 difference at c=1 is the latency telemetry adds to
+# one request; the RPS columns show the rate each side sustained; the CPU columns are the
+# gateway's CPU time per request, all threads (the request-log writer included).
+#
+#   RATE=5000 CONCURRENCY=50 bench/telemetry/overhead.sh   # issue 7's "cost at 5,000 requests/s":
+#                                                          # 50 connections, each paced to 100/s
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,8 +55,8 @@ echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
   "$(date -u +%Y-%m-%dT%H:%MZ). Each run ${DURATION} s after ${WARMUP} s warm-up; wrk, nginx" \
   "and the gateway share the cores."
 echo
-echo "| kind | c | RPS on | RPS off | p50 on | p50 off | p50 added | p99 on | p99 off |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| kind | c | RPS on | RPS off | p50 on | p50 off | p50 added | p99 on | p99 off | CPU/request on | CPU/request off | CPU added |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk '
   function kv(s, k) { if (match(s, k "=[^ ]*")) return substr(s, RSTART + length(k) + 1, RLENGTH - length(k) - 1) + 0; return 0 }
   function median(list,   n, a, i, j, t) {
@@ -64,14 +68,16 @@ awk '
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
     p50[key, side] = p50[key, side] " " kv($0, "p50_us")
     p99[key, side] = p99[key, side] " " kv($0, "p99_us")
-    rps[key, side] = rps[key, side] " " kv($0, "rps") }
+    rps[key, side] = rps[key, side] " " kv($0, "rps")
+    cpu[key, side] = cpu[key, side] " " kv($0, "cpu_us") }
   END {
     for (i = 1; i <= n; i++) {
       k = order[i]; split(k, kc, " ")
       a = median(p50[k, "on"]); b = median(p50[k, "off"])
-      printf "| %s | %s | %.0f | %.0f | %.1f µs | %.1f µs | %+.1f µs | %.1f µs | %.1f µs |\n",
+      c1 = median(cpu[k, "on"]); c0 = median(cpu[k, "off"])
+      printf "| %s | %s | %.0f | %.0f | %.1f µs | %.1f µs | %+.1f µs | %.1f µs | %.1f µs | %.2f µs | %.2f µs | %+.2f µs |\n",
         kc[1], kc[2], median(rps[k, "on"]), median(rps[k, "off"]), a, b, a - b,
-        median(p99[k, "on"]), median(p99[k, "off"])
+        median(p99[k, "on"]), median(p99[k, "off"]), c1, c0, c1 - c0
     }
   }' "$TMP/all.txt"
 echo

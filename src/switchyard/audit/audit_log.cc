@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 
 namespace switchyard::audit {
 namespace {
@@ -34,7 +35,10 @@ std::int64_t nowUnixMillis() {
 Result<std::unique_ptr<AuditLog>> AuditLog::open(store::Database& db) {
   if (Status s = store::migrate(db, "audit", kMigrations); !s.isOk()) return fail(std::move(s));
   std::unique_ptr<AuditLog> log(new AuditLog(db));
-  log->thread_ = std::thread([p = log.get()] { p->run(); });
+  log->thread_ = std::thread([p = log.get()] {
+    setCurrentThreadName("sy-audit");
+    p->run();
+  });
   return log;
 }
 

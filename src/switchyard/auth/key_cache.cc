@@ -1,6 +1,7 @@
 #include "switchyard/auth/key_cache.h"
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 
 namespace switchyard::auth {
 
@@ -8,7 +9,10 @@ Result<std::unique_ptr<KeyCache>> KeyCache::create(KeyStore& store,
                                                    std::chrono::milliseconds interval) {
   std::unique_ptr<KeyCache> cache(new KeyCache(store, interval));
   if (Status s = cache->reload(); !s.isOk()) return fail(std::move(s));
-  if (interval.count() > 0) cache->thread_ = std::thread([p = cache.get()] { p->run(); });
+  if (interval.count() > 0) cache->thread_ = std::thread([p = cache.get()] {
+      setCurrentThreadName("sy-key-cache");
+      p->run();
+    });
   return cache;
 }
 

@@ -20,6 +20,7 @@
 
 #include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 #include "switchyard/engine/chat_format.h"
 #include "switchyard/engine/llama_runtime.h"
 #include "switchyard/engine/model_maker.h"
@@ -400,7 +401,10 @@ Status Engine::Impl::init() {
                   "model " + options_.model_path + " does not generate text; enable embeddings");
   }
 
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    setCurrentThreadName("sy-engine");
+    run();
+  });
   logEvent(spdlog::level::info, "engine_started",
            {{"model", options_.model_path},
             {"arch", info_.architecture},

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 #include "switchyard/engine/model_maker.h"
 
 namespace switchyard::engine {
@@ -40,7 +41,10 @@ class ModelRegistry::Impl {
       slot->spec = &spec;
       slots_.push_back(std::move(slot));
     }
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      setCurrentThreadName("sy-models");
+      loop();
+    });
   }
 
   ~Impl() {

@@ -26,6 +26,7 @@
 
 #include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 
 namespace switchyard::http {
 
@@ -409,7 +410,10 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, Han
 void Server::start() {
   for (auto& worker : workers_) {
     asio::co_spawn(worker->io, acceptLoop(*worker), asio::detached);
-    threads_.emplace_back([w = worker.get()] { w->io.run(); });
+    threads_.emplace_back([w = worker.get(), i = threads_.size()] {
+      setCurrentThreadName("sy-io-" + std::to_string(i));
+      w->io.run();
+    });
   }
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 
 namespace switchyard::limits {
 namespace {
@@ -49,7 +50,10 @@ Result<std::unique_ptr<BudgetTracker>> BudgetTracker::open(store::Database* db,
       return fail(std::move(s));
     }
     if (Status s = t->load(); !s.isOk()) return fail(std::move(s));
-    t->thread_ = std::thread([p = t.get()] { p->run(); });
+    t->thread_ = std::thread([p = t.get()] {
+      setCurrentThreadName("sy-budget");
+      p->run();
+    });
   }
   return t;
 }

@@ -51,13 +51,21 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
-// Request ids: 16 hex digits from a per-thread generator; no locks, no syscalls.
+// Request ids: 24 hex digits, the first 12 the Unix time in milliseconds and the rest from a
+// per-thread generator (no locks, no syscalls). Ids made later sort later, so the request log's
+// index on them grows at its end: random ids put every row on a different index page, and each
+// batch then rewrote (and the WAL copied) hundreds of pages.
 std::string newRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t v = rng();
-  std::string id(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) id[i] = kHex[v & 0xf];
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::string id(24, '0');
+  std::uint64_t v = static_cast<std::uint64_t>(ms);
+  for (int i = 11; i >= 0; --i, v >>= 4) id[i] = kHex[v & 0xf];
+  v = rng();
+  for (int i = 23; i >= 12; --i, v >>= 4) id[i] = kHex[v & 0xf];
   return id;
 }
 

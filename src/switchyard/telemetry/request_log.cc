@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <future>
 
 #include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 
 namespace switchyard::telemetry {
 namespace {
@@ -99,7 +101,9 @@ constexpr std::size_t kRowsPerInsert = 32;
 
 // The INSERT for `n` rows, built once per n.
 const std::string& insertSql(std::size_t n) {
-  static const std::vector<std::string> statements = [] {
+  // Never destroyed: a RequestLog that outlives main() (a static one) still writes its last
+  // rows from its destructor after function-local statics are gone.
+  static const std::vector<std::string>& statements = *new std::vector<std::string>([] {
     std::vector<std::string> out(kRowsPerInsert + 1);
     std::string tuple = "(";
     for (int c = 0; c < kColumns; ++c) tuple += c == 0 ? "?" : ", ?";
@@ -109,7 +113,7 @@ const std::string& insertSql(std::size_t n) {
       for (std::size_t r = 0; r < rows; ++r) out[rows] += (r == 0 ? "" : ", ") + tuple;
     }
     return out;
-  }();
+  }());
   return statements[n];
 }
 
@@ -264,9 +268,36 @@ Result<std::unique_ptr<RequestLog>> RequestLog::open(store::DatabasePtr db,
   }
   // Retention runs once now, before any new row, then every prune_interval.
   if (Status s = log->prune(); !s.isOk()) return fail(std::move(s));
-  log->writer_ = std::thread([raw = log.get()] { raw->run(); });
+  RequestLog* raw = log.get();
+  const auto now = SteadyClock::now();
+  raw->next_flush_ = now + raw->options_.flush_interval;
+  raw->next_prune_ = now + raw->options_.prune_interval;
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, raw->options_.batch_size));
+  const std::size_t capacity = static_cast<std::size_t>(std::max(1, raw->options_.queue_capacity));
+  raw->catch_up_depth_ =
+      raw->options_.catch_up_depth > 0
+          ? static_cast<std::size_t>(raw->options_.catch_up_depth)
+          : std::min(capacity, std::max(2 * batch, capacity / 8));
+  // The writer tries SCHED_IDLE first; the catch-up writer is started (from this thread, so
+  // with normal scheduling) only where that worked.
+  std::promise<bool> in_background;
+  std::future<bool> background = in_background.get_future();
+  raw->writer_ = std::thread([raw, &in_background] {
+    setCurrentThreadName("sy-log-writer");
+    const bool idle = raw->options_.writer_background && setCurrentThreadBackground(true);
+    in_background.set_value(idle);  // `in_background` is gone after this
+    raw->run(idle ? Role::kBackground : Role::kOnly);
+  });
+  raw->background_ = background.get();
+  if (raw->background_) {
+    raw->catch_up_writer_ = std::thread([raw] {
+      setCurrentThreadName("sy-log-catchup");
+      raw->run(Role::kCatchUp);
+    });
+  }
   if (!log->options_.local_models.empty()) {
     log->hasher_ = std::thread([raw = log.get(), known = std::move(known)] {
+      setCurrentThreadName("sy-log-hasher");
       // Hashing big model files is background work: lowest priority for this thread.
       (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
       for (const auto& [provider, model, path] : raw->options_.local_models) {
@@ -309,7 +340,12 @@ RequestLog::RequestLog(store::DatabasePtr db, RequestLogOptions options, Registr
       queue_metric_(metrics
                         .gauge("switchyard_request_log_queue_depth",
                                "Request log rows waiting for the writer.")
-                        .with({})) {}
+                        .with({})),
+      catch_up_metric_(metrics
+                           .counter("switchyard_request_log_catch_ups_total",
+                                    "Times the background request-log writer fell behind and "
+                                    "a normal-priority writer drained the queue.")
+                           .with({})) {}
 
 RequestLog::~RequestLog() {
   stop_hashing_.store(true);
@@ -317,9 +353,12 @@ RequestLog::~RequestLog() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
+    if (background_) startCatchUpLocked(false);  // the last rows go out at normal priority
   }
   wake_.notify_all();
+  catch_up_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (catch_up_writer_.joinable()) catch_up_writer_.join();
 }
 
 namespace {
@@ -358,6 +397,7 @@ bool RequestLog::enqueue(RequestRecord record) {
     record.response_payload.resize(options_.max_payload_bytes);
   }
   std::size_t depth = 0;
+  bool catch_up = false;
   {
     std::lock_guard lock(mu_);
     if (pending_.size() >= static_cast<std::size_t>(options_.queue_capacity) || stop_) {
@@ -378,10 +418,15 @@ bool RequestLog::enqueue(RequestRecord record) {
       spares_.pop_back();
       t_has_spare = true;
     }
+    if (depth >= catch_up_depth_ && background_ && !catch_up_) {
+      startCatchUpLocked(/*fell_behind=*/true);
+      catch_up = true;
+    }
   }
   queue_metric_.set(static_cast<double>(depth));
   // The writer wakes on its own timer; only a full batch needs it early (once per batch).
   if (depth == static_cast<std::size_t>(options_.batch_size)) wake_.notify_one();
+  if (catch_up) catch_up_wake_.notify_one();
   return true;
 }
 
@@ -414,7 +459,9 @@ void RequestLog::flush() {
   const std::uint64_t target = enqueued_seq_;
   flush_target_ = std::max(flush_target_, target);
   const std::uint64_t generation = ++flush_requested_;
+  if (background_) startCatchUpLocked(/*fell_behind=*/false);
   wake_.notify_one();
+  catch_up_wake_.notify_one();
   done_.wait(lock, [&] {
     return (written_seq_ >= target && flush_served_ >= generation) || writer_exited_;
   });
@@ -424,156 +471,225 @@ void RequestLog::pruneNow() {
   std::unique_lock lock(mu_);
   prune_requested_ = true;
   const std::uint64_t before = prunes_done_;
+  if (background_) startCatchUpLocked(/*fell_behind=*/false);
   wake_.notify_one();
+  catch_up_wake_.notify_one();
   done_.wait(lock, [&] { return prunes_done_ > before || writer_exited_; });
 }
 
-void RequestLog::run() {
-  if (options_.writer_nice >= 0) {
-    // Background work: its wake-ups never preempt an I/O thread (SCHED_BATCH); a nice value
-    // above 0 also shrinks its share of a busy core. Off by default: on a loaded machine both
-    // made the writer fall behind and drop more rows at c=64 (docs/benchmarks.md).
-    sched_param param{};
-    (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
-    if (options_.writer_nice > 0) {
-      (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.writer_nice);
+void RequestLog::startCatchUpLocked(bool fell_behind) {
+  if (catch_up_) return;
+  catch_up_ = true;
+  hand_over_.store(true, std::memory_order_relaxed);
+  if (fell_behind) {
+    catch_ups_.fetch_add(1, std::memory_order_relaxed);
+    catch_up_metric_.inc();
+  }
+}
+
+bool RequestLog::waitForWork(Role role, std::unique_lock<std::mutex>& lock) {
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
+  std::uint64_t seen_written = written_seq_;
+  auto progress_at = SteadyClock::now();
+  for (;;) {
+    const auto now = SteadyClock::now();
+    const bool anything =
+        !pending_.empty() || !pending_feedback_.empty() || !pending_versions_.empty();
+    if (role == Role::kCatchUp) {
+      if (catch_up_) return true;
+      // Starved background writer: rows waiting and none written for 2 x flush_interval.
+      if (!anything && in_writer_ == 0) {
+        progress_at = now;
+      } else if (written_seq_ != seen_written) {
+        seen_written = written_seq_;
+        progress_at = now;
+      } else if (now - progress_at >= 2 * options_.flush_interval) {
+        startCatchUpLocked(/*fell_behind=*/true);
+        return true;
+      }
+      catch_up_wake_.wait_until(lock, now + options_.flush_interval);
+      continue;
+    }
+    if (role == Role::kBackground) {
+      if (stop_) return false;  // the catch-up writer writes what is left
+      if (catch_up_) {          // sleeps until the catch-up is over
+        wake_.wait(lock);
+        continue;
+      }
+      // Retention can take long and cannot stop half-way: always at normal priority.
+      if (prune_requested_ || now >= next_prune_) {
+        startCatchUpLocked(/*fell_behind=*/false);
+        catch_up_wake_.notify_one();
+        continue;
+      }
+    }
+    if (stop_ || prune_requested_ || now >= next_prune_ || pending_.size() >= batch ||
+        !pending_feedback_.empty() || flush_target_ > written_seq_ ||
+        flush_requested_ > flush_served_ || (anything && now >= next_flush_)) {
+      return true;
+    }
+    if (!anything) next_flush_ = now + options_.flush_interval;
+    wake_.wait_until(lock, std::min(next_flush_, next_prune_));
+  }
+}
+
+void RequestLog::run(Role role) {
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (!waitForWork(role, lock)) return;
+    }
+    std::lock_guard round(round_mu_);
+    // A catch-up that started while this thread waited for the round is the catch-up's.
+    if (role == Role::kBackground && hand_over_.load(std::memory_order_relaxed)) continue;
+    if (!writeRound(role)) continue;  // handed over half-way
+    std::lock_guard lock(mu_);
+    const bool drained =
+        pending_.empty() && pending_feedback_.empty() && pending_versions_.empty();
+    if (stop_ && drained && role != Role::kBackground) {
+      writer_exited_ = true;
+      done_.notify_all();
+      return;
+    }
+    if (role == Role::kCatchUp && !stop_ && pending_.size() < batch && !prune_requested_ &&
+        flush_requested_ <= flush_served_ && flush_target_ <= written_seq_) {
+      catch_up_ = false;  // the background writer carries on
+      hand_over_.store(false, std::memory_order_relaxed);
+      wake_.notify_all();
     }
   }
-  auto next_prune = SteadyClock::now() + options_.prune_interval;
-  auto next_flush = SteadyClock::now() + options_.flush_interval;
+}
+
+bool RequestLog::writeRound(Role role) {
   const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
   const std::size_t spare_cap = std::min<std::size_t>(
       2 * batch, static_cast<std::size_t>(std::max(0, options_.queue_capacity)));
-  std::vector<RequestRecord> rows;  // taken from pending_ by swapping, kept for its capacity
-  std::vector<FeedbackRecord> feedback;
-  std::map<VersionKey, VersionNote> versions;
-  for (;;) {
-    bool prune_due = false;
-    bool stopping = false;
-    std::uint64_t serving = 0;
+  if (!round_open_) {
     {
-      std::unique_lock lock(mu_);
-      for (;;) {
-        const auto now = SteadyClock::now();
-        const bool anything = !pending_.empty() || !pending_feedback_.empty() ||
-                              !pending_versions_.empty();
-        prune_due = prune_requested_ || now >= next_prune;
-        if (stop_ || prune_due || pending_.size() >= batch || !pending_feedback_.empty() ||
-            flush_target_ > written_seq_ || flush_requested_ > flush_served_ ||
-            (anything && now >= next_flush)) {
-          break;
-        }
-        if (!anything) next_flush = now + options_.flush_interval;
-        wake_.wait_until(lock, std::min(next_flush, next_prune));
-      }
-      rows.swap(pending_);  // everything queued; written below in batches
+      std::lock_guard lock(mu_);
+      round_prune_ = role != Role::kBackground &&
+                     (prune_requested_ || SteadyClock::now() >= next_prune_);
+      if (round_prune_) prune_requested_ = false;
+      round_rows_.swap(pending_);  // everything queued; written below in batches
       pending_count_.store(0, std::memory_order_relaxed);
-      in_writer_ = rows.size();
-      feedback.swap(pending_feedback_);
-      versions.swap(pending_versions_);
-      stopping = stop_;
-      serving = flush_requested_;
-      if (prune_due) prune_requested_ = false;
+      in_writer_ = round_rows_.size();
+      round_feedback_.swap(pending_feedback_);
+      round_versions_.swap(pending_versions_);
+      round_serving_ = flush_requested_;
       queue_metric_.set(static_cast<double>(in_writer_));
     }
     // The changelog from the rows (not on the I/O threads): first and last time each version
     // was seen.
-    for (const RequestRecord& r : rows) {
+    for (const RequestRecord& r : round_rows_) {
       if (r.model_version.empty() || r.provider.empty()) continue;
-      VersionNote& note = versions[{r.provider, r.model, r.model_version}];
+      VersionNote& note = round_versions_[{r.provider, r.model, r.model_version}];
       if (note.first_ms == 0 || r.ts_ms < note.first_ms) note.first_ms = r.ts_ms;
       note.last_ms = std::max(note.last_ms, r.ts_ms);
     }
-    // One transaction per batch; the first also carries feedback and versions (even when no
-    // rows are queued).
-    for (std::size_t start = 0; start < rows.size() || start == 0; start += batch) {
-      const std::size_t n = start < rows.size() ? std::min(batch, rows.size() - start) : 0;
-      const std::span<const RequestRecord> chunk(rows.data() + start, n);
-      const bool extras = start == 0 && (!feedback.empty() || !versions.empty());
-      if (n == 0 && !extras) break;
-      Status s;
-      // A failed batch is retried a few times (the store may be restarting), then dropped.
-      for (int attempt = 0; attempt < 3; ++attempt) {
-        s = db_->transaction([&]() -> Status {
-          if (Status w = writeRows(chunk); !w.isOk()) return w;
-          if (!extras) return Status::ok();
-          if (Status w = writeFeedback(feedback); !w.isOk()) return w;
-          for (const auto& [key, note] : versions) {
+    round_next_ = 0;
+    round_extras_ = !round_feedback_.empty() || !round_versions_.empty();
+    round_open_ = true;
+  }
+  // One transaction per batch; the first also carries feedback and versions (even when no rows
+  // are queued). The background writer stops at an INSERT boundary once a catch-up starts.
+  const std::atomic<bool>* hand_over = role == Role::kBackground ? &hand_over_ : nullptr;
+  while (round_next_ < round_rows_.size() || round_extras_) {
+    if (hand_over != nullptr && hand_over->load(std::memory_order_relaxed)) return false;
+    const std::size_t n = std::min(batch, round_rows_.size() - round_next_);
+    const std::span<const RequestRecord> chunk(round_rows_.data() + round_next_, n);
+    const bool extras = round_extras_;
+    std::size_t inserted = 0;
+    Status s;
+    // A failed batch is retried a few times (the store may be restarting), then dropped.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      inserted = 0;
+      s = db_->transaction([&]() -> Status {
+        if (extras) {
+          if (Status w = writeFeedback(round_feedback_); !w.isOk()) return w;
+          for (const auto& [key, note] : round_versions_) {
             const Value params[] = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
                                     text(note.identity), note.first_ms, note.last_ms};
             if (Status w = db_->exec(kUpsertVersion, params); !w.isOk()) return w;
           }
-          return Status::ok();
-        });
-        if (s.isOk()) break;
-        errors_metric_.inc();
-        logEvent(spdlog::level::warn, "request_log_write_failed",
-                 {{"error", s.message()}, {"rows", static_cast<long long>(n)},
-                  {"attempt", static_cast<long long>(attempt + 1)}});
-        std::unique_lock lock(mu_);
-        if (stop_) break;
-        wake_.wait_for(lock, options_.flush_interval, [&] { return stop_; });
-      }
-      const std::size_t taken = n + (extras ? feedback.size() : 0);
-      if (s.isOk()) {
-        written_.fetch_add(n, std::memory_order_relaxed);
-        written_metric_.inc(static_cast<double>(n));
-      } else {
-        dropped_.fetch_add(taken, std::memory_order_relaxed);
-        dropped_metric_.inc(static_cast<double>(taken));
-      }
-      {
-        std::lock_guard lock(mu_);
-        written_seq_ += taken;
-        in_writer_ -= n;
-      }
-      done_.notify_all();  // flush() callers may be waiting for this batch
+        }
+        return writeRows(chunk, hand_over, role == Role::kOnly, inserted);
+      });
+      if (s.isOk()) break;
+      errors_metric_.inc();
+      logEvent(spdlog::level::warn, "request_log_write_failed",
+               {{"error", s.message()}, {"rows", static_cast<long long>(n)},
+                {"attempt", static_cast<long long>(attempt + 1)}});
+      std::unique_lock lock(mu_);
+      if (stop_) break;
+      wake_.wait_for(lock, options_.flush_interval, [&] { return stop_; });
     }
-    feedback.clear();
-    versions.clear();
-    next_flush = SteadyClock::now() + options_.flush_interval;
-    if (prune_due) {
-      if (Status s = prune(); !s.isOk()) {
-        errors_metric_.inc();
-        logEvent(spdlog::level::warn, "request_log_prune_failed", {{"error", s.message()}});
-      }
-      next_prune = SteadyClock::now() + options_.prune_interval;
+    const std::size_t rows_done = s.isOk() ? inserted : n;  // a failed batch is dropped whole
+    const std::size_t taken = rows_done + (extras ? round_feedback_.size() : 0);
+    if (s.isOk()) {
+      written_.fetch_add(inserted, std::memory_order_relaxed);
+      written_metric_.inc(static_cast<double>(inserted));
+    } else {
+      dropped_.fetch_add(taken, std::memory_order_relaxed);
+      dropped_metric_.inc(static_cast<double>(taken));
     }
-    for (RequestRecord& r : rows) recycle(r);  // outside the lock: may free payloads
+    round_next_ += rows_done;
+    round_extras_ = false;
     {
       std::lock_guard lock(mu_);
-      // This round's rows go back to the producers as spares.
-      for (RequestRecord& r : rows) {
-        if (spares_.size() >= spare_cap) break;
-        spares_.push_back(std::move(r));
-      }
-      rows.clear();
-      flush_served_ = std::max(flush_served_, serving);
-      if (prune_due) ++prunes_done_;
-      if (stopping && pending_.empty() && pending_feedback_.empty() && pending_versions_.empty()) {
-        writer_exited_ = true;
-        done_.notify_all();
-        return;
-      }
+      written_seq_ += taken;
+      in_writer_ -= rows_done;
     }
-    done_.notify_all();
+    done_.notify_all();  // flush() callers may be waiting for this batch
   }
+  round_feedback_.clear();
+  round_versions_.clear();
+  if (round_prune_) {
+    if (Status s = prune(); !s.isOk()) {
+      errors_metric_.inc();
+      logEvent(spdlog::level::warn, "request_log_prune_failed", {{"error", s.message()}});
+    }
+  }
+  for (RequestRecord& r : round_rows_) recycle(r);  // outside the lock: may free payloads
+  {
+    std::lock_guard lock(mu_);
+    const auto now = SteadyClock::now();
+    next_flush_ = now + options_.flush_interval;
+    if (round_prune_) {
+      next_prune_ = now + options_.prune_interval;
+      ++prunes_done_;
+    }
+    // This round's rows go back to the producers as spares.
+    for (RequestRecord& r : round_rows_) {
+      if (spares_.size() >= spare_cap) break;
+      spares_.push_back(std::move(r));
+    }
+    round_rows_.clear();
+    flush_served_ = std::max(flush_served_, round_serving_);
+  }
+  round_open_ = false;
+  done_.notify_all();
+  return true;
 }
 
-Status RequestLog::writeRows(std::span<const RequestRecord> rows) {
+Status RequestLog::writeRows(std::span<const RequestRecord> rows, const std::atomic<bool>* stop,
+                             bool yield_between, std::size_t& written) {
   if (params_.size() < kRowsPerInsert * kColumns) params_.resize(kRowsPerInsert * kColumns);
   for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
     const std::size_t n = std::min(kRowsPerInsert, rows.size() - start);
     for (std::size_t i = 0; i < n; ++i) setRow(i, rows[start + i]);
     const std::span<const Value> params(params_.data(), n * kColumns);
     if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
-    // A long batch in short bursts: an I/O thread waiting for this core gets it after one
-    // INSERT (a fraction of a millisecond), not after the whole batch. Not with a backlog
-    // (rows in hand and queued past a quarter of the queue): then it needs its whole share of
-    // the CPU to keep up.
+    written += n;
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
+    // The only writer, at normal priority: a long batch in short bursts, so an I/O thread
+    // waiting for this core gets it after one INSERT (a fraction of a millisecond), not after
+    // the whole batch. Not with a backlog (rows in hand and queued past a quarter of the
+    // queue): then it needs its whole share of the CPU to keep up.
     const std::size_t left = rows.size() - start - n;
-    if (left > 0 && left + pending_count_.load(std::memory_order_relaxed) <
-                        static_cast<std::size_t>(options_.queue_capacity) / 4) {
+    if (yield_between && left > 0 &&
+        left + pending_count_.load(std::memory_order_relaxed) <
+            static_cast<std::size_t>(options_.queue_capacity) / 4) {
       std::this_thread::yield();
     }
   }

@@ -11,14 +11,23 @@
 // writer takes the whole queue at once by swapping vectors) and wakes the writer only when a
 // batch is full. queue_capacity bounds the queue; the writer holds at most as many rows again
 // while it writes them. Written rows go back to the producers as spares (takeSpare()) whose strings
-// keep their capacity, so a warm I/O thread fills a row without allocating. While it keeps
-// up, the writer yields the core between its multi-row INSERTs, so a long batch delays a
-// waiting I/O thread by one INSERT; it reuses its statement parameters across batches and
-// derives the model-version changelog from the rows it writes.
+// keep their capacity, so a warm I/O thread fills a row without allocating. The writer reuses
+// its statement parameters across batches and derives the model-version changelog from the
+// rows it writes.
+//
+// The writer never competes with requests for a core: it runs under SCHED_IDLE, so it only
+// gets CPU time no I/O thread wants. When that is not enough (the queue passes catch_up_depth,
+// or rows wait 2 x flush_interval without progress, or flush()/shutdown wants them written
+// now) a second writer at normal priority takes over at the next multi-row INSERT and drains
+// the queue, then goes back to sleep (switchyard_request_log_catch_ups_total counts these).
+// Two threads because an unprivileged thread can enter SCHED_IDLE but never leave it. Where
+// the kernel refuses SCHED_IDLE, or writer_background is off, one normal-priority writer
+// does everything and yields its core between INSERTs while it has no backlog.
 //
 // Thread-safety: enqueue*(), takeSpare() and flush() may be called from any thread; the Database
-// is used only by the writer thread (and by open() before the thread starts).
+// is used only by the writer threads, one at a time (and by open() before they start).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -99,10 +108,12 @@ struct RequestLogOptions {
   std::int64_t max_rows = 0;             // 0: unbounded
   std::chrono::milliseconds prune_interval{300'000};
   std::size_t max_payload_bytes = 64 * 1024;
-  // >= 0: the writer thread runs under SCHED_BATCH with this nice value (0..19), giving way to
-  // I/O threads on busy cores at the risk of falling behind and dropping rows under load;
-  // -1 (the default) leaves its scheduling alone.
-  int writer_nice = -1;
+  // The writer runs under SCHED_IDLE with a normal-priority writer for catching up (above);
+  // false: one normal-priority writer.
+  bool writer_background = true;
+  // Queue depth at which the normal-priority writer takes over; 0: max(2 x batch_size,
+  // queue_capacity / 8).
+  int catch_up_depth = 0;
   // Local models whose GGUF file hash goes into the model-version changelog at start-up:
   // (provider, model, path).
   std::vector<std::tuple<std::string, std::string, std::string>> local_models;
@@ -116,6 +127,8 @@ std::span<const store::Migration> telemetryMigrations();
 
 class RequestLog {
  public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   // Migrates the schema (blocking: call at start-up) and starts the writer thread.
   static Result<std::unique_ptr<RequestLog>> open(store::DatabasePtr db, RequestLogOptions options,
                                                   Registry& metrics);
@@ -139,12 +152,34 @@ class RequestLog {
 
   std::uint64_t written() const { return written_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
+  // Times the normal-priority writer took over from the background one.
+  std::uint64_t catchUps() const { return catch_ups_.load(); }
+  // Whether the writer runs in the background (SCHED_IDLE) with a catch-up writer.
+  bool backgroundWriter() const { return background_; }
 
  private:
+  enum class Role {
+    kOnly,        // the one writer, normal priority
+    kBackground,  // SCHED_IDLE: timed and full batches while no catch-up is on
+    kCatchUp,     // normal priority: backlogs, flush(), pruneNow(), shutdown
+  };
+
   RequestLog(store::DatabasePtr db, RequestLogOptions options, Registry& metrics);
-  void run();
+  void run(Role role);
+  // Waits (mu_ held) until `role` has a round to write; false when the thread should exit.
+  bool waitForWork(Role role, std::unique_lock<std::mutex>& lock);
+  // Writes a round (round_mu_ held): takes the queue when no round is open, then writes it in
+  // batches. The background writer stops at an INSERT boundary when a catch-up starts (the
+  // round stays open for the catch-up writer); returns true when the round is finished.
+  bool writeRound(Role role);
+  // A catch-up is needed now (mu_ held): starts it unless one is on. `fell_behind` counts it
+  // in catchUps() (not for flush(), retention or shutdown).
+  void startCatchUpLocked(bool fell_behind);
   void hashLocalModels();
-  Status writeRows(std::span<const RequestRecord> rows);
+  // Multi-row INSERTs for `rows`; with `stop`, returns after the first INSERT that finds it
+  // set. `written` counts the rows inserted.
+  Status writeRows(std::span<const RequestRecord> rows, const std::atomic<bool>* stop,
+                   bool yield_between, std::size_t& written);
   Status writeFeedback(const std::vector<FeedbackRecord>& feedback);
   void setRow(std::size_t slot, const RequestRecord& r);  // into params_
   Status prune();
@@ -177,6 +212,27 @@ class RequestLog {
   bool prune_requested_ = false;
   std::uint64_t prunes_done_ = 0;
   bool stop_ = false;
+  SteadyTime next_flush_;  // the background (or only) writer's timer for partial batches
+  SteadyTime next_prune_;
+  // Catch-up (see the top of the file); catch_up_ under mu_, hand_over_ its lock-free copy for
+  // the background writer's INSERT loop.
+  bool background_ = false;  // set by open() before any producer runs
+  std::size_t catch_up_depth_ = 0;
+  bool catch_up_ = false;
+  std::atomic<bool> hand_over_{false};
+  std::condition_variable catch_up_wake_;
+  std::atomic<std::uint64_t> catch_ups_{0};
+
+  // The open round: only the writer holding round_mu_ touches these.
+  std::mutex round_mu_;
+  bool round_open_ = false;
+  std::vector<RequestRecord> round_rows_;  // taken from pending_ by swapping, kept for capacity
+  std::size_t round_next_ = 0;             // first row not yet written
+  std::vector<FeedbackRecord> round_feedback_;
+  std::map<VersionKey, VersionNote> round_versions_;
+  bool round_extras_ = false;  // feedback and versions still to write (with the first batch)
+  bool round_prune_ = false;
+  std::uint64_t round_serving_ = 0;  // flush() generation this round serves
 
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
@@ -185,12 +241,14 @@ class RequestLog {
   Counter& errors_metric_;
   Counter& pruned_metric_;
   Gauge& queue_metric_;
+  Counter& catch_up_metric_;
 
   std::vector<store::Value> params_;  // writer thread: one multi-row INSERT's parameters
 
   std::atomic<bool> stop_hashing_{false};
   std::thread hasher_;
-  std::thread writer_;
+  std::thread writer_;    // background (or the only writer)
+  std::thread catch_up_writer_;  // normal priority, when writer_ is in the background
 };
 
 }  // namespace switchyard::telemetry

@@ -4,6 +4,7 @@
 #include "switchyard/telemetry/request_log.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -172,6 +173,7 @@ TEST_P(RequestLogTest, FullQueueDropsAndCountsAndShutdownWritesEveryQueuedRow) {
   options.batch_size = 1000;        // never a full batch
   options.flush_interval = 1h;      // and no timer: rows stay queued until shutdown
   options.queue_capacity = 5;
+  options.catch_up_depth = 1000;    // and no catch-up (the queue never gets that deep)
   {
     auto log = open(options);
     ASSERT_NE(log, nullptr);
@@ -184,6 +186,93 @@ TEST_P(RequestLogTest, FullQueueDropsAndCountsAndShutdownWritesEveryQueuedRow) {
     EXPECT_EQ(count("request_log"), 0);  // still queued
   }
   EXPECT_EQ(count("request_log"), 5);  // the destructor flushed them
+}
+
+// The writer's scheduling: under SCHED_IDLE by default (a normal-priority catch-up writer
+// beside it), both threads named for top -H.
+TEST_P(RequestLogTest, TheWriterRunsInTheBackgroundWithACatchUpWriter) {
+  auto log = open(RequestLogOptions{});
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->backgroundWriter());  // lowering one's own priority needs no privilege
+  // The catch-up thread names itself once it runs: look for a moment.
+  int idle = -1, normal = -1;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((idle < 0 || normal < 0) && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      const int policy = ::sched_getscheduler(std::stoi(task.path().filename().string()));
+      if (name == "sy-log-writer" && policy >= 0) idle = policy;
+      if (name == "sy-log-catchup" && policy >= 0) normal = policy;
+    }
+    if (idle < 0 || normal < 0) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(idle, SCHED_IDLE);
+  EXPECT_EQ(normal, SCHED_OTHER);
+  ASSERT_TRUE(log->enqueue(row("bg-1")));
+  log->flush();
+  EXPECT_EQ(count("request_log"), 1);
+}
+
+// Every core busy with normal-priority work: the SCHED_IDLE writer gets (almost) no CPU, so a
+// backlog must bring in the catch-up writer, which writes every row without flush().
+TEST_P(RequestLogTest, ABacklogIsWrittenAtNormalPriorityWhenTheCoresAreBusy) {
+  RequestLogOptions options;
+  options.batch_size = 64;
+  options.queue_capacity = 4000;
+  options.catch_up_depth = 500;
+  options.flush_interval = 1h;  // no timer: only batches and the catch-up write rows
+  auto log = open(options);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->backgroundWriter());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> hogs;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < cores; ++i) {
+    hogs.emplace_back([&stop] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  }
+  constexpr int kRows = 3000;
+  int accepted = 0;
+  for (int i = 0; i < kRows; ++i) accepted += log->enqueue(row("hog-" + std::to_string(i))) ? 1 : 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (log->written() < static_cast<std::uint64_t>(accepted) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  stop.store(true);
+  for (std::thread& t : hogs) t.join();
+  EXPECT_EQ(accepted, kRows);
+  EXPECT_EQ(log->written(), static_cast<std::uint64_t>(kRows));
+  EXPECT_GE(log->catchUps(), 1u);
+  EXPECT_NE(registry_.render().find("switchyard_request_log_catch_ups_total "), std::string::npos);
+  EXPECT_EQ(count("request_log"), kRows);
+}
+
+// writer_background off (or a kernel that refuses SCHED_IDLE): one normal-priority writer that
+// writes batches, timed partial batches and everything at shutdown.
+TEST_P(RequestLogTest, WithoutABackgroundWriterOneWriterDoesItAll) {
+  RequestLogOptions options;
+  options.writer_background = false;
+  options.batch_size = 10;
+  options.flush_interval = 50ms;
+  {
+    auto log = open(options);
+    ASSERT_NE(log, nullptr);
+    EXPECT_FALSE(log->backgroundWriter());
+    for (int i = 0; i < 25; ++i) ASSERT_TRUE(log->enqueue(row("one-" + std::to_string(i))));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (log->written() < 25 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(log->written(), 25u);  // two full batches and the timer's partial one
+    EXPECT_EQ(log->catchUps(), 0u);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->enqueue(row("late-" + std::to_string(i))));
+  }
+  EXPECT_EQ(count("request_log"), 30);
 }
 
 TEST_P(RequestLogTest, RowsKeepTheirOrderAcrossBatchBoundaries) {

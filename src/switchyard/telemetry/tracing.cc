@@ -12,6 +12,7 @@
 
 #include "switchyard/api/json_writer.h"  // appendJsonString
 #include "switchyard/core/log.h"
+#include "switchyard/core/thread.h"
 #include "switchyard/core/version.h"
 
 namespace switchyard::telemetry {
@@ -411,6 +412,7 @@ Result<std::unique_ptr<SpanExporter>> SpanExporter::create(ExporterOptions optio
       new SpanExporter(std::move(options), std::move(*origin), std::move(target), metrics));
   SpanExporter* raw = exporter.get();
   exporter->thread_ = std::thread([raw] {
+    setCurrentThreadName("sy-otlp");
     asio::co_spawn(raw->io_, raw->loop(), asio::detached);
     raw->io_.run();
   });
