@@ -20,6 +20,8 @@
 #   KEEP_TMP=1      keep the temp dir (configs, logs, raw wrk output)
 #   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry);
 #                   log keeps only the request log, metrics only /metrics
+#   SWITCHYARD_BUSY_POLL_US [0]: server.busy_poll_us (I/O threads poll that long before
+#                   sleeping; see docs/configuration.md)
 #   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
 #                   TRACES_SAMPLE_RATIO [1]) to the nginx stub's /v1/traces (bench/telemetry)
 #   RATE            offered requests per second instead of as fast as possible: each of the C
@@ -58,6 +60,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-1}
 SWITCHYARD_WORKERS=${SWITCHYARD_WORKERS:-0}
 SWITCHYARD_ACCESS_LOG=${SWITCHYARD_ACCESS_LOG:-false}
 SWITCHYARD_TELEMETRY=${SWITCHYARD_TELEMETRY:-on}
+SWITCHYARD_BUSY_POLL_US=${SWITCHYARD_BUSY_POLL_US:-0}
 SWITCHYARD_TRACES=${SWITCHYARD_TRACES:-off}
 TRACES_SAMPLE_RATIO=${TRACES_SAMPLE_RATIO:-1}
 PERF_REQUESTS=${PERF_REQUESTS:-20000}
@@ -196,6 +199,7 @@ start_switchyard() {
 server:
   listen: 127.0.0.1:0
   workers: $SWITCHYARD_WORKERS
+  busy_poll_us: $SWITCHYARD_BUSY_POLL_US
 log:
   level: info
   access_log: $SWITCHYARD_ACCESS_LOG

@@ -65,9 +65,10 @@ constexpr std::string_view kGuardBuiltinTypes[] = {
     "GCP_API_KEY",    "GCP_SERVICE_ACCOUNT_KEY", "AZURE_STORAGE_KEY", "GITHUB_TOKEN",
     "SLACK_TOKEN",    "SLACK_WEBHOOK",  "OPENAI_API_KEY",    "ANTHROPIC_API_KEY",
     "PRIVATE_KEY",    "JWT",            "SECRET"};
+constexpr int kMaxBusyPollUs = 10'000;
 constexpr std::string_view kServerKeys[] = {
     "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
-    "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout"};
+    "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout",    "busy_poll_us"};
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kProviderKeys[] = {
@@ -771,7 +772,8 @@ bool Loader::loadServer(const Field& f, ServerConfig& out) {
          duration(m, "header_timeout", false, out.header_timeout) &&
          duration(m, "idle_timeout", false, out.idle_timeout) &&
          duration(m, "request_timeout", false, out.request_timeout) &&
-         duration(m, "drain_timeout", true, out.drain_timeout);
+         duration(m, "drain_timeout", true, out.drain_timeout) &&
+         integer(m, "busy_poll_us", 0, kMaxBusyPollUs, out.busy_poll_us);
 }
 
 bool Loader::loadLog(const Field& f, LogConfig& out) {

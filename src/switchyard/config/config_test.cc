@@ -185,6 +185,7 @@ TEST(ConfigTest, EmptyDocumentGivesDefaults) {
     EXPECT_EQ(c.server.idle_timeout, 60s);
     EXPECT_EQ(c.server.request_timeout, 10min);
     EXPECT_EQ(c.server.drain_timeout, 30s);
+    EXPECT_EQ(c.server.busy_poll_us, 0);  // off
     EXPECT_EQ(c.log.level, "info");
     EXPECT_EQ(c.log.format, "text");
     EXPECT_EQ(c.log.file, "");
@@ -313,6 +314,15 @@ providers:
 )");
   EXPECT_THAT(s.message(),
               HasSubstr("test.yaml:6: providers[0].timeouts.idle: expected a duration"));
+}
+
+TEST(ConfigTest, BusyPollIsMicrosecondsUpToTenMilliseconds) {
+  EXPECT_EQ(parseOk("server:\n  busy_poll_us: 0\n").server.busy_poll_us, 0);
+  EXPECT_EQ(parseOk("server:\n  busy_poll_us: 10000\n").server.busy_poll_us, 10'000);
+  for (const std::string text : {"-1", "10001", "50us", "fast"}) {
+    const Status s = parseError("server:\n  busy_poll_us: " + text + "\n");
+    EXPECT_THAT(s.message(), HasSubstr("test.yaml:2: server.busy_poll_us: ")) << text;
+  }
 }
 
 TEST(ConfigTest, Limits) {

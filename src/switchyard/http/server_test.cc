@@ -105,6 +105,37 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(handled_.load(), 3);
 }
 
+// With busy polling the I/O threads spin between events instead of sleeping: requests on
+// several connections are still answered, streamed, and the server still drains and stops.
+TEST_F(ServerTest, BusyPollingWorkersServeStreamAndShutDown) {
+  ServerOptions options;
+  options.busy_poll = std::chrono::microseconds(200);
+  startServer(options);
+  RawClient a(server_->port());
+  RawClient b(server_->port());
+  for (int i = 0; i < 20; ++i) {
+    RawClient& c = i % 2 == 0 ? a : b;
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    const std::string res = c.receive("echo:hi");
+    ASSERT_NE(res.find("HTTP/1.1 200"), std::string::npos) << res;
+  }
+  // Idle longer than the window: the workers sleep, and a new request wakes them.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  a.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  const std::string streamed = a.receive("0\r\n\r\n");
+  EXPECT_NE(streamed.find("data: 2"), std::string::npos) << streamed;
+  EXPECT_EQ(handled_.load(), 21);
+  b.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  while (server_->inFlight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto done = std::async(std::launch::async, [&] {
+    return server_->shutdown(std::chrono::milliseconds(5000));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release_.store(true);
+  EXPECT_EQ(done.get(), 0u);
+  EXPECT_NE(b.receive().find("slow done"), std::string::npos);
+}
+
 TEST_F(ServerTest, ChunkedStreamIsFramedAndTerminated) {
   startServer();
   RawClient c(server_->port());

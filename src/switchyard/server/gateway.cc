@@ -1036,6 +1036,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
   options.max_connections = cfg.server.max_connections;
   options.header_timeout = cfg.server.header_timeout;
   options.idle_timeout = cfg.server.idle_timeout;
+  options.busy_poll = std::chrono::microseconds(cfg.server.busy_poll_us);
   Handlers* handlers = gateway->handlers_.get();
   auto server = http::Server::create(
       options, [handlers](http::Request& req, http::ResponseWriter& writer,

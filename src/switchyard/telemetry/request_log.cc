@@ -357,8 +357,10 @@ RequestLog::~RequestLog() {
   }
   wake_.notify_all();
   catch_up_wake_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  // The catch-up writer writes what is left; the background one only has to notice stop_
+  // (which, under SCHED_IDLE on a busy machine, can take a moment).
   if (catch_up_writer_.joinable()) catch_up_writer_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
 namespace {
