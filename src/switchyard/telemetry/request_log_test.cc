@@ -216,13 +216,14 @@ TEST_P(RequestLogTest, TheWriterRunsInTheBackgroundWithACatchUpWriter) {
 }
 
 // Every core busy with normal-priority work: the SCHED_IDLE writer gets (almost) no CPU, so a
-// backlog must bring in the catch-up writer, which writes every row without flush().
+// backlog (and, for the last partial batch, rows that wait 2 x flush_interval without progress)
+// must bring in the catch-up writer, which writes every row without flush().
 TEST_P(RequestLogTest, ABacklogIsWrittenAtNormalPriorityWhenTheCoresAreBusy) {
   RequestLogOptions options;
   options.batch_size = 64;
   options.queue_capacity = 4000;
   options.catch_up_depth = 500;
-  options.flush_interval = 1h;  // no timer: only batches and the catch-up write rows
+  options.flush_interval = 100ms;
   auto log = open(options);
   ASSERT_NE(log, nullptr);
   ASSERT_TRUE(log->backgroundWriter());
