@@ -28,6 +28,25 @@ TEST(DatabaseTest, RoundTripsEveryValueKind) {
   EXPECT_TRUE((*rows)[0].isNull(3));
 }
 
+// A cached statement run again binds NULL where the last run bound a value: NULLs are not
+// bound one by one (every parameter is cleared after each run), so this must hold anyway.
+TEST(DatabaseTest, AReusedStatementBindsNullWhereItBoundAValueBefore) {
+  auto db = openDatabase("sqlite::memory:");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(migrate(**db, "test", kMigrations).isOk());
+  constexpr std::string_view kInsert =
+      "INSERT INTO items (id, name, price, note) VALUES (?, ?, ?, ?)";
+  const Value first[] = {std::int64_t{1}, std::string("a"), 1.5, std::string("noted")};
+  const Value second[] = {std::int64_t{2}, std::string("b"), std::monostate{}, std::monostate{}};
+  ASSERT_TRUE((*db)->exec(kInsert, first).isOk());
+  ASSERT_TRUE((*db)->exec(kInsert, second).isOk());
+  auto rows = (*db)->query("SELECT price, note FROM items WHERE id = 2");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_TRUE((*rows)[0].isNull(0));
+  EXPECT_TRUE((*rows)[0].isNull(1));
+}
+
 TEST(DatabaseTest, MigrationsApplyOnceAndRecordVersions) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("sy_store_test_" + std::to_string(::getpid()) + ".db");

@@ -134,9 +134,9 @@ class SqliteDatabase final : public Database {
       } else if (const auto* s = std::get_if<std::string>(&v)) {
         // Not copied: `params` outlive the statement's use, which unbind() ends.
         rc = sqlite3_bind_text64(stmt, at, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
-      } else {
-        rc = sqlite3_bind_null(stmt, at);
       }
+      // NULL needs no call: a statement starts with every parameter NULL, and unbind() clears
+      // them after each use.
       if (rc != SQLITE_OK) {
         Status bad = error("bind", sql);
         unbind(stmt);
