@@ -126,7 +126,9 @@ TEST_F(ServerTest, BusyPollingWorkersServeStreamAndShutDown) {
   EXPECT_NE(streamed.find("data: 2"), std::string::npos) << streamed;
   EXPECT_EQ(handled_.load(), 21);
   b.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
-  while (server_->inFlight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Wait for the handler itself (inFlight() may still count the stream on `a` for a moment
+  // after its last chunk reached the client; a shutdown then would find `b` idle and close it).
+  while (handled_.load() < 22) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto done = std::async(std::launch::async, [&] {
     return server_->shutdown(std::chrono::milliseconds(5000));
   });
