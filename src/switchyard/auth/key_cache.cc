@@ -9,10 +9,12 @@ Result<std::unique_ptr<KeyCache>> KeyCache::create(KeyStore& store,
                                                    std::chrono::milliseconds interval) {
   std::unique_ptr<KeyCache> cache(new KeyCache(store, interval));
   if (Status s = cache->reload(); !s.isOk()) return fail(std::move(s));
-  if (interval.count() > 0) cache->thread_ = std::thread([p = cache.get()] {
+  if (interval.count() > 0) {
+    cache->thread_ = std::thread([p = cache.get()] {
       setCurrentThreadName("sy-key-cache");
       p->run();
     });
+  }
   return cache;
 }
 

@@ -28,7 +28,7 @@ struct ServerConfig {
   Millis idle_timeout{60'000};      // keep-alive connections idle longer than this are closed
   Millis request_timeout{600'000};  // whole request, upstream call included
   Millis drain_timeout{30'000};     // graceful shutdown waits this long for in-flight requests
-  int busy_poll_us = 0;  // I/O threads poll this many µs before sleeping; 0: off
+  int busy_poll_us = 0;             // I/O threads poll this many µs before sleeping; 0: off
 };
 
 struct LogConfig {

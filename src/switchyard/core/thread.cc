@@ -15,10 +15,9 @@ void setCurrentThreadName(std::string_view name) {
   (void)::pthread_setname_np(::pthread_self(), buf.data());
 }
 
-bool setCurrentThreadBackground(bool background) {
+bool setCurrentThreadBackground() {
   sched_param param{};
-  return ::pthread_setschedparam(::pthread_self(), background ? SCHED_IDLE : SCHED_OTHER,
-                                 &param) == 0;
+  return ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &param) == 0;
 }
 
 }  // namespace switchyard

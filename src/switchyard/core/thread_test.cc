@@ -42,7 +42,7 @@ TEST(ThreadTest, BackgroundSchedulingCanBeTurnedOnForTheCallingThread) {
   int policy_in = -1;
   bool ok = false;
   std::thread t([&] {
-    ok = setCurrentThreadBackground(true);
+    ok = setCurrentThreadBackground();
     sched_param param{};
     ASSERT_EQ(::pthread_getschedparam(::pthread_self(), &policy_in, &param), 0);
   });

@@ -272,19 +272,18 @@ Result<std::unique_ptr<RequestLog>> RequestLog::open(store::DatabasePtr db,
   const auto now = SteadyClock::now();
   raw->next_flush_ = now + raw->options_.flush_interval;
   raw->next_prune_ = now + raw->options_.prune_interval;
-  const std::size_t batch = static_cast<std::size_t>(std::max(1, raw->options_.batch_size));
   const std::size_t capacity = static_cast<std::size_t>(std::max(1, raw->options_.queue_capacity));
   raw->catch_up_depth_ =
       raw->options_.catch_up_depth > 0
           ? static_cast<std::size_t>(raw->options_.catch_up_depth)
-          : std::min(capacity, std::max(2 * batch, capacity / 8));
+          : std::min(capacity, std::max(2 * raw->batch_, capacity / 8));
   // The writer tries SCHED_IDLE first; the catch-up writer is started (from this thread, so
   // with normal scheduling) only where that worked.
   std::promise<bool> in_background;
   std::future<bool> background = in_background.get_future();
   raw->writer_ = std::thread([raw, &in_background] {
     setCurrentThreadName("sy-log-writer");
-    const bool idle = raw->options_.writer_background && setCurrentThreadBackground(true);
+    const bool idle = raw->options_.writer_background && setCurrentThreadBackground();
     in_background.set_value(idle);  // `in_background` is gone after this
     raw->run(idle ? Role::kBackground : Role::kOnly);
   });
@@ -321,6 +320,7 @@ Result<std::unique_ptr<RequestLog>> RequestLog::open(store::DatabasePtr db,
 RequestLog::RequestLog(store::DatabasePtr db, RequestLogOptions options, Registry& metrics)
     : db_(std::move(db)),
       options_(std::move(options)),
+      batch_(static_cast<std::size_t>(std::max(1, options_.batch_size))),
       written_metric_(metrics
                           .counter("switchyard_request_log_rows_written_total",
                                    "Request log rows written to the store.")
@@ -490,7 +490,6 @@ void RequestLog::startCatchUpLocked(bool fell_behind) {
 }
 
 bool RequestLog::waitForWork(Role role, std::unique_lock<std::mutex>& lock) {
-  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
   std::uint64_t seen_written = written_seq_;
   auto progress_at = SteadyClock::now();
   for (;;) {
@@ -525,7 +524,7 @@ bool RequestLog::waitForWork(Role role, std::unique_lock<std::mutex>& lock) {
         continue;
       }
     }
-    if (stop_ || prune_requested_ || now >= next_prune_ || pending_.size() >= batch ||
+    if (stop_ || prune_requested_ || now >= next_prune_ || pending_.size() >= batch_ ||
         !pending_feedback_.empty() || flush_target_ > written_seq_ ||
         flush_requested_ > flush_served_ || (anything && now >= next_flush_)) {
       return true;
@@ -536,7 +535,6 @@ bool RequestLog::waitForWork(Role role, std::unique_lock<std::mutex>& lock) {
 }
 
 void RequestLog::run(Role role) {
-  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -554,7 +552,7 @@ void RequestLog::run(Role role) {
       done_.notify_all();
       return;
     }
-    if (role == Role::kCatchUp && !stop_ && pending_.size() < batch && !prune_requested_ &&
+    if (role == Role::kCatchUp && !stop_ && pending_.size() < batch_ && !prune_requested_ &&
         flush_requested_ <= flush_served_ && flush_target_ <= written_seq_) {
       catch_up_ = false;  // the background writer carries on
       hand_over_.store(false, std::memory_order_relaxed);
@@ -564,9 +562,8 @@ void RequestLog::run(Role role) {
 }
 
 bool RequestLog::writeRound(Role role) {
-  const std::size_t batch = static_cast<std::size_t>(std::max(1, options_.batch_size));
   const std::size_t spare_cap = std::min<std::size_t>(
-      2 * batch, static_cast<std::size_t>(std::max(0, options_.queue_capacity)));
+      2 * batch_, static_cast<std::size_t>(std::max(0, options_.queue_capacity)));
   if (!round_open_) {
     {
       std::lock_guard lock(mu_);
@@ -598,7 +595,7 @@ bool RequestLog::writeRound(Role role) {
   const std::atomic<bool>* hand_over = role == Role::kBackground ? &hand_over_ : nullptr;
   while (round_next_ < round_rows_.size() || round_extras_) {
     if (hand_over != nullptr && hand_over->load(std::memory_order_relaxed)) return false;
-    const std::size_t n = std::min(batch, round_rows_.size() - round_next_);
+    const std::size_t n = std::min(batch_, round_rows_.size() - round_next_);
     const std::span<const RequestRecord> chunk(round_rows_.data() + round_next_, n);
     const bool extras = round_extras_;
     std::size_t inserted = 0;

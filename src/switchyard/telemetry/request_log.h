@@ -193,6 +193,7 @@ class RequestLog {
 
   store::DatabasePtr db_;
   RequestLogOptions options_;
+  const std::size_t batch_;  // options_.batch_size, at least 1
 
   std::mutex mu_;
   std::condition_variable wake_;
@@ -247,7 +248,7 @@ class RequestLog {
 
   std::atomic<bool> stop_hashing_{false};
   std::thread hasher_;
-  std::thread writer_;    // background (or the only writer)
+  std::thread writer_;           // background (or the only writer)
   std::thread catch_up_writer_;  // normal priority, when writer_ is in the background
 };
 

@@ -4,7 +4,6 @@
 #include "switchyard/telemetry/request_log.h"
 
 #include <gtest/gtest.h>
-#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "switchyard/core/thread.h"
 #include "switchyard/store/testing/postgres_test_server.h"
 
 namespace switchyard::telemetry {
@@ -58,10 +58,7 @@ RequestRecord row(std::string id, std::int64_t ts_ms = nowMs()) {
 // writer have nothing to test.
 bool schedIdleAllowed() {
   bool ok = false;
-  std::thread([&ok] {
-    sched_param param{};
-    ok = ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &param) == 0;
-  }).join();
+  std::thread([&ok] { ok = setCurrentThreadBackground(); }).join();
   return ok;
 }
 
