@@ -4,7 +4,8 @@
 //   node load.mjs BASE_URL MODEL SCENARIO [options as KEY=VALUE]
 // Scenarios (print one JSON line each):
 //   single     one stream of TOKENS tokens: decode tok/s after the first token
-//   concurrent N streams of TOKENS tokens at once: aggregate tok/s over the wall time
+//   concurrent N streams of TOKENS tokens at once: aggregate tok/s over the wall time; with
+//              SYSTEM=W all N share a system prompt of W words (an app's instructions)
 //   prefix     TTFT of a PROMPT-token prompt cold, then of one sharing its first SHARED tokens
 const [base, model, scenario, ...rest] = process.argv.slice(2);
 const opt = Object.fromEntries(rest.map((kv) => kv.split('=')));
@@ -12,6 +13,7 @@ const TOKENS = Number(opt.TOKENS ?? 128);
 const STREAMS = Number(opt.STREAMS ?? 8);
 const PROMPT_WORDS = Number(opt.PROMPT ?? 2000);
 const SHARED_WORDS = Number(opt.SHARED ?? 1500);
+const SYSTEM_WORDS = Number(opt.SYSTEM ?? 0);
 
 // Words that are one token each in common BPE vocabularies, picked by a seeded generator so
 // both servers see the same text.
@@ -30,13 +32,15 @@ function text(words, seed) {
   return out.join(' ');
 }
 
-async function stream(content, maxTokens) {
+async function stream(content, maxTokens, system = null) {
   const started = performance.now();
+  const messages = [{ role: 'user', content }];
+  if (system !== null) messages.unshift({ role: 'system', content: system });
   const res = await fetch(`${base}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      model, messages: [{ role: 'user', content }], max_tokens: maxTokens, stream: true,
+      model, messages, max_tokens: maxTokens, stream: true,
       stream_options: { include_usage: true }, temperature: 0, ignore_eos: true,
       cache_prompt: true,
     }),
@@ -79,12 +83,18 @@ if (scenario === 'single') {
   out.decode_tok_s = (n - 1) / ((r.last - r.first) / 1000);
 } else if (scenario === 'concurrent') {
   await stream('Warm up.', 4);
+  const system = SYSTEM_WORDS > 0 ? text(SYSTEM_WORDS, 5) : null;
   const t0 = performance.now();
   const rs = await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(text(20, 100 + i),
-    TOKENS)));
+    TOKENS, system)));
   const t1 = performance.now();
   const n = rs.reduce((a, r) => a + r.usage.completion_tokens, 0);
+  if (SYSTEM_WORDS > 0) out.scenario = 'concurrent-system';
   out.streams = STREAMS;
+  out.system_words = SYSTEM_WORDS;
+  out.prompt_tokens = rs.reduce((a, r) => a + r.usage.prompt_tokens, 0);
+  out.cached_tokens = rs.reduce((a, r) => a + (r.usage.prompt_tokens_details?.cached_tokens ?? 0), 0);
+  out.ttft_ms_median = rs.map((r) => r.first - r.started).sort((a, b) => a - b)[rs.length >> 1];
   out.completion_tokens = n;
   out.wall_s = (t1 - t0) / 1000;
   out.aggregate_tok_s = n / out.wall_s;

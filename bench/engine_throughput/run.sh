@@ -7,6 +7,9 @@
 # Environment (defaults in brackets):
 #   SWITCHYARD_BIN [build/release/bin/switchyard]   THREADS [2]   PARALLEL [8]   CTX [8192]
 #   QUANTS [q8_0 q4_0]   ROUNDS [2]   TOKENS [128] (single)   CTOKENS [64] (per concurrent stream)
+#   SYSTEM [300] words of a system prompt all concurrent streams share (the second concurrent row)
+#   OMP_WAIT_POLICY [PASSIVE] for both servers (unset it, OMP_WAIT_POLICY=, for libgomp's default
+#   spin-then-sleep, which decodes faster on a machine with nothing else to run)
 #   MODEL_DIR [~/.cache/switchyard/bench-models]   OUT  also write the markdown table here
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,8 +17,11 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${SWITCHYARD_BIN:-$ROOT/build/release/bin/switchyard}
 THREADS=${THREADS:-2}; PARALLEL=${PARALLEL:-8}; CTX=${CTX:-8192}
 QUANTS=${QUANTS:-q8_0 q4_0}; ROUNDS=${ROUNDS:-2}; TOKENS=${TOKENS:-128}; CTOKENS=${CTOKENS:-64}
+SYSTEM=${SYSTEM:-300}
 MODEL_DIR=${MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/bench-models}
-export OMP_WAIT_POLICY=PASSIVE  # both servers: no spinning threads between requests
+# Both servers: no spinning threads between requests (an empty value: libgomp's default).
+if [[ -z ${OMP_WAIT_POLICY+set} ]]; then export OMP_WAIT_POLICY=PASSIVE
+elif [[ -z $OMP_WAIT_POLICY ]]; then unset OMP_WAIT_POLICY; fi
 
 llama_dir=$("$ROOT/scripts/bootstrap" --with-llama-tools --print-llama-dir)
 LLAMA_SERVER=$(find "$llama_dir/build" -name llama-server -type f -perm -u+x | head -1)
@@ -36,7 +42,8 @@ wait_ready() {  # url
 
 run_scenarios() {  # name base_url model -> appends JSON lines to $tmp/results
   local name=$1 url=$2 model=$3 q=$4
-  for sc in "single TOKENS=$TOKENS" "concurrent STREAMS=$PARALLEL TOKENS=$CTOKENS" "prefix PROMPT=2000 SHARED=1500"; do
+  for sc in "single TOKENS=$TOKENS" "concurrent STREAMS=$PARALLEL TOKENS=$CTOKENS" \
+      "concurrent STREAMS=$PARALLEL TOKENS=$CTOKENS SYSTEM=$SYSTEM" "prefix PROMPT=2000 SHARED=1500"; do
     node "$HERE/load.mjs" "$url" "$model" $sc | sed "s/^{/{\"server\":\"$name\",\"quant\":\"$q\",/" >>"$tmp/results"
   done
 }
@@ -93,6 +100,10 @@ for (const q of [...new Set(rows.map((r) => r.quant))]) {
   };
   line('1 stream decode tok/s', 'single', 'decode_tok_s', 1);
   line(`${parallel} streams aggregate tok/s`, 'concurrent', 'aggregate_tok_s', 1);
+  line(`${parallel} streams sharing a system prompt, aggregate tok/s`, 'concurrent-system',
+    'aggregate_tok_s', 1);
+  line(`${parallel} streams sharing a system prompt, median TTFT ms`, 'concurrent-system',
+    'ttft_ms_median', 0, true);
   line('TTFT cold 2000-token prompt, ms', 'prefix', 'cold_ttft_ms', 0, true);
   line('TTFT 1500 of 2000 tokens seen before, ms', 'prefix', 'warm_ttft_ms', 0, true);
   const sy = pick('switchyard', q, 'prefix', 'cold_ttft_ms') / pick('switchyard', q, 'prefix', 'warm_ttft_ms');

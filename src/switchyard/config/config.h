@@ -57,9 +57,10 @@ struct LocalModelConfig {
   int gpu_layers = 0;  // layers offloaded in CUDA builds
   int max_queue = 64;  // requests waiting for a sequence; more get 503
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted prompt KV kept in RAM
-  bool embeddings = false;    // also serve /v1/embeddings with this model
-  std::string chat_template;  // overrides the model's own Jinja template when set
-  bool preload = false;       // load at start-up rather than on first request
+  bool share_prefixes = true;  // prompts take a common prefix's KV from other sequences
+  bool embeddings = false;     // also serve /v1/embeddings with this model
+  std::string chat_template;   // overrides the model's own Jinja template when set
+  bool preload = false;        // load at start-up rather than on first request
 
   bool operator==(const LocalModelConfig&) const = default;
 };

@@ -800,6 +800,30 @@ providers:
             0u);
 }
 
+TEST(ConfigTest, LocalModelSharePrefixes) {
+  const std::string head = R"(providers:
+  - name: local
+    kind: local
+    models:
+      - name: tiny
+        path: /models/tiny.gguf
+)";
+  EXPECT_TRUE(parseOk(head).providers[0].models[0].local.share_prefixes);
+  EXPECT_FALSE(
+      parseOk(head + "        share_prefixes: false\n").providers[0].models[0].local.share_prefixes);
+  EXPECT_THAT(parseError(head + "        share_prefixes: sometimes\n").message(),
+              HasSubstr("test.yaml:7: providers[0].models[0].share_prefixes: expected"));
+  EXPECT_THAT(parseError(R"(providers:
+  - name: o
+    kind: openai
+    models:
+      - name: m
+        share_prefixes: true
+)")
+                  .message(),
+              HasSubstr("share_prefixes"));
+}
+
 TEST(ConfigTest, LocalModelLoraAdapters) {
   const Config c = parseOk(R"(
 providers:

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -22,6 +23,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/core/thread.h"
 #include "switchyard/engine/chat_format.h"
+#include "switchyard/engine/kv_cells.h"
 #include "switchyard/engine/llama_runtime.h"
 #include "switchyard/engine/model_maker.h"
 #include "switchyard/engine/prompt_cache.h"
@@ -52,6 +54,10 @@ using Clock = std::chrono::steady_clock;
 // Steps one adapter set may keep the context while sequences of another set wait: switching sets
 // makes llama.cpp reserve its compute graph again, so sets take turns in runs of steps.
 constexpr int kAdapterSetQuantum = 8;
+
+// A prefilling request sits out a step for an older one computing at least this many tokens of
+// its prompt (fewer are not worth delaying its first token by a step).
+constexpr std::size_t kMinSharedPrefixWait = 16;
 
 // Tokens per embedding decode when several inputs share one (each token costs an n_vocab-wide
 // output row in llama.cpp's embedding mode).
@@ -119,13 +125,14 @@ struct Request {
 
 struct Slot {
   llama_seq_id seq = 0;
-  TokenSeq cache;                // tokens whose KV this sequence holds, positions 0..cache.size()-1
-  AdapterKey cache_lora;         // the adapter set that KV was computed with
-  std::unique_ptr<Request> req;  // null: idle
-  bool generating = false;       // prompt done; one token per step
-  llama_token next_token = 0;    // sampled, not yet decoded
-  int logits_index = -1;         // in the current batch
-  int pending = 0;               // tokens of this slot in the current batch
+  TokenSeq cache;  // tokens whose KV this sequence holds, positions 0..cache.size()-1
+  std::vector<KvCellBook::Cell> cells;  // the KV cell of each of them (shared ones too)
+  AdapterKey cache_lora;                // the adapter set that KV was computed with
+  std::unique_ptr<Request> req;         // null: idle
+  bool generating = false;              // prompt done; one token per step
+  llama_token next_token = 0;           // sampled, not yet decoded
+  int logits_index = -1;                // in the current batch
+  int pending = 0;                      // tokens of this slot in the current batch
   Clock::time_point last_used{};
   std::uint64_t admitted_order = 0;
   std::uint64_t last_decoded_step = 0;  // fairness between adapter sets
@@ -228,6 +235,13 @@ class Engine::Impl {
   bool step();  // false when nothing could be decoded
   void ensureRoom(std::size_t tokens);
   void evictIdle(Slot& slot);
+  // The sequence's cache and cell list together: tokens just decoded (new cells), or cut to `n`.
+  void appendDecoded(Slot& slot, std::span<const llama_token> tokens);
+  void truncate(Slot& slot, std::size_t n);
+  // Shares with `slot` (prefilling) the KV of its prompt's next tokens that another sequence
+  // already holds. Returns true when the slot should sit out this step because an older request
+  // is computing a long prefix they have in common.
+  bool sharePrefix(Slot& slot);
   void saveToHost(Slot& slot);
   void handleToken(Slot& slot, llama_token token);
   void finish(Slot& slot, FinishReason reason);
@@ -239,8 +253,8 @@ class Engine::Impl {
                       const std::function<void(std::size_t, const float*)>& take);
   Result<TokenSeq> rerankTokens(const std::string& query, const std::string& document) const;
   Result<Embeddings> computeEmbeddings(const std::vector<std::string>& texts);
-  std::size_t cellsInUse() const;
-  std::size_t cellsCommitted() const;
+  std::size_t cellsInUse() const { return cells_.used(); }
+  std::size_t cellsCommitted();
 
   ModelPtr model_;
   ContextPtr ctx_;       // generation; null for embedding-only models
@@ -257,6 +271,11 @@ class Engine::Impl {
   std::vector<Slot> slots_;
   std::optional<Batch> batch_;
   std::optional<HostPromptCache> host_cache_;
+  KvCellBook cells_;
+  // Prompt prefixes are shared between sequences (options_.share_prefixes, on a model whose
+  // KV cells can be shared: not sliding-window, recurrent or hybrid).
+  bool share_prefixes_ = false;
+  int n_swa_ = 0;  // the model's sliding attention window; 0: none
   std::uint64_t admitted_counter_ = 0;
   AdapterKey applied_lora_;  // on ctx_
   int steps_on_set_ = 0;     // consecutive steps with applied_lora_
@@ -366,6 +385,11 @@ Status Engine::Impl::init() {
     if (!chat) return chat.error();
     chat_ = std::move(*chat);
     info_.chat_template = chat_->templateSource();
+    n_swa_ = llama_model_n_swa(model_.get());
+    // Sharing needs cells that several sequences can hold at once: attention KV kept whole.
+    share_prefixes_ = options_.share_prefixes && n_swa_ == 0 &&
+                      !llama_model_is_recurrent(model_.get()) &&
+                      !llama_model_is_hybrid(model_.get());
     slots_.resize(static_cast<std::size_t>(options_.n_parallel));
     for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].seq = static_cast<llama_seq_id>(i);
     batch_.emplace(options_.n_batch);
@@ -916,19 +940,88 @@ void Engine::Impl::applyCancels(std::vector<std::uint64_t> ids) {
   }
 }
 
-std::size_t Engine::Impl::cellsInUse() const {
-  std::size_t n = 0;
-  for (const auto& s : slots_) n += s.cache.size();
-  return n;
+// Cells that active requests hold (shared ones once) plus what they still need to finish their
+// prompts and take one more token each.
+std::size_t Engine::Impl::cellsCommitted() {
+  std::vector<std::span<const KvCellBook::Cell>> held;
+  std::size_t more = 0;
+  for (const auto& s : slots_) {
+    if (s.idle()) continue;
+    held.emplace_back(s.cells);
+    more += s.promptRemaining() + 1;
+  }
+  return cells_.distinct(held) + more;
 }
 
-// Cells that active requests will need to finish their prompts and take one more token each.
-std::size_t Engine::Impl::cellsCommitted() const {
-  std::size_t n = 0;
-  for (const auto& s : slots_) {
-    if (!s.idle()) n += s.cache.size() + s.promptRemaining() + 1;
+void Engine::Impl::appendDecoded(Slot& slot, std::span<const llama_token> tokens) {
+  slot.cache.insert(slot.cache.end(), tokens.begin(), tokens.end());
+  for (std::size_t i = 0; i < tokens.size(); ++i) slot.cells.push_back(cells_.add());
+}
+
+void Engine::Impl::truncate(Slot& slot, std::size_t n) {
+  for (std::size_t i = n; i < slot.cells.size(); ++i) cells_.release(slot.cells[i]);
+  if (n < slot.cells.size()) slot.cells.resize(n);
+  if (n < slot.cache.size()) slot.cache.resize(n);
+}
+
+bool Engine::Impl::sharePrefix(Slot& slot) {
+  Request& req = *slot.req;
+  const TokenSeq& prompt = req.prompt;
+  // The last prompt token is always decoded: its logits give the first output token.
+  const std::size_t limit = prompt.size() - 1;
+  const std::size_t have = slot.cache.size();
+  if (have >= limit) return false;
+
+  // The sequence holding the longest prefix of the prompt (same adapter set: KV differs per set).
+  const Slot* source = nullptr;
+  std::size_t best = have;
+  for (const auto& other : slots_) {
+    if (&other == &slot || other.cache.size() <= best || other.cache_lora != req.lora) continue;
+    const std::size_t p = std::min(commonPrefix(other.cache, prompt), limit);
+    if (p > best) {
+      best = p;
+      source = &other;
+    }
   }
-  return n;
+  if (source != nullptr) {
+    // Positions [have, best) of the source were computed over the same tokens before them, so
+    // their KV is exactly what this sequence would compute. On one unified cache this adds the
+    // sequence to those cells; no data moves.
+    llama_memory_t mem = llama_get_memory(ctx_.get());
+    llama_memory_seq_cp(mem, source->seq, slot.seq, static_cast<llama_pos>(have),
+                        static_cast<llama_pos>(best));
+    if (llama_memory_seq_pos_max(mem, slot.seq) == static_cast<llama_pos>(best) - 1) {
+      slot.cache.insert(slot.cache.end(), prompt.begin() + static_cast<std::ptrdiff_t>(have),
+                        prompt.begin() + static_cast<std::ptrdiff_t>(best));
+      for (std::size_t i = have; i < best; ++i) {
+        cells_.share(source->cells[i]);
+        slot.cells.push_back(source->cells[i]);
+      }
+      req.usage.cached_tokens += static_cast<int>(best - have);
+      std::lock_guard lock(mu_);
+      totals_.shared_prefix_tokens += best - have;
+    } else {
+      // This memory does not share cells between sequences (it should not get here: see init()).
+      llama_memory_seq_rm(mem, slot.seq, static_cast<llama_pos>(have), -1);
+      share_prefixes_ = false;
+      logEvent(spdlog::level::warn, "engine_prefix_sharing_off",
+               {{"model", options_.model_path}, {"reason", "seq_cp did not share cells"}});
+      return false;
+    }
+  }
+
+  // An older request still computing a long prefix of this prompt: wait for it rather than
+  // compute the same tokens twice (the usual case: concurrent requests with one system prompt).
+  const std::size_t now_have = slot.cache.size();
+  for (const auto& other : slots_) {
+    if (&other == &slot || other.idle() || other.generating || other.req->lora != req.lora ||
+        other.admitted_order > slot.admitted_order) {
+      continue;
+    }
+    const std::size_t p = std::min(commonPrefix(other.req->prompt, prompt), limit);
+    if (p >= now_have + kMinSharedPrefixWait) return true;
+  }
+  return false;
 }
 
 void Engine::Impl::saveToHost(Slot& slot) {
@@ -951,7 +1044,7 @@ void Engine::Impl::saveToHost(Slot& slot) {
 void Engine::Impl::evictIdle(Slot& slot) {
   saveToHost(slot);
   llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
-  slot.cache.clear();
+  truncate(slot, 0);
 }
 
 void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
@@ -965,12 +1058,12 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
       if (keep < slot.cache.size()) saveToHost(slot);
       auto entry = host_cache_->take(match.index);
       llama_memory_seq_rm(mem, slot.seq, -1, -1);
-      slot.cache.clear();
+      truncate(slot, 0);
       keep = 0;
       ensureRoom(entry.tokens.size());
       if (llama_state_seq_set_data(ctx_.get(), entry.state.data(), entry.state.size(), slot.seq) !=
           0) {
-        slot.cache = std::move(entry.tokens);
+        appendDecoded(slot, entry.tokens);
         slot.cache_lora = std::move(entry.adapters);
         keep = match.prefix;
       } else {
@@ -986,11 +1079,12 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   }
   // At least the last prompt token is decoded again: its logits give the first token.
   keep = std::min(keep, prompt.size() - 1);
-  if (!llama_memory_seq_rm(mem, slot.seq, static_cast<llama_pos>(keep), -1)) {
+  if (!llama_memory_seq_rm(mem, slot.seq, static_cast<llama_pos>(keep), -1) ||
+      !kvPrefixUsable(llama_memory_seq_pos_min(mem, slot.seq), keep, n_swa_)) {
     llama_memory_seq_rm(mem, slot.seq, -1, -1);
     keep = 0;
   }
-  slot.cache.resize(keep);
+  truncate(slot, keep);
   slot.cache_lora = req->lora;  // from here on the KV is this set's (what was kept already is)
   slot.last_decoded_step = step_counter_;
 
@@ -999,6 +1093,7 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   slot.req = std::move(req);
   slot.generating = false;
   slot.admitted_order = ++admitted_counter_;
+  if (share_prefixes_) sharePrefix(slot);
 }
 
 void Engine::Impl::admit() {
@@ -1021,8 +1116,16 @@ void Engine::Impl::admit() {
         }
       }
       if (best == nullptr) return;
-      // The context must hold what running requests still need plus this prompt.
-      const std::size_t need = prompt.size() - std::min(best_prefix, prompt.size() - 1) + 1;
+      // The context must hold what running requests hold and still need, plus this prompt and
+      // one token; cells it will share with a running request are counted already.
+      std::size_t shared = 0;
+      if (share_prefixes_) {
+        for (const auto& s : slots_) {
+          if (!s.idle() && s.cache_lora == lora)
+            shared = std::max(shared, commonPrefix(s.cache, prompt));
+        }
+      }
+      const std::size_t need = prompt.size() + 1 - std::min(shared, prompt.size() - 1);
       if (cellsCommitted() + need > static_cast<std::size_t>(options_.n_ctx)) return;
       req = std::move(incoming_.front());
       incoming_.pop_front();
@@ -1138,6 +1241,7 @@ bool Engine::Impl::step() {
   for (Slot* s : prefill) {
     const int budget = batch.capacity() - batch.size();
     if (budget <= 0) break;
+    if (share_prefixes_ && sharePrefix(*s)) continue;
     const std::size_t remaining = s->promptRemaining();
     std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(budget));
     ensureRoom(take + static_cast<std::size_t>(batch.size()));
@@ -1205,11 +1309,11 @@ bool Engine::Impl::step() {
     if (s.pending == 0) continue;
     s.last_decoded_step = step_counter_;
     if (s.generating) {
-      s.cache.push_back(s.next_token);
+      appendDecoded(s, std::span(&s.next_token, 1));
     } else {
       const std::size_t start = s.cache.size();
-      s.cache.insert(s.cache.end(), s.req->prompt.begin() + static_cast<std::ptrdiff_t>(start),
-                     s.req->prompt.begin() + static_cast<std::ptrdiff_t>(start + s.pending));
+      appendDecoded(s,
+                    std::span(s.req->prompt).subspan(start, static_cast<std::size_t>(s.pending)));
       s.req->prompt_decoded += s.pending;
       if (s.logits_index < 0) continue;  // prompt not finished yet
       s.generating = true;
@@ -1325,7 +1429,7 @@ void Engine::Impl::failSlot(Slot& slot, Status error) {
   slot.last_used = Clock::now();
   // What the sequence holds after a failed decode is unknown: start it afresh.
   llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
-  slot.cache.clear();
+  truncate(slot, 0);
   {
     std::lock_guard lock(mu_);
     --active_;

@@ -42,9 +42,13 @@ struct EngineOptions {
   std::size_t max_queue = 64;  // requests waiting for a sequence; more are refused
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted KV kept in RAM; 0: none
   std::size_t min_cached_prefix = 32;  // shorter sequences are not worth keeping in host RAM
-  bool embeddings = false;             // also make an embedding context (embed())
-  std::string chat_template;           // overrides the model's own template when not empty
-  bool hash_file = true;               // sha256 of the model file for info()
+  // A prompt takes the KV of its longest prefix that any other sequence holds, running or idle,
+  // instead of computing it: concurrent requests with one system prompt compute it once and hold
+  // it once. Models with sliding-window attention or recurrent state do not share.
+  bool share_prefixes = true;
+  bool embeddings = false;    // also make an embedding context (embed())
+  std::string chat_template;  // overrides the model's own template when not empty
+  bool hash_file = true;      // sha256 of the model file for info()
   // Called during the model load with progress in [0, 1] (a CLI progress bar); on the loading
   // thread. Returning false aborts the load.
   std::function<bool(float)> on_load_progress;
@@ -173,6 +177,7 @@ struct EngineStats {
   std::uint64_t requests_done = 0;
   std::uint64_t prompt_tokens = 0;
   std::uint64_t cached_tokens = 0;
+  std::uint64_t shared_prefix_tokens = 0;  // of cached_tokens: taken from another sequence's KV
   std::uint64_t completion_tokens = 0;
   std::uint64_t decode_calls = 0;
   std::uint64_t lora_switches = 0;  // times the context's adapter set changed

@@ -318,6 +318,117 @@ TEST(EngineTest, SharedPrefixIsReusedFromAnIdleSequence) {
             first.final.timings.prompt_tokens_decoded / 10);
 }
 
+// Four requests with one long common prefix, enqueued together: the oldest computes the prefix
+// and the others take its KV (sitting out the steps it takes), so it is computed once. Each
+// output equals that of an engine that computes every prompt in full.
+TEST(EngineTest, ConcurrentRequestsComputeACommonPrefixOnce) {
+  const std::string prefix = "Shared instructions. " + longText(100, "policy");
+  const std::vector<std::string> questions = {"Question: one?", "Question: two, please?",
+                                              "Question: three", "And four?"};
+  auto options = [](bool share) {
+    EngineOptions o = tinyOptions();
+    o.n_batch = 64;  // the prefix takes several steps
+    o.share_prefixes = share;
+    return o;
+  };
+  auto runAll = [&](Engine& engine) {
+    std::vector<std::unique_ptr<Collector>> cs;
+    for (const auto& q : questions) {
+      cs.push_back(std::make_unique<Collector>());
+      EXPECT_TRUE(engine.enqueue(greedyRaw(prefix + q, 8), cs.back()->callback()));
+    }
+    std::vector<EngineEvent> done;
+    for (auto& c : cs) {
+      EXPECT_TRUE(c->wait());
+      done.push_back(c->final());
+      done.back().text = c->text();
+    }
+    return done;
+  };
+  auto shared_engine = makeEngine(options(true));
+  auto plain_engine = makeEngine(options(false));
+  ASSERT_TRUE(shared_engine && plain_engine);
+  const auto shared = runAll(*shared_engine);
+  const auto plain = runAll(*plain_engine);
+
+  auto prefix_tokens = shared_engine->tokenize(prefix, true);
+  ASSERT_TRUE(prefix_tokens);
+  const int n_prefix = static_cast<int>(prefix_tokens->size());
+  ASSERT_GT(n_prefix, 250);
+  int decoded_shared = 0, decoded_plain = 0;
+  for (std::size_t i = 0; i < questions.size(); ++i) {
+    SCOPED_TRACE(questions[i]);
+    ASSERT_EQ(shared[i].kind, EngineEvent::Kind::kDone);
+    ASSERT_EQ(plain[i].kind, EngineEvent::Kind::kDone);
+    EXPECT_EQ(shared[i].text, plain[i].text);  // shared KV is the KV it would have computed
+    EXPECT_EQ(shared[i].usage.completion_tokens, 8);
+    EXPECT_EQ(shared[i].usage.prompt_tokens, plain[i].usage.prompt_tokens);
+    EXPECT_EQ(shared[i].timings.prompt_tokens_decoded,
+              shared[i].usage.prompt_tokens - shared[i].usage.cached_tokens);
+    EXPECT_EQ(plain[i].usage.cached_tokens, 0);
+    if (i > 0) {
+      EXPECT_GE(shared[i].usage.cached_tokens, n_prefix - 2);
+    }
+    decoded_shared += shared[i].timings.prompt_tokens_decoded;
+    decoded_plain += plain[i].timings.prompt_tokens_decoded;
+  }
+  EXPECT_GE(decoded_plain, 4 * n_prefix);
+  EXPECT_LT(decoded_shared, n_prefix + 4 * 16);  // the prefix once, then only the questions
+  const auto stats = shared_engine->stats();
+  EXPECT_GE(stats.shared_prefix_tokens, static_cast<std::uint64_t>(3 * (n_prefix - 2)));
+  EXPECT_EQ(plain_engine->stats().shared_prefix_tokens, 0u);
+}
+
+// Shared cells count once against the context: four requests whose 300-token prefix is shared fit
+// together in a context that holds only one of them unshared.
+TEST(EngineTest, SharedPrefixCellsCountOnceAgainstTheContext) {
+  const std::string prefix = "Shared instructions. " + longText(100, "policy");
+  for (bool share : {true, false}) {
+    SCOPED_TRACE(share ? "sharing" : "not sharing");
+    EngineOptions o = tinyOptions();
+    o.n_ctx = 512;
+    o.share_prefixes = share;
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    auto first_len = engine->countPromptTokens(greedyRaw(prefix + "Q0", 24));
+    ASSERT_TRUE(first_len);
+    ASSERT_GT(*first_len, 512 / 2);  // two unshared copies do not fit
+    std::mutex mu;
+    bool first_done = false;
+    int overlapping = 0;  // other requests whose first token came while the first still ran
+    std::vector<std::unique_ptr<Collector>> cs;
+    for (int i = 0; i < 4; ++i) {
+      cs.push_back(std::make_unique<Collector>());
+      auto cb = cs.back()->callback();
+      auto id = engine->enqueue(greedyRaw(prefix + "Q" + std::to_string(i), 24),
+                                [&, i, cb, seen = false](EngineEvent&& ev) mutable {
+                                  {
+                                    std::lock_guard lock(mu);
+                                    if (i == 0 && ev.kind != EngineEvent::Kind::kToken) {
+                                      first_done = true;
+                                    }
+                                    if (i > 0 && !seen && ev.kind == EngineEvent::Kind::kToken) {
+                                      seen = true;
+                                      if (!first_done) ++overlapping;
+                                    }
+                                  }
+                                  cb(std::move(ev));
+                                });
+      ASSERT_TRUE(id);
+    }
+    for (auto& c : cs) {
+      ASSERT_TRUE(c->wait());
+      EXPECT_EQ(c->final().kind, EngineEvent::Kind::kDone);
+      EXPECT_EQ(c->final().finish_reason, FinishReason::kLength);
+      EXPECT_EQ(c->final().usage.completion_tokens, 24);
+    }
+    const auto stats = engine->stats();
+    EXPECT_LE(stats.kv_cells_used, 512u);
+    std::lock_guard lock(mu);
+    EXPECT_EQ(overlapping, share ? 3 : 0);
+  }
+}
+
 TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
   for (bool host_cache : {true, false}) {
     SCOPED_TRACE(host_cache ? "with host cache" : "without host cache");

@@ -39,6 +39,10 @@ EngineMetrics::EngineMetrics(std::string provider, const engine::ModelRegistry& 
       {"switchyard_engine_prompt_cached_tokens_total",
        "Prompt tokens served from the engine's prompt cache instead of decoded.",
        MetricType::kCounter, Field::kCachedTokens},
+      {"switchyard_engine_shared_prefix_tokens_total",
+       "Of the cached prompt tokens, those whose KV another sequence held (a prefix shared with "
+       "a concurrent or earlier request, computed once).",
+       MetricType::kCounter, Field::kSharedTokens},
       {"switchyard_engine_generated_tokens_total", "Tokens generated (sampled) by the engine.",
        MetricType::kCounter, Field::kGenerated},
       {"switchyard_engine_generation_tokens_per_second",
@@ -85,6 +89,7 @@ std::vector<telemetry::Sample> EngineMetrics::read(Field field) {
         break;
       case Field::kCacheHits: v = static_cast<double>(s.prompt_cache_hits); break;
       case Field::kCachedTokens: v = static_cast<double>(s.cached_tokens); break;
+      case Field::kSharedTokens: v = static_cast<double>(s.shared_prefix_tokens); break;
       case Field::kGenerated: v = static_cast<double>(s.tokens_generated); break;
       case Field::kTokensPerSecond: v = tokensPerSecond(m.name, s.tokens_generated); break;
     }

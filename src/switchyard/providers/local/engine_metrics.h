@@ -37,6 +37,7 @@ class EngineMetrics {
     kKvRatio,
     kCacheHits,
     kCachedTokens,
+    kSharedTokens,
     kGenerated,
     kTokensPerSecond,
   };
