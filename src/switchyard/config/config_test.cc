@@ -809,8 +809,10 @@ TEST(ConfigTest, LocalModelSharePrefixes) {
         path: /models/tiny.gguf
 )";
   EXPECT_TRUE(parseOk(head).providers[0].models[0].local.share_prefixes);
-  EXPECT_FALSE(
-      parseOk(head + "        share_prefixes: false\n").providers[0].models[0].local.share_prefixes);
+  EXPECT_FALSE(parseOk(head + "        share_prefixes: false\n")
+                   .providers[0]
+                   .models[0]
+                   .local.share_prefixes);
   EXPECT_THAT(parseError(head + "        share_prefixes: sometimes\n").message(),
               HasSubstr("test.yaml:7: providers[0].models[0].share_prefixes: expected"));
   EXPECT_THAT(parseError(R"(providers:

@@ -1080,7 +1080,8 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   // At least the last prompt token is decoded again: its logits give the first token.
   keep = std::min(keep, prompt.size() - 1);
   if (!llama_memory_seq_rm(mem, slot.seq, static_cast<llama_pos>(keep), -1) ||
-      !kvPrefixUsable(llama_memory_seq_pos_min(mem, slot.seq), keep, n_swa_)) {
+      !kvPrefixUsable(llama_memory_seq_pos_min(mem, slot.seq),
+                      llama_memory_seq_pos_max(mem, slot.seq), keep, n_swa_)) {
     llama_memory_seq_rm(mem, slot.seq, -1, -1);
     keep = 0;
   }

@@ -429,6 +429,66 @@ TEST(EngineTest, SharedPrefixCellsCountOnceAgainstTheContext) {
   }
 }
 
+// Sliding-window attention: llama.cpp may overwrite a cell once it falls out of its sequence's
+// window, and saves only the cells inside the window (llama_state_seq_get_data). So a prompt never
+// takes another sequence's cells, and a kept prefix is reused only while the window before it is
+// held. Every output equals computing the prompt afresh.
+TEST(EngineTest, SlidingWindowModelReusesOnlyKvItStillHolds) {
+  EngineOptions o = tinyOptions();
+  o.model_path = testing_models::tinySlidingWindow();
+  o.n_parallel = 2;
+  o.host_cache_bytes = 0;
+  auto afresh = [&](const GenerationRequest& r) {
+    auto cold = makeEngine(o);
+    return cold ? run(*cold, r).text : std::string();
+  };
+  const std::string prefix = "Shared instructions. " + longText(60, "policy");
+  const std::string tail = longText(150, "tail");
+  {
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    EXPECT_EQ(engine->info().architecture, "olmo2");
+    auto n_prefix = engine->tokenize(prefix, true);
+    ASSERT_TRUE(n_prefix);
+    ASSERT_GT(n_prefix->size(), 64u);  // longer than the window
+
+    // An idle sequence's own prefix, still held: reused, same output.
+    run(*engine, greedyRaw(prefix + tail, 4));
+    const auto second = greedyRaw(prefix + "Question: two?", 8);
+    auto out = run(*engine, second);
+    EXPECT_GE(out.final.usage.cached_tokens, static_cast<int>(n_prefix->size()) - 2);
+    EXPECT_EQ(out.text, afresh(second));
+
+    // Concurrent requests with one prefix each compute it: sliding-window cells are not shared.
+    Collector a, b;
+    const auto a_req = greedyRaw(prefix + "Concurrent A", 6);
+    const auto b_req = greedyRaw(prefix + "Concurrent B", 6);
+    ASSERT_TRUE(engine->enqueue(a_req, a.callback()));
+    ASSERT_TRUE(engine->enqueue(b_req, b.callback()));
+    ASSERT_TRUE(a.wait());
+    ASSERT_TRUE(b.wait());
+    EXPECT_EQ(a.text(), afresh(a_req));
+    EXPECT_EQ(b.text(), afresh(b_req));
+    EXPECT_EQ(engine->stats().shared_prefix_tokens, 0u);
+  }
+  {
+    // Through the host cache: the saved state lacks the cells before the last window, so the
+    // restored prefix cannot be used and the prompt is computed in full.
+    EngineOptions one = o;
+    one.n_parallel = 1;
+    one.host_cache_bytes = 64u << 20;
+    auto engine = makeEngine(one);
+    ASSERT_TRUE(engine);
+    run(*engine, greedyRaw(prefix + tail, 4));
+    run(*engine, greedyRaw("Something else entirely. " + longText(40, "other"), 2));
+    EXPECT_GE(engine->stats().host_cache_entries, 1u);
+    const auto third = greedyRaw(prefix + "Question: three?", 8);
+    auto out = run(*engine, third);
+    EXPECT_EQ(out.final.usage.cached_tokens, 0);
+    EXPECT_EQ(out.text, afresh(third));
+  }
+}
+
 TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
   for (bool host_cache : {true, false}) {
     SCOPED_TRACE(host_cache ? "with host cache" : "without host cache");

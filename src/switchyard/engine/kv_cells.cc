@@ -48,11 +48,12 @@ std::size_t KvCellBook::distinct(std::span<const std::span<const Cell>> cells) {
   return n;
 }
 
-bool kvPrefixUsable(std::int32_t pos_min, std::size_t keep, int n_swa) {
+bool kvPrefixUsable(std::int32_t pos_min, std::int32_t pos_max, std::size_t keep, int n_swa) {
   if (keep == 0) return true;
-  if (pos_min < 0) return false;
+  const auto last = static_cast<std::int64_t>(keep) - 1;
+  if (pos_min < 0 || pos_max != last) return false;
   const auto window = static_cast<std::int64_t>(std::max(1, n_swa));
-  return pos_min <= std::max<std::int64_t>(0, static_cast<std::int64_t>(keep) - window);
+  return pos_min <= std::max<std::int64_t>(0, last + 1 - window);
 }
 
 }  // namespace switchyard::engine

@@ -38,9 +38,12 @@ class KvCellBook {
 };
 
 // Whether a sequence trimmed to its first `keep` tokens still holds the KV that decoding its next
-// token needs: a sliding-window cache drops cells that fall out of the window, and recurrent state
-// exists for the last position only. `pos_min` is the lowest position the sequence holds (-1:
-// none), `n_swa` the model's attention window (0: none). llama-server applies the same rule.
-bool kvPrefixUsable(std::int32_t pos_min, std::size_t keep, int n_swa);
+// token needs: positions keep - n_swa .. keep - 1 (all of them without a window). A
+// sliding-window cache may overwrite cells that fell out of the window and saves only those inside
+// it (a host-cache entry restored and cut short lacks the end of the kept prefix); recurrent state
+// exists for the last position only. `pos_min`/`pos_max` are the lowest/highest positions the
+// trimmed sequence holds (-1: none), `n_swa` the model's window (0: none). llama-server checks
+// pos_min alone; pos_max catches the restored state.
+bool kvPrefixUsable(std::int32_t pos_min, std::int32_t pos_max, std::size_t keep, int n_swa);
 
 }  // namespace switchyard::engine

@@ -65,25 +65,29 @@ TEST(KvCellBookTest, DistinctCountsEachCellOnceAcrossSequences) {
 }
 
 TEST(KvPrefixUsableTest, FullAttentionKeepsEveryPrefix) {
-  EXPECT_TRUE(kvPrefixUsable(0, 1000, 0));
-  EXPECT_TRUE(kvPrefixUsable(-1, 0, 0));    // nothing kept, nothing needed
-  EXPECT_FALSE(kvPrefixUsable(-1, 10, 0));  // the sequence holds nothing it claims to
+  EXPECT_TRUE(kvPrefixUsable(0, 999, 1000, 0));
+  EXPECT_TRUE(kvPrefixUsable(-1, -1, 0, 0));      // nothing kept, nothing needed
+  EXPECT_FALSE(kvPrefixUsable(-1, -1, 10, 0));    // the sequence holds nothing it claims to
+  EXPECT_FALSE(kvPrefixUsable(0, 899, 1000, 0));  // it ends before the kept prefix does
 }
 
 TEST(KvPrefixUsableTest, SlidingWindowNeedsTheLastWindowOfTheKeptPrefix) {
   // Window 512: after trimming to 2000 tokens, positions 1488..1999 must still be there.
-  EXPECT_TRUE(kvPrefixUsable(1488, 2000, 512));
-  EXPECT_TRUE(kvPrefixUsable(1000, 2000, 512));
-  EXPECT_FALSE(kvPrefixUsable(1489, 2000, 512));
+  EXPECT_TRUE(kvPrefixUsable(1488, 1999, 2000, 512));
+  EXPECT_TRUE(kvPrefixUsable(1000, 1999, 2000, 512));
+  EXPECT_FALSE(kvPrefixUsable(1489, 1999, 2000, 512));
   // A short prefix inside the window needs everything from position 0.
-  EXPECT_TRUE(kvPrefixUsable(0, 300, 512));
-  EXPECT_FALSE(kvPrefixUsable(5, 300, 512));
+  EXPECT_TRUE(kvPrefixUsable(0, 299, 300, 512));
+  EXPECT_FALSE(kvPrefixUsable(5, 299, 300, 512));
+  // A restored host-cache entry holds only the window before its own end: cut to 173 tokens it
+  // holds 84..115 (seen with a 32-token window), not 141..172.
+  EXPECT_FALSE(kvPrefixUsable(84, 115, 173, 32));
 }
 
 TEST(KvPrefixUsableTest, RecurrentStateIsUsableOnlyWhereItEnds) {
   // Recurrent memory holds one position, the last one; window counts as 1.
-  EXPECT_TRUE(kvPrefixUsable(99, 100, 0));
-  EXPECT_FALSE(kvPrefixUsable(149, 100, 0));
+  EXPECT_TRUE(kvPrefixUsable(99, 99, 100, 0));
+  EXPECT_FALSE(kvPrefixUsable(149, 149, 100, 0));
 }
 
 }  // namespace

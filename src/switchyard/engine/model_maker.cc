@@ -123,9 +123,13 @@ void fillTensor(ggml_tensor* tensor, void* user_data) {
 Status validateSpec(const TinyModelSpec& spec) {
   auto bad = [](std::string msg) { return Status(ErrorCode::kInvalidArgument, std::move(msg)); };
   if (spec.out_path.empty()) return bad("tiny model: out_path is empty");
-  if (spec.arch != "qwen2" && spec.arch != "qwen3" && spec.arch != "llama") {
+  if (spec.arch != "qwen2" && spec.arch != "qwen3" && spec.arch != "llama" &&
+      spec.arch != "olmo2") {
     return bad("tiny model: unsupported architecture '" + spec.arch +
-               "' (supported: qwen2, qwen3, llama)");
+               "' (supported: qwen2, qwen3, llama, olmo2)");
+  }
+  if (spec.sliding_window < 0 || (spec.sliding_window > 0 && spec.arch != "olmo2")) {
+    return bad("tiny model: a sliding window needs arch olmo2 and a positive size");
   }
   if (spec.reranker && spec.arch != "qwen3") {
     return bad("tiny model: a reranker must be qwen3 (llama.cpp's rank head for decoder models)");
@@ -234,6 +238,10 @@ Result<GgufPtr> buildMetadata(const TinyModelSpec& spec) {
   gguf_set_val_u32(m, (a + "attention.head_count_kv").c_str(), spec.n_head_kv);
   gguf_set_val_f32(m, (a + "rope.freq_base").c_str(), 1000000.0f);
   gguf_set_val_f32(m, (a + "attention.layer_norm_rms_epsilon").c_str(), 1e-6f);
+  if (spec.sliding_window > 0) {
+    gguf_set_val_u32(m, (a + "attention.sliding_window").c_str(),
+                     static_cast<std::uint32_t>(spec.sliding_window));
+  }
   if (!spec.chat_template.empty()) {
     gguf_set_val_str(m, "tokenizer.chat_template", spec.chat_template.c_str());
   }

@@ -17,13 +17,16 @@ struct TinyModelSpec {
   // A llama.cpp vocab file (models/ggml-vocab-*.gguf): every key except the source model's own
   // hyper-parameters is copied, so the tokenizer and chat template are real.
   std::string vocab_path;
-  std::string arch = "qwen2";  // llama.cpp architecture name: qwen2, qwen3 or llama
+  std::string arch = "qwen2";  // llama.cpp architecture name: qwen2, qwen3, llama or olmo2
   int n_layer = 2;
   int n_embd = 64;
   int n_head = 4;
   int n_head_kv = 2;
   int n_ff = 128;
   int n_ctx_train = 4096;
+  // Sliding-window attention over this many tokens (olmo2 only: OLMo 3's layout, every fourth
+  // layer full attention); 0: none. Tests of the engine's sliding-window handling use it.
+  int sliding_window = 0;
   std::uint64_t seed = 42;
   float init_stddev = 0.02f;        // weights are N(0, stddev); norms are 1, biases 0
   std::string weight_type = "f32";  // "f32" or "f16": type of the 2-D weight matrices

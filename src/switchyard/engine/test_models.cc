@@ -90,6 +90,18 @@ const std::string& tinyReranker() {
   return path;
 }
 
+const std::string& tinySlidingWindow() {
+  static const std::string path = [] {
+    TinyModelSpec spec = tinySpec();
+    spec.arch = "olmo2";
+    spec.n_layer = 4;
+    spec.sliding_window = 32;
+    spec.seed = 13;
+    return make(spec, "tiny-olmo2-swa.gguf");
+  }();
+  return path;
+}
+
 const std::string& tinyQwen2Lora() {
   static const std::string path = makeLora(tinyQwen2(), 7, "tiny-qwen2-lora.gguf");
   return path;

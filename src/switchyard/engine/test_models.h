@@ -29,6 +29,10 @@ const std::string& tinyQwen2Lora2();
 // it with embeddings on; it scores pairs and does not generate.
 const std::string& tinyReranker();
 
+// An olmo2 model with sliding-window attention over 32 tokens (every fourth layer full; 4
+// layers), the qwen2 vocab and ChatML template.
+const std::string& tinySlidingWindow();
+
 // A LoRA adapter for a qwen2 model of another shape (32 dim): tinyQwen2() must refuse it.
 const std::string& otherShapeLora();
 

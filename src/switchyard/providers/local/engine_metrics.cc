@@ -89,7 +89,9 @@ std::vector<telemetry::Sample> EngineMetrics::read(Field field) {
         break;
       case Field::kCacheHits: v = static_cast<double>(s.prompt_cache_hits); break;
       case Field::kCachedTokens: v = static_cast<double>(s.cached_tokens); break;
-      case Field::kSharedTokens: v = static_cast<double>(s.shared_prefix_tokens); break;
+      case Field::kSharedTokens:
+        v = static_cast<double>(s.shared_prefix_tokens);
+        break;
       case Field::kGenerated: v = static_cast<double>(s.tokens_generated); break;
       case Field::kTokensPerSecond: v = tokensPerSecond(m.name, s.tokens_generated); break;
     }
