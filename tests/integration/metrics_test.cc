@@ -209,6 +209,8 @@ TEST(EngineMetricsIntegrationTest, LocalModelGauges) {
               engine("switchyard_engine_kv_cache_used_cells") / 512.0, 1e-9);
   EXPECT_EQ(engine("switchyard_engine_prompt_cache_hits_total"), 1);
   EXPECT_GT(engine("switchyard_engine_prompt_cached_tokens_total"), 100);
+  // The second request took its own idle sequence's KV, not another's.
+  EXPECT_EQ(engine("switchyard_engine_shared_prefix_tokens_total"), 0);
   EXPECT_GE(engine("switchyard_engine_generation_tokens_per_second"), 0);
   EXPECT_NE(text.find("# TYPE switchyard_engine_generated_tokens_total counter\n"),
             std::string::npos);
