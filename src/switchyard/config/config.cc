@@ -79,12 +79,12 @@ constexpr std::string_view kHttpProviderKeys[] = {"base_url", "api_key", "header
 constexpr std::string_view kLocalProviderKeys[] = {"threads", "max_loaded", "idle_unload"};
 constexpr std::string_view kTimeoutKeys[] = {"connect", "first_byte", "idle"};
 constexpr std::string_view kModelKeys[] = {
-    "name",    "aliases",    "context_window", "path",       "context",       "parallel",
-    "batch",   "gpu_layers", "max_queue",      "host_cache", "embeddings",    "chat_template",
-    "preload", "lora",       "capabilities",   "rerank",     "share_prefixes"};
+    "name",    "aliases",    "context_window", "path",       "context",        "parallel",
+    "batch",   "gpu_layers", "max_queue",      "host_cache", "embeddings",     "chat_template",
+    "preload", "lora",       "capabilities",   "rerank",     "share_prefixes", "park_idle"};
 constexpr std::string_view kLocalModelKeys[] = {
-    "path",       "context",    "parallel",      "batch",   "gpu_layers", "max_queue",
-    "host_cache", "embeddings", "chat_template", "preload", "lora",       "share_prefixes"};
+    "path",       "context",       "parallel", "batch", "gpu_layers",     "max_queue", "host_cache",
+    "embeddings", "chat_template", "preload",  "lora",  "share_prefixes", "park_idle"};
 constexpr std::string_view kLoraKeys[] = {"name", "path", "scale"};
 constexpr std::string_view kRouteKeys[] = {
     "name",   "target",    "candidates", "strategy", "locality",        "sensitive",
@@ -1075,7 +1075,8 @@ bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
       !integer(m, "max_queue", 0, 1'000'000, local.max_queue) ||
       !boolean(m, "embeddings", local.embeddings) ||
       !string(m, "chat_template", local.chat_template) || !boolean(m, "preload", local.preload) ||
-      !boolean(m, "share_prefixes", local.share_prefixes)) {
+      !boolean(m, "share_prefixes", local.share_prefixes) ||
+      !boolean(m, "park_idle", local.park_idle)) {
     return false;
   }
   if (const Field* cache = m.find("host_cache")) {

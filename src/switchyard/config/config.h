@@ -58,6 +58,7 @@ struct LocalModelConfig {
   int max_queue = 64;  // requests waiting for a sequence; more get 503
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted prompt KV kept in RAM
   bool share_prefixes = true;  // prompts take a common prefix's KV from other sequences
+  bool park_idle = true;       // idle sequences move to the host cache when a request starts
   bool embeddings = false;     // also serve /v1/embeddings with this model
   std::string chat_template;   // overrides the model's own Jinja template when set
   bool preload = false;        // load at start-up rather than on first request

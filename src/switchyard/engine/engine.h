@@ -46,6 +46,10 @@ struct EngineOptions {
   // instead of computing it: concurrent requests with one system prompt compute it once and hold
   // it once. Models with sliding-window attention or recurrent state do not share.
   bool share_prefixes = true;
+  // When a request is admitted, idle sequences of at least min_cached_prefix tokens move to the
+  // host cache (needs host_cache_bytes > 0) instead of staying in the context, where every prompt
+  // chunk would attend over their cells too. Full-attention models only.
+  bool park_idle = true;
   bool embeddings = false;    // also make an embedding context (embed())
   std::string chat_template;  // overrides the model's own template when not empty
   bool hash_file = true;      // sha256 of the model file for info()

@@ -489,6 +489,40 @@ TEST(EngineTest, SlidingWindowModelReusesOnlyKvItStillHolds) {
   }
 }
 
+// An idle sequence does not stay in the context once another request starts (every prompt chunk
+// would attend over its cells): it moves to the host cache, and comes back from there.
+TEST(EngineTest, IdleSequencesMoveToTheHostCacheWhenARequestStarts) {
+  const std::string a_prompt = "Document A. " + longText(80, "alpha") + "Question?";
+  const std::string b_prompt = "Something else. " + longText(40, "beta");
+  for (bool park : {true, false}) {
+    SCOPED_TRACE(park ? "parking" : "not parking");
+    EngineOptions o = tinyOptions();
+    o.n_parallel = 2;
+    o.park_idle = park;
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    auto a_len = engine->countPromptTokens(greedyRaw(a_prompt, 4));
+    auto b_len = engine->countPromptTokens(greedyRaw(b_prompt, 4));
+    ASSERT_TRUE(a_len && b_len);
+    auto a = run(*engine, greedyRaw(a_prompt, 4));
+    EXPECT_EQ(engine->stats().host_cache_entries, 0u);
+    run(*engine, greedyRaw(b_prompt, 4));
+    const auto stats = engine->stats();
+    if (park) {
+      EXPECT_EQ(stats.host_cache_entries, 1u);
+      // Only B's sequence is left in the context (its last sampled token is never stored).
+      EXPECT_EQ(stats.kv_cells_used, static_cast<std::size_t>(*b_len + 4 - 1));
+    } else {
+      EXPECT_EQ(stats.host_cache_entries, 0u);
+      EXPECT_EQ(stats.kv_cells_used, static_cast<std::size_t>(*a_len + *b_len + 2 * (4 - 1)));
+    }
+    // A again: its prefix comes back (from the host cache or its idle sequence), same output.
+    auto again = run(*engine, greedyRaw(a_prompt, 4));
+    EXPECT_EQ(again.final.usage.cached_tokens, *a_len - 1);
+    EXPECT_EQ(again.text, a.text);
+  }
+}
+
 TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
   for (bool host_cache : {true, false}) {
     SCOPED_TRACE(host_cache ? "with host cache" : "without host cache");

@@ -306,6 +306,7 @@ Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, 
     o.max_queue = static_cast<std::size_t>(m.local.max_queue);
     o.host_cache_bytes = m.local.host_cache_bytes;
     o.share_prefixes = m.local.share_prefixes;
+    o.park_idle = m.local.park_idle;
     o.embeddings = m.local.embeddings;
     o.chat_template = m.local.chat_template;
     for (const config::LocalLoraConfig& l : m.local.lora) {
