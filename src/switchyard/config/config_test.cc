@@ -809,6 +809,8 @@ TEST(ConfigTest, LocalModelSharePrefixes) {
         path: /models/tiny.gguf
 )";
   EXPECT_TRUE(parseOk(head).providers[0].models[0].local.share_prefixes);
+  EXPECT_TRUE(parseOk(head).providers[0].models[0].local.park_idle);
+  EXPECT_FALSE(parseOk(head + "        park_idle: false\n").providers[0].models[0].local.park_idle);
   EXPECT_FALSE(parseOk(head + "        share_prefixes: false\n")
                    .providers[0]
                    .models[0]
