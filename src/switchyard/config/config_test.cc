@@ -800,14 +800,17 @@ providers:
             0u);
 }
 
-TEST(ConfigTest, LocalModelSharePrefixes) {
-  const std::string head = R"(providers:
+// A local provider with one model, ready for more of the model's keys.
+const std::string kLocalTinyModel = R"(providers:
   - name: local
     kind: local
     models:
       - name: tiny
         path: /models/tiny.gguf
 )";
+
+TEST(ConfigTest, LocalModelSharePrefixes) {
+  const std::string& head = kLocalTinyModel;
   EXPECT_TRUE(parseOk(head).providers[0].models[0].local.share_prefixes);
   EXPECT_TRUE(parseOk(head).providers[0].models[0].local.park_idle);
   EXPECT_FALSE(parseOk(head + "        park_idle: false\n").providers[0].models[0].local.park_idle);
@@ -850,14 +853,7 @@ providers:
   EXPECT_EQ(lora[0].scale, 1.0f);
   EXPECT_EQ(lora[1].scale, 0.0f);
 
-  const std::string head = R"(providers:
-  - name: local
-    kind: local
-    models:
-      - name: tiny
-        path: /models/tiny.gguf
-        lora:
-)";
+  const std::string head = kLocalTinyModel + "        lora:\n";
   EXPECT_EQ(parseError(head + "          - name: a\n            path: /a.gguf\n            scale: x\n")
                 .message(),
             "test.yaml:10: providers[0].models[0].lora[0].scale: expected a number between -100 "
