@@ -962,12 +962,16 @@ std::size_t Engine::Impl::cellsCommitted() {
 void Engine::Impl::appendDecoded(Slot& slot, std::span<const llama_token> tokens) {
   slot.cache.insert(slot.cache.end(), tokens.begin(), tokens.end());
   for (std::size_t i = 0; i < tokens.size(); ++i) slot.cells.push_back(cells_.add());
+  // Current before any event of this step is delivered: a client that saw its request end reads
+  // the cells it left.
+  kv_cells_.store(cells_.used(), std::memory_order_relaxed);
 }
 
 void Engine::Impl::truncate(Slot& slot, std::size_t n) {
   for (std::size_t i = n; i < slot.cells.size(); ++i) cells_.release(slot.cells[i]);
   if (n < slot.cells.size()) slot.cells.resize(n);
   if (n < slot.cache.size()) slot.cache.resize(n);
+  kv_cells_.store(cells_.used(), std::memory_order_relaxed);
 }
 
 bool Engine::Impl::sharePrefix(Slot& slot) {
@@ -1347,7 +1351,6 @@ bool Engine::Impl::step() {
     }
     handleToken(s, token);
   }
-  kv_cells_.store(cellsInUse(), std::memory_order_relaxed);
   return true;
 }
 

@@ -187,7 +187,7 @@ struct EngineStats {
   std::uint64_t lora_switches = 0;  // times the context's adapter set changed
   std::uint64_t prompt_cache_hits = 0;  // finished requests that reused cached prompt tokens
   std::uint64_t tokens_generated = 0;   // sampled tokens, counted as they are generated
-  std::size_t kv_cells_used = 0;        // KV cells holding tokens, as of the last decode step
+  std::size_t kv_cells_used = 0;        // KV cells holding tokens (a shared cell once)
   std::size_t kv_cells_total = 0;       // the generation context's size (0: embeddings only)
 };
 
