@@ -235,6 +235,8 @@ class Engine::Impl {
   bool step();  // false when nothing could be decoded
   void ensureRoom(std::size_t tokens);
   void evictIdle(Slot& slot);
+  // Moves an idle sequence to the host cache if it is worth keeping and fits there.
+  void parkIdle(Slot& slot);
   // The sequence's cache and cell list together: tokens just decoded (new cells), or cut to `n`.
   void appendDecoded(Slot& slot, std::span<const llama_token> tokens);
   void truncate(Slot& slot, std::size_t n);
@@ -1051,6 +1053,13 @@ void Engine::Impl::saveToHost(Slot& slot) {
   host_bytes_ = host_cache_->bytes();
 }
 
+void Engine::Impl::parkIdle(Slot& slot) {
+  if (slot.cache.size() < options_.min_cached_prefix) return;
+  const std::size_t size = llama_state_seq_get_size(ctx_.get(), slot.seq);
+  if (size == 0 || size > host_cache_->maxBytes()) return;
+  evictIdle(slot);
+}
+
 void Engine::Impl::evictIdle(Slot& slot) {
   saveToHost(slot);
   llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
@@ -1147,9 +1156,10 @@ void Engine::Impl::admit() {
       // cells included (llama.cpp masks them cell by cell): a 505-token chunk after 1,500 cached
       // tokens took 19-34% longer with 6,000 idle cells in the context. So idle sequences worth
       // keeping go to the host cache (copied back if a later prompt shares them), as llama-server
-      // does with --cache-idle-slots; short ones cost little and stay.
+      // does with --cache-idle-slots; short ones cost little and stay, and so do those the host
+      // cache cannot hold (dropping them would lose what staying keeps).
       for (auto& s : slots_) {
-        if (&s != best && s.idle() && s.cache.size() >= options_.min_cached_prefix) evictIdle(s);
+        if (&s != best && s.idle()) parkIdle(s);
       }
     }
     assign(*best, std::move(req));

@@ -521,6 +521,21 @@ TEST(EngineTest, IdleSequencesMoveToTheHostCacheWhenARequestStarts) {
     EXPECT_EQ(again.final.usage.cached_tokens, *a_len - 1);
     EXPECT_EQ(again.text, a.text);
   }
+  {
+    // A sequence the host cache cannot hold stays in the context rather than being lost.
+    EngineOptions o = tinyOptions();
+    o.n_parallel = 2;
+    o.host_cache_bytes = 16u << 10;  // a few dozen tokens of this model's KV
+    auto engine = makeEngine(o);
+    ASSERT_TRUE(engine);
+    auto a_len = engine->countPromptTokens(greedyRaw(a_prompt, 4));
+    ASSERT_TRUE(a_len);
+    run(*engine, greedyRaw(a_prompt, 4));
+    run(*engine, greedyRaw(b_prompt, 4));
+    EXPECT_EQ(engine->stats().host_cache_entries, 0u);
+    auto again = run(*engine, greedyRaw(a_prompt, 4));
+    EXPECT_EQ(again.final.usage.cached_tokens, *a_len - 1);
+  }
 }
 
 TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
