@@ -240,11 +240,14 @@ class Engine::Impl {
   // The sequence's cache and cell list together: tokens just decoded (new cells), or cut to `n`.
   void appendDecoded(Slot& slot, std::span<const llama_token> tokens);
   void truncate(Slot& slot, std::size_t n);
+  // Empties the sequence, in the context and in the book.
+  void drop(Slot& slot);
   // Shares with `slot` (prefilling) the KV of its prompt's next tokens that another sequence
   // already holds. Returns true when the slot should sit out this step because an older request
   // is computing a long prefix they have in common.
   bool sharePrefix(Slot& slot);
-  void saveToHost(Slot& slot);
+  // Whether the host cache now holds the sequence's KV (stored, or covered by a longer entry).
+  bool saveToHost(Slot& slot);
   void handleToken(Slot& slot, llama_token token);
   void finish(Slot& slot, FinishReason reason);
   void failSlot(Slot& slot, Status error);
@@ -970,10 +973,17 @@ void Engine::Impl::appendDecoded(Slot& slot, std::span<const llama_token> tokens
 }
 
 void Engine::Impl::truncate(Slot& slot, std::size_t n) {
+  SY_DCHECK(slot.cells.size() == slot.cache.size());
+  if (n >= slot.cache.size()) return;
   for (std::size_t i = n; i < slot.cells.size(); ++i) cells_.release(slot.cells[i]);
-  if (n < slot.cells.size()) slot.cells.resize(n);
-  if (n < slot.cache.size()) slot.cache.resize(n);
+  slot.cells.resize(n);
+  slot.cache.resize(n);
   kv_cells_.store(cells_.used(), std::memory_order_relaxed);
+}
+
+void Engine::Impl::drop(Slot& slot) {
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
+  truncate(slot, 0);
 }
 
 bool Engine::Impl::sharePrefix(Slot& slot) {
@@ -1036,34 +1046,32 @@ bool Engine::Impl::sharePrefix(Slot& slot) {
   return false;
 }
 
-void Engine::Impl::saveToHost(Slot& slot) {
-  if (!host_cache_ || slot.cache.size() < options_.min_cached_prefix) return;
+bool Engine::Impl::saveToHost(Slot& slot) {
+  if (!host_cache_ || slot.cache.size() < options_.min_cached_prefix) return false;
   const std::size_t size = llama_state_seq_get_size(ctx_.get(), slot.seq);
-  if (size == 0 || size > host_cache_->maxBytes()) return;
+  if (size == 0 || size > host_cache_->maxBytes()) return false;
   HostPromptCache::Entry entry;
   entry.tokens = slot.cache;
   entry.adapters = slot.cache_lora;
   entry.state.resize(size);
   const std::size_t got = llama_state_seq_get_data(ctx_.get(), entry.state.data(), size, slot.seq);
-  if (got == 0) return;
+  if (got == 0) return false;
   entry.state.resize(got);
-  host_cache_->insert(std::move(entry));
+  const bool held = host_cache_->insert(std::move(entry)) ||
+                    host_cache_->findBest(slot.cache, slot.cache_lora).prefix == slot.cache.size();
   std::lock_guard lock(mu_);
   host_entries_ = host_cache_->size();
   host_bytes_ = host_cache_->bytes();
+  return held;
 }
 
 void Engine::Impl::parkIdle(Slot& slot) {
-  if (slot.cache.size() < options_.min_cached_prefix) return;
-  const std::size_t size = llama_state_seq_get_size(ctx_.get(), slot.seq);
-  if (size == 0 || size > host_cache_->maxBytes()) return;
-  evictIdle(slot);
+  if (saveToHost(slot)) drop(slot);
 }
 
 void Engine::Impl::evictIdle(Slot& slot) {
   saveToHost(slot);
-  llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
-  truncate(slot, 0);
+  drop(slot);
 }
 
 void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
@@ -1076,8 +1084,7 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
     if (match.prefix > keep && match.prefix >= options_.min_cached_prefix) {
       if (keep < slot.cache.size()) saveToHost(slot);
       auto entry = host_cache_->take(match.index);
-      llama_memory_seq_rm(mem, slot.seq, -1, -1);
-      truncate(slot, 0);
+      drop(slot);
       keep = 0;
       ensureRoom(entry.tokens.size());
       if (llama_state_seq_set_data(ctx_.get(), entry.state.data(), entry.state.size(), slot.seq) !=
@@ -1458,8 +1465,7 @@ void Engine::Impl::failSlot(Slot& slot, Status error) {
   slot.generating = false;
   slot.last_used = Clock::now();
   // What the sequence holds after a failed decode is unknown: start it afresh.
-  llama_memory_seq_rm(llama_get_memory(ctx_.get()), slot.seq, -1, -1);
-  truncate(slot, 0);
+  drop(slot);
   {
     std::lock_guard lock(mu_);
     --active_;
