@@ -32,3 +32,24 @@ target_link_libraries(sy_llama INTERFACE
 if(OpenMP_CXX_FOUND)
   target_link_libraries(sy_llama INTERFACE OpenMP::OpenMP_CXX)
 endif()
+
+# A CUDA build (SWITCHYARD_CUDA=ON scripts/bootstrap): the static ggml-cuda archive needs what
+# its own CMake links (ggml/src/ggml-cuda/CMakeLists.txt without GGML_STATIC): the CUDA runtime,
+# cuBLAS, the driver API unless built without VMM, and NCCL where llama.cpp found it.
+set(_sy_llama_cache ${SY_LLAMA_DIR}/build/CMakeCache.txt)
+if(EXISTS ${_sy_llama_cache})
+  load_cache(${SY_LLAMA_DIR}/build READ_WITH_PREFIX _sy_llama_
+    GGML_CUDA GGML_CUDA_NO_VMM GGML_CUDA_NCCL NCCL_LIBRARY)
+endif()
+set(SY_LLAMA_CUDA ${_sy_llama_GGML_CUDA})
+if(SY_LLAMA_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  target_link_libraries(sy_llama INTERFACE CUDA::cudart CUDA::cublas)
+  if(NOT _sy_llama_GGML_CUDA_NO_VMM)
+    target_link_libraries(sy_llama INTERFACE CUDA::cuda_driver)
+  endif()
+  if(_sy_llama_GGML_CUDA_NCCL AND _sy_llama_NCCL_LIBRARY AND NOT _sy_llama_NCCL_LIBRARY MATCHES "NOTFOUND$")
+    target_link_libraries(sy_llama INTERFACE ${_sy_llama_NCCL_LIBRARY})
+  endif()
+  message(STATUS "llama.cpp: CUDA build (CUDA ${CUDAToolkit_VERSION})")
+endif()

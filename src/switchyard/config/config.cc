@@ -545,6 +545,8 @@ class Loader {
   [[nodiscard]] bool loadModel(const Field& f, const ProviderConfig& provider, bool local,
                                ModelConfig& out);
   [[nodiscard]] bool loadLocalModel(const Field& f, const Fields& m, ModelConfig& out);
+  // `auto`, `all` or a layer count (-1 also means all).
+  [[nodiscard]] bool gpuLayers(const Fields& m, int& out);
   [[nodiscard]] bool loadLora(const Field& f, std::vector<LocalLoraConfig>& out);
   [[nodiscard]] bool loadRoutes(const Field& f, const Config& config,
                                 std::vector<RouteConfig>& out);
@@ -1062,6 +1064,28 @@ bool Loader::loadModel(const Field& f, const ProviderConfig& provider, bool loca
   return true;
 }
 
+bool Loader::gpuLayers(const Fields& m, int& out) {
+  const Field* f = m.find("gpu_layers");
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  const std::string_view word = trim(text);
+  if (word == "auto") {
+    out = LocalModelConfig::kGpuLayersAuto;
+    return true;
+  }
+  if (word == "all") {
+    out = LocalModelConfig::kGpuLayersAll;
+    return true;
+  }
+  const auto value = parseInt(word);
+  if (!value || *value < -1 || *value > 100'000) {
+    return fail(*f, "expected auto, all or a number of layers (0 to 100000), got '" + text + "'");
+  }
+  out = static_cast<int>(*value);
+  return true;
+}
+
 bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
   LocalModelConfig& local = out.local;
   const Field* path = nullptr;
@@ -1070,8 +1094,7 @@ bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
   // The file itself is checked when the provider starts, so `config check` works anywhere.
   if (!integer(m, "context", 16, 1 << 24, local.context) ||
       !integer(m, "parallel", 1, 256, local.parallel) ||
-      !integer(m, "batch", 1, 1 << 16, local.batch) ||
-      !integer(m, "gpu_layers", -1, 100'000, local.gpu_layers) ||
+      !integer(m, "batch", 1, 1 << 16, local.batch) || !gpuLayers(m, local.gpu_layers) ||
       !integer(m, "max_queue", 0, 1'000'000, local.max_queue) ||
       !boolean(m, "embeddings", local.embeddings) ||
       !string(m, "chat_template", local.chat_template) || !boolean(m, "preload", local.preload) ||

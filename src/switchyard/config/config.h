@@ -54,7 +54,11 @@ struct LocalModelConfig {
   int context = 4096;  // KV cells shared by all parallel sequences
   int parallel = 4;    // sequences decoded together (continuous batching)
   int batch = 512;     // tokens per decode step
-  int gpu_layers = 0;  // layers offloaded in CUDA builds
+  // Layers offloaded to GPUs in CUDA builds: kGpuLayersAuto (`auto`, as many as free GPU
+  // memory holds), kGpuLayersAll (`all`) or a count.
+  static constexpr int kGpuLayersAll = -1;
+  static constexpr int kGpuLayersAuto = -2;
+  int gpu_layers = kGpuLayersAuto;
   int max_queue = 64;  // requests waiting for a sequence; more get 503
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted prompt KV kept in RAM
   bool share_prefixes = true;  // prompts take a common prefix's KV from other sequences

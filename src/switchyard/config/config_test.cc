@@ -831,6 +831,29 @@ TEST(ConfigTest, LocalModelSharePrefixes) {
               HasSubstr("share_prefixes"));
 }
 
+TEST(ConfigTest, LocalModelGpuLayers) {
+  const std::string& head = kLocalTinyModel;
+  auto layers = [&](const std::string& value) {
+    return parseOk(head + "        gpu_layers: " + value + "\n")
+        .providers[0]
+        .models[0]
+        .local.gpu_layers;
+  };
+  EXPECT_EQ(parseOk(head).providers[0].models[0].local.gpu_layers,
+            LocalModelConfig::kGpuLayersAuto);
+  EXPECT_EQ(layers("auto"), LocalModelConfig::kGpuLayersAuto);
+  EXPECT_EQ(layers("all"), LocalModelConfig::kGpuLayersAll);
+  EXPECT_EQ(layers("-1"), LocalModelConfig::kGpuLayersAll);
+  EXPECT_EQ(layers("0"), 0);
+  EXPECT_EQ(layers("20"), 20);
+  for (const char* bad : {"-2", "most", "1.5", "100001"}) {
+    EXPECT_THAT(parseError(head + "        gpu_layers: " + bad + "\n").message(),
+                HasSubstr("test.yaml:7: providers[0].models[0].gpu_layers: expected auto, all or "
+                          "a number of layers"))
+        << bad;
+  }
+}
+
 TEST(ConfigTest, LocalModelLoraAdapters) {
   const Config c = parseOk(R"(
 providers:

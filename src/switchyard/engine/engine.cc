@@ -1,6 +1,8 @@
 #include "switchyard/engine/engine.h"
 
 #include <common.h>
+#include <fit.h>
+#include <ggml-backend.h>
 #include <llama.h>
 #include <sampling.h>
 
@@ -136,6 +138,11 @@ struct Slot {
   Clock::time_point last_used{};
   std::uint64_t admitted_order = 0;
   std::uint64_t last_decoded_step = 0;  // fairness between adapter sets
+  // Runs of adjacent cells its KV occupies, as far as the steps tell (llama.cpp places each
+  // step's tokens together, so a step that decodes this sequence alone right after one that did
+  // extends its run, and any other step starts one). What a save to the host costs on a GPU.
+  std::size_t kv_runs = 0;
+  std::uint64_t last_alone_step = 0;  // the last step that decoded this sequence alone
 
   // Tokens of `prompt` whose KV this sequence can reuse for a request of adapter set `lora`.
   std::size_t reusablePrefix(const TokenSeq& prompt, const AdapterKey& lora) const {
@@ -181,6 +188,10 @@ Status validateOptions(const EngineOptions& o) {
   if (o.n_batch < o.n_parallel) return bad("engine: n_batch must be at least n_parallel");
   if (o.max_queue < 1) return bad("engine: max_queue must be at least 1");
   if (o.n_threads < 0) return bad("engine: n_threads must not be negative");
+  if (o.min_saved_run_tokens < -1) return bad("engine: min_saved_run_tokens must be -1 or more");
+  if (o.n_gpu_layers < kGpuLayersAuto) {
+    return bad("engine: n_gpu_layers must be a layer count, kGpuLayersAll or kGpuLayersAuto");
+  }
   std::set<std::string> names;
   for (const auto& a : o.lora_adapters) {
     if (a.name.empty()) return bad("engine: a LoRA adapter has no name (" + a.path + ")");
@@ -199,6 +210,8 @@ class Engine::Impl {
   ~Impl() { shutdown(); }
 
   Status init();
+  llama_context_params generationParams(int n_threads) const;
+  void fitToDevices(llama_model_params& mparams, llama_context_params cparams);
   Result<std::uint64_t> enqueue(GenerationRequest request, EventCallback on_event);
   void cancel(std::uint64_t id);
   Status embedAsync(std::vector<std::string> texts, EmbeddingCallback done);
@@ -261,6 +274,9 @@ class Engine::Impl {
   std::size_t cellsInUse() const { return cells_.used(); }
   std::size_t cellsCommitted();
 
+  // What fitToDevices() chose, read by the model load (mparams points here).
+  std::vector<float> tensor_split_;
+  std::vector<llama_model_tensor_buft_override> buft_overrides_;
   ModelPtr model_;
   ContextPtr ctx_;       // generation; null for embedding-only models
   ContextPtr embd_ctx_;  // embeddings; null unless options_.embeddings
@@ -283,6 +299,7 @@ class Engine::Impl {
   // Idle sequences move to the host cache when a request is admitted (options_.park_idle, with
   // a host cache, on a model whose KV the host cache restores whole).
   bool park_idle_ = false;
+  std::size_t min_saved_run_tokens_ = 0;  // options_.min_saved_run_tokens resolved
   int n_swa_ = 0;  // the model's sliding attention window; 0: none
   std::uint64_t admitted_counter_ = 0;
   AdapterKey applied_lora_;  // on ctx_
@@ -307,6 +324,51 @@ class Engine::Impl {
   std::thread thread_;
 };
 
+// The GPUs llama.cpp puts layers on (none in a CPU-only build).
+std::vector<ggml_backend_dev_t> gpuDevices() {
+  std::vector<ggml_backend_dev_t> gpus;
+  for (std::size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_GPU) gpus.push_back(dev);
+  }
+  return gpus;
+}
+
+llama_context_params Engine::Impl::generationParams(int n_threads) const {
+  llama_context_params cparams = llama_context_default_params();
+  cparams.n_ctx = static_cast<std::uint32_t>(options_.n_ctx);
+  cparams.n_batch = static_cast<std::uint32_t>(options_.n_batch);
+  cparams.n_ubatch = static_cast<std::uint32_t>(std::min(options_.n_batch, 512));
+  cparams.n_seq_max = static_cast<std::uint32_t>(options_.n_parallel);
+  cparams.n_threads = n_threads;
+  cparams.n_threads_batch = n_threads;
+  cparams.kv_unified = true;  // any one sequence may use the whole context
+  cparams.no_perf = true;
+  return cparams;
+}
+
+// As llama-server does by default: as many layers on the GPUs as their free memory holds after
+// the weights, this context's KV and compute buffers, less 1 GiB per device; measured by loading
+// the model's metadata without allocating. The context size is ours and stays. When nothing
+// fits the load goes on with every layer offloaded and fails with llama.cpp's own error, as
+// llama-server's does. common_fit_params swaps the process-wide llama.cpp logger while it runs,
+// so fits run one at a time.
+void Engine::Impl::fitToDevices(llama_model_params& mparams, llama_context_params cparams) {
+  static std::mutex fit_mu;
+  std::lock_guard lock(fit_mu);
+  tensor_split_.assign(llama_max_devices(), 0.0f);
+  buft_overrides_.assign(llama_max_tensor_buft_overrides(), {nullptr, nullptr});
+  std::vector<std::size_t> margins(llama_max_devices(), std::size_t{1} << 30);
+  const auto status = common_fit_params(
+      options_.model_path.c_str(), &mparams, &cparams, tensor_split_.data(), buft_overrides_.data(),
+      margins.data(), cparams.n_ctx, nullptr, GGML_LOG_LEVEL_ERROR);
+  if (status != COMMON_PARAMS_FIT_STATUS_SUCCESS) {
+    logEvent(spdlog::level::warn, "gpu_fit_failed",
+             {{"path", options_.model_path},
+              {"reason", "the model and a context of this size do not fit in free GPU memory"}});
+  }
+}
+
 Status Engine::Impl::init() {
   if (auto st = validateOptions(options_); !st.isOk()) return st;
   ensureLlamaRuntime();
@@ -314,8 +376,17 @@ Status Engine::Impl::init() {
   if (!std::filesystem::is_regular_file(options_.model_path, ec)) {
     return Status(ErrorCode::kNotFound, "model file not found: " + options_.model_path);
   }
+  const int n_threads = options_.n_threads > 0
+                            ? options_.n_threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
   llama_model_params mparams = llama_model_default_params();
-  mparams.n_gpu_layers = options_.n_gpu_layers;
+  const std::vector<ggml_backend_dev_t> gpus = gpuDevices();
+  mparams.n_gpu_layers =
+      options_.n_gpu_layers == kGpuLayersAuto ? kGpuLayersAll : options_.n_gpu_layers;
+  if (options_.n_gpu_layers == kGpuLayersAuto && !gpus.empty()) {
+    fitToDevices(mparams, generationParams(n_threads));
+  }
   if (options_.on_load_progress) {
     mparams.progress_callback = [](float progress, void* user) {
       return (*static_cast<std::function<bool(float)>*>(user))(progress);
@@ -353,6 +424,15 @@ Status Engine::Impl::init() {
   info_.n_head = llama_model_n_head(model_.get());
   info_.n_head_kv = llama_model_n_head_kv(model_.get());
   info_.n_vocab = n_vocab_;
+  if (!gpus.empty() && mparams.n_gpu_layers != 0) {
+    info_.gpu_layers = mparams.n_gpu_layers < 0 ? info_.n_layer + 1
+                                                : std::min(mparams.n_gpu_layers, info_.n_layer + 1);
+    for (ggml_backend_dev_t dev : gpus) {
+      if (!info_.gpu_devices.empty()) info_.gpu_devices += ", ";
+      info_.gpu_devices +=
+          std::string(ggml_backend_dev_name(dev)) + " (" + ggml_backend_dev_description(dev) + ")";
+    }
+  }
   if (options_.hash_file) {
     auto sha = sha256File(options_.model_path);
     if (!sha) return sha.error();
@@ -360,10 +440,6 @@ Status Engine::Impl::init() {
   }
 
   if (auto st = loadAdapters(); !st.isOk()) return st;
-
-  const int n_threads = options_.n_threads > 0
-                            ? options_.n_threads
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   // Models that declare a pooling type (BERT-style embedders) do not generate text.
   bool pooled = false;
@@ -374,16 +450,7 @@ Status Engine::Impl::init() {
              std::string_view(buf) != "0";
   }
   if (!pooled && llama_model_has_decoder(model_.get()) && !llama_model_has_encoder(model_.get())) {
-    llama_context_params cparams = llama_context_default_params();
-    cparams.n_ctx = static_cast<std::uint32_t>(options_.n_ctx);
-    cparams.n_batch = static_cast<std::uint32_t>(options_.n_batch);
-    cparams.n_ubatch = static_cast<std::uint32_t>(std::min(options_.n_batch, 512));
-    cparams.n_seq_max = static_cast<std::uint32_t>(options_.n_parallel);
-    cparams.n_threads = n_threads;
-    cparams.n_threads_batch = n_threads;
-    cparams.kv_unified = true;  // any one sequence may use the whole context
-    cparams.no_perf = true;
-    ctx_.reset(llama_init_from_model(model_.get(), cparams));
+    ctx_.reset(llama_init_from_model(model_.get(), generationParams(n_threads)));
     if (!ctx_) {
       return Status(ErrorCode::kInternal, "cannot create a llama context for " +
                                               options_.model_path + " (n_ctx " +
@@ -401,6 +468,10 @@ Status Engine::Impl::init() {
     // A sliding-window model's saved state lacks the cells outside the window, so parking would
     // lose what staying in the context keeps.
     park_idle_ = options_.park_idle && options_.host_cache_bytes > 0 && full_attention;
+    min_saved_run_tokens_ =
+        static_cast<std::size_t>(options_.min_saved_run_tokens >= 0 ? options_.min_saved_run_tokens
+                                 : info_.gpu_layers > 0             ? 32
+                                                                    : 0);
     slots_.resize(static_cast<std::size_t>(options_.n_parallel));
     for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].seq = static_cast<llama_seq_id>(i);
     batch_.emplace(options_.n_batch);
@@ -447,6 +518,8 @@ Status Engine::Impl::init() {
             {"n_ctx", options_.n_ctx},
             {"n_parallel", options_.n_parallel},
             {"threads", n_threads},
+            {"gpu_layers", info_.gpu_layers},
+            {"gpu", info_.gpu_devices.empty() ? std::string("none") : info_.gpu_devices},
             {"embeddings", options_.embeddings},
             {"lora_adapters", static_cast<long long>(adapters_.size())}});
   return {};
@@ -978,6 +1051,7 @@ void Engine::Impl::truncate(Slot& slot, std::size_t n) {
   for (std::size_t i = n; i < slot.cells.size(); ++i) cells_.release(slot.cells[i]);
   slot.cells.resize(n);
   slot.cache.resize(n);
+  if (n == 0) slot.kv_runs = 0;  // else as many as before at most
   kv_cells_.store(cells_.used(), std::memory_order_relaxed);
 }
 
@@ -1019,6 +1093,8 @@ bool Engine::Impl::sharePrefix(Slot& slot) {
         cells_.share(source->cells[i]);
         slot.cells.push_back(source->cells[i]);
       }
+      slot.kv_runs += source->kv_runs;
+      slot.last_alone_step = 0;
       req.usage.cached_tokens += static_cast<int>(best - have);
       std::lock_guard lock(mu_);
       totals_.shared_prefix_tokens += best - have;
@@ -1048,6 +1124,7 @@ bool Engine::Impl::sharePrefix(Slot& slot) {
 
 bool Engine::Impl::saveToHost(Slot& slot) {
   if (!host_cache_ || slot.cache.size() < options_.min_cached_prefix) return false;
+  if (slot.cache.size() < slot.kv_runs * min_saved_run_tokens_) return false;  // see options
   const std::size_t size = llama_state_seq_get_size(ctx_.get(), slot.seq);
   if (size == 0 || size > host_cache_->maxBytes()) return false;
   HostPromptCache::Entry entry;
@@ -1090,6 +1167,8 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
       if (llama_state_seq_set_data(ctx_.get(), entry.state.data(), entry.state.size(), slot.seq) !=
           0) {
         appendDecoded(slot, entry.tokens);
+        slot.kv_runs = 1;  // restored into one block of cells
+        slot.last_alone_step = 0;
         slot.cache_lora = std::move(entry.adapters);
         keep = match.prefix;
       } else {
@@ -1343,9 +1422,12 @@ bool Engine::Impl::step() {
   }
 
   const auto now = Clock::now();
+  const auto in_step = std::ranges::count_if(slots_, [](const Slot& s) { return s.pending > 0; });
   for (auto& s : slots_) {
     if (s.pending == 0) continue;
     s.last_decoded_step = step_counter_;
+    if (in_step > 1 || s.last_alone_step + 1 != step_counter_ || s.kv_runs == 0) ++s.kv_runs;
+    s.last_alone_step = in_step == 1 ? step_counter_ : 0;
     if (s.generating) {
       appendDecoded(s, std::span(&s.next_token, 1));
     } else {

@@ -31,6 +31,9 @@ struct LoraAdapterOptions {
   float scale = 1.0f;
 };
 
+inline constexpr int kGpuLayersAll = -1;
+inline constexpr int kGpuLayersAuto = -2;
+
 struct EngineOptions {
   std::string model_path;
   std::vector<LoraAdapterOptions> lora_adapters;
@@ -38,7 +41,10 @@ struct EngineOptions {
   int n_parallel = 4;          // sequences decoded together
   int n_batch = 512;           // tokens per llama_decode (generation tokens + prompt chunks)
   int n_threads = 0;           // 0: all cores
-  int n_gpu_layers = 0;        // layers offloaded in CUDA/Metal builds
+  // Layers whose weights and KV live on a GPU (CUDA builds; a CPU-only build has no GPU and
+  // ignores it): kGpuLayersAuto fits as many as free device memory holds (llama-server's
+  // default), kGpuLayersAll offloads every layer, N >= 0 the last N.
+  int n_gpu_layers = kGpuLayersAuto;
   std::size_t max_queue = 64;  // requests waiting for a sequence; more are refused
   std::size_t host_cache_bytes = std::size_t{256} << 20;  // evicted KV kept in RAM; 0: none
   std::size_t min_cached_prefix = 32;  // shorter sequences are not worth keeping in host RAM
@@ -50,6 +56,14 @@ struct EngineOptions {
   // host cache (needs host_cache_bytes > 0) instead of staying in the context, where every prompt
   // chunk would attend over their cells too. Full-attention models only.
   bool park_idle = true;
+  // Saving a sequence to the host cache copies its KV one run of adjacent cells at a time, per
+  // layer and for K and V. On a GPU each copy is a synchronous device-to-host transfer, and a
+  // sequence decoded together with others holds one cell per step, so saving it costs far more
+  // than computing its tokens again (parking 8 such sequences of ~140 tokens added 600 ms to a
+  // request's first token on an H100). A sequence is saved (parked or kept on eviction) only
+  // when its runs average at least this many tokens. -1: 32 when layers are on a GPU, 0 (any)
+  // on the CPU, where the copies are memcpy.
+  int min_saved_run_tokens = -1;
   bool embeddings = false;    // also make an embedding context (embed())
   std::string chat_template;  // overrides the model's own template when not empty
   bool hash_file = true;      // sha256 of the model file for info()

@@ -3,7 +3,8 @@
 //
 //   engine_bench [--model FILE | --vocab FILE [--layers N --dim N --heads N --kv-heads N --ff N
 //                 --weights f32|f16 --quant TYPE]] [--threads N] [--ctx N] [--tokens N]
-//                [--streams N] [--chat] [--prefix N]
+//                [--streams N] [--chat] [--prefix N] [--gpu-layers auto|all|N]
+//                [--min-saved-run N]
 
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +29,8 @@ struct Args {
   std::string model, vocab, weights = "f32", quant;
   int layers = 2, dim = 64, heads = 4, kv_heads = 2, ff = 128;
   int threads = 0, ctx = 8192, tokens = 64, streams = 4, prefix = 0;
+  int gpu_layers = kGpuLayersAuto;
+  int min_saved_run = -1;
   bool chat = false;
 };
 
@@ -70,7 +73,12 @@ Args parse(int argc, char** argv) {
       a.streams = std::stoi(next());
     else if (k == "--prefix")
       a.prefix = std::stoi(next());
-    else if (k == "--chat")
+    else if (k == "--gpu-layers") {
+      const std::string v = next();
+      a.gpu_layers = v == "auto" ? kGpuLayersAuto : v == "all" ? kGpuLayersAll : std::stoi(v);
+    } else if (k == "--min-saved-run") {
+      a.min_saved_run = std::stoi(next());
+    } else if (k == "--chat")
       a.chat = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", argv[i]);
@@ -185,6 +193,8 @@ int main(int argc, char** argv) {
   o.n_ctx = a.ctx;
   o.n_parallel = std::max(1, a.streams);
   o.n_threads = a.threads;
+  o.n_gpu_layers = a.gpu_layers;
+  o.min_saved_run_tokens = a.min_saved_run;
   o.hash_file = false;
   auto engine = Engine::create(o);
   if (!engine) {
@@ -192,8 +202,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& info = (*engine)->info();
-  std::printf("model %s: %s, %.1f M params, %s, threads %d\n", a.model.c_str(),
-              info.architecture.c_str(), info.n_params / 1e6, info.file_type.c_str(), a.threads);
+  std::printf("model %s: %s, %.1f M params, %s, threads %d, %d of %d layers on %s\n",
+              a.model.c_str(), info.architecture.c_str(), info.n_params / 1e6,
+              info.file_type.c_str(), a.threads, info.gpu_layers, info.n_layer + 1,
+              info.gpu_devices.empty() ? "no GPU" : info.gpu_devices.c_str());
 
   runBatch(**engine, a, 1, "", nullptr);  // warm-up
   double ttft = 0;

@@ -23,6 +23,11 @@ struct ModelInfo {
   int n_vocab = 0;
   std::string chat_template;  // the default template; empty when the file has none
   std::string sha256;         // hex digest of the whole file
+  // Where it runs (filled when an engine loads it): the GPU devices that hold layers, e.g.
+  // "CUDA0 (NVIDIA H100 80GB HBM3)", and how many of the n_layer + 1 (the output layer) they
+  // hold; empty and 0 on the CPU.
+  std::string gpu_devices;
+  int gpu_layers = 0;
 };
 
 }  // namespace switchyard::engine

@@ -302,6 +302,8 @@ Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, 
     o.n_parallel = m.local.parallel;
     o.n_batch = m.local.batch;
     o.n_threads = config.local.threads;
+    static_assert(config::LocalModelConfig::kGpuLayersAuto == engine::kGpuLayersAuto &&
+                  config::LocalModelConfig::kGpuLayersAll == engine::kGpuLayersAll);
     o.n_gpu_layers = m.local.gpu_layers;
     o.max_queue = static_cast<std::size_t>(m.local.max_queue);
     o.host_cache_bytes = m.local.host_cache_bytes;
