@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 
@@ -47,7 +48,8 @@ class LocalGatewayTest : public ::testing::Test {
 
   // `storage`: with a store URL the request log is on.
   void start(int parallel = 2, std::chrono::milliseconds timeout = std::chrono::seconds(60),
-             std::string storage = {}) {
+             std::string storage = {},
+             std::chrono::milliseconds idle_unload = std::chrono::milliseconds(0)) {
     gateway_.reset();
     config::Config cfg = fakes::testConfig();
     cfg.server.request_timeout = timeout;
@@ -57,6 +59,7 @@ class LocalGatewayTest : public ::testing::Test {
     m.local.lora = {{"style", *lora_path_, 0.0f}};  // only for requests that ask for it
     m.context_window = 512;
     cfg.providers = {fakes::localProvider({m})};
+    cfg.providers[0].local.idle_unload = idle_unload;
     // One upstream failure must reach the client as it is (routing_test covers retries).
     fakes::noRetries(cfg);
     if (!storage.empty()) {
@@ -274,6 +277,53 @@ TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
   ASSERT_EQ(show.status, 200u) << show.body;
   EXPECT_EQ(show.json().at("model_info").at("general.architecture"), "qwen2");
   EXPECT_GT(show.json().at("model_info").at("general.parameter_count").as_int64(), 1000);
+}
+
+// Ollama's GET /api/ps (`ollama ps`): the local models loaded now, under each public name.
+TEST_F(LocalGatewayTest, OllamaPsListsTheLoadedModel) {
+  auto ps = [this] {
+    Client c(gateway_->port());
+    Reply r = c.call(boost::beast::http::verb::get, "/api/ps");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  };
+  // Seconds from now to the model's expires_at (RFC 3339, UTC).
+  auto expiresIn = [](const json::value& m) {
+    std::tm tm{};
+    const std::string text(m.at("expires_at").as_string());
+    EXPECT_NE(strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << text;
+    return static_cast<double>(timegm(&tm)) - static_cast<double>(std::time(nullptr));
+  };
+  auto find = [](const json::value& body, std::string_view name) -> const json::value* {
+    for (const auto& m : body.at("models").as_array()) {
+      if (m.at("name").as_string() == name) return &m;
+    }
+    return nullptr;
+  };
+  for (auto idle : {std::chrono::milliseconds(0), std::chrono::milliseconds(600'000)}) {
+    SCOPED_TRACE("idle_unload " + std::to_string(idle.count()) + " ms");
+    start(2, std::chrono::seconds(60), {}, idle);
+    EXPECT_EQ(ps(), json::parse(R"({"models":[]})"));  // nothing loaded before a request
+    Client c(gateway_->port());
+    ASSERT_EQ(c.post("/v1/chat/completions", chat(R"("max_tokens":2)")).status, 200u);
+
+    const json::value body = ps();
+    const json::value* tiny = find(body, "tiny");
+    ASSERT_NE(tiny, nullptr) << body;
+    EXPECT_NE(find(body, "default"), nullptr) << body;  // the alias names the same engine
+    EXPECT_EQ(tiny->at("model"), "tiny");
+    EXPECT_EQ(tiny->at("digest").as_string().size(), 64u);
+    EXPECT_GT(tiny->at("size").as_int64(), 1'000'000);
+    EXPECT_LE(tiny->at("size_vram").as_int64(), tiny->at("size").as_int64());
+    EXPECT_EQ(tiny->at("context_length").as_int64(), 512);
+    EXPECT_EQ(tiny->at("details").at("format"), "gguf");
+    EXPECT_EQ(tiny->at("details").at("family"), "qwen2");
+    if (idle.count() == 0) {
+      EXPECT_GT(expiresIn(*tiny), 50.0 * 365 * 86400);  // kept forever
+    } else {
+      EXPECT_NEAR(expiresIn(*tiny), 600.0, 60.0);  // ten minutes after its last use
+    }
+  }
 }
 
 TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {

@@ -25,6 +25,9 @@
 #include "switchyard/core/version.h"
 #include "switchyard/http/sse.h"
 #include "switchyard/pipeline/context.h"
+#if SY_WITH_LLAMA
+#include "switchyard/providers/local/local_provider.h"
+#endif
 #include "switchyard/routing/dispatcher.h"
 #include "switchyard/routing/task_examples.h"
 #include "switchyard/server/admin_routes.h"
@@ -952,6 +955,22 @@ class Gateway::Handlers final : public RouteSupport {
 
   // The log phase: settle the stages that admitted the request (last first), hand it to the
   // observers, then one structured line per request.
+  std::vector<LoadedLocalModel> loadedLocalModels() const override {
+    std::vector<LoadedLocalModel> loaded;
+#if SY_WITH_LLAMA
+    const auto rt = runtime_.load();
+    for (const config::ProviderConfig& pc : rt->config.providers) {
+      if (pc.kind != "local") continue;
+      auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(pc.name));
+      if (local == nullptr) continue;
+      for (engine::ModelState& state : local->models().states()) {
+        if (state.loaded) loaded.push_back({pc.name, std::move(state), pc.local.idle_unload});
+      }
+    }
+#endif
+    return loaded;
+  }
+
   void logRequest(RequestContext& ctx) const override {
     if (ext_.pricing && !ctx.provider.empty()) {
       ctx.cost_usd = ext_.pricing->cost(ctx.provider, ctx.model, ctx.usage);

@@ -182,6 +182,43 @@ void OllamaRoutes::setModels(const config::Config& cfg, const routing::Router& r
   listing_.store(std::move(listing));
 }
 
+// The listing's local models whose engine is loaded now, under each public name that reaches
+// them first.
+std::string OllamaRoutes::psBody() const {
+  const auto listing = listing_.load();
+  const std::vector<RouteSupport::LoadedLocalModel> loaded = support_.loadedLocalModels();
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto system_now = std::chrono::system_clock::now();
+  std::vector<codec::RunningModel> running;
+  for (const codec::ModelInfo& m : listing->models) {
+    if (m.provider_kind != "local") continue;
+    for (const RouteSupport::LoadedLocalModel& l : loaded) {
+      if (l.provider != m.provider || l.state.name != m.upstream_model) continue;
+      const engine::ModelInfo& info = l.state.info;
+      codec::RunningModel r;
+      r.model = &m;
+      r.digest = info.sha256;
+      r.size_bytes = info.tensor_bytes;
+      // The weights of the offloaded layers, in proportion (the output layer counts as one).
+      if (info.gpu_layers > 0 && info.n_layer >= 0) {
+        r.vram_bytes = info.tensor_bytes * static_cast<std::uint64_t>(info.gpu_layers) /
+                       static_cast<std::uint64_t>(info.n_layer + 1);
+      }
+      r.context_length = static_cast<std::int64_t>(l.state.stats.kv_cells_total);
+      // In use, or never unloaded: as Ollama says a model it keeps forever, far ahead.
+      if (l.idle_unload.count() == 0) {
+        r.expires_at = system_now + std::chrono::years(100);
+      } else {
+        const auto last = l.state.leases > 0 ? steady_now : l.state.last_used;
+        r.expires_at = system_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                        last + l.idle_unload - steady_now);
+      }
+      running.push_back(std::move(r));
+    }
+  }
+  return codec::encodePs(running);
+}
+
 bool OllamaRoutes::serves(std::string_view path) {
   return path == "/" || path == "/api/chat" || path == "/api/generate" || path == "/api/embed" ||
          path == "/api/embeddings" || path == "/api/tags" || path == "/api/show" ||
@@ -226,7 +263,7 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     if (path == "/api/tags") {
       body = listing_.load()->tags_body;
     } else if (path == "/api/ps") {
-      body = codec::encodePs();
+      body = psBody();
     } else {
       body = codec::encodeVersion(kVersion);
     }

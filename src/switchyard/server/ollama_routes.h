@@ -2,7 +2,8 @@
 // OllamaRoutes: Ollama's native API, so that Ollama clients (the `ollama` packages, Open WebUI,
 // LangChain's Ollama classes) reach any provider through the router: POST /api/chat,
 // /api/generate, /api/embed, /api/embeddings, /api/show; GET /api/tags, /api/ps, /api/version;
-// GET and HEAD / ("Ollama is running"). Streams are NDJSON. Model management endpoints
+// GET and HEAD / ("Ollama is running"); /api/ps lists the local models loaded now. Streams are
+// NDJSON. Model management endpoints
 // (/api/pull, /api/create, ...) answer 501. Errors are Ollama's {"error":"..."}.
 // The model listing is swapped whole on config reload (setModels); everything else is immutable:
 // thread-safe.
@@ -59,6 +60,7 @@ class OllamaRoutes {
     std::string tags_body;
   };
   static const api::ollama::ModelInfo* findModel(const Listing& listing, std::string_view name);
+  std::string psBody() const;
   api::ollama::Timings timings(const pipeline::RequestContext& ctx) const;
 
   boost::asio::awaitable<void> sendError(http::ResponseWriter& writer,

@@ -5,11 +5,14 @@
 // start-up and called from every worker: thread-safe.
 
 #include <boost/asio/awaitable.hpp>
-
+#include <chrono>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/status.h"
+#include "switchyard/engine/model_registry.h"
 #include "switchyard/http/server.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/pipeline/stage.h"
@@ -70,6 +73,15 @@ class RouteSupport {
   // The log phase, once per request: settles the stages that admitted it, then the observers
   // (request log, metrics) and the access-log line.
   virtual void logRequest(pipeline::RequestContext& ctx) const = 0;
+
+  // The models of `local` providers loaded in memory now (Ollama's GET /api/ps), each with its
+  // provider's name and idle-unload time (0: never unloaded).
+  struct LoadedLocalModel {
+    std::string provider;
+    engine::ModelState state;
+    std::chrono::milliseconds idle_unload{0};
+  };
+  virtual std::vector<LoadedLocalModel> loadedLocalModels() const = 0;
 
  protected:
   virtual boost::asio::awaitable<Status> admitPayload(const http::Request& req,

@@ -947,7 +947,26 @@ std::string encodeShow(const ModelInfo& m, std::string_view modified_at) {
   return out;
 }
 
-std::string encodePs() { return R"({"models":[]})"; }
+std::string encodePs(const std::vector<RunningModel>& models) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key("models").beginArray();
+  for (const RunningModel& r : models) {
+    const ModelInfo& m = *r.model;
+    w.beginObject();
+    w.key("name").string(m.name);
+    w.key("model").string(m.name);
+    w.key("size").integer(static_cast<std::int64_t>(r.size_bytes));
+    w.key("digest").string(r.digest);
+    writeDetails(w, m);
+    w.key("expires_at").string(formatTimestamp(r.expires_at));
+    w.key("size_vram").integer(static_cast<std::int64_t>(r.vram_bytes));
+    w.key("context_length").integer(r.context_length);
+    w.endObject();
+  }
+  w.endArray().endObject();
+  return out;
+}
 
 std::string encodeVersion(std::string_view version) {
   std::string out;

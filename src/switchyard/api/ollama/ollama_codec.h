@@ -112,8 +112,17 @@ std::string quantizationLevel(std::string_view file_type);
 std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view modified_at);
 // POST /api/show.
 std::string encodeShow(const ModelInfo& model, std::string_view modified_at);
-// GET /api/ps: the gateway cannot tell which upstream models are loaded: an empty list.
-std::string encodePs();
+// A local model loaded in memory now, under one of its public names (GET /api/ps).
+struct RunningModel {
+  const ModelInfo* model = nullptr;                  // its listing entry
+  std::string digest;                                // sha256 of the GGUF file (hex), may be empty
+  std::uint64_t size_bytes = 0;                      // its weights in memory
+  std::uint64_t vram_bytes = 0;                      // of them on GPUs
+  std::int64_t context_length = 0;                   // KV cells of its context
+  std::chrono::system_clock::time_point expires_at;  // when it unloads if nobody uses it
+};
+// GET /api/ps: the local models loaded now (a gateway cannot see which upstream models are).
+std::string encodePs(const std::vector<RunningModel>& models);
 std::string encodeVersion(std::string_view version);
 
 }  // namespace switchyard::api::ollama

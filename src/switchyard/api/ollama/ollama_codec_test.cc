@@ -247,7 +247,25 @@ TEST(OllamaEncode, TagsAndShowDescribeTheModels) {
   EXPECT_EQ(show.at("model_info").at("switchyard.upstream_model"), "tiny-chat");
   EXPECT_EQ(show.at("capabilities"), json::parse(R"(["completion","tools","embedding"])"));
   EXPECT_EQ(json::parse(encodeVersion("1.2.3")).at("version"), "1.2.3");
-  EXPECT_EQ(json::parse(encodePs()).at("models").as_array().size(), 0u);
+  EXPECT_EQ(json::parse(encodePs({})).at("models").as_array().size(), 0u);
+  RunningModel running;
+  running.model = &local;
+  running.digest = std::string(64, 'a');
+  running.size_bytes = 1000;
+  running.vram_bytes = 750;
+  running.context_length = 4096;
+  running.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  auto ps = json::parse(encodePs({running}));
+  ASSERT_EQ(ps.at("models").as_array().size(), 1u);
+  const auto& p = ps.at("models").at(0);
+  EXPECT_EQ(p.at("name"), "tiny");
+  EXPECT_EQ(p.at("model"), "tiny");
+  EXPECT_EQ(p.at("digest").as_string(), std::string(64, 'a'));
+  EXPECT_EQ(p.at("size"), 1000);
+  EXPECT_EQ(p.at("size_vram"), 750);
+  EXPECT_EQ(p.at("context_length"), 4096);
+  EXPECT_EQ(p.at("expires_at"), "2027-01-15T08:00:00Z");
+  EXPECT_EQ(p.at("details").at("format"), "gguf");
 }
 
 TEST(OllamaListing, ParameterSizeAndQuantizationAsOllamaWritesThem) {
