@@ -212,6 +212,13 @@ TEST(EngineMetricsIntegrationTest, LocalModelGauges) {
   // The second request took its own idle sequence's KV, not another's.
   EXPECT_EQ(engine("switchyard_engine_shared_prefix_tokens_total"), 0);
   EXPECT_GE(engine("switchyard_engine_generation_tokens_per_second"), 0);
+  // Step time splits into the forward pass, sampling and the rest.
+  const double step = engine("switchyard_engine_step_seconds_total");
+  const double forward = engine("switchyard_engine_decode_seconds_total");
+  const double sampling = engine("switchyard_engine_sample_seconds_total");
+  EXPECT_GT(forward, 0);
+  EXPECT_GT(sampling, 0);
+  EXPECT_GE(step, forward + sampling);
   EXPECT_NE(text.find("# TYPE switchyard_engine_generated_tokens_total counter\n"),
             std::string::npos);
   // The request-level prompt-cache counter agrees.

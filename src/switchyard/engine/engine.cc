@@ -1306,6 +1306,30 @@ void Engine::Impl::applyAdapterSet(const AdapterKey& key) {
 }
 
 bool Engine::Impl::step() {
+  // Where the step's time goes, for EngineStats: the forward pass, sampling, the rest.
+  struct Timing {
+    Impl& impl;
+    Clock::time_point started = Clock::now();
+    double decode = 0;
+    double sample = 0;
+    ~Timing() {
+      const double step = std::chrono::duration<double>(Clock::now() - started).count();
+      std::lock_guard lock(impl.mu_);
+      impl.totals_.step_seconds += step;
+      impl.totals_.decode_seconds += decode;
+      impl.totals_.sample_seconds += sample;
+    }
+  } timing{*this};
+  // llama_decode returns before a GPU is done; synchronizing here (sampling would anyway) puts
+  // the device's time in `decode`.
+  auto decode = [&](Batch& b) {
+    const auto t = Clock::now();
+    const int rc = llama_decode(ctx_.get(), b.get());
+    if (rc == 0) llama_synchronize(ctx_.get());
+    timing.decode += std::chrono::duration<double>(Clock::now() - t).count();
+    return rc;
+  };
+
   const auto n_ctx = static_cast<std::size_t>(options_.n_ctx);
   Batch& batch = *batch_;
   batch.clear();
@@ -1381,13 +1405,13 @@ bool Engine::Impl::step() {
     return n_generating > 0;  // ended by context-full counts as progress
   }
 
-  int rc = llama_decode(ctx_.get(), batch.get());
+  int rc = decode(batch);
   if (rc == 1) {
     // No contiguous room: make more and let the next step try again.
     for (auto& s : slots_) {
       if (s.idle() && !s.cache.empty()) evictIdle(s);
     }
-    rc = llama_decode(ctx_.get(), batch.get());
+    rc = decode(batch);
     if (rc == 1) {
       logEvent(spdlog::level::warn, "engine_decode_no_room",
                {{"batch", batch.size()}, {"cells", static_cast<long long>(cellsInUse())}});
@@ -1441,8 +1465,10 @@ bool Engine::Impl::step() {
     }
     llama_token token = 0;
     try {
+      const auto t = Clock::now();
       token = common_sampler_sample(s.req->sampler.get(), ctx_.get(), s.logits_index);
       common_sampler_accept(s.req->sampler.get(), token, true);
+      timing.sample += std::chrono::duration<double>(Clock::now() - t).count();
     } catch (const std::exception& e) {
       // The grammar sampler throws when no token can continue; one request fails, not all.
       failSlot(s, Status(ErrorCode::kInternal, std::string("sampling: ") + e.what()));

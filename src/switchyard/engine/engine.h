@@ -203,6 +203,12 @@ struct EngineStats {
   std::uint64_t tokens_generated = 0;   // sampled tokens, counted as they are generated
   std::size_t kv_cells_used = 0;        // KV cells holding tokens (a shared cell once)
   std::size_t kv_cells_total = 0;       // the generation context's size (0: embeddings only)
+  // Engine-thread time in generation steps: whole steps, of which the model's forward pass
+  // (llama_decode until the device is done) and sampling the steps' tokens; the rest is the
+  // engine's own scheduling and bookkeeping.
+  double step_seconds = 0;
+  double decode_seconds = 0;
+  double sample_seconds = 0;
 };
 
 class Engine {

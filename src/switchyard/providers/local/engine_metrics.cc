@@ -49,6 +49,15 @@ EngineMetrics::EngineMetrics(std::string provider, const engine::ModelRegistry& 
        "Tokens generated per second since the previous scrape (at least 1 s before); "
        "rate(switchyard_engine_generated_tokens_total[1m]) gives the same over a window.",
        MetricType::kGauge, Field::kTokensPerSecond},
+      {"switchyard_engine_step_seconds_total",
+       "Engine-thread time in generation steps (forward pass, sampling and scheduling).",
+       MetricType::kCounter, Field::kStepSeconds},
+      {"switchyard_engine_decode_seconds_total",
+       "Of the step time, the model's forward pass (llama_decode until the device is done).",
+       MetricType::kCounter, Field::kDecodeSeconds},
+      {"switchyard_engine_sample_seconds_total",
+       "Of the step time, sampling the generated tokens (on the CPU, also with a GPU).",
+       MetricType::kCounter, Field::kSampleSeconds},
   };
   for (const Def& d : kDefs) {
     handles_.push_back(registry.callback(d.name, d.help, d.type, {"provider", "model"},
@@ -94,6 +103,15 @@ std::vector<telemetry::Sample> EngineMetrics::read(Field field) {
         break;
       case Field::kGenerated: v = static_cast<double>(s.tokens_generated); break;
       case Field::kTokensPerSecond: v = tokensPerSecond(m.name, s.tokens_generated); break;
+      case Field::kStepSeconds:
+        v = s.step_seconds;
+        break;
+      case Field::kDecodeSeconds:
+        v = s.decode_seconds;
+        break;
+      case Field::kSampleSeconds:
+        v = s.sample_seconds;
+        break;
     }
     out.push_back({{provider_, m.name}, v});
   }

@@ -40,6 +40,9 @@ class EngineMetrics {
     kSharedTokens,
     kGenerated,
     kTokensPerSecond,
+    kStepSeconds,
+    kDecodeSeconds,
+    kSampleSeconds,
   };
   std::vector<telemetry::Sample> read(Field field);
   double tokensPerSecond(const std::string& model, std::uint64_t generated);
