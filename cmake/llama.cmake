@@ -2,15 +2,22 @@
 # scripts/bootstrap into a cache directory (never part of this repository).
 include_guard(GLOBAL)
 
-if(NOT SY_LLAMA_DIR)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/build/llama-dir)
-    file(STRINGS ${PROJECT_SOURCE_DIR}/build/llama-dir SY_LLAMA_DIR LIMIT_COUNT 1)
-  endif()
+# scripts/bootstrap names its latest build in build/llama-dir (a new pinned version, or
+# SWITCHYARD_CUDA=ON, is another directory). Follow it, unless -DSY_LLAMA_DIR named another.
+set(_sy_llama_dir_file ${PROJECT_SOURCE_DIR}/build/llama-dir)
+set(_sy_bootstrap_dir "")
+if(EXISTS ${_sy_llama_dir_file})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_sy_llama_dir_file})
+  file(STRINGS ${_sy_llama_dir_file} _sy_bootstrap_dir LIMIT_COUNT 1)
+endif()
+if(NOT SY_LLAMA_DIR OR SY_LLAMA_DIR STREQUAL "${SY_LLAMA_DIR_FROM_BOOTSTRAP}")
+  set(SY_LLAMA_DIR "${_sy_bootstrap_dir}" CACHE PATH
+      "llama.cpp source+build directory made by scripts/bootstrap" FORCE)
+  set(SY_LLAMA_DIR_FROM_BOOTSTRAP "${_sy_bootstrap_dir}" CACHE INTERNAL "")
 endif()
 if(NOT SY_LLAMA_DIR OR NOT EXISTS ${SY_LLAMA_DIR}/.built)
   message(FATAL_ERROR "llama.cpp is not built: run scripts/bootstrap (or pass -DSY_LLAMA_DIR=...)")
 endif()
-set(SY_LLAMA_DIR ${SY_LLAMA_DIR} CACHE PATH "llama.cpp source+build directory made by scripts/bootstrap")
 
 file(GLOB_RECURSE _sy_llama_libs
   ${SY_LLAMA_DIR}/build/src/*.a
