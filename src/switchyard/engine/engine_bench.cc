@@ -150,6 +150,19 @@ double runBatch(Engine& engine, const Args& a, int n, const std::string& shared,
   return w.tokens / secs;
 }
 
+// Where the engine's steps between two stats() went, per step.
+void printStepSplit(const EngineStats& before, const EngineStats& after) {
+  const double steps = static_cast<double>(after.decode_calls - before.decode_calls);
+  if (steps == 0) return;
+  auto ms = [&](double after_s, double before_s) { return (after_s - before_s) * 1e3 / steps; };
+  const double step = ms(after.step_seconds, before.step_seconds);
+  const double fwd = ms(after.decode_seconds, before.decode_seconds);
+  const double sample = ms(after.sample_seconds, before.sample_seconds);
+  std::printf(
+      "  per step (%.0f steps): %.3f ms = forward pass %.3f + sampling %.3f + engine %.3f\n", steps,
+      step, fwd, sample, step - fwd - sample);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,18 +227,12 @@ int main(int argc, char** argv) {
   const EngineStats after = (*engine)->stats();
   std::printf("1 stream x %d tokens: %.1f tok/s (ttft %.1f ms)%s\n", a.tokens, single, ttft,
               a.chat ? " [chat]" : "");
-  const double steps = static_cast<double>(after.decode_calls - before.decode_calls);
-  if (steps > 0) {
-    auto ms = [&](double after_s, double before_s) { return (after_s - before_s) * 1e3 / steps; };
-    const double step = ms(after.step_seconds, before.step_seconds);
-    const double fwd = ms(after.decode_seconds, before.decode_seconds);
-    const double sample = ms(after.sample_seconds, before.sample_seconds);
-    std::printf("  per step: %.3f ms = forward pass %.3f + sampling %.3f + engine %.3f\n", step,
-                fwd, sample, step - fwd - sample);
-  }
+  printStepSplit(before, after);
   if (a.streams > 1) {
+    const EngineStats many_before = (*engine)->stats();
     const double many = runBatch(**engine, a, a.streams, "", nullptr);
     std::printf("%d streams x %d tokens: %.1f tok/s aggregate\n", a.streams, a.tokens, many);
+    printStepSplit(many_before, (*engine)->stats());
   }
   if (a.prefix > 0) {
     std::string shared;
