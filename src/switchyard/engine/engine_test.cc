@@ -745,6 +745,64 @@ TEST(EngineTest, FullContextEndsSequencesWithLength) {
   EXPECT_EQ(next.final.usage.completion_tokens, 4);
 }
 
+// Sequences without a grammar sample in parallel on the compute threads. Each sampler is its
+// own, so every request's tokens are what serial sampling gives (here: one compute thread),
+// whether greedy, seeded at a temperature, with stateful penalties, or grammar-constrained
+// beside them.
+TEST(EngineTest, ParallelSamplingGivesWhatSerialSamplingGives) {
+  const std::string schema =
+      R"({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],)"
+      R"("additionalProperties":false})";
+  auto requests = [&] {
+    std::vector<GenerationRequest> rs;
+    for (int i = 0; i < 4; ++i) {
+      GenerationRequest r = greedyRaw("Request " + std::to_string(i) + ": " + longText(6, "w"), 24);
+      r.sampling.temperature = i == 0 ? 0.0f : 0.9f;
+      r.sampling.seed = 100 + static_cast<std::uint32_t>(i);
+      if (i == 2) {
+        r.sampling.repeat_penalty = 1.3f;
+        r.sampling.frequency_penalty = 0.5f;
+      }
+      rs.push_back(std::move(r));
+    }
+    GenerationRequest json = chat("Give me JSON.", 40);
+    json.json_schema = schema;
+    json.sampling.temperature = 0.8f;
+    json.sampling.seed = 7;
+    rs.push_back(std::move(json));
+    return rs;
+  };
+  auto runAll = [&](int threads) {
+    EngineOptions o = tinyOptions();
+    o.n_parallel = 5;
+    o.n_threads = threads;
+    auto engine = makeEngine(o);
+    EXPECT_TRUE(engine);
+    std::vector<std::unique_ptr<Collector>> collectors;
+    for (auto& r : requests()) {
+      collectors.push_back(std::make_unique<Collector>());
+      EXPECT_TRUE(engine->enqueue(std::move(r), collectors.back()->callback()));
+    }
+    std::vector<std::string> texts;
+    for (auto& c : collectors) {
+      EXPECT_TRUE(c->wait());
+      EXPECT_EQ(c->final().kind, EngineEvent::Kind::kDone) << c->final().error.toString();
+      texts.push_back(c->text());
+    }
+    return texts;
+  };
+  const auto serial = runAll(1);
+  const auto parallel = runAll(2);
+  ASSERT_EQ(serial.size(), parallel.size());
+  for (std::size_t i = 0; i < serial.size(); ++i) {
+    EXPECT_FALSE(serial[i].empty()) << i;
+    EXPECT_EQ(parallel[i], serial[i]) << "request " << i;
+  }
+  EXPECT_NE(serial[1], serial[3]);  // seeds differ, so do the samples
+  boost::system::error_code ec;
+  EXPECT_TRUE(boost::json::parse(parallel[4], ec).is_object()) << parallel[4];
+}
+
 TEST(EngineTest, JsonSchemaOutputAlwaysParses) {
   auto engine = makeEngine(tinyOptions());
   ASSERT_TRUE(engine);
