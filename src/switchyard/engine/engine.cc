@@ -4,6 +4,9 @@
 #include <fit.h>
 #include <ggml-backend.h>
 #include <llama.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <sampling.h>
 
 #include <algorithm>
@@ -144,9 +147,8 @@ struct Slot {
   // extends its run, and any other step starts one). What a save to the host costs on a GPU.
   std::size_t kv_runs = 0;
   std::uint64_t last_alone_step = 0;  // the last step that decoded this sequence alone
-  std::vector<llama_token_data> candidates;  // sampling's work space, one row per vocab token
-  llama_token sampled = 0;                   // this step's token (sampleAll)
-  std::string sample_error;                  // why sampling failed this step, if it did
+  llama_token sampled = 0;            // this step's token (sampleAll)
+  std::string sample_error;           // why sampling failed this step, if it did
 
   // Tokens of `prompt` whose KV this sequence can reuse for a request of adapter set `lora`.
   std::size_t reusablePrefix(const TokenSeq& prompt, const AdapterKey& lora) const {
@@ -304,7 +306,9 @@ class Engine::Impl {
   // Idle sequences move to the host cache when a request is admitted (options_.park_idle, with
   // a host cache, on a model whose KV the host cache restores whole).
   bool park_idle_ = false;
-  int n_threads_ = 1;                     // compute threads (llama.cpp's, and parallel sampling's)
+  int n_threads_ = 1;  // compute threads (llama.cpp's, and parallel sampling's)
+  // Sampling's work space, one per compute thread: every vocabulary token with its logit.
+  std::vector<std::vector<llama_token_data>> candidates_;
   std::size_t min_saved_run_tokens_ = 0;  // options_.min_saved_run_tokens resolved
   int n_swa_ = 0;  // the model's sliding attention window; 0: none
   std::uint64_t admitted_counter_ = 0;
@@ -387,6 +391,7 @@ Status Engine::Impl::init() {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   n_threads_ = n_threads;
+  candidates_.resize(static_cast<std::size_t>(n_threads));
   llama_model_params mparams = llama_model_default_params();
   const std::vector<ggml_backend_dev_t> gpus = gpuDevices();
   mparams.n_gpu_layers =
@@ -1493,7 +1498,7 @@ bool Engine::Impl::step() {
 // A sampler without a grammar reads nothing but its own state and the step's logits, so those
 // sample in parallel on the compute threads, idle between decodes (with 152k-token vocabularies
 // a sampler pass over the logits costs ~0.3 ms; 8 of them in a row were 10% of a small model's
-// step on the CPU, and more than the forward pass on a GPU). What common_sampler_sample does
+// step on the CPU, and a GPU's forward pass is shorter still). What common_sampler_sample does
 // for them is done here the same way: the candidates are every token with its logit, then the
 // sampler chain picks one. Grammar-constrained slots use common_sampler_sample (grammar checks
 // and resampling) on this thread. llama.cpp is asked for each logits row here, on this thread:
@@ -1508,16 +1513,17 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
     logits.push_back(llama_get_logits_ith(ctx_.get(), s->logits_index));
   }
   const auto n_plain = static_cast<std::ptrdiff_t>(plain.size());
-  auto samplePlain = [&](std::ptrdiff_t i) {
+  auto samplePlain = [&](std::ptrdiff_t i, std::size_t thread) {
     Slot& s = *plain[static_cast<std::size_t>(i)];
     const float* row = logits[static_cast<std::size_t>(i)];
     if (row == nullptr) {
       s.sample_error = "no logits for this sequence";
       return;
     }
-    s.candidates.resize(static_cast<std::size_t>(n_vocab_));
-    for (llama_token t = 0; t < n_vocab_; ++t) s.candidates[t] = {t, row[t], 0.0f};
-    llama_token_data_array cur{s.candidates.data(), s.candidates.size(), -1, false};
+    std::vector<llama_token_data>& candidates = candidates_[thread];
+    candidates.resize(static_cast<std::size_t>(n_vocab_));
+    for (llama_token t = 0; t < n_vocab_; ++t) candidates[t] = {t, row[t], 0.0f};
+    llama_token_data_array cur{candidates.data(), candidates.size(), -1, false};
     llama_sampler_apply(common_sampler_get(s.req->sampler.get()), &cur);
     if (cur.selected < 0 || static_cast<std::size_t>(cur.selected) >= cur.size) {
       s.sample_error = "the sampler chain selected no token";
@@ -1528,9 +1534,11 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
 #ifdef _OPENMP
   const int threads = static_cast<int>(std::clamp<std::ptrdiff_t>(n_plain, 1, n_threads_));
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-  for (std::ptrdiff_t i = 0; i < n_plain; ++i) samplePlain(i);
+  for (std::ptrdiff_t i = 0; i < n_plain; ++i) {
+    samplePlain(i, static_cast<std::size_t>(omp_get_thread_num()));
+  }
 #else
-  for (std::ptrdiff_t i = 0; i < n_plain; ++i) samplePlain(i);
+  for (std::ptrdiff_t i = 0; i < n_plain; ++i) samplePlain(i, 0);
 #endif
 
   for (Slot* s : slots) {
