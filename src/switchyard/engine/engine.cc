@@ -306,8 +306,8 @@ class Engine::Impl {
   // Idle sequences move to the host cache when a request is admitted (options_.park_idle, with
   // a host cache, on a model whose KV the host cache restores whole).
   bool park_idle_ = false;
-  int n_threads_ = 1;  // compute threads (llama.cpp's, and parallel sampling's)
-  // Sampling's work space, one per compute thread: every vocabulary token with its logit.
+  // Sampling's work space, one per compute thread (parallel sampling uses as many threads as
+  // llama.cpp does): every vocabulary token with its logit.
   std::vector<std::vector<llama_token_data>> candidates_;
   std::size_t min_saved_run_tokens_ = 0;  // options_.min_saved_run_tokens resolved
   int n_swa_ = 0;  // the model's sliding attention window; 0: none
@@ -390,7 +390,6 @@ Status Engine::Impl::init() {
                             ? options_.n_threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-  n_threads_ = n_threads;
   candidates_.resize(static_cast<std::size_t>(n_threads));
   llama_model_params mparams = llama_model_default_params();
   const std::vector<ggml_backend_dev_t> gpus = gpuDevices();
@@ -1319,15 +1318,18 @@ void Engine::Impl::applyAdapterSet(const AdapterKey& key) {
 }
 
 bool Engine::Impl::step() {
-  // Where the step's time goes, for EngineStats: the forward pass, sampling, the rest.
+  // Where the step's time goes, for EngineStats: the forward pass, sampling, the rest; and
+  // whether it decoded at all (decode_calls). One lock per step for all of them.
   struct Timing {
     Impl& impl;
     Clock::time_point started = Clock::now();
     double decode = 0;
     double sample = 0;
+    bool decoded = false;
     ~Timing() {
       const double step = std::chrono::duration<double>(Clock::now() - started).count();
       std::lock_guard lock(impl.mu_);
+      if (decoded) ++impl.totals_.decode_calls;
       impl.totals_.step_seconds += step;
       impl.totals_.decode_seconds += decode;
       impl.totals_.sample_seconds += sample;
@@ -1446,10 +1448,7 @@ bool Engine::Impl::step() {
       return true;
     }
   }
-  {
-    std::lock_guard lock(mu_);
-    ++totals_.decode_calls;
-  }
+  timing.decoded = true;
   if (rc != 0) {
     const Status err(ErrorCode::kInternal, "llama_decode failed (" + std::to_string(rc) + ")");
     for (auto& s : slots_) {
@@ -1532,7 +1531,8 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
     s.sampled = cur.data[cur.selected].id;
   };
 #ifdef _OPENMP
-  const int threads = static_cast<int>(std::clamp<std::ptrdiff_t>(n_plain, 1, n_threads_));
+  const int threads = static_cast<int>(
+      std::clamp<std::ptrdiff_t>(n_plain, 1, static_cast<std::ptrdiff_t>(candidates_.size())));
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
   for (std::ptrdiff_t i = 0; i < n_plain; ++i) {
     samplePlain(i, static_cast<std::size_t>(omp_get_thread_num()));

@@ -953,8 +953,6 @@ class Gateway::Handlers final : public RouteSupport {
     logRequest(ctx);
   }
 
-  // The log phase: settle the stages that admitted the request (last first), hand it to the
-  // observers, then one structured line per request.
   std::vector<LoadedLocalModel> loadedLocalModels() const override {
     std::vector<LoadedLocalModel> loaded;
 #if SY_WITH_LLAMA
@@ -971,6 +969,8 @@ class Gateway::Handlers final : public RouteSupport {
     return loaded;
   }
 
+  // The log phase: settle the stages that admitted the request (last first), hand it to the
+  // observers, then one structured line per request.
   void logRequest(RequestContext& ctx) const override {
     if (ext_.pricing && !ctx.provider.empty()) {
       ctx.cost_usd = ext_.pricing->cost(ctx.provider, ctx.model, ctx.usage);

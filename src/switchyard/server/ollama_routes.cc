@@ -200,7 +200,7 @@ std::string OllamaRoutes::psBody() const {
       r.digest = info.sha256;
       r.size_bytes = info.tensor_bytes;
       // The weights of the offloaded layers, in proportion (the output layer counts as one).
-      if (info.gpu_layers > 0 && info.n_layer >= 0) {
+      if (info.gpu_layers > 0) {
         r.vram_bytes = info.tensor_bytes * static_cast<std::uint64_t>(info.gpu_layers) /
                        static_cast<std::uint64_t>(info.n_layer + 1);
       }

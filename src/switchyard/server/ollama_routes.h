@@ -3,8 +3,8 @@
 // LangChain's Ollama classes) reach any provider through the router: POST /api/chat,
 // /api/generate, /api/embed, /api/embeddings, /api/show; GET /api/tags, /api/ps, /api/version;
 // GET and HEAD / ("Ollama is running"); /api/ps lists the local models loaded now. Streams are
-// NDJSON. Model management endpoints
-// (/api/pull, /api/create, ...) answer 501. Errors are Ollama's {"error":"..."}.
+// NDJSON. Model management endpoints (/api/pull, /api/create, ...) answer 501. Errors are
+// Ollama's {"error":"..."}.
 // The model listing is swapped whole on config reload (setModels); everything else is immutable:
 // thread-safe.
 
