@@ -212,7 +212,7 @@ class Pool {
         list.clear();  // the rest are older still
         break;
       }
-      if (conn->looksAlive()) return conn;
+      if (now - conn->idle_since < options_.pool_probe_after || conn->looksAlive()) return conn;
     }
     return nullptr;
   }
@@ -719,6 +719,12 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
         parser.emplace();
         setupParser(*parser, request.method, body_out, body_limit);
       }
+    }
+    if (!ec && reused && attempt == 0 && parser->get().result_int() == 408) {
+      // A server that timed the idle connection out may say so (408, then close) before our
+      // request reached it; it never read the request, so it goes out again on a fresh one.
+      conn.reset();
+      continue;
     }
     if (!ec) {
       parser->eager(true);

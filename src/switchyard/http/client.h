@@ -90,6 +90,11 @@ class HttpClient {
 struct ClientOptions {
   std::size_t max_idle_per_origin = 64;               // pooled keep-alive connections
   std::chrono::milliseconds pool_idle_timeout{60'000}; // pooled connections older than this close
+  // A pooled connection idle at least this long is probed before reuse (a non-blocking peek:
+  // did the server close it, or send a 408 before closing?). One reused sooner is trusted, as
+  // servers close idle connections after seconds, not milliseconds: that saves a system call
+  // per request under load, and a connection that died anyway is retried once on a fresh one.
+  std::chrono::milliseconds pool_probe_after{100};
   std::size_t max_response_bytes = 64 * 1024 * 1024;  // non-streaming bodies
   bool verify_peer = true;                            // TLS certificate verification
   std::string ca_file;                                // extra CA bundle (tests); "" = system store

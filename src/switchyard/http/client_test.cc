@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,8 +11,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -272,6 +273,102 @@ TEST_F(ClientTest, IdleConnectionsExpireFromThePool) {
   ASSERT_TRUE(send(origin_, chatRequest(origin_, false)).has_value());
   EXPECT_EQ(upstream_.connectionsAccepted(), 2u);
   EXPECT_TRUE(upstream_.waitForActiveConnections(1, 2s));  // the expired one was closed
+}
+
+// A raw HTTP/1.1 server for what the fake upstream does not do: on its first connection it
+// answers one request, then (after `stale_after`) writes a 408 and closes, as servers that time
+// out idle keep-alive connections may; every later connection answers "fresh" once and closes.
+class TimingOutServer {
+ public:
+  explicit TimingOutServer(std::chrono::milliseconds stale_after)
+      : acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        thread_([this, stale_after] { serve(stale_after); }) {}
+  ~TimingOutServer() {
+    stop_ = true;
+    asio::ip::tcp::socket wake(io_);  // ends the blocking accept
+    boost::system::error_code ignored;
+    wake.connect(acceptor_.local_endpoint(), ignored);
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  int connections() const { return connections_.load(); }
+
+ private:
+  // Reads one request (head + Content-Length body); false at end of stream.
+  static bool readRequest(asio::ip::tcp::socket& socket) {
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      const auto head_end = in.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const auto at = in.find("Content-Length: ");
+        const std::size_t length = at == std::string::npos ? 0 : std::stoul(in.substr(at + 16));
+        if (in.size() >= head_end + 4 + length) return true;
+      }
+      boost::system::error_code ec;
+      const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+      if (ec) return false;
+      in.append(buf, n);
+    }
+  }
+  static void answer(asio::ip::tcp::socket& socket, std::string_view body, bool close = false) {
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                 std::to_string(body.size()) +
+                                 (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
+                                 std::string(body);
+    boost::system::error_code ignored;
+    asio::write(socket, asio::buffer(response), ignored);
+  }
+  void serve(std::chrono::milliseconds stale_after) {
+    for (;;) {
+      asio::ip::tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stop_) return;
+      if (++connections_ == 1) {
+        if (!readRequest(socket)) continue;
+        answer(socket, "first");
+        std::this_thread::sleep_for(stale_after);
+        asio::write(
+            socket,
+            asio::buffer(std::string_view("HTTP/1.1 408 Request Timeout\r\n"
+                                          "Content-Length: 0\r\nConnection: close\r\n\r\n")),
+            ec);
+        continue;  // closes the socket
+      }
+      if (readRequest(socket)) answer(socket, "fresh", /*close=*/true);
+    }
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  const std::uint16_t port_ = acceptor_.local_endpoint().port();
+  std::atomic<int> connections_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(ClientTest, ConnectionTheServerTimedOutIsNeverTheAnswer) {
+  // Probed (idle past pool_probe_after: the peek sees the 408 and the close), or reused at
+  // once and retried on a fresh connection when the 408 comes back: either way, the answer.
+  for (const auto probe_after :
+       {std::chrono::milliseconds(0), std::chrono::milliseconds(3'600'000)}) {
+    SCOPED_TRACE("pool_probe_after " + std::to_string(probe_after.count()) + " ms");
+    ClientOptions options;
+    options.pool_probe_after = probe_after;
+    makeClient(options);
+    TimingOutServer server(20ms);
+    auto origin = originOf("http://127.0.0.1:" + std::to_string(server.port()) + "/v1");
+    auto first = send(origin, chatRequest(origin, false));
+    ASSERT_TRUE(first.has_value()) << first.error().toString();
+    EXPECT_EQ(first->body, "first");
+    std::this_thread::sleep_for(150ms);  // the 408 and the close have arrived
+    auto second = send(origin, chatRequest(origin, false));
+    ASSERT_TRUE(second.has_value()) << second.error().toString();
+    EXPECT_EQ(second->status, 200u);
+    EXPECT_EQ(second->body, "fresh");
+    EXPECT_EQ(server.connections(), 2);
+  }
 }
 
 TEST_F(ClientTest, PoolOfZeroNeverReuses) {

@@ -312,25 +312,18 @@ asio::awaitable<Status> ResponseWriter::clientGone() {
 }
 
 void ResponseWriter::startWatch(const std::shared_ptr<ClientWatch>& watch) {
-  auto& socket = stream_.socket();
-  socket.async_wait(tcp::socket::wait_read, [this, watch](const boost::system::error_code& ec) {
-    if (!watch->active) return;  // the work finished first (or the wait was cancelled for it)
-    if (!ec) {
-      char c;
-      const ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        startWatch(watch);  // spurious wake-up: keep watching
-        return;
-      }
-      if (n > 0) {  // a pipelined request: leave it for the next parse, stop watching
+  // A peeking receive rather than async_wait(wait_read): the reactor tries it at once (one
+  // recv that finds nothing) and then waits on the socket's existing registration, where a
+  // readiness wait re-arms the descriptor with epoll_ctl on every request.
+  stream_.socket().async_receive(
+      asio::buffer(&watch->peeked, 1), tcp::socket::message_peek,
+      [watch](const boost::system::error_code& ec, std::size_t n) {
+        if (!watch->active) return;  // the work finished first (or the wait was cancelled for it)
         watch->active = false;
-        return;
-      }
-    }
-    watch->active = false;
-    watch->gone = true;
-    watch->cancel.emit(asio::cancellation_type::terminal);
-  });
+        if (!ec && n > 0) return;  // a pipelined request: left for the next parse; stop watching
+        watch->gone = true;        // end of stream or a broken connection
+        watch->cancel.emit(asio::cancellation_type::terminal);
+      });
 }
 
 void ResponseWriter::stopWatch(ClientWatch& watch) {

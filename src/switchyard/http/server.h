@@ -119,9 +119,10 @@ class ResponseWriter {
     boost::asio::cancellation_signal cancel;
     bool active = true;
     bool gone = false;
+    char peeked = 0;
   };
-  // Waits (without reading) for the socket to turn readable; on end of stream or an error,
-  // marks the watch gone and emits its cancellation.
+  // Waits (peeking, never reading) for the socket to turn readable; on end of stream or an
+  // error, marks the watch gone and emits its cancellation.
   void startWatch(const std::shared_ptr<ClientWatch>& watch);
   void stopWatch(ClientWatch& watch);
 

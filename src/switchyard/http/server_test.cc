@@ -2,14 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <atomic>
 #include <future>
 #include <thread>
 
@@ -78,6 +78,22 @@ class ServerTest : public ::testing::Test {
         co_await t.async_wait(asio::use_awaitable);
       }
       (void)co_await writer.send(200, "text/plain", "slow done");
+    } else if (req.target() == "/watched") {
+      // Upstream-like work raced against the client: waits ~300 ms unless the client leaves.
+      auto work = []() -> asio::awaitable<std::string> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        t.expires_after(std::chrono::milliseconds(300));
+        auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return ec ? "cancelled" : "worked";
+      };
+      auto outcome = co_await writer.unlessClientGone(work());
+      if (outcome.index() == 1) {
+        client_gone_.fetch_add(1);
+        co_return;
+      }
+      (void)co_await writer.send(
+          200, "text/plain",
+          std::string(req.method_string()) + " " + std::get<0>(outcome) + ":" + req.body());
     } else if (req.target() == "/stream") {
       (void)co_await writer.startStream(200, "text/event-stream");
       (void)co_await writer.write("data: 1\n\n");
@@ -91,7 +107,36 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::atomic<bool> release_{false};
   std::atomic<int> handled_{0};
+  std::atomic<int> client_gone_{0};
 };
+
+TEST_F(ServerTest, ClientThatLeavesCancelsTheWorkAtOnce) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the work is under way
+  const auto left = std::chrono::steady_clock::now();
+  c.close();
+  for (int i = 0; i < 200 && client_gone_.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(client_gone_.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - left, std::chrono::milliseconds(200));
+}
+
+TEST_F(ServerTest, PipelinedRequestNeitherCancelsTheWorkNorIsLost) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the watch is armed
+  c.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nb");
+  const std::string res = c.receive("worked:b");
+  EXPECT_NE(res.find("POST worked:a"), std::string::npos) << res;
+  EXPECT_NE(res.find("POST worked:b"), std::string::npos) << res;  // every byte of it
+  EXPECT_LT(res.find("worked:a"), res.find("worked:b")) << res;
+  EXPECT_EQ(client_gone_.load(), 0);
+  EXPECT_EQ(handled_.load(), 2);
+}
 
 TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   startServer();
