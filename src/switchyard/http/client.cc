@@ -352,11 +352,13 @@ Status transportError(Stage stage, const boost::system::error_code& ec, std::str
   return Status(ErrorCode::kUpstream, what + w + " failed: " + ec.message());
 }
 
-// A reused connection that the peer had closed shows it on the first write or as an empty read
-// of the response. Only then is the request known not to have been answered, so it may be sent
-// again on a fresh connection.
+// A reused connection that the peer had closed shows it on the first write, as an empty read
+// of the response, or as a 408 (a server that timed the idle connection out may say so before
+// closing). Only then is the request known not to have been read, so it may be sent again on a
+// fresh connection.
 bool deadPooledConnection(Stage stage, const boost::system::error_code& ec, const Parser& parser,
                           const Connection& conn) {
+  if (!ec) return parser.get().result_int() == 408;
   if (isTimeout(ec) || ec == asio::error::operation_aborted) return false;
   if (stage == Stage::kWrite) return true;
   if (parser.got_some() || conn.buffer.size() != 0) return false;
@@ -720,19 +722,13 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
         setupParser(*parser, request.method, body_out, body_limit);
       }
     }
-    if (!ec && reused && attempt == 0 && parser->get().result_int() == 408) {
-      // A server that timed the idle connection out may say so (408, then close) before our
-      // request reached it; it never read the request, so it goes out again on a fresh one.
+    if (reused && attempt == 0 && deadPooledConnection(stage, ec, *parser, *conn)) {
       conn.reset();
       continue;
     }
     if (!ec) {
       parser->eager(true);
       co_return Status::ok();
-    }
-    if (reused && attempt == 0 && deadPooledConnection(stage, ec, *parser, *conn)) {
-      conn.reset();
-      continue;
     }
     Status status = transportError(stage, ec, conn->where(), timeouts.first_byte, body_limit);
     conn.reset();

@@ -205,7 +205,8 @@ std::string OllamaRoutes::psBody() const {
                        static_cast<std::uint64_t>(info.n_layer + 1);
       }
       r.context_length = static_cast<std::int64_t>(l.state.stats.kv_cells_total);
-      // In use, or never unloaded: as Ollama says a model it keeps forever, far ahead.
+      // Never unloaded: far ahead, as Ollama shows a model it keeps forever. In use: the idle
+      // time starts now.
       if (l.idle_unload.count() == 0) {
         r.expires_at = system_now + std::chrono::years(100);
       } else {

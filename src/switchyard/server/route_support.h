@@ -5,6 +5,7 @@
 // start-up and called from every worker: thread-safe.
 
 #include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <string>
 #include <string_view>

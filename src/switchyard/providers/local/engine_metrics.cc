@@ -103,15 +103,9 @@ std::vector<telemetry::Sample> EngineMetrics::read(Field field) {
         break;
       case Field::kGenerated: v = static_cast<double>(s.tokens_generated); break;
       case Field::kTokensPerSecond: v = tokensPerSecond(m.name, s.tokens_generated); break;
-      case Field::kStepSeconds:
-        v = s.step_seconds;
-        break;
-      case Field::kDecodeSeconds:
-        v = s.decode_seconds;
-        break;
-      case Field::kSampleSeconds:
-        v = s.sample_seconds;
-        break;
+      case Field::kStepSeconds: v = s.step_seconds; break;
+      case Field::kDecodeSeconds: v = s.decode_seconds; break;
+      case Field::kSampleSeconds: v = s.sample_seconds; break;
     }
     out.push_back({{provider_, m.name}, v});
   }
