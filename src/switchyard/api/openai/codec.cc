@@ -1,5 +1,4 @@
 #include "switchyard/api/openai/codec.h"
-#include "switchyard/api/openai/chunk_reader.h"
 
 #include <algorithm>
 #include <array>
@@ -21,6 +20,8 @@
 #include "switchyard/api/errors.h"
 #include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
+#include "switchyard/api/openai/chunk_reader.h"
+#include "switchyard/api/openai/response_reader.h"
 
 namespace switchyard::api::openai {
 
@@ -1577,6 +1578,11 @@ std::string encodeEmbeddingRequest(const EmbeddingRequest& r) {
 // ---- upstream -> gateway --------------------------------------------------------------------
 
 Result<ChatResponse> decodeChatResponse(std::string_view body) {
+  if (auto common = readCommonChatResponse(body)) return std::move(*common);
+  return decodeAnyChatResponse(body);
+}
+
+Result<ChatResponse> decodeAnyChatResponse(std::string_view body) {
   Arena arena;
   std::optional<json::value> root;
   auto object = parseUpstream(body, arena, root);

@@ -28,6 +28,9 @@ std::string encodeEmbeddingRequest(const EmbeddingRequest& request);
 // Upstream -> gateway. Errors are kUpstream; a 200 body that carries {"error":{...}} decodes
 // to that error.
 [[nodiscard]] Result<ChatResponse> decodeChatResponse(std::string_view body);
+// The general decoder of a whole response (every shape, DOM-based). decodeChatResponse tries
+// the fast reader of the common shape first (response_reader.h) and falls back to this one.
+[[nodiscard]] Result<ChatResponse> decodeAnyChatResponse(std::string_view body);
 // One SSE `data:` payload (the caller handles `[DONE]`).
 [[nodiscard]] Result<ChatChunk> decodeChatChunk(std::string_view data);
 // The general decoder of one chunk (every shape, DOM-based). decodeChatChunk tries the fast
