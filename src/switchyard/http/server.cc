@@ -1,6 +1,7 @@
 #include "switchyard/http/server.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -133,13 +134,15 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
 ResponseWriter::ResponseWriter(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                WriteBuffers& buffers, const Request& request,
                                std::chrono::milliseconds write_timeout,
-                               const std::atomic<bool>* draining)
+                               const std::atomic<bool>* draining,
+                               const std::shared_ptr<ClientWatch>* watch)
     : stream_(stream),
       buffer_(buffer),
       out_(buffers.out),
       chunk_(buffers.chunk),
       write_timeout_(write_timeout),
       draining_(draining),
+      watch_(watch),
       version_(request.version()),
       keep_alive_(request.keep_alive()) {
   out_.clear();
@@ -311,14 +314,19 @@ asio::awaitable<Status> ResponseWriter::clientGone() {
   co_return Status(ErrorCode::kCancelled, "");
 }
 
-void ResponseWriter::startWatch(const std::shared_ptr<ClientWatch>& watch) {
+void ResponseWriter::startWatch() {
+  ClientWatch& watch = **watch_;
+  watch.active = true;
+  watch.gone = false;
+  const unsigned generation = ++watch.generation;
   // A peeking receive rather than async_wait(wait_read): the reactor tries it at once (one
   // recv that finds nothing) and then waits on the socket's existing registration, where a
   // readiness wait re-arms the descriptor with epoll_ctl on every request.
   stream_.socket().async_receive(
-      asio::buffer(&watch->peeked, 1), tcp::socket::message_peek,
-      [watch](const boost::system::error_code& ec, std::size_t n) {
-        if (!watch->active) return;  // the work finished first (or the wait was cancelled for it)
+      asio::buffer(&watch.peeked, 1), tcp::socket::message_peek,
+      [watch = *watch_, generation](const boost::system::error_code& ec, std::size_t n) {
+        // The work finished first (the peek was cancelled for it), or this is a stale peek.
+        if (!watch->active || watch->generation != generation) return;
         watch->active = false;
         if (!ec && n > 0) return;  // a pipelined request: left for the next parse; stop watching
         watch->gone = true;        // end of stream or a broken connection
@@ -326,11 +334,12 @@ void ResponseWriter::startWatch(const std::shared_ptr<ClientWatch>& watch) {
       });
 }
 
-void ResponseWriter::stopWatch(ClientWatch& watch) {
+void ResponseWriter::stopWatch() {
+  ClientWatch& watch = **watch_;
   if (!watch.active) return;
   watch.active = false;
   boost::system::error_code ignored;
-  stream_.socket().cancel(ignored);  // the wait is the socket's only pending operation
+  stream_.socket().cancel(ignored);  // the peek is the socket's only pending operation
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,11 +457,17 @@ asio::awaitable<void> Server::acceptLoop(Worker& worker) {
       co_await pause.async_wait(kUseTuple);
       continue;
     }
-    asio::co_spawn(worker.io, serveConnection(worker, std::move(socket)), asio::detached);
+    // The connection's coroutine is bound to its watch's signal (see ClientWatch); the
+    // completion handler keeps the signal alive until the coroutine has ended.
+    auto watch = std::make_shared<ClientWatch>();
+    const asio::cancellation_slot slot = watch->cancel.slot();
+    asio::co_spawn(worker.io, serveConnection(worker, std::move(socket), watch),
+                   asio::bind_cancellation_slot(slot, [watch](const std::exception_ptr&) {}));
   }
 }
 
-asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket) {
+asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket,
+                                              std::shared_ptr<ClientWatch> watch) {
   const std::size_t open = connections_.fetch_add(1, std::memory_order_relaxed) + 1;
   struct Release {
     std::atomic<std::size_t>& count;
@@ -542,7 +557,7 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
 
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     ResponseWriter writer(stream, buffer, write_buffers, request, options_.write_timeout,
-                          &draining_);
+                          &draining_, &watch);
     bool threw = false;
     try {
       co_await handler_(request, writer, info);

@@ -10,14 +10,10 @@
 // timeout (slow clients are cut off), a connection cap (503). Graceful shutdown: stop
 // accepting, close idle keep-alive connections, let in-flight requests finish up to a deadline.
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -25,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,6 +60,19 @@ struct WriteBuffers {
   std::string chunk;  // the payload of the next chunk of a streamed body
 };
 
+// A connection's client-disconnect watch (see ResponseWriter::unlessClientGone). The
+// connection's coroutine is spawned bound to `cancel`, so emitting it cancels whatever the
+// coroutine is waiting for at that moment — the upstream work — without a coroutine of its own
+// per request. Shared by the coroutine, its completion handler (the signal must outlive the
+// coroutine) and a pending peek.
+struct ClientWatch {
+  boost::asio::cancellation_signal cancel;
+  unsigned generation = 0;  // which unlessClientGone the pending peek belongs to
+  bool active = false;      // a peek is pending for the current generation
+  bool gone = false;        // the client went away during the current generation
+  char peeked = 0;
+};
+
 // How a handler answers. Either send() once, or startStream() + write()* + finish().
 // Used only from its connection's coroutine.
 //
@@ -75,10 +85,12 @@ class ResponseWriter {
  public:
   using Headers = std::vector<Header>;
 
+  // `watch`: the connection's, for unlessClientGone (null: the work runs unwatched).
   ResponseWriter(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
                  WriteBuffers& buffers, const Request& request,
                  std::chrono::milliseconds write_timeout,
-                 const std::atomic<bool>* draining = nullptr);
+                 const std::atomic<bool>* draining = nullptr,
+                 const std::shared_ptr<ClientWatch>* watch = nullptr);
 
   boost::asio::awaitable<Status> send(unsigned status, std::string_view content_type,
                                       std::string body, const Headers& headers = {});
@@ -99,11 +111,12 @@ class ResponseWriter {
   // pipelining client sends meanwhile are kept for the next request.
   boost::asio::awaitable<Status> clientGone();
 
-  // The same race at a fraction of the cost: runs `work` and cancels it (terminal
-  // cancellation) when the client closes its side or the connection breaks. Index 0 holds the
-  // work's result; index 1 (kCancelled) says the client went away first. No bytes are read
-  // from the client: pipelined requests stay in the socket, and watching stops once any
-  // arrive.
+  // The same race at a fraction of the cost: runs `work` in the connection's own coroutine
+  // and cancels it (terminal cancellation of the operation it awaits) when the client closes
+  // its side or the connection breaks. Index 0 holds the work's result; index 1 (kCancelled)
+  // says the client went away first (whatever the work ended with, an exception included).
+  // No bytes are read from the client: pipelined requests stay in the socket, and watching
+  // stops once any arrive.
   template <typename T>
   boost::asio::awaitable<std::variant<T, Status>> unlessClientGone(boost::asio::awaitable<T> work);
 
@@ -115,16 +128,10 @@ class ResponseWriter {
   void setKeepAlive(bool keep_alive) { keep_alive_ = keep_alive; }
 
  private:
-  struct ClientWatch {
-    boost::asio::cancellation_signal cancel;
-    bool active = true;
-    bool gone = false;
-    char peeked = 0;
-  };
   // Waits (peeking, never reading) for the socket to turn readable; on end of stream or an
   // error, marks the watch gone and emits its cancellation.
-  void startWatch(const std::shared_ptr<ClientWatch>& watch);
-  void stopWatch(ClientWatch& watch);
+  void startWatch();
+  void stopWatch();
 
   void appendHead(unsigned status, std::string_view content_type, const Headers& headers,
                   bool stream, std::size_t content_length);
@@ -138,6 +145,7 @@ class ResponseWriter {
   std::string& chunk_;
   std::chrono::milliseconds write_timeout_;
   const std::atomic<bool>* draining_;  // a draining server says Connection: close
+  const std::shared_ptr<ClientWatch>* watch_;
   unsigned version_;
   bool keep_alive_;
   bool started_ = false;
@@ -151,26 +159,33 @@ class ResponseWriter {
 template <typename T>
 boost::asio::awaitable<std::variant<T, Status>> ResponseWriter::unlessClientGone(
     boost::asio::awaitable<T> work) {
-  auto watch = std::make_shared<ClientWatch>();
-  startWatch(watch);
+  if (watch_ == nullptr) {
+    co_return std::variant<T, Status>(std::in_place_index<0>, co_await std::move(work));
+  }
+  const ClientWatch& watch = **watch_;
+  startWatch();
   struct Stop {
     ResponseWriter& writer;
-    ClientWatch& watch;
-    ~Stop() { writer.stopWatch(watch); }
-  } stop{*this, *watch};
-  auto executor = co_await boost::asio::this_coro::executor;
-  auto [error, result] = co_await boost::asio::co_spawn(
-      executor, std::move(work),
-      boost::asio::bind_cancellation_slot(watch->cancel.slot(),
-                                          boost::asio::as_tuple(boost::asio::use_awaitable)));
-  // Whatever the cancelled work ended with (even an exception) is moot once the client left.
-  if (watch->gone) {
+    ~Stop() { writer.stopWatch(); }
+  } stop{*this};
+  std::exception_ptr error;
+  try {
+    std::variant<T, Status> result(std::in_place_index<0>, co_await std::move(work));
+    stopWatch();
+    if (!watch.gone) co_return std::move(result);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  stopWatch();
+  if (watch.gone) {
+    // The cancellation is sticky (every later co_await would throw): clear it, so that the
+    // handler can still log and the connection close in order.
+    co_await boost::asio::this_coro::reset_cancellation_state();
     keep_alive_ = false;
     co_return std::variant<T, Status>(std::in_place_index<1>,
                                       Status(ErrorCode::kCancelled, "client disconnected"));
   }
-  if (error) std::rethrow_exception(error);
-  co_return std::variant<T, Status>(std::in_place_index<0>, std::move(result));
+  std::rethrow_exception(error);
 }
 
 // Per-connection facts a handler may use.
@@ -208,8 +223,8 @@ class Server {
   struct Worker;
   Server(const ServerOptions& options, Handler handler);
   boost::asio::awaitable<void> acceptLoop(Worker& worker);
-  boost::asio::awaitable<void> serveConnection(Worker& worker,
-                                               boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> serveConnection(Worker& worker, boost::asio::ip::tcp::socket socket,
+                                               std::shared_ptr<ClientWatch> watch);
 
   ServerOptions options_;
   Handler handler_;

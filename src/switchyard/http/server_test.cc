@@ -78,16 +78,26 @@ class ServerTest : public ::testing::Test {
         co_await t.async_wait(asio::use_awaitable);
       }
       (void)co_await writer.send(200, "text/plain", "slow done");
-    } else if (req.target() == "/watched") {
+    } else if (req.target() == "/watched" || req.target() == "/watched-throws") {
       // Upstream-like work raced against the client: waits ~300 ms unless the client leaves.
-      auto work = []() -> asio::awaitable<std::string> {
+      // The second kind lets the cancellation escape as an exception.
+      const bool throws = req.target() == "/watched-throws";
+      auto work = [throws]() -> asio::awaitable<std::string> {
         asio::steady_timer t(co_await asio::this_coro::executor);
         t.expires_after(std::chrono::milliseconds(300));
+        if (throws) {
+          co_await t.async_wait(asio::use_awaitable);
+          co_return "worked";
+        }
         auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         co_return ec ? "cancelled" : "worked";
       };
       auto outcome = co_await writer.unlessClientGone(work());
       if (outcome.index() == 1) {
+        // The handler goes on after the client left (as the gateway's request log does): its
+        // own awaits are not cancelled too.
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(1));
+        co_await t.async_wait(asio::use_awaitable);
         client_gone_.fetch_add(1);
         co_return;
       }
@@ -122,6 +132,23 @@ TEST_F(ServerTest, ClientThatLeavesCancelsTheWorkAtOnce) {
   }
   EXPECT_EQ(client_gone_.load(), 1);
   EXPECT_LT(std::chrono::steady_clock::now() - left, std::chrono::milliseconds(200));
+}
+
+TEST_F(ServerTest, WorkThatThrowsWhenCancelledStillEndsAsClientGone) {
+  startServer();
+  for (int i = 0; i < 2; ++i) {  // the connection's coroutine and the server stay usable
+    RawClient c(server_->port());
+    c.send("POST /watched-throws HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c.close();
+    for (int n = 0; n < 200 && client_gone_.load() == i; ++n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(client_gone_.load(), i + 1);
+  }
+  RawClient c(server_->port());
+  c.send("POST /watched-throws HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nz");
+  EXPECT_NE(c.receive("worked:z").find("POST worked:z"), std::string::npos);
 }
 
 TEST_F(ServerTest, PipelinedRequestNeitherCancelsTheWorkNorIsLost) {
