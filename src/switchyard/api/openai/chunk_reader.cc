@@ -13,7 +13,7 @@ using detail::Frame;
 using detail::isIntegerField;
 
 // Builds a ChatChunk from parser events (sax_reader.h has the frame and key machinery).
-class ChunkHandler : public detail::SaxReader<ChunkHandler> {
+class ChunkHandler : public detail::CompletionReader<ChunkHandler> {
  public:
   ChatChunk chunk;
 

@@ -21,6 +21,7 @@
 #include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 #include "switchyard/api/openai/chunk_reader.h"
+#include "switchyard/api/openai/request_reader.h"
 #include "switchyard/api/openai/response_reader.h"
 
 namespace switchyard::api::openai {
@@ -1274,6 +1275,11 @@ void readResponseMessage(const json::object& o, Message& m) {
 // ---- client -> gateway ----------------------------------------------------------------------
 
 Result<ChatRequest> decodeChatRequest(std::string_view body) {
+  if (auto common = readCommonChatRequest(body)) return std::move(*common);
+  return decodeAnyChatRequest(body);
+}
+
+Result<ChatRequest> decodeAnyChatRequest(std::string_view body) {
   Arena arena;
   auto root = parseJson(body, arena, Origin::kClient);
   if (!root) return fail(std::move(root.error()));

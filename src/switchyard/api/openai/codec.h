@@ -16,6 +16,9 @@ namespace switchyard::api::openai {
 // `extra`; unknown message fields in Message::extra. JSON `null` on an optional field means
 // "not set". Errors are kInvalidArgument with param() naming the field ("messages[2].role").
 [[nodiscard]] Result<ChatRequest> decodeChatRequest(std::string_view body);
+// The general decoder of a chat request (every shape, DOM-based). decodeChatRequest tries the
+// fast reader of the common shape first (request_reader.h) and falls back to this one.
+[[nodiscard]] Result<ChatRequest> decodeAnyChatRequest(std::string_view body);
 [[nodiscard]] Result<CompletionRequest> decodeCompletionRequest(std::string_view body);
 [[nodiscard]] Result<EmbeddingRequest> decodeEmbeddingRequest(std::string_view body);
 

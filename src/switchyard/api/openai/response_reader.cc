@@ -16,7 +16,7 @@ using detail::isIntegerField;
 
 // Builds a ChatResponse from parser events, as decodeAnyChatResponse reads the DOM (sax_reader.h
 // has the frame and key machinery).
-class ResponseHandler : public detail::SaxReader<ResponseHandler> {
+class ResponseHandler : public detail::CompletionReader<ResponseHandler> {
  public:
   ChatResponse response;
 

@@ -1,16 +1,16 @@
 #pragma once
-// What the fast upstream readers (chunk_reader, response_reader) share: a Boost.JSON SAX
-// handler base that keeps a stack of the frames (objects and arrays) a reader descends into,
-// skips every other value whole, names each member's key once (Field) and
-// buffers keys and strings that arrive in parts. A reader declines — stops the parser, so that
-// the general DOM decoder reads the text instead — on anything outside the shape it knows,
-// and on a known key seen twice in one object (Boost.JSON's DOM keeps the last of duplicate
-// keys; declining is simpler than reproducing that). Internal to api/openai.
+// What the fast readers (chunk_reader, response_reader, request_reader) share: a Boost.JSON
+// SAX handler base that keeps a stack of the frames (objects and arrays) a reader descends
+// into, skips every other value whole, names each member's key once (a Field enum whose
+// value-initialised member means "a key the reader does not name") and buffers keys and
+// strings that arrive in parts. A reader declines — stops the parser, so that the general DOM
+// decoder reads the text instead — on anything outside the shape it knows, and on a named key
+// seen twice in one object (Boost.JSON's DOM keeps the last of duplicate keys; declining is
+// simpler than reproducing that). Internal to api/openai.
 //
-// Both readers read the same family of documents (a chat.completion and its chunks), so the
-// frames, the key names and the reading of `usage` are shared here. Derived implements, each
-// returning false to decline:
-//   Field fieldOf(Frame frame, std::string_view key)   names a key (usually namedField's answer)
+// Derived implements, each returning false to decline:
+//   static bool isArray(Frame frame)                   which of its frames are arrays
+//   Field fieldOf(Frame frame, std::string_view key)   names a key
 //   bool objectBegins() / arrayBegins()                a container value for field()
 //   bool objectEnds(Frame) / arrayEnds(Frame)          a frame it pushed ends
 //   bool onString(std::string_view) / onInteger(std::int64_t) / onUnsigned(std::uint64_t) /
@@ -159,11 +159,7 @@ inline bool isIntegerField(Field field) {
   }
 }
 
-inline bool isArrayFrame(Frame frame) {
-  return frame == Frame::kChoices || frame == Frame::kToolCalls || frame == Frame::kEmptyArray;
-}
-
-template <typename Derived, std::size_t kMaxDepth = 8>
+template <typename Derived, typename Frame, typename Field, std::size_t kMaxDepth>
 class SaxReader {
  public:
   using error_code = boost::json::error_code;
@@ -210,7 +206,7 @@ class SaxReader {
     }
     field_ = self().fieldOf(frames_[depth_ - 1], key);
     key_buffer_.clear();
-    if (field_ == Field::kOther) return true;
+    if (field_ == Field{}) return true;
     const std::uint32_t bit = std::uint32_t{1} << static_cast<unsigned>(field_);
     if ((seen_[depth_ - 1] & bit) != 0) return decline();
     seen_[depth_ - 1] |= bit;
@@ -255,15 +251,15 @@ class SaxReader {
   // The innermost frame; only valid inside one (a reader's handlers always are).
   Frame top() const { return frames_[depth_ - 1]; }
   std::size_t depth() const { return depth_; }
-  // The current member's key, named; kOther inside arrays and for keys a reader ignores.
-  Field field() const { return depth_ > 0 && isArrayFrame(top()) ? Field::kOther : field_; }
+  // The current member's key, named; Field{} inside arrays and for keys a reader ignores.
+  Field field() const { return depth_ > 0 && Derived::isArray(top()) ? Field{} : field_; }
 
   bool push(Frame frame) {
     if (depth_ == kMaxDepth) return decline();
     frames_[depth_] = frame;
     seen_[depth_] = 0;
     ++depth_;
-    field_ = Field::kOther;
+    field_ = Field{};
     return true;
   }
   // The value that begins now (an object or array) is skipped whole.
@@ -280,20 +276,45 @@ class SaxReader {
     return v > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(v);
   }
 
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+
+  std::array<Frame, kMaxDepth> frames_{};
+  std::array<std::uint32_t, kMaxDepth> seen_{};  // per object frame: known keys seen so far
+  std::size_t depth_ = 0;
+  int skip_ = 0;               // > 0: inside a value that is skipped whole
+  Field field_{};              // the current member's key, named
+  std::string key_buffer_;     // a key that arrived in parts
+  std::string string_buffer_;  // a string that arrived in parts
+  bool declined_ = false;
+};
+
+// The base of the readers of chat.completion documents and their chunks: the frames and key
+// names above, and `usage` read as readUsage does.
+template <typename Derived>
+class CompletionReader : public SaxReader<Derived, Frame, Field, 8> {
+ public:
+  static bool isArray(Frame frame) {
+    return frame == Frame::kChoices || frame == Frame::kToolCalls || frame == Frame::kEmptyArray;
+  }
+
+ protected:
   // `usage` and its details objects, read as readUsage does. usageObjectBegins/-ArrayBegins
   // handle a container met inside them; usageInteger an integer (or null: 0) member.
   bool usageObjectBegins() {
-    if (top() == Frame::kUsage && field() == Field::kPromptDetails) {
-      return push(Frame::kPromptDetails);
+    if (this->top() == Frame::kUsage && this->field() == Field::kPromptDetails) {
+      return this->push(Frame::kPromptDetails);
     }
-    if (top() == Frame::kUsage && field() == Field::kCompletionDetails) {
-      return push(Frame::kCompletionDetails);
+    if (this->top() == Frame::kUsage && this->field() == Field::kCompletionDetails) {
+      return this->push(Frame::kCompletionDetails);
     }
-    return isIntegerField(field()) ? decline() : skipValue();
+    return isIntegerField(this->field()) ? this->decline() : this->skipValue();
   }
-  bool usageArrayBegins() { return isIntegerField(field()) ? decline() : skipValue(); }
+  bool usageArrayBegins() {
+    return isIntegerField(this->field()) ? this->decline() : this->skipValue();
+  }
   void usageInteger(std::int64_t v) {
-    switch (field()) {
+    switch (this->field()) {
       case Field::kPromptTokens:
         usage_.prompt_tokens = v;
         break;
@@ -325,16 +346,6 @@ class SaxReader {
   }
 
  private:
-  Derived& self() { return static_cast<Derived&>(*this); }
-
-  std::array<Frame, kMaxDepth> frames_{};
-  std::array<std::uint32_t, kMaxDepth> seen_{};  // per object frame: known keys seen so far
-  std::size_t depth_ = 0;
-  int skip_ = 0;                 // > 0: inside a value that is skipped whole
-  Field field_ = Field::kOther;  // the current member's key, named
-  std::string key_buffer_;       // a key that arrived in parts
-  std::string string_buffer_;    // a string that arrived in parts
-  bool declined_ = false;
   Usage usage_;
   bool has_total_ = false;
 };
