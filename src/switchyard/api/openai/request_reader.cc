@@ -54,34 +54,34 @@ class RequestHandler : public detail::SaxReader<RequestHandler, Frame, Key, 4> {
   static Key fieldOf(Frame frame, std::string_view key) {
     switch (frame) {
       case Frame::kRoot:
-        if (key == "model") return Key::kModel;
-        if (key == "messages") return Key::kMessages;
-        if (key == "temperature") return Key::kTemperature;
-        if (key == "stream") return Key::kStream;
-        if (key == "max_tokens") return Key::kMaxTokens;
-        if (key == "max_completion_tokens") return Key::kMaxCompletionTokens;
-        if (key == "top_p") return Key::kTopP;
-        if (key == "stream_options") return Key::kStreamOptions;
-        if (key == "frequency_penalty") return Key::kFrequencyPenalty;
-        if (key == "presence_penalty") return Key::kPresencePenalty;
-        if (key == "seed") return Key::kSeed;
-        if (key == "n") return Key::kN;
-        if (key == "stop") return Key::kStop;
-        if (key == "user") return Key::kUser;
-        if (key == "top_k") return Key::kTopK;
-        if (key == "min_p") return Key::kMinP;
-        if (key == "repetition_penalty") return Key::kRepetitionPenalty;
-        if (key == "logprobs") return Key::kLogprobs;
-        if (key == "top_logprobs") return Key::kTopLogprobs;
-        if (key == "reasoning_effort") return Key::kReasoningEffort;
+        if (detail::is(key, "model")) return Key::kModel;
+        if (detail::is(key, "messages")) return Key::kMessages;
+        if (detail::is(key, "temperature")) return Key::kTemperature;
+        if (detail::is(key, "stream")) return Key::kStream;
+        if (detail::is(key, "max_tokens")) return Key::kMaxTokens;
+        if (detail::is(key, "max_completion_tokens")) return Key::kMaxCompletionTokens;
+        if (detail::is(key, "top_p")) return Key::kTopP;
+        if (detail::is(key, "stream_options")) return Key::kStreamOptions;
+        if (detail::is(key, "frequency_penalty")) return Key::kFrequencyPenalty;
+        if (detail::is(key, "presence_penalty")) return Key::kPresencePenalty;
+        if (detail::is(key, "seed")) return Key::kSeed;
+        if (detail::is(key, "n")) return Key::kN;
+        if (detail::is(key, "stop")) return Key::kStop;
+        if (detail::is(key, "user")) return Key::kUser;
+        if (detail::is(key, "top_k")) return Key::kTopK;
+        if (detail::is(key, "min_p")) return Key::kMinP;
+        if (detail::is(key, "repetition_penalty")) return Key::kRepetitionPenalty;
+        if (detail::is(key, "logprobs")) return Key::kLogprobs;
+        if (detail::is(key, "top_logprobs")) return Key::kTopLogprobs;
+        if (detail::is(key, "reasoning_effort")) return Key::kReasoningEffort;
         return Key::kOther;
       case Frame::kMessage:
-        if (key == "role") return Key::kRole;
-        if (key == "content") return Key::kContent;
-        if (key == "name") return Key::kName;
+        if (detail::is(key, "role")) return Key::kRole;
+        if (detail::is(key, "content")) return Key::kContent;
+        if (detail::is(key, "name")) return Key::kName;
         return Key::kOther;
       case Frame::kStreamOptions:
-        return key == "include_usage" ? Key::kIncludeUsage : Key::kOther;
+        return detail::is(key, "include_usage") ? Key::kIncludeUsage : Key::kOther;
       default:
         return Key::kOther;
     }
