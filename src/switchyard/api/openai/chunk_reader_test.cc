@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/api/openai/fast_reader_testing.h"
 
 namespace switchyard::api::openai {
 namespace {
@@ -73,34 +73,17 @@ const std::vector<std::string> kDeclined = {
     "{\"id\":\"badutf8\xff\",\"choices\":[]}",
 };
 
-void expectSame(const std::string& data) {
-  const std::optional<ChatChunk> fast = readCommonChatChunk(data);
-  const Result<ChatChunk> any = decodeAnyChatChunk(data);
-  const Result<ChatChunk> chosen = decodeChatChunk(data);
-  if (fast) {
-    ASSERT_TRUE(any.has_value()) << data << "\n" << any.error().toString();
-    EXPECT_EQ(*fast, *any) << data;
-  }
-  ASSERT_EQ(chosen.has_value(), any.has_value()) << data;
-  if (any) {
-    EXPECT_EQ(*chosen, *any) << data;
-  } else {
-    EXPECT_EQ(chosen.error().message(), any.error().message()) << data;
-  }
-}
+const testing::FastReaderCheck<ChatChunk> kCheck{readCommonChatChunk, decodeAnyChatChunk,
+                                                 decodeChatChunk};
+
+void expectSame(const std::string& data) { kCheck.expectSame(data); }
 
 TEST(ChunkReaderTest, CommonChunksDecodeAsTheGeneralDecoderDoes) {
-  for (const std::string& data : kAccepted) {
-    EXPECT_TRUE(readCommonChatChunk(data).has_value()) << "declined: " << data;
-    expectSame(data);
-  }
+  kCheck.expectAll(kAccepted, true);
 }
 
 TEST(ChunkReaderTest, UncommonChunksAreLeftToTheGeneralDecoder) {
-  for (const std::string& data : kDeclined) {
-    EXPECT_FALSE(readCommonChatChunk(data).has_value()) << "accepted: " << data;
-    expectSame(data);
-  }
+  kCheck.expectAll(kDeclined, false);
 }
 
 TEST(ChunkReaderTest, GoldenStreamEvents) {
@@ -119,32 +102,18 @@ TEST(ChunkReaderTest, GoldenStreamEvents) {
 // Long strings with escapes (the parser may hand them over in parts) and every prefix of a
 // chunk (truncated input is an error for both).
 TEST(ChunkReaderTest, LongEscapedStringsAndTruncatedInput) {
-  std::string content;
-  for (int i = 0; i < 3000; ++i) content += (i % 7 == 0) ? "\\n\\u00e9\\\"" : "abc";
+  const std::string content = testing::longEscapedText();
   const std::string data =
       R"({"id":"long","choices":[{"index":0,"delta":{"content":")" + content + R"("}}]})";
   ASSERT_TRUE(readCommonChatChunk(data).has_value());
   expectSame(data);
-  const std::string& sample = kAccepted[3];
-  for (std::size_t n = 0; n < sample.size(); ++n) {
-    const std::string prefix = sample.substr(0, n);
-    EXPECT_FALSE(readCommonChatChunk(prefix).has_value()) << prefix;
-    expectSame(prefix);
-  }
+  kCheck.expectPrefixesDeclined(kAccepted[3]);
 }
 
-// Random mutations of the accepted chunks (bytes replaced by JSON-significant ones): whatever
-// the fast reader accepts, the general decoder must read the same.
+// Random mutations of the accepted chunks: whatever the fast reader accepts, the general
+// decoder must read the same.
 TEST(ChunkReaderTest, MutatedChunksNeverDisagree) {
-  std::mt19937 rng(42);
-  const std::string alphabet = "{}[]\":,0-1.eE nulltruefalse\\u";
-  for (int round = 0; round < 4000; ++round) {
-    std::string data = kAccepted[rng() % kAccepted.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) data[rng() % data.size()] = alphabet[rng() % alphabet.size()];
-    expectSame(data);
-    if (::testing::Test::HasFailure()) break;
-  }
+  EXPECT_GT(kCheck.expectMutationsAgree(kAccepted, 42, 4000), 100);
 }
 
 }  // namespace

@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/api/openai/fast_reader_testing.h"
 
 namespace switchyard::api::openai {
 namespace {
@@ -95,36 +95,26 @@ const std::vector<std::string> kDeclined = {
     "{\"model\":\"m\xff\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
 };
 
+const testing::FastReaderCheck<ChatRequest> kCheck{readCommonChatRequest, decodeAnyChatRequest,
+                                                   decodeChatRequest};
+
 void expectSame(const std::string& body) {
-  const std::optional<ChatRequest> fast = readCommonChatRequest(body);
-  const Result<ChatRequest> any = decodeAnyChatRequest(body);
-  const Result<ChatRequest> chosen = decodeChatRequest(body);
-  if (fast) {
-    ASSERT_TRUE(any.has_value()) << body << "\n" << any.error().toString();
-    EXPECT_EQ(*fast, *any) << body;
+  kCheck.expectSame(body);
+  // The fast path's result also encodes the same upstream request.
+  if (auto fast = readCommonChatRequest(body)) {
+    auto any = decodeAnyChatRequest(body);
+    ASSERT_TRUE(any.has_value());
     EXPECT_EQ(encodeChatRequest(*fast), encodeChatRequest(*any)) << body;
-  }
-  ASSERT_EQ(chosen.has_value(), any.has_value()) << body;
-  if (any) {
-    EXPECT_EQ(*chosen, *any) << body;
-  } else {
-    EXPECT_EQ(chosen.error().message(), any.error().message()) << body;
-    EXPECT_EQ(chosen.error().param(), any.error().param()) << body;
   }
 }
 
 TEST(RequestReaderTest, CommonRequestsDecodeAsTheGeneralDecoderDoes) {
-  for (const std::string& body : kAccepted) {
-    EXPECT_TRUE(readCommonChatRequest(body).has_value()) << "declined: " << body;
-    expectSame(body);
-  }
+  kCheck.expectAll(kAccepted, true);
+  for (const std::string& body : kAccepted) expectSame(body);
 }
 
 TEST(RequestReaderTest, OtherRequestsAreLeftToTheGeneralDecoder) {
-  for (const std::string& body : kDeclined) {
-    EXPECT_FALSE(readCommonChatRequest(body).has_value()) << "accepted: " << body;
-    expectSame(body);
-  }
+  kCheck.expectAll(kDeclined, false);
 }
 
 TEST(RequestReaderTest, GoldenRequests) {
@@ -140,36 +130,19 @@ TEST(RequestReaderTest, GoldenRequests) {
 // Long strings with escapes (the parser may hand them over in parts) and every prefix of a
 // body (truncated input is an error for both).
 TEST(RequestReaderTest, LongEscapedStringsAndTruncatedInput) {
-  std::string content;
-  for (int i = 0; i < 3000; ++i) content += (i % 7 == 0) ? "\\n\\u00e9\\\"" : "abc";
+  const std::string content = testing::longEscapedText();
   const std::string body = R"({"model":"long","messages":[{"role":"user","content":")" + content +
                            R"("},{"role":"assistant","content":")" + content + R"("}]})";
   ASSERT_TRUE(readCommonChatRequest(body).has_value());
   expectSame(body);
-  const std::string& sample = kAccepted[1];
-  for (std::size_t n = 0; n < sample.size(); ++n) {
-    const std::string prefix = sample.substr(0, n);
-    EXPECT_FALSE(readCommonChatRequest(prefix).has_value()) << prefix;
-    expectSame(prefix);
-  }
+  kCheck.expectPrefixesDeclined(kAccepted[1]);
 }
 
-// Random mutations of the accepted bodies (bytes replaced by JSON-significant ones): whatever
-// the fast reader accepts, the general decoder must read the same, and every error must be the
-// general decoder's.
+// Random mutations of the accepted bodies: whatever the fast reader accepts, the general
+// decoder must read the same, and every error must be the general decoder's.
 TEST(RequestReaderTest, MutatedRequestsNeverDisagree) {
-  std::mt19937 rng(11);
-  const std::string alphabet = "{}[]\":,0-1.eE nulltruefalse\\u9";
-  int accepted = 0;
-  for (int round = 0; round < 8000; ++round) {
-    std::string body = kAccepted[rng() % kAccepted.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) body[rng() % body.size()] = alphabet[rng() % alphabet.size()];
-    accepted += readCommonChatRequest(body).has_value() ? 1 : 0;
-    expectSame(body);
-    if (::testing::Test::HasFailure()) break;
-  }
-  EXPECT_GT(accepted, 100);  // the mutations exercise the fast path, not only its refusals
+  // The count shows the mutations exercise the fast path, not only its refusals.
+  EXPECT_GT(kCheck.expectMutationsAgree(kAccepted, 11, 8000), 100);
 }
 
 }  // namespace

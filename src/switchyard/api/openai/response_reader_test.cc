@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/api/openai/fast_reader_testing.h"
 
 namespace switchyard::api::openai {
 namespace {
@@ -85,20 +85,16 @@ const std::vector<std::string> kDeclined = {
     "{\"id\":\"badutf8\xff\",\"choices\":[]}",
 };
 
+const testing::FastReaderCheck<ChatResponse> kCheck{readCommonChatResponse, decodeAnyChatResponse,
+                                                    decodeChatResponse};
+
 void expectSame(const std::string& body) {
-  const std::optional<ChatResponse> fast = readCommonChatResponse(body);
-  const Result<ChatResponse> any = decodeAnyChatResponse(body);
-  const Result<ChatResponse> chosen = decodeChatResponse(body);
-  if (fast) {
-    ASSERT_TRUE(any.has_value()) << body << "\n" << any.error().toString();
-    EXPECT_EQ(*fast, *any) << body;
+  kCheck.expectSame(body);
+  // The fast path's result also encodes the same (encoders read every field).
+  if (auto fast = readCommonChatResponse(body)) {
+    auto any = decodeAnyChatResponse(body);
+    ASSERT_TRUE(any.has_value());
     EXPECT_EQ(encodeChatResponse(*fast), encodeChatResponse(*any)) << body;
-  }
-  ASSERT_EQ(chosen.has_value(), any.has_value()) << body;
-  if (any) {
-    EXPECT_EQ(*chosen, *any) << body;
-  } else {
-    EXPECT_EQ(chosen.error().message(), any.error().message()) << body;
   }
 }
 
@@ -110,17 +106,12 @@ std::string readFile(const std::string& name) {
 }
 
 TEST(ResponseReaderTest, CommonResponsesDecodeAsTheGeneralDecoderDoes) {
-  for (const std::string& body : kAccepted) {
-    EXPECT_TRUE(readCommonChatResponse(body).has_value()) << "declined: " << body;
-    expectSame(body);
-  }
+  kCheck.expectAll(kAccepted, true);
+  for (const std::string& body : kAccepted) expectSame(body);
 }
 
 TEST(ResponseReaderTest, UncommonResponsesAreLeftToTheGeneralDecoder) {
-  for (const std::string& body : kDeclined) {
-    EXPECT_FALSE(readCommonChatResponse(body).has_value()) << "accepted: " << body;
-    expectSame(body);
-  }
+  kCheck.expectAll(kDeclined, false);
 }
 
 // The golden upstream response has logprobs on its second choice: declined, and the general
@@ -145,36 +136,20 @@ TEST(ResponseReaderTest, GoldenResponse) {
 // Long strings with escapes (the parser may hand them over in parts), long keys, and every
 // prefix of a response (truncated input is an error for both).
 TEST(ResponseReaderTest, LongEscapedStringsAndTruncatedInput) {
-  std::string content;
-  for (int i = 0; i < 3000; ++i) content += (i % 7 == 0) ? "\\n\\u00e9\\\"" : "abc";
+  const std::string content = testing::longEscapedText();
   const std::string key(5000, 'k');
   const std::string body = R"({"id":"long","choices":[{"message":{"content":")" + content +
                            R"(",")" + key + R"(":")" + content + R"("}}]})";
   ASSERT_TRUE(readCommonChatResponse(body).has_value());
   expectSame(body);
-  const std::string& sample = kAccepted[2];
-  for (std::size_t n = 0; n < sample.size(); ++n) {
-    const std::string prefix = sample.substr(0, n);
-    EXPECT_FALSE(readCommonChatResponse(prefix).has_value()) << prefix;
-    expectSame(prefix);
-  }
+  kCheck.expectPrefixesDeclined(kAccepted[2]);
 }
 
 // Random mutations of the accepted responses (bytes replaced by JSON-significant ones):
 // whatever the fast reader accepts, the general decoder must read the same.
 TEST(ResponseReaderTest, MutatedResponsesNeverDisagree) {
-  std::mt19937 rng(7);
-  const std::string alphabet = "{}[]\":,0-1.eE nulltruefalse\\u";
-  int accepted = 0;
-  for (int round = 0; round < 6000; ++round) {
-    std::string body = kAccepted[rng() % kAccepted.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) body[rng() % body.size()] = alphabet[rng() % alphabet.size()];
-    accepted += readCommonChatResponse(body).has_value() ? 1 : 0;
-    expectSame(body);
-    if (::testing::Test::HasFailure()) break;
-  }
-  EXPECT_GT(accepted, 100);  // the mutations exercise the fast path, not only its refusals
+  // The count shows the mutations exercise the fast path, not only its refusals.
+  EXPECT_GT(kCheck.expectMutationsAgree(kAccepted, 7, 6000), 100);
 }
 
 }  // namespace
