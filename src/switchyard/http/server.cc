@@ -518,7 +518,9 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
 
     worker.idle.push_front(&stream);
     auto idle_it = worker.idle.begin();
-    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+    // From the socket itself: the read deadline is our own (Deadline), so tcp_stream's timeout
+    // layer would only add work to every read.
+    auto [read_ec, n] = co_await bhttp::async_read(stream.socket(), buffer, parser, kUseTuple);
     worker.idle.erase(idle_it);
     (void)n;
 
