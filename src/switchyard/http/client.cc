@@ -87,50 +87,66 @@ void appendKey(std::string& out, const Origin& origin) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A body type for the response parser that appends to whatever string the reader points it at,
-// so a streamed read hands out exactly the bytes that arrived, with no staging copy.
+// The response parser: keeps the status and the header fields (names lower-cased) as the
+// caller wants them, with no Beast field container in between, and appends the body to
+// whatever string `out` points at, so a streamed read hands out exactly the bytes that
+// arrived, with no staging copy. A body that arrives while `out` is null waits in the buffer.
 
-struct SinkBody {
-  struct value_type {
-    std::string* out = nullptr;
-    std::uint64_t reserve_limit = 0;  // reserve up to this much from Content-Length
-  };
+class Parser final : public bhttp::basic_parser<false> {
+ public:
+  std::string* out = nullptr;
+  std::uint64_t reserve_limit = 0;  // reserve up to this much of `out` from Content-Length
 
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+  unsigned status() const { return status_; }
+  const std::vector<Header>& headers() const { return headers_; }
+  std::vector<Header> takeHeaders() { return std::move(headers_); }
 
-    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
-      ec = {};
-      if (length && body_.out != nullptr && *length <= body_.reserve_limit) {
-        body_.out->reserve(static_cast<std::size_t>(*length));
-      }
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status_ = static_cast<unsigned>(code);
+    headers_.reserve(12);  // typical responses carry 5-12 fields
+  }
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    Header& h = headers_.emplace_back();
+    h.first.resize(name.size());
+    for (std::size_t i = 0; i < name.size(); ++i) {  // ASCII, no locale
+      const char c = name[i];
+      h.first[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
-      if (body_.out == nullptr) {
-        ec = bhttp::error::need_buffer;
-        return 0;
-      }
-      ec = {};
-      std::size_t n = 0;
-      for (const auto b : beast::buffers_range_ref(buffers)) {
-        body_.out->append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      return n;
+    h.second.assign(value.data(), value.size());
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (length && out != nullptr && *length <= reserve_limit) {
+      out->reserve(static_cast<std::size_t>(*length));
     }
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
+    return take(std::string_view(body.data(), body.size()), ec);
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code& ec) override {
+    return take(std::string_view(body.data(), body.size()), ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
 
-    void finish(beast::error_code& ec) { ec = {}; }
+  std::size_t take(std::string_view body, beast::error_code& ec) {
+    if (out == nullptr) {
+      ec = bhttp::error::need_buffer;
+      return 0;
+    }
+    out->append(body);
+    return body.size();
+  }
 
-   private:
-    value_type& body_;
-  };
+  unsigned status_ = 0;
+  std::vector<Header> headers_;
 };
-
-using Parser = bhttp::response_parser<SinkBody>;
 
 // ---------------------------------------------------------------------------------------------
 // One upstream connection: plain TCP or TLS over TCP, plus the buffers it reuses per request.
@@ -358,7 +374,7 @@ Status transportError(Stage stage, const boost::system::error_code& ec, std::str
 // fresh connection.
 bool deadPooledConnection(Stage stage, const boost::system::error_code& ec, const Parser& parser,
                           const Connection& conn) {
-  if (!ec) return parser.get().result_int() == 408;
+  if (!ec) return parser.status() == 408;
   if (isTimeout(ec) || ec == asio::error::operation_aborted) return false;
   if (stage == Stage::kWrite) return true;
   if (parser.got_some() || conn.buffer.size() != 0) return false;
@@ -452,20 +468,8 @@ void setupParser(Parser& parser, bhttp::verb method, std::string* body_out,
     parser.body_limit(boost::none);
   }
   if (method == bhttp::verb::head) parser.skip(true);
-  parser.get().body().out = body_out;
-  parser.get().body().reserve_limit = body_limit;
-}
-
-void copyHeaders(const Parser& parser, std::vector<Header>& out) {
-  const auto& fields = parser.get().base();
-  out.reserve(out.size() + static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
-  for (const auto& field : fields) {
-    std::string name(field.name_string());
-    for (char& c : name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII, no locale
-    }
-    out.emplace_back(std::move(name), std::string(field.value()));
-  }
+  parser.out = body_out;
+  parser.reserve_limit = body_limit;
 }
 
 // Feeds the parser what the connection has buffered. Partial input is not an error (the next
@@ -529,17 +533,23 @@ class Client final : public HttpClient {
   std::string key_scratch_;  // pool lookups; used only between suspension points
 };
 
+// The first value of header `name` (any case) among `headers`, or "".
+std::string_view headerValue(const std::vector<Header>& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (beast::iequals(key, name)) return value;
+  }
+  return {};
+}
+
 class StreamImpl final : public ResponseStream {
  public:
   StreamImpl(std::weak_ptr<Pool> pool, std::chrono::milliseconds idle)
       : pool_(std::move(pool)), idle_(idle) {}
 
-  unsigned status() const override { return parser_->get().result_int(); }
+  unsigned status() const override { return parser_->status(); }
 
   std::string_view header(std::string_view name) const override {
-    const auto& fields = parser_->get().base();
-    auto it = fields.find(name);
-    return it == fields.end() ? std::string_view() : std::string_view(it->value());
+    return headerValue(parser_->headers(), name);
   }
 
   asio::awaitable<Result<std::string>> read() override {
@@ -547,19 +557,19 @@ class StreamImpl final : public ResponseStream {
     if (!error_.isOk()) co_return fail(error_);
     if (done_ || !conn_) co_return out;
     Parser& parser = *parser_;
-    parser.get().body().out = &out;
+    parser.out = &out;
     for (;;) {
       beast::error_code ec = parseBuffered(*conn_, parser);
       if (!ec && (!out.empty() || parser.is_done())) break;
       if (!ec) ec = co_await fill(*conn_, parser, idle_);
       if (ec) {
-        parser.get().body().out = nullptr;
+        parser.out = nullptr;
         error_ = transportError(Stage::kReadBody, ec, conn_->where(), idle_);
         conn_.reset();
         co_return fail(error_);
       }
     }
-    parser.get().body().out = nullptr;
+    parser.out = nullptr;
     if (parser.is_done()) finishBody();
     co_return out;
   }
@@ -715,7 +725,7 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
         (void)n;
         ec = rec;
         if (ec) break;
-        const unsigned status = parser->get().result_int();
+        const unsigned status = parser->status();
         if (status < 100 || status >= 200 || status == 101) break;
         // An interim response (e.g. 103 Early Hints): the real one follows.
         parser.emplace();
@@ -753,9 +763,9 @@ asio::awaitable<Result<ClientResponse>> Client::send(const Origin& origin, Clien
       co_return fail(transportError(Stage::kReadBody, ec, conn->where(), timeouts.idle, limit));
     }
   }
-  parser->get().body().out = nullptr;
-  response.status = parser->get().result_int();
-  copyHeaders(*parser, response.headers);
+  parser->out = nullptr;
+  response.status = parser->status();
+  response.headers = parser->takeHeaders();
   if (parser->keep_alive()) pool_->release(std::move(conn));
   co_return response;
 }
@@ -821,10 +831,7 @@ std::string Origin::key() const {
 }
 
 std::string_view ClientResponse::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (beast::iequals(key, name)) return value;
-  }
-  return {};
+  return headerValue(headers, name);
 }
 
 std::unique_ptr<HttpClient> makeHttpClient(boost::asio::any_io_executor executor,
