@@ -9,6 +9,11 @@
 // decodeChatRequest() decodes the body with the general (validating, DOM) decoder instead, so
 // the result, errors included, is always the general decoder's (a differential test holds the
 // two to that). Stateless; thread-safe.
+//
+// Cost of declining: the SAX pass stops at the first member it does not read, so a body that
+// declines late (SDKs put `messages` first, `tools` after) costs up to about 1.65 times the DOM
+// decoder alone; the common text-chat body costs about 0.65 times (callgrind: 5.1k against
+// 7.9k instructions for the bench body).
 
 #include <optional>
 #include <string_view>
