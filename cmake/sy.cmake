@@ -1,6 +1,7 @@
 # A small DSL that keeps the module layering visible:
 #   sy_library(NAME core SRCS a.cc b.cc DEPS other_lib)    -> target sy_core
 #   sy_test(NAME core_test SRCS a_test.cc DEPS sy_core)     -> GoogleTest binary + ctest entry
+#     (DEFINES X=1 for its compile definitions; nothing at all when SY_BUILD_TESTS is OFF)
 # Warnings are errors on our code only; third-party headers are included as SYSTEM.
 include_guard(GLOBAL)
 
@@ -19,11 +20,15 @@ function(sy_library)
 endfunction()
 
 function(sy_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT SY_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;DEFINES" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_compile_options(${ARG_NAME} PRIVATE ${SY_WARNINGS})
   target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${ARG_NAME} PRIVATE ${ARG_DEFINES})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()

@@ -1,19 +1,19 @@
 // switchyard: the command-line entry point. Subcommands only; all logic lives in the modules.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
 
-#include "switchyard/cli/keys_cmd.h"
 #include "switchyard/cli/eval_cmd.h"
-#include "switchyard/cli/report_cmd.h"
+#include "switchyard/cli/keys_cmd.h"
 #include "switchyard/cli/rag_cmd.h"
+#include "switchyard/cli/report_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
+#include "switchyard/core/allocator.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
 #include "switchyard/server/gateway.h"
@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
                "switchyard"};
   app.set_version_flag("-V,--version", std::string("switchyard ") + sy::kVersion + " (" +
                                            sy::kGitDescribe + ", llama.cpp " +
-                                           sy::kLlamaCppVersion + ")");
+                                           sy::kLlamaCppVersion + ", allocator " +
+                                           std::string(sy::allocatorName()) + ")");
   app.require_subcommand(1);
 
   ServeArgs serve_args;

@@ -24,6 +24,7 @@
 #include <thread>
 #include <utility>
 
+#include "switchyard/core/allocator.h"
 #include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/thread.h"
@@ -1766,7 +1767,12 @@ void Engine::Impl::runEmbeddings(EmbeddingJob& job) {
 // ---------------------------------------------------------------------------------------------
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
+Engine::~Engine() {
+  impl_.reset();
+  // The context's KV cache and compute buffers (gigabytes for a real model) were malloc'd;
+  // tcmalloc would keep the freed pages for reuse and return them only gradually.
+  releaseFreeMemory();
+}
 
 Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));

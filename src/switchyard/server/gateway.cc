@@ -1,15 +1,14 @@
 #include "switchyard/server/gateway.h"
 
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 #include <cctype>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +20,7 @@
 #include "switchyard/api/errors.h"
 #include "switchyard/api/json_writer.h"
 #include "switchyard/api/openai/codec.h"
+#include "switchyard/core/allocator.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/version.h"
 #include "switchyard/http/sse.h"
@@ -1072,6 +1072,7 @@ void Gateway::start() {
            {{"host", server_->host()},
             {"port", static_cast<long long>(server_->port())},
             {"version", kVersion},
+            {"allocator", allocatorName()},
             {"config", config_.source}});
 }
 
