@@ -201,9 +201,8 @@ TEST_F(ServerTest, BusyPollingWorkersServeStreamAndShutDown) {
   // Wait for the handler itself (inFlight() may still count the stream on `a` for a moment
   // after its last chunk reached the client; a shutdown then would find `b` idle and close it).
   while (handled_.load() < 22) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  auto done = std::async(std::launch::async, [&] {
-    return server_->shutdown(std::chrono::milliseconds(5000));
-  });
+  auto done = std::async(std::launch::async,
+                         [&] { return server_->shutdown(std::chrono::milliseconds(5000)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   release_.store(true);
   EXPECT_EQ(done.get(), 0u);
@@ -230,6 +229,75 @@ TEST_F(ServerTest, OversizedBodyGets413) {
   EXPECT_NE(res.find("HTTP/1.1 413"), std::string::npos) << res;
   EXPECT_NE(res.find("larger than the limit of 16 bytes"), std::string::npos) << res;
   EXPECT_EQ(handled_.load(), 0);
+}
+
+// curl (over 1 MiB) and other clients send "Expect: 100-continue" and hold the body back until
+// the server says so, or for a second when it never does.
+TEST_F(ServerTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(3000);  // without the 100: closed, not hung
+  startServer(options);
+  RawClient c(server_->port());
+  for (int i = 0; i < 2; ++i) {  // and again on the same connection
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n");
+    const std::string interim = c.receive("\r\n\r\n");
+    EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    c.send("hello");
+    const std::string res = c.receive("echo:hello");
+    EXPECT_EQ(res.rfind("HTTP/1.1 200", 0), 0u) << res;
+    EXPECT_NE(res.find("echo:hello"), std::string::npos) << res;
+  }
+  EXPECT_EQ(handled_.load(), 2);
+}
+
+TEST_F(ServerTest, ExpectContinueIsNotSentWhenTheBodyIsAlreadyThere) {
+  startServer();
+  RawClient c(server_->port());
+  c.send("POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+  const std::string res = c.receive("echo:hi");
+  EXPECT_EQ(res.rfind("HTTP/1.1 200", 0), 0u) << res;
+}
+
+TEST_F(ServerTest, ExpectContinueOverTheBodyLimitGets413Instead) {
+  ServerOptions options;
+  options.max_body_bytes = 16;
+  startServer(options);
+  RawClient c(server_->port());
+  c.send("POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n");
+  const std::string res = c.receive();  // the final answer, then the server closes
+  EXPECT_EQ(res.rfind("HTTP/1.1 413", 0), 0u) << res;
+  EXPECT_EQ(res.find("100 Continue"), std::string::npos) << res;
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+// A request that arrives in pieces (the header split mid-line, a chunked body over several
+// writes) is assembled whole.
+TEST_F(ServerTest, RequestInPiecesIsAssembled) {
+  startServer();
+  RawClient c(server_->port());
+  const std::string pieces[] = {"POST /x HTTP/1.1\r\nHo",
+                                "st: t\r\nTransfer-Encoding: chunked\r\n\r\n", "3\r\nabc\r\n",
+                                "4\r\ndefg\r\n", "0\r\n\r\n"};
+  for (const std::string& piece : pieces) {
+    c.send(piece);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string res = c.receive("echo:abcdefg");
+  EXPECT_NE(res.find("echo:abcdefg"), std::string::npos) << res;
+  EXPECT_EQ(handled_.load(), 1);
+}
+
+TEST_F(ServerTest, ClientThatClosesMidBodyIsNotServed) {
+  startServer();
+  {
+    RawClient c(server_->port());
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  RawClient d(server_->port());  // the server goes on serving
+  d.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_NE(d.receive("echo:ok").find("echo:ok"), std::string::npos);
+  EXPECT_EQ(handled_.load(), 1);
 }
 
 TEST_F(ServerTest, OversizedHeadersGet431) {
@@ -281,9 +349,8 @@ TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
   c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
   while (server_->inFlight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   RawClient idle(server_->port());  // an idle keep-alive connection is closed at once
-  auto done = std::async(std::launch::async, [&] {
-    return server_->shutdown(std::chrono::milliseconds(5000));
-  });
+  auto done = std::async(std::launch::async,
+                         [&] { return server_->shutdown(std::chrono::milliseconds(5000)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(server_->draining());
   EXPECT_TRUE(idle.closedByPeer());
