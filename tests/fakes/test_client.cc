@@ -91,6 +91,10 @@ std::string Client::readSome(std::size_t bytes) {
   return parser.get().body();
 }
 
+bool Client::answered() {
+  return impl_->buffer.size() > 0 || impl_->stream.socket().available() > 0;
+}
+
 void Client::close() { impl_->stream.socket().close(); }
 
 namespace {

@@ -52,6 +52,8 @@ class Client {
   Reply readReply();
   // Reads the response headers and at least `bytes` of a streamed body (less if it ends).
   std::string readSome(std::size_t bytes);
+  // Whether any of a response has arrived (without reading or waiting).
+  bool answered();
   void close();
 
  private:

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -348,6 +350,34 @@ TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {
 
   Reply n2 = c.post("/v1/chat/completions", chat(R"("n":2)"));
   EXPECT_EQ(n2.status, 400u) << n2.body;
+}
+
+// A prompt's template and tokens are made off the I/O threads (about 1.5 s for this one): the
+// gateway's other connections are answered meanwhile, not after it. Health checks on fresh
+// connections (either I/O thread) run for as long as the long prompt is in the gateway; none may
+// wait a fifth of that time (one stuck behind the tokenizer waits nearly all of it).
+TEST_F(LocalGatewayTest, LongPromptDoesNotStallOtherConnections) {
+  using Clock = std::chrono::steady_clock;
+  Client big(gateway_->port());
+  const auto start = Clock::now();
+  big.send("/v1/chat/completions", chat(R"("max_tokens":1)", std::string(1 << 20, 'a')));
+  Clock::duration worst{};
+  int checks = 0;
+  while (!big.answered()) {
+    const auto t0 = Clock::now();
+    ASSERT_EQ(fakes::request(gateway_->port(), boost::beast::http::verb::get, "/healthz").status,
+              200u);
+    worst = std::max(worst, Clock::now() - t0);
+    ++checks;
+  }
+  const auto total = Clock::now() - start;
+  EXPECT_LT(worst * 5, total) << checks << " health checks, the slowest "
+                              << std::chrono::duration<double, std::milli>(worst).count()
+                              << " ms, the long prompt's answer after "
+                              << std::chrono::duration<double, std::milli>(total).count() << " ms";
+  Reply r = big.readReply();
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_NE(r.body.find("context_length_exceeded"), std::string::npos) << r.body;
 }
 
 TEST_F(LocalGatewayTest, ClientDisconnectMidStreamLeavesTheEngineServing) {

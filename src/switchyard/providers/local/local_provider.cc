@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,9 +13,12 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "switchyard/core/log.h"
 #include "switchyard/core/progress.h"
+#include "switchyard/core/thread.h"
 #include "switchyard/providers/local/event_queue.h"
 
 namespace switchyard::providers {
@@ -285,10 +290,53 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
 
 // ---- lifecycle -------------------------------------------------------------------------------
 
+// Two threads (`sy-prep-N`) for the work of turning a request into tokens; the engine's own
+// threads keep decoding meanwhile. Work queued when the provider goes still runs.
+struct LocalProvider::PrepThreads {
+  static constexpr int kThreads = 2;
+  asio::io_context io{kThreads};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+
+  PrepThreads() {
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([this, i] {
+        setCurrentThreadName("sy-prep-" + std::to_string(i));
+        io.run();
+      });
+    }
+  }
+  ~PrepThreads() {
+    work.reset();
+    for (std::thread& t : threads) t.join();
+  }
+};
+
 LocalProvider::LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry)
     : Provider(std::move(name)),
       registry_(std::move(registry)),
-      metrics_(std::make_unique<EngineMetrics>(this->name(), *registry_)) {}
+      metrics_(std::make_unique<EngineMetrics>(this->name(), *registry_)),
+      prep_(std::make_unique<PrepThreads>()) {}
+
+LocalProvider::~LocalProvider() = default;
+
+template <typename F>
+asio::awaitable<std::invoke_result_t<F&>> LocalProvider::offload(F work) {
+  using R = std::invoke_result_t<F&>;
+  auto executor = co_await asio::this_coro::executor;
+  // `work` lives in this coroutine's frame, which the handler keeps suspended until it runs.
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
+      [this, &work, executor](auto handler) {
+        asio::post(prep_->io, [handler = std::move(handler), &work, executor]() mutable {
+          R result = work();
+          asio::post(executor,
+                     [handler = std::move(handler), result = std::move(result)]() mutable {
+                       std::move(handler)(std::move(result));
+                     });
+        });
+      },
+      asio::use_awaitable);
+}
 
 Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, bool progress) {
   const bool draw = progress && ::isatty(STDERR_FILENO) == 1;
@@ -376,8 +424,10 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
   }
 
   auto queue = std::make_shared<local::EventQueue>();
-  auto id =
-      engine->enqueue(std::move(request), [queue](EngineEvent&& e) { queue->push(std::move(e)); });
+  auto id = co_await offload([&] {  // the template and tokenizer run in enqueue
+    return engine->enqueue(std::move(request),
+                           [queue](EngineEvent&& e) { queue->push(std::move(e)); });
+  });
   if (!id) co_return std::move(id.error());
 
   // Whatever ends this coroutine early (the client left, a write failed, cancellation) frees the
@@ -624,11 +674,17 @@ asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
 
   api::EmbeddingResponse response;
   response.model = request.model;
-  for (const std::string& text : request.texts) {
-    auto tokens = engine->tokenize(text, true);
-    if (!tokens) co_return fail(std::move(tokens.error()));
-    response.usage.prompt_tokens += static_cast<std::int64_t>(tokens->size());
-  }
+  auto counted = co_await offload([&]() -> Result<std::int64_t> {
+    std::int64_t n = 0;
+    for (const std::string& text : request.texts) {
+      auto tokens = engine->tokenize(text, true);
+      if (!tokens) return fail(std::move(tokens.error()));
+      n += static_cast<std::int64_t>(tokens->size());
+    }
+    return n;
+  });
+  if (!counted) co_return fail(std::move(counted.error()));
+  response.usage.prompt_tokens = *counted;
   response.usage.total_tokens = response.usage.prompt_tokens;
 
   auto executor = co_await asio::this_coro::executor;
@@ -691,14 +747,16 @@ asio::awaitable<Result<api::RerankResponse>> LocalProvider::rerank(const api::Re
   if (!scores) co_return fail(std::move(scores.error()));
   response.scores.assign(scores->begin(), scores->end());
   // Usage as llama-server counts it: the query and each document.
-  auto count = [&](const std::string& text) -> std::int64_t {
-    auto tokens = engine->tokenize(text, false);
-    return tokens ? static_cast<std::int64_t>(tokens->size()) : 0;
-  };
-  const std::int64_t query_tokens = count(request.query);
-  for (const std::string& doc : request.documents) {
-    response.usage.prompt_tokens += query_tokens + count(doc);
-  }
+  response.usage.prompt_tokens = co_await offload([&] {
+    auto count = [&](const std::string& text) -> std::int64_t {
+      auto tokens = engine->tokenize(text, false);
+      return tokens ? static_cast<std::int64_t>(tokens->size()) : 0;
+    };
+    const std::int64_t query_tokens = count(request.query);
+    std::int64_t n = 0;
+    for (const std::string& doc : request.documents) n += query_tokens + count(doc);
+    return n;
+  });
   response.usage.total_tokens = response.usage.prompt_tokens;
   co_return response;
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "switchyard/config/config.h"
 #include "switchyard/engine/engine.h"
@@ -20,6 +21,7 @@ class LocalProvider final : public Provider {
   // Checks every model file (a missing or corrupt GGUF is an error naming it) and loads the
   // models marked `preload`, drawing a progress bar on stderr when `progress` is set.
   static Result<ProviderPtr> create(const config::ProviderConfig& config, bool progress = false);
+  ~LocalProvider() override;
 
   boost::asio::awaitable<Result<api::ChatResponse>> chat(const api::ChatRequest& request,
                                                          CallContext& ctx) override;
@@ -66,8 +68,18 @@ class LocalProvider final : public Provider {
                                                       engine::GenerationRequest request,
                                                       CallContext& ctx);
 
+  // Runs `work` on the provider's preparation threads and resumes the calling coroutine on its
+  // own executor with the result. A prompt's chat template and tokenization (and a JSON
+  // schema's grammar) cost about a millisecond per thousand tokens here, seconds for a body at
+  // the size limit: on an I/O thread that would stall every other connection it serves.
+  template <typename F>
+  boost::asio::awaitable<std::invoke_result_t<F&>> offload(F work);
+
+  struct PrepThreads;
+
   std::unique_ptr<engine::ModelRegistry> registry_;
   std::unique_ptr<EngineMetrics> metrics_;  // after registry_: unregistered before it goes
+  std::unique_ptr<PrepThreads> prep_;       // last: its queued work finishes before the rest goes
 };
 
 }  // namespace switchyard::providers
