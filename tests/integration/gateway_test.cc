@@ -347,6 +347,63 @@ TEST_F(GatewayTest, OversizedBodyIs413) {
   EXPECT_NE(r.body.find("limit"), std::string::npos);
 }
 
+// Browsers calling the API from a page (CORS): the default admits pages served from this
+// machine, on any port, and nothing else.
+TEST_F(GatewayTest, CorsAdmitsLocalPagesByDefault) {
+  const fakes::Headers preflight = {
+      {"Origin", "http://localhost:3000"},
+      {"Access-Control-Request-Method", "POST"},
+      {"Access-Control-Request-Headers", "authorization,content-type"}};
+  Reply pre =
+      fakes::request(gateway_->port(), bhttp::verb::options, "/v1/chat/completions", "", preflight);
+  EXPECT_EQ(pre.status, 204u) << pre.body;
+  EXPECT_EQ(pre.header("access-control-allow-origin"), "http://localhost:3000");
+  EXPECT_EQ(pre.header("access-control-allow-headers"), "authorization,content-type");
+  EXPECT_NE(pre.header("access-control-allow-methods").find("POST"), std::string::npos);
+  EXPECT_EQ(pre.header("vary"), "Origin");
+  EXPECT_EQ(pre.header("content-length"), "");  // a 204 has none
+  EXPECT_EQ(upstream_.requestCount(), 0u);      // a preflight never reaches a model
+
+  Reply chat = fakes::post(gateway_->port(), "/v1/chat/completions", chatBody("fast"),
+                           {{"Origin", "http://127.0.0.1:8000"}});
+  EXPECT_EQ(chat.status, 200u) << chat.body;
+  EXPECT_EQ(chat.header("access-control-allow-origin"), "http://127.0.0.1:8000");
+  EXPECT_NE(chat.header("access-control-expose-headers").find("x-request-id"), std::string::npos);
+  Reply missing = fakes::post(gateway_->port(), "/v1/chat/completions", chatBody("nope"),
+                              {{"Origin", "http://localhost:5173"}});
+  EXPECT_EQ(missing.status, 404u);  // errors carry the headers too, so the page can read them
+  EXPECT_EQ(missing.header("access-control-allow-origin"), "http://localhost:5173");
+
+  for (const char* other : {"https://evil.example", "http://localhost.evil.example:3000",
+                            "http://localhost:80x", "http://127.0.0.2:8000"}) {
+    Reply r =
+        fakes::request(gateway_->port(), bhttp::verb::get, "/v1/models", "", {{"Origin", other}});
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("access-control-allow-origin"), "") << other;
+  }
+  Reply admin = fakes::request(
+      gateway_->port(), bhttp::verb::options, "/admin/reload", "",
+      {{"Origin", "http://localhost:3000"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_NE(admin.status, 204u);  // the admin API is same-origin only
+  EXPECT_EQ(admin.header("access-control-allow-origin"), "");
+}
+
+TEST(CorsConfigTest, StarAdmitsEveryOriginAndAnEmptyListNone) {
+  (void)setupLogging({"warn", LogFormat::kText, ""});
+  FakeUpstream upstream;
+  for (bool any : {true, false}) {
+    config::Config cfg = fakes::testConfig();
+    cfg.server.cors_origins = any ? std::vector<std::string>{"*"} : std::vector<std::string>{};
+    cfg.providers = {fakes::fakeProvider("up", "openai", upstream, {{"fake-model", {}, 0}})};
+    auto gateway = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway);
+    Reply r = fakes::request(gateway->port(), bhttp::verb::get, "/v1/models", "",
+                             {{"Origin", "https://app.example.com"}});
+    EXPECT_EQ(r.header("access-control-allow-origin"), any ? "*" : "");
+    EXPECT_EQ(r.header("vary"), "");
+  }
+}
+
 TEST_F(GatewayTest, HealthAndReadiness) {
   Client c(gateway_->port());
   EXPECT_EQ(c.call(bhttp::verb::get, "/healthz").status, 200u);

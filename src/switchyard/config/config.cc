@@ -66,9 +66,10 @@ constexpr std::string_view kGuardBuiltinTypes[] = {
     "SLACK_TOKEN",    "SLACK_WEBHOOK",  "OPENAI_API_KEY",    "ANTHROPIC_API_KEY",
     "PRIVATE_KEY",    "JWT",            "SECRET"};
 constexpr int kMaxBusyPollUs = 10'000;
-constexpr std::string_view kServerKeys[] = {
-    "listen",          "workers",        "max_body_bytes", "max_header_bytes", "max_connections",
-    "header_timeout",  "idle_timeout",   "request_timeout", "drain_timeout",    "busy_poll_us"};
+constexpr std::string_view kServerKeys[] = {"listen",           "workers",         "max_body_bytes",
+                                            "max_header_bytes", "max_connections", "header_timeout",
+                                            "idle_timeout",     "request_timeout", "drain_timeout",
+                                            "busy_poll_us",     "cors_origins"};
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kProviderKeys[] = {
@@ -560,6 +561,7 @@ class Loader {
   [[nodiscard]] bool loadTaskClassifier(const Field& f, TaskClassifierConfig& out);
   [[nodiscard]] bool loadTaskExamplesFile(const Field& f, TaskClassifierConfig& out);
   [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
+  [[nodiscard]] bool corsOrigins(const Fields& m, std::vector<std::string>& out);
   [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
   [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
   [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
@@ -775,7 +777,50 @@ bool Loader::loadServer(const Field& f, ServerConfig& out) {
          duration(m, "idle_timeout", false, out.idle_timeout) &&
          duration(m, "request_timeout", false, out.request_timeout) &&
          duration(m, "drain_timeout", true, out.drain_timeout) &&
-         integer(m, "busy_poll_us", 0, kMaxBusyPollUs, out.busy_poll_us);
+         integer(m, "busy_poll_us", 0, kMaxBusyPollUs, out.busy_poll_us) &&
+         corsOrigins(m, out.cors_origins);
+}
+
+// `server.cors_origins`: each entry "*", "scheme://host[:port]" or "scheme://host:*".
+bool Loader::corsOrigins(const Fields& m, std::vector<std::string>& out) {
+  const Field* f = m.find("cors_origins");
+  if (f == nullptr) return true;
+  std::vector<Field> items;
+  if (f->node.IsScalar()) {
+    items.push_back(*f);
+  } else if (!sequence(*f, items)) {
+    return false;
+  }
+  out.clear();
+  for (const Field& item : items) {
+    std::string origin;
+    if (!item.node.IsScalar() || !string(item, origin)) {
+      return fail(item, "expected an origin string, got " + describe(item.node));
+    }
+    const auto scheme_end = origin.find("://");
+    std::string_view host;
+    if (scheme_end != std::string::npos && scheme_end > 0) {
+      host = std::string_view(origin).substr(scheme_end + 3);
+      if (host.ends_with(":*")) host.remove_suffix(2);
+    }
+    const bool scheme_ok =
+        scheme_end != std::string::npos && scheme_end > 0 &&
+        std::all_of(
+            origin.begin(), origin.begin() + static_cast<std::ptrdiff_t>(scheme_end),
+            [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; });
+    const bool host_ok =
+        !host.empty() && std::none_of(host.begin(), host.end(), [](unsigned char c) {
+          return c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '*' || c == ',';
+        });
+    if (origin != "*" && !(scheme_ok && host_ok)) {
+      return fail(item, "'" + origin +
+                            "' is not an origin: use '*', scheme://host[:port] (no path), or "
+                            "scheme://host:* for any port, e.g. https://app.example.com or "
+                            "http://localhost:*");
+    }
+    out.push_back(std::move(origin));
+  }
+  return true;
 }
 
 bool Loader::loadLog(const Field& f, LogConfig& out) {

@@ -29,6 +29,12 @@ struct ServerConfig {
   Millis request_timeout{600'000};  // whole request, upstream call included
   Millis drain_timeout{30'000};     // graceful shutdown waits this long for in-flight requests
   int busy_poll_us = 0;             // I/O threads poll this many µs before sleeping; 0: off
+  // Page origins whose browser requests may call the API (CORS): "*", "scheme://host[:port]",
+  // or "scheme://host:*" for any port. The default admits pages served from this machine only
+  // (as Ollama's does); an empty list turns CORS off.
+  std::vector<std::string> cors_origins = {"http://localhost:*", "https://localhost:*",
+                                           "http://127.0.0.1:*", "https://127.0.0.1:*",
+                                           "http://[::1]:*",     "https://[::1]:*"};
 };
 
 struct LogConfig {

@@ -325,6 +325,29 @@ TEST(ConfigTest, BusyPollIsMicrosecondsUpToTenMilliseconds) {
   }
 }
 
+TEST(ConfigTest, CorsOrigins) {
+  const auto defaults = parseOk("").server.cors_origins;
+  EXPECT_EQ(defaults.front(), "http://localhost:*");  // pages on this machine, any port
+  EXPECT_EQ(defaults.size(), 6u);
+  EXPECT_EQ(parseOk("server:\n  cors_origins: []\n").server.cors_origins.size(), 0u);
+  EXPECT_EQ(parseOk("server:\n  cors_origins: '*'\n").server.cors_origins,
+            std::vector<std::string>{"*"});
+  EXPECT_EQ(parseOk("server:\n  cors_origins: [https://app.example.com, "
+                    "'http://[::1]:*', tauri://localhost]\n")
+                .server.cors_origins.size(),
+            3u);
+  for (std::string bad :
+       {"app.example.com", "https://app.example.com/path", "https://*.example.com", "https://",
+        "://x", "http://a b", "https://a.com,https://b.com"}) {
+    const Status s =
+        parseError("server:\n  cors_origins:\n    - http://localhost:*\n    - '" + bad + "'\n");
+    EXPECT_THAT(s.message(), HasSubstr("test.yaml:4: server.cors_origins")) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("is not an origin")) << bad;
+  }
+  EXPECT_THAT(parseError("server:\n  cors_origins: {a: 1}\n").message(),
+              HasSubstr("test.yaml:2: server.cors_origins"));
+}
+
 TEST(ConfigTest, Limits) {
   EXPECT_THAT(parseError("server:\n  workers: -1\n").message(),
               HasSubstr("test.yaml:2: server.workers: must not be negative, got -1"));

@@ -216,13 +216,14 @@ void ResponseWriter::appendHead(unsigned status, std::string_view content_type,
   appendField(out_, "Content-Type", content_type);
   if (stream) out_ += "Cache-Control: no-cache\r\n";
   for (const auto& [name, value] : headers) appendField(out_, name, value);
+  for (const auto& [name, value] : always_) appendField(out_, name, value);
   if (stream && chunked_) out_ += "Transfer-Encoding: chunked\r\n";
   if (version_ >= 11) {
     if (!keep_alive_) out_ += "Connection: close\r\n";
   } else if (keep_alive_) {
     out_ += "Connection: keep-alive\r\n";
   }
-  if (!stream) {
+  if (!stream && status != 204 && status != 304) {  // those two never carry a body (RFC 9110)
     out_ += "Content-Length: ";
     appendNumber(out_, content_length);
     out_ += "\r\n";

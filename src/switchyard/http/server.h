@@ -126,6 +126,10 @@ class ResponseWriter {
   unsigned status() const { return status_; }
   std::size_t bytesSent() const { return bytes_sent_; }
   void setKeepAlive(bool keep_alive) { keep_alive_ = keep_alive; }
+  // A header every response to this request carries, whatever path answers it (CORS).
+  void addHeader(std::string name, std::string value) {
+    always_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   // Waits (peeking, never reading) for the socket to turn readable; on end of stream or an
@@ -154,6 +158,7 @@ class ResponseWriter {
   bool broken_ = false;  // a write failed; later writes fail at once
   unsigned status_ = 0;
   std::size_t bytes_sent_ = 0;
+  Headers always_;
 };
 
 template <typename T>

@@ -33,10 +33,11 @@
 #include "switchyard/server/admin_routes.h"
 #include "switchyard/server/anthropic_routes.h"
 #include "switchyard/server/beast_headers.h"
+#include "switchyard/server/cors.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
-#include "switchyard/server/reporting_sink.h"
 #include "switchyard/server/ollama_routes.h"
+#include "switchyard/server/reporting_sink.h"
 #include "switchyard/server/responses_routes.h"
 #include "switchyard/store/database.h"
 #include "switchyard/telemetry/trace_content.h"
@@ -173,7 +174,10 @@ class Gateway::Handlers final : public RouteSupport {
  public:
   Handlers(const config::Config& config, std::shared_ptr<const Runtime> runtime,
            std::function<Status()> reload)
-      : config_(config), runtime_(std::move(runtime)), reload_(std::move(reload)) {
+      : config_(config),
+        runtime_(std::move(runtime)),
+        reload_(std::move(reload)),
+        cors_(config.server.cors_origins) {
     if (config.telemetry.request_log.enabled) {
       payload_routes_.insert(config.telemetry.request_log.payload_routes.begin(),
                              config.telemetry.request_log.payload_routes.end());
@@ -207,6 +211,14 @@ class Gateway::Handlers final : public RouteSupport {
     std::string_view target = req.target();
     if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
     const auto method = req.method();
+    if (cors_.enabled()) {
+      if (auto origin = req.find(bhttp::field::origin); origin != req.end()) {
+        if (applyCors(req, writer, target, origin->value())) {  // a preflight: answered here
+          (void)co_await writer.send(204, "text/plain", "");
+          co_return;
+        }
+      }
+    }
 
     if (target == "/v1/chat/completions" || target == "/chat/completions") {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
@@ -282,6 +294,35 @@ class Gateway::Handlers final : public RouteSupport {
          i >= 0; --i) {
       ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
     }
+  }
+
+  // A browser's request from another origin: an allowed origin gets the CORS headers on the
+  // response, whatever answers it; true for a preflight (OPTIONS with
+  // Access-Control-Request-Method), which the caller answers with 204 and these headers. The
+  // admin API and the dashboard are same-origin only.
+  bool applyCors(const http::Request& req, http::ResponseWriter& writer, std::string_view target,
+                 std::string_view origin) const {
+    if (target.starts_with("/admin") || target.starts_with("/ui")) return false;
+    std::optional<std::string> allow = cors_.allow(origin);
+    if (!allow) return false;
+    const bool any = *allow == "*";
+    writer.addHeader("Access-Control-Allow-Origin", std::move(*allow));
+    if (!any) writer.addHeader("Vary", "Origin");
+    const auto requested = req.find(bhttp::field::access_control_request_method);
+    if (req.method() != bhttp::verb::options || requested == req.end()) {
+      writer.addHeader("Access-Control-Expose-Headers",
+                       "x-request-id, x-switchyard-route, x-switchyard-provider, "
+                       "x-switchyard-model, x-switchyard-decision, retry-after");
+      return false;
+    }
+    writer.addHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+    const auto headers = req.find(bhttp::field::access_control_request_headers);
+    writer.addHeader("Access-Control-Allow-Headers",
+                     headers != req.end() && !headers->value().empty()
+                         ? std::string(headers->value())
+                         : std::string("authorization, content-type, x-api-key"));
+    writer.addHeader("Access-Control-Max-Age", "600");
+    return true;
   }
 
   RouteModule* moduleFor(std::string_view path) const {
@@ -1007,6 +1048,7 @@ class Gateway::Handlers final : public RouteSupport {
   routing::HealthBoard health_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   std::function<Status()> reload_;
+  CorsPolicy cors_;  // server.cors_origins
   asio::thread_pool reload_pool_{1};
   http::Server* server_ = nullptr;
   Extensions ext_;
