@@ -83,6 +83,16 @@ test('models.list contains the route "fast"', () => withLog(async () => {
     'model ids are unique');
 }));
 
+test('models.retrieve finds a listed model and 404s an unknown one', () => withLog(async () => {
+  const m = await s.client.models.retrieve('fast');
+  assert.equal(m.id, 'fast');
+  assert.equal(m.object, 'model');
+  const raw = await s.fetchJson('/models/fast', { method: 'GET' });
+  assertSchema('Model', raw.json, 'GET /v1/models/{model} body');
+  await assert.rejects(s.client.models.retrieve('no-such-model'),
+    (e) => e.status === 404 && e.code === 'model_not_found');
+}));
+
 test('legacy completions: non-streaming and streaming', () => withLog(async () => {
   const r = await s.client.completions.create({ model: 'fast', prompt: 'Say hi', max_tokens: 8 });
   assertSchema('CreateCompletionResponse', r, 'text_completion body');

@@ -308,6 +308,20 @@ TEST_F(GatewayTest, ModelsListsRoutesAliasesAndModels) {
   for (const char* want : {"fast", "fm", "fake-model", "up/fake-model", "fake-embedder"}) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), want), ids.end()) << want;
   }
+  // GET /v1/models/{model}: one entry; an id with a '/' as is or percent-encoded.
+  for (const char* path :
+       {"/v1/models/fast", "/v1/models/up/fake-model", "/models/up%2Ffake-model"}) {
+    Reply one = c.call(bhttp::verb::get, path);
+    ASSERT_EQ(one.status, 200u) << path << ": " << one.body;
+    EXPECT_EQ(one.json().at("object"), "model");
+    EXPECT_EQ(one.json().at("owned_by").as_string().empty(), false);
+  }
+  EXPECT_EQ(c.call(bhttp::verb::get, "/v1/models/up%2Ffake-model").json().at("id"),
+            "up/fake-model");
+  Reply missing = c.call(bhttp::verb::get, "/v1/models/nope");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.json().at("error").at("code"), "model_not_found");
+  EXPECT_EQ(c.call(bhttp::verb::delete_, "/v1/models/fast").status, 405u);
 }
 
 TEST_F(GatewayTest, BadInputGetsClearOpenAIErrors) {

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -85,17 +86,22 @@ double millisBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// One model object of GET /v1/models, as OpenAI writes it.
+void appendModel(std::string& body, const routing::ModelListing& m) {
+  body += R"({"id":")";
+  appendJsonEscaped(body, m.id);
+  body += R"(","object":"model","created":0,"owned_by":")";
+  appendJsonEscaped(body, m.owned_by);
+  body += "\"}";
+}
+
 std::string renderModels(const routing::Router& router) {
   std::string body = R"({"object":"list","data":[)";
   bool first = true;
   for (const auto& m : router.models()) {
     if (!first) body += ',';
     first = false;
-    body += R"({"id":")";
-    appendJsonEscaped(body, m.id);
-    body += R"(","object":"model","created":0,"owned_by":")";
-    appendJsonEscaped(body, m.owned_by);
-    body += "\"}";
+    appendModel(body, m);
   }
   body += "]}";
   return body;
@@ -245,6 +251,9 @@ class Gateway::Handlers final : public RouteSupport {
     } else if (target == "/v1/models" || target == "/models") {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
       (void)co_await writer.send(200, kJson, rt(ctx).models_body, responseHeaders(ctx));
+    } else if (target.starts_with("/v1/models/") || target.starts_with("/models/")) {
+      if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
+      co_await retrieveModel(target.substr(target.find("/models/") + 8), writer, ctx);
     } else if (target == "/healthz") {
       (void)co_await writer.send(200, kJson, R"({"status":"ok"})");
     } else if (target == "/readyz") {
@@ -294,6 +303,29 @@ class Gateway::Handlers final : public RouteSupport {
          i >= 0; --i) {
       ext_.stages[static_cast<std::size_t>(i)]->complete(ctx);
     }
+  }
+
+  // GET /v1/models/{model}: one entry of the list (an id with a '/' is written as is or
+  // percent-encoded), or 404 naming it.
+  asio::awaitable<void> retrieveModel(std::string_view encoded, http::ResponseWriter& writer,
+                                      RequestContext& ctx) {
+    std::string id(encoded);
+    if (auto pct = boost::urls::make_pct_string_view(encoded)) id = pct->decode();
+    for (const auto& m : rt(ctx).router->models()) {
+      if (m.id != id) continue;
+      std::string body;
+      appendModel(body, m);
+      ctx.http_status = 200;
+      (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
+      co_return;
+    }
+    co_await sendError(
+        writer, ctx,
+        Status(ErrorCode::kNotFound, "The model '" + id +
+                                         "' does not exist or is not served by this gateway (GET "
+                                         "/v1/models lists the available models)")
+            .withParam("model")
+            .withErrorType("model_not_found"));
   }
 
   // A browser's request from another origin: an allowed origin gets the CORS headers on the
