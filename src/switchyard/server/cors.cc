@@ -6,13 +6,6 @@
 namespace switchyard::server {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool allDigits(std::string_view s) {
   return !s.empty() &&
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -32,9 +25,9 @@ CorsPolicy::CorsPolicy(const std::vector<std::string>& origins) {
     if (o == "*") {
       any_ = true;
     } else if (o.size() > 2 && o.ends_with(":*")) {
-      entries_.push_back({lower(std::string_view(o).substr(0, o.size() - 2)), true});
+      entries_.push_back({o.substr(0, o.size() - 2), true});
     } else {
-      entries_.push_back({lower(o), false});
+      entries_.push_back({o, false});
     }
   }
 }

@@ -24,7 +24,7 @@ class CorsPolicy {
 
  private:
   struct Entry {
-    std::string base;  // "scheme://host" or "scheme://host:port", lower-cased
+    std::string base;  // "scheme://host" or "scheme://host:port" (compared ignoring case)
     bool any_port = false;
   };
   bool any_ = false;
