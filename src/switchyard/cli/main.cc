@@ -1,16 +1,17 @@
 // switchyard: the command-line entry point. Subcommands only; all logic lives in the modules.
 
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
 
-#include "switchyard/cli/eval_cmd.h"
 #include "switchyard/cli/keys_cmd.h"
-#include "switchyard/cli/rag_cmd.h"
+#include "switchyard/cli/eval_cmd.h"
 #include "switchyard/cli/report_cmd.h"
+#include "switchyard/cli/rag_cmd.h"
 #include "switchyard/cli/route_cmd.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/allocator.h"

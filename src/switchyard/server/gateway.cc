@@ -1,15 +1,16 @@
 #include "switchyard/server/gateway.h"
 
-#include <algorithm>
-#include <atomic>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/pct_string_view.hpp>
+
+#include <algorithm>
 #include <cctype>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -37,8 +38,8 @@
 #include "switchyard/server/cors.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
-#include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/reporting_sink.h"
+#include "switchyard/server/ollama_routes.h"
 #include "switchyard/server/responses_routes.h"
 #include "switchyard/store/database.h"
 #include "switchyard/telemetry/trace_content.h"

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -322,19 +323,10 @@ LocalProvider::~LocalProvider() = default;
 
 template <typename F>
 asio::awaitable<std::invoke_result_t<F&>> LocalProvider::offload(F work) {
-  using R = std::invoke_result_t<F&>;
-  auto executor = co_await asio::this_coro::executor;
-  // `work` lives in this coroutine's frame, which the handler keeps suspended until it runs.
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
-      [this, &work, executor](auto handler) {
-        asio::post(prep_->io, [handler = std::move(handler), &work, executor]() mutable {
-          R result = work();
-          asio::post(executor,
-                     [handler = std::move(handler), result = std::move(result)]() mutable {
-                       std::move(handler)(std::move(result));
-                     });
-        });
-      },
+  // co_spawn's completion resumes this coroutine on its own executor (an exception in `work`
+  // comes back with it); `work` lives in this frame until then.
+  co_return co_await asio::co_spawn(
+      prep_->io, [&work]() -> asio::awaitable<std::invoke_result_t<F&>> { co_return work(); },
       asio::use_awaitable);
 }
 
