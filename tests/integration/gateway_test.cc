@@ -92,6 +92,36 @@ TEST_F(GatewayTest, ChatRoutesRewritesModelAndForwardsUnknownFields) {
   EXPECT_EQ(up.at("x_vendor_knob"), json::parse(R"({"a":[1,2]})"));
 }
 
+// A response nothing edits reaches the client as the upstream wrote it: members the gateway
+// does not model (message annotations, detailed usage, a vendor's own) and the upstream's
+// layout included. (The guard's output filter, which edits the text, is in governance_test.)
+TEST_F(GatewayTest, ChatRelaysTheUpstreamBodyAsItCame) {
+  const std::string body = R"({
+  "id": "chatcmpl-relay", "object": "chat.completion", "created": 1700000000,
+  "model": "fake-model-2025-01-01", "service_tier": "default",
+  "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+    "message": {"role": "assistant", "content": "See the docs.", "refusal": null,
+      "annotations": [{"type": "url_citation", "url_citation": {"url": "https://example.com",
+        "title": "Docs", "start_index": 0, "end_index": 13}}]}}],
+  "usage": {"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11,
+    "prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 0, "accepted_prediction_tokens": 1}},
+  "x_vendor": {"region": "eu-west"}
+}
+)";
+  upstream_.pushBehavior(Behavior::customBody(200, body));
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions", chatBody("fast"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(r.header("x-switchyard-model"), "fake-model");
+
+  // A body that is not a chat completion is never relayed.
+  upstream_.pushBehavior(Behavior::customBody(200, R"({"id":"x","choices":"many"})"));
+  r = c.post("/v1/chat/completions", chatBody("fast"));
+  EXPECT_EQ(r.status, 502u) << r.body;
+}
+
 TEST_F(GatewayTest, AliasesAndExplicitProviderModelResolve) {
   Client c(gateway_->port());
   EXPECT_EQ(c.post("/v1/chat/completions", chatBody("fm")).status, 200u);

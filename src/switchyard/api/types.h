@@ -176,6 +176,10 @@ struct ChatResponse {
   std::optional<Usage> usage;
   std::string system_fingerprint;
   std::string service_tier;
+  // The upstream's JSON body as received, set by providers whose upstream answered in OpenAI's
+  // chat format: a response nothing edits is relayed byte for byte, fields this type does not
+  // model included, and without encoding it again. Whoever edits a decoded response clears it.
+  std::string upstream_json;
 
   bool operator==(const ChatResponse&) const = default;
 };

@@ -442,8 +442,17 @@ class Gateway::Handlers final : public RouteSupport {
       if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
       if (result->usage) ctx.usage = *result->usage;
       ctx.first_byte = Clock::now();
-      std::string body = codec::encodeChatResponse(*result);
-      if (!ctx.citations_json.empty()) api::spliceMember(body, "citations", ctx.citations_json);
+      // The upstream's body as it came when nothing changes it; re-encoded with citations (an
+      // upstream may send a "citations" member of its own).
+      std::string body;
+      if (!ctx.citations_json.empty()) {
+        body = codec::encodeChatResponse(*result);
+        api::spliceMember(body, "citations", ctx.citations_json);
+      } else if (!result->upstream_json.empty()) {
+        body = std::move(result->upstream_json);
+      } else {
+        body = codec::encodeChatResponse(*result);
+      }
       co_await sendOk(writer, ctx, std::move(body));
       co_return;
     }
@@ -824,6 +833,7 @@ class Gateway::Handlers final : public RouteSupport {
           return p.chat(request, call);
         });
     if (result && ctx.output_filter) {
+      result->upstream_json.clear();  // the text changes
       for (auto& choice : result->choices) {
         for (auto& part : choice.message.content) {
           if (part.kind != api::ContentPart::Kind::kText) continue;
@@ -833,7 +843,10 @@ class Gateway::Handlers final : public RouteSupport {
         }
       }
     }
-    if (result && ctx.capture_payload) captureResponse(ctx, codec::encodeChatResponse(*result));
+    if (result && ctx.capture_payload) {
+      captureResponse(ctx, result->upstream_json.empty() ? codec::encodeChatResponse(*result)
+                                                         : result->upstream_json);
+    }
     if (result && capturingContent(ctx)) {
       ctx.trace->output_messages =
           telemetry::outputMessagesJson(*result, config_.telemetry.traces.max_content_bytes);

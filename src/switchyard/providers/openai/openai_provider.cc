@@ -155,6 +155,7 @@ asio::awaitable<Result<api::ChatResponse>> OpenAIProvider::chat(const api::ChatR
     co_return fail(ErrorCode::kUpstream, "upstream '" + name() + "' sent an invalid chat "
                                          "completion: " + response.error().message());
   }
+  response->upstream_json = std::move(*body);
   co_return response;
 }
 
