@@ -211,6 +211,41 @@ TEST_F(GatewayTest, StreamRelaysChunksAndEndsWithDone) {
   EXPECT_EQ(up.at("stream_options").at("include_usage"), true);
 }
 
+// Stream events nothing edits are relayed as the upstream wrote them (OpenAI's "obfuscation"
+// member included); an event whose data spans several lines is written again on one.
+TEST_F(GatewayTest, StreamRelaysEventsAsTheUpstreamWroteThem) {
+  const std::string first =
+      R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,)"
+      R"("delta":{"role":"assistant","content":"Hi"},"finish_reason":null}],"obfuscation":"x1y2"})";
+  const std::string usage =
+      R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})";
+  upstream_.pushBehavior(Behavior::customStream({
+      "data: " + first + "\n\n",
+      "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\n"
+      "data: \"choices\":[{\"index\":0,\"delta\":{\"content\":\" "
+      "there\"},\"finish_reason\":\"stop\"}]}\n\n",
+      "data: " + usage + "\n\n",
+      "data: [DONE]\n\n",
+  }));
+  Client c(gateway_->port());
+  Reply r = c.post("/v1/chat/completions",
+                   chatBody("fast", true, R"("stream_options":{"include_usage":true})"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("data: " + first + "\n\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("data: " + usage + "\n\n"), std::string::npos) << r.body;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.empty() || line.starts_with("data: ")) << "not SSE: " << line;
+  }
+  bool done = false;
+  auto events = sseData(r.body, &done);
+  ASSERT_EQ(events.size(), 3u) << r.body;
+  EXPECT_TRUE(done);
+  EXPECT_EQ(events[1].at("choices").at(0).at("delta").at("content"), " there");
+  EXPECT_EQ(events[1].at("choices").at(0).at("finish_reason"), "stop");
+}
+
 TEST_F(GatewayTest, StreamIncludesUsageWhenAsked) {
   Client c(gateway_->port());
   Reply r = c.post("/v1/chat/completions",

@@ -216,6 +216,10 @@ struct ChatChunk {
   std::vector<ChoiceDelta> choices;  // empty on the final usage-only chunk
   std::optional<Usage> usage;
   std::string system_fingerprint;
+  // The upstream's event payload this chunk was read from, when the upstream streamed OpenAI's
+  // chat format, for relaying it unchanged; valid only during the onChunk call that delivers
+  // the chunk. A sink that edits a chunk clears it in its copy.
+  std::string_view upstream_json;
 
   bool operator==(const ChatChunk&) const = default;
 };

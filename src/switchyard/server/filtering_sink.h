@@ -19,6 +19,7 @@ class FilteringChatSink final : public providers::ChatSink {
 
   boost::asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override {
     api::ChatChunk copy = chunk;
+    copy.upstream_json = {};  // the text changes
     for (auto& choice : copy.choices) {
       if (choice.content) *choice.content = filter_->write(choice.index, *choice.content);
       if (choice.finish_reason != api::FinishReason::kNone) {

@@ -388,7 +388,10 @@ class Gateway::Handlers final : public RouteSupport {
       }
       buffer_.clear();
       buffer_ += "data: ";
-      if (forward_usage) {
+      const bool splice_citations = !citations_sent_ && !ctx_.citations_json.empty();
+      if (forward_usage && !chunk.upstream_json.empty() && !splice_citations) {
+        buffer_ += chunk.upstream_json;  // as the upstream wrote it
+      } else if (forward_usage) {
         codec::appendChatChunk(chunk, buffer_);
       } else {
         api::ChatChunk copy = chunk;
@@ -396,7 +399,7 @@ class Gateway::Handlers final : public RouteSupport {
         codec::appendChatChunk(copy, buffer_);
       }
       buffer_ += "\n\n";
-      if (!citations_sent_ && !ctx_.citations_json.empty()) {
+      if (splice_citations) {
         api::spliceMember(buffer_, "citations", ctx_.citations_json);  // on the first chunk
         citations_sent_ = true;
       }

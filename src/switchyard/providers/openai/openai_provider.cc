@@ -172,6 +172,8 @@ asio::awaitable<StreamOutcome> OpenAIProvider::chatStream(const api::ChatRequest
                                                      "' sent an invalid stream chunk: " +
                                                      chunk.error().message());
         }
+        // One event's data lines arrive joined by '\n', which the client's framing would split.
+        if (data.find('\n') == std::string_view::npos) chunk->upstream_json = data;
         co_return co_await sink.onChunk(*chunk);
       });
 }
