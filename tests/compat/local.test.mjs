@@ -105,6 +105,26 @@ test('chat streaming: SDK iterates chunks, usage last, same text as non-streamin
     assert.equal(usage?.completion_tokens, 16);
   });
 
+test('chat logprobs and legacy completions logprobs, as the spec shapes them', { skip },
+  async () => {
+    const r = await client.chat.completions.create({ model: 'tiny-chat', messages: [ask],
+      max_tokens: 5, temperature: 0, ignore_eos: true, logprobs: true, top_logprobs: 3 });
+    assertSchema('CreateChatCompletionResponse', r, 'local chat.completion with logprobs');
+    const content = r.choices[0].logprobs.content;
+    assert.equal(content.length, 5);
+    assert.equal(Buffer.from(content.flatMap((t) => t.bytes)).toString('utf8'),
+      r.choices[0].message.content);
+    for (const t of content) {
+      assert.ok(t.logprob <= 0);
+      assert.equal(t.top_logprobs.length, 3);
+    }
+    const c = await client.completions.create({ model: 'tiny-chat', prompt: 'Once upon a time',
+      max_tokens: 4, temperature: 0, ignore_eos: true, logprobs: 2 });
+    assertSchema('CreateCompletionResponse', c, 'local text_completion with logprobs');
+    assert.equal(c.choices[0].logprobs.tokens.join(''), c.choices[0].text);
+    assert.equal(c.choices[0].logprobs.token_logprobs.length, 4);
+  });
+
 test('json_schema output parses', { skip }, async () => {
   const r = await client.chat.completions.create({
     model: 'tiny-chat', messages: [ask], max_tokens: 120, seed: 3,

@@ -174,6 +174,134 @@ TEST_F(LocalGatewayTest, GreedyOutputIsTheSameStreamedOrNot) {
   EXPECT_EQ(events.back().at("usage").at("completion_tokens").as_int64(), 12);
 }
 
+// logprobs / top_logprobs, as OpenAI returns them: one entry per generated token whose texts
+// (and bytes) make up the answer; the same entries streamed, spread over the chunks.
+TEST_F(LocalGatewayTest, ChatLogprobsStreamedOrNot) {
+  Client c(gateway_->port());
+  const std::string params =
+      R"("max_tokens":8,"ignore_eos":true,"temperature":0,"logprobs":true,"top_logprobs":2)";
+  Reply whole = c.post("/v1/chat/completions", chat(params));
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  const json::value body = whole.json();
+  const auto& choice = body.at("choices").at(0);
+  const std::string content(choice.at("message").at("content").as_string());
+  const auto& entries = choice.at("logprobs").at("content").as_array();
+  EXPECT_TRUE(choice.at("logprobs").at("refusal").is_null());
+  ASSERT_EQ(entries.size(), 8u) << whole.body;
+  std::string from_bytes;
+  for (const auto& e : entries) {
+    EXPECT_LE(e.at("logprob").to_number<double>(), 0.0);
+    for (const auto& b : e.at("bytes").as_array()) from_bytes += static_cast<char>(b.as_int64());
+    const auto& top = e.at("top_logprobs").as_array();
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_GE(top.at(0).at("logprob").to_number<double>(),
+              top.at(1).at("logprob").to_number<double>());
+    EXPECT_TRUE(top.at(0).at("bytes").is_array());
+  }
+  EXPECT_EQ(from_bytes, content);
+
+  Reply streamed = c.post("/v1/chat/completions", chat(params + R"(,"stream":true)"));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  std::vector<double> streamed_logprobs;
+  for (const auto& e : sseData(streamed.body)) {
+    for (const auto& ch : e.at("choices").as_array()) {
+      if (!ch.as_object().contains("logprobs") || ch.at("logprobs").is_null()) continue;
+      for (const auto& entry : ch.at("logprobs").at("content").as_array()) {
+        streamed_logprobs.push_back(entry.at("logprob").to_number<double>());
+      }
+    }
+  }
+  ASSERT_EQ(streamed_logprobs.size(), entries.size()) << streamed.body;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_NEAR(streamed_logprobs[i], entries.at(i).at("logprob").to_number<double>(), 1e-4);
+  }
+
+  // None unless asked; top_logprobs alone is a mistake worth saying.
+  Reply plain = c.post("/v1/chat/completions", chat(R"("max_tokens":2)"));
+  ASSERT_EQ(plain.status, 200u);
+  EXPECT_TRUE(plain.json().at("choices").at(0).at("logprobs").is_null()) << plain.body;
+  Reply lonely = c.post("/v1/chat/completions", chat(R"("max_tokens":2,"top_logprobs":2)"));
+  EXPECT_EQ(lonely.status, 400u) << lonely.body;
+  EXPECT_EQ(lonely.json().at("error").at("param"), "top_logprobs");
+}
+
+// The legacy endpoint's fields: logprobs (parallel arrays with text offsets), echo, sampling
+// extensions; what the engine cannot do is refused by name, never ignored.
+TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
+  Client c(gateway_->port());
+  const std::string prompt = "Once upon a time";
+  Reply r = c.post("/v1/completions",
+                   R"({"model":"tiny","prompt":")" + prompt +
+                       R"(","max_tokens":6,"ignore_eos":true,"temperature":0,"logprobs":3})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value body = r.json();
+  const auto& choice = body.at("choices").at(0);
+  const std::string text(choice.at("text").as_string());
+  const auto& lp = choice.at("logprobs");
+  const auto& tokens = lp.at("tokens").as_array();
+  ASSERT_EQ(tokens.size(), 6u) << r.body;
+  ASSERT_EQ(lp.at("token_logprobs").as_array().size(), 6u);
+  ASSERT_EQ(lp.at("text_offset").as_array().size(), 6u);
+  EXPECT_EQ(lp.at("text_offset").at(0).as_int64(), 0);
+  for (const auto& top : lp.at("top_logprobs").as_array()) EXPECT_EQ(top.as_object().size(), 3u);
+
+  // echo: the prompt leads the text; the same continuation follows it.
+  Reply echoed = c.post("/v1/completions",
+                        R"({"model":"tiny","prompt":")" + prompt +
+                            R"(","max_tokens":6,"ignore_eos":true,"temperature":0,"echo":true})");
+  ASSERT_EQ(echoed.status, 200u) << echoed.body;
+  EXPECT_EQ(echoed.json().at("choices").at(0).at("text").as_string(), prompt + text);
+
+  // Streamed: the chunks' tokens are the whole answer's, offsets running on.
+  Reply streamed = c.post(
+      "/v1/completions",
+      R"({"model":"tiny","prompt":")" + prompt +
+          R"(","max_tokens":6,"ignore_eos":true,"temperature":0,"logprobs":1,"stream":true})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  std::vector<std::int64_t> offsets;
+  std::string streamed_text;
+  for (const auto& e : sseData(streamed.body)) {
+    for (const auto& ch : e.at("choices").as_array()) {
+      streamed_text += ch.at("text").as_string();
+      if (ch.at("logprobs").is_null()) continue;
+      for (const auto& o : ch.at("logprobs").at("text_offset").as_array()) {
+        offsets.push_back(o.as_int64());
+      }
+    }
+  }
+  EXPECT_EQ(streamed_text, text);
+  std::vector<std::int64_t> expected;
+  for (const auto& o : lp.at("text_offset").as_array()) expected.push_back(o.as_int64());
+  EXPECT_EQ(offsets, expected);
+
+  // A sampling extension is honoured: a bias of 100 on one token makes it the answer.
+  Reply biased =
+      c.post("/v1/completions", R"({"model":"tiny","prompt":"x","max_tokens":3,"temperature":0,)"
+                                R"("logit_bias":{"9707":100}})");
+  ASSERT_EQ(biased.status, 200u) << biased.body;
+  Reply one = c.post(
+      "/v1/completions",
+      R"({"model":"tiny","prompt":"x","max_tokens":1,"temperature":0,"logit_bias":{"9707":100},"logprobs":0})");
+  ASSERT_EQ(one.status, 200u) << one.body;
+  const std::string token(
+      one.json().at("choices").at(0).at("logprobs").at("tokens").at(0).as_string());
+  EXPECT_EQ(biased.json().at("choices").at(0).at("text").as_string(), token + token + token);
+
+  for (const auto& [extra, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"("n":2)", "n"},
+           {R"("best_of":3)", "best_of"},
+           {R"("suffix":" The end.")", "suffix"},
+           {R"("echo":true,"logprobs":1)", "logprobs"},
+           {R"("logprobs":21)", "logprobs"},
+           {R"("top_k":"many")", "top_k"},
+           {R"("frequency_penalty":5)", "frequency_penalty"}}) {
+    Reply bad =
+        c.post("/v1/completions", R"({"model":"tiny","prompt":"x","max_tokens":2,)" + extra + "}");
+    EXPECT_EQ(bad.status, 400u) << extra << ": " << bad.body;
+    EXPECT_EQ(bad.json().at("error").at("param"), json::value(param)) << bad.body;
+  }
+}
+
 TEST_F(LocalGatewayTest, SharedPrefixReportsCachedTokens) {
   Client c(gateway_->port());
   std::string long_text;

@@ -123,6 +123,13 @@ struct Request {
   std::optional<StopMatcher> stop;
   std::optional<OutputParser> parser;
   std::string text;  // generated text so far, stop strings removed
+  // Logprobs (GenerationRequest::logprobs >= 0): entries whose text the stop matcher still
+  // holds, each with the count of bytes fed up to its end, and entries waiting for an event.
+  int logprobs = -1;
+  std::deque<std::pair<TokenLogprob, std::size_t>> logprobs_held;
+  std::vector<TokenLogprob> logprobs_ready;
+  std::size_t bytes_fed = 0;
+  std::size_t bytes_released = 0;
   Usage usage;
   int prompt_decoded = 0;
   Clock::time_point enqueued{};
@@ -150,6 +157,9 @@ struct Slot {
   std::uint64_t last_alone_step = 0;  // the last step that decoded this sequence alone
   llama_token sampled = 0;            // this step's token (sampleAll)
   std::string sample_error;           // why sampling failed this step, if it did
+  // This step's logprobs, when the request asks (sampleAll): the token's and the alternatives'.
+  float sampled_logprob = 0;
+  std::vector<std::pair<llama_token, float>> sampled_top;
 
   // Tokens of `prompt` whose KV this sequence can reuse for a request of adapter set `lora`.
   std::size_t reusablePrefix(const TokenSeq& prompt, const AdapterKey& lora) const {
@@ -182,6 +192,47 @@ void deliver(const EventCallback& cb, EngineEvent&& ev) {
 
 bool eventHasContent(const EngineEvent& ev) {
   return !ev.text.empty() || !ev.reasoning_text.empty() || !ev.tool_calls.empty();
+}
+
+// The log-softmax of a logits row at `token`, and the `n` most likely tokens with theirs (most
+// likely first). Two passes over the vocabulary, plus a short sorted list for the top n.
+float logSoftmaxAt(const float* row, int n_vocab, llama_token token, int n,
+                   std::vector<std::pair<llama_token, float>>& top) {
+  float max = row[0];
+  for (int i = 1; i < n_vocab; ++i) max = std::max(max, row[i]);
+  // Float exponentials summed in runs of 8, the runs in double: as exact as all-double here, and
+  // 0.57 ms instead of 0.9 ms for a 152k-token vocabulary on this CPU.
+  double sum = 0;
+  for (int i = 0; i < n_vocab; i += 8) {
+    float run = 0;
+    for (int j = i; j < std::min(i + 8, n_vocab); ++j) run += std::exp(row[j] - max);
+    sum += run;
+  }
+  const float log_z = max + static_cast<float>(std::log(sum));
+  top.clear();
+  if (n > 0) {
+    const auto keep = static_cast<std::size_t>(std::min(n, n_vocab));
+    for (int i = 0; i < n_vocab; ++i) {
+      if (top.size() == keep && row[i] <= top.back().second) continue;
+      auto at = std::ranges::upper_bound(top, row[i], std::greater<>(),
+                                         &std::pair<llama_token, float>::second);
+      top.insert(at, {i, row[i]});
+      if (top.size() > keep) top.pop_back();
+    }
+    for (auto& entry : top) entry.second -= log_z;
+  }
+  return row[token] - log_z;
+}
+
+// `bytes` more of the generated text left the stop matcher: the entries of tokens whose text is
+// now all out are ready to go with the next event.
+void releaseLogprobs(Request& req, std::size_t bytes) {
+  if (req.logprobs < 0) return;
+  req.bytes_released += bytes;
+  while (!req.logprobs_held.empty() && req.logprobs_held.front().second <= req.bytes_released) {
+    req.logprobs_ready.push_back(std::move(req.logprobs_held.front().first));
+    req.logprobs_held.pop_front();
+  }
 }
 
 Status validateOptions(const EngineOptions& o) {
@@ -757,6 +808,7 @@ Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request
   if (!sampler) return fail(sampler.error());
   req->sampler = std::move(*sampler);
   req->grammar = !rendered->grammar.empty();
+  req->logprobs = std::min(request.logprobs, kMaxTopLogprobs);
   // Repetition penalties see the prompt, as in llama-server (the grammar does not).
   for (llama_token t : req->prompt) common_sampler_accept(req->sampler.get(), t, false);
 
@@ -1530,6 +1582,9 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
       return;
     }
     s.sampled = cur.data[cur.selected].id;
+    if (s.req->logprobs >= 0) {
+      s.sampled_logprob = logSoftmaxAt(row, n_vocab_, s.sampled, s.req->logprobs, s.sampled_top);
+    }
   };
 #ifdef _OPENMP
   const int threads = static_cast<int>(
@@ -1547,6 +1602,10 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
     try {
       if (s->req->grammar) {
         s->sampled = common_sampler_sample(s->req->sampler.get(), ctx_.get(), s->logits_index);
+        if (s->req->logprobs >= 0) {
+          s->sampled_logprob = logSoftmaxAt(llama_get_logits_ith(ctx_.get(), s->logits_index),
+                                            n_vocab_, s->sampled, s->req->logprobs, s->sampled_top);
+        }
       }
       common_sampler_accept(s->req->sampler.get(), s->sampled, true);
     } catch (const std::exception& e) {
@@ -1565,7 +1624,18 @@ void Engine::Impl::handleToken(Slot& slot, llama_token token) {
   }
   const std::string piece =
       common_token_to_piece(vocab_, token, req.render_special.contains(token));
+  if (req.logprobs >= 0) {
+    TokenLogprob lp{piece, slot.sampled_logprob, {}};
+    lp.top.reserve(slot.sampled_top.size());
+    for (const auto& [id, logprob] : slot.sampled_top) {
+      lp.top.emplace_back(common_token_to_piece(vocab_, id, req.render_special.contains(id)),
+                          logprob);
+    }
+    req.bytes_fed += piece.size();
+    req.logprobs_held.emplace_back(std::move(lp), req.bytes_fed);
+  }
   auto out = req.stop->feed(piece);
+  releaseLogprobs(req, out.text.size());
   EngineEvent ev;
   ev.kind = EngineEvent::Kind::kToken;
   if (!out.text.empty()) {
@@ -1578,6 +1648,7 @@ void Engine::Impl::handleToken(Slot& slot, llama_token token) {
   }
   if (eventHasContent(ev)) {
     ev.usage = req.usage;
+    ev.logprobs = std::exchange(req.logprobs_ready, {});
     deliver(req.on_event, std::move(ev));
   }
   if (out.stopped) {
@@ -1600,6 +1671,7 @@ void Engine::Impl::finish(Slot& slot, FinishReason reason) {
   tail.kind = EngineEvent::Kind::kToken;
   std::string rest = req->stop->flush();
   if (reason == FinishReason::kCancelled) rest.clear();
+  releaseLogprobs(*req, rest.size());  // a stop string's tokens stay held: never reported
   if (req->parser) {
     req->text += rest;
     if (reason != FinishReason::kCancelled)
@@ -1607,7 +1679,8 @@ void Engine::Impl::finish(Slot& slot, FinishReason reason) {
   } else {
     tail.text = std::move(rest);
   }
-  if (eventHasContent(tail)) {
+  if (reason != FinishReason::kCancelled) tail.logprobs = std::move(req->logprobs_ready);
+  if (eventHasContent(tail) || !tail.logprobs.empty()) {
     tail.usage = req->usage;
     deliver(req->on_event, std::move(tail));
   }

@@ -132,6 +132,9 @@ struct GenerationRequest {
   bool enable_thinking = true;  // templates that support a thinking switch
 
   SamplingParams sampling;
+  // >= 0: report each generated token's log-probability (TokenLogprob) with this many of the
+  // most likely tokens at its step (at most kMaxTopLogprobs); < 0: none.
+  int logprobs = -1;
   int max_tokens = -1;  // < 0: until EOS or the context is full
   std::vector<std::string> stop;
   bool ignore_eos = false;  // benchmarks: generate exactly max_tokens
@@ -140,6 +143,19 @@ struct GenerationRequest {
   // these (an empty list is the base model). Sequences are decoded only with others of the same
   // set, and prompt-cache reuse never crosses sets. An unknown name is kInvalidArgument.
   std::optional<std::vector<LoraSelection>> lora;
+};
+
+inline constexpr int kMaxTopLogprobs = 20;
+
+// A generated token's log-probability under the model: the log-softmax of the step's raw
+// logits, before any sampler (temperature, penalties, grammar) changed them, as llama-server
+// and OpenAI report it; with the most likely tokens of that step.
+struct TokenLogprob {
+  std::string token;  // its text: bytes, possibly part of a UTF-8 character
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;  // most likely first
+
+  bool operator==(const TokenLogprob&) const = default;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kToolCalls, kCancelled };
@@ -171,6 +187,9 @@ struct EngineEvent {
   std::string text;                                  // content delta (kToken)
   std::string reasoning_text;                        // reasoning delta (kToken)
   std::vector<ToolCallDelta> tool_calls;             // (kToken)
+  // (kToken, when asked) the tokens whose text this event completes, in order; those of a stop
+  // string, whose text is never sent, are left out, and so is the end-of-generation token.
+  std::vector<TokenLogprob> logprobs;
   FinishReason finish_reason = FinishReason::kNone;  // (kDone)
   Usage usage;                                       // running on kToken, final on kDone
   Timings timings;                                   // (kDone)

@@ -56,6 +56,10 @@ class Collector {
     std::lock_guard lock(mu_);
     return calls_;
   }
+  std::vector<TokenLogprob> logprobs() const {
+    std::lock_guard lock(mu_);
+    return logprobs_;
+  }
   int terminalEvents() const {
     std::lock_guard lock(mu_);
     return terminal_;
@@ -68,6 +72,7 @@ class Collector {
       case EngineEvent::Kind::kToken:
         text_ += ev.text;
         if (!ev.text.empty()) pieces_.push_back(ev.text);
+        for (auto& lp : ev.logprobs) logprobs_.push_back(std::move(lp));
         for (const auto& d : ev.tool_calls) {
           if (static_cast<std::size_t>(d.index) >= calls_.size()) calls_.resize(d.index + 1);
           auto& call = calls_[static_cast<std::size_t>(d.index)];
@@ -91,6 +96,7 @@ class Collector {
   std::string text_;
   std::vector<std::string> pieces_;
   std::vector<ToolCall> calls_;
+  std::vector<TokenLogprob> logprobs_;
   EngineEvent final_;
   bool done_ = false;
   int terminal_ = 0;
@@ -145,6 +151,7 @@ struct Outcome {
   std::vector<std::string> pieces;
   EngineEvent final;
   std::vector<ToolCall> calls;
+  std::vector<TokenLogprob> logprobs;
 };
 Outcome run(Engine& engine, GenerationRequest request) {
   Collector c;
@@ -154,7 +161,7 @@ Outcome run(Engine& engine, GenerationRequest request) {
     return {};
   }
   EXPECT_TRUE(c.wait()) << "request did not finish";
-  return {c.text(), c.pieces(), c.final(), c.toolCalls()};
+  return {c.text(), c.pieces(), c.final(), c.toolCalls(), c.logprobs()};
 }
 
 std::string longText(int words, const std::string& seed_word) {
@@ -978,6 +985,61 @@ TEST(EngineTest, StopStringAcrossTokenBoundary) {
   EXPECT_EQ(stopped.text, expected);
   EXPECT_EQ(stopped.text.find(stop), std::string::npos);
   EXPECT_LT(stopped.final.usage.completion_tokens, 40);
+}
+
+// Logprobs: one entry per generated token, whose texts make up the output; under greedy
+// decoding each token is the step's most likely one; the numbers are a distribution's.
+TEST(EngineTest, LogprobsFollowTheTextAndAreTheModels) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  GenerationRequest r = greedyRaw("The quick brown fox", 24);
+  r.ignore_eos = false;  // greedy over the raw logits: the sampled token is their argmax
+  r.logprobs = 3;
+  auto out = run(*engine, r);
+  ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone);
+  ASSERT_EQ(out.final.finish_reason, FinishReason::kLength);
+  ASSERT_EQ(out.logprobs.size(), 24u);
+  std::string joined;
+  for (const TokenLogprob& lp : out.logprobs) {
+    joined += lp.token;
+    EXPECT_LE(lp.logprob, 0.0f);
+    ASSERT_EQ(lp.top.size(), 3u);
+    EXPECT_EQ(lp.top[0].first, lp.token);
+    EXPECT_NEAR(lp.top[0].second, lp.logprob, 1e-5);
+    double mass = 0;
+    for (std::size_t i = 0; i < lp.top.size(); ++i) {
+      if (i > 0) {
+        EXPECT_GE(lp.top[i - 1].second, lp.top[i].second);
+      }
+      mass += std::exp(lp.top[i].second);
+    }
+    EXPECT_LE(mass, 1.0 + 1e-4);
+  }
+  EXPECT_EQ(joined, out.text);
+
+  // The same numbers when asked without alternatives; none when not asked.
+  r.logprobs = 0;
+  auto bare = run(*engine, r);
+  ASSERT_EQ(bare.logprobs.size(), out.logprobs.size());
+  for (std::size_t i = 0; i < bare.logprobs.size(); ++i) {
+    EXPECT_TRUE(bare.logprobs[i].top.empty());
+    EXPECT_NEAR(bare.logprobs[i].logprob, out.logprobs[i].logprob, 1e-4);
+  }
+  r.logprobs = -1;
+  EXPECT_TRUE(run(*engine, r).logprobs.empty());
+
+  // A stop string's tokens are never reported: what is reported is a prefix of the text.
+  std::string stop = out.logprobs[10].token + out.logprobs[11].token;
+  r.logprobs = 1;
+  r.stop = {stop};
+  auto stopped = run(*engine, r);
+  ASSERT_EQ(stopped.final.finish_reason, FinishReason::kStop);
+  std::string reported;
+  for (const TokenLogprob& lp : stopped.logprobs) reported += lp.token;
+  EXPECT_TRUE(stopped.text.starts_with(reported)) << reported << " | " << stopped.text;
+  EXPECT_EQ(stopped.text.find(stop), std::string::npos);
+  EXPECT_LE(stopped.logprobs.size(), 10u);
+  EXPECT_LT(static_cast<int>(stopped.logprobs.size()), stopped.final.usage.completion_tokens);
 }
 
 TEST(EngineTest, LogitBiasSteersSampling) {

@@ -14,7 +14,9 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <sstream>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "switchyard/core/log.h"
@@ -122,8 +124,115 @@ Status applyExtensions(const boost::json::object& extra, engine::GenerationReque
   return Status::ok();
 }
 
+// OpenAI's logit_bias: token id (a string key) -> bias; -100 bans the token.
+Status applyLogitBias(const boost::json::object& bias, engine::SamplingParams& out) {
+  for (const auto& [key, value] : bias) {
+    std::int32_t token = 0;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), token);
+    if (ec != std::errc() || end != key.data() + key.size() || token < 0 || !value.is_number()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "logit_bias keys must be token ids and values numbers, got '" +
+                        std::string(key) + "'")
+          .withParam("logit_bias");
+    }
+    const double b = value.to_number<double>();
+    // OpenAI's -100 bans a token; anything at that bound means the same here.
+    out.logit_bias.emplace_back(
+        token, b <= -100 ? -std::numeric_limits<float>::infinity() : static_cast<float>(b));
+  }
+  return Status::ok();
+}
+
+// A number in `extra` (the fields the legacy completions type does not model), range-checked.
+Result<std::optional<double>> extraNumber(const boost::json::object& extra, std::string_view key,
+                                          double lo, double hi) {
+  const auto* v = extra.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::optional<double>();
+  if (!v->is_number() || v->to_number<double>() < lo || v->to_number<double>() > hi) {
+    std::ostringstream range;
+    range << key << " must be a number from " << lo << " to " << hi;
+    return fail(Status(ErrorCode::kInvalidArgument, range.str()).withParam(std::string(key)));
+  }
+  return std::optional<double>(v->to_number<double>());
+}
+
+Result<std::optional<std::int64_t>> extraInteger(const boost::json::object& extra,
+                                                 std::string_view key, std::int64_t lo,
+                                                 std::int64_t hi) {
+  const auto* v = extra.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::optional<std::int64_t>();
+  if (!v->is_int64() || v->as_int64() < lo || v->as_int64() > hi) {
+    return fail(Status(ErrorCode::kInvalidArgument, std::string(key) + " must be an integer from " +
+                                                        std::to_string(lo) + " to " +
+                                                        std::to_string(hi))
+                    .withParam(std::string(key)));
+  }
+  return std::optional<std::int64_t>(v->as_int64());
+}
+
+// Whether a legacy completion echoes its prompt (`echo`, in `extra`).
+bool echoes(const api::CompletionRequest& r) {
+  const auto* v = r.extra.if_contains("echo");
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
 int clampTokens(std::int64_t n) {
   return static_cast<int>(std::min<std::int64_t>(n, std::numeric_limits<int>::max()));
+}
+
+boost::json::array bytesOf(std::string_view text) {
+  boost::json::array out;
+  out.reserve(text.size());
+  for (const char c : text) out.emplace_back(static_cast<unsigned char>(c));
+  return out;
+}
+
+// Characters (code points) in UTF-8 text; a token holding part of a character counts the part
+// with its first byte.
+std::size_t charsIn(std::string_view text) {
+  return static_cast<std::size_t>(std::ranges::count_if(
+      text, [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// OpenAI chat's logprobs of a choice (or of one chunk's tokens): {"content": [{token, logprob,
+// bytes, top_logprobs}], "refusal": null}. A token that is part of a UTF-8 character shows
+// U+FFFD in `token` (JSON strings are UTF-8); `bytes` has its bytes.
+boost::json::value chatLogprobs(const std::vector<engine::TokenLogprob>& tokens) {
+  boost::json::array content;
+  content.reserve(tokens.size());
+  for (const engine::TokenLogprob& t : tokens) {
+    boost::json::array top;
+    top.reserve(t.top.size());
+    for (const auto& [text, logprob] : t.top) {
+      top.emplace_back(
+          boost::json::object{{"token", text}, {"logprob", logprob}, {"bytes", bytesOf(text)}});
+    }
+    content.emplace_back(boost::json::object{{"token", t.token},
+                                             {"logprob", t.logprob},
+                                             {"bytes", bytesOf(t.token)},
+                                             {"top_logprobs", std::move(top)}});
+  }
+  return boost::json::object{{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+// The legacy completions' logprobs: parallel arrays, text_offset in characters of the choice's
+// text; `offset` is the first token's, and comes back as the one after the last.
+boost::json::value completionLogprobs(const std::vector<engine::TokenLogprob>& tokens,
+                                      std::size_t& offset) {
+  boost::json::array texts, logprobs, tops, offsets;
+  for (const engine::TokenLogprob& t : tokens) {
+    texts.emplace_back(t.token);
+    logprobs.emplace_back(t.logprob);
+    boost::json::object top;
+    for (const auto& [text, logprob] : t.top) top.emplace(text, logprob);
+    tops.emplace_back(std::move(top));
+    offsets.emplace_back(offset);
+    offset += charsIn(t.token);
+  }
+  return boost::json::object{{"tokens", std::move(texts)},
+                             {"token_logprobs", std::move(logprobs)},
+                             {"top_logprobs", std::move(tops)},
+                             {"text_offset", std::move(offsets)}};
 }
 
 // Appends one engine token event to a delta, merging tool-call fragments by index.
@@ -153,7 +262,7 @@ void mergeInto(api::ChoiceDelta& delta, EngineEvent& e) {
 }
 
 bool hasPayload(const api::ChoiceDelta& d) {
-  return d.content || d.reasoning_content || !d.tool_calls.empty();
+  return d.content || d.reasoning_content || !d.tool_calls.empty() || !d.logprobs.is_null();
 }
 
 Status cancelledByEngine() {
@@ -169,7 +278,13 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
                                                               const std::string& provider) {
   engine::GenerationRequest g;
   if (r.n && *r.n != 1) return fail(unsupported(provider, "n other than 1", "n"));
-  if (r.logprobs.value_or(false)) return fail(unsupported(provider, "logprobs", "logprobs"));
+  if (r.top_logprobs && !r.logprobs.value_or(false)) {
+    return fail(Status(ErrorCode::kInvalidArgument,
+                       "top_logprobs needs logprobs: true (it says how many alternatives each "
+                       "token's logprobs list)")
+                    .withParam("top_logprobs"));
+  }
+  if (r.logprobs.value_or(false)) g.logprobs = r.top_logprobs.value_or(0);
 
   g.messages.reserve(r.messages.size());
   for (std::size_t i = 0; i < r.messages.size(); ++i) {
@@ -248,20 +363,7 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
   if (r.repetition_penalty) g.sampling.repeat_penalty = static_cast<float>(*r.repetition_penalty);
   if (r.frequency_penalty) g.sampling.frequency_penalty = static_cast<float>(*r.frequency_penalty);
   if (r.presence_penalty) g.sampling.presence_penalty = static_cast<float>(*r.presence_penalty);
-  for (const auto& [key, value] : r.logit_bias) {
-    std::int32_t token = 0;
-    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), token);
-    if (ec != std::errc() || end != key.data() + key.size() || token < 0 || !value.is_number()) {
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         "logit_bias keys must be token ids and values numbers, got '" +
-                             std::string(key) + "'")
-                      .withParam("logit_bias"));
-    }
-    const double bias = value.to_number<double>();
-    // OpenAI's -100 bans a token; anything at that bound means the same here.
-    g.sampling.logit_bias.emplace_back(
-        token, bias <= -100 ? -std::numeric_limits<float>::infinity() : static_cast<float>(bias));
-  }
+  if (Status st = applyLogitBias(r.logit_bias, g.sampling); !st.isOk()) return fail(st);
   if (r.max_tokens) g.max_tokens = clampTokens(*r.max_tokens);
   g.stop = r.stop;
   if (Status s = applyExtensions(r.extra, g); !s.isOk()) return fail(s);
@@ -282,6 +384,54 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
   }
   if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
     return fail(s);
+
+  // What the completions type keeps in `extra`: OpenAI's other fields, and the sampling
+  // extensions of llama-server and vLLM. Each is honoured or refused, never ignored.
+  const boost::json::object& x = r.extra;
+  for (const char* several : {"n", "best_of"}) {
+    auto n = extraInteger(x, several, 1, 128);
+    if (!n) return fail(std::move(n.error()));
+    if (*n && **n != 1) {
+      return fail(unsupported(provider, std::string(several) + " other than 1", several));
+    }
+  }
+  if (const auto* suffix = x.if_contains("suffix");
+      suffix != nullptr && !suffix->is_null() &&
+      !(suffix->is_string() && suffix->as_string().empty())) {
+    return fail(unsupported(provider, "suffix (text insertion)", "suffix"));
+  }
+  if (const auto* echo = x.if_contains("echo"); echo != nullptr && !echo->is_bool()) {
+    return fail(Status(ErrorCode::kInvalidArgument, "echo must be a boolean").withParam("echo"));
+  }
+  auto logprobs = extraInteger(x, "logprobs", 0, engine::kMaxTopLogprobs);
+  if (!logprobs) return fail(std::move(logprobs.error()));
+  if (*logprobs) {
+    if (echoes(r)) {
+      return fail(
+          unsupported(provider, "echo with logprobs (the prompt's own logprobs)", "logprobs"));
+    }
+    g.logprobs = static_cast<int>(**logprobs);
+  }
+  for (auto [key, lo, hi, into] :
+       {std::tuple{"frequency_penalty", -2.0, 2.0, &g.sampling.frequency_penalty},
+        std::tuple{"presence_penalty", -2.0, 2.0, &g.sampling.presence_penalty},
+        std::tuple{"min_p", 0.0, 1.0, &g.sampling.min_p},
+        std::tuple{"repetition_penalty", 0.0, 10.0, &g.sampling.repeat_penalty}}) {
+    auto v = extraNumber(x, key, lo, hi);
+    if (!v) return fail(std::move(v.error()));
+    if (*v) *into = static_cast<float>(**v);
+  }
+  auto top_k = extraInteger(x, "top_k", -1, std::numeric_limits<std::int32_t>::max());
+  if (!top_k) return fail(std::move(top_k.error()));
+  if (*top_k) g.sampling.top_k = static_cast<int>(**top_k);
+  if (const auto* bias = x.if_contains("logit_bias"); bias != nullptr && !bias->is_null()) {
+    if (!bias->is_object()) {
+      return fail(Status(ErrorCode::kInvalidArgument, "logit_bias must be an object")
+                      .withParam("logit_bias"));
+    }
+    if (Status st = applyLogitBias(bias->as_object(), g.sampling); !st.isOk()) return fail(st);
+  }
+
   // The legacy endpoint's default is 16 tokens.
   g.max_tokens = r.max_tokens ? clampTokens(*r.max_tokens) : 16;
   g.stop = r.stop;
@@ -464,6 +614,7 @@ asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
                           for (EngineEvent& e : events) {
                             if (e.kind == EngineEvent::Kind::kToken) {
                               mergeInto(whole.merged, e);
+                              std::ranges::move(e.logprobs, std::back_inserter(whole.logprobs));
                             } else if (e.kind == EngineEvent::Kind::kError) {
                               co_return std::move(e.error);
                             } else {
@@ -504,13 +655,20 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
     co_return co_await sink.onChunk(chunk);
   };
 
+  std::vector<engine::TokenLogprob> logprobs;  // of the tokens in the delta being built
   auto relay = [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
     api::ChoiceDelta delta;
+    auto withLogprobs = [&](api::ChoiceDelta& d) {
+      if (!logprobs.empty()) d.logprobs = chatLogprobs(logprobs);
+      logprobs.clear();
+    };
     for (EngineEvent& e : events) {
       if (e.kind == EngineEvent::Kind::kToken) {
         mergeInto(delta, e);
+        std::ranges::move(e.logprobs, std::back_inserter(logprobs));
         continue;
       }
+      withLogprobs(delta);
       if (hasPayload(delta)) {
         if (Status s = co_await send(std::move(delta)); !s.isOk()) co_return s;
         delta = api::ChoiceDelta{};
@@ -527,6 +685,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
       }
       co_return Status::ok();
     }
+    withLogprobs(delta);
     if (hasPayload(delta)) co_return co_await send(std::move(delta));
     co_return Status::ok();
   };
@@ -571,6 +730,7 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
         {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
   }
   choice.finish_reason = toFinish(whole->finish);
+  if (request.logprobs.value_or(false)) choice.logprobs = chatLogprobs(whole->logprobs);
   response.choices.push_back(std::move(choice));
   response.usage = toUsage(whole->usage);
   co_return response;
@@ -583,30 +743,40 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
                                                              CallContext& ctx) {
   auto generation = toGeneration(request, name());
   if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
+  const bool with_logprobs = generation->logprobs >= 0;
   api::CompletionResponse chunk;
   chunk.id = "cmpl-" + ctx.request_id;
   chunk.model = request.model;
   chunk.created = unixNow();
   bool delivered = false;
+  // With echo the prompt leads the first chunk's text.
+  std::string text = echoes(request) ? generation->raw_prompt : std::string();
+  std::size_t offset = charsIn(text);  // text_offset of the next token
+  std::vector<engine::TokenLogprob> logprobs;
 
+  auto send = [&](engine::FinishReason finish) -> asio::awaitable<Status> {
+    api::CompletionChoice choice;
+    if (with_logprobs) choice.logprobs = completionLogprobs(logprobs, offset);
+    logprobs.clear();
+    choice.text = std::exchange(text, {});
+    choice.finish_reason = toFinish(finish);
+    chunk.choices.assign(1, std::move(choice));
+    delivered = true;
+    co_return co_await sink.onChunk(chunk);
+  };
   Status status =
       co_await generate(request.model, std::move(*generation), ctx,
                         [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-                          std::string text;
                           for (EngineEvent& e : events) {
                             if (e.kind == EngineEvent::Kind::kToken) {
                               text += e.text;
+                              std::ranges::move(e.logprobs, std::back_inserter(logprobs));
                               continue;
                             }
                             if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
                             if (e.finish_reason == engine::FinishReason::kCancelled)
                               co_return cancelledByEngine();
-                            api::CompletionChoice last;
-                            last.text = std::move(text);
-                            last.finish_reason = toFinish(e.finish_reason);
-                            chunk.choices.assign(1, std::move(last));
-                            delivered = true;
-                            if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+                            if (Status s = co_await send(e.finish_reason); !s.isOk()) co_return s;
                             if (request.include_usage) {
                               chunk.choices.clear();
                               chunk.usage = toUsage(e.usage);
@@ -614,12 +784,8 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
                             }
                             co_return Status::ok();
                           }
-                          if (text.empty()) co_return Status::ok();
-                          api::CompletionChoice choice;
-                          choice.text = std::move(text);
-                          chunk.choices.assign(1, std::move(choice));
-                          delivered = true;
-                          co_return co_await sink.onChunk(chunk);
+                          if (text.empty() && logprobs.empty()) co_return Status::ok();
+                          co_return co_await send(engine::FinishReason::kNone);
                         });
   co_return StreamOutcome{std::move(status), delivered};
 }
@@ -628,6 +794,8 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     const api::CompletionRequest& request, CallContext& ctx) {
   auto generation = toGeneration(request, name());
   if (!generation) co_return fail(std::move(generation.error()));
+  const bool with_logprobs = generation->logprobs >= 0;
+  std::string text = echoes(request) ? generation->raw_prompt : std::string();
   auto whole = co_await generateWhole(request.model, std::move(*generation), ctx);
   if (!whole) co_return fail(std::move(whole.error()));
   api::CompletionResponse response;
@@ -635,8 +803,13 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
   response.model = request.model;
   response.created = unixNow();
   api::CompletionChoice choice;
+  if (with_logprobs) {
+    std::size_t offset = charsIn(text);
+    choice.logprobs = completionLogprobs(whole->logprobs, offset);
+  }
   // Raw prompts have no output parser: every token is content.
-  if (whole->merged.content) choice.text = std::move(*whole->merged.content);
+  if (whole->merged.content) text += *whole->merged.content;
+  choice.text = std::move(text);
   choice.finish_reason = toFinish(whole->finish);
   response.choices.push_back(std::move(choice));
   response.usage = toUsage(whole->usage);

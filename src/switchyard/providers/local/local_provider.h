@@ -61,6 +61,7 @@ class LocalProvider final : public Provider {
   // A whole (non-streamed) answer: every token event merged into one delta, then how it ended.
   struct Whole {
     api::ChoiceDelta merged;
+    std::vector<engine::TokenLogprob> logprobs;
     engine::FinishReason finish = engine::FinishReason::kNone;
     engine::Usage usage;
   };
