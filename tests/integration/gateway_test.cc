@@ -486,6 +486,7 @@ TEST(CorsConfigTest, StarAdmitsEveryOriginAndAnEmptyListNone) {
 TEST_F(GatewayTest, HealthAndReadiness) {
   Client c(gateway_->port());
   EXPECT_EQ(c.call(bhttp::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(c.call(bhttp::verb::get, "/health").body, R"({"status":"ok"})");  // llama-server's
   EXPECT_EQ(c.call(bhttp::verb::get, "/readyz").status, 200u);
 }
 

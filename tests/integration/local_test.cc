@@ -287,16 +287,34 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
       one.json().at("choices").at(0).at("logprobs").at("tokens").at(0).as_string());
   EXPECT_EQ(biased.json().at("choices").at(0).at("text").as_string(), token + token + token);
 
+  // Several prompts: one choice each, in order, each what it gets alone; usage summed.
+  Reply several = c.post("/v1/completions",
+                         R"({"model":"tiny","prompt":["x","Once upon a time"],"max_tokens":3,)"
+                         R"("temperature":0,"logit_bias":{"9707":100}})");
+  ASSERT_EQ(several.status, 200u) << several.body;
+  const json::value several_body = several.json();
+  const auto& choices = several_body.at("choices").as_array();
+  ASSERT_EQ(choices.size(), 2u);
+  EXPECT_EQ(choices.at(0).at("index").as_int64(), 0);
+  EXPECT_EQ(choices.at(1).at("index").as_int64(), 1);
+  EXPECT_EQ(choices.at(0).at("text"), biased.json().at("choices").at(0).at("text"));
+  EXPECT_EQ(choices.at(1).at("text").as_string(), token + token + token);
+  EXPECT_EQ(several.json().at("usage").at("completion_tokens").as_int64(), 6);
+
   for (const auto& [extra, param] : std::vector<std::pair<std::string, std::string>>{
            {R"("n":2)", "n"},
+           {R"("prompt":[[1,2,3]])", "prompt"},
+           {R"("prompt":[])", "prompt"},
+           {R"("prompt":["a","b"],"stream":true)", "prompt"},
            {R"("best_of":3)", "best_of"},
            {R"("suffix":" The end.")", "suffix"},
            {R"("echo":true,"logprobs":1)", "logprobs"},
            {R"("logprobs":21)", "logprobs"},
            {R"("top_k":"many")", "top_k"},
            {R"("frequency_penalty":5)", "frequency_penalty"}}) {
-    Reply bad =
-        c.post("/v1/completions", R"({"model":"tiny","prompt":"x","max_tokens":2,)" + extra + "}");
+    const std::string prompt = extra.starts_with(R"("prompt")") ? "" : R"("prompt":"x",)";
+    Reply bad = c.post("/v1/completions",
+                       R"({"model":"tiny",)" + prompt + R"("max_tokens":2,)" + extra + "}");
     EXPECT_EQ(bad.status, 400u) << extra << ": " << bad.body;
     EXPECT_EQ(bad.json().at("error").at("param"), json::value(param)) << bad.body;
   }

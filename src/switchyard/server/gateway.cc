@@ -255,7 +255,7 @@ class Gateway::Handlers final : public RouteSupport {
     } else if (target.starts_with("/v1/models/") || target.starts_with("/models/")) {
       if (method != bhttp::verb::get) co_return co_await methodNotAllowed(writer, ctx, "GET");
       co_await retrieveModel(target.substr(target.find("/models/") + 8), writer, ctx);
-    } else if (target == "/healthz") {
+    } else if (target == "/healthz" || target == "/health") {  // /health: llama-server, vLLM
       (void)co_await writer.send(200, kJson, R"({"status":"ok"})");
     } else if (target == "/readyz") {
       const bool ready = server_ == nullptr || !server_->draining();

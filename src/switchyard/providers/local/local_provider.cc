@@ -4,7 +4,9 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -168,6 +170,27 @@ Result<std::optional<std::int64_t>> extraInteger(const boost::json::object& extr
                     .withParam(std::string(key)));
   }
   return std::optional<std::int64_t>(v->as_int64());
+}
+
+// The prompts of a legacy completion: a string, or an array of strings (one choice each).
+Result<std::vector<std::string>> promptsOf(const api::CompletionRequest& r,
+                                           const std::string& provider) {
+  std::vector<std::string> out;
+  if (r.prompt.is_string()) {
+    out.emplace_back(r.prompt.as_string());
+    return out;
+  }
+  if (r.prompt.is_array()) {
+    for (const auto& p : r.prompt.as_array()) {
+      if (!p.is_string()) return fail(unsupported(provider, "token-id prompts", "prompt"));
+      out.emplace_back(p.as_string());
+    }
+  }
+  if (out.empty()) {
+    return fail(
+        Status(ErrorCode::kInvalidArgument, "prompt must not be empty").withParam("prompt"));
+  }
+  return out;
 }
 
 // Whether a legacy completion echoes its prompt (`echo`, in `extra`).
@@ -373,15 +396,9 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
 Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::CompletionRequest& r,
                                                               const std::string& provider) {
   engine::GenerationRequest g;
-  if (r.prompt.is_string()) {
-    g.raw_prompt = std::string(r.prompt.as_string());
-  } else if (r.prompt.is_array() && r.prompt.as_array().size() == 1 &&
-             r.prompt.as_array()[0].is_string()) {
-    g.raw_prompt = std::string(r.prompt.as_array()[0].as_string());
-  } else {
-    return fail(
-        unsupported(provider, "several prompts or token-id prompts in one request", "prompt"));
-  }
+  auto prompts = promptsOf(r, provider);
+  if (!prompts) return fail(std::move(prompts.error()));
+  g.raw_prompt = std::move(prompts->front());  // complete() runs each of several
   if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
     return fail(s);
 
@@ -741,6 +758,11 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
 asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::CompletionRequest& request,
                                                              CompletionSink& sink,
                                                              CallContext& ctx) {
+  if (request.prompt.is_array() && request.prompt.as_array().size() > 1) {
+    co_return StreamOutcome{
+        unsupported(name(), "several prompts in a streamed request (send stream: false)", "prompt"),
+        false};
+  }
   auto generation = toGeneration(request, name());
   if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
   const bool with_logprobs = generation->logprobs >= 0;
@@ -794,25 +816,56 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     const api::CompletionRequest& request, CallContext& ctx) {
   auto generation = toGeneration(request, name());
   if (!generation) co_return fail(std::move(generation.error()));
+  auto prompts = promptsOf(request, name());
+  if (!prompts) co_return fail(std::move(prompts.error()));
   const bool with_logprobs = generation->logprobs >= 0;
-  std::string text = echoes(request) ? generation->raw_prompt : std::string();
-  auto whole = co_await generateWhole(request.model, std::move(*generation), ctx);
-  if (!whole) co_return fail(std::move(whole.error()));
+  const bool echo = echoes(request);
+
+  // Several prompts run side by side (the engine batches them), one choice each, in order.
+  const auto executor = co_await asio::this_coro::executor;
+  using Op =
+      decltype(asio::co_spawn(executor, generateWhole(request.model, {}, ctx), asio::deferred));
+  std::vector<Op> ops;
+  ops.reserve(prompts->size());
+  for (std::string& prompt : *prompts) {
+    engine::GenerationRequest g = *generation;
+    g.raw_prompt = prompt;
+    ops.push_back(
+        asio::co_spawn(executor, generateWhole(request.model, std::move(g), ctx), asio::deferred));
+  }
+  auto [order, exceptions, wholes] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  (void)order;
+
   api::CompletionResponse response;
   response.id = "cmpl-" + ctx.request_id;
   response.model = request.model;
   response.created = unixNow();
-  api::CompletionChoice choice;
-  if (with_logprobs) {
-    std::size_t offset = charsIn(text);
-    choice.logprobs = completionLogprobs(whole->logprobs, offset);
+  api::Usage usage;
+  for (std::size_t i = 0; i < wholes.size(); ++i) {
+    if (exceptions[i]) std::rethrow_exception(exceptions[i]);
+    Result<Whole>& whole = wholes[i];
+    if (!whole) co_return fail(std::move(whole.error()));
+    api::CompletionChoice choice;
+    choice.index = static_cast<int>(i);
+    std::string text = echo ? std::move((*prompts)[i]) : std::string();
+    if (with_logprobs) {
+      std::size_t offset = charsIn(text);
+      choice.logprobs = completionLogprobs(whole->logprobs, offset);
+    }
+    // Raw prompts have no output parser: every token is content.
+    if (whole->merged.content) text += *whole->merged.content;
+    choice.text = std::move(text);
+    choice.finish_reason = toFinish(whole->finish);
+    response.choices.push_back(std::move(choice));
+    const api::Usage u = toUsage(whole->usage);
+    usage.prompt_tokens += u.prompt_tokens;
+    usage.completion_tokens += u.completion_tokens;
+    usage.total_tokens += u.total_tokens;
+    usage.cached_tokens += u.cached_tokens;
   }
-  // Raw prompts have no output parser: every token is content.
-  if (whole->merged.content) text += *whole->merged.content;
-  choice.text = std::move(text);
-  choice.finish_reason = toFinish(whole->finish);
-  response.choices.push_back(std::move(choice));
-  response.usage = toUsage(whole->usage);
+  response.usage = usage;
   co_return response;
 }
 
