@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "switchyard/core/log.h"
@@ -400,6 +401,54 @@ TEST_F(LocalGatewayTest, TextCompletionsAndEmbeddings) {
     EXPECT_NEAR(std::sqrt(norm), 1.0, 1e-3);
   }
   EXPECT_GT(e.json().at("usage").at("prompt_tokens").as_int64(), 2);
+}
+
+// Ollama's logprobs (top-level `logprobs`, one entry per token, on every streamed line that has
+// tokens), from /api/chat and a raw /api/generate alike.
+TEST_F(LocalGatewayTest, OllamaLogprobsStreamedOrNot) {
+  Client c(gateway_->port());
+  const std::string options = R"("options":{"temperature":0,"num_predict":5},"logprobs":true,)"
+                              R"("top_logprobs":2)";
+  Reply whole = c.post("/api/chat", R"({"model":"tiny","stream":false,"messages":[)"
+                                    R"({"role":"user","content":"Hello"}],)" +
+                                        options + "}");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  const json::value body = whole.json();
+  const auto& entries = body.at("logprobs").as_array();
+  ASSERT_EQ(static_cast<std::int64_t>(entries.size()), body.at("eval_count").as_int64());
+  std::string joined;
+  for (const auto& e : entries) {
+    joined += e.at("token").as_string();
+    EXPECT_EQ(e.at("top_logprobs").as_array().size(), 2u);
+    EXPECT_LE(e.at("logprob").to_number<double>(), 0.0);
+  }
+  EXPECT_EQ(joined, body.at("message").at("content").as_string());
+
+  Reply streamed = c.post("/api/chat", R"({"model":"tiny","messages":[)"
+                                       R"({"role":"user","content":"Hello"}],)" +
+                                           options + "}");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  std::size_t streamed_entries = 0;
+  std::istringstream lines(streamed.body);
+  for (std::string line; std::getline(lines, line);) {
+    const json::value l = json::parse(line);
+    if (const auto* lp = l.as_object().if_contains("logprobs")) {
+      streamed_entries += lp->as_array().size();
+    }
+  }
+  EXPECT_EQ(streamed_entries, entries.size()) << streamed.body;
+
+  Reply raw = c.post("/api/generate", R"({"model":"tiny","prompt":"Once upon","raw":true,)"
+                                      R"("stream":false,)" +
+                                          options + "}");
+  ASSERT_EQ(raw.status, 200u) << raw.body;
+  const json::value raw_body = raw.json();
+  std::string raw_joined;
+  for (const auto& e : raw_body.at("logprobs").as_array()) {
+    raw_joined += e.at("token").as_string();
+    EXPECT_EQ(e.at("top_logprobs").as_array().size(), 2u);
+  }
+  EXPECT_EQ(raw_joined, raw_body.at("response").as_string());
 }
 
 TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {

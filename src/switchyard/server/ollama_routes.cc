@@ -362,6 +362,7 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
   if (!ctx.stream) {
     std::string text, thinking;
     api::FinishReason reason = api::FinishReason::kStop;
+    boost::json::value logprobs;
     if (request.raw) {
       ctx.endpoint = pipeline::Endpoint::kCompletions;
       auto outcome = co_await writer.unlessClientGone(
@@ -373,6 +374,7 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
       if (!result->choices.empty()) {
         text = result->choices.front().text;
         reason = result->choices.front().finish_reason;
+        logprobs = std::move(result->choices.front().logprobs);
       }
     } else {
       auto outcome =
@@ -386,13 +388,14 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
         text = choice.message.text();
         thinking = choice.message.reasoning_content;
         reason = choice.finish_reason;
+        logprobs = choice.logprobs;
       }
     }
     ctx.first_byte = Clock::now();
     co_await sendOk(
         writer, ctx,
         codec::encodeGenerateResponse(model, now(), text, thinking, codec::doneReason(reason),
-                                      ctx.usage, timings(ctx)));
+                                      ctx.usage, timings(ctx), logprobs));
     co_return;
   }
 

@@ -290,20 +290,29 @@ bool modelAndStream(Reader& r, const json::object& body, std::string& model, boo
   if (const json::value* s = body.if_contains("stream"); !isNull(s)) {
     if (!r.boolean(*s, "stream", stream)) return false;
   }
-  // Ollama's logprobs have no path back through the native types yet: say so.
-  if (const json::value* lp = body.if_contains("logprobs");
-      lp != nullptr && lp->is_bool() && lp->get_bool()) {
-    return r.unsupported("logprobs", "log probabilities are not returned in Ollama's format");
-  }
-  if (const json::value* tl = body.if_contains("top_logprobs");
-      tl != nullptr && tl->is_number() && tl->to_number<double>() > 0) {
-    return r.unsupported("top_logprobs", "log probabilities are not returned in Ollama's format");
-  }
   if (const json::value* k = body.if_contains("keep_alive"); !isNull(k)) {
     if (!k->is_string() && !k->is_number()) {
       return r.typeError("keep_alive", "a duration string or a number of seconds", *k);
     }
   }
+  return true;
+}
+
+// `logprobs: true` with `top_logprobs: N` (0..20): the alternatives per token; -1 when off.
+bool logprobs(Reader& r, const json::object& body, int& out) {
+  out = -1;
+  bool on = false;
+  if (const json::value* v = body.if_contains("logprobs"); !isNull(v)) {
+    if (!r.boolean(*v, "logprobs", on)) return false;
+  }
+  std::optional<std::int64_t> top;
+  if (const json::value* v = body.if_contains("top_logprobs"); !isNull(v)) {
+    if (!r.integer(*v, "top_logprobs", top)) return false;
+    if (*top < 0 || *top > 20) {
+      return r.failWith("top_logprobs must be from 0 to 20", "top_logprobs");
+    }
+  }
+  if (on) out = static_cast<int>(top.value_or(0));
   return true;
 }
 
@@ -480,12 +489,17 @@ Result<ChatRequest> decodeChatRequest(std::string_view body) {
   Reader r;
   ChatRequest req;
   Sampling s;
+  int top_logprobs = -1;
   if (!modelAndStream(r, o, req.model, req.stream) || !messages(r, o, req.messages) ||
       !tools(r, o, req.tools) || !format(r, o, req.response_format) || !think(r, o, req) ||
-      !options(r, o, s)) {
+      !options(r, o, s) || !logprobs(r, o, top_logprobs)) {
     return fail(r.takeError());
   }
   applySampling(s, req);
+  if (top_logprobs >= 0) {
+    req.logprobs = true;
+    req.top_logprobs = top_logprobs;
+  }
   req.include_usage = req.stream;
   return req;
 }
@@ -499,7 +513,10 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   std::string model;
   bool stream = true;
   Sampling s;
-  if (!modelAndStream(r, o, model, stream) || !options(r, o, s)) return fail(r.takeError());
+  int top_logprobs = -1;
+  if (!modelAndStream(r, o, model, stream) || !options(r, o, s) || !logprobs(r, o, top_logprobs)) {
+    return fail(r.takeError());
+  }
   std::string prompt, system;
   if (const json::value* v = o.if_contains("prompt"); !isNull(v)) {
     if (!r.string(*v, "prompt", prompt)) return fail(r.takeError());
@@ -561,6 +578,7 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
     if (s.repeat_penalty) c.extra["repetition_penalty"] = *s.repeat_penalty;
     if (s.frequency_penalty) c.extra["frequency_penalty"] = *s.frequency_penalty;
     if (s.presence_penalty) c.extra["presence_penalty"] = *s.presence_penalty;
+    if (top_logprobs >= 0) c.extra["logprobs"] = top_logprobs;
     return out;
   }
   ChatRequest& req = out.chat;
@@ -570,6 +588,10 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   req.response_format = std::move(fmt);
   if (!think(r, o, req)) return fail(r.takeError());
   applySampling(s, req);
+  if (top_logprobs >= 0) {
+    req.logprobs = true;
+    req.top_logprobs = top_logprobs;
+  }
   if (!system.empty()) {
     Message m;
     m.role = Role::kSystem;
@@ -737,6 +759,65 @@ void appendMessage(JsonWriter& w, std::string_view content, std::string_view thi
   w.endObject();
 }
 
+namespace {
+
+json::array bytesOf(std::string_view text) {
+  json::array out;
+  out.reserve(text.size());
+  for (const char c : text) out.emplace_back(static_cast<unsigned char>(c));
+  return out;
+}
+
+json::object ollamaToken(std::string_view token, const json::value& logprob) {
+  return json::object{{"token", token}, {"logprob", logprob}, {"bytes", bytesOf(token)}};
+}
+
+}  // namespace
+
+json::value toOllamaLogprobs(const json::value& openai) {
+  const json::object* o = openai.if_object();
+  if (o == nullptr) return nullptr;
+  json::array out;
+  if (const json::value* content = o->if_contains("content")) {  // chat: entries as Ollama's
+    if (!content->is_array()) return nullptr;
+    for (const json::value& entry : content->get_array()) {
+      const json::object* e = entry.if_object();
+      if (e == nullptr) continue;
+      json::object item;
+      for (const char* key : {"token", "logprob", "bytes", "top_logprobs"}) {
+        if (const json::value* v = e->if_contains(key)) item[key] = *v;
+      }
+      out.push_back(std::move(item));
+    }
+    return out;
+  }
+  const json::value* tokens = o->if_contains("tokens");  // legacy completions: parallel arrays
+  const json::value* logprobs = o->if_contains("token_logprobs");
+  if (tokens == nullptr || logprobs == nullptr || !tokens->is_array() || !logprobs->is_array()) {
+    return nullptr;
+  }
+  const json::value* tops = o->if_contains("top_logprobs");
+  for (std::size_t i = 0; i < tokens->get_array().size(); ++i) {
+    const json::value& token = tokens->get_array()[i];
+    if (!token.is_string() || i >= logprobs->get_array().size()) break;
+    json::object item = ollamaToken(token.get_string(), logprobs->get_array()[i]);
+    json::array alternatives;
+    if (tops != nullptr && tops->is_array() && i < tops->get_array().size() &&
+        tops->get_array()[i].is_object()) {
+      for (const auto& [text, lp] : tops->get_array()[i].get_object()) {
+        alternatives.push_back(ollamaToken(text, lp));
+      }
+      std::ranges::stable_sort(alternatives, std::greater<>(), [](const json::value& a) {
+        const json::value& lp = a.get_object().at("logprob");
+        return lp.is_number() ? lp.to_number<double>() : 0.0;
+      });
+    }
+    item["top_logprobs"] = std::move(alternatives);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 std::string encodeChatResponse(const ChatResponse& response, std::string_view model,
                                std::string_view created_at, const Timings& timings) {
   std::string out;
@@ -756,6 +837,11 @@ std::string encodeChatResponse(const ChatResponse& response, std::string_view mo
   w.key("done_reason").string(doneReason(choice ? choice->finish_reason : FinishReason::kStop));
   w.key("done").boolean(true);
   writeStats(w, response.usage.value_or(Usage{}), timings);
+  if (choice != nullptr) {
+    if (json::value lp = toOllamaLogprobs(choice->logprobs); !lp.is_null()) {
+      w.key("logprobs").value(lp);
+    }
+  }
   w.endObject();
   return out;
 }
@@ -763,7 +849,7 @@ std::string encodeChatResponse(const ChatResponse& response, std::string_view mo
 std::string encodeGenerateResponse(std::string_view model, std::string_view created_at,
                                    std::string_view text, std::string_view thinking,
                                    std::string_view done_reason, const Usage& usage,
-                                   const Timings& timings) {
+                                   const Timings& timings, const json::value& logprobs) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
@@ -774,6 +860,7 @@ std::string encodeGenerateResponse(std::string_view model, std::string_view crea
   w.key("done").boolean(true);
   w.key("done_reason").string(done_reason);
   if (done_reason != "load") writeStats(w, usage, timings);
+  if (json::value lp = toOllamaLogprobs(logprobs); !lp.is_null()) w.key("logprobs").value(lp);
   w.endObject();
   return out;
 }

@@ -75,7 +75,12 @@ void appendMessage(JsonWriter& w, std::string_view content, std::string_view thi
 std::string encodeGenerateResponse(std::string_view model, std::string_view created_at,
                                    std::string_view text, std::string_view thinking,
                                    std::string_view done_reason, const Usage& usage,
-                                   const Timings& timings);
+                                   const Timings& timings,
+                                   const boost::json::value& logprobs = nullptr);
+// A choice's logprobs as OpenAI shapes them (chat's {"content": [...]}, or the legacy
+// completions' parallel arrays) in Ollama's form: [{token, logprob, bytes, top_logprobs:
+// [{token, logprob, bytes}]}]; null when there are none.
+boost::json::value toOllamaLogprobs(const boost::json::value& openai);
 // The answer to /api/chat with no messages: Ollama's model-load probe.
 std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at);
 std::string encodeEmbedResponse(const EmbeddingResponse& response, std::string_view model,

@@ -163,10 +163,9 @@ TEST(OllamaDecode, GenerateRejectsWhatHasNoEquivalent) {
     EXPECT_EQ(req.error().code(), ErrorCode::kUnprocessable) << body;
     EXPECT_NE(req.error().message().find("not supported"), std::string::npos);
   }
-  auto lp = decodeChatRequest(R"({"model":"m","logprobs":true,"messages":[]})");
+  auto lp = decodeChatRequest(R"({"model":"m","logprobs":true,"top_logprobs":21,"messages":[]})");
   ASSERT_FALSE(lp.has_value());
-  EXPECT_EQ(lp.error().param(), "logprobs");
-  EXPECT_TRUE(decodeChatRequest(R"({"model":"m","logprobs":false,"messages":[]})").has_value());
+  EXPECT_EQ(lp.error().param(), "top_logprobs");
   EXPECT_FALSE(
       decodeGenerateRequest(R"({"model":"m","prompt":"x","raw":true,"think":true})").has_value());
   EXPECT_TRUE(
@@ -175,6 +174,48 @@ TEST(OllamaDecode, GenerateRejectsWhatHasNoEquivalent) {
   auto ok = decodeGenerateRequest(R"({"model":"m","prompt":"","suffix":"","context":[]})");
   ASSERT_TRUE(ok.has_value());
   EXPECT_TRUE(ok->load_only);
+}
+
+// logprobs / top_logprobs reach the native request (top_logprobs alone asks for nothing); a raw
+// generate asks the legacy completion for them.
+TEST(OllamaDecode, LogprobsBecomeTheNativeFields) {
+  auto chat = decodeChatRequest(R"({"model":"m","logprobs":true,"top_logprobs":3,"messages":[]})");
+  ASSERT_TRUE(chat.has_value()) << chat.error().toString();
+  EXPECT_EQ(chat->logprobs, true);
+  EXPECT_EQ(chat->top_logprobs, 3);
+  auto off = decodeChatRequest(R"({"model":"m","logprobs":false,"top_logprobs":3,"messages":[]})");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->logprobs.has_value());
+  auto gen = decodeGenerateRequest(R"({"model":"m","prompt":"x","logprobs":true})");
+  ASSERT_TRUE(gen.has_value());
+  EXPECT_EQ(gen->chat.logprobs, true);
+  EXPECT_EQ(gen->chat.top_logprobs, 0);
+  auto raw = decodeGenerateRequest(
+      R"({"model":"m","prompt":"x","raw":true,"logprobs":true,"top_logprobs":2})");
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(raw->completion.extra.at("logprobs"), 2);
+  EXPECT_FALSE(decodeChatRequest(R"({"model":"m","logprobs":"yes","messages":[]})").has_value());
+}
+
+// OpenAI's two shapes become Ollama's one: entries with bytes and alternatives, most likely
+// first.
+TEST(OllamaEncode, LogprobsInOllamasForm) {
+  const json::value chat = json::parse(
+      R"({"content":[{"token":"Hi","logprob":-0.5,"bytes":[72,105],)"
+      R"("top_logprobs":[{"token":"Hi","logprob":-0.5,"bytes":[72,105]}]}],"refusal":null})");
+  EXPECT_EQ(toOllamaLogprobs(chat),
+            json::parse(R"([{"token":"Hi","logprob":-0.5,"bytes":[72,105],)"
+                        R"("top_logprobs":[{"token":"Hi","logprob":-0.5,"bytes":[72,105]}]}])"));
+  const json::value legacy =
+      json::parse(R"({"tokens":["a"," b"],"token_logprobs":[-1.0,-2.0],)"
+                  R"("top_logprobs":[{"x":-3.0,"a":-1.0},{" b":-2.0}],"text_offset":[0,1]})");
+  EXPECT_EQ(toOllamaLogprobs(legacy),
+            json::parse(R"([{"token":"a","logprob":-1.0,"bytes":[97],"top_logprobs":[)"
+                        R"({"token":"a","logprob":-1.0,"bytes":[97]},)"
+                        R"({"token":"x","logprob":-3.0,"bytes":[120]}]},)"
+                        R"({"token":" b","logprob":-2.0,"bytes":[32,98],"top_logprobs":[)"
+                        R"({"token":" b","logprob":-2.0,"bytes":[32,98]}]}])"));
+  EXPECT_TRUE(toOllamaLogprobs(nullptr).is_null());
 }
 
 TEST(OllamaDecode, EmbedTakesAStringOrAnArrayAndLegacyAPrompt) {

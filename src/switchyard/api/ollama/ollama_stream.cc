@@ -5,7 +5,7 @@
 namespace switchyard::api::ollama {
 
 void NdjsonStreamEncoder::line(std::string_view content, std::string_view thinking,
-                               std::string& out) {
+                               const boost::json::value& logprobs, std::string& out) {
   JsonWriter w(out);
   w.beginObject();
   w.key("model").string(model_);
@@ -19,6 +19,7 @@ void NdjsonStreamEncoder::line(std::string_view content, std::string_view thinki
     if (!thinking.empty()) w.key("thinking").string(thinking);
   }
   w.key("done").boolean(false);
+  if (logprobs.is_array()) w.key("logprobs").value(logprobs);
   w.endObject();
   out += '\n';
 }
@@ -31,7 +32,10 @@ void NdjsonStreamEncoder::onChunk(const ChatChunk& chunk, std::string& out) {
     const std::string_view content = choice.content ? *choice.content : std::string_view();
     const std::string_view thinking =
         choice.reasoning_content ? *choice.reasoning_content : std::string_view();
-    if (!content.empty() || !thinking.empty()) line(content, thinking, out);
+    const boost::json::value logprobs = toOllamaLogprobs(choice.logprobs);
+    if (!content.empty() || !thinking.empty() || logprobs.is_array()) {
+      line(content, thinking, logprobs, out);
+    }
     for (const auto& d : choice.tool_calls) {
       if (d.index < 0 || d.index > 1024) continue;
       if (calls_.size() <= static_cast<std::size_t>(d.index)) calls_.resize(d.index + 1);
@@ -52,7 +56,8 @@ void NdjsonStreamEncoder::onCompletionChunk(const CompletionResponse& chunk, std
   if (chunk.usage) usage_ = chunk.usage;
   for (const auto& choice : chunk.choices) {
     if (choice.index != 0) continue;
-    if (!choice.text.empty()) line(choice.text, {}, out);
+    const boost::json::value logprobs = toOllamaLogprobs(choice.logprobs);
+    if (!choice.text.empty() || logprobs.is_array()) line(choice.text, {}, logprobs, out);
     if (choice.finish_reason != FinishReason::kNone) finish_reason_ = choice.finish_reason;
   }
 }

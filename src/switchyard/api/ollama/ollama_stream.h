@@ -39,7 +39,9 @@ class NdjsonStreamEncoder {
   const std::optional<Usage>& usage() const { return usage_; }
 
  private:
-  void line(std::string_view content, std::string_view thinking, std::string& out);
+  // `logprobs`: the line's tokens in Ollama's form (toOllamaLogprobs), or null.
+  void line(std::string_view content, std::string_view thinking, const boost::json::value& logprobs,
+            std::string& out);
   void flushToolCalls(std::string& out);
 
   Mode mode_;
