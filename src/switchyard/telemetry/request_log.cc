@@ -391,7 +391,7 @@ RequestRecord RequestLog::takeSpare() {
   return std::move(t_spare);
 }
 
-bool RequestLog::enqueue(RequestRecord record) {
+bool RequestLog::enqueue(RequestRecord&& record) {
   if (record.request_payload.size() > options_.max_payload_bytes) {
     record.request_payload.resize(options_.max_payload_bytes);
   }

@@ -135,7 +135,8 @@ class RequestLog {
   ~RequestLog();
 
   // Never blocks on I/O; false when the queue was full and the row was dropped.
-  bool enqueue(RequestRecord record);
+  bool enqueue(RequestRecord&& record);
+  bool enqueue(const RequestRecord& record) { return enqueue(RequestRecord(record)); }
   // A record to fill (fillRecord) and enqueue(): one the writer has finished with, its strings
   // still allocated, when this thread's previous enqueue() picked one up; else a new one.
   static RequestRecord takeSpare();
