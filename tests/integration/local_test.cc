@@ -226,6 +226,39 @@ TEST_F(LocalGatewayTest, ChatLogprobsStreamedOrNot) {
   EXPECT_EQ(lonely.json().at("error").at("param"), "top_logprobs");
 }
 
+// n choices: side by side, one prompt counted once; seeded, each choice has its own seed, so
+// they differ and the set repeats.
+TEST_F(LocalGatewayTest, ChatAndCompletionChoicesN) {
+  Client c(gateway_->port());
+  const std::string params = R"("max_tokens":4,"ignore_eos":true,"temperature":1,"seed":7,"n":3)";
+  Reply one = c.post("/v1/chat/completions", chat(R"("max_tokens":4,"ignore_eos":true)"));
+  ASSERT_EQ(one.status, 200u) << one.body;
+  Reply r = c.post("/v1/chat/completions", chat(params));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value body = r.json();
+  const auto& choices = body.at("choices").as_array();
+  ASSERT_EQ(choices.size(), 3u);
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    EXPECT_EQ(choices[i].at("index").as_int64(), static_cast<std::int64_t>(i));
+    texts.emplace_back(choices[i].at("message").at("content").as_string());
+  }
+  EXPECT_TRUE(texts[0] != texts[1] || texts[1] != texts[2]) << r.body;
+  EXPECT_EQ(body.at("usage").at("completion_tokens").as_int64(), 12);
+  EXPECT_EQ(body.at("usage").at("prompt_tokens"), one.json().at("usage").at("prompt_tokens"));
+  Reply again = c.post("/v1/chat/completions", chat(params));
+  ASSERT_EQ(again.status, 200u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(again.json().at("choices").at(i).at("message").at("content").as_string(), texts[i]);
+  }
+
+  Reply text = c.post("/v1/completions", R"({"model":"tiny","prompt":["a","b"],"n":2,)"
+                                         R"("max_tokens":2,"ignore_eos":true})");
+  ASSERT_EQ(text.status, 200u) << text.body;
+  EXPECT_EQ(text.json().at("choices").as_array().size(), 4u);
+  EXPECT_EQ(text.json().at("usage").at("completion_tokens").as_int64(), 8);
+}
+
 // The legacy endpoint's fields: logprobs (parallel arrays with text offsets), echo, sampling
 // extensions; what the engine cannot do is refused by name, never ignored.
 TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
@@ -303,7 +336,7 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
   EXPECT_EQ(several.json().at("usage").at("completion_tokens").as_int64(), 6);
 
   for (const auto& [extra, param] : std::vector<std::pair<std::string, std::string>>{
-           {R"("n":2)", "n"},
+           {R"("n":2,"stream":true)", "n"},
            {R"("prompt":[[1,2,3]])", "prompt"},
            {R"("prompt":[])", "prompt"},
            {R"("prompt":["a","b"],"stream":true)", "prompt"},
@@ -543,8 +576,9 @@ TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {
   EXPECT_EQ(image.status, 400u) << image.body;
   EXPECT_NE(image.body.find("image input"), std::string::npos) << image.body;
 
-  Reply n2 = c.post("/v1/chat/completions", chat(R"("n":2)"));
+  Reply n2 = c.post("/v1/chat/completions", chat(R"("n":2,"stream":true)"));
   EXPECT_EQ(n2.status, 400u) << n2.body;
+  EXPECT_EQ(n2.json().at("error").at("param"), "n") << n2.body;
 }
 
 // A prompt's template and tokens are made off the I/O threads (about 1.5 s for this one): the

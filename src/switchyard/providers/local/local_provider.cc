@@ -300,7 +300,6 @@ Status cancelledByEngine() {
 Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatRequest& r,
                                                               const std::string& provider) {
   engine::GenerationRequest g;
-  if (r.n && *r.n != 1) return fail(unsupported(provider, "n other than 1", "n"));
   if (r.top_logprobs && !r.logprobs.value_or(false)) {
     return fail(Status(ErrorCode::kInvalidArgument,
                        "top_logprobs needs logprobs: true (it says how many alternatives each "
@@ -405,12 +404,12 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
   // What the completions type keeps in `extra`: OpenAI's other fields, and the sampling
   // extensions of llama-server and vLLM. Each is honoured or refused, never ignored.
   const boost::json::object& x = r.extra;
-  for (const char* several : {"n", "best_of"}) {
-    auto n = extraInteger(x, several, 1, 128);
-    if (!n) return fail(std::move(n.error()));
-    if (*n && **n != 1) {
-      return fail(unsupported(provider, std::string(several) + " other than 1", several));
-    }
+  auto n = extraInteger(x, "n", 1, 128);
+  if (!n) return fail(std::move(n.error()));
+  auto best_of = extraInteger(x, "best_of", 1, 128);
+  if (!best_of) return fail(std::move(best_of.error()));
+  if (*best_of && **best_of != 1) {
+    return fail(unsupported(provider, "best_of other than 1", "best_of"));
   }
   if (const auto* suffix = x.if_contains("suffix");
       suffix != nullptr && !suffix->is_null() &&
@@ -647,10 +646,70 @@ asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
   co_return whole;
 }
 
+asio::awaitable<Result<std::vector<LocalProvider::Whole>>> LocalProvider::generateAll(
+    const std::string& model, std::vector<engine::GenerationRequest> requests, CallContext& ctx) {
+  std::vector<Whole> out;
+  if (requests.size() == 1) {
+    auto whole = co_await generateWhole(model, std::move(requests.front()), ctx);
+    if (!whole) co_return fail(std::move(whole.error()));
+    out.push_back(std::move(*whole));
+    co_return out;
+  }
+  const auto executor = co_await asio::this_coro::executor;
+  using Op = decltype(asio::co_spawn(executor, generateWhole(model, {}, ctx), asio::deferred));
+  std::vector<Op> ops;
+  ops.reserve(requests.size());
+  for (engine::GenerationRequest& g : requests) {
+    ops.push_back(
+        asio::co_spawn(executor, generateWhole(model, std::move(g), ctx), asio::deferred));
+  }
+  auto [order, exceptions, wholes] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  (void)order;
+  for (std::size_t i = 0; i < wholes.size(); ++i) {
+    if (exceptions[i]) std::rethrow_exception(exceptions[i]);
+    if (!wholes[i]) co_return fail(std::move(wholes[i].error()));
+    out.push_back(std::move(*wholes[i]));
+  }
+  co_return out;
+}
+
+namespace {
+
+// `n` copies of a request for `n` choices; with a seed, each its own (seed + i), so that the
+// choices differ and the whole set is still reproducible.
+std::vector<engine::GenerationRequest> copies(const engine::GenerationRequest& g, int n) {
+  std::vector<engine::GenerationRequest> out(static_cast<std::size_t>(n), g);
+  if (g.sampling.seed) {
+    for (std::size_t i = 1; i < out.size(); ++i) {
+      out[i].sampling.seed = *g.sampling.seed + static_cast<std::uint32_t>(i);
+    }
+  }
+  return out;
+}
+
+// Usage of several choices of one prompt: the prompt counts once, as OpenAI counts it.
+void addChoiceUsage(api::Usage& total, const api::Usage& u, bool first_of_prompt) {
+  if (first_of_prompt) {
+    total.prompt_tokens += u.prompt_tokens;
+    total.cached_tokens += u.cached_tokens;
+  }
+  total.completion_tokens += u.completion_tokens;
+  total.total_tokens = total.prompt_tokens + total.completion_tokens;
+}
+
+}  // namespace
+
 // ---- chat ------------------------------------------------------------------------------------
 
 asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest& request,
                                                          ChatSink& sink, CallContext& ctx) {
+  if (request.n.value_or(1) != 1) {
+    co_return StreamOutcome{
+        unsupported(name(), "n other than 1 in a streamed request (send stream: false)", "n"),
+        false};
+  }
   auto generation = toGeneration(request, name());
   if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
 
@@ -723,33 +782,41 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
                                                                CallContext& ctx) {
   auto generation = toGeneration(request, name());
   if (!generation) co_return fail(std::move(generation.error()));
-
-  auto whole = co_await generateWhole(request.model, std::move(*generation), ctx);
-  if (!whole) co_return fail(std::move(whole.error()));
-  api::ChoiceDelta& all = whole->merged;
+  // n choices run side by side; their common prompt is computed once (prefix sharing).
+  auto wholes =
+      co_await generateAll(request.model, copies(*generation, request.n.value_or(1)), ctx);
+  if (!wholes) co_return fail(std::move(wholes.error()));
 
   api::ChatResponse response;
   response.id = "chatcmpl-" + ctx.request_id;
   response.model = request.model;
   response.created = unixNow();
-  api::Choice choice;
-  choice.message.role = api::Role::kAssistant;
-  if (all.content) {
-    choice.message.content.push_back({.kind = api::ContentPart::Kind::kText, .text = *all.content});
-  } else if (!all.tool_calls.empty()) {
-    choice.message.content_form = api::Message::ContentForm::kNull;
-  } else {
-    choice.message.content.push_back({.kind = api::ContentPart::Kind::kText});
+  api::Usage usage;
+  for (std::size_t i = 0; i < wholes->size(); ++i) {
+    Whole& whole = (*wholes)[i];
+    api::ChoiceDelta& all = whole.merged;
+    api::Choice choice;
+    choice.index = static_cast<int>(i);
+    choice.message.role = api::Role::kAssistant;
+    if (all.content) {
+      choice.message.content.push_back(
+          {.kind = api::ContentPart::Kind::kText, .text = std::move(*all.content)});
+    } else if (!all.tool_calls.empty()) {
+      choice.message.content_form = api::Message::ContentForm::kNull;
+    } else {
+      choice.message.content.push_back({.kind = api::ContentPart::Kind::kText});
+    }
+    if (all.reasoning_content) choice.message.reasoning_content = *all.reasoning_content;
+    for (auto& tc : all.tool_calls) {
+      choice.message.tool_calls.push_back(
+          {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
+    }
+    choice.finish_reason = toFinish(whole.finish);
+    if (request.logprobs.value_or(false)) choice.logprobs = chatLogprobs(whole.logprobs);
+    response.choices.push_back(std::move(choice));
+    addChoiceUsage(usage, toUsage(whole.usage), i == 0);
   }
-  if (all.reasoning_content) choice.message.reasoning_content = *all.reasoning_content;
-  for (auto& tc : all.tool_calls) {
-    choice.message.tool_calls.push_back(
-        {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
-  }
-  choice.finish_reason = toFinish(whole->finish);
-  if (request.logprobs.value_or(false)) choice.logprobs = chatLogprobs(whole->logprobs);
-  response.choices.push_back(std::move(choice));
-  response.usage = toUsage(whole->usage);
+  response.usage = usage;
   co_return response;
 }
 
@@ -761,6 +828,12 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
   if (request.prompt.is_array() && request.prompt.as_array().size() > 1) {
     co_return StreamOutcome{
         unsupported(name(), "several prompts in a streamed request (send stream: false)", "prompt"),
+        false};
+  }
+  if (const auto* n = request.extra.if_contains("n");
+      n != nullptr && !(n->is_null() || (n->is_int64() && n->as_int64() == 1))) {
+    co_return StreamOutcome{
+        unsupported(name(), "n other than 1 in a streamed request (send stream: false)", "n"),
         false};
   }
   auto generation = toGeneration(request, name());
@@ -820,50 +893,39 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
   if (!prompts) co_return fail(std::move(prompts.error()));
   const bool with_logprobs = generation->logprobs >= 0;
   const bool echo = echoes(request);
+  const auto* n_field = request.extra.if_contains("n");
+  const std::size_t n =
+      n_field != nullptr && n_field->is_int64() ? static_cast<std::size_t>(n_field->as_int64()) : 1;
 
-  // Several prompts run side by side (the engine batches them), one choice each, in order.
-  const auto executor = co_await asio::this_coro::executor;
-  using Op =
-      decltype(asio::co_spawn(executor, generateWhole(request.model, {}, ctx), asio::deferred));
-  std::vector<Op> ops;
-  ops.reserve(prompts->size());
-  for (std::string& prompt : *prompts) {
-    engine::GenerationRequest g = *generation;
-    g.raw_prompt = prompt;
-    ops.push_back(
-        asio::co_spawn(executor, generateWhole(request.model, std::move(g), ctx), asio::deferred));
+  // Every prompt n times, side by side (OpenAI's order: the first prompt's choices first).
+  std::vector<engine::GenerationRequest> requests;
+  for (const std::string& prompt : *prompts) {
+    generation->raw_prompt = prompt;
+    for (auto& g : copies(*generation, static_cast<int>(n))) requests.push_back(std::move(g));
   }
-  auto [order, exceptions, wholes] =
-      co_await asio::experimental::make_parallel_group(std::move(ops))
-          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
-  (void)order;
+  auto wholes = co_await generateAll(request.model, std::move(requests), ctx);
+  if (!wholes) co_return fail(std::move(wholes.error()));
 
   api::CompletionResponse response;
   response.id = "cmpl-" + ctx.request_id;
   response.model = request.model;
   response.created = unixNow();
   api::Usage usage;
-  for (std::size_t i = 0; i < wholes.size(); ++i) {
-    if (exceptions[i]) std::rethrow_exception(exceptions[i]);
-    Result<Whole>& whole = wholes[i];
-    if (!whole) co_return fail(std::move(whole.error()));
+  for (std::size_t i = 0; i < wholes->size(); ++i) {
+    Whole& whole = (*wholes)[i];
     api::CompletionChoice choice;
     choice.index = static_cast<int>(i);
-    std::string text = echo ? std::move((*prompts)[i]) : std::string();
+    std::string text = echo ? (*prompts)[i / n] : std::string();
     if (with_logprobs) {
       std::size_t offset = charsIn(text);
-      choice.logprobs = completionLogprobs(whole->logprobs, offset);
+      choice.logprobs = completionLogprobs(whole.logprobs, offset);
     }
     // Raw prompts have no output parser: every token is content.
-    if (whole->merged.content) text += *whole->merged.content;
+    if (whole.merged.content) text += *whole.merged.content;
     choice.text = std::move(text);
-    choice.finish_reason = toFinish(whole->finish);
+    choice.finish_reason = toFinish(whole.finish);
     response.choices.push_back(std::move(choice));
-    const api::Usage u = toUsage(whole->usage);
-    usage.prompt_tokens += u.prompt_tokens;
-    usage.completion_tokens += u.completion_tokens;
-    usage.total_tokens += u.total_tokens;
-    usage.cached_tokens += u.cached_tokens;
+    addChoiceUsage(usage, toUsage(whole.usage), i % n == 0);
   }
   response.usage = usage;
   co_return response;

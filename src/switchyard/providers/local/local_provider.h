@@ -65,6 +65,10 @@ class LocalProvider final : public Provider {
     engine::FinishReason finish = engine::FinishReason::kNone;
     engine::Usage usage;
   };
+  // Runs the requests side by side (the engine batches them) and returns their results in
+  // order; the first failure, if any, instead.
+  boost::asio::awaitable<Result<std::vector<Whole>>> generateAll(
+      const std::string& model, std::vector<engine::GenerationRequest> requests, CallContext& ctx);
   boost::asio::awaitable<Result<Whole>> generateWhole(const std::string& model,
                                                       engine::GenerationRequest request,
                                                       CallContext& ctx);
