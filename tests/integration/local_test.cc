@@ -339,6 +339,7 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
            {R"("n":2,"stream":true)", "n"},
            {R"("prompt":[[1,2,3]])", "prompt"},
            {R"("prompt":[])", "prompt"},
+           {R"("prompt":["a","b","c"],"n":50)", "prompt"},
            {R"("prompt":["a","b"],"stream":true)", "prompt"},
            {R"("best_of":3)", "best_of"},
            {R"("suffix":" The end.")", "suffix"},

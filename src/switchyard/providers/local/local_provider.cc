@@ -397,7 +397,6 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
   engine::GenerationRequest g;
   auto prompts = promptsOf(r, provider);
   if (!prompts) return fail(std::move(prompts.error()));
-  g.raw_prompt = std::move(prompts->front());  // complete() runs each of several
   if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
     return fail(s);
 
@@ -406,6 +405,16 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
   const boost::json::object& x = r.extra;
   auto n = extraInteger(x, "n", 1, 128);
   if (!n) return fail(std::move(n.error()));
+  // Every choice is an engine request: a bound, like the engine queue's, that says so.
+  constexpr std::size_t kMaxChoices = 128;
+  if (prompts->size() * static_cast<std::size_t>(n->value_or(1)) > kMaxChoices) {
+    return fail(
+        Status(ErrorCode::kInvalidArgument,
+               "at most " + std::to_string(kMaxChoices) +
+                   " choices per request (prompts times n), got " +
+                   std::to_string(prompts->size() * static_cast<std::size_t>(n->value_or(1))))
+            .withParam("prompt"));
+  }
   auto best_of = extraInteger(x, "best_of", 1, 128);
   if (!best_of) return fail(std::move(best_of.error()));
   if (*best_of && **best_of != 1) {
@@ -448,6 +457,7 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
     if (Status st = applyLogitBias(bias->as_object(), g.sampling); !st.isOk()) return fail(st);
   }
 
+  g.raw_prompt = std::move(prompts->front());  // complete() runs each of several
   // The legacy endpoint's default is 16 tokens.
   g.max_tokens = r.max_tokens ? clampTokens(*r.max_tokens) : 16;
   g.stop = r.stop;
