@@ -44,6 +44,13 @@ std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end)
   return 0;
 }
 
+boost::json::array byteArray(std::string_view text) {
+  boost::json::array out;
+  out.reserve(text.size());
+  for (const char c : text) out.emplace_back(static_cast<unsigned char>(c));
+  return out;
+}
+
 void appendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

@@ -3,9 +3,9 @@
 // UTF-8 with U+FFFD so that clients always receive valid JSON. Used by codecs that write JSON
 // by hand (no DOM on the hot path). Not thread-safe; one writer per output string.
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +17,10 @@ void appendJsonString(std::string& out, std::string_view s);
 
 // Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid.
 std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end);
+
+// The bytes of `text` as a JSON array of integers: a logprob entry's `bytes` (OpenAI, Ollama),
+// which rebuild a token that is part of a UTF-8 character.
+boost::json::array byteArray(std::string_view text);
 
 // Inserts the member `"key":raw_value` (raw_value is JSON text the caller vouches for) as the
 // last member of the JSON object whose closing brace is the last '}' in text[0, limit): a whole

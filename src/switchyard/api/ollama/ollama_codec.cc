@@ -176,6 +176,7 @@ struct Sampling {
       presence_penalty;
   std::optional<std::int64_t> top_k, seed, num_predict;
   std::vector<std::string> stop;
+  std::optional<int> top_logprobs;  // set when `logprobs: true`: the alternatives per token
 };
 
 bool options(Reader& r, const json::object& body, Sampling& s) {
@@ -236,6 +237,10 @@ void applySampling(const Sampling& s, ChatRequest& req) {
   // num_predict -1 (until done) and -2 (fill the context) mean "no limit".
   if (s.num_predict && *s.num_predict > 0) req.max_tokens = s.num_predict;
   req.stop = s.stop;
+  if (s.top_logprobs) {
+    req.logprobs = true;
+    req.top_logprobs = s.top_logprobs;
+  }
 }
 
 bool format(Reader& r, const json::object& body, ResponseFormat& out) {
@@ -298,9 +303,8 @@ bool modelAndStream(Reader& r, const json::object& body, std::string& model, boo
   return true;
 }
 
-// `logprobs: true` with `top_logprobs: N` (0..20): the alternatives per token; -1 when off.
-bool logprobs(Reader& r, const json::object& body, int& out) {
-  out = -1;
+// `logprobs: true` with `top_logprobs: N` (0..20), top-level fields beside `options`.
+bool logprobs(Reader& r, const json::object& body, Sampling& s) {
   bool on = false;
   if (const json::value* v = body.if_contains("logprobs"); !isNull(v)) {
     if (!r.boolean(*v, "logprobs", on)) return false;
@@ -312,7 +316,7 @@ bool logprobs(Reader& r, const json::object& body, int& out) {
       return r.failWith("top_logprobs must be from 0 to 20", "top_logprobs");
     }
   }
-  if (on) out = static_cast<int>(top.value_or(0));
+  if (on) s.top_logprobs = static_cast<int>(top.value_or(0));
   return true;
 }
 
@@ -489,17 +493,12 @@ Result<ChatRequest> decodeChatRequest(std::string_view body) {
   Reader r;
   ChatRequest req;
   Sampling s;
-  int top_logprobs = -1;
   if (!modelAndStream(r, o, req.model, req.stream) || !messages(r, o, req.messages) ||
       !tools(r, o, req.tools) || !format(r, o, req.response_format) || !think(r, o, req) ||
-      !options(r, o, s) || !logprobs(r, o, top_logprobs)) {
+      !options(r, o, s) || !logprobs(r, o, s)) {
     return fail(r.takeError());
   }
   applySampling(s, req);
-  if (top_logprobs >= 0) {
-    req.logprobs = true;
-    req.top_logprobs = top_logprobs;
-  }
   req.include_usage = req.stream;
   return req;
 }
@@ -513,8 +512,7 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   std::string model;
   bool stream = true;
   Sampling s;
-  int top_logprobs = -1;
-  if (!modelAndStream(r, o, model, stream) || !options(r, o, s) || !logprobs(r, o, top_logprobs)) {
+  if (!modelAndStream(r, o, model, stream) || !options(r, o, s) || !logprobs(r, o, s)) {
     return fail(r.takeError());
   }
   std::string prompt, system;
@@ -578,7 +576,7 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
     if (s.repeat_penalty) c.extra["repetition_penalty"] = *s.repeat_penalty;
     if (s.frequency_penalty) c.extra["frequency_penalty"] = *s.frequency_penalty;
     if (s.presence_penalty) c.extra["presence_penalty"] = *s.presence_penalty;
-    if (top_logprobs >= 0) c.extra["logprobs"] = top_logprobs;
+    if (s.top_logprobs) c.extra["logprobs"] = *s.top_logprobs;
     return out;
   }
   ChatRequest& req = out.chat;
@@ -588,10 +586,6 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   req.response_format = std::move(fmt);
   if (!think(r, o, req)) return fail(r.takeError());
   applySampling(s, req);
-  if (top_logprobs >= 0) {
-    req.logprobs = true;
-    req.top_logprobs = top_logprobs;
-  }
   if (!system.empty()) {
     Message m;
     m.role = Role::kSystem;
@@ -761,15 +755,8 @@ void appendMessage(JsonWriter& w, std::string_view content, std::string_view thi
 
 namespace {
 
-json::array bytesOf(std::string_view text) {
-  json::array out;
-  out.reserve(text.size());
-  for (const char c : text) out.emplace_back(static_cast<unsigned char>(c));
-  return out;
-}
-
 json::object ollamaToken(std::string_view token, const json::value& logprob) {
-  return json::object{{"token", token}, {"logprob", logprob}, {"bytes", bytesOf(token)}};
+  return json::object{{"token", token}, {"logprob", logprob}, {"bytes", byteArray(token)}};
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "switchyard/api/json_writer.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/progress.h"
 #include "switchyard/core/thread.h"
@@ -193,21 +194,8 @@ Result<std::vector<std::string>> promptsOf(const api::CompletionRequest& r,
   return out;
 }
 
-// Whether a legacy completion echoes its prompt (`echo`, in `extra`).
-bool echoes(const api::CompletionRequest& r) {
-  const auto* v = r.extra.if_contains("echo");
-  return v != nullptr && v->is_bool() && v->as_bool();
-}
-
 int clampTokens(std::int64_t n) {
   return static_cast<int>(std::min<std::int64_t>(n, std::numeric_limits<int>::max()));
-}
-
-boost::json::array bytesOf(std::string_view text) {
-  boost::json::array out;
-  out.reserve(text.size());
-  for (const char c : text) out.emplace_back(static_cast<unsigned char>(c));
-  return out;
 }
 
 // Characters (code points) in UTF-8 text; a token holding part of a character counts the part
@@ -227,12 +215,12 @@ boost::json::value chatLogprobs(const std::vector<engine::TokenLogprob>& tokens)
     boost::json::array top;
     top.reserve(t.top.size());
     for (const auto& [text, logprob] : t.top) {
-      top.emplace_back(
-          boost::json::object{{"token", text}, {"logprob", logprob}, {"bytes", bytesOf(text)}});
+      top.emplace_back(boost::json::object{
+          {"token", text}, {"logprob", logprob}, {"bytes", api::byteArray(text)}});
     }
     content.emplace_back(boost::json::object{{"token", t.token},
                                              {"logprob", t.logprob},
-                                             {"bytes", bytesOf(t.token)},
+                                             {"bytes", api::byteArray(t.token)},
                                              {"top_logprobs", std::move(top)}});
   }
   return boost::json::object{{"content", std::move(content)}, {"refusal", nullptr}};
@@ -392,11 +380,13 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::ChatReq
   return g;
 }
 
-Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::CompletionRequest& r,
-                                                              const std::string& provider) {
-  engine::GenerationRequest g;
+Result<LocalProvider::CompletionJob> LocalProvider::toCompletionJob(const api::CompletionRequest& r,
+                                                                    const std::string& provider) {
+  CompletionJob job;
+  engine::GenerationRequest& g = job.generation;
   auto prompts = promptsOf(r, provider);
   if (!prompts) return fail(std::move(prompts.error()));
+  job.prompts = std::move(*prompts);
   if (Status s = applySampling(r.temperature, r.top_p, r.seed, g.sampling); !s.isOk())
     return fail(s);
 
@@ -405,15 +395,14 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
   const boost::json::object& x = r.extra;
   auto n = extraInteger(x, "n", 1, 128);
   if (!n) return fail(std::move(n.error()));
+  job.n = static_cast<std::size_t>(n->value_or(1));
   // Every choice is an engine request: a bound, like the engine queue's, that says so.
   constexpr std::size_t kMaxChoices = 128;
-  if (prompts->size() * static_cast<std::size_t>(n->value_or(1)) > kMaxChoices) {
-    return fail(
-        Status(ErrorCode::kInvalidArgument,
-               "at most " + std::to_string(kMaxChoices) +
-                   " choices per request (prompts times n), got " +
-                   std::to_string(prompts->size() * static_cast<std::size_t>(n->value_or(1))))
-            .withParam("prompt"));
+  if (const std::size_t choices = job.prompts.size() * job.n; choices > kMaxChoices) {
+    return fail(Status(ErrorCode::kInvalidArgument,
+                       "at most " + std::to_string(kMaxChoices) +
+                           " choices per request (prompts times n), got " + std::to_string(choices))
+                    .withParam("prompt"));
   }
   auto best_of = extraInteger(x, "best_of", 1, 128);
   if (!best_of) return fail(std::move(best_of.error()));
@@ -425,13 +414,16 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
       !(suffix->is_string() && suffix->as_string().empty())) {
     return fail(unsupported(provider, "suffix (text insertion)", "suffix"));
   }
-  if (const auto* echo = x.if_contains("echo"); echo != nullptr && !echo->is_bool()) {
-    return fail(Status(ErrorCode::kInvalidArgument, "echo must be a boolean").withParam("echo"));
+  if (const auto* echo = x.if_contains("echo"); echo != nullptr) {
+    if (!echo->is_bool()) {
+      return fail(Status(ErrorCode::kInvalidArgument, "echo must be a boolean").withParam("echo"));
+    }
+    job.echo = echo->as_bool();
   }
   auto logprobs = extraInteger(x, "logprobs", 0, engine::kMaxTopLogprobs);
   if (!logprobs) return fail(std::move(logprobs.error()));
   if (*logprobs) {
-    if (echoes(r)) {
+    if (job.echo) {
       return fail(
           unsupported(provider, "echo with logprobs (the prompt's own logprobs)", "logprobs"));
     }
@@ -457,12 +449,11 @@ Result<engine::GenerationRequest> LocalProvider::toGeneration(const api::Complet
     if (Status st = applyLogitBias(bias->as_object(), g.sampling); !st.isOk()) return fail(st);
   }
 
-  g.raw_prompt = std::move(prompts->front());  // complete() runs each of several
   // The legacy endpoint's default is 16 tokens.
   g.max_tokens = r.max_tokens ? clampTokens(*r.max_tokens) : 16;
   g.stop = r.stop;
   if (Status s = applyExtensions(r.extra, g); !s.isOk()) return fail(s);
-  return g;
+  return job;
 }
 
 // ---- lifecycle -------------------------------------------------------------------------------
@@ -835,27 +826,28 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
 asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::CompletionRequest& request,
                                                              CompletionSink& sink,
                                                              CallContext& ctx) {
-  if (request.prompt.is_array() && request.prompt.as_array().size() > 1) {
+  auto job = toCompletionJob(request, name());
+  if (!job) co_return StreamOutcome{std::move(job.error()), false};
+  if (job->prompts.size() > 1) {
     co_return StreamOutcome{
         unsupported(name(), "several prompts in a streamed request (send stream: false)", "prompt"),
         false};
   }
-  if (const auto* n = request.extra.if_contains("n");
-      n != nullptr && !(n->is_null() || (n->is_int64() && n->as_int64() == 1))) {
+  if (job->n != 1) {
     co_return StreamOutcome{
         unsupported(name(), "n other than 1 in a streamed request (send stream: false)", "n"),
         false};
   }
-  auto generation = toGeneration(request, name());
-  if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
-  const bool with_logprobs = generation->logprobs >= 0;
+  engine::GenerationRequest& generation = job->generation;
+  const bool with_logprobs = generation.logprobs >= 0;
+  // With echo the prompt leads the first chunk's text.
+  std::string text = job->echo ? job->prompts.front() : std::string();
+  generation.raw_prompt = std::move(job->prompts.front());
   api::CompletionResponse chunk;
   chunk.id = "cmpl-" + ctx.request_id;
   chunk.model = request.model;
   chunk.created = unixNow();
   bool delivered = false;
-  // With echo the prompt leads the first chunk's text.
-  std::string text = echoes(request) ? generation->raw_prompt : std::string();
   std::size_t offset = charsIn(text);  // text_offset of the next token
   std::vector<engine::TokenLogprob> logprobs;
 
@@ -870,7 +862,7 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
     co_return co_await sink.onChunk(chunk);
   };
   Status status =
-      co_await generate(request.model, std::move(*generation), ctx,
+      co_await generate(request.model, std::move(generation), ctx,
                         [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
                           for (EngineEvent& e : events) {
                             if (e.kind == EngineEvent::Kind::kToken) {
@@ -897,21 +889,17 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
 
 asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     const api::CompletionRequest& request, CallContext& ctx) {
-  auto generation = toGeneration(request, name());
-  if (!generation) co_return fail(std::move(generation.error()));
-  auto prompts = promptsOf(request, name());
-  if (!prompts) co_return fail(std::move(prompts.error()));
-  const bool with_logprobs = generation->logprobs >= 0;
-  const bool echo = echoes(request);
-  const auto* n_field = request.extra.if_contains("n");
-  const std::size_t n =
-      n_field != nullptr && n_field->is_int64() ? static_cast<std::size_t>(n_field->as_int64()) : 1;
+  auto job = toCompletionJob(request, name());
+  if (!job) co_return fail(std::move(job.error()));
+  const std::size_t n = job->n;
+  const bool with_logprobs = job->generation.logprobs >= 0;
 
   // Every prompt n times, side by side (OpenAI's order: the first prompt's choices first).
   std::vector<engine::GenerationRequest> requests;
-  for (const std::string& prompt : *prompts) {
-    generation->raw_prompt = prompt;
-    for (auto& g : copies(*generation, static_cast<int>(n))) requests.push_back(std::move(g));
+  requests.reserve(job->prompts.size() * n);
+  for (const std::string& prompt : job->prompts) {
+    job->generation.raw_prompt = prompt;
+    for (auto& g : copies(job->generation, static_cast<int>(n))) requests.push_back(std::move(g));
   }
   auto wholes = co_await generateAll(request.model, std::move(requests), ctx);
   if (!wholes) co_return fail(std::move(wholes.error()));
@@ -925,7 +913,7 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     Whole& whole = (*wholes)[i];
     api::CompletionChoice choice;
     choice.index = static_cast<int>(i);
-    std::string text = echo ? (*prompts)[i / n] : std::string();
+    std::string text = job->echo ? job->prompts[i / n] : std::string();
     if (with_logprobs) {
       std::size_t offset = charsIn(text);
       choice.logprobs = completionLogprobs(whole.logprobs, offset);

@@ -43,8 +43,16 @@ class LocalProvider final : public Provider {
   // Translation of OpenAI-shaped requests into the engine's (exposed for tests).
   static Result<engine::GenerationRequest> toGeneration(const api::ChatRequest& request,
                                                         const std::string& provider);
-  static Result<engine::GenerationRequest> toGeneration(const api::CompletionRequest& request,
-                                                        const std::string& provider);
+  // A legacy completion: one generation for each of `prompts` times `n` (raw_prompt left empty),
+  // the prompt before each text with `echo`.
+  struct CompletionJob {
+    engine::GenerationRequest generation;
+    std::vector<std::string> prompts;
+    std::size_t n = 1;
+    bool echo = false;
+  };
+  static Result<CompletionJob> toCompletionJob(const api::CompletionRequest& request,
+                                               const std::string& provider);
 
  private:
   LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry);
