@@ -349,51 +349,47 @@ asio::awaitable<Status> ResponseWriter::finish() {
   co_return co_await writeOut();
 }
 
-asio::awaitable<Status> ResponseWriter::clientGone() {
-  // A read on an idle request/response connection returns only when the client closes or
-  // pipelines the next request. Keep pipelined bytes for the next parse and stop watching.
-  for (;;) {
-    auto space = buffer_.prepare(4096);
-    auto [ec, n] = co_await stream_.socket().async_read_some(space, kUseTuple);
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return Status(ErrorCode::kCancelled, "");
-      keep_alive_ = false;
-      co_return Status(ErrorCode::kCancelled, "client disconnected");
-    }
-    buffer_.commit(n);
-    if (n > 0) break;
-  }
-  asio::steady_timer forever(stream_.get_executor(), asio::steady_timer::time_point::max());
-  co_await forever.async_wait(kUseTuple);
-  co_return Status(ErrorCode::kCancelled, "");
-}
-
 void ResponseWriter::startWatch() {
   ClientWatch& watch = **watch_;
-  watch.active = true;
   watch.gone = false;
-  const unsigned generation = ++watch.generation;
-  // A peeking receive rather than async_wait(wait_read): the reactor tries it at once (one
-  // recv that finds nothing) and then waits on the socket's existing registration, where a
-  // readiness wait re-arms the descriptor with epoll_ctl on every request.
-  stream_.socket().async_receive(
-      asio::buffer(&watch.peeked, 1), tcp::socket::message_peek,
-      [watch = *watch_, generation](const boost::system::error_code& ec, std::size_t n) {
-        // The work finished first (the peek was cancelled for it), or this is a stale peek.
-        if (!watch->active || watch->generation != generation) return;
-        watch->active = false;
-        if (!ec && n > 0) return;  // a pipelined request: left for the next parse; stop watching
-        watch->gone = true;        // end of stream or a broken connection
-        watch->cancel.emit(asio::cancellation_type::terminal);
+  if (watch.done) {
+    // It completed during an earlier stage of this request: pipelined bytes (nothing left to
+    // watch), or the end of the stream.
+    watch.gone = watch.ec || watch.bytes == 0;
+    return;
+  }
+  watch.active = true;
+  if (watch.reading) return;
+  // Bytes of a pipelined request already buffered: the client is there, and the next parse
+  // starts from them (no read-ahead; the work runs unwatched, as after any pipelined byte).
+  const std::size_t size = buffer_.size() == 0 ? beast::read_size(buffer_, 65536) : 0;
+  if (size == 0) {
+    watch.active = false;
+    return;
+  }
+  watch.reading = true;
+  stream_.socket().async_read_some(
+      buffer_.prepare(size), [watch = *watch_](const boost::system::error_code& ec, std::size_t n) {
+        watch->reading = false;
+        watch->done = true;
+        watch->ec = ec;
+        watch->bytes = n;
+        if (watch->active) {
+          watch->active = false;
+          // End of stream or a broken connection cancels the work; a pipelined request is
+          // left for the next parse.
+          if (ec || n == 0) {
+            watch->gone = true;
+            watch->cancel.emit(asio::cancellation_type::terminal);
+          }
+        }
+        if (watch->waiter) {
+          // (swap, not a move: Boost 1.81's move assignment wraps the handler in itself)
+          asio::any_completion_handler<void()> waiter;
+          waiter.swap(watch->waiter);
+          std::move(waiter)();
+        }
       });
-}
-
-void ResponseWriter::stopWatch() {
-  ClientWatch& watch = **watch_;
-  if (!watch.active) return;
-  watch.active = false;
-  boost::system::error_code ignored;
-  stream_.socket().cancel(ignored);  // the peek is the socket's only pending operation
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +411,9 @@ struct Server::Worker {
   std::unique_ptr<HttpClient> client;
   // Connections waiting for their next request; closed at once on shutdown. Touched only on
   // this worker's thread.
-  std::list<beast::tcp_stream*> idle;
+  // With each, its watch: one waiting on its read-ahead is a suspended coroutine held by the
+  // watch itself, which shutdown must release (see Server::shutdown).
+  std::list<std::pair<beast::tcp_stream*, ClientWatch*>> idle;
 };
 
 Server::Server(const ServerOptions& options, Handler handler)
@@ -570,11 +568,27 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     deadline->expiresAfter(first ? options_.header_timeout : options_.idle_timeout);
     first = false;
 
-    worker.idle.push_front(&stream);
+    worker.idle.emplace_front(&stream, watch.get());
     auto idle_it = worker.idle.begin();
+    // The last request's read-ahead (see ClientWatch) is this request's first read.
+    boost::system::error_code read_ec;
+    if (watch->reading) {
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [&watch](asio::any_completion_handler<void()> handler) { handler.swap(watch->waiter); },
+          asio::use_awaitable);
+    }
+    if (watch->done) {
+      watch->done = false;
+      buffer.commit(watch->bytes);
+      if (watch->ec == asio::error::eof) {
+        read_ec = bhttp::error::end_of_stream;
+      } else {
+        read_ec = watch->ec;
+      }
+    }
     // From the socket itself: the read deadline is our own (Deadline), so tcp_stream's timeout
     // layer would only add work to every read.
-    const boost::system::error_code read_ec = co_await readRequest(stream.socket(), buffer, parser);
+    if (!read_ec) read_ec = co_await readRequest(stream.socket(), buffer, parser);
     worker.idle.erase(idle_it);
 
     if (read_ec) {
@@ -645,7 +659,7 @@ std::size_t Server::shutdown(std::chrono::milliseconds timeout) {
     asio::post(worker->io, [w = worker.get()] {
       boost::system::error_code ignored;
       w->acceptor.close(ignored);
-      for (auto* stream : w->idle) stream->socket().cancel(ignored);
+      for (auto& connection : w->idle) connection.first->socket().cancel(ignored);
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -656,6 +670,14 @@ std::size_t Server::shutdown(std::chrono::milliseconds timeout) {
   for (auto& worker : workers_) worker->io.stop();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
+  }
+  // A connection still waiting for its next request on a read-ahead (the cancel above came too
+  // late for it) is a coroutine held only by its own watch: released, it posts its unwinding
+  // to its stopped context, which destroys it below with the rest.
+  for (auto& worker : workers_) {
+    for (auto& connection : worker->idle) {
+      connection.second->waiter = nullptr;
+    }
   }
   // Requests abandoned past the timeout end here, while the upstream clients and the handler's
   // state they refer to are still alive.

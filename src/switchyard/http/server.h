@@ -10,6 +10,8 @@
 // timeout (slow clients are cut off), a connection cap (503). Graceful shutdown: stop
 // accepting, close idle keep-alive connections, let in-flight requests finish up to a deadline.
 
+#include <atomic>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,8 +20,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -60,17 +60,28 @@ struct WriteBuffers {
   std::string chunk;  // the payload of the next chunk of a streamed body
 };
 
-// A connection's client-disconnect watch (see ResponseWriter::unlessClientGone). The
-// connection's coroutine is spawned bound to `cancel`, so emitting it cancels whatever the
-// coroutine is waiting for at that moment — the upstream work — without a coroutine of its own
-// per request. Shared by the coroutine, its completion handler (the signal must outlive the
-// coroutine) and a pending peek.
+// A connection's client-disconnect watch (see ResponseWriter::unlessClientGone) and its
+// read-ahead. The connection's coroutine is spawned bound to `cancel`, so emitting it cancels
+// whatever the coroutine is waiting for at that moment — the upstream work — without a
+// coroutine of its own per request.
+//
+// The watch is a receive into the connection's buffer, started with the request's work and
+// left pending across the response: it completes when the client closes its side (the work
+// is cancelled), when the connection breaks, or when the next request arrives — and then it
+// is that request's first read. One receive per request serves both, where a peek for the
+// watch and a second receive for the next request would each cost a system call that
+// usually finds nothing. Shared by the coroutine and the pending receive's handler.
 struct ClientWatch {
   boost::asio::cancellation_signal cancel;
-  unsigned generation = 0;  // which unlessClientGone the pending peek belongs to
-  bool active = false;      // a peek is pending for the current generation
-  bool gone = false;        // the client went away during the current generation
-  char peeked = 0;
+  bool active = false;   // the current work is watched: an end of stream cancels it
+  bool gone = false;     // the client went away while the work was watched
+  bool reading = false;  // the receive is pending
+  bool done = false;     // it completed; the result below is not taken yet
+  boost::system::error_code ec;
+  std::size_t bytes = 0;
+  // The connection's coroutine, waiting for the pending receive to bring its next request;
+  // resumed in place by the receive's handler (no trip through the scheduler's queue).
+  boost::asio::any_completion_handler<void()> waiter;
 };
 
 // How a handler answers. Either send() once, or startStream() + write()* + finish().
@@ -106,17 +117,11 @@ class ResponseWriter {
   // Flushes what is pending together with the end of the body.
   boost::asio::awaitable<Status> finish();
 
-  // Completes (with kCancelled) when the client closes its side or the connection breaks.
-  // Meant to race against upstream work: `co_await (work() || writer.clientGone())`. Bytes a
-  // pipelining client sends meanwhile are kept for the next request.
-  boost::asio::awaitable<Status> clientGone();
-
-  // The same race at a fraction of the cost: runs `work` in the connection's own coroutine
-  // and cancels it (terminal cancellation of the operation it awaits) when the client closes
-  // its side or the connection breaks. Index 0 holds the work's result; index 1 (kCancelled)
-  // says the client went away first (whatever the work ended with, an exception included).
-  // No bytes are read from the client: pipelined requests stay in the socket, and watching
-  // stops once any arrive.
+  // Runs `work` in the connection's own coroutine and cancels it (terminal cancellation of
+  // the operation it awaits) when the client closes its side or the connection breaks. Index
+  // 0 holds the work's result; index 1 (kCancelled) says the client went away first (whatever
+  // the work ended with, an exception included). Bytes a pipelining client sends meanwhile are
+  // kept for the next request, and watching stops once any arrive.
   template <typename T>
   boost::asio::awaitable<std::variant<T, Status>> unlessClientGone(boost::asio::awaitable<T> work);
 
@@ -132,10 +137,10 @@ class ResponseWriter {
   }
 
  private:
-  // Waits (peeking, never reading) for the socket to turn readable; on end of stream or an
-  // error, marks the watch gone and emits its cancellation.
+  // Starts the read-ahead unless it is pending or done (see ClientWatch); marks the watch
+  // gone at once when it already saw the end of the stream.
   void startWatch();
-  void stopWatch();
+  void stopWatch() { (*watch_)->active = false; }
 
   void appendHead(unsigned status, std::string_view content_type, const Headers& headers,
                   bool stream, std::size_t content_length);
@@ -168,18 +173,20 @@ boost::asio::awaitable<std::variant<T, Status>> ResponseWriter::unlessClientGone
     co_return std::variant<T, Status>(std::in_place_index<0>, co_await std::move(work));
   }
   const ClientWatch& watch = **watch_;
-  startWatch();
+  startWatch();  // the client may be known gone already: then the work does not run
   struct Stop {
     ResponseWriter& writer;
     ~Stop() { writer.stopWatch(); }
   } stop{*this};
   std::exception_ptr error;
-  try {
-    std::variant<T, Status> result(std::in_place_index<0>, co_await std::move(work));
-    stopWatch();
-    if (!watch.gone) co_return std::move(result);
-  } catch (...) {
-    error = std::current_exception();
+  if (!watch.gone) {
+    try {
+      std::variant<T, Status> result(std::in_place_index<0>, co_await std::move(work));
+      stopWatch();
+      if (!watch.gone) co_return std::move(result);
+    } catch (...) {
+      error = std::current_exception();
+    }
   }
   stopWatch();
   if (watch.gone) {

@@ -1,6 +1,7 @@
 #include "switchyard/http/server.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -39,7 +40,10 @@ class RawClient {
     }
     return out;
   }
+  // Within 10 s (a server that keeps the connection fails the test instead of hanging it).
   bool closedByPeer() {
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) return false;
     char c;
     boost::system::error_code ec;
     socket_.read_some(asio::buffer(&c, 1), ec);
@@ -163,6 +167,47 @@ TEST_F(ServerTest, PipelinedRequestNeitherCancelsTheWorkNorIsLost) {
   EXPECT_LT(res.find("worked:a"), res.find("worked:b")) << res;
   EXPECT_EQ(client_gone_.load(), 0);
   EXPECT_EQ(handled_.load(), 2);
+}
+
+// A watched request leaves a receive pending (ClientWatch's read-ahead) that becomes the next
+// request's first read: requests that come later on the same connection, watched or not, are
+// each answered, and none of them counts as a client that left.
+TEST_F(ServerTest, WatchedRequestsKeepTheConnectionAlive) {
+  startServer();
+  RawClient c(server_->port());
+  for (int i = 0; i < 3; ++i) {
+    const std::string body(1, static_cast<char>('a' + i));
+    c.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n" + body);
+    const std::string res = c.receive("worked:" + body);
+    EXPECT_NE(res.find("POST worked:" + body), std::string::npos) << res;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next one comes later
+  }
+  c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_NE(c.receive("echo:hi").find("echo:hi"), std::string::npos);
+  EXPECT_EQ(handled_.load(), 4);
+  EXPECT_EQ(client_gone_.load(), 0);
+}
+
+// After a watched request the connection waits for the next one on the pending read-ahead:
+// the idle timeout still closes it, and a client that closes it is not a cancelled request.
+TEST_F(ServerTest, IdleTimeoutClosesAConnectionAfterAWatchedRequest) {
+  ServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(200);
+  startServer(options);
+  RawClient c(server_->port());
+  c.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+  EXPECT_NE(c.receive("worked:a").find("POST worked:a"), std::string::npos);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+
+  RawClient d(server_->port());
+  d.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nb");
+  EXPECT_NE(d.receive("worked:b").find("POST worked:b"), std::string::npos);
+  d.close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(client_gone_.load(), 0);
+  EXPECT_EQ(server_->connections(), 0u);
 }
 
 TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
@@ -349,16 +394,39 @@ TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
   c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
   while (server_->inFlight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   RawClient idle(server_->port());  // an idle keep-alive connection is closed at once
+  // So is one waiting for its next request on a watched request's read-ahead.
+  RawClient served(server_->port());
+  served.send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+  EXPECT_NE(served.receive("worked:a").find("POST worked:a"), std::string::npos);
   auto done = std::async(std::launch::async,
                          [&] { return server_->shutdown(std::chrono::milliseconds(5000)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(server_->draining());
   EXPECT_TRUE(idle.closedByPeer());
+  EXPECT_TRUE(served.closedByPeer());
   release_.store(true);
   EXPECT_EQ(done.get(), 0u);  // nothing abandoned
   std::string res = c.receive();
   EXPECT_NE(res.find("slow done"), std::string::npos) << res;
   EXPECT_NE(res.find("Connection: close"), std::string::npos) << res;
+}
+
+// Connections waiting for their next request on a watched request's read-ahead, stopped at
+// once: the shutdown may stop the workers before its cancel reached them, and each suspended
+// coroutine (held by its own watch) must still be released (the ASan build's leak check).
+TEST_F(ServerTest, ShutdownReleasesConnectionsWaitingOnTheirReadAhead) {
+  startServer();
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<RawClient>(server_->port()));
+    clients.back()->send("POST /watched HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\na");
+  }
+  for (auto& c : clients)
+    EXPECT_NE(c->receive("worked:a").find("POST worked:a"), std::string::npos);
+  // (The answer leaves before the request is counted done.)
+  while (server_->inFlight() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(server_->shutdown(std::chrono::milliseconds(0)), 0u);
+  for (auto& c : clients) EXPECT_TRUE(c->closedByPeer());
 }
 
 }  // namespace
