@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -24,8 +25,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
-
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -36,6 +35,7 @@
 #include <unordered_map>
 
 #include "switchyard/core/version.h"
+#include "switchyard/http/deadline.h"
 
 namespace switchyard::http {
 
@@ -154,12 +154,27 @@ class Parser final : public bhttp::basic_parser<false> {
 class Connection {
  public:
   Connection(const asio::any_io_executor& executor, std::string key)
-      : key_(std::move(key)), plain_(std::in_place, executor) {}
+      : key_(std::move(key)), plain_(std::in_place, executor) {
+    deadline_ = std::make_shared<Deadline>(executor, tcp().socket());
+  }
   Connection(const asio::any_io_executor& executor, ssl::context& tls, std::string key)
-      : key_(std::move(key)), tls_(std::in_place, executor, tls) {}
+      : key_(std::move(key)), tls_(std::in_place, executor, tls) {
+    deadline_ = std::make_shared<Deadline>(executor, tcp().socket());
+  }
+  ~Connection() { deadline_->stop(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
   beast::ssl_stream<beast::tcp_stream>* tls() { return tls_ ? &*tls_ : nullptr; }
+  // The deadline of writes and reads once connected (tcp_stream's own timeout covers only the
+  // connect and the TLS handshake): moved on every request and read without a timer update.
+  Deadline& deadline() { return *deadline_; }
+  // An operation's error, with a cancellation by the deadline reported as the timeout it is.
+  boost::system::error_code timedOut(boost::system::error_code ec) const {
+    if (ec == asio::error::operation_aborted && deadline_->expired()) return beast::error::timeout;
+    return ec;
+  }
 
   // Calls `f` with the concrete stream; both calls must return the same type (an awaitable).
   template <class F>
@@ -193,6 +208,7 @@ class Connection {
   std::string key_;  // Origin key: "https://host:port"
   std::optional<beast::tcp_stream> plain_;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  std::shared_ptr<Deadline> deadline_;
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;
@@ -237,7 +253,7 @@ class Pool {
     // Bytes beyond the response mean the framing went wrong somewhere: do not reuse.
     if (options_.max_idle_per_origin == 0 || conn->buffer.size() != 0) return;
     const auto now = Clock::now();
-    conn->tcp().expires_never();
+    conn->deadline().expiresNever();
     conn->idle_since = now;
     auto it = idle_.find(std::string_view(conn->key()));
     if (it == idle_.end()) it = idle_.try_emplace(conn->key()).first;
@@ -490,10 +506,11 @@ beast::error_code parseBuffered(Connection& conn, Parser& parser) {
 // handed to the parser: it ends a close-delimited body, and is partial_message otherwise.
 asio::awaitable<beast::error_code> fill(Connection& conn, Parser& parser,
                                         std::chrono::milliseconds idle) {
-  conn.tcp().expires_after(idle);
-  auto [ec, n] = co_await conn.visit(
+  conn.deadline().expiresAfter(idle);
+  auto [rec, n] = co_await conn.visit(
       [&](auto& s) { return s.async_read_some(conn.buffer.prepare(kReadSize), kUseTuple); });
   conn.buffer.commit(n);
+  const beast::error_code ec = conn.timedOut(rec);
   // Many TLS servers close without close_notify; that is only fine where EOF ends the body.
   if (ec == asio::error::eof || (ec == ssl::error::stream_truncated && parser.need_eof())) {
     beast::error_code eof_ec;
@@ -670,6 +687,7 @@ asio::awaitable<Result<ConnectionPtr>> Client::connect(const Origin& origin,
       co_return fail(std::move(status));
     }
   }
+  tcp.expires_never();  // from here on the connection's Deadline times its operations
   co_return conn;
 }
 
@@ -695,7 +713,7 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
 
     Stage stage = Stage::kWrite;
     beast::tcp_stream& tcp = conn->tcp();
-    tcp.expires_after(timeouts.first_byte);
+    conn->deadline().expiresAfter(timeouts.first_byte);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(conn->head),
                                                     asio::buffer(request.body)};
     // Plain TCP: one non-blocking send usually takes the whole request, with no suspension;
@@ -715,7 +733,7 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
       auto [aec, an] =
           co_await conn->visit([&](auto& s) { return asio::async_write(s, rest, kUseTuple); });
       (void)an;
-      ec = aec;
+      ec = conn->timedOut(aec);
     }
     if (!ec) {
       stage = Stage::kReadHeader;
@@ -723,7 +741,7 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
         auto [rec, n] = co_await conn->visit(
             [&](auto& s) { return bhttp::async_read_header(s, conn->buffer, *parser, kUseTuple); });
         (void)n;
-        ec = rec;
+        ec = conn->timedOut(rec);
         if (ec) break;
         const unsigned status = parser->status();
         if (status < 100 || status >= 200 || status == 101) break;

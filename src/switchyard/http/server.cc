@@ -1,5 +1,9 @@
 #include "switchyard/http/server.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,11 +21,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <list>
@@ -31,6 +30,7 @@
 #include "switchyard/core/check.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/thread.h"
+#include "switchyard/http/deadline.h"
 
 namespace switchyard::http {
 
@@ -132,53 +132,6 @@ Status writeError(const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Status(ErrorCode::kCancelled, "client write timed out");
   return Status(ErrorCode::kCancelled, "client connection lost: " + ec.message());
 }
-
-// A connection's read deadline, enforced by one timer that is re-armed only when it fires or
-// the deadline moves earlier. Keep-alive requests push the deadline later, which then costs a
-// store instead of a timer update (and a timerfd_settime) per request. On expiry it cancels the
-// socket's pending operations. Lives in a shared_ptr held by its pending wait.
-class Deadline : public std::enable_shared_from_this<Deadline> {
- public:
-  using Clock = std::chrono::steady_clock;
-
-  Deadline(const asio::any_io_executor& executor, tcp::socket& socket)
-      : timer_(executor), socket_(&socket) {}
-
-  void expiresAfter(std::chrono::milliseconds timeout) {
-    deadline_ = Clock::now() + timeout;
-    if (deadline_ < armed_) arm(deadline_);
-  }
-  void expiresNever() { deadline_ = Clock::time_point::max(); }
-  // The connection is closing: forget the socket, drop the pending wait.
-  void stop() {
-    socket_ = nullptr;
-    timer_.cancel();
-  }
-
- private:
-  void arm(Clock::time_point at) {
-    armed_ = at;
-    timer_.expires_at(at);
-    timer_.async_wait(
-        [self = shared_from_this()](const boost::system::error_code& ec) { self->onTimer(ec); });
-  }
-  void onTimer(const boost::system::error_code& ec) {
-    if (ec || socket_ == nullptr) return;  // re-armed or stopped
-    armed_ = Clock::time_point::max();
-    if (deadline_ == Clock::time_point::max()) return;  // nothing to watch until the next read
-    if (Clock::now() < deadline_) {
-      arm(deadline_);
-      return;
-    }
-    boost::system::error_code ignored;
-    socket_->cancel(ignored);
-  }
-
-  asio::steady_timer timer_;
-  tcp::socket* socket_;
-  Clock::time_point deadline_ = Clock::time_point::max();
-  Clock::time_point armed_ = Clock::time_point::max();
-};
 
 }  // namespace
 
