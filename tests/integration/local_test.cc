@@ -286,6 +286,75 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
   ASSERT_EQ(echoed.status, 200u) << echoed.body;
   EXPECT_EQ(echoed.json().at("choices").at(0).at("text").as_string(), prompt + text);
 
+  // echo with logprobs (what evaluation harnesses send to score a continuation): the prompt's
+  // tokens lead, the first without a number, offsets running over the prompt and on into the
+  // generated tokens, which are the same as without echo.
+  Reply scored = c.post("/v1/completions",
+                        R"({"model":"tiny","prompt":")" + prompt +
+                            R"(","max_tokens":6,"ignore_eos":true,"temperature":0,"echo":true,)"
+                            R"("logprobs":3})");
+  ASSERT_EQ(scored.status, 200u) << scored.body;
+  const json::value scored_body = scored.json();
+  const auto& scored_choice = scored_body.at("choices").at(0);
+  EXPECT_EQ(scored_choice.at("text").as_string(), prompt + text);
+  const auto& slp = scored_choice.at("logprobs");
+  const auto& stokens = slp.at("tokens").as_array();
+  const std::size_t n_prompt =
+      static_cast<std::size_t>(scored_body.at("usage").at("prompt_tokens").as_int64());
+  ASSERT_EQ(stokens.size(), n_prompt + 6) << scored.body;
+  std::string scored_text;
+  for (const auto& t : stokens) scored_text += t.as_string();
+  EXPECT_EQ(scored_text, prompt + text);
+  const auto& slogprobs = slp.at("token_logprobs").as_array();
+  const auto& stops = slp.at("top_logprobs").as_array();
+  const auto& soffsets = slp.at("text_offset").as_array();
+  EXPECT_TRUE(slogprobs.at(0).is_null());
+  EXPECT_TRUE(stops.at(0).is_null());
+  std::int64_t at = 0;
+  for (std::size_t i = 0; i < stokens.size(); ++i) {
+    EXPECT_EQ(soffsets.at(i).as_int64(), at) << i;
+    for (char ch : stokens.at(i).as_string()) {  // characters: UTF-8 lead bytes
+      if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++at;
+    }
+    if (i == 0) continue;
+    EXPECT_LE(slogprobs.at(i).as_double(), 0.0) << i;
+    EXPECT_EQ(stops.at(i).as_object().size(), 3u) << i;
+  }
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(stokens.at(n_prompt + i), tokens.at(i));
+    EXPECT_NEAR(slogprobs.at(n_prompt + i).as_double(), lp.at("token_logprobs").at(i).as_double(),
+                1e-3);
+  }
+  // max_tokens 0 only scores the prompt (without echo and logprobs it is a 400).
+  Reply prompt_only =
+      c.post("/v1/completions", R"({"model":"tiny","prompt":")" + prompt +
+                                    R"(","max_tokens":0,"echo":true,"logprobs":0})");
+  ASSERT_EQ(prompt_only.status, 200u) << prompt_only.body;
+  const json::value prompt_only_body = prompt_only.json();
+  EXPECT_EQ(prompt_only_body.at("choices").at(0).at("text").as_string(), prompt);
+  EXPECT_EQ(prompt_only_body.at("choices").at(0).at("logprobs").at("tokens").as_array().size(),
+            n_prompt);
+  EXPECT_EQ(prompt_only_body.at("usage").at("completion_tokens").as_int64(), 0);
+  Reply zero =
+      c.post("/v1/completions", R"({"model":"tiny","prompt":")" + prompt + R"(","max_tokens":0})");
+  EXPECT_EQ(zero.status, 400u) << zero.body;
+
+  // Streamed, the prompt's entries come in the first chunk, then the same as above.
+  Reply scored_stream =
+      c.post("/v1/completions",
+             R"({"model":"tiny","prompt":")" + prompt +
+                 R"(","max_tokens":6,"ignore_eos":true,"temperature":0,"echo":true,"logprobs":3,)"
+                 R"("stream":true})");
+  ASSERT_EQ(scored_stream.status, 200u) << scored_stream.body;
+  json::array streamed_tokens;
+  for (const auto& e : sseData(scored_stream.body)) {
+    for (const auto& ch : e.at("choices").as_array()) {
+      if (ch.at("logprobs").is_null()) continue;
+      for (const auto& t : ch.at("logprobs").at("tokens").as_array()) streamed_tokens.push_back(t);
+    }
+  }
+  EXPECT_EQ(streamed_tokens, stokens);
+
   // Streamed: the chunks' tokens are the whole answer's, offsets running on.
   Reply streamed = c.post(
       "/v1/completions",
@@ -343,7 +412,6 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
            {R"("prompt":["a","b"],"stream":true)", "prompt"},
            {R"("best_of":3)", "best_of"},
            {R"("suffix":" The end.")", "suffix"},
-           {R"("echo":true,"logprobs":1)", "logprobs"},
            {R"("logprobs":21)", "logprobs"},
            {R"("top_k":"many")", "top_k"},
            {R"("frequency_penalty":5)", "frequency_penalty"}}) {

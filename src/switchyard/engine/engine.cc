@@ -17,6 +17,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -68,6 +69,9 @@ constexpr std::size_t kMinSharedPrefixWait = 16;
 // Tokens per embedding decode when several inputs share one (each token costs an n_vocab-wide
 // output row in llama.cpp's embedding mode).
 constexpr std::size_t kEmbeddingBatchTokens = 512;
+// Prompt tokens per step of a request that asks for the prompt's logprobs: each has a logits
+// row (n_vocab floats, 39 MB for 64 of them at a 152k vocabulary).
+constexpr std::size_t kPromptLogprobsChunk = 64;
 
 double msBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -128,6 +132,8 @@ struct Request {
   int logprobs = -1;
   std::deque<std::pair<TokenLogprob, std::size_t>> logprobs_held;
   std::vector<TokenLogprob> logprobs_ready;
+  bool prompt_logprobs = false;
+  std::vector<TokenLogprob> prompt_logprobs_ready;  // go with the next event delivered
   std::size_t bytes_fed = 0;
   std::size_t bytes_released = 0;
   Usage usage;
@@ -146,6 +152,7 @@ struct Slot {
   bool generating = false;              // prompt done; one token per step
   llama_token next_token = 0;           // sampled, not yet decoded
   int logits_index = -1;                // in the current batch
+  int prompt_logits_index = -1;         // prompt logprobs: the chunk's first token in the batch
   int pending = 0;                      // tokens of this slot in the current batch
   Clock::time_point last_used{};
   std::uint64_t admitted_order = 0;
@@ -321,6 +328,8 @@ class Engine::Impl {
   bool saveToHost(Slot& slot);
   void sampleAll(std::span<Slot* const> slots);
   void handleToken(Slot& slot, llama_token token);
+  // Prompt logprobs of the chunk just decoded for `slot`, from prompt position `start`.
+  void promptLogprobs(Slot& slot, std::size_t start);
   void finish(Slot& slot, FinishReason reason);
   void failSlot(Slot& slot, Status error);
   void runEmbeddings(EmbeddingJob& job);
@@ -775,9 +784,11 @@ Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request
     return fail(ErrorCode::kUnprocessable,
                 "model " + options_.model_path + " does not generate text");
   }
-  if (request.max_tokens == 0) {
-    return fail(
-        Status(ErrorCode::kInvalidArgument, "max_tokens must be positive").withParam("max_tokens"));
+  // 0 scores the prompt and generates nothing (echo with logprobs and max_tokens 0).
+  if (request.max_tokens == 0 && !request.prompt_logprobs) {
+    return fail(Status(ErrorCode::kInvalidArgument,
+                       "max_tokens must be positive (0 only scores a prompt: echo with logprobs)")
+                    .withParam("max_tokens"));
   }
   auto lora = adapterKey(request);
   if (!lora) return fail(lora.error());
@@ -809,6 +820,7 @@ Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request
   req->sampler = std::move(*sampler);
   req->grammar = !rendered->grammar.empty();
   req->logprobs = std::min(request.logprobs, kMaxTopLogprobs);
+  req->prompt_logprobs = request.prompt_logprobs;
   // Repetition penalties see the prompt, as in llama-server (the grammar does not).
   for (llama_token t : req->prompt) common_sampler_accept(req->sampler.get(), t, false);
 
@@ -1219,9 +1231,10 @@ void Engine::Impl::evictIdle(Slot& slot) {
 void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   llama_memory_t mem = llama_get_memory(ctx_.get());
   const TokenSeq& prompt = req->prompt;
-  std::size_t keep = slot.reusablePrefix(prompt, req->lora);
+  // Prompt logprobs need every prompt position's logits: nothing cached is reused.
+  std::size_t keep = req->prompt_logprobs ? 0 : slot.reusablePrefix(prompt, req->lora);
 
-  if (host_cache_ && host_cache_->size() > 0) {
+  if (host_cache_ && host_cache_->size() > 0 && !req->prompt_logprobs) {
     const auto match = host_cache_->findBest(prompt, req->lora);
     if (match.prefix > keep && match.prefix >= options_.min_cached_prefix) {
       if (keep < slot.cache.size()) saveToHost(slot);
@@ -1264,7 +1277,7 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   slot.req = std::move(req);
   slot.generating = false;
   slot.admitted_order = ++admitted_counter_;
-  if (share_prefixes_) sharePrefix(slot);
+  if (share_prefixes_ && !slot.req->prompt_logprobs) sharePrefix(slot);
 }
 
 void Engine::Impl::admit() {
@@ -1290,7 +1303,7 @@ void Engine::Impl::admit() {
       // The context must hold what running requests hold and still need, plus this prompt and
       // one token; cells it will share with a running request are counted already.
       std::size_t shared = 0;
-      if (share_prefixes_) {
+      if (share_prefixes_ && !incoming_.front()->prompt_logprobs) {
         for (const auto& s : slots_) {
           if (!s.idle() && s.cache_lora == lora)
             shared = std::max(shared, commonPrefix(s.cache, prompt));
@@ -1403,6 +1416,7 @@ bool Engine::Impl::step() {
   batch.clear();
   for (auto& s : slots_) {
     s.logits_index = -1;
+    s.prompt_logits_index = -1;
     s.pending = 0;
   }
 
@@ -1450,9 +1464,12 @@ bool Engine::Impl::step() {
   for (Slot* s : prefill) {
     const int budget = batch.capacity() - batch.size();
     if (budget <= 0) break;
-    if (share_prefixes_ && sharePrefix(*s)) continue;
+    const bool prompt_logprobs = s->req->prompt_logprobs;
+    if (share_prefixes_ && !prompt_logprobs && sharePrefix(*s)) continue;
     const std::size_t remaining = s->promptRemaining();
     std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(budget));
+    // Every token of such a chunk has a logits row: shorter chunks bound that buffer.
+    if (prompt_logprobs) take = std::min(take, kPromptLogprobsChunk);
     ensureRoom(take + static_cast<std::size_t>(batch.size()));
     const std::size_t free_cells =
         n_ctx - std::min(n_ctx, cellsInUse() + static_cast<std::size_t>(batch.size()));
@@ -1461,9 +1478,10 @@ bool Engine::Impl::step() {
     const std::size_t start = s->cache.size();
     for (std::size_t i = 0; i < take; ++i) {
       const bool last = start + i + 1 == s->req->prompt.size();
-      const int idx =
-          batch.add(s->req->prompt[start + i], static_cast<llama_pos>(start + i), s->seq, last);
+      const int idx = batch.add(s->req->prompt[start + i], static_cast<llama_pos>(start + i),
+                                s->seq, last || prompt_logprobs);
       if (last) s->logits_index = idx;
+      if (prompt_logprobs && i == 0) s->prompt_logits_index = idx;
     }
     s->pending = static_cast<int>(take);
   }
@@ -1522,12 +1540,17 @@ bool Engine::Impl::step() {
       appendDecoded(s, std::span(&s.next_token, 1));
     } else {
       const std::size_t start = s.cache.size();
+      if (s.req->prompt_logprobs) promptLogprobs(s, start);
       appendDecoded(s,
                     std::span(s.req->prompt).subspan(start, static_cast<std::size_t>(s.pending)));
       s.req->prompt_decoded += s.pending;
       if (s.logits_index < 0) continue;  // prompt not finished yet
       s.generating = true;
       s.req->first_token = now;
+      if (s.req->max_tokens == 0) {  // only the prompt's logprobs were asked for
+        finish(s, FinishReason::kLength);
+        continue;
+      }
     }
     to_sample.push_back(&s);
   }
@@ -1614,6 +1637,48 @@ void Engine::Impl::sampleAll(std::span<Slot* const> slots) {
   }
 }
 
+void Engine::Impl::promptLogprobs(Slot& slot, std::size_t start) {
+  Request& req = *slot.req;
+  const TokenSeq& prompt = req.prompt;
+  auto piece = [&](llama_token t) { return common_token_to_piece(vocab_, t, true); };
+  if (start == 0) {
+    req.prompt_logprobs_ready.push_back(
+        TokenLogprob{piece(prompt[0]), std::numeric_limits<float>::quiet_NaN(), {}});
+  }
+  const int n_top = std::max(req.logprobs, 0);
+  // Position p's logits say how likely the token at p + 1 was; the last position's give the
+  // first generated token (sampled as usual). The rows are asked for here, on this thread (see
+  // sampleAll); the log-softmax of each, two passes over the vocabulary, runs on the compute
+  // threads, idle between decodes.
+  std::vector<const float*> rows;
+  for (int i = 0; i < slot.pending; ++i) {
+    if (start + static_cast<std::size_t>(i) + 1 >= prompt.size()) break;
+    const float* row = llama_get_logits_ith(ctx_.get(), slot.prompt_logits_index + i);
+    if (row == nullptr) break;
+    rows.push_back(row);
+  }
+  const auto n_rows = static_cast<std::ptrdiff_t>(rows.size());
+  std::vector<float> logprob(rows.size());
+  std::vector<std::vector<std::pair<llama_token, float>>> top(rows.size());
+  auto score = [&](std::ptrdiff_t i) {
+    logprob[i] = logSoftmaxAt(rows[i], n_vocab_, prompt[start + i + 1], n_top, top[i]);
+  };
+#ifdef _OPENMP
+  const int threads = static_cast<int>(
+      std::clamp<std::ptrdiff_t>(n_rows, 1, static_cast<std::ptrdiff_t>(candidates_.size())));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (std::ptrdiff_t i = 0; i < n_rows; ++i) score(i);
+#else
+  for (std::ptrdiff_t i = 0; i < n_rows; ++i) score(i);
+#endif
+  for (std::ptrdiff_t i = 0; i < n_rows; ++i) {
+    TokenLogprob lp{piece(prompt[start + i + 1]), logprob[i], {}};
+    lp.top.reserve(top[i].size());
+    for (const auto& [id, value] : top[i]) lp.top.emplace_back(piece(id), value);
+    req.prompt_logprobs_ready.push_back(std::move(lp));
+  }
+}
+
 void Engine::Impl::handleToken(Slot& slot, llama_token token) {
   Request& req = *slot.req;
   ++req.usage.completion_tokens;
@@ -1649,6 +1714,7 @@ void Engine::Impl::handleToken(Slot& slot, llama_token token) {
   if (eventHasContent(ev)) {
     ev.usage = req.usage;
     ev.logprobs = std::exchange(req.logprobs_ready, {});
+    ev.prompt_logprobs = std::exchange(req.prompt_logprobs_ready, {});
     deliver(req.on_event, std::move(ev));
   }
   if (out.stopped) {
@@ -1679,8 +1745,11 @@ void Engine::Impl::finish(Slot& slot, FinishReason reason) {
   } else {
     tail.text = std::move(rest);
   }
-  if (reason != FinishReason::kCancelled) tail.logprobs = std::move(req->logprobs_ready);
-  if (eventHasContent(tail) || !tail.logprobs.empty()) {
+  if (reason != FinishReason::kCancelled) {
+    tail.logprobs = std::move(req->logprobs_ready);
+    tail.prompt_logprobs = std::move(req->prompt_logprobs_ready);
+  }
+  if (eventHasContent(tail) || !tail.logprobs.empty() || !tail.prompt_logprobs.empty()) {
     tail.usage = req->usage;
     deliver(req->on_event, std::move(tail));
   }

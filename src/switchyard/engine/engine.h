@@ -135,7 +135,14 @@ struct GenerationRequest {
   // >= 0: report each generated token's log-probability (TokenLogprob) with this many of the
   // most likely tokens at its step (at most kMaxTopLogprobs); < 0: none.
   int logprobs = -1;
-  int max_tokens = -1;  // < 0: until EOS or the context is full
+  // Also report the prompt's own tokens (EngineEvent::prompt_logprobs): each one's
+  // log-probability given the tokens before it, with max(logprobs, 0) alternatives, as the
+  // legacy completions' echo with logprobs does (how evaluation harnesses score answers). The
+  // prompt is then computed whole: no cached prefix is reused, and its chunks are shorter.
+  bool prompt_logprobs = false;
+  // < 0: until EOS or the context is full; 0 (with prompt_logprobs only): the prompt is scored
+  // and nothing generated.
+  int max_tokens = -1;
   std::vector<std::string> stop;
   bool ignore_eos = false;  // benchmarks: generate exactly max_tokens
 
@@ -190,6 +197,9 @@ struct EngineEvent {
   // (kToken, when asked) the tokens whose text this event completes, in order; those of a stop
   // string, whose text is never sent, are left out, and so is the end-of-generation token.
   std::vector<TokenLogprob> logprobs;
+  // (the first event, when GenerationRequest::prompt_logprobs) one per prompt token, in order;
+  // the first token's logprob is NaN (nothing comes before it) and it has no alternatives.
+  std::vector<TokenLogprob> prompt_logprobs;
   FinishReason finish_reason = FinishReason::kNone;  // (kDone)
   Usage usage;                                       // running on kToken, final on kDone
   Timings timings;                                   // (kDone)

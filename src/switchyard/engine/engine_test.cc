@@ -60,6 +60,10 @@ class Collector {
     std::lock_guard lock(mu_);
     return logprobs_;
   }
+  std::vector<TokenLogprob> promptLogprobs() const {
+    std::lock_guard lock(mu_);
+    return prompt_logprobs_;
+  }
   int terminalEvents() const {
     std::lock_guard lock(mu_);
     return terminal_;
@@ -73,6 +77,7 @@ class Collector {
         text_ += ev.text;
         if (!ev.text.empty()) pieces_.push_back(ev.text);
         for (auto& lp : ev.logprobs) logprobs_.push_back(std::move(lp));
+        for (auto& lp : ev.prompt_logprobs) prompt_logprobs_.push_back(std::move(lp));
         for (const auto& d : ev.tool_calls) {
           if (static_cast<std::size_t>(d.index) >= calls_.size()) calls_.resize(d.index + 1);
           auto& call = calls_[static_cast<std::size_t>(d.index)];
@@ -97,6 +102,7 @@ class Collector {
   std::vector<std::string> pieces_;
   std::vector<ToolCall> calls_;
   std::vector<TokenLogprob> logprobs_;
+  std::vector<TokenLogprob> prompt_logprobs_;
   EngineEvent final_;
   bool done_ = false;
   int terminal_ = 0;
@@ -152,6 +158,7 @@ struct Outcome {
   EngineEvent final;
   std::vector<ToolCall> calls;
   std::vector<TokenLogprob> logprobs;
+  std::vector<TokenLogprob> prompt_logprobs;
 };
 Outcome run(Engine& engine, GenerationRequest request) {
   Collector c;
@@ -161,7 +168,7 @@ Outcome run(Engine& engine, GenerationRequest request) {
     return {};
   }
   EXPECT_TRUE(c.wait()) << "request did not finish";
-  return {c.text(), c.pieces(), c.final(), c.toolCalls(), c.logprobs()};
+  return {c.text(), c.pieces(), c.final(), c.toolCalls(), c.logprobs(), c.promptLogprobs()};
 }
 
 std::string longText(int words, const std::string& seed_word) {
@@ -1040,6 +1047,86 @@ TEST(EngineTest, LogprobsFollowTheTextAndAreTheModels) {
   EXPECT_EQ(stopped.text.find(stop), std::string::npos);
   EXPECT_LE(stopped.logprobs.size(), 10u);
   EXPECT_LT(static_cast<int>(stopped.logprobs.size()), stopped.final.usage.completion_tokens);
+}
+
+// Prompt logprobs (echo with logprobs): one entry per prompt token, the first without a number;
+// each is the model's log-probability of that token after the ones before it — the same number
+// the step that generated that token reported — whatever the prompt cache holds.
+TEST(EngineTest, PromptLogprobsAreTheModelsForEachPromptToken) {
+  auto engine = makeEngine(tinyOptions());
+  ASSERT_TRUE(engine);
+  auto hello = engine->tokenize(" hello");
+  ASSERT_TRUE(hello);
+  ASSERT_EQ(hello->size(), 1u);
+  // Steered (logit_bias) to " hello" three times; logprobs are of the raw logits, before bias.
+  GenerationRequest gen = greedyRaw("Say something:", 3);
+  gen.sampling.logit_bias = {{(*hello)[0], 100.0f}};
+  gen.logprobs = 2;
+  auto generated = run(*engine, gen);
+  ASSERT_EQ(generated.text, " hello hello hello");
+  ASSERT_EQ(generated.logprobs.size(), 3u);
+  EXPECT_TRUE(generated.prompt_logprobs.empty());  // not asked
+
+  GenerationRequest scored = greedyRaw("Say something: hello hello hello", 1);
+  scored.logprobs = 2;
+  scored.prompt_logprobs = true;
+  for (int round = 0; round < 2; ++round) {  // the second finds the prompt cached: not used
+    auto out = run(*engine, scored);
+    ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone) << out.final.error.toString();
+    EXPECT_EQ(out.final.usage.cached_tokens, 0);
+    const auto& p = out.prompt_logprobs;
+    ASSERT_EQ(static_cast<int>(p.size()), out.final.usage.prompt_tokens);
+    ASSERT_GE(p.size(), 4u);
+    EXPECT_TRUE(std::isnan(p[0].logprob));
+    EXPECT_TRUE(p[0].top.empty());
+    std::string joined;
+    for (const TokenLogprob& lp : p) joined += lp.token;
+    EXPECT_EQ(joined, "Say something: hello hello hello");
+    for (std::size_t i = 0; i < 3; ++i) {
+      const TokenLogprob& mine = p[p.size() - 3 + i];
+      const TokenLogprob& theirs = generated.logprobs[i];
+      EXPECT_EQ(mine.token, " hello");
+      EXPECT_NEAR(mine.logprob, theirs.logprob, 1e-3) << i;
+      ASSERT_EQ(mine.top.size(), 2u);
+      EXPECT_EQ(mine.top[0].first, theirs.top[0].first) << i;
+      EXPECT_NEAR(mine.top[0].second, theirs.top[0].second, 1e-3) << i;
+    }
+    // And the generated token's own entry, as usual.
+    EXPECT_EQ(out.logprobs.size(), 1u);
+  }
+
+  // max_tokens 0: the prompt is scored, nothing is generated.
+  GenerationRequest only_prompt = scored;
+  only_prompt.max_tokens = 0;
+  only_prompt.ignore_eos = false;
+  auto prompt_only = run(*engine, only_prompt);
+  ASSERT_EQ(prompt_only.final.kind, EngineEvent::Kind::kDone) << prompt_only.final.error.toString();
+  EXPECT_EQ(prompt_only.final.finish_reason, FinishReason::kLength);
+  EXPECT_EQ(prompt_only.final.usage.completion_tokens, 0);
+  EXPECT_TRUE(prompt_only.text.empty());
+  EXPECT_TRUE(prompt_only.logprobs.empty());
+  ASSERT_EQ(static_cast<int>(prompt_only.prompt_logprobs.size()),
+            prompt_only.final.usage.prompt_tokens);
+  EXPECT_NEAR(prompt_only.prompt_logprobs.back().logprob, generated.logprobs.back().logprob, 1e-3);
+
+  // A prompt of several chunks: every token has its entry, in order.
+  const std::string text = longText(60, "w");
+  GenerationRequest long_prompt = greedyRaw(text, 1);
+  long_prompt.logprobs = 0;
+  long_prompt.prompt_logprobs = true;
+  auto out = run(*engine, long_prompt);
+  ASSERT_EQ(out.final.kind, EngineEvent::Kind::kDone);
+  ASSERT_GT(out.final.usage.prompt_tokens, 128);
+  ASSERT_EQ(static_cast<int>(out.prompt_logprobs.size()), out.final.usage.prompt_tokens);
+  std::string joined;
+  for (std::size_t i = 0; i < out.prompt_logprobs.size(); ++i) {
+    joined += out.prompt_logprobs[i].token;
+    if (i > 0) {
+      EXPECT_LE(out.prompt_logprobs[i].logprob, 0.0f);
+      EXPECT_TRUE(out.prompt_logprobs[i].top.empty());
+    }
+  }
+  EXPECT_EQ(joined, text);
 }
 
 TEST(EngineTest, LogitBiasSteersSampling) {

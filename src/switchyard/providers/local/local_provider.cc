@@ -227,19 +227,30 @@ boost::json::value chatLogprobs(const std::vector<engine::TokenLogprob>& tokens)
 }
 
 // The legacy completions' logprobs: parallel arrays, text_offset in characters of the choice's
-// text; `offset` is the first token's, and comes back as the one after the last.
+// text; `offset` is the first token's, and comes back as the one after the last. With echo,
+// `prompt` has the prompt's tokens, which lead (the first one's logprob and alternatives null:
+// nothing comes before it), and `offset` is then where the generated text starts.
 boost::json::value completionLogprobs(const std::vector<engine::TokenLogprob>& tokens,
-                                      std::size_t& offset) {
+                                      std::size_t& offset,
+                                      const std::vector<engine::TokenLogprob>& prompt = {}) {
   boost::json::array texts, logprobs, tops, offsets;
-  for (const engine::TokenLogprob& t : tokens) {
+  std::size_t prompt_offset = 0;
+  auto add = [&](const engine::TokenLogprob& t, std::size_t& at) {
     texts.emplace_back(t.token);
-    logprobs.emplace_back(t.logprob);
-    boost::json::object top;
-    for (const auto& [text, logprob] : t.top) top.emplace(text, logprob);
-    tops.emplace_back(std::move(top));
-    offsets.emplace_back(offset);
-    offset += charsIn(t.token);
-  }
+    if (std::isnan(t.logprob)) {
+      logprobs.emplace_back(nullptr);
+      tops.emplace_back(nullptr);
+    } else {
+      logprobs.emplace_back(t.logprob);
+      boost::json::object top;
+      for (const auto& [text, logprob] : t.top) top.emplace(text, logprob);
+      tops.emplace_back(std::move(top));
+    }
+    offsets.emplace_back(at);
+    at += charsIn(t.token);
+  };
+  for (const engine::TokenLogprob& t : prompt) add(t, prompt_offset);
+  for (const engine::TokenLogprob& t : tokens) add(t, offset);
   return boost::json::object{{"tokens", std::move(texts)},
                              {"token_logprobs", std::move(logprobs)},
                              {"top_logprobs", std::move(tops)},
@@ -423,11 +434,9 @@ Result<LocalProvider::CompletionJob> LocalProvider::toCompletionJob(const api::C
   auto logprobs = extraInteger(x, "logprobs", 0, engine::kMaxTopLogprobs);
   if (!logprobs) return fail(std::move(logprobs.error()));
   if (*logprobs) {
-    if (job.echo) {
-      return fail(
-          unsupported(provider, "echo with logprobs (the prompt's own logprobs)", "logprobs"));
-    }
     g.logprobs = static_cast<int>(**logprobs);
+    // The echoed prompt's tokens come with theirs (how evaluation harnesses score answers).
+    g.prompt_logprobs = job.echo;
   }
   for (auto [key, lo, hi, into] :
        {std::tuple{"frequency_penalty", -2.0, 2.0, &g.sampling.frequency_penalty},
@@ -632,6 +641,8 @@ asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
                             if (e.kind == EngineEvent::Kind::kToken) {
                               mergeInto(whole.merged, e);
                               std::ranges::move(e.logprobs, std::back_inserter(whole.logprobs));
+                              std::ranges::move(e.prompt_logprobs,
+                                                std::back_inserter(whole.prompt_logprobs));
                             } else if (e.kind == EngineEvent::Kind::kError) {
                               co_return std::move(e.error);
                             } else {
@@ -850,11 +861,13 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
   bool delivered = false;
   std::size_t offset = charsIn(text);  // text_offset of the next token
   std::vector<engine::TokenLogprob> logprobs;
+  std::vector<engine::TokenLogprob> prompt_logprobs;  // with echo: the first chunk's
 
   auto send = [&](engine::FinishReason finish) -> asio::awaitable<Status> {
     api::CompletionChoice choice;
-    if (with_logprobs) choice.logprobs = completionLogprobs(logprobs, offset);
+    if (with_logprobs) choice.logprobs = completionLogprobs(logprobs, offset, prompt_logprobs);
     logprobs.clear();
+    prompt_logprobs.clear();
     choice.text = std::exchange(text, {});
     choice.finish_reason = toFinish(finish);
     chunk.choices.assign(1, std::move(choice));
@@ -868,6 +881,8 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
                             if (e.kind == EngineEvent::Kind::kToken) {
                               text += e.text;
                               std::ranges::move(e.logprobs, std::back_inserter(logprobs));
+                              std::ranges::move(e.prompt_logprobs,
+                                                std::back_inserter(prompt_logprobs));
                               continue;
                             }
                             if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
@@ -881,7 +896,8 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
                             }
                             co_return Status::ok();
                           }
-                          if (text.empty() && logprobs.empty()) co_return Status::ok();
+                          if (text.empty() && logprobs.empty() && prompt_logprobs.empty())
+                            co_return Status::ok();
                           co_return co_await send(engine::FinishReason::kNone);
                         });
   co_return StreamOutcome{std::move(status), delivered};
@@ -916,7 +932,7 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
     std::string text = job->echo ? job->prompts[i / n] : std::string();
     if (with_logprobs) {
       std::size_t offset = charsIn(text);
-      choice.logprobs = completionLogprobs(whole.logprobs, offset);
+      choice.logprobs = completionLogprobs(whole.logprobs, offset, whole.prompt_logprobs);
     }
     // Raw prompts have no output parser: every token is content.
     if (whole.merged.content) text += *whole.merged.content;

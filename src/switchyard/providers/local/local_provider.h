@@ -70,6 +70,7 @@ class LocalProvider final : public Provider {
   struct Whole {
     api::ChoiceDelta merged;
     std::vector<engine::TokenLogprob> logprobs;
+    std::vector<engine::TokenLogprob> prompt_logprobs;  // echo with logprobs
     engine::FinishReason finish = engine::FinishReason::kNone;
     engine::Usage usage;
   };
