@@ -45,6 +45,11 @@
 #             dumped. Prints instructions per request; CALLGRIND_KEEP=DIR keeps the dumps
 #             (callgrind_annotate DIR/KIND.out shows where they go). Repeatable on a busy
 #             machine, unlike wall-clock numbers.
+#   MODE=syscalls: the gateway natively under wrk (each KINDS x CONCURRENCY, DURATION after
+#             WARMUP); perf stat counts its system calls (all, and recvfrom / recvmsg /
+#             sendmsg / epoll_wait) and context switches over the run, per request. Stable
+#             where wall-clock numbers are not; perf slows the run, the counts per request
+#             hold. Needs tracepoint access (root here).
 #   MODE=perf: like callgrind, but the gateway runs natively and `perf stat -e instructions`
 #             counts its process (all threads) over PERF_REQUESTS [20000] sequential requests
 #             after PERF_WARMUP [500]; needs hardware counters (not in most VMs).
@@ -92,6 +97,15 @@ if [[ $MODE == perf ]]; then
     exit 1
   fi
   [[ $SWITCHYARD_WORKERS == 0 ]] && SWITCHYARD_WORKERS=1
+  TARGETS=switchyard
+fi
+SYSCALL_EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,sched:sched_switch
+if [[ $MODE == syscalls ]]; then
+  command -v perf >/dev/null || { echo "bench: MODE=syscalls needs perf" >&2; exit 1; }
+  if ! perf stat -x, -e "$SYSCALL_EVENTS" true >/dev/null 2>&1; then
+    echo "bench: MODE=syscalls: perf cannot count syscall tracepoints here (needs root or perf_event_paranoid <= -1)" >&2
+    exit 1
+  fi
   TARGETS=switchyard
 fi
 
@@ -560,6 +574,45 @@ if [[ $MODE == perf ]]; then
     echo
     echo "| kind | requests (200) | instructions | per request |"
     echo "|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+  } | report
+  exit 0
+fi
+
+# ---------------------------------------------------------------- syscalls mode
+if [[ $MODE == syscalls ]]; then
+  [[ -n $SWITCHYARD_PID ]] || { printf '%s\n' "${NOTES[@]}" >&2; exit 1; }
+  ROWS=()
+  for kind in $KINDS; do
+    for c in $CONCURRENCY; do
+      if ! why=$(sanity switchyard "$kind"); then note "switchyard $kind sanity check failed: $why"; exit 1; fi
+      run_wrk switchyard "$kind" "$c" "$WARMUP" >/dev/null
+      perf stat -x, -e "$SYSCALL_EVENTS" -p "$SWITCHYARD_PID" -o "$TMP/syscalls.$kind.$c" &
+      perf_pid=$!
+      sleep 0.3
+      line=$(run_wrk switchyard "$kind" "$c" "$DURATION")
+      kill -INT "$perf_pid"; wait "$perf_pid" || true
+      n=$(field requests "$line"); n=${n:-0}
+      ((n > 0)) || { note "$kind c=$c: wrk gave no requests"; exit 1; }
+      ROWS+=("$(awk -F, -v n="$n" -v kind="$kind" -v c="$c" '
+        $3 != "" { v[$3] = $1 }
+        END {
+          printf "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |", kind, c, n,
+            v["raw_syscalls:sys_enter"] / n, v["syscalls:sys_enter_recvfrom"] / n,
+            v["syscalls:sys_enter_recvmsg"] / n, v["syscalls:sys_enter_sendmsg"] / n,
+            v["syscalls:sys_enter_epoll_wait"] / n, v["sched:sched_switch"] / n
+        }' "$TMP/syscalls.$kind.$c")")
+      note "$kind c=$c: $n requests"
+    done
+  done
+  {
+    echo "## switchyard system calls per request (perf stat, wrk; workers: $SWITCHYARD_WORKERS, 0 = one per core)"
+    echo
+    env_line
+    echo "Binary: $SWITCHYARD_BIN; telemetry $SWITCHYARD_TELEMETRY. All threads of the process (the request log's writer too)."
+    echo
+    echo "| kind | c | requests | syscalls | recvfrom | recvmsg | sendmsg | epoll_wait | context switches |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
   } | report
   exit 0
