@@ -1049,18 +1049,27 @@ TEST(EngineTest, LogprobsFollowTheTextAndAreTheModels) {
   EXPECT_LT(static_cast<int>(stopped.logprobs.size()), stopped.final.usage.completion_tokens);
 }
 
+// Greedy, "Say something:" then " hello" n times: a bias of 100 on that one token makes it the
+// only sensible choice.
+GenerationRequest saysHello(Engine& engine, int n) {
+  GenerationRequest r = greedyRaw("Say something:", n);
+  auto hello = engine.tokenize(" hello");
+  if (!hello || hello->size() != 1) {
+    ADD_FAILURE() << "\" hello\" is not one token";
+    return r;
+  }
+  r.sampling.logit_bias = {{(*hello)[0], 100.0f}};
+  return r;
+}
+
 // Prompt logprobs (echo with logprobs): one entry per prompt token, the first without a number;
 // each is the model's log-probability of that token after the ones before it — the same number
 // the step that generated that token reported — whatever the prompt cache holds.
 TEST(EngineTest, PromptLogprobsAreTheModelsForEachPromptToken) {
   auto engine = makeEngine(tinyOptions());
   ASSERT_TRUE(engine);
-  auto hello = engine->tokenize(" hello");
-  ASSERT_TRUE(hello);
-  ASSERT_EQ(hello->size(), 1u);
-  // Steered (logit_bias) to " hello" three times; logprobs are of the raw logits, before bias.
-  GenerationRequest gen = greedyRaw("Say something:", 3);
-  gen.sampling.logit_bias = {{(*hello)[0], 100.0f}};
+  // Logprobs are of the raw logits, before the bias.
+  GenerationRequest gen = saysHello(*engine, 3);
   gen.logprobs = 2;
   auto generated = run(*engine, gen);
   ASSERT_EQ(generated.text, " hello hello hello");
@@ -1132,11 +1141,7 @@ TEST(EngineTest, PromptLogprobsAreTheModelsForEachPromptToken) {
 TEST(EngineTest, LogitBiasSteersSampling) {
   auto engine = makeEngine(tinyOptions());
   ASSERT_TRUE(engine);
-  auto hello = engine->tokenize(" hello");
-  ASSERT_TRUE(hello);
-  ASSERT_EQ(hello->size(), 1u);
-  GenerationRequest r = greedyRaw("Say something:", 6);
-  r.sampling.logit_bias = {{(*hello)[0], 100.0f}};  // the only sensible choice left
+  GenerationRequest r = saysHello(*engine, 6);
   auto out = run(*engine, r);
   EXPECT_EQ(out.text, " hello hello hello hello hello hello");
 
