@@ -4,7 +4,6 @@
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -25,6 +24,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
+
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
