@@ -7,7 +7,7 @@ BIN := build/release/bin/switchyard
 # The embedded defaults serve this model; `make serve` makes it once (a few MB, seconds).
 MODEL ?= $(or $(SWITCHYARD_MODEL),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/switchyard/models/tiny-chat.gguf)
 
-.PHONY: all bootstrap build build-asan serve test test-unit test-asan test-compat test-ui bench bench-engine clean format
+.PHONY: all bootstrap build build-asan build-fuzz serve test test-unit test-asan test-fuzz test-compat test-ui fuzz bench bench-engine clean format
 
 all: build
 
@@ -22,6 +22,11 @@ build-asan: bootstrap
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
+# The libFuzzer targets (clang 16, ASan+UBSan; only what they link is built).
+build-fuzz: bootstrap
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
 # Without CONFIG: the embedded defaults (local tiny model, SQLite, 127.0.0.1:8080).
 # With CONFIG=FILE: that config, e.g. `make serve CONFIG=examples/switchyard.yaml`.
 serve: build
@@ -32,9 +37,10 @@ else
 	$(BIN) serve --config $(CONFIG)
 endif
 
-# Unit + integration tests (ctest), the same under ASan+UBSan, the SDK compatibility tests,
-# then the dashboard in Chromium.
-test: test-unit test-asan test-compat test-ui
+# Unit + integration tests (ctest), the same under ASan+UBSan, the fuzz targets over their
+# seeds and a fixed number of mutations, the SDK compatibility tests, then the dashboard in
+# Chromium.
+test: test-unit test-asan test-fuzz test-compat test-ui
 	@echo "make test: all tiers passed"
 
 test-unit: build
@@ -42,6 +48,13 @@ test-unit: build
 
 test-asan: build-asan
 	@ctest --preset asan -j $(JOBS)
+
+test-fuzz: build-fuzz
+	@ctest --preset fuzz -j $(JOBS)
+
+# A fuzzing campaign: FUZZ_SECONDS per target (default 300), FUZZ_TARGETS to pick some.
+fuzz: bootstrap
+	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),300) $(FUZZ_TARGETS)
 
 test-compat: build
 	@SWITCHYARD_BIN=$(CURDIR)/$(BIN) tests/compat/run.sh

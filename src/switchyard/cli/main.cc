@@ -7,6 +7,7 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "switchyard/cli/keys_cmd.h"
 #include "switchyard/cli/eval_cmd.h"
@@ -101,8 +102,11 @@ int configCheck(const std::string& path) {
     std::cerr << config.error().message() << "\n";
     return 1;
   }
-  std::cout << path << ": ok (" << config->providers.size() << " providers, "
-            << config->routes.size() << " routes)\n";
+  auto count = [](std::size_t n, std::string_view noun) {
+    return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+  };
+  std::cout << path << ": ok (" << count(config->providers.size(), "provider") << ", "
+            << count(config->routes.size(), "route") << ")\n";
   return 0;
 }
 

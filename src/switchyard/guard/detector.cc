@@ -1058,13 +1058,15 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
     }
   }
   if (!at_ids.empty()) {
-    std::size_t i = 0, covered = 0;
+    std::size_t i = 0;
     while (i < n) {
       const void* at = std::memchr(text.data() + i, '@', n - i);
       if (at == nullptr) break;
       std::size_t a = static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
       // Up to 64 bytes of local part (plus a little for Latin letters) and a 253-byte domain.
-      std::size_t b = std::max(covered, a > 96 ? a - 96 : std::size_t{0});
+      // The region may start inside the previous one (which holds no '@' past its last one's
+      // domain): starting where that one ended would cut this address's local part short.
+      std::size_t b = a > 96 ? a - 96 : 0;
       std::size_t e = std::min(n, a + 260);
       // Windows of neighbouring '@'s merge into one region.
       while (true) {
@@ -1074,7 +1076,6 @@ void Detector::Impl::runRegions(std::string_view text, std::vector<Finding>& out
         e = std::min(n, a + 260);
       }
       for (int id : at_ids) locate(patterns[static_cast<std::size_t>(id)], text, b, e, out);
-      covered = e;
       i = e;
     }
   }

@@ -184,6 +184,19 @@ TEST(DetectorTest, ManyEntitiesInOneText) {
   EXPECT_EQ(typedValues(d, text), want);
 }
 
+// An address whose '@' lies just past the bytes searched around the previous '@' (260 after
+// it) keeps its whole local part (found by tests/fuzz/guard_fuzz: the second address's search
+// used to start where the first one's ended, and "jane.doe" came out as "e.doe").
+TEST(DetectorTest, AddressRightAfterAnotherAddressesRegionKeepsItsLocalPart) {
+  const Detector& d = defaultDetector();
+  for (std::size_t gap = 240; gap <= 270; ++gap) {
+    const std::string text =
+        "a@corp.example " + std::string(gap, '.') + " jane.doe@example.com end";
+    Pairs want = {{"EMAIL", "a@corp.example"}, {"EMAIL", "jane.doe@example.com"}};
+    EXPECT_EQ(typedValues(d, text), want) << "gap " << gap;
+  }
+}
+
 TEST(DetectorTest, CardInsideLongerDigitGroupsFoundFromTheRightGroup) {
   const Detector& d = defaultDetector();
   EXPECT_EQ(typedValues(d, "ref 12 4111 1111 1111 1111"),

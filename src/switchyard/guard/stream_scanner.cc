@@ -34,12 +34,20 @@ StreamScanner::Output StreamScanner::push(std::string_view chunk) {
     f.end -= off;
     local.push_back(std::move(f));
   }
-  std::size_t cut = buffer_.size() - options_.hold_back;
+  // Back to the start of the UTF-8 character at `at`: at most three continuation bytes. A longer
+  // run is not UTF-8 (cutting inside it splits no character), and following it further back
+  // could move the cut into an entity after the check below.
+  auto characterStart = [&](std::size_t at) {
+    for (int i = 0; i < 3 && at > 0 && continuationByte(buffer_[at]); ++i) --at;
+    return at;
+  };
+  std::size_t cut = characterStart(buffer_.size() - options_.hold_back);
   for (const Finding& f : local) {
     if (f.begin < cut && f.end > cut) cut = f.begin;  // never cut through an entity
   }
-  if (buffer_.size() - cut > options_.max_hold) cut = buffer_.size() - options_.hold_back;
-  while (cut > 0 && cut < buffer_.size() && continuationByte(buffer_[cut])) --cut;
+  if (buffer_.size() - cut > options_.max_hold) {
+    cut = characterStart(buffer_.size() - options_.hold_back);
+  }
   if (cut == 0) return {};
   return emit(cut, local);
 }

@@ -76,6 +76,25 @@ TEST(StreamScannerTest, TokenSizedChunksMatchTheWholeScan) {
   }
 }
 
+// Not UTF-8: an entity followed by a long run of stray continuation bytes (found by
+// tests/fuzz/guard_fuzz). Looking for a character's start, the cut used to walk back over the
+// whole run into the token, and the token's last character left unredacted.
+TEST(StreamScannerTest, StrayContinuationBytesDoNotMoveTheCutIntoAnEntity) {
+  const std::string token = testing::githubToken(7);
+  const std::string text = "Token " + token + std::string(400, '\x86') + " end";
+  const Streamed want = whole(text);
+  ASSERT_EQ(want.findings.size(), 1u);
+  for (std::size_t size : {1u, 4u, 64u}) {
+    std::vector<std::string_view> chunks;
+    for (std::size_t i = 0; i < text.size(); i += size) {
+      chunks.push_back(std::string_view(text).substr(i, size));
+    }
+    Streamed got = streamChunks(chunks);
+    EXPECT_EQ(got.text, want.text) << "chunk size " << size;
+    EXPECT_EQ(got.findings, want.findings) << "chunk size " << size;
+  }
+}
+
 TEST(StreamScannerTest, EmailSplitInsideTheLocalPart) {
   Streamed got = streamChunks({"write to john.do", "e@example.com today"});
   EXPECT_EQ(got.text, "write to [EMAIL_1] today");
