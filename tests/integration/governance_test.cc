@@ -283,6 +283,10 @@ TEST_F(GovernanceTest, AdminApiNeedsTheAdminKey) {
   Reply bad = admin(bhttp::verb::post, "/admin/keys", R"({"name":"x","rpm":"ten"})");
   EXPECT_EQ(bad.status, 400u);
   EXPECT_EQ(bad.json().at("error").at("param"), "rpm");
+  Reply huge =
+      admin(bhttp::verb::post, "/admin/keys", R"({"name":"x","tpm":18446744073709551615})");
+  EXPECT_EQ(huge.status, 400u);
+  EXPECT_EQ(huge.json().at("error").at("param"), "tpm");
 }
 
 TEST_F(GovernanceTest, AdminApiWithoutAnAdminKeyIs403AndSaysHowToSetOne) {

@@ -417,6 +417,13 @@ TEST_F(RagGatewayTest, BadRagFieldIsA400) {
                             "messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(r.json().at("error").at("param"), "rag.k");
+  // Beyond what an int64 holds: a 400 like any top_k out of range (Boost.JSON's throwing
+  // conversion made it a 500).
+  Reply huge = fakes::post(gateway_->port(), "/v1/chat/completions",
+                           R"({"model":"fm","rag":{"collection":"kb","top_k":18446744073709551615},
+                               "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(huge.status, 400u);
+  EXPECT_EQ(huge.json().at("error").at("param"), "rag.top_k");
   Reply completion = fakes::post(gateway_->port(), "/v1/completions",
                                  R"({"model":"fm","prompt":"x"})", {{"x-switchyard-rag", "kb"}});
   EXPECT_EQ(completion.status, 400u);

@@ -1,11 +1,14 @@
 #pragma once
-// Small read helpers over Boost.JSON values shared by the wire codecs in api/ (internal to
-// api/; not part of any codec's interface). Pure functions: thread-safe.
+// Small read helpers over Boost.JSON values shared by the wire codecs in api/ and the modules
+// that read JSON bodies of their own (not part of any codec's interface). Pure functions:
+// thread-safe.
 
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace switchyard::api {
@@ -30,6 +33,16 @@ inline std::string_view kindName(const boost::json::value& v) {
       return "object";
   }
   return "unknown";
+}
+
+// `v` as an int64 when it is a number that one holds exactly (7, 7.0, 7e2), else nullopt (7.5,
+// 1e300, 2^63, or not a number). Boost.JSON's to_number<std::int64_t>() throws for those: never
+// call it on input.
+inline std::optional<std::int64_t> exactInt64(const boost::json::value& v) {
+  boost::system::error_code ec;
+  const auto n = v.to_number<std::int64_t>(ec);
+  if (ec) return std::nullopt;
+  return n;
 }
 
 // The string at o[key], or `dflt` when the key is absent or not a string. The view points

@@ -429,11 +429,14 @@ Status parseChatResponse(std::string_view body, Output& out) {
   }
   if (const auto* usage = o.if_contains("usage"); usage && usage->is_object()) {
     const auto& u = usage->as_object();
+    // Counts that are not integers an int64 holds (7.5, 1e300) count as absent; the throwing
+    // to_number<std::int64_t>() would end the run.
+    boost::system::error_code ec;
     if (auto* p = u.if_contains("prompt_tokens"); p && p->is_number()) {
-      out.prompt_tokens = p->to_number<std::int64_t>();
+      if (const auto n = p->to_number<std::int64_t>(ec); !ec) out.prompt_tokens = n;
     }
     if (auto* p = u.if_contains("completion_tokens"); p && p->is_number()) {
-      out.completion_tokens = p->to_number<std::int64_t>();
+      if (const auto n = p->to_number<std::int64_t>(ec); !ec) out.completion_tokens = n;
     }
   }
   return Status::ok();

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/json_writer.h"
 #include "switchyard/core/log.h"
 #include "switchyard/rag/access.h"
@@ -43,7 +44,7 @@ Result<RagSelection> parseBodyField(const json::value& v) {
         if (!kv.value().is_int64() && !kv.value().is_uint64()) {
           return fail(badRag("rag.top_k must be an integer", "rag.top_k"));
         }
-        const auto k = kv.value().to_number<std::int64_t>();
+        const auto k = api::exactInt64(kv.value()).value_or(kMaxTopK + 1);  // > 2^63: too big
         if (k < 1 || k > kMaxTopK) {
           return fail(badRag("rag.top_k must be between 1 and 100", "rag.top_k"));
         }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/auth/auth_stage.h"
 #include "switchyard/server/beast_headers.h"
@@ -99,7 +100,9 @@ Result<auth::KeySpec> specFrom(std::string_view body) {
       if (!value.is_int64() && !value.is_uint64()) {
         return fail(badRequest(field + ": expected an integer", field));
       }
-      (field == "rpm" ? spec.rpm : spec.tpm) = value.to_number<std::int64_t>();
+      const std::optional<std::int64_t> n = api::exactInt64(value);
+      if (!n) return fail(badRequest(field + ": too large", field));
+      (field == "rpm" ? spec.rpm : spec.tpm) = *n;
     }
   }
   if (Status s = auth::validateSpec(spec); !s.isOk()) return fail(std::move(s));

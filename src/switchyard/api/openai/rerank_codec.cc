@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 
 #include <cmath>
+#include <optional>
+
+#include "switchyard/api/json_fields.h"
 
 namespace switchyard::api::openai {
 
@@ -45,7 +48,7 @@ Result<RerankResponse> decodeRerankResponse(std::string_view body, std::size_t d
       const json::object& usage = u->get_object();
       auto count = [&](std::string_view key) -> std::int64_t {
         const json::value* v = usage.if_contains(key);
-        return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
+        return v != nullptr ? exactInt64(*v).value_or(0) : 0;
       };
       out.usage.prompt_tokens = count("prompt_tokens");
       out.usage.total_tokens = count("total_tokens");
@@ -61,10 +64,11 @@ Result<RerankResponse> decodeRerankResponse(std::string_view body, std::size_t d
     const json::value* index = r->if_contains("index");
     const json::value* score = r->if_contains("relevance_score");
     if (score == nullptr) score = r->if_contains("score");
-    if (index == nullptr || !index->is_number() || score == nullptr || !score->is_number()) {
-      return fail(invalid("each result needs a numeric index and relevance_score"));
+    const std::optional<std::int64_t> at = index != nullptr ? exactInt64(*index) : std::nullopt;
+    if (!at || score == nullptr || !score->is_number()) {
+      return fail(invalid("each result needs an integer index and a numeric relevance_score"));
     }
-    const std::int64_t i = index->to_number<std::int64_t>();
+    const std::int64_t i = *at;
     if (i < 0 || static_cast<std::size_t>(i) >= documents) {
       return fail(invalid("index " + std::to_string(i) + " is out of range for " +
                           std::to_string(documents) + " documents"));

@@ -34,6 +34,21 @@ TEST(RerankCodecTest, ScoresComeBackInDocumentOrder) {
   EXPECT_EQ(tei->scores, (std::vector<double>{2.5, -1.0}));
 }
 
+// Token counts that are not integers (found by tests/fuzz: a double such as 7.5 or 1e300 made
+// the throwing conversion end the request) count as absent.
+TEST(RerankCodecTest, UsageThatIsNotAnIntegerCountsAsAbsent) {
+  auto r = decodeRerankResponse(
+      R"({"results":[{"index":0,"relevance_score":1}],"usage":{"prompt_tokens":7.5,"total_tokens":1e300}})",
+      1);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->usage.prompt_tokens, 0);
+  EXPECT_EQ(r->usage.total_tokens, 0);
+  auto whole = decodeRerankResponse(
+      R"({"results":[{"index":0,"relevance_score":1}],"usage":{"total_tokens":7.0}})", 1);
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(whole->usage.total_tokens, 7);
+}
+
 TEST(RerankCodecTest, IncompleteOrBrokenAnswersAreUpstreamErrors) {
   for (std::string_view body : {
            R"(not json)",
@@ -42,6 +57,9 @@ TEST(RerankCodecTest, IncompleteOrBrokenAnswersAreUpstreamErrors) {
            R"({"results":[{"index":2,"relevance_score":0.5},{"index":0,"relevance_score":1}]})",
            R"({"results":[{"index":0,"relevance_score":0.5},{"index":0,"relevance_score":1}]})",
            R"({"results":[{"index":0},{"index":1,"relevance_score":1}]})",
+           // Not an integer an int64 holds (found by tests/fuzz: these threw).
+           R"({"results":[{"index":0.5,"relevance_score":0.5},{"index":1,"relevance_score":1}]})",
+           R"({"results":[{"index":1e300,"relevance_score":0.5},{"index":1,"relevance_score":1}]})",
        }) {
     auto r = decodeRerankResponse(body, 2);
     ASSERT_FALSE(r.has_value()) << body;
