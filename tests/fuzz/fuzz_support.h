@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 namespace switchyard::fuzz {
@@ -14,8 +15,19 @@ namespace switchyard::fuzz {
                               std::string_view detail) {
   std::fprintf(stderr, "\n%s:%d: property failed: %s\n", file, line, what);
   if (!detail.empty()) {
-    std::fprintf(stderr, "  detail: %.*s\n",
-                 static_cast<int>(std::min<std::size_t>(detail.size(), 2000)), detail.data());
+    // Printable ASCII as is, newlines kept, anything else (NUL included) as \xNN.
+    std::string shown;
+    for (const char c : detail.substr(0, 8000)) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u >= 0x20 && u < 0x7f) || c == '\n') {
+        shown += c;
+      } else {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", u);
+        shown += hex;
+      }
+    }
+    std::fprintf(stderr, "  detail: %s\n", shown.c_str());
   }
   std::abort();
 }

@@ -4,8 +4,14 @@
 // Properties: nothing crashes, leaks or trips UBSan; findings are sorted, non-overlapping, inside
 // the text and never split a UTF-8 character of valid text; redacting with a vault and
 // restoring gives the text back (when the text holds no '[' that could pass for a placeholder);
-// the streaming scanner, fed the text in reads of any size, emits exactly the text redacted as
-// a whole (PEM blocks aside, see below).
+// the streaming scanner, fed the text in reads of any size, reports sorted, non-overlapping
+// findings that cover everything the whole-text scan finds, and emits exactly the text redacted
+// at its findings (PEM blocks aside, see below).
+//
+// Covering, not equal: the scanner judges each read with the last bytes it emitted as context;
+// when that context starts inside a long secret ("token=...Ze4key"), the "key" at the secret's
+// end, which the whole-text scan consumed into it, can make the value after it a secret too.
+// Redacting more than the whole-text scan is the safe side; redacting less would be a leak.
 
 #include <cstddef>
 #include <cstdint>
@@ -91,11 +97,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t read_size = 1 + (size == 0 ? 0 : data[0] % 64);
   guard::StreamScanner scanner(d, nullptr);
   std::string streamed;
+  std::vector<guard::Finding> streamed_findings;
+  const auto take = [&](guard::StreamScanner::Output out) {
+    streamed += out.text;
+    streamed_findings.insert(streamed_findings.end(), out.findings.begin(), out.findings.end());
+  };
   for (std::size_t at = 0; at < text.size(); at += read_size) {
-    streamed += scanner.push(text.substr(at, read_size)).text;
+    take(scanner.push(text.substr(at, read_size)));
   }
-  streamed += scanner.finish().text;
-  const std::string whole = guard::redact(text, findings, guard::Style::kTyped);
-  SY_FUZZ_CHECK_MSG(streamed == whole, "streamed: " + streamed + "\n  whole: " + whole);
+  take(scanner.finish());
+
+  previous_end = 0;
+  for (const guard::Finding& f : streamed_findings) {
+    SY_FUZZ_CHECK(f.begin < f.end && f.end <= text.size());
+    SY_FUZZ_CHECK(f.begin >= previous_end);
+    previous_end = f.end;
+  }
+  // Every byte the whole-text scan redacts lies inside a streamed finding.
+  std::size_t next = 0;
+  for (const guard::Finding& f : findings) {
+    for (std::size_t at = f.begin; at < f.end;) {
+      while (next < streamed_findings.size() && streamed_findings[next].end <= at) ++next;
+      const bool covered = next < streamed_findings.size() && streamed_findings[next].begin <= at;
+      SY_FUZZ_CHECK_MSG(covered, std::string(f.type) + " at " + std::to_string(f.begin) +
+                                     " left in the clear by the stream");
+      at = streamed_findings[next].end;
+    }
+  }
+  const std::string expected = guard::redact(text, streamed_findings, guard::Style::kTyped);
+  SY_FUZZ_CHECK_MSG(streamed == expected, "streamed: " + streamed + "\n  expected: " + expected);
   return 0;
 }

@@ -14,14 +14,16 @@ build=$root/build/fuzz
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-# Each target's seed directories, from its ctest entry (run_one.sh FUZZER RUNS MAX_LEN WORK SEEDS...).
-declare -A seeds max_len
+# Each target's seed directories, from its ctest entry
+# (run_one.sh FUZZER RUNS MAX_LEN WORK DICT SEEDS...).
+declare -A seeds max_len dict
 while IFS= read -r line; do
   name=$(sed -E 's/^([a-z_]+)_fuzz .*/\1/' <<<"$line")
   read -r -a args <<<"${line#* }"
   max_len[$name]=${args[3]}
+  dict[$name]=${args[5]}
   dirs=()
-  for dir in "${args[@]:5}"; do [[ -d $dir ]] && dirs+=("$dir"); done
+  for dir in "${args[@]:6}"; do [[ -d $dir ]] && dirs+=("$dir"); done
   seeds[$name]="${dirs[*]}"
 done < <(ctest --test-dir "$build" -L fuzz --show-only=json-v1 | node -e '
   const t = JSON.parse(require("fs").readFileSync(0)).tests;
@@ -35,10 +37,12 @@ for name in "${names[@]}"; do
   corpus=$build/corpus/$name findings=$build/findings/$name
   mkdir -p "$corpus" "$findings"
   echo "== $name: ${seconds}s, corpus $corpus"
+  options=()
+  [[ ${dict[$name]} == - ]] || options+=(-dict="${dict[$name]}")
   # shellcheck disable=SC2086
   if ! "$build/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -max_len="${max_len[$name]}" \
       -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$findings/" \
-      ${JOBS:+-fork=$JOBS} "$corpus" ${seeds[$name]} 2>"$build/$name.log"; then
+      ${JOBS:+-fork=$JOBS} "${options[@]}" "$corpus" ${seeds[$name]} 2>"$build/$name.log"; then
     failed+=("$name")
     grep -E "property failed|ERROR|SUMMARY" "$build/$name.log" | head -5
   fi

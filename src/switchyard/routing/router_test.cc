@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
 #include <set>
 
 #include "switchyard/routing/dispatcher.h"
@@ -197,6 +198,19 @@ TEST(RouterTest, HardConstraintsRemoveCandidates) {
   longer.max_tokens = 2000;  // over the local model's 4096 / 4 parallel = 1024 per sequence
   EXPECT_EQ(planFor(router, "auto", longer).plan(),
             (std::vector<std::string>{"openai/gpt-4o-mini"}));
+
+  // The largest max_tokens a client may send (2^63 - 1) fits no window: the check neither
+  // overflows (UBSan) nor wraps round to "fits".
+  for (const std::int64_t prompt : {std::int64_t{100}, std::int64_t{1} << 61}) {
+    RequestSignals greedy = chatSignals();
+    greedy.prompt_tokens = prompt;
+    greedy.max_tokens = std::numeric_limits<std::int64_t>::max();
+    auto p = planFor(router, "auto", greedy);
+    EXPECT_EQ(p.status.errorType(), "no_eligible_candidate");
+    EXPECT_NE(p.status.message().find("openai/gpt-4o-mini: context window too small"),
+              std::string::npos)
+        << p.status.message();
+  }
 
   RequestSignals code = chatSignals("code");
   code.risk_tier = "high";

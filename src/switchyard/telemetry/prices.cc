@@ -167,7 +167,11 @@ std::optional<HardwareCost> PriceTable::hardware(std::string_view provider,
 double PriceTable::tokenCost(const ModelPrice& price, const api::Usage& usage) {
   const std::int64_t cached = std::max<std::int64_t>(0, usage.cached_tokens);
   const std::int64_t written = std::max<std::int64_t>(0, usage.cache_write_tokens);
-  const std::int64_t uncached = std::max<std::int64_t>(0, usage.prompt_tokens - cached - written);
+  // Counts come from upstreams: any int64 at all. Each difference of two non-negative counts
+  // fits; the one-line sum would not (UBSan).
+  std::int64_t uncached = std::max<std::int64_t>(0, usage.prompt_tokens);
+  uncached = std::max<std::int64_t>(0, uncached - cached);
+  uncached = std::max<std::int64_t>(0, uncached - written);
   const double micro_usd = static_cast<double>(uncached) * price.input +
                            static_cast<double>(cached) * price.cached_input +
                            static_cast<double>(written) * price.cache_write +

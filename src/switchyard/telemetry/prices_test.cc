@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace switchyard::telemetry {
 namespace {
 
@@ -47,6 +49,30 @@ TEST(PriceTableTest, CachedTokensAreBilledAtTheCachedRateOnly) {
               0.008475, 1e-12);
   // Gemini 2.5 Flash, reasoning inside completion: 10k in * 0.30 + 2k out * 2.50.
   EXPECT_NEAR(prices.cost("gem", "gemini-2.5-flash", usage(10'000, 2'000)), 0.008, 1e-12);
+}
+
+// Usage comes from upstreams and may hold any int64: extremes cost something sane (never
+// negative) instead of overflowing (UBSan) in the cached-token arithmetic.
+TEST(PriceTableTest, ExtremeUpstreamCountsDoNotOverflow) {
+  PriceTable prices(baseConfig());
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  api::Usage u;
+  u.prompt_tokens = kMin;
+  u.cached_tokens = kMax;
+  u.cache_write_tokens = kMax;
+  EXPECT_GE(prices.cost("oai", "gpt-4o", u), 0.0);
+  u.prompt_tokens = 0;
+  // Nothing uncached: the cached and written tokens alone.
+  const double cached_and_written = prices.cost("oai", "gpt-4o", u);
+  u.cached_tokens = 0;
+  u.cache_write_tokens = 0;
+  EXPECT_EQ(prices.cost("oai", "gpt-4o", u), 0.0);
+  EXPECT_GE(cached_and_written, static_cast<double>(kMax) * 1.25 / 1e6);
+  u = {};
+  u.prompt_tokens = kMax;
+  u.cached_tokens = 1;
+  EXPECT_GT(prices.cost("oai", "gpt-4o", u), 0.0);
 }
 
 TEST(PriceTableTest, DatedModelIdsUseTheLongestPrefixAtAVersionBoundary) {

@@ -890,7 +890,10 @@ Result<std::string> encodeRequest(const ChatRequest& r, std::string_view provide
     // budget the client did not set itself (from reasoning_effort) comes on top of its limit.
     if (thinking.mode == ThinkingConfig::Mode::kEnabled &&
         r.thinking.mode != ThinkingConfig::Mode::kEnabled) {
-      max_tokens += thinking.budget_tokens;
+      // Saturating: the client's max_tokens may be anything up to 2^63 - 1.
+      max_tokens = thinking.budget_tokens > std::numeric_limits<std::int64_t>::max() - max_tokens
+                       ? std::numeric_limits<std::int64_t>::max()
+                       : max_tokens + thinking.budget_tokens;
     }
     w.key("max_tokens").integer(max_tokens);
     if (r.temperature) w.key("temperature").number(*r.temperature);

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 #include "switchyard/api/anthropic/golden_test_util.h"
 #include "switchyard/api/errors.h"
 #include "switchyard/api/openai/codec.h"
@@ -258,6 +260,13 @@ TEST(AnthropicEncode, DefaultsMaxTokensAndFitsTheThinkingBudget) {
   v = json::parse(*encodeMessagesRequest(*req, "p"));
   EXPECT_EQ(v.at("thinking").at("budget_tokens"), 16384);
   EXPECT_EQ(v.at("max_tokens"), 16384 + 100);  // the budget comes on top of the answer
+
+  // A client's max_tokens may be as large as int64 allows: the sum saturates (no overflow).
+  req = openai::decodeChatRequest(R"({"model":"m","messages":[{"role":"user","content":"x"}],
+    "reasoning_effort":"low","max_tokens":9223372036854775807})");
+  ASSERT_TRUE(req);
+  v = json::parse(*encodeMessagesRequest(*req, "p"));
+  EXPECT_EQ(v.at("max_tokens"), std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(AnthropicEncode, CountTokensRequestHasNoGenerationFields) {
