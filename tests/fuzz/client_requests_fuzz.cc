@@ -19,6 +19,7 @@
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/api/openai/request_reader.h"
 #include "switchyard/api/openai/responses_codec.h"
+#include "tests/fuzz/api_checks.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -29,15 +30,8 @@ namespace anthropic = switchyard::api::anthropic;
 namespace gemini = switchyard::api::gemini;
 namespace ollama = switchyard::api::ollama;
 using switchyard::Status;
+using switchyard::fuzz::checkError;
 using switchyard::fuzz::validJson;
-
-void checkError(const Status& status) {
-  SY_FUZZ_CHECK(!status.isOk());
-  const std::string o = openai::encodeError(status);
-  SY_FUZZ_CHECK_MSG(validJson(o), o);
-  const std::string a = anthropic::encodeError(status);
-  SY_FUZZ_CHECK_MSG(validJson(a), a);
-}
 
 // A decoded chat request, whichever API it came in: what the providers would send upstream.
 // `round_trip`: the request came in as an OpenAI chat request, so its OpenAI encoding must pass

@@ -23,6 +23,7 @@
 #include "switchyard/api/openai/rerank_codec.h"
 #include "switchyard/api/openai/response_reader.h"
 #include "switchyard/api/openai/responses_codec.h"
+#include "tests/fuzz/api_checks.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -34,15 +35,8 @@ namespace gemini = switchyard::api::gemini;
 namespace ollama = switchyard::api::ollama;
 using switchyard::Result;
 using switchyard::Status;
+using switchyard::fuzz::checkError;
 using switchyard::fuzz::validJson;
-
-void checkError(const Status& status) {
-  SY_FUZZ_CHECK(!status.isOk());
-  const std::string o = openai::encodeError(status);
-  SY_FUZZ_CHECK_MSG(validJson(o), o);
-  const std::string a = anthropic::encodeError(status);
-  SY_FUZZ_CHECK_MSG(validJson(a), a);
-}
 
 template <typename T>
 void checkSameError(const Result<T>& chosen, const Result<T>& general) {

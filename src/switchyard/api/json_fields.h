@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -43,6 +44,38 @@ inline std::optional<std::int64_t> exactInt64(const boost::json::value& v) {
   const auto n = v.to_number<std::int64_t>(ec);
   if (ec) return std::nullopt;
   return n;
+}
+
+// A count an upstream reports (tokens, say), read leniently and never into undefined behaviour:
+// an integer as it is (a uint64 past int64's range saturates), a number truncated toward zero
+// when int64 holds it, a string of decimal digits (proto3's JSON form of int64) saturating at
+// int64's largest; anything else, absent (null `v`) included, is 0.
+inline std::int64_t upstreamCount(const boost::json::value* v) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) {
+    return v->get_uint64() > static_cast<std::uint64_t>(kMax)
+               ? kMax
+               : static_cast<std::int64_t>(v->get_uint64());
+  }
+  if (v->is_double()) {
+    const double d = v->get_double();  // NaN fails both comparisons
+    return d >= -9.2e18 && d <= 9.2e18 ? static_cast<std::int64_t>(d) : 0;
+  }
+  if (const boost::json::string* s = v->if_string(); s != nullptr && !s->empty()) {
+    std::int64_t n = 0;
+    for (const char c : *s) {
+      if (c < '0' || c > '9') return 0;
+      const int digit = c - '0';
+      n = n > (kMax - digit) / 10 ? kMax : n * 10 + digit;
+    }
+    return n;
+  }
+  return 0;
+}
+inline std::int64_t upstreamCount(const boost::json::object& o, std::string_view key) {
+  return upstreamCount(o.if_contains(key));
 }
 
 // The string at o[key], or `dflt` when the key is absent or not a string. The view points

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -155,6 +156,15 @@ struct Usage {
 
   bool operator==(const Usage&) const = default;
 };
+
+// a + b for token counts that come from outside (an upstream may send any int64): saturates at
+// int64's limits instead of overflowing.
+inline std::int64_t addTokens(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
+}
 
 enum class FinishReason { kNone, kStop, kLength, kToolCalls, kContentFilter, kError };
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "switchyard/api/types.h"
+
 namespace switchyard::eval {
 
 namespace json = boost::json;
@@ -94,9 +96,9 @@ Status table(EvalStore& store, const Loaded& l, std::ostream& out, const ReportO
                      "outputs", "pass", "score", "errors", "p50 ms", "p95 ms", "cost", "tokens");
   for (const auto& t : l.targets) {
     out << fmt::format("{:<28} {:>8} {:>8} {:>7.3f} {:>7} {:>10.0f} {:>10.0f} {:>11} {:>9}\n",
-                       oneLine(t.target, 28), t.outputs, pct(t.passRate()), t.mean_score,
-                       t.errors, t.p50_latency_ms, t.p95_latency_ms, money(t.cost_usd),
-                       t.prompt_tokens + t.completion_tokens);
+                       oneLine(t.target, 28), t.outputs, pct(t.passRate()), t.mean_score, t.errors,
+                       t.p50_latency_ms, t.p95_latency_ms, money(t.cost_usd),
+                       api::addTokens(t.prompt_tokens, t.completion_tokens));
   }
   if (!l.categories.empty()) {
     out << "\n" << fmt::format("{:<20} {:<28} {:>8} {:>8} {:>10} {:>11}\n", "category", "target",
@@ -354,9 +356,8 @@ Status html(EvalStore& store, const Loaded& l, std::ostream& out, const ReportOp
     out << fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{}</td><td>{:.0f}</td>"
         "<td>{:.0f}</td><td>{}</td><td>{}</td></tr>\n",
-        xmlEscape(t.target), t.outputs, pct(t.passRate()), t.mean_score, t.errors,
-        t.p50_latency_ms, t.p95_latency_ms, money(t.cost_usd),
-        t.prompt_tokens + t.completion_tokens);
+        xmlEscape(t.target), t.outputs, pct(t.passRate()), t.mean_score, t.errors, t.p50_latency_ms,
+        t.p95_latency_ms, money(t.cost_usd), api::addTokens(t.prompt_tokens, t.completion_tokens));
     pass.emplace_back(t.target, t.passRate());
     cost.emplace_back(t.target, t.cost_usd);
     p50.emplace_back(t.target + " p50", t.p50_latency_ms);

@@ -19,20 +19,6 @@ namespace json = boost::json;
 
 constexpr std::size_t kMaxErrorBodyInMessage = 200;
 
-std::int64_t int64Of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) {
-    return static_cast<std::int64_t>(
-        std::min<std::uint64_t>(v->get_uint64(), std::numeric_limits<std::int64_t>::max()));
-  }
-  if (v->is_double() && v->get_double() >= -9.2e18 && v->get_double() <= 9.2e18) {
-    return static_cast<std::int64_t>(v->get_double());
-  }
-  return 0;
-}
-
 json::value copyOrNull(const json::value* v) {
   if (v == nullptr) return nullptr;
   return json::value(*v, json::storage_ptr());
@@ -1117,9 +1103,9 @@ Result<std::string> encodeCountTokensRequest(const ChatRequest& request,
 Usage usageFromAnthropic(std::int64_t input, std::int64_t output, std::int64_t cache_read,
                          std::int64_t cache_write) {
   Usage u;
-  u.prompt_tokens = input + cache_read + cache_write;
+  u.prompt_tokens = addTokens(addTokens(input, cache_read), cache_write);
   u.completion_tokens = output;
-  u.total_tokens = u.prompt_tokens + output;
+  u.total_tokens = addTokens(u.prompt_tokens, output);
   u.cached_tokens = cache_read;
   u.cache_write_tokens = cache_write;
   return u;
@@ -1185,9 +1171,10 @@ Result<ChatResponse> decodeMessagesResponse(std::string_view body) {
   }
   if (const json::value* u = o->if_contains("usage"); u && u->is_object()) {
     const json::object& uo = u->get_object();
-    res.usage = usageFromAnthropic(int64Of(uo, "input_tokens"), int64Of(uo, "output_tokens"),
-                                   int64Of(uo, "cache_read_input_tokens"),
-                                   int64Of(uo, "cache_creation_input_tokens"));
+    res.usage =
+        usageFromAnthropic(upstreamCount(uo, "input_tokens"), upstreamCount(uo, "output_tokens"),
+                           upstreamCount(uo, "cache_read_input_tokens"),
+                           upstreamCount(uo, "cache_creation_input_tokens"));
   }
   return res;
 }
@@ -1199,7 +1186,7 @@ Result<std::int64_t> decodeCountTokensResponse(std::string_view body) {
   if (o == nullptr || !o->contains("input_tokens")) {
     return fail(ErrorCode::kUpstream, "count_tokens response has no 'input_tokens'");
   }
-  return int64Of(*o, "input_tokens");
+  return upstreamCount(*o, "input_tokens");
 }
 
 Status decodeUpstreamError(unsigned http_status, std::string_view body) {

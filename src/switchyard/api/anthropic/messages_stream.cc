@@ -33,18 +33,6 @@ void writeUsage(JsonWriter& w, const Usage& u) {
   w.endObject();
 }
 
-std::int64_t int64Of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) {
-    return static_cast<std::int64_t>(
-        std::min<std::uint64_t>(v->get_uint64(), std::numeric_limits<std::int64_t>::max()));
-  }
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return 0;
-}
-
 const json::object* objectAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr ? v->if_object() : nullptr;
@@ -305,10 +293,10 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     id_ = std::string(stringOr(*m, "id"));
     model_ = std::string(stringOr(*m, "model"));
     if (const json::object* u = objectAt(*m, "usage")) {
-      input_tokens_ = int64Of(*u, "input_tokens");
-      cache_read_ = int64Of(*u, "cache_read_input_tokens");
-      cache_write_ = int64Of(*u, "cache_creation_input_tokens");
-      output_tokens_ = int64Of(*u, "output_tokens");
+      input_tokens_ = upstreamCount(*u, "input_tokens");
+      cache_read_ = upstreamCount(*u, "cache_read_input_tokens");
+      cache_write_ = upstreamCount(*u, "cache_creation_input_tokens");
+      output_tokens_ = upstreamCount(*u, "output_tokens");
     }
     ChatChunk c = base();
     c.choices.emplace_back().role = Role::kAssistant;
@@ -316,7 +304,8 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     return Status::ok();
   }
   if (type == "content_block_start") {
-    const auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, int64Of(o, "index")));
+    const auto index =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, upstreamCount(o, "index")));
     if (index > 4096) return Status(ErrorCode::kUpstream, "content block index out of range");
     if (blocks_.size() <= index) blocks_.resize(index + 1);
     const json::object* b = objectAt(o, "content_block");
@@ -349,7 +338,8 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     return Status::ok();
   }
   if (type == "content_block_delta") {
-    const auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, int64Of(o, "index")));
+    const auto index =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, upstreamCount(o, "index")));
     const json::object* delta = objectAt(o, "delta");
     if (delta == nullptr) return Status(ErrorCode::kUpstream, "content_block_delta without delta");
     const std::string_view dtype = stringOr(*delta, "type");
@@ -376,7 +366,8 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     return Status::ok();
   }
   if (type == "content_block_stop") {
-    const auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, int64Of(o, "index")));
+    const auto index =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, upstreamCount(o, "index")));
     // A tool called without arguments streams no input_json_delta; OpenAI clients still need
     // a JSON object to parse.
     if (index < blocks_.size() && blocks_[index].type == "tool_use") {
@@ -406,13 +397,13 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     }
     if (const json::object* u = objectAt(o, "usage")) {
       // Cumulative counts; newer API versions repeat the input side here too.
-      if (u->contains("output_tokens")) output_tokens_ = int64Of(*u, "output_tokens");
-      if (u->contains("input_tokens")) input_tokens_ = int64Of(*u, "input_tokens");
+      if (u->contains("output_tokens")) output_tokens_ = upstreamCount(*u, "output_tokens");
+      if (u->contains("input_tokens")) input_tokens_ = upstreamCount(*u, "input_tokens");
       if (u->contains("cache_read_input_tokens")) {
-        cache_read_ = int64Of(*u, "cache_read_input_tokens");
+        cache_read_ = upstreamCount(*u, "cache_read_input_tokens");
       }
       if (u->contains("cache_creation_input_tokens")) {
-        cache_write_ = int64Of(*u, "cache_creation_input_tokens");
+        cache_write_ = upstreamCount(*u, "cache_creation_input_tokens");
       }
     }
     out.push_back(std::move(c));

@@ -23,29 +23,6 @@ constexpr std::string_view kSignatureMark = "__thought__";
 constexpr std::string_view kGeminiIdPrefix = "call_gid_";
 constexpr int kMaxSchemaDepth = 32;
 
-std::int64_t int64Of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) {
-    return static_cast<std::int64_t>(
-        std::min<std::uint64_t>(v->get_uint64(), std::numeric_limits<std::int64_t>::max()));
-  }
-  if (v->is_double() && v->get_double() >= -9.2e18 && v->get_double() <= 9.2e18) {
-    return static_cast<std::int64_t>(v->get_double());
-  }
-  // The proto3 JSON mapping allows int64 as strings.
-  if (const json::string* s = v->if_string()) {
-    std::int64_t n = 0;
-    for (char c : *s) {
-      if (c < '0' || c > '9') return 0;
-      n = n * 10 + (c - '0');
-    }
-    return n;
-  }
-  return 0;
-}
-
 Status unsupported(std::string_view provider, std::string feature) {
   return Status(ErrorCode::kUnprocessable,
                 "provider '" + std::string(provider) + "' (Gemini API) does not support " +
@@ -834,13 +811,15 @@ Result<std::string> encodeGenerateContentRequest(const ChatRequest& r,
 
 Usage usageFromGemini(const json::object& u) {
   Usage usage;
-  usage.prompt_tokens = int64Of(u, "promptTokenCount") + int64Of(u, "toolUsePromptTokenCount");
-  usage.reasoning_tokens = int64Of(u, "thoughtsTokenCount");
-  usage.completion_tokens = int64Of(u, "candidatesTokenCount") + usage.reasoning_tokens;
-  usage.cached_tokens = int64Of(u, "cachedContentTokenCount");
+  usage.prompt_tokens =
+      addTokens(upstreamCount(u, "promptTokenCount"), upstreamCount(u, "toolUsePromptTokenCount"));
+  usage.reasoning_tokens = upstreamCount(u, "thoughtsTokenCount");
+  usage.completion_tokens =
+      addTokens(upstreamCount(u, "candidatesTokenCount"), usage.reasoning_tokens);
+  usage.cached_tokens = upstreamCount(u, "cachedContentTokenCount");
   usage.total_tokens = u.contains("totalTokenCount")
-                           ? int64Of(u, "totalTokenCount")
-                           : usage.prompt_tokens + usage.completion_tokens;
+                           ? upstreamCount(u, "totalTokenCount")
+                           : addTokens(usage.prompt_tokens, usage.completion_tokens);
   return usage;
 }
 
@@ -889,7 +868,7 @@ Result<ChatResponse> decodeGenerateContentResponse(std::string_view body,
     const json::object* cand = (*candidates)[ci].if_object();
     if (cand == nullptr) continue;
     Choice& choice = res.choices.emplace_back();
-    choice.index = cand->contains("index") ? static_cast<int>(int64Of(*cand, "index"))
+    choice.index = cand->contains("index") ? static_cast<int>(upstreamCount(*cand, "index"))
                                            : static_cast<int>(ci);
     Message& m = choice.message;
     m.role = Role::kAssistant;
@@ -997,7 +976,7 @@ Status decodeUpstreamError(unsigned http_status, std::string_view body,
       message = std::string(stringOr(eo, "message"));
       rpc_status = std::string(stringOr(eo, "status"));
       if (http_status == 200 || http_status == 0) {
-        const std::int64_t code = int64Of(eo, "code");
+        const std::int64_t code = upstreamCount(eo, "code");
         if (code >= 400 && code < 600) http_status = static_cast<unsigned>(code);
       }
       if (const json::value* details = eo.if_contains("details"); details && details->is_array()) {

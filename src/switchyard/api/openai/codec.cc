@@ -214,30 +214,6 @@ class Path {
   bool is_index_ = false;
 };
 
-// Any JSON number as int64 (lenient: upstreams sometimes send 12.0).
-std::int64_t int64Of(const json::value* v) {
-  if (v == nullptr) return 0;
-  switch (v->kind()) {
-    case json::kind::int64:
-      return v->get_int64();
-    case json::kind::uint64:
-      return v->get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                 ? std::numeric_limits<std::int64_t>::max()
-                 : static_cast<std::int64_t>(v->get_uint64());
-    case json::kind::double_: {
-      const double d = v->get_double();
-      if (!(d >= -9.2e18 && d <= 9.2e18)) return 0;
-      return static_cast<std::int64_t>(d);
-    }
-    default:
-      return 0;
-  }
-}
-
-std::int64_t int64Of(const json::object& o, std::string_view key) {
-  return int64Of(o.if_contains(key));
-}
-
 // ---- client request decoding ----------------------------------------------------------------
 
 // Validating reader for client JSON. Methods return false after recording the first error.
@@ -1078,7 +1054,7 @@ Status upstreamErrorFrom(unsigned http_status, const json::value& error) {
       if (const json::string* s = c->if_string()) {
         code.assign(s->data(), s->size());
       } else if (c->is_int64() || c->is_uint64()) {
-        code = std::to_string(int64Of(c));
+        code = std::to_string(upstreamCount(c));
       }
     }
   } else if (const json::string* s = error.if_string()) {
@@ -1119,19 +1095,19 @@ std::optional<Usage> readUsage(const json::value* v) {
   const json::object* o = v != nullptr ? v->if_object() : nullptr;
   if (o == nullptr) return std::nullopt;
   Usage u;
-  u.prompt_tokens = int64Of(*o, "prompt_tokens");
-  u.completion_tokens = int64Of(*o, "completion_tokens");
-  u.total_tokens = o->contains("total_tokens") ? int64Of(*o, "total_tokens")
-                                               : u.prompt_tokens + u.completion_tokens;
+  u.prompt_tokens = upstreamCount(*o, "prompt_tokens");
+  u.completion_tokens = upstreamCount(*o, "completion_tokens");
+  u.total_tokens = o->contains("total_tokens") ? upstreamCount(*o, "total_tokens")
+                                               : addTokens(u.prompt_tokens, u.completion_tokens);
   if (const json::value* d = o->if_contains("prompt_tokens_details")) {
     if (const json::object* dobj = d->if_object()) {
-      u.cached_tokens = int64Of(*dobj, "cached_tokens");
-      u.cache_write_tokens = int64Of(*dobj, "cache_write_tokens");
+      u.cached_tokens = upstreamCount(*dobj, "cached_tokens");
+      u.cache_write_tokens = upstreamCount(*dobj, "cache_write_tokens");
     }
   }
   if (const json::value* d = o->if_contains("completion_tokens_details")) {
     if (const json::object* dobj = d->if_object()) {
-      u.reasoning_tokens = int64Of(*dobj, "reasoning_tokens");
+      u.reasoning_tokens = upstreamCount(*dobj, "reasoning_tokens");
     }
   }
   return u;
@@ -1159,7 +1135,7 @@ void readEnvelope(const json::object& o, T& out) {
     } else if (key == "model") {
       if (const json::string* s = v.if_string()) out.model.assign(s->data(), s->size());
     } else if (key == "created") {
-      out.created = int64Of(&v);
+      out.created = upstreamCount(&v);
     } else if (key == "system_fingerprint") {
       if (const json::string* s = v.if_string()) {
         out.system_fingerprint.assign(s->data(), s->size());
@@ -1182,7 +1158,7 @@ Result<const json::object*> choiceAt(const json::array& choices, std::size_t i,
   return co;
 }
 int choiceIndex(const json::object& co, std::size_t i) {
-  return co.contains("index") ? static_cast<int>(int64Of(co, "index")) : static_cast<int>(i);
+  return co.contains("index") ? static_cast<int>(upstreamCount(co, "index")) : static_cast<int>(i);
 }
 
 FinishReason finishReasonOf(const json::object& o) {
@@ -1656,7 +1632,7 @@ Result<ChatChunk> decodeAnyChatChunk(std::string_view data) {
       if (key == "delta") {
         delta_object = v.if_object();
       } else if (key == "index") {
-        d.index = static_cast<int>(int64Of(&v));
+        d.index = static_cast<int>(upstreamCount(&v));
       } else if (key == "finish_reason") {
         if (const json::string* s = v.if_string()) d.finish_reason = parseFinishReason(*s);
       } else if (key == "logprobs") {
@@ -1695,7 +1671,7 @@ Result<ChatChunk> decodeAnyChatChunk(std::string_view data) {
           const json::object* call = (*ca)[j].if_object();
           if (call == nullptr) continue;
           ToolCallDelta& td = d.tool_calls.emplace_back();
-          td.index = call->contains("index") ? static_cast<int>(int64Of(*call, "index"))
+          td.index = call->contains("index") ? static_cast<int>(upstreamCount(*call, "index"))
                                              : static_cast<int>(j);
           td.id = std::string(stringOr(*call, "id"));
           if (const json::value* fn = call->if_contains("function")) {
@@ -1761,7 +1737,7 @@ Result<EmbeddingResponse> decodeEmbeddingResponse(std::string_view body) {
     if (eo == nullptr) return fail(ErrorCode::kUpstream, where() + " is not an object");
     std::size_t slot = i;
     if (const json::value* index = eo->if_contains("index"); index && !index->is_null()) {
-      const std::int64_t idx = int64Of(index);
+      const std::int64_t idx = upstreamCount(index);
       if (idx < 0 || static_cast<std::size_t>(idx) >= a->size()) {
         return fail(ErrorCode::kUpstream,
                     where() + " has index " + std::to_string(idx) + " out of range");

@@ -665,7 +665,8 @@ void writeUsage(JsonWriter& w, const Usage& u) {
   w.key("reasoning_tokens").integer(u.reasoning_tokens);
   w.endObject();
   w.key("total_tokens")
-      .integer(u.total_tokens != 0 ? u.total_tokens : u.prompt_tokens + u.completion_tokens);
+      .integer(u.total_tokens != 0 ? u.total_tokens
+                                   : addTokens(u.prompt_tokens, u.completion_tokens));
   w.endObject();
 }
 
