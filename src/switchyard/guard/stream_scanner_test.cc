@@ -30,6 +30,13 @@ Streamed streamChunks(const std::vector<std::string_view>& chunks, StreamScanOpt
   return out;
 }
 
+// `text` arriving in reads of `size` bytes (the last one shorter).
+Streamed streamInReadsOf(std::string_view text, std::size_t size) {
+  std::vector<std::string_view> chunks;
+  for (std::size_t i = 0; i < text.size(); i += size) chunks.push_back(text.substr(i, size));
+  return streamChunks(chunks);
+}
+
 Streamed whole(std::string_view text) {
   auto f = defaultDetector().scan(text);
   return {redact(text, f, Style::kTyped), f};
@@ -66,11 +73,7 @@ TEST(StreamScannerTest, TokenSizedChunksMatchTheWholeScan) {
   const std::string text = mixedText();
   const Streamed want = whole(text);
   for (std::size_t size : {1u, 2u, 3u, 5u, 17u, 64u}) {
-    std::vector<std::string_view> chunks;
-    for (std::size_t i = 0; i < text.size(); i += size) {
-      chunks.push_back(std::string_view(text).substr(i, size));
-    }
-    Streamed got = streamChunks(chunks);
+    Streamed got = streamInReadsOf(text, size);
     EXPECT_EQ(got.text, want.text) << "chunk size " << size;
     EXPECT_EQ(got.findings, want.findings) << "chunk size " << size;
   }
@@ -85,11 +88,7 @@ TEST(StreamScannerTest, StrayContinuationBytesDoNotMoveTheCutIntoAnEntity) {
   const Streamed want = whole(text);
   ASSERT_EQ(want.findings.size(), 1u);
   for (std::size_t size : {1u, 4u, 64u}) {
-    std::vector<std::string_view> chunks;
-    for (std::size_t i = 0; i < text.size(); i += size) {
-      chunks.push_back(std::string_view(text).substr(i, size));
-    }
-    Streamed got = streamChunks(chunks);
+    Streamed got = streamInReadsOf(text, size);
     EXPECT_EQ(got.text, want.text) << "chunk size " << size;
     EXPECT_EQ(got.findings, want.findings) << "chunk size " << size;
   }
@@ -121,7 +120,8 @@ TEST(StreamScannerTest, PrivateKeyArrivingSlowlyIsHeldWholeThenRedacted) {
   const std::string pem = testing::pemBlock(22);
   const std::string text = "key:\n" + pem + "\ndone " + std::string(300, '-');
   std::vector<std::string_view> chunks;
-  for (std::size_t i = 0; i < text.size(); i += 8) chunks.push_back(std::string_view(text).substr(i, 8));
+  for (std::size_t i = 0; i < text.size(); i += 8)
+    chunks.push_back(std::string_view(text).substr(i, 8));
   Streamed got = streamChunks(chunks);
   EXPECT_EQ(got.text, "key:\n[PRIVATE_KEY_1]\ndone " + std::string(300, '-'));
 }
