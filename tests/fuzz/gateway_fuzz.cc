@@ -41,10 +41,10 @@ using Verb = boost::beast::http::verb;
 
 constexpr std::string_view kAdminKey = "sy-admin-fuzz-0123456789";
 
-// The fake upstream serves every provider: kind openai at /v1, anthropic and gemini providers
-// would need their own fakes, and the client-side translations run for any provider.
-std::string configText(const fakes::FakeUpstream& upstream, const std::string& dir) {
-  return R"(
+// The fake upstream serves every provider: kind openai at /v1 (anthropic and gemini upstreams
+// would need fakes of their own; the client-side translations run for any provider). @UPSTREAM@,
+// @DIR@ and @ADMIN_KEY@ are filled in at start-up.
+constexpr std::string_view kConfig = R"(
 server:
   listen: 127.0.0.1:0
   workers: 1
@@ -52,16 +52,12 @@ server:
   request_timeout: 10s
   drain_timeout: 1s
 log: {level: "off", access_log: false}
-storage: {url: "sqlite://)" +
-         dir + R"(/switchyard.db"}
-admin_key: )" +
-         std::string(kAdminKey) +
-         R"(
+storage: {url: "sqlite://@DIR@/switchyard.db"}
+admin_key: @ADMIN_KEY@
 providers:
   - name: up
     kind: openai
-    base_url: )" +
-         upstream.baseUrl() + R"(
+    base_url: @UPSTREAM@
     api_key: sk-upstream-secret
     locality: cloud:us
     timeouts: {connect: 2s, first_byte: 5s, idle: 5s}
@@ -74,8 +70,7 @@ providers:
         rerank: true
   - name: onprem
     kind: openai
-    base_url: )" +
-         upstream.baseUrl() + R"(
+    base_url: @UPSTREAM@
     locality: on_prem
     timeouts: {connect: 2s, first_byte: 5s, idle: 5s}
     models: [local-model]
@@ -93,13 +88,24 @@ guard:
   policy: {pii: redact, secret: block, CREDIT_CARD: local_only}
   scan_output: true
 rag:
-  path: )" +
-         dir +
-         R"(/rag
+  path: @DIR@/rag
   embedding_model: up/fake-embedder
   routes:
     support: {collection: handbook}
 )";
+
+std::string configText(const fakes::FakeUpstream& upstream, const std::string& dir) {
+  std::string text(kConfig);
+  const auto fill = [&](std::string_view name, const std::string& value) {
+    for (std::size_t at = text.find(name); at != std::string::npos;
+         at = text.find(name, at + value.size())) {
+      text.replace(at, name.size(), value);
+    }
+  };
+  fill("@UPSTREAM@", upstream.baseUrl());
+  fill("@DIR@", dir);
+  fill("@ADMIN_KEY@", std::string(kAdminKey));
+  return text;
 }
 
 struct World {
