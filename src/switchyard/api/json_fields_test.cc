@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+
 #include <limits>
 
 #include "switchyard/api/types.h"

@@ -119,10 +119,7 @@ TEST(StreamScannerTest, EmitsBeforeTheEndAndHoldsAtMostHoldBack) {
 TEST(StreamScannerTest, PrivateKeyArrivingSlowlyIsHeldWholeThenRedacted) {
   const std::string pem = testing::pemBlock(22);
   const std::string text = "key:\n" + pem + "\ndone " + std::string(300, '-');
-  std::vector<std::string_view> chunks;
-  for (std::size_t i = 0; i < text.size(); i += 8)
-    chunks.push_back(std::string_view(text).substr(i, 8));
-  Streamed got = streamChunks(chunks);
+  Streamed got = streamInReadsOf(text, 8);
   EXPECT_EQ(got.text, "key:\n[PRIVATE_KEY_1]\ndone " + std::string(300, '-'));
 }
 

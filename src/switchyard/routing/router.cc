@@ -207,9 +207,8 @@ const char* Router::excluded(const RoutePolicy& policy, const CandidateInfo& c,
   if (policy.name.empty()) return nullptr;  // direct names: the upstream decides the rest
   if (!localityAllowed(policy.locality, c.locality)) return "locality not allowed by route";
   if ((s.needs & ~c.capabilities) != 0) return "lacks a needed capability";
-  // Compared without the sum: max_tokens may be anything up to 2^63 - 1.
-  if (c.context_window > 0 &&
-      (s.prompt_tokens > c.context_window || s.max_tokens > c.context_window - s.prompt_tokens)) {
+  // Saturating: max_tokens may be anything up to 2^63 - 1.
+  if (c.context_window > 0 && api::addTokens(s.prompt_tokens, s.max_tokens) > c.context_window) {
     return "context window too small";
   }
   if (!c.tasks.empty() && !contains(c.tasks, s.task_type)) return "not for this task type";

@@ -877,9 +877,7 @@ Result<std::string> encodeRequest(const ChatRequest& r, std::string_view provide
     if (thinking.mode == ThinkingConfig::Mode::kEnabled &&
         r.thinking.mode != ThinkingConfig::Mode::kEnabled) {
       // Saturating: the client's max_tokens may be anything up to 2^63 - 1.
-      max_tokens = thinking.budget_tokens > std::numeric_limits<std::int64_t>::max() - max_tokens
-                       ? std::numeric_limits<std::int64_t>::max()
-                       : max_tokens + thinking.budget_tokens;
+      max_tokens = addTokens(max_tokens, thinking.budget_tokens);
     }
     w.key("max_tokens").integer(max_tokens);
     if (r.temperature) w.key("temperature").number(*r.temperature);
