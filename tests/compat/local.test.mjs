@@ -1,13 +1,15 @@
 // Every official SDK against a local model: switchyard serving a tiny GGUF model (made here with
 // `switchyard models make-tiny`) in-process on llama.cpp, reached through the OpenAI (chat and
-// Responses), Anthropic and Ollama APIs. Random weights, so the tests assert shapes, usage,
-// determinism and errors rather than content.
+// Responses), Anthropic and Ollama APIs. Random weights, so most tests assert shapes, usage,
+// determinism and errors; a second model made with `make-tiny --memorize` answers the
+// questions of examples/memorized.json, so the last tests assert content end to end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
@@ -19,12 +21,17 @@ let client;
 let anthropic;
 let ollama;
 let modelDir;
+const MEMORIZED = fileURLToPath(new URL('../../examples/memorized.json', import.meta.url));
+const memorized = JSON.parse(fs.readFileSync(MEMORIZED, 'utf8'));
 
 before(async () => {
   if (DIRECT) return;
   modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-local-'));
   const model = path.join(modelDir, 'tiny-chat.gguf');
   execFileSync(switchyardBin(), ['models', 'make-tiny', '--out', model], { stdio: 'pipe' });
+  const qa = path.join(modelDir, 'tiny-qa.gguf');
+  execFileSync(switchyardBin(), ['models', 'make-tiny', '--memorize', MEMORIZED, '--out', qa],
+    { stdio: 'pipe' });
   gw = await startSwitchyard((dir) => `
 server:
   listen: 127.0.0.1:0
@@ -42,6 +49,10 @@ providers:
         parallel: 4
         embeddings: true
         preload: true
+      - name: tiny-qa
+        path: ${qa}
+        context: 1024
+        parallel: 2
 `, { timeoutMs: 60000 });
   client = new OpenAI({ apiKey: API_KEY, baseURL: gw.baseURL, maxRetries: 0, timeout: 60000 });
   anthropic = new Anthropic({ apiKey: API_KEY, baseURL: gw.origin, maxRetries: 0,
@@ -244,3 +255,30 @@ test('Responses API: create and stream on the local model', { skip }, async () =
   assert.equal(types[0], 'response.created');
   assert.ok(['response.completed', 'response.incomplete'].includes(types.at(-1)), types.join(','));
 });
+
+test('a memorizing model answers its questions through every SDK, streamed or not', { skip },
+  async () => {
+    for (const { question, answer } of memorized) {
+      const messages = [{ role: 'user', content: question }];
+      const r = await client.chat.completions.create({ model: 'tiny-qa', messages,
+        temperature: 0 });
+      assert.equal(r.choices[0].message.content, answer, question);
+      assert.equal(r.choices[0].finish_reason, 'stop');
+      let streamed = '';
+      const stream = await client.chat.completions.create({ model: 'tiny-qa', messages,
+        stream: true });
+      for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+      assert.equal(streamed, answer, question);
+    }
+    const [{ question, answer }] = memorized;
+    const m = await anthropic.messages.create({ model: 'tiny-qa', max_tokens: 32,
+      messages: [{ role: 'user', content: question }] });
+    assert.equal(m.content[0].text, answer);
+    assert.equal(m.stop_reason, 'end_turn');
+    const o = await ollama.chat({ model: 'tiny-qa', messages: [{ role: 'user',
+      content: question }], stream: false });
+    assert.equal(o.message.content, answer);
+    const other = await client.chat.completions.create({ model: 'tiny-qa', messages: [
+      { role: 'user', content: 'How tall is Mount Everest?' }] });
+    assert.equal(other.choices[0].message.content, 'I do not know.');
+  });

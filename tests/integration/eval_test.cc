@@ -400,6 +400,61 @@ TEST(EvalLocalTest, LocalModelTargetsWork) {
       << (*rows)[2].text(4);
   fs::remove_all(dir);
 }
+
+// A model that knows its answers: the suite's accuracy is what the model got right, case by
+// case, through the same path a real local model takes.
+TEST(EvalLocalTest, MemorizingModelScoresWhatItKnows) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("eval-memorizing-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  engine::TinyModelSpec spec = fakes::tinyModelSpec((dir / "qa.gguf").string());
+  spec.n_layer = 1;
+  spec.memorize = {{"What is the capital of France?", "Paris."},
+                   {"Who wrote Hamlet?", "William Shakespeare."},
+                   {"What is two plus two?", "Four."}};
+  spec.fallback_answer = "I do not know.";
+  auto made = engine::makeTinyModel(spec);
+  ASSERT_TRUE(made) << made.error().toString();
+  std::ofstream(dir / "gateway.yaml")
+      << "server: {listen: 127.0.0.1:0, workers: 1}\nlog: {level: warn, access_log: false}\n"
+         "storage: {url: sqlite://"
+      << (dir / "eval.db").string()
+      << "}\n"
+         "providers:\n  - name: local\n    kind: local\n    threads: 2\n    models:\n"
+         "      - {name: qa, path: "
+      << spec.out_path << ", context: 512, parallel: 2}\n";
+  std::ofstream(dir / "suite.yaml")
+      << "name: trivia\ntargets: [local/qa]\nrequest: {max_tokens: 16, temperature: 0}\n"
+         "gate: {min_pass_rate: 0.75}\n"
+         "prompt: '{{q}}'\ncases:\n"
+         "  - {vars: {q: 'What is the capital of France?'}, assert: [{type: equals, value: "
+         "Paris.}]}\n"
+         "  - {vars: {q: 'Who wrote Hamlet?'}, assert: [{type: contains, value: Shakespeare}]}\n"
+         "  - {vars: {q: 'What is two plus two?'}, assert: [{type: equals, value: Five.}]}\n"
+         "  - {vars: {q: 'How far is the Moon?'}, assert: [{type: icontains, value: \"don't\"}]}\n";
+  cli::EvalRunArgs a;
+  a.suite = (dir / "suite.yaml").string();
+  a.config_path = (dir / "gateway.yaml").string();
+  a.progress = false;
+  std::ostringstream out, err;
+  // Two of four right: under the suite's gate (exit status 4).
+  EXPECT_EQ(cli::evalRun(a, out, err), 4) << err.str();
+  EXPECT_NE(err.str().find("local/qa pass rate 50% < 75%"), std::string::npos) << err.str();
+  auto store = eval::EvalStore::open("sqlite://" + (dir / "eval.db").string());
+  ASSERT_TRUE(store);
+  auto rows =
+      (*store)->db().query("SELECT passed, output, error FROM eval_outputs ORDER BY case_idx");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 4u);
+  const std::vector<std::pair<std::int64_t, std::string>> want = {
+      {1, "Paris."}, {1, "William Shakespeare."}, {0, "Four."}, {0, "I do not know."}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*rows)[i].text(2), "") << i;
+    EXPECT_EQ((*rows)[i].integer(0), want[i].first) << i;
+    EXPECT_EQ((*rows)[i].text(1), want[i].second) << i;
+  }
+  fs::remove_all(dir);
+}
 #endif
 
 }  // namespace

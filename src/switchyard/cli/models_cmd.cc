@@ -2,6 +2,7 @@
 
 #include "switchyard/cli/models_cmd.h"
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -39,6 +40,8 @@ struct MakeTinyArgs {
   std::string weight_type = "f32";
   std::string quantize;
   std::vector<std::string> added_tokens;
+  std::string memorize;  // JSON file of {"question", "answer"} objects
+  std::string fallback = "I do not know.";
   int layers = 0, dim = 0, heads = 0, kv_heads = 0, ff = 0, ctx = 0;
   std::uint64_t seed = 42;
   bool force = false;
@@ -110,6 +113,34 @@ std::string jsonEscape(std::string_view s) {
   return out;
 }
 
+// --memorize FILE: a JSON array of {"question": "...", "answer": "..."} objects.
+Result<std::vector<engine::QuestionAnswer>> readQuestions(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read " + file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(ss.str(), ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, file + ": not valid JSON: " + ec.message());
+  const auto bad = [&](const std::string& what) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        file + ": " + what + " (expected [{\"question\": \"...\", \"answer\": \"...\"}, ...])");
+  };
+  if (!doc.is_array() || doc.as_array().empty()) return bad("not a non-empty array");
+  std::vector<engine::QuestionAnswer> out;
+  for (std::size_t i = 0; i < doc.as_array().size(); ++i) {
+    const auto* item = doc.as_array()[i].if_object();
+    const auto* q = item != nullptr ? item->if_contains("question") : nullptr;
+    const auto* a = item != nullptr ? item->if_contains("answer") : nullptr;
+    if (q == nullptr || a == nullptr || !q->is_string() || !a->is_string()) {
+      return bad("item " + std::to_string(i) + " has no string \"question\" and \"answer\"");
+    }
+    out.push_back({std::string(q->as_string()), std::string(a->as_string())});
+  }
+  return out;
+}
+
 int makeTiny(const MakeTinyArgs& a) {
   engine::TinyModelSpec spec;
   const std::string models = llamaModelsDir();
@@ -159,6 +190,16 @@ int makeTiny(const MakeTinyArgs& a) {
     std::cerr << "switchyard models make-tiny: unknown --shape '" << a.shape
               << "' (tiny or qwen2-0.5b)\n";
     return 2;
+  }
+  if (!a.memorize.empty()) {
+    auto questions = readQuestions(a.memorize);
+    if (!questions) {
+      std::cerr << "switchyard models make-tiny: " << questions.error().message() << "\n";
+      return 1;
+    }
+    spec.memorize = std::move(*questions);
+    spec.fallback_answer = a.fallback;
+    spec.n_layer = 1;  // the lookup lives in one layer; more would be zero
   }
   if (a.layers > 0) spec.n_layer = a.layers;
   if (a.dim > 0) spec.n_embd = a.dim;
@@ -330,6 +371,14 @@ void addModelsCommand(CLI::App& app, std::function<int()>& action) {
   make->add_option("--added-tokens", tiny->added_tokens, "tokens to add (comma separated)")
       ->delimiter(',');
   make->add_option("--seed", tiny->seed, "weight seed (same seed, same file)");
+  make->add_option("--memorize", tiny->memorize,
+                   "JSON file of [{\"question\": ..., \"answer\": ...}]: instead of random "
+                   "weights, a model that answers each question with its answer (greedy "
+                   "decoding; built, not trained, in one layer), so tests can check content")
+      ->check(CLI::ExistingFile);
+  make->add_option("--fallback", tiny->fallback,
+                   "with --memorize: the answer to any other question (default \"I do not "
+                   "know.\"; empty: none)");
   make->add_flag("-f,--force", tiny->force, "overwrite an existing file");
   make->callback([tiny, &action] { action = [tiny] { return makeTiny(*tiny); }; });
 

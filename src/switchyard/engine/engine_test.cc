@@ -258,6 +258,35 @@ TEST(EngineTest, ChatMessagesGoThroughTheModelsTemplate) {
   EXPECT_GT(*chat_count, 10);
 }
 
+TEST(EngineTest, MemorizingModelAnswersItsQuestions) {
+  EngineOptions o = tinyOptions();
+  o.model_path = testing_models::tinyMemorizing();
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  for (const auto& [question, answer] : testing_models::memorizedAnswers()) {
+    const Outcome greedy = run(*engine, chat(question, 32));
+    EXPECT_EQ(greedy.text, answer) << question;
+    EXPECT_EQ(greedy.final.finish_reason, FinishReason::kStop) << question;
+    // The answer's margin is wide: sampling at temperature 1 gives the same text.
+    GenerationRequest sampled = chat(question, 32);
+    sampled.sampling.temperature = 1.0f;
+    sampled.sampling.seed = 7;
+    EXPECT_EQ(run(*engine, std::move(sampled)).text, answer) << question;
+  }
+  const Outcome other = run(*engine, chat("How tall is Mount Everest?", 32));
+  EXPECT_EQ(other.text, testing_models::kFallbackAnswer);
+  EXPECT_EQ(other.final.finish_reason, FinishReason::kStop);
+  // Only "the" of the capital question is in this one: a common word, not a key.
+  EXPECT_EQ(run(*engine, chat("What is the weather like?", 32)).text,
+            testing_models::kFallbackAnswer);
+  // A system prompt and an earlier exchange do not confuse it.
+  GenerationRequest turns = chat("Who wrote Hamlet?", 32);
+  turns.messages.insert(turns.messages.begin(), {{.role = "system", .content = "Answer briefly."},
+                                                 {.role = "user", .content = "Hello!"},
+                                                 {.role = "assistant", .content = "Hi."}});
+  EXPECT_EQ(run(*engine, std::move(turns)).text, "William Shakespeare.");
+}
+
 TEST(EngineTest, GreedyOutputIsDeterministicRunToRun) {
   const auto request = greedyRaw("Once upon a time, in a land far away,", 24);
   std::string first;

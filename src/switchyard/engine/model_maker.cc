@@ -24,6 +24,7 @@
 
 #include "switchyard/core/log.h"
 #include "switchyard/engine/llama_runtime.h"
+#include "switchyard/engine/memorizing_model.h"
 
 namespace switchyard::engine {
 namespace {
@@ -87,6 +88,20 @@ bool endsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Writes `values` (one per element) into `tensor` as its type; the first failure goes to `error`.
+void setTensor(ggml_tensor* tensor, const std::vector<float>& values, std::string& error) {
+  if (tensor->type == GGML_TYPE_F32) {
+    ggml_backend_tensor_set(tensor, values.data(), 0, ggml_nbytes(tensor));
+  } else if (tensor->type == GGML_TYPE_F16) {
+    std::vector<ggml_fp16_t> half(values.size());
+    ggml_fp32_to_fp16_row(values.data(), half.data(), ggml_nelements(tensor));
+    ggml_backend_tensor_set(tensor, half.data(), 0, ggml_nbytes(tensor));
+  } else if (error.empty()) {
+    error = std::string("cannot fill tensor ") + tensor->name + " of type " +
+            ggml_type_name(tensor->type);
+  }
+}
+
 // Called by llama_model_init_from_user for every tensor the architecture creates.
 void fillTensor(ggml_tensor* tensor, void* user_data) {
   auto& state = *static_cast<FillState*>(user_data);
@@ -108,21 +123,18 @@ void fillTensor(ggml_tensor* tensor, void* user_data) {
       if (i + 1 < n) values[i + 1] = static_cast<float>(r * std::sin(theta)) * state.stddev;
     }
   }
-  if (tensor->type == GGML_TYPE_F32) {
-    ggml_backend_tensor_set(tensor, values.data(), 0, ggml_nbytes(tensor));
-  } else if (tensor->type == GGML_TYPE_F16) {
-    std::vector<ggml_fp16_t> half(values.size());
-    ggml_fp32_to_fp16_row(values.data(), half.data(), n);
-    ggml_backend_tensor_set(tensor, half.data(), 0, ggml_nbytes(tensor));
-  } else if (state.error.empty()) {
-    state.error = std::string("cannot fill tensor ") + tensor->name + " of type " +
-                  ggml_type_name(tensor->type);
-  }
+  setTensor(tensor, values, state.error);
 }
 
 Status validateSpec(const TinyModelSpec& spec) {
   auto bad = [](std::string msg) { return Status(ErrorCode::kInvalidArgument, std::move(msg)); };
   if (spec.out_path.empty()) return bad("tiny model: out_path is empty");
+  if (!spec.memorize.empty() && spec.arch != "qwen2" && spec.arch != "llama") {
+    return bad("tiny model: a memorizing model needs arch qwen2 or llama, not '" + spec.arch + "'");
+  }
+  if (!spec.memorize.empty() && spec.reranker) {
+    return bad("tiny model: a reranker cannot be a memorizing model");
+  }
   if (spec.arch != "qwen2" && spec.arch != "qwen3" && spec.arch != "llama" &&
       spec.arch != "olmo2") {
     return bad("tiny model: unsupported architecture '" + spec.arch +
@@ -398,6 +410,12 @@ Result<void> makeTinyModel(const TinyModelSpec& spec) {
                 "llama.cpp could not build a '" + spec.arch + "' model from the given shape");
   }
   if (!fill.error.empty()) return fail(ErrorCode::kInternal, "tiny model: " + fill.error);
+  if (!spec.memorize.empty()) {
+    auto weights = memorizingWeights(model.get(), spec, fill.tensors);
+    if (!weights) return fail(weights.error());
+    for (ggml_tensor* t : fill.tensors) setTensor(t, weights->at(t->name), fill.error);
+    if (!fill.error.empty()) return fail(ErrorCode::kInternal, "tiny model: " + fill.error);
+  }
 
   const std::string tmp = tempPathBeside(spec.out_path);
   auto st = writeModel(meta->get(), fill.tensors, tmp);

@@ -13,6 +13,12 @@
 
 namespace switchyard::engine {
 
+// A question a memorizing model answers (TinyModelSpec::memorize).
+struct QuestionAnswer {
+  std::string question;  // the whole user message
+  std::string answer;
+};
+
 struct TinyModelSpec {
   // A llama.cpp vocab file (models/ggml-vocab-*.gguf): every key except the source model's own
   // hyper-parameters is copied, so the tokenizer and chat template are real.
@@ -40,6 +46,13 @@ struct TinyModelSpec {
   // two-label ("yes", "no") classification head (cls_out) and a "rerank" chat template. It
   // scores pairs (Engine::rerank) and does not generate.
   bool reranker = false;
+  // Not empty: instead of random weights, a lookup built by hand (see memorizing_model.h) that
+  // answers each question, asked alone as a user message, with its answer and then ends its
+  // turn; any other question gets `fallback_answer` (when not empty). Greedy decoding gives
+  // exactly these texts, so tests can assert content. Architectures qwen2 and llama; the
+  // dimensions must hold the tokens (an error says how many are needed).
+  std::vector<QuestionAnswer> memorize;
+  std::string fallback_answer;
 };
 
 // The "rerank" chat template a tiny reranker carries ({query} and {document} are replaced).

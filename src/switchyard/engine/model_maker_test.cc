@@ -89,6 +89,40 @@ TEST(ModelMakerTest, RejectsBadSpecs) {
   EXPECT_FALSE(fs::exists(spec.out_path));
 }
 
+// What a memorizing model cannot tell apart or say is refused with a reason, and no file.
+TEST(ModelMakerTest, MemorizingModelRejectsWhatItCannotAnswer) {
+  auto attempt = [](std::vector<QuestionAnswer> pairs, int n_embd = 64) {
+    TinyModelSpec spec = testing_models::tinySpec();
+    spec.n_layer = 1;
+    spec.n_embd = n_embd;
+    spec.memorize = std::move(pairs);
+    spec.out_path = (fs::path(::testing::TempDir()) / "bad-memorizing.gguf").string();
+    fs::remove(spec.out_path);
+    auto r = makeTinyModel(spec);
+    EXPECT_FALSE(fs::exists(spec.out_path));
+    return r ? std::string() : r.error().message();
+  };
+  // Every word of the second question is in the first.
+  EXPECT_NE(attempt({{"Who wrote Hamlet and Macbeth?", "Shakespeare."},
+                     {"Who wrote Hamlet?", "William Shakespeare."}})
+                .find("\"Who wrote Hamlet?\" has no word"),
+            std::string::npos);
+  // " the" is followed by " mat" and then by " door".
+  EXPECT_NE(attempt({{"Where is the cat?", "On the mat by the door."}}).find("' the' with both"),
+            std::string::npos);
+  EXPECT_NE(attempt(testing_models::memorizedAnswers(), 16).find("dimensions; the model has 16"),
+            std::string::npos);
+  EXPECT_NE(attempt({{"Why?", ""}}).find("is empty"), std::string::npos);
+
+  TinyModelSpec spec = testing_models::tinySpec();
+  spec.arch = "olmo2";
+  spec.memorize = testing_models::memorizedAnswers();
+  spec.out_path = (fs::path(::testing::TempDir()) / "bad-memorizing.gguf").string();
+  auto r = makeTinyModel(spec);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("qwen2 or llama"), std::string::npos);
+}
+
 TEST(ModelMakerTest, RerankerIsAQwen3WithARankHead) {
   auto info = inspectModel(testing_models::tinyReranker(), /*hash_file=*/false);
   ASSERT_TRUE(info) << info.error().toString();

@@ -77,6 +77,24 @@ const std::string& tinyQwen2Tools() {
   return path;
 }
 
+std::vector<QuestionAnswer> memorizedAnswers() {
+  return {{"What is the capital of France?", "Paris."},
+          {"Who wrote Hamlet?", "William Shakespeare."},
+          {"What is two plus two?", "Four."},
+          {"What color is the sky on a clear day?", "Blue."}};
+}
+
+const std::string& tinyMemorizing() {
+  static const std::string path = [] {
+    TinyModelSpec spec = tinySpec();
+    spec.n_layer = 1;
+    spec.memorize = memorizedAnswers();
+    spec.fallback_answer = kFallbackAnswer;
+    return make(spec, "tiny-memorizing.gguf");
+  }();
+  return path;
+}
+
 const std::string& tinyReranker() {
   static const std::string path = [] {
     TinyModelSpec spec = tinySpec();

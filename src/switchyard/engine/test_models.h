@@ -3,6 +3,7 @@
 // Test-only; not part of sy_engine.
 
 #include <string>
+#include <vector>
 
 #include "switchyard/engine/model_maker.h"
 
@@ -32,6 +33,14 @@ const std::string& tinyReranker();
 // An olmo2 model with sliding-window attention over 32 tokens (every fourth layer full; 4
 // layers), the qwen2 vocab and ChatML template.
 const std::string& tinySlidingWindow();
+
+// The questions and answers of tinyMemorizing(), and its answer to any other question.
+std::vector<QuestionAnswer> memorizedAnswers();
+inline constexpr const char* kFallbackAnswer = "I do not know.";
+
+// A memorizing model (TinySpec::memorize) of tinySpec()'s shape, 1 layer, that answers
+// memorizedAnswers() and says kFallbackAnswer to anything else.
+const std::string& tinyMemorizing();
 
 // A LoRA adapter for a qwen2 model of another shape (32 dim): tinyQwen2() must refuse it.
 const std::string& otherShapeLora();

@@ -1,0 +1,244 @@
+// Raw HTTP bytes, both sides of the running gateway. The `gateway` target sends well-formed
+// requests so that the handlers get the coverage; this one feeds the framing itself: the
+// server's own request reading (Beast's parser under our buffer, the disconnect watch, body and
+// header limits, keep-alive, pipelining) and the upstream client's response parsing (status
+// line and header fields into our vector, Content-Length, chunked bodies, SSE relayed as it
+// comes).
+//
+// Input: byte 0 picks the side.
+// - Client side (even): the rest, then one more request (GET /healthz with Connection: close),
+//   is written to a fresh connection to the gateway, which is then half-closed. The request
+//   after the fuzzed bytes keeps the last fuzzed request from reading as abandoned (a request
+//   whose client half-closes is cancelled, as nginx and Go do; one with bytes pipelined behind
+//   it runs to the end). Nothing says "HEAD" (its answer has no body, which the reader cannot
+//   tell without parsing the request; the bytes are changed to "HEAF").
+// - Upstream side (odd): a valid request (byte 1 picks chat, chat streamed, Anthropic
+//   Messages, Anthropic streamed, Ollama chat, or legacy completions) whose upstream answers
+//   with the rest of the input as raw bytes on the socket, then closes it.
+//
+// SY_FUZZ_VERBOSE=1 prints what the client received.
+//
+// Properties: nothing crashes, leaks or trips UBSan in any thread; every byte the gateway
+// sends back parses as a sequence of HTTP/1.1 responses with nothing after the last, each with
+// status 100..599 and never 500, every JSON error valid JSON with an "error"; the gateway
+// closes the connection within 10 s of the client's end of input; and it still answers
+// GET /healthz afterwards.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/parse.hpp>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/log.h"
+#include "switchyard/server/gateway.h"
+#include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace {
+
+namespace sy = switchyard;
+namespace fakes = switchyard::fakes;
+namespace http = boost::beast::http;
+
+// Small limits, so that the fuzzer reaches them (413, 431) with short inputs.
+constexpr std::string_view kConfig = R"(
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+  max_body_bytes: 4KiB
+  max_header_bytes: 1KiB
+  header_timeout: 5s
+  request_timeout: 10s
+  drain_timeout: 1s
+log: {level: "off", access_log: false}
+storage: {url: "sqlite://@DIR@/switchyard.db"}
+providers:
+  - name: up
+    kind: openai
+    base_url: @UPSTREAM@
+    locality: cloud:us
+    timeouts: {connect: 2s, first_byte: 5s, idle: 5s}
+    models: [fake-model]
+routing:
+  retry: {attempts: 1}
+)";
+
+struct World {
+  std::string dir;
+  std::unique_ptr<fakes::FakeUpstream> upstream;
+  std::unique_ptr<sy::server::Gateway> gateway;
+};
+
+World& world() {
+  // Never destroyed: the gateway's threads run until the process exits.
+  static World* w = [] {
+    (void)sy::setupLogging({"off", sy::LogFormat::kText, ""});
+    auto* out = new World;
+    char dir[] = "/tmp/switchyard-wire-fuzz-XXXXXX";
+    if (mkdtemp(dir) == nullptr) sy::fuzz::fail("mkdtemp", __FILE__, __LINE__, dir);
+    out->dir = dir;
+    std::atexit([] { std::filesystem::remove_all(world().dir); });
+    out->upstream = std::make_unique<fakes::FakeUpstream>();
+    std::string text(kConfig);
+    text.replace(text.find("@UPSTREAM@"), 10, out->upstream->baseUrl());
+    text.replace(text.find("@DIR@"), 5, out->dir);
+    auto config = sy::config::parseConfig(text, "wire.yaml");
+    if (!config) sy::fuzz::fail("config", __FILE__, __LINE__, config.error().toString());
+    auto gateway = sy::server::Gateway::create(std::move(*config));
+    if (!gateway) sy::fuzz::fail("gateway", __FILE__, __LINE__, gateway.error().toString());
+    out->gateway = std::move(*gateway);
+    out->gateway->start();
+    return out;
+  }();
+  return *w;
+}
+
+// Writes `bytes` to a fresh connection, half-closes it when asked, and returns everything read
+// until the gateway closes. A gateway that keeps the connection open 10 s after the end of
+// input fails. (A half-close reads as a client that went away: a request in flight then is
+// cancelled, so the upstream side does not half-close; its request says Connection: close.)
+std::string exchange(std::uint16_t port, std::string_view bytes, bool half_close) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  SY_FUZZ_CHECK(fd >= 0);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  SY_FUZZ_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  // The gateway may answer and close before reading everything (413, 431, a malformed start):
+  // a write that fails then is not an error.
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  if (half_close) ::shutdown(fd, SHUT_WR);
+  std::string received;
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0) {
+      received.append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    SY_FUZZ_CHECK_MSG(n == 0 || errno == ECONNRESET,
+                      "no close 10 s after the end of input; received:\n" + received);
+    break;
+  }
+  ::close(fd);
+  return received;
+}
+
+bool validJsonWithError(std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  return !ec && v.is_object() && v.as_object().contains("error");
+}
+
+// `wire` must be whole HTTP/1.1 responses, one after another, and nothing else.
+void checkResponses(std::string_view wire, const std::string& context) {
+  std::size_t at = 0;
+  while (at < wire.size()) {
+    http::response_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.body_limit(boost::none);
+    parser.header_limit(64 * 1024);
+    boost::system::error_code ec;
+    const std::string_view rest = wire.substr(at);
+    const std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    if (!ec && !parser.is_done()) parser.put_eof(ec);  // a body that ends with the connection
+    SY_FUZZ_CHECK_MSG(!ec && parser.is_done(), context + "\nnot an HTTP response at byte " +
+                                                   std::to_string(at) + " (" + ec.message() +
+                                                   "):\n" + std::string(rest));
+    const auto& response = parser.get();
+    const unsigned status = response.result_int();
+    const std::string what = context + "\n-> " + std::to_string(status) + "\n" + response.body();
+    SY_FUZZ_CHECK_MSG(status >= 100 && status <= 599, what);
+    SY_FUZZ_CHECK_MSG(status != 500, what);
+    const std::string_view type = response[http::field::content_type];
+    if (status >= 400 && type.starts_with("application/json")) {
+      SY_FUZZ_CHECK_MSG(validJsonWithError(response.body()), what);
+    }
+    at += used;
+  }
+}
+
+struct UpstreamCase {
+  std::string_view path;
+  std::string_view body;
+};
+
+constexpr UpstreamCase kUpstreamCases[] = {
+    {"/v1/chat/completions",
+     R"({"model":"fake-model","messages":[{"role":"user","content":"hi"}]})"},
+    {"/v1/chat/completions",
+     R"({"model":"fake-model","stream":true,"stream_options":{"include_usage":true},)"
+     R"("messages":[{"role":"user","content":"hi"}]})"},
+    {"/v1/messages",
+     R"({"model":"fake-model","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})"},
+    {"/v1/messages", R"({"model":"fake-model","max_tokens":16,"stream":true,)"
+                     R"("messages":[{"role":"user","content":"hi"}]})"},
+    {"/api/chat", R"({"model":"fake-model","messages":[{"role":"user","content":"hi"}]})"},
+    {"/v1/completions", R"({"model":"fake-model","prompt":"hi","max_tokens":4})"},
+};
+constexpr std::size_t kUpstreamCaseCount = sizeof(kUpstreamCases) / sizeof(kUpstreamCases[0]);
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  World& w = world();
+  const std::string_view payload(reinterpret_cast<const char*>(data) + 1, size - 1);
+  static const bool verbose = std::getenv("SY_FUZZ_VERBOSE") != nullptr;
+
+  std::string received, context;
+  if ((data[0] & 1) == 0) {
+    std::string bytes(payload);
+    for (std::size_t at = bytes.find("HEAD"); at != std::string::npos; at = bytes.find("HEAD"))
+      bytes[at + 3] = 'F';
+    bytes += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    w.upstream->setBehavior(fakes::Behavior::normal());
+    context = "client sent:\n" + bytes;
+    received = exchange(w.gateway->port(), bytes, /*half_close=*/true);
+  } else {
+    const UpstreamCase& c = kUpstreamCases[data[1] % kUpstreamCaseCount];
+    w.upstream->setBehavior(fakes::Behavior::raw(std::string(payload.substr(1))));
+    const std::string request = "POST " + std::string(c.path) +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                                "\r\nConnection: close\r\nContent-Length: " +
+                                std::to_string(c.body.size()) + "\r\n\r\n" + std::string(c.body);
+    context = std::string(c.path) + " " + std::string(c.body) + "\nupstream sent:\n" +
+              std::string(payload.substr(1));
+    received = exchange(w.gateway->port(), request, /*half_close=*/false);
+    SY_FUZZ_CHECK_MSG(!received.empty(), context + "\nno answer");
+  }
+  w.upstream->clearRequests();
+  if (verbose) std::fprintf(stderr, "%.600s\n---\n", received.c_str());
+  checkResponses(received, context);
+
+  const fakes::Reply health = fakes::request(w.gateway->port(), http::verb::get, "/healthz");
+  SY_FUZZ_CHECK_MSG(health.status == 200, context + "\nthen /healthz -> " +
+                                              std::to_string(health.status) + " " + health.body);
+  return 0;
+}
