@@ -21,17 +21,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
-#include "switchyard/config/config.h"
-#include "switchyard/core/log.h"
-#include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/gateway_world.h"
 
 namespace {
 
@@ -94,44 +90,9 @@ rag:
     support: {collection: handbook}
 )";
 
-std::string configText(const fakes::FakeUpstream& upstream, const std::string& dir) {
-  std::string text(kConfig);
-  const auto fill = [&](std::string_view name, const std::string& value) {
-    for (std::size_t at = text.find(name); at != std::string::npos;
-         at = text.find(name, at + value.size())) {
-      text.replace(at, name.size(), value);
-    }
-  };
-  fill("@UPSTREAM@", upstream.baseUrl());
-  fill("@DIR@", dir);
-  fill("@ADMIN_KEY@", std::string(kAdminKey));
-  return text;
-}
-
-struct World {
-  std::string dir;
-  std::unique_ptr<fakes::FakeUpstream> upstream;
-  std::unique_ptr<sy::server::Gateway> gateway;
-};
-
-World& world() {
-  // Never destroyed: the gateway's threads run until the process exits.
-  static World* w = [] {
-    (void)sy::setupLogging({"off", sy::LogFormat::kText, ""});
-    auto* out = new World;
-    char dir[] = "/tmp/switchyard-gateway-fuzz-XXXXXX";
-    if (mkdtemp(dir) == nullptr) sy::fuzz::fail("mkdtemp", __FILE__, __LINE__, dir);
-    out->dir = dir;
-    std::atexit([] { std::filesystem::remove_all(world().dir); });
-    out->upstream = std::make_unique<fakes::FakeUpstream>();
-    auto config = sy::config::parseConfig(configText(*out->upstream, out->dir), "gateway.yaml");
-    if (!config) sy::fuzz::fail("config", __FILE__, __LINE__, config.error().toString());
-    auto gateway = sy::server::Gateway::create(std::move(*config));
-    if (!gateway) sy::fuzz::fail("gateway", __FILE__, __LINE__, gateway.error().toString());
-    out->gateway = std::move(*gateway);
-    out->gateway->start();
-    return out;
-  }();
+sy::fuzz::GatewayWorld& world() {
+  static sy::fuzz::GatewayWorld* w =
+      sy::fuzz::startGatewayWorld("gateway", kConfig, {{"@ADMIN_KEY@", std::string(kAdminKey)}});
   return *w;
 }
 
@@ -232,7 +193,7 @@ bool validJsonWithError(std::string_view body) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  World& w = world();
+  sy::fuzz::GatewayWorld& w = world();
   const Endpoint& endpoint = kEndpoints[data[0] % kEndpointCount];
   const unsigned flags = data[1];
   const std::string_view payload(reinterpret_cast<const char*>(data) + 2, size - 2);

@@ -40,17 +40,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
-#include "switchyard/config/config.h"
-#include "switchyard/core/log.h"
-#include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/gateway_world.h"
 
 namespace {
 
@@ -81,33 +77,8 @@ routing:
   retry: {attempts: 1}
 )";
 
-struct World {
-  std::string dir;
-  std::unique_ptr<fakes::FakeUpstream> upstream;
-  std::unique_ptr<sy::server::Gateway> gateway;
-};
-
-World& world() {
-  // Never destroyed: the gateway's threads run until the process exits.
-  static World* w = [] {
-    (void)sy::setupLogging({"off", sy::LogFormat::kText, ""});
-    auto* out = new World;
-    char dir[] = "/tmp/switchyard-wire-fuzz-XXXXXX";
-    if (mkdtemp(dir) == nullptr) sy::fuzz::fail("mkdtemp", __FILE__, __LINE__, dir);
-    out->dir = dir;
-    std::atexit([] { std::filesystem::remove_all(world().dir); });
-    out->upstream = std::make_unique<fakes::FakeUpstream>();
-    std::string text(kConfig);
-    text.replace(text.find("@UPSTREAM@"), 10, out->upstream->baseUrl());
-    text.replace(text.find("@DIR@"), 5, out->dir);
-    auto config = sy::config::parseConfig(text, "wire.yaml");
-    if (!config) sy::fuzz::fail("config", __FILE__, __LINE__, config.error().toString());
-    auto gateway = sy::server::Gateway::create(std::move(*config));
-    if (!gateway) sy::fuzz::fail("gateway", __FILE__, __LINE__, gateway.error().toString());
-    out->gateway = std::move(*gateway);
-    out->gateway->start();
-    return out;
-  }();
+sy::fuzz::GatewayWorld& world() {
+  static sy::fuzz::GatewayWorld* w = sy::fuzz::startGatewayWorld("wire", kConfig);
   return *w;
 }
 
@@ -208,7 +179,7 @@ constexpr std::size_t kUpstreamCaseCount = sizeof(kUpstreamCases) / sizeof(kUpst
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  World& w = world();
+  sy::fuzz::GatewayWorld& w = world();
   const std::string_view payload(reinterpret_cast<const char*>(data) + 1, size - 1);
   static const bool verbose = std::getenv("SY_FUZZ_VERBOSE") != nullptr;
 

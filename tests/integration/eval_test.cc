@@ -359,29 +359,43 @@ TEST_F(EvalE2ETest, RunningGatewayAndMissingJudge) {
 }
 
 #if SY_WITH_LLAMA
-TEST(EvalLocalTest, LocalModelTargetsWork) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("eval-local-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const engine::TinyModelSpec spec = fakes::tinyModelSpec((dir / "tiny.gguf").string());
+// Runs `suite` (YAML) against a gateway config serving the local model `spec` (made here) as
+// local/`name`, with its results in DIR/eval.db; returns evalRun's exit status.
+int runLocalSuite(const fs::path& dir, const engine::TinyModelSpec& spec, const std::string& name,
+                  const std::string& suite, std::ostringstream& err) {
   auto made = engine::makeTinyModel(spec);
-  ASSERT_TRUE(made) << made.error().toString();
+  EXPECT_TRUE(made) << made.error().toString();
   std::ofstream(dir / "gateway.yaml")
       << "server: {listen: 127.0.0.1:0, workers: 1}\nlog: {level: warn, access_log: false}\n"
-         "storage: {url: sqlite://" << (dir / "eval.db").string() << "}\n"
-         "providers:\n  - name: local\n    kind: local\n    threads: 2\n    models:\n"
-         "      - {name: tiny, path: " << spec.out_path << ", context: 512, parallel: 2}\n";
-  std::ofstream(dir / "suite.yaml")
-      << "name: local\ntargets: [local/tiny]\nrequest: {max_tokens: 8, temperature: 0}\n"
-         "prompt: '{{q}}'\ncases:\n"
-         "  - {vars: {q: Hello}, category: chat, assert: [{type: latency, threshold: 120000}, "
-         "{type: regex, value: '(?s).+'}]}\n"
-         "  - {vars: {q: Say hi}, category: chat, assert: [{type: llm-judge, rubric: Is polite}]}\n";
+      << "storage: {url: sqlite://" << (dir / "eval.db").string() << "}\n"
+      << "providers:\n  - name: local\n    kind: local\n    threads: 2\n    models:\n"
+      << "      - {name: " << name << ", path: " << spec.out_path
+      << ", context: 512, parallel: 2}\n";
+  std::ofstream(dir / "suite.yaml") << suite;
   cli::EvalRunArgs a;
   a.suite = (dir / "suite.yaml").string();
   a.config_path = (dir / "gateway.yaml").string();
   a.progress = false;
-  std::ostringstream out, err;
-  ASSERT_EQ(cli::evalRun(a, out, err), 0) << err.str();
+  std::ostringstream out;
+  return cli::evalRun(a, out, err);
+}
+
+TEST(EvalLocalTest, LocalModelTargetsWork) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("eval-local-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const engine::TinyModelSpec spec = fakes::tinyModelSpec((dir / "tiny.gguf").string());
+  std::ostringstream err;
+  ASSERT_EQ(runLocalSuite(dir, spec, "tiny",
+                          "name: local\ntargets: [local/tiny]\n"
+                          "request: {max_tokens: 8, temperature: 0}\nprompt: '{{q}}'\ncases:\n"
+                          "  - {vars: {q: Hello}, category: chat, assert: [{type: latency, "
+                          "threshold: 120000}, {type: regex, value: '(?s).+'}]}\n"
+                          "  - {vars: {q: Say hi}, category: chat, assert: [{type: llm-judge, "
+                          "rubric: Is polite}]}\n",
+                          err),
+            0)
+      << err.str();
   auto store = eval::EvalStore::open("sqlite://" + (dir / "eval.db").string());
   ASSERT_TRUE(store);
   auto rows = (*store)->db().query(
@@ -413,32 +427,22 @@ TEST(EvalLocalTest, MemorizingModelScoresWhatItKnows) {
                    {"Who wrote Hamlet?", "William Shakespeare."},
                    {"What is two plus two?", "Four."}};
   spec.fallback_answer = "I do not know.";
-  auto made = engine::makeTinyModel(spec);
-  ASSERT_TRUE(made) << made.error().toString();
-  std::ofstream(dir / "gateway.yaml")
-      << "server: {listen: 127.0.0.1:0, workers: 1}\nlog: {level: warn, access_log: false}\n"
-         "storage: {url: sqlite://"
-      << (dir / "eval.db").string()
-      << "}\n"
-         "providers:\n  - name: local\n    kind: local\n    threads: 2\n    models:\n"
-         "      - {name: qa, path: "
-      << spec.out_path << ", context: 512, parallel: 2}\n";
-  std::ofstream(dir / "suite.yaml")
-      << "name: trivia\ntargets: [local/qa]\nrequest: {max_tokens: 16, temperature: 0}\n"
-         "gate: {min_pass_rate: 0.75}\n"
-         "prompt: '{{q}}'\ncases:\n"
-         "  - {vars: {q: 'What is the capital of France?'}, assert: [{type: equals, value: "
-         "Paris.}]}\n"
-         "  - {vars: {q: 'Who wrote Hamlet?'}, assert: [{type: contains, value: Shakespeare}]}\n"
-         "  - {vars: {q: 'What is two plus two?'}, assert: [{type: equals, value: Five.}]}\n"
-         "  - {vars: {q: 'How far is the Moon?'}, assert: [{type: icontains, value: \"don't\"}]}\n";
-  cli::EvalRunArgs a;
-  a.suite = (dir / "suite.yaml").string();
-  a.config_path = (dir / "gateway.yaml").string();
-  a.progress = false;
-  std::ostringstream out, err;
+  std::ostringstream err;
   // Two of four right: under the suite's gate (exit status 4).
-  EXPECT_EQ(cli::evalRun(a, out, err), 4) << err.str();
+  EXPECT_EQ(
+      runLocalSuite(
+          dir, spec, "qa",
+          "name: trivia\ntargets: [local/qa]\nrequest: {max_tokens: 16, temperature: 0}\n"
+          "gate: {min_pass_rate: 0.75}\nprompt: '{{q}}'\ncases:\n"
+          "  - {vars: {q: 'What is the capital of France?'}, assert: [{type: equals, value: "
+          "Paris.}]}\n"
+          "  - {vars: {q: 'Who wrote Hamlet?'}, assert: [{type: contains, value: Shakespeare}]}\n"
+          "  - {vars: {q: 'What is two plus two?'}, assert: [{type: equals, value: Five.}]}\n"
+          "  - {vars: {q: 'How far is the Moon?'}, assert: [{type: icontains, value: "
+          "\"don't\"}]}\n",
+          err),
+      4)
+      << err.str();
   EXPECT_NE(err.str().find("local/qa pass rate 50% < 75%"), std::string::npos) << err.str();
   auto store = eval::EvalStore::open("sqlite://" + (dir / "eval.db").string());
   ASSERT_TRUE(store);
