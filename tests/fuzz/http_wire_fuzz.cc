@@ -22,7 +22,11 @@
 // sends back parses as a sequence of HTTP/1.1 responses with nothing after the last, each with
 // status 100..599 and never 500, every JSON error valid JSON with an "error"; the gateway
 // closes the connection within 10 s of the client's end of input; and it still answers
-// GET /healthz afterwards.
+// GET /healthz afterwards. On the client side also: the answers match the requests, as a
+// parser with the gateway's limits reads them: one final (non-1xx) response per complete
+// request, in order, up to the first that ends the connection, plus one for a malformed or
+// oversized one; fewer only when the last response said "Connection: close"; none of the
+// others says so.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,6 +34,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -40,6 +45,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -127,8 +133,75 @@ bool validJsonWithError(std::string_view body) {
   return !ec && v.is_object() && v.as_object().contains("error");
 }
 
+// What a client's bytes ask for, read as the gateway reads them (its body and header limits):
+// the complete requests up to the first that ends the connection, and whether a malformed or
+// oversized request came next (which gets an error response). A request cut short by the end
+// of input gets nothing: the client is gone.
+struct Asked {
+  std::size_t requests = 0;
+  bool error = false;
+  std::string why;  // the parser's error
+};
+
+Asked askedBy(std::string_view bytes) {
+  Asked asked;
+  while (!bytes.empty()) {
+    http::request_parser<http::string_body> parser;
+    parser.eager(false);  // stop after the header, to know its size
+    parser.header_limit(std::numeric_limits<std::uint32_t>::max());
+    parser.body_limit(4096);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    while (!ec && !parser.is_header_done() && used < bytes.size()) {
+      const std::size_t n = parser.put(boost::asio::buffer(bytes.substr(used)), ec);
+      used += n;
+      if (n == 0) break;
+    }
+    if (!ec || ec == http::error::need_more) {
+      if (used > 1024 || (!parser.is_header_done() && bytes.size() > 1024)) {
+        ec = http::error::header_limit;
+      } else if (!parser.is_header_done()) {
+        break;  // cut short
+      }
+    }
+    if (!ec) {
+      parser.eager(true);
+      while (!ec && !parser.is_done() && used < bytes.size()) {
+        const std::size_t n = parser.put(boost::asio::buffer(bytes.substr(used)), ec);
+        used += n;
+        if (n == 0) break;
+      }
+      if (ec == http::error::need_more) ec = {};
+      if (!ec && !parser.is_done()) {
+        // A body that ends with the connection (no length, not chunked) is complete at EOF;
+        // any other is cut short.
+        boost::system::error_code eof;
+        parser.put_eof(eof);
+        if (!parser.is_done()) break;
+      }
+    }
+    if (ec) {
+      asked.error = true;
+      asked.why = ec.message();
+      break;
+    }
+    ++asked.requests;
+    if (!parser.get().keep_alive()) break;
+    bytes.remove_prefix(used);
+  }
+  return asked;
+}
+
+struct Answered {
+  std::string statuses;       // of every response, in order
+  std::size_t finals = 0;     // non-1xx responses
+  bool closed_early = false;  // a response other than the last said Connection: close
+  bool last_closes = false;   // the last one did
+};
+
 // `wire` must be whole HTTP/1.1 responses, one after another, and nothing else.
-void checkResponses(std::string_view wire, const std::string& context) {
+Answered checkResponses(std::string_view wire, const std::string& context) {
+  Answered answered;
   std::size_t at = 0;
   while (at < wire.size()) {
     http::response_parser<http::string_body> parser;
@@ -151,9 +224,18 @@ void checkResponses(std::string_view wire, const std::string& context) {
     if (status >= 400 && type.starts_with("application/json")) {
       SY_FUZZ_CHECK_MSG(validJsonWithError(response.body()), what);
     }
+    answered.statuses += std::to_string(status) + (response.keep_alive() ? " " : "(close) ");
+    if (status >= 200) {
+      answered.closed_early = answered.closed_early || answered.last_closes;
+      answered.last_closes = !response.keep_alive();
+      ++answered.finals;
+    }
     at += used;
   }
+  return answered;
 }
+
+constexpr std::string_view kClientSent = "client sent:\n";
 
 struct UpstreamCase {
   std::string_view path;
@@ -190,7 +272,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bytes[at + 3] = 'F';
     bytes += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     w.upstream->setBehavior(fakes::Behavior::normal());
-    context = "client sent:\n" + bytes;
+    context = std::string(kClientSent) + bytes;
     received = exchange(w.gateway->port(), bytes, /*half_close=*/true);
   } else {
     const UpstreamCase& c = kUpstreamCases[data[1] % kUpstreamCaseCount];
@@ -206,7 +288,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   w.upstream->clearRequests();
   if (verbose) std::fprintf(stderr, "%.600s\n---\n", received.c_str());
-  checkResponses(received, context);
+  const Answered answered = checkResponses(received, context);
+  if ((data[0] & 1) == 0) {
+    const Asked asked = askedBy(std::string_view(context).substr(kClientSent.size()));
+    const std::size_t expected = asked.requests + (asked.error ? 1 : 0);
+    // The counts and the answer first: the detail shown is cut at 8,000 bytes.
+    const std::string detail =
+        std::to_string(asked.requests) + " requests" +
+        (asked.error ? " and a bad one (" + asked.why + ")" : "") + ", " +
+        std::to_string(answered.finals) + " responses: " + answered.statuses +
+        "\nreceived (the end):\n" +
+        received.substr(received.size() - std::min<std::size_t>(received.size(), 1500)) + "\n" +
+        context;
+    SY_FUZZ_CHECK_MSG(!answered.closed_early, detail);
+    SY_FUZZ_CHECK_MSG(
+        answered.finals == expected || (answered.finals < expected && answered.last_closes),
+        detail);
+  }
 
   const fakes::Reply health = fakes::request(w.gateway->port(), http::verb::get, "/healthz");
   SY_FUZZ_CHECK_MSG(health.status == 200, context + "\nthen /healthz -> " +

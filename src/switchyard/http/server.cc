@@ -24,6 +24,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -67,22 +68,40 @@ bool expectsContinue(const Request& req) {
 // request that expects "100 Continue" is asked for once the header has passed the parser's
 // limits (a body over the limit gets its 413 instead, and is never sent). With the whole
 // request in one read, the common case, this is one receive and one parse.
+//
+// The header limit is ours, exact: `max_header` bytes from the request line through the blank
+// line. (Beast's own header_limit depends on how the bytes were split into reads: a header some
+// 30 bytes over a 1 KiB limit passed when it came in two reads and failed in one.) The parser
+// stops at the end of the header (eager off), which tells its exact size, then reads the body.
 asio::awaitable<boost::system::error_code> readRequest(
     tcp::socket& socket, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::string_body>& parser) {
-  parser.eager(true);
+    bhttp::request_parser<bhttp::string_body>& parser, std::size_t max_header) {
+  parser.eager(false);
+  parser.header_limit(std::numeric_limits<std::uint32_t>::max());
+  std::size_t header_bytes = 0;  // consumed by the parser while the header was not done
   bool continue_sent = false;
   boost::system::error_code ec;
   for (;;) {
-    if (buffer.size() > 0) {
-      buffer.consume(parser.put(buffer.data(), ec));
+    while (buffer.size() > 0 && !parser.is_done()) {
+      const bool in_header = !parser.is_header_done();
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (in_header) {
+        header_bytes += used;
+        if (header_bytes > max_header ||
+            (!parser.is_header_done() && header_bytes + buffer.size() > max_header)) {
+          co_return bhttp::error::header_limit;
+        }
+        if (parser.is_header_done()) parser.eager(true);
+      }
       if (ec == bhttp::error::need_more) {
         ec = {};
-      } else if (ec) {
-        co_return ec;
+        break;
       }
-      if (parser.is_done()) co_return ec;
+      if (ec) co_return ec;
+      if (used == 0) break;
     }
+    if (parser.is_done()) co_return ec;
     if (!continue_sent && parser.is_header_done() && expectsContinue(parser.get())) {
       continue_sent = true;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -101,6 +120,25 @@ asio::awaitable<boost::system::error_code> readRequest(
       co_return ec;
     }
     if (rec) co_return rec;
+  }
+}
+
+// A lingering close, as nginx's lingering_close: after our FIN (shutdown_send), read and drop
+// whatever the client still sends, until it closes, for at most kLingerTime. Closing a socket
+// with unread input makes the kernel answer with a reset and drop what it has not yet sent:
+// the last response (a 413 while the client is still uploading, the answer before a
+// pipelined request we will not serve) could be lost before the client reads it.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::size_t kLingerBytes = 16u << 20;
+
+asio::awaitable<void> lingerBeforeClose(tcp::socket& socket, Deadline& deadline) {
+  deadline.expiresAfter(kLingerTime);  // cancels the read below when it passes
+  std::array<char, 4096> sink;
+  std::size_t dropped = 0;
+  while (dropped < kLingerBytes) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), kUseTuple);
+    if (ec) break;  // the client's end of stream, a reset, or the deadline
+    dropped += n;
   }
 }
 
@@ -512,13 +550,13 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     ~StopDeadline() { deadline.stop(); }
   } stop_deadline{*deadline};
   bool first = true;
+  bool linger = false;  // the client may still be sending: drain its input before closing
   for (;;) {
     // Accepted while shutdown was closing the idle connections (the accept completed just
     // before the acceptor closed): nobody would cancel this read, so close it now.
     if (draining()) break;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     deadline->expiresAfter(first ? options_.header_timeout : options_.idle_timeout);
     first = false;
 
@@ -542,7 +580,9 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     }
     // From the socket itself: the read deadline is our own (Deadline), so tcp_stream's timeout
     // layer would only add work to every read.
-    if (!read_ec) read_ec = co_await readRequest(stream.socket(), buffer, parser);
+    if (!read_ec) {
+      read_ec = co_await readRequest(stream.socket(), buffer, parser, options_.max_header_bytes);
+    }
     worker.idle.erase(idle_it);
 
     if (read_ec) {
@@ -570,6 +610,7 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
         appendJsonEscaped(body, message);
         body += R"(","type":"invalid_request_error","param":null,"code":null}})";
         (void)co_await writer.send(status, "application/json", std::move(body));
+        linger = true;  // the rest of what it sent is unread
       }
       break;
     }
@@ -603,6 +644,21 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     if (!writer.started() || !writer.keepAlive() || draining()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (watch->reading) {
+    // A read-ahead is pending (the request we answered was watched); let the linger deadline
+    // end it when the client sends nothing.
+    deadline->expiresAfter(kLingerTime);
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+        [&watch](asio::any_completion_handler<void()> handler) { handler.swap(watch->waiter); },
+        asio::use_awaitable);
+  }
+  // Bytes after the last request we answered: pipelined requests we will not serve, the rest
+  // of a body over the limit.
+  const bool unread = buffer.size() > 0 || (watch->done && !watch->ec && watch->bytes > 0) ||
+                      stream.socket().available(ec) > 0;
+  if ((linger || unread) && !draining() && !(watch->done && (watch->ec || watch->bytes == 0))) {
+    co_await lingerBeforeClose(stream.socket(), *deadline);
+  }
   stream.close();
 }
 

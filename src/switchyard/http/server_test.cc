@@ -355,6 +355,73 @@ TEST_F(ServerTest, OversizedHeadersGet431) {
   EXPECT_NE(res.find("HTTP/1.1 431"), std::string::npos) << res;
 }
 
+// The limit counts the request line and every header line through the blank line, exactly,
+// however the bytes arrive: whole, or one byte per write.
+TEST_F(ServerTest, HeaderLimitIsExactWhateverTheReads) {
+  ServerOptions options;
+  options.max_header_bytes = 256;
+  startServer(options);
+  const std::string start = "GET /x HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+  const auto header = [&](std::size_t size) {
+    return start + std::string(size - start.size() - 4, 'a') + "\r\n\r\n";
+  };
+  ASSERT_EQ(header(256).size(), 256u);
+  for (const bool bytewise : {false, true}) {
+    for (const std::size_t size : {256u, 257u}) {
+      RawClient c(server_->port());
+      const std::string request = header(size);
+      if (bytewise) {
+        for (char ch : request) c.send(std::string(1, ch));
+      } else {
+        c.send(request);
+      }
+      const std::string res = size == 256 ? c.receive("echo:") : c.receive();
+      EXPECT_EQ(res.rfind(size == 256 ? "HTTP/1.1 200" : "HTTP/1.1 431", 0), 0u)
+          << size << (bytewise ? " bytewise: " : ": ") << res;
+    }
+  }
+  // A header that has not ended by the limit is refused before it ends.
+  RawClient c(server_->port());
+  c.send(start + std::string(300, 'a'));
+  EXPECT_EQ(c.receive().rfind("HTTP/1.1 431", 0), 0u);
+}
+
+// The server closes after a response the client has not read yet (its receive window is
+// small, the answer large), with input it will not read left in its socket (a pipelined
+// request after "Connection: close"). A plain close() answers that input with a reset, and the
+// kernel drops the part of the answer still queued; the server lingers instead, and the answer
+// arrives whole.
+TEST_F(ServerTest, LingeringCloseDeliversTheLastResponseWhole) {
+  ServerOptions options;
+  options.max_body_bytes = 16u << 20;
+  startServer(options);
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  socket.set_option(asio::socket_base::receive_buffer_size(4096));
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  // More than the server's socket can buffer (4 MiB at most by default), so that it is still
+  // writing when the next bytes come.
+  const std::string body(8u << 20, 'b');
+  asio::write(socket, asio::buffer("POST /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                   "Content-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n" + body));
+  // The server has the request and waits for us to read its answer; what we send now stays
+  // unread in its socket.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  asio::write(socket, asio::buffer(std::string_view("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string received;
+  char buf[4096];
+  boost::system::error_code ec;
+  while (!ec) received.append(buf, socket.read_some(asio::buffer(buf), ec));
+  EXPECT_EQ(ec, asio::error::eof) << ec.message() << " after " << received.size() << " bytes";
+  const std::size_t head = received.find("\r\n\r\n");
+  ASSERT_NE(head, std::string::npos);
+  EXPECT_EQ(received.size() - head - 4, 5 + body.size());  // "echo:" + the body
+  EXPECT_EQ(handled_.load(), 1);
+}
+
 TEST_F(ServerTest, MalformedRequestGets400) {
   startServer();
   RawClient c(server_->port());
