@@ -24,7 +24,10 @@
 // unknown one that has one of its key words ("What is the capital of Spain?" gets France's
 // answer); say an answer that repeats a token with different successors (the next token is a
 // function of the question and the current token); answer a conversation that asks two known
-// questions (their flags mix).
+// questions (their flags mix). With a SentencePiece vocabulary (phi-3, llama-spm) an answer
+// comes with the space such models put before their first word (" Paris."): the answer is
+// tokenized alone, and SentencePiece prefixes a space; the qwen2 vocabulary (make-tiny's
+// default) gives the text exactly.
 
 #include <map>
 #include <string>
