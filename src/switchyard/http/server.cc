@@ -644,19 +644,14 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
     if (!writer.started() || !writer.keepAlive() || draining()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (watch->reading) {
-    // A read-ahead is pending (the request we answered was watched); let the linger deadline
-    // end it when the client sends nothing.
-    deadline->expiresAfter(kLingerTime);
-    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-        [&watch](asio::any_completion_handler<void()> handler) { handler.swap(watch->waiter); },
-        asio::use_awaitable);
-  }
   // Bytes after the last request we answered: pipelined requests we will not serve, the rest
-  // of a body over the limit.
+  // of a body over the limit. A read-ahead still pending (the answered request was watched)
+  // has found nothing yet, and a second read may not run beside it: close then. (Waiting for it
+  // here would leave this frame held by the watch, and the watch by the frame, at shutdown.)
   const bool unread = buffer.size() > 0 || (watch->done && !watch->ec && watch->bytes > 0) ||
                       stream.socket().available(ec) > 0;
-  if ((linger || unread) && !draining() && !(watch->done && (watch->ec || watch->bytes == 0))) {
+  if ((linger || unread) && !draining() && !watch->reading &&
+      !(watch->done && (watch->ec || watch->bytes == 0))) {
     co_await lingerBeforeClose(stream.socket(), *deadline);
   }
   stream.close();
