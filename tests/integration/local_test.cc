@@ -377,6 +377,40 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
   for (const auto& o : lp.at("text_offset").as_array()) expected.push_back(o.as_int64());
   EXPECT_EQ(offsets, expected);
 
+  // Offsets count characters as the client receives the text. Token 378 is the bytes E2 80, the
+  // start of a 3-byte character ("—" is E2 80 94) that the next token never completes: each
+  // token's two bytes reach the client as two U+FFFD, so the tokens start 2 characters apart.
+  for (const bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "streamed" : "whole");
+    Reply broken =
+        c.post("/v1/completions", std::string(R"({"model":"tiny","prompt":"x","max_tokens":3,)") +
+                                      R"("temperature":0,"ignore_eos":true,"logprobs":0,)" +
+                                      R"("logit_bias":{"378":100},"stream":)" +
+                                      (stream ? "true}" : "false}"));
+    ASSERT_EQ(broken.status, 200u) << broken.body;
+    std::vector<json::value> bodies;
+    if (stream) {
+      bodies = sseData(broken.body);
+    } else {
+      bodies.push_back(broken.json());
+    }
+    std::string broken_text;
+    std::vector<std::int64_t> broken_offsets;
+    for (const auto& b : bodies) {
+      for (const auto& ch : b.at("choices").as_array()) {
+        broken_text += ch.at("text").as_string();
+        if (ch.at("logprobs").is_null()) continue;
+        for (const auto& o : ch.at("logprobs").at("text_offset").as_array()) {
+          broken_offsets.push_back(o.as_int64());
+        }
+      }
+    }
+    std::string six_replacements;
+    for (int i = 0; i < 6; ++i) six_replacements += "\xEF\xBF\xBD";
+    EXPECT_EQ(broken_text, six_replacements);
+    EXPECT_EQ(broken_offsets, (std::vector<std::int64_t>{0, 2, 4}));
+  }
+
   // A sampling extension is honoured: a bias of 100 on one token makes it the answer.
   Reply biased =
       c.post("/v1/completions", R"({"model":"tiny","prompt":"x","max_tokens":3,"temperature":0,)"

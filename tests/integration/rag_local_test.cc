@@ -166,14 +166,27 @@ TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
     }
     EXPECT_FALSE(results[i].as_object().contains("document"));
   }
-  // Each document's score is what the model gives that pair alone.
+  // Each score belongs to its document: in reverse order, each document scores the same.
+  json::array reversed(docs.rbegin(), docs.rend());
+  auto back =
+      post("/v1/rerank",
+           json::object{{"model", "local/reranker"}, {"query", query}, {"documents", reversed}});
+  ASSERT_EQ(back.status, 200u) << back.body;
+  const json::value back_body = back.json();
+  for (const auto& r : back_body.at("results").as_array()) {
+    const auto index = r.at("index").to_number<std::uint64_t>();
+    ASSERT_LT(index, docs.size());
+    EXPECT_NEAR(r.at("relevance_score").as_double(), by_index[docs.size() - 1 - index], 1e-5);
+  }
+  // And it is what the model gives that pair alone, to the precision of llama.cpp's CPU
+  // attention: a decode of under 64 tokens accumulates values in F16, a larger one in F32.
   for (std::size_t i = 0; i < docs.size(); ++i) {
     auto one = post("/v1/rerank", json::object{{"model", "local/reranker"},
                                                 {"query", query},
                                                 {"documents", json::array{docs[i]}}});
     ASSERT_EQ(one.status, 200u) << one.body;
     EXPECT_NEAR(one.json().at("results").at(0).at("relevance_score").as_double(), by_index[i],
-                1e-4);
+                5e-3);
   }
   // top_n and return_documents ({text} documents are accepted too).
   auto top = post("/v1/rerank", json::object{{"model", "local/reranker"},

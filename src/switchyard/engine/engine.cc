@@ -1237,8 +1237,10 @@ void Engine::Impl::assign(Slot& slot, std::unique_ptr<Request> req) {
   if (host_cache_ && host_cache_->size() > 0 && !req->prompt_logprobs) {
     const auto match = host_cache_->findBest(prompt, req->lora);
     if (match.prefix > keep && match.prefix >= options_.min_cached_prefix) {
-      if (keep < slot.cache.size()) saveToHost(slot);
+      // Taken before the slot's own KV goes in: an insert moves entries (most recent first) and
+      // may evict some, so match.index names the right entry only until then.
       auto entry = host_cache_->take(match.index);
+      if (keep < slot.cache.size()) saveToHost(slot);
       drop(slot);
       keep = 0;
       ensureRoom(entry.tokens.size());

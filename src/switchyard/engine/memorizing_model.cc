@@ -215,7 +215,8 @@ Result<std::map<std::string, std::vector<float>>> memorizingWeights(
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> shape;  // name -> (ne0, ne1)
   for (const ggml_tensor* t : tensors) {
     const std::string name = t->name;
-    // Norm weights and the per-tensor scales llama.cpp multiplies matrix products by are 1.
+    // Norm weights are 1, and so are the optional per-matrix scales (the model in memory has
+    // them; make-tiny does not write them).
     const bool unit = name.ends_with("norm.weight") || name.ends_with("scale");
     out[name].assign(static_cast<std::size_t>(ggml_nelements(t)), unit ? 1.0f : 0.0f);
     shape[name] = {t->ne[0], t->ne[1]};

@@ -270,15 +270,34 @@ Result<GgufPtr> buildMetadata(const TinyModelSpec& spec) {
   return meta;
 }
 
+// Whether checkpoints of `arch` as published carry the tensor `name`. llama_model_init_from_user
+// creates every tensor the architecture may have, optional ones included: per-matrix `.scale` and
+// `.input_scale` (quantisation formats such as NVFP4 carry them; each `.scale` multiplies its
+// matrix product), `rope_freqs` (Llama 3.1's long-context factors), an output bias and attention
+// biases. Filled at random they would put a random scalar on every product and random RoPE
+// frequencies into every layer: work and numerics no real model of these families has. Of the
+// biases, only Qwen2's query, key and value projections exist in real checkpoints.
+bool realModelsHave(std::string_view arch, std::string_view name) {
+  if (endsWith(name, ".scale") || endsWith(name, ".input_scale")) return false;
+  if (name == "rope_freqs.weight") return false;
+  if (endsWith(name, ".bias")) {
+    return arch == "qwen2" && (endsWith(name, ".attn_q.bias") || endsWith(name, ".attn_k.bias") ||
+                               endsWith(name, ".attn_v.bias"));
+  }
+  return true;
+}
+
 // Writes `meta` (the very keys the model was built from, templates included) and the filled
-// tensors. llama_model_save_to_file would write llama.cpp's normalised view instead, which drops
-// the chat templates and would need a second pass over the file to put them back.
-Status writeModel(const gguf_context* meta, const std::vector<ggml_tensor*>& tensors,
-                  const std::string& path) {
+// tensors real checkpoints of the architecture have. llama_model_save_to_file would write
+// llama.cpp's normalised view instead, which drops the chat templates and would need a second pass
+// over the file to put them back.
+Status writeModel(const gguf_context* meta, std::string_view arch,
+                  const std::vector<ggml_tensor*>& tensors, const std::string& path) {
   GgufPtr out(gguf_init_empty());
   gguf_set_kv(out.get(), meta);
   std::vector<std::vector<std::uint8_t>> copies;  // for tensors that do not live in host memory
   for (ggml_tensor* t : tensors) {
+    if (!realModelsHave(arch, t->name)) continue;
     // Layers may share one tensor (llama's rope_freqs): the loader hands it over once per use.
     if (gguf_find_tensor(out.get(), t->name) >= 0) continue;
     gguf_add_tensor(out.get(), t);
@@ -418,7 +437,7 @@ Result<void> makeTinyModel(const TinyModelSpec& spec) {
   }
 
   const std::string tmp = tempPathBeside(spec.out_path);
-  auto st = writeModel(meta->get(), fill.tensors, tmp);
+  auto st = writeModel(meta->get(), spec.arch, fill.tensors, tmp);
   std::error_code ec;
   if (st.isOk()) {
     fs::rename(tmp, spec.out_path, ec);

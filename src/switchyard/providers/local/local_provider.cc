@@ -198,11 +198,30 @@ int clampTokens(std::int64_t n) {
   return static_cast<int>(std::min<std::int64_t>(n, std::numeric_limits<int>::max()));
 }
 
-// Characters (code points) in UTF-8 text; a token holding part of a character counts the part
-// with its first byte.
+// Walks `text` as a client receives it: one character per valid UTF-8 sequence and one (U+FFFD)
+// per byte of anything invalid, as api::appendJsonString writes it. Calls at(byte, index) for
+// every byte position and the end: the index of the character starting there, or, inside a
+// character, of the one after it (a token holding part of a character counts the part with its
+// first byte). Returns the number of characters.
+template <typename F>
+std::size_t walkChars(std::string_view text, F&& at) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = begin + text.size();
+  std::size_t chars = 0;
+  for (const auto* p = begin; p < end;) {
+    std::size_t n = *p < 0x80 ? 1 : api::utf8SequenceLength(p, end);
+    if (n == 0) n = 1;
+    at(static_cast<std::size_t>(p - begin), chars);
+    for (std::size_t k = 1; k < n; ++k) at(static_cast<std::size_t>(p - begin) + k, chars + 1);
+    ++chars;
+    p += n;
+  }
+  at(text.size(), chars);
+  return chars;
+}
+
 std::size_t charsIn(std::string_view text) {
-  return static_cast<std::size_t>(std::ranges::count_if(
-      text, [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return walkChars(text, [](std::size_t, std::size_t) {});
 }
 
 // OpenAI chat's logprobs of a choice (or of one chunk's tokens): {"content": [{token, logprob,
@@ -226,6 +245,27 @@ boost::json::value chatLogprobs(const std::vector<engine::TokenLogprob>& tokens)
   return boost::json::object{{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
+// The character offsets of `tokens` from `offset` on, which comes back as the one after the last.
+// Characters of the text as it reaches the client, the tokens' bytes taken as one text: bytes of
+// a character that the next token does not complete are one U+FFFD each there. A chunk's tokens
+// are such a text: the engine holds back the start of a character until its end arrives.
+std::vector<std::size_t> tokenOffsets(const std::vector<engine::TokenLogprob>& tokens,
+                                      std::size_t& offset) {
+  std::string text;
+  std::vector<std::size_t> starts;  // byte offsets, then character offsets
+  starts.reserve(tokens.size());
+  for (const auto& t : tokens) {
+    starts.push_back(text.size());
+    text += t.token;
+  }
+  std::size_t next = 0;
+  const std::size_t base = offset;
+  offset += walkChars(text, [&](std::size_t byte, std::size_t index) {
+    while (next < starts.size() && starts[next] == byte) starts[next++] = base + index;
+  });
+  return starts;
+}
+
 // The legacy completions' logprobs: parallel arrays, text_offset in characters of the choice's
 // text; `offset` is the first token's, and comes back as the one after the last. With echo,
 // `prompt` has the prompt's tokens, which lead (the first one's logprob and alternatives null:
@@ -235,7 +275,9 @@ boost::json::value completionLogprobs(const std::vector<engine::TokenLogprob>& t
                                       const std::vector<engine::TokenLogprob>& prompt = {}) {
   boost::json::array texts, logprobs, tops, offsets;
   std::size_t prompt_offset = 0;
-  auto add = [&](const engine::TokenLogprob& t, std::size_t& at) {
+  const std::vector<std::size_t> prompt_at = tokenOffsets(prompt, prompt_offset);
+  const std::vector<std::size_t> token_at = tokenOffsets(tokens, offset);
+  auto add = [&](const engine::TokenLogprob& t, std::size_t at) {
     texts.emplace_back(t.token);
     if (std::isnan(t.logprob)) {
       logprobs.emplace_back(nullptr);
@@ -247,10 +289,9 @@ boost::json::value completionLogprobs(const std::vector<engine::TokenLogprob>& t
       tops.emplace_back(std::move(top));
     }
     offsets.emplace_back(at);
-    at += charsIn(t.token);
   };
-  for (const engine::TokenLogprob& t : prompt) add(t, prompt_offset);
-  for (const engine::TokenLogprob& t : tokens) add(t, offset);
+  for (std::size_t i = 0; i < prompt.size(); ++i) add(prompt[i], prompt_at[i]);
+  for (std::size_t i = 0; i < tokens.size(); ++i) add(tokens[i], token_at[i]);
   return boost::json::object{{"tokens", std::move(texts)},
                              {"token_logprobs", std::move(logprobs)},
                              {"top_logprobs", std::move(tops)},
