@@ -1302,6 +1302,19 @@ void Engine::Impl::admit() {
         }
       }
       if (best == nullptr) return;
+      // A match shorter than min_cached_prefix and than half the prompt is not worth another
+      // prompt's cache: the request takes the least recently used idle sequence instead, an
+      // empty one first (llama-server does the same below its similarity threshold). Else a
+      // prompt sharing its first word would overwrite a long document's KV while a sequence
+      // stood empty. A short prompt asked again still finds its own.
+      if (best_prefix < options_.min_cached_prefix && best_prefix * 2 < prompt.size()) {
+        for (auto& s : slots_) {
+          if (!s.idle()) continue;
+          if (std::pair(!s.cache.empty(), s.last_used) <
+              std::pair(!best->cache.empty(), best->last_used))
+            best = &s;
+        }
+      }
       // The context must hold what running requests hold and still need, plus this prompt and
       // one token; cells it will share with a running request are counted already.
       std::size_t shared = 0;

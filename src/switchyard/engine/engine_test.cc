@@ -672,6 +672,26 @@ TEST(EngineTest, ScatteredSequencesStayInTheContextWhenSavingThemCostsMore) {
   }
 }
 
+TEST(EngineTest, AShortMatchLeavesALongCacheAlone) {
+  EngineOptions o = tinyOptions();
+  o.n_parallel = 2;
+  o.host_cache_bytes = 0;  // what is overwritten is lost
+  auto engine = makeEngine(o);
+  ASSERT_TRUE(engine);
+  const std::string p1 = "Document one. " + longText(120, "alpha");
+  run(*engine, greedyRaw(p1 + "Question: one?", 2));
+  // Shares "Document" with the first: it takes the empty sequence, not the first one's (it may
+  // copy that one token's KV from the first, which keeps it).
+  auto other = run(*engine, greedyRaw("Document two. Question: two?", 2));
+  EXPECT_LE(other.final.usage.cached_tokens, 1);
+  auto again = run(*engine, greedyRaw(p1 + "Question: three?", 2));
+  EXPECT_GT(again.final.usage.cached_tokens, 200);
+  // With both sequences holding something, a short match takes the least recently used one.
+  run(*engine, greedyRaw("Unrelated.", 2));  // the "two" sequence: the one used longest ago
+  auto third = run(*engine, greedyRaw(p1 + "Question: four?", 2));
+  EXPECT_GT(third.final.usage.cached_tokens, 200);
+}
+
 TEST(EngineTest, EvictedPrefixComesBackFromTheHostCache) {
   for (bool host_cache : {true, false}) {
     SCOPED_TRACE(host_cache ? "with host cache" : "without host cache");
