@@ -49,7 +49,8 @@ run_scenarios() {  # name base_url model -> appends JSON lines to $tmp/results
 }
 
 for q in $QUANTS; do
-  model="$MODEL_DIR/qwen2-0.5b-shape-$q.gguf"
+  # -r2: made without llama.cpp's optional per-matrix scales (2026-11-29); older files had them.
+  model="$MODEL_DIR/qwen2-0.5b-shape-$q-r2.gguf"
   [[ -f $model ]] || "$BIN" models make-tiny --preset plain --shape qwen2-0.5b --quantize "$q" --out "$model"
   for round in $(seq 1 "$ROUNDS"); do
     order="llama-server switchyard"; ((round % 2 == 0)) && order="switchyard llama-server"
