@@ -1,8 +1,16 @@
 #include "test_gateway.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 namespace switchyard::fakes {
+
+std::string testTempPath(const std::string& name) {
+  return (std::filesystem::path(::testing::TempDir()) / (name + "-" + std::to_string(::getpid())))
+      .string();
+}
 
 config::Config testConfig() {
   config::Config cfg;

@@ -27,6 +27,10 @@ config::ProviderConfig fakeProvider(std::string name, std::string kind,
 // it (routing_test covers retries).
 void noRetries(config::Config& config);
 
+// `name` under the test temporary directory, made unique to this process: two test runs on one
+// machine (two checkouts, or two build trees) never share a database or a RAG directory.
+std::string testTempPath(const std::string& name);
+
 // Creates and starts the gateway; on failure records a test failure naming the error and
 // returns null (callers ASSERT_TRUE on the result).
 std::unique_ptr<server::Gateway> startGateway(config::Config config);

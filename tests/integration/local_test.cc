@@ -109,8 +109,7 @@ TEST_F(LocalGatewayTest, ChatCompletionWithExactUsage) {
 }
 
 TEST_F(LocalGatewayTest, RequestLogHasTheModelFileHashAndQueueTime) {
-  const std::string db =
-      (std::filesystem::path(::testing::TempDir()) / "local-test-log.db").string();
+  const std::string db = fakes::testTempPath("local-test-log.db");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
   start(2, std::chrono::seconds(60), "sqlite://" + db);
   Client c(gateway_->port());

@@ -30,10 +30,20 @@ std::string makeModel() {
       (fs::path(::testing::TempDir()) / "rag-local-embed.gguf").string(), false));
 }
 
+// Removes a test's directory when the test ends, however it ends.
+struct RemovedAtEnd {
+  std::string path;
+  ~RemovedAtEnd() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 TEST(RagLocalTest, PrivateCollectionEmbeddedByTheLocalModel) {
   (void)setupLogging({"warn", LogFormat::kText, ""});
-  const std::string dir = (fs::path(::testing::TempDir()) / "rag-local").string();
+  const std::string dir = fakes::testTempPath("rag-local");
   fs::remove_all(dir);
+  const RemovedAtEnd cleanup{dir};  // after the gateway, which is declared later
   config::Config cfg = fakes::testConfig();
   config::ModelConfig m = fakes::localModel("embedder", makeModel(), 1);
   m.local.embeddings = true;
@@ -114,8 +124,9 @@ TEST(RagLocalTest, PrivateCollectionEmbeddedByTheLocalModel) {
 // scores, top_n, and the errors for models that cannot rerank.
 TEST(RagLocalTest, LocalRerankerScoresAndReordersRetrieval) {
   (void)setupLogging({"warn", LogFormat::kText, ""});
-  const std::string dir = (fs::path(::testing::TempDir()) / "rag-rerank").string();
+  const std::string dir = fakes::testTempPath("rag-rerank");
   fs::remove_all(dir);
+  const RemovedAtEnd cleanup{dir};  // after the gateway, which is declared later
   engine::TinyModelSpec rspec = fakes::tinyModelSpec(
       (fs::path(::testing::TempDir()) / "rag-reranker.gguf").string(), false);
   rspec.arch = "qwen3";

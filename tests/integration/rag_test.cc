@@ -8,7 +8,6 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <filesystem>
 
 #include "switchyard/core/log.h"
@@ -17,6 +16,7 @@
 #include "switchyard/store/database.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
 
 namespace switchyard {
 namespace {
@@ -790,9 +790,12 @@ TEST(RagRemoteRerankConfigTest, UnmarkedRemoteRerankerIsAStartupError) {
   p.models = {{"chat-model", {}, 0}};
   cfg.providers = {p};
   cfg.rag.enabled = true;
-  cfg.rag.path = (fs::path(::testing::TempDir()) / "rag-unmarked").string();
+  const std::string dir = fakes::testTempPath("rag-unmarked");
+  cfg.rag.path = dir;
   cfg.rag.collections["kb"].rerank = {"up/chat-model", 10};
   auto gw = server::Gateway::create(std::move(cfg));
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // the store may exist before the check refuses
   ASSERT_FALSE(gw.has_value());
   EXPECT_THAT(gw.error().message(), HasSubstr("rag.collections.kb.rerank.model"));
   EXPECT_THAT(gw.error().message(), HasSubstr("'rerank: true'"));
