@@ -60,7 +60,10 @@ namespace sy = switchyard;
 namespace fakes = switchyard::fakes;
 namespace http = boost::beast::http;
 
-// Small limits, so that the fuzzer reaches them (413, 431) with short inputs.
+// Small limits, so that the fuzzer reaches them (413, 431) with short inputs: kConfig's
+// max_body_bytes and max_header_bytes, which askedBy() applies as the gateway does.
+constexpr std::size_t kMaxBodyBytes = 4096;
+constexpr std::size_t kMaxHeaderBytes = 1024;
 constexpr std::string_view kConfig = R"(
 server:
   listen: 127.0.0.1:0
@@ -149,7 +152,7 @@ Asked askedBy(std::string_view bytes) {
     http::request_parser<http::string_body> parser;
     parser.eager(false);  // stop after the header, to know its size
     parser.header_limit(std::numeric_limits<std::uint32_t>::max());
-    parser.body_limit(4096);
+    parser.body_limit(kMaxBodyBytes);
     boost::system::error_code ec;
     std::size_t used = 0;
     while (!ec && !parser.is_header_done() && used < bytes.size()) {
@@ -158,7 +161,7 @@ Asked askedBy(std::string_view bytes) {
       if (n == 0) break;
     }
     if (!ec || ec == http::error::need_more) {
-      if (used > 1024 || (!parser.is_header_done() && bytes.size() > 1024)) {
+      if (used > kMaxHeaderBytes || (!parser.is_header_done() && bytes.size() > kMaxHeaderBytes)) {
         ec = http::error::header_limit;
       } else if (!parser.is_header_done()) {
         break;  // cut short

@@ -648,10 +648,10 @@ asio::awaitable<void> Server::serveConnection(Worker& worker, tcp::socket socket
   // of a body over the limit. A read-ahead still pending (the answered request was watched)
   // has found nothing yet, and a second read may not run beside it: close then. (Waiting for it
   // here would leave this frame held by the watch, and the watch by the frame, at shutdown.)
-  const bool unread = buffer.size() > 0 || (watch->done && !watch->ec && watch->bytes > 0) ||
-                      stream.socket().available(ec) > 0;
-  if ((linger || unread) && !draining() && !watch->reading &&
-      !(watch->done && (watch->ec || watch->bytes == 0))) {
+  // A finished read-ahead that found the end of input, or an error, leaves nothing to drain.
+  const bool peer_closed = watch->done && (watch->ec || watch->bytes == 0);
+  if (!draining() && !watch->reading && !peer_closed &&
+      (linger || watch->done || buffer.size() > 0 || stream.socket().available(ec) > 0)) {
     co_await lingerBeforeClose(stream.socket(), *deadline);
   }
   stream.close();
