@@ -586,6 +586,29 @@ TEST_F(LocalGatewayTest, OllamaLogprobsStreamedOrNot) {
   EXPECT_EQ(raw_joined, raw_body.at("response").as_string());
 }
 
+// Ollama's prompt_eval_duration and eval_duration are the engine's own phases, streamed or not
+// (a whole answer used to report the ~1 µs between its arrival and its encoding as eval).
+TEST_F(LocalGatewayTest, OllamaDurationsAreTheEnginesOwn) {
+  Client c(gateway_->port());
+  for (const char* stream : {"false", "true"}) {
+    Reply r = c.post("/api/chat", std::string(R"({"model":"tiny","stream":)") + stream +
+                                      R"(,"options":{"temperature":0,"num_predict":6},)"
+                                      R"("messages":[{"role":"user","content":"Hello"}]})");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    std::string last = r.body.substr(0, r.body.find_last_not_of('\n') + 1);
+    last = last.substr(last.find_last_of('\n') + 1);
+    const json::value j = json::parse(last);
+    ASSERT_EQ(j.at("done"), true) << stream << ": " << r.body;
+    ASSERT_EQ(j.at("eval_count"), 6) << r.body;
+    const std::int64_t prompt = j.at("prompt_eval_duration").as_int64();
+    const std::int64_t eval = j.at("eval_duration").as_int64();
+    EXPECT_GT(prompt, 0) << stream;
+    // Five decode steps after the first token: each runs the model, far above 10 µs.
+    EXPECT_GT(eval, 5 * 10'000) << stream << ": " << last;
+    EXPECT_LE(prompt + eval, j.at("total_duration").as_int64()) << stream;
+  }
+}
+
 TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
   Client c(gateway_->port());
   Reply tags = c.call(boost::beast::http::verb::get, "/api/tags");

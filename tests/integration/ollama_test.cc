@@ -110,6 +110,11 @@ TEST_F(OllamaGatewayTest, ChatWithoutStreamingIsOneObject) {
   EXPECT_EQ(j.at("done_reason"), "stop");
   EXPECT_EQ(j.at("prompt_eval_count"), 12);
   EXPECT_EQ(j.at("eval_count"), 5);
+  // A whole answer from an API cannot be split into its phases: all of the upstream call is
+  // generation (the rate a client computes from it is the rate it saw, not an infinite one).
+  EXPECT_EQ(j.at("prompt_eval_duration"), 0);
+  EXPECT_GT(j.at("eval_duration").as_int64(), 0);
+  EXPECT_LE(j.at("eval_duration").as_int64(), j.at("total_duration").as_int64());
   auto sent = json::parse(upstream_.lastRequest().body);
   EXPECT_EQ(sent.at("response_format"), json::parse(R"({"type":"json_object"})"));
   EXPECT_FALSE(sent.as_object().contains("stream"));

@@ -125,6 +125,10 @@ struct RequestContext {
   // sequence; and, only for routes listed in telemetry.request_log.payload_routes, the bodies.
   std::string model_version;
   std::optional<double> queue_ms;
+  // (local models) the engine's prompt processing and generation times, which a non-streamed
+  // answer cannot show from outside: Ollama's prompt_eval_duration and eval_duration.
+  std::optional<double> prompt_ms;
+  std::optional<double> decode_ms;
   std::string request_payload;
   std::string response_payload;
   // Payload capture: the client's request body (valid until the log phase) and whether the

@@ -30,6 +30,10 @@ struct CallReport {
   std::string system_fingerprint;  // OpenAI's backend configuration id
   std::string model_version;       // set by the provider (local: "sha256:<hex>" of the GGUF)
   std::optional<double> queue_ms;  // local: enqueue -> sequence assigned
+  // local: the engine's own clock: prompt processing (sequence assigned -> first token) and
+  // generation (first token -> done).
+  std::optional<double> prompt_ms;
+  std::optional<double> decode_ms;
   // Only for traced requests (call.traced):
   std::string response_id;
   std::vector<std::string> finish_reasons;

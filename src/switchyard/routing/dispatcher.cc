@@ -187,6 +187,8 @@ pipeline::SpanRecord attemptSpan(const pipeline::RequestContext& ctx,
     a.push_back({"gen_ai.usage.output_tokens", std::int64_t{report.usage->completion_tokens}});
   }
   if (report.queue_ms) a.push_back({"switchyard.queue_ms", *report.queue_ms});
+  if (report.prompt_ms) a.push_back({"switchyard.prompt_ms", *report.prompt_ms});
+  if (report.decode_ms) a.push_back({"switchyard.decode_ms", *report.decode_ms});
   if (!status.isOk()) {
     span.error = true;
     span.error_type = status.errorType().empty() ? std::string(errorCodeName(status.code()))

@@ -185,6 +185,8 @@ boost::asio::awaitable<void> Dispatcher::run(pipeline::RequestContext& ctx,
         ctx.model_version = modelVersionOf(call.report, target.model);
       }
       if (call.report.queue_ms) ctx.queue_ms = call.report.queue_ms;
+      ctx.prompt_ms = call.report.prompt_ms;
+      ctx.decode_ms = call.report.decode_ms;
       if (ctx.trace) {
         ctx.trace->spans.push_back(
             attemptSpan(ctx, target, attempt, span_id, started, ended, out.status, call.report));

@@ -1,6 +1,7 @@
 #include "switchyard/server/ollama_routes.h"
 
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <variant>
 
@@ -505,11 +506,18 @@ codec::Timings OllamaRoutes::timings(const RequestContext& ctx) const {
   codec::Timings t;
   const auto end = Clock::now();
   t.total_ns = nanosBetween(ctx.received, end);
-  if (ctx.upstream_start && ctx.first_byte) {
+  if (ctx.prompt_ms && ctx.decode_ms) {
+    // A local model: the engine timed both phases itself (as Ollama's runner does).
+    t.prompt_eval_ns = std::llround(*ctx.prompt_ms * 1e6);
+    t.eval_ns = std::llround(*ctx.decode_ms * 1e6);
+  } else if (ctx.stream && ctx.upstream_start && ctx.first_byte) {
     t.prompt_eval_ns = nanosBetween(*ctx.upstream_start, *ctx.first_byte);
     t.eval_ns = nanosBetween(*ctx.first_byte, end);
   } else if (ctx.upstream_start) {
-    t.prompt_eval_ns = nanosBetween(*ctx.upstream_start, end);
+    // A whole answer from an API: its two phases cannot be told apart from outside. All of it
+    // counts as generation, so eval_count / eval_duration is the rate the client saw rather
+    // than an infinite one.
+    t.eval_ns = nanosBetween(*ctx.upstream_start, ctx.first_byte.value_or(end));
   }
   return t;
 }

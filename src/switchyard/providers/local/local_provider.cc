@@ -665,7 +665,10 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
     const bool finished = events.back().kind != EngineEvent::Kind::kToken;
     if (finished) guard.armed = false;
     if (events.back().kind == EngineEvent::Kind::kDone) {
-      ctx.report.queue_ms = events.back().timings.queue_ms;
+      const engine::Timings& timings = events.back().timings;
+      ctx.report.queue_ms = timings.queue_ms;
+      ctx.report.prompt_ms = timings.prompt_ms;
+      ctx.report.decode_ms = timings.decode_ms;
     }
     Status s = co_await on_events(events);
     if (!s.isOk() || finished) co_return s;
