@@ -130,6 +130,16 @@ Result<RenderedPrompt> ChatFormatter::render(const GenerationRequest& request) {
   } catch (const std::exception& e) {
     return fail(invalid(std::string("chat template: ") + e.what(), "messages"));
   }
+  // A template with tool calling always yields a tool-call grammar (lazy under tool_choice
+  // auto). Without one the tools never reach the prompt and no call could be parsed: refuse, as
+  // Ollama does, rather than answer as if no tools had been sent.
+  if (!inputs.tools.empty() && inputs.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE &&
+      params.grammar.empty()) {
+    return fail(
+        invalid("this model does not support tools: its chat template has no tool calling (send "
+                "tool_choice \"none\", or configure a chat_template that renders tools)",
+                "tools"));
+  }
 
   out.prompt = std::move(params.prompt);
   if (!params.grammar.empty()) {

@@ -168,4 +168,46 @@ TEST(ChatFormatTest, RawPromptWithSchemaGetsAGrammar) {
 }
 
 }  // namespace
+// A template without tool calling never shows the model its tools: such a request is refused
+// (as Ollama does) instead of being answered as if there were none; tool_choice "none" is fine.
+TEST(ChatFormatTest, TemplateWithoutToolCallingRefusesTools) {
+  GenerationRequest r;
+  r.messages.push_back({.role = "user", .content = "Weather in Paris?"});
+  r.tools.push_back(
+      {.name = "get_weather",
+       .description = "Weather",
+       .parameters =
+           R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})"});
+
+  auto plain = loadVocab(testing_models::tinyQwen2());
+  ASSERT_TRUE(plain);
+  auto fmt = ChatFormatter::create(plain.get(), "");
+  ASSERT_TRUE(fmt) << fmt.error().toString();
+  for (ToolChoice choice : {ToolChoice::kAuto, ToolChoice::kRequired}) {
+    r.tool_choice = choice;
+    auto refused = (*fmt)->render(r);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.error().param(), "tools");
+    EXPECT_NE(refused.error().message().find("does not support tools"), std::string::npos)
+        << refused.error().message();
+  }
+  r.tool_choice = ToolChoice::kNone;
+  auto without = (*fmt)->render(r);
+  ASSERT_TRUE(without) << without.error().toString();
+  EXPECT_EQ(without->prompt.find("get_weather"), std::string::npos);
+
+  // The template that has it: required means a call must come, so the grammar is not lazy.
+  auto tools = loadVocab(testing_models::tinyQwen2Tools());
+  ASSERT_TRUE(tools);
+  auto with = ChatFormatter::create(tools.get(), "");
+  ASSERT_TRUE(with) << with.error().toString();
+  r.tool_choice = ToolChoice::kRequired;
+  auto rendered = (*with)->render(r);
+  ASSERT_TRUE(rendered) << rendered.error().toString();
+  EXPECT_NE(rendered->prompt.find("get_weather"), std::string::npos);
+  EXPECT_FALSE(rendered->grammar.grammar.empty());
+  EXPECT_FALSE(rendered->grammar_lazy);
+}
+
 }  // namespace switchyard::engine
