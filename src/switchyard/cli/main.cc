@@ -114,7 +114,8 @@ int configCheck(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Switchyard: one gateway for local open models and cloud LLM APIs.\n"
-               "Speaks the OpenAI, Anthropic and Ollama APIs; routes each request to the right model.",
+               "Speaks the OpenAI, Anthropic and Ollama APIs; routes each request to the right "
+               "model.",
                "switchyard"};
   app.set_version_flag("-V,--version", std::string("switchyard ") + sy::kVersion + " (" +
                                            sy::kGitDescribe + ", llama.cpp " +
