@@ -27,6 +27,7 @@ struct Slot {
   std::vector<ModelRegistry::AcquireCallback> waiters;
   std::atomic<int> leases{0};
   std::atomic<Clock::rep> last_used{0};
+  std::optional<std::chrono::milliseconds> keep_alive;  // setKeepAlive's; guarded by mu_
 };
 
 }  // namespace
@@ -113,6 +114,7 @@ class ModelRegistry::Impl {
       s.loading = slot->loading;
       s.leases = slot->leases.load();
       s.last_used = Clock::time_point(Clock::duration(slot->last_used.load()));
+      s.unload_after = unloadAfter(*slot);
       if (slot->engine) {
         s.info = slot->engine->info();
         s.stats = slot->engine->stats();
@@ -122,9 +124,31 @@ class ModelRegistry::Impl {
     return out;
   }
 
+  bool setKeepAlive(std::string_view name, std::optional<std::chrono::milliseconds> keep) {
+    std::shared_ptr<Slot> slot = slotFor(name);
+    if (!slot) return false;
+    {
+      std::lock_guard lock(mu_);
+      slot->keep_alive = keep;
+      rethink_ = true;
+    }
+    cv_.notify_all();  // the loop's next check may now be sooner
+    return true;
+  }
+
   const std::vector<ModelSpec>& models() const { return models_; }
 
  private:
+  // The idle time after which the slot's engine unloads; nullopt: never. Caller holds mu_.
+  std::optional<std::chrono::milliseconds> unloadAfter(const Slot& slot) const {
+    if (slot.keep_alive) {
+      if (slot.keep_alive->count() < 0) return std::nullopt;
+      return *slot.keep_alive;
+    }
+    if (options_.idle_unload.count() == 0) return std::nullopt;
+    return options_.idle_unload;
+  }
+
   // A lease is an aliasing handle whose release records the time; it keeps the engine alive.
   // Caller holds mu_.
   static Lease leaseOf(const std::shared_ptr<Slot>& slot) {
@@ -148,11 +172,14 @@ class ModelRegistry::Impl {
         load(lock, slot);
         continue;
       }
-      if (options_.idle_unload.count() > 0) {
-        unloadIdle(lock);
-        cv_.wait_for(lock, std::max(options_.idle_unload / 4, std::chrono::milliseconds(50)));
+      rethink_ = false;
+      // unloadIdle may let go of the lock: what arrived meanwhile is seen by the predicate.
+      const auto next = unloadIdle(lock);
+      auto woken = [this] { return stopping_ || !pending_.empty() || rethink_; };
+      if (next) {
+        cv_.wait_for(lock, *next, woken);
       } else {
-        cv_.wait(lock);
+        cv_.wait(lock, woken);
       }
     }
   }
@@ -212,21 +239,36 @@ class ModelRegistry::Impl {
     lock.lock();
   }
 
-  void unloadIdle(std::unique_lock<std::mutex>& lock) {
-    const auto now = Clock::now().time_since_epoch().count();
-    const auto limit = std::chrono::duration_cast<Clock::duration>(options_.idle_unload).count();
+  // Unloads the engines idle for longer than their unloadAfter(), and says when to look again:
+  // when the next idle one is due, or (for one in use, whose release nobody announces) a
+  // quarter of its idle time, at least 50 ms; nullopt when nothing loaded can ever be due.
+  std::optional<Clock::duration> unloadIdle(std::unique_lock<std::mutex>& lock) {
+    constexpr Clock::duration kMinPoll = std::chrono::milliseconds(50);
+    const Clock::rep now = Clock::now().time_since_epoch().count();
+    std::optional<Clock::duration> next;
+    auto lookAgainIn = [&](Clock::duration d) { next = std::min(next.value_or(d), d); };
     std::vector<std::shared_ptr<Engine>> idle;
     for (const auto& s : slots_) {
-      if (s->engine && s->leases.load() == 0 && now - s->last_used.load() >= limit) {
+      if (!s->engine) continue;
+      const auto after = unloadAfter(*s);
+      if (!after) continue;
+      const Clock::rep limit = std::chrono::duration_cast<Clock::duration>(*after).count();
+      if (s->leases.load() > 0) {
+        lookAgainIn(std::max<Clock::duration>(*after / 4, kMinPoll));
+      } else if (now - s->last_used.load() >= limit) {
         logEvent(spdlog::level::info, "model_unload",
-                 {{"model", s->spec->name}, {"reason", "idle"}});
+                 {{"model", s->spec->name}, {"reason", s->keep_alive ? "keep_alive" : "idle"}});
         idle.push_back(std::move(s->engine));
+      } else {
+        lookAgainIn(std::max(Clock::duration(s->last_used.load() + limit - now), kMinPoll));
       }
     }
-    if (idle.empty()) return;
-    lock.unlock();
-    idle.clear();
-    lock.lock();
+    if (!idle.empty()) {
+      lock.unlock();
+      idle.clear();  // engines join their threads and free their memory here, off the lock
+      lock.lock();
+    }
+    return next;
   }
 
   std::size_t loadedCount() const {
@@ -242,6 +284,7 @@ class ModelRegistry::Impl {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Slot>> pending_;
   bool stopping_ = false;
+  bool rethink_ = false;  // a keep-alive changed: the loop's next check may be sooner
   std::thread thread_;
 };
 
@@ -303,6 +346,11 @@ Result<ModelRegistry::Lease> ModelRegistry::acquireBlocking(std::string_view nam
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return result.has_value(); });
   return std::move(*result);
+}
+
+bool ModelRegistry::setKeepAlive(std::string_view name,
+                                 std::optional<std::chrono::milliseconds> keep) {
+  return impl_->setKeepAlive(name, keep);
 }
 
 const ModelSpec* ModelRegistry::find(std::string_view name) const {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,8 @@ struct ModelState {
   bool loading = false;
   int leases = 0;  // requests holding the engine now
   std::chrono::steady_clock::time_point last_used;
+  // How long it stays loaded once no request uses it; nullopt: never unloaded for idleness.
+  std::optional<std::chrono::milliseconds> unload_after;
   ModelInfo info;     // when loaded
   EngineStats stats;  // when loaded
 };
@@ -65,6 +68,12 @@ class ModelRegistry {
   Lease tryAcquire(std::string_view name);
   // Waits for the load; for start-up (preload) and the CLI, never on an I/O thread.
   Result<Lease> acquireBlocking(std::string_view name);
+
+  // Ollama's keep_alive: how long `name` stays loaded once no request uses it, in place of
+  // `idle_unload`. Zero unloads it as soon as it is idle (at once if it is idle now); negative
+  // keeps it until `max_loaded` needs its room; nullopt goes back to `idle_unload`. False for an
+  // unknown name.
+  bool setKeepAlive(std::string_view name, std::optional<std::chrono::milliseconds> keep);
 
   const ModelSpec* find(std::string_view name) const;
   const std::vector<ModelSpec>& models() const;

@@ -133,11 +133,64 @@ TEST(ModelRegistryTest, UnloadsAfterIdleTime) {
     std::this_thread::sleep_for(300ms);  // held: stays loaded however long
     EXPECT_TRUE(isLoaded(reg, "tiny"));
   }
-  // Released: unloaded once idle for 100 ms (the reaper looks every 25 ms).
+  // Released: unloaded once idle for 100 ms (the reaper looks every 50 ms while it is held).
   for (int i = 0; i < 200 && isLoaded(reg, "tiny"); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_FALSE(isLoaded(reg, "tiny"));
   // And loads again on demand.
   EXPECT_TRUE(reg.acquireBlocking("tiny"));
+}
+
+std::optional<std::chrono::milliseconds> unloadAfter(const ModelRegistry& r,
+                                                     std::string_view name) {
+  for (const auto& s : r.states()) {
+    if (s.name == name) return s.unload_after;
+  }
+  ADD_FAILURE() << "no model " << name;
+  return std::nullopt;
+}
+
+bool waitUnloaded(const ModelRegistry& r, std::string_view name) {
+  for (int i = 0; i < 300 && isLoaded(r, name); ++i) std::this_thread::sleep_for(10ms);
+  return !isLoaded(r, name);
+}
+
+// Ollama's keep_alive, per model: 0 unloads once idle (at once when idle already), negative
+// never, a duration replaces idle_unload, nullopt restores it.
+TEST(ModelRegistryTest, KeepAliveOverridesTheIdleTimePerModel) {
+  ModelRegistryOptions options;  // idle_unload 0: never unloaded for idleness
+  auto r = ModelRegistry::create({spec("tiny", testing_models::tinyQwen2())}, options);
+  ASSERT_TRUE(r);
+  ModelRegistry& reg = **r;
+  EXPECT_FALSE(reg.setKeepAlive("nope", 0ms));
+  EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
+
+  ASSERT_TRUE(reg.acquireBlocking("tiny"));  // loaded, released at once
+  ASSERT_TRUE(reg.setKeepAlive("tiny", 0ms));
+  EXPECT_EQ(unloadAfter(reg, "tiny"), 0ms);
+  EXPECT_TRUE(waitUnloaded(reg, "tiny"));
+
+  {
+    auto lease = reg.acquireBlocking("tiny");  // keep_alive 0 while in use: stays
+    ASSERT_TRUE(lease);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(isLoaded(reg, "tiny"));
+  }
+  EXPECT_TRUE(waitUnloaded(reg, "tiny"));  // and goes once released
+
+  ASSERT_TRUE(reg.setKeepAlive("tiny", -1ms));  // forever
+  EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
+  ASSERT_TRUE(reg.acquireBlocking("tiny"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(isLoaded(reg, "tiny"));
+
+  ASSERT_TRUE(reg.setKeepAlive("tiny", 150ms));
+  EXPECT_EQ(unloadAfter(reg, "tiny"), 150ms);
+  EXPECT_TRUE(waitUnloaded(reg, "tiny"));
+
+  ASSERT_TRUE(reg.setKeepAlive("tiny", std::nullopt));  // back to idle_unload: never
+  ASSERT_TRUE(reg.acquireBlocking("tiny"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(isLoaded(reg, "tiny"));
 }
 
 }  // namespace

@@ -1052,7 +1052,7 @@ class Gateway::Handlers final : public RouteSupport {
       auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(pc.name));
       if (local == nullptr) continue;
       for (engine::ModelState& state : local->models().states()) {
-        if (state.loaded) loaded.push_back({pc.name, std::move(state), pc.local.idle_unload});
+        if (state.loaded) loaded.push_back({pc.name, std::move(state)});
       }
     }
 #endif

@@ -208,12 +208,12 @@ std::string OllamaRoutes::psBody() const {
       r.context_length = static_cast<std::int64_t>(l.state.stats.kv_cells_total);
       // Never unloaded: far ahead, as Ollama shows a model it keeps forever. In use: the idle
       // time starts now.
-      if (l.idle_unload.count() == 0) {
+      if (!l.state.unload_after) {
         r.expires_at = system_now + std::chrono::years(100);
       } else {
         const auto last = l.state.leases > 0 ? steady_now : l.state.last_used;
         r.expires_at = system_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                        last + l.idle_unload - steady_now);
+                                        last + *l.state.unload_after - steady_now);
       }
       running.push_back(std::move(r));
     }

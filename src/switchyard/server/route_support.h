@@ -76,11 +76,10 @@ class RouteSupport {
   virtual void logRequest(pipeline::RequestContext& ctx) const = 0;
 
   // The models of `local` providers loaded in memory now (Ollama's GET /api/ps), each with its
-  // provider's name and idle-unload time (0: never unloaded).
+  // provider's name.
   struct LoadedLocalModel {
     std::string provider;
-    engine::ModelState state;
-    std::chrono::milliseconds idle_unload{0};
+    engine::ModelState state;  // state.unload_after: its idle time before unloading
   };
   virtual std::vector<LoadedLocalModel> loadedLocalModels() const = 0;
 
