@@ -65,12 +65,8 @@ Streamed stream(OutputParser& parser, const std::string& text, std::size_t step 
   return out;
 }
 
-TEST(ChatFormatTest, Qwen25ToolCallsStreamAsDeltas) {
-  auto model = loadVocab(testing_models::tinyQwen2Tools());
-  ASSERT_TRUE(model);
-  auto fmt = ChatFormatter::create(model.get(), "");
-  ASSERT_TRUE(fmt) << fmt.error().toString();
-
+// "Weather in Paris?" with one get_weather(city) tool.
+GenerationRequest weatherRequest() {
   GenerationRequest r;
   r.messages.push_back({.role = "user", .content = "Weather in Paris?"});
   r.tools.push_back(
@@ -78,6 +74,16 @@ TEST(ChatFormatTest, Qwen25ToolCallsStreamAsDeltas) {
        .description = "Weather",
        .parameters =
            R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})"});
+  return r;
+}
+
+TEST(ChatFormatTest, Qwen25ToolCallsStreamAsDeltas) {
+  auto model = loadVocab(testing_models::tinyQwen2Tools());
+  ASSERT_TRUE(model);
+  auto fmt = ChatFormatter::create(model.get(), "");
+  ASSERT_TRUE(fmt) << fmt.error().toString();
+
+  GenerationRequest r = weatherRequest();
   auto rendered = (*fmt)->render(r);
   ASSERT_TRUE(rendered) << rendered.error().toString();
   EXPECT_NE(rendered->prompt.find("get_weather"), std::string::npos);  // tools are in the prompt
@@ -167,17 +173,10 @@ TEST(ChatFormatTest, RawPromptWithSchemaGetsAGrammar) {
   EXPECT_EQ(bad.error().param(), "tools");
 }
 
-}  // namespace
 // A template without tool calling never shows the model its tools: such a request is refused
 // (as Ollama does) instead of being answered as if there were none; tool_choice "none" is fine.
 TEST(ChatFormatTest, TemplateWithoutToolCallingRefusesTools) {
-  GenerationRequest r;
-  r.messages.push_back({.role = "user", .content = "Weather in Paris?"});
-  r.tools.push_back(
-      {.name = "get_weather",
-       .description = "Weather",
-       .parameters =
-           R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})"});
+  GenerationRequest r = weatherRequest();
 
   auto plain = loadVocab(testing_models::tinyQwen2());
   ASSERT_TRUE(plain);
@@ -210,4 +209,5 @@ TEST(ChatFormatTest, TemplateWithoutToolCallingRefusesTools) {
   EXPECT_FALSE(rendered->grammar_lazy);
 }
 
+}  // namespace
 }  // namespace switchyard::engine
