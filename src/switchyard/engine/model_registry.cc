@@ -244,7 +244,7 @@ class ModelRegistry::Impl {
   // quarter of its idle time, at least 50 ms; nullopt when nothing loaded can ever be due.
   std::optional<Clock::duration> unloadIdle(std::unique_lock<std::mutex>& lock) {
     constexpr Clock::duration kMinPoll = std::chrono::milliseconds(50);
-    const Clock::rep now = Clock::now().time_since_epoch().count();
+    const Clock::time_point now = Clock::now();
     std::optional<Clock::duration> next;
     auto lookAgainIn = [&](Clock::duration d) { next = std::min(next.value_or(d), d); };
     std::vector<std::shared_ptr<Engine>> idle;
@@ -252,15 +252,16 @@ class ModelRegistry::Impl {
       if (!s->engine) continue;
       const auto after = unloadAfter(*s);
       if (!after) continue;
-      const Clock::rep limit = std::chrono::duration_cast<Clock::duration>(*after).count();
+      const Clock::duration idle_for =
+          now - Clock::time_point(Clock::duration(s->last_used.load()));
       if (s->leases.load() > 0) {
         lookAgainIn(std::max<Clock::duration>(*after / 4, kMinPoll));
-      } else if (now - s->last_used.load() >= limit) {
+      } else if (idle_for >= *after) {
         logEvent(spdlog::level::info, "model_unload",
                  {{"model", s->spec->name}, {"reason", s->keep_alive ? "keep_alive" : "idle"}});
         idle.push_back(std::move(s->engine));
       } else {
-        lookAgainIn(std::max(Clock::duration(s->last_used.load() + limit - now), kMinPoll));
+        lookAgainIn(std::max<Clock::duration>(*after - idle_for, kMinPoll));
       }
     }
     if (!idle.empty()) {

@@ -34,6 +34,12 @@ bool isLoaded(const ModelRegistry& r, std::string_view name) {
   return false;
 }
 
+// Polls up to 3 s for the model to unload.
+bool waitUnloaded(const ModelRegistry& r, std::string_view name) {
+  for (int i = 0; i < 300 && isLoaded(r, name); ++i) std::this_thread::sleep_for(10ms);
+  return !isLoaded(r, name);
+}
+
 TEST(ModelRegistryTest, MissingOrCorruptFileFailsAtCreateNamingIt) {
   auto missing = ModelRegistry::create({spec("a", "/nonexistent/model.gguf")}, {});
   ASSERT_FALSE(missing);
@@ -134,7 +140,7 @@ TEST(ModelRegistryTest, UnloadsAfterIdleTime) {
     EXPECT_TRUE(isLoaded(reg, "tiny"));
   }
   // Released: unloaded once idle for 100 ms (the reaper looks every 50 ms while it is held).
-  for (int i = 0; i < 200 && isLoaded(reg, "tiny"); ++i) std::this_thread::sleep_for(10ms);
+  (void)waitUnloaded(reg, "tiny");
   EXPECT_FALSE(isLoaded(reg, "tiny"));
   // And loads again on demand.
   EXPECT_TRUE(reg.acquireBlocking("tiny"));
@@ -147,11 +153,6 @@ std::optional<std::chrono::milliseconds> unloadAfter(const ModelRegistry& r,
   }
   ADD_FAILURE() << "no model " << name;
   return std::nullopt;
-}
-
-bool waitUnloaded(const ModelRegistry& r, std::string_view name) {
-  for (int i = 0; i < 300 && isLoaded(r, name); ++i) std::this_thread::sleep_for(10ms);
-  return !isLoaded(r, name);
 }
 
 // Ollama's keep_alive, per model: 0 unloads once idle (at once when idle already), negative
