@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -634,27 +635,33 @@ TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
   EXPECT_GT(show.json().at("model_info").at("general.parameter_count").as_int64(), 1000);
 }
 
+// GET /api/ps: the local models loaded now.
+json::value ollamaPs(std::uint16_t port) {
+  Client c(port);
+  Reply r = c.call(boost::beast::http::verb::get, "/api/ps");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  return r.json();
+}
+
+// Seconds from now to a model's expires_at (RFC 3339, UTC).
+double expiresIn(const json::value& m) {
+  std::tm tm{};
+  const std::string text(m.at("expires_at").as_string());
+  EXPECT_NE(strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << text;
+  return static_cast<double>(timegm(&tm)) - static_cast<double>(std::time(nullptr));
+}
+
+const json::value* findModel(const json::value& ps, std::string_view name) {
+  for (const auto& m : ps.at("models").as_array()) {
+    if (m.at("name").as_string() == name) return &m;
+  }
+  return nullptr;
+}
+
 // Ollama's GET /api/ps (`ollama ps`): the local models loaded now, under each public name.
 TEST_F(LocalGatewayTest, OllamaPsListsTheLoadedModel) {
-  auto ps = [this] {
-    Client c(gateway_->port());
-    Reply r = c.call(boost::beast::http::verb::get, "/api/ps");
-    EXPECT_EQ(r.status, 200u) << r.body;
-    return r.json();
-  };
-  // Seconds from now to the model's expires_at (RFC 3339, UTC).
-  auto expiresIn = [](const json::value& m) {
-    std::tm tm{};
-    const std::string text(m.at("expires_at").as_string());
-    EXPECT_NE(strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << text;
-    return static_cast<double>(timegm(&tm)) - static_cast<double>(std::time(nullptr));
-  };
-  auto find = [](const json::value& body, std::string_view name) -> const json::value* {
-    for (const auto& m : body.at("models").as_array()) {
-      if (m.at("name").as_string() == name) return &m;
-    }
-    return nullptr;
-  };
+  auto ps = [this] { return ollamaPs(gateway_->port()); };
+  auto find = findModel;
   for (auto idle : {std::chrono::milliseconds(0), std::chrono::milliseconds(600'000)}) {
     SCOPED_TRACE("idle_unload " + std::to_string(idle.count()) + " ms");
     start(2, std::chrono::seconds(60), {}, idle);
@@ -679,6 +686,75 @@ TEST_F(LocalGatewayTest, OllamaPsListsTheLoadedModel) {
       EXPECT_NEAR(expiresIn(*tiny), 600.0, 60.0);  // ten minutes after its last use
     }
   }
+}
+
+// Ollama's keep_alive: each request says how long its model stays loaded afterwards (one
+// without it, the configured idle time); a request with nothing to answer loads the model, or
+// with keep_alive 0 unloads it (`ollama stop`).
+TEST_F(LocalGatewayTest, OllamaKeepAliveLoadsAndUnloadsTheModel) {
+  start(2, std::chrono::seconds(60), {}, std::chrono::minutes(10));
+  const std::uint16_t port = gateway_->port();
+  auto tiny = [port]() -> std::optional<json::value> {
+    const json::value ps = ollamaPs(port);
+    const json::value* m = findModel(ps, "tiny");
+    return m == nullptr ? std::nullopt : std::optional<json::value>(*m);
+  };
+  // The registry unloads on its own thread: a keep_alive of 0 takes effect a moment later.
+  auto unloadedSoon = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (tiny() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return !tiny();
+  };
+  auto post = [port](const std::string& path, const std::string& body) {
+    return fakes::post(port, path, body);
+  };
+  const std::string prompt =
+      R"("stream":false,"options":{"num_predict":2},"messages":[{"role":"user","content":"Hi"}])";
+
+  // `ollama stop` on a model that is not loaded: nothing to do, nothing loaded.
+  Reply r = post("/api/generate", R"({"model":"tiny","keep_alive":0})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("done_reason"), "unload");
+  EXPECT_FALSE(tiny());
+
+  // The load probe loads it (`ollama run` sends one first), for keep_alive -1 until its room is
+  // needed: expires_at a century ahead.
+  r = post("/api/generate", R"({"model":"tiny:latest","keep_alive":-1})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("done_reason"), "load");
+  ASSERT_TRUE(tiny());
+  EXPECT_GT(expiresIn(*tiny()), 50.0 * 365 * 86400);
+
+  // A request without keep_alive puts the configured idle time back; "90s" its own.
+  ASSERT_EQ(post("/api/chat", R"({"model":"tiny",)" + prompt + "}").status, 200u);
+  ASSERT_TRUE(tiny());
+  EXPECT_NEAR(expiresIn(*tiny()), 600.0, 60.0);
+  ASSERT_EQ(post("/api/chat", R"({"model":"tiny","keep_alive":"90s",)" + prompt + "}").status,
+            200u);
+  ASSERT_TRUE(tiny());
+  EXPECT_NEAR(expiresIn(*tiny()), 90.0, 30.0);
+
+  // keep_alive 0 on a real request: answered first, unloaded after.
+  r = post("/api/chat", R"({"model":"tiny","keep_alive":0,)" + prompt + "}");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("eval_count"), 2) << r.body;
+  EXPECT_TRUE(unloadedSoon());
+
+  // Load, then `ollama stop` (an empty chat with keep_alive 0 works as well as generate).
+  ASSERT_EQ(post("/api/chat", R"({"model":"tiny","messages":[]})").status, 200u);
+  ASSERT_TRUE(tiny());
+  r = post("/api/chat", R"({"model":"tiny","messages":[],"keep_alive":"0s"})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("done_reason"), "unload");
+  EXPECT_TRUE(unloadedSoon());
+
+  // A duration Ollama would not read is the client's error, naming the field.
+  r = post("/api/generate", R"({"model":"tiny","keep_alive":"a while"})");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("keep_alive"), std::string::npos) << r.body;
+  EXPECT_FALSE(tiny());
 }
 
 TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {

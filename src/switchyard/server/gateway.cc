@@ -1059,6 +1059,33 @@ class Gateway::Handlers final : public RouteSupport {
     return loaded;
   }
 
+  void keepAlive(const RequestContext& ctx,
+                 std::optional<std::chrono::milliseconds> keep) const override {
+#if SY_WITH_LLAMA
+    if (ctx.provider.empty()) return;
+    const auto rt = runtime_.load();
+    if (auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(ctx.provider))) {
+      local->models().setKeepAlive(ctx.model, keep);
+    }
+#else
+    (void)ctx;
+    (void)keep;
+#endif
+  }
+
+  asio::awaitable<Status> preload(const RequestContext& ctx) const override {
+#if SY_WITH_LLAMA
+    if (ctx.provider.empty()) co_return Status::ok();
+    const auto rt = runtime_.load();  // held across the load: the provider stays alive
+    if (auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(ctx.provider))) {
+      co_return co_await local->preload(ctx.model);
+    }
+#else
+    (void)ctx;
+#endif
+    co_return Status::ok();
+  }
+
   // The log phase: settle the stages that admitted the request (last first), hand it to the
   // observers, then one structured line per request.
   void logRequest(RequestContext& ctx) const override {

@@ -273,23 +273,39 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     co_return;
   }
   if (!post) co_return co_await wrongMethod("POST");
+  if (path == "/api/show") co_return co_await show(req, writer, ctx);
+  KeepAlive keep_alive;
   if (path == "/api/chat") {
     ctx.endpoint = pipeline::Endpoint::kChat;
-    co_await chat(req, writer, conn, ctx);
+    co_await chat(req, writer, conn, ctx, keep_alive);
   } else if (path == "/api/generate") {
     ctx.endpoint = pipeline::Endpoint::kChat;
-    co_await generate(req, writer, conn, ctx);
-  } else if (path == "/api/embed" || path == "/api/embeddings") {
-    ctx.endpoint = pipeline::Endpoint::kEmbeddings;
-    co_await embed(req, writer, conn, ctx, path == "/api/embeddings");
+    co_await generate(req, writer, conn, ctx, keep_alive);
   } else {
-    co_await show(req, writer, ctx);
+    ctx.endpoint = pipeline::Endpoint::kEmbeddings;
+    co_await embed(req, writer, conn, ctx, path == "/api/embeddings", keep_alive);
   }
+  // As Ollama: every request sets how long its model stays loaded, one without keep_alive
+  // the default. ctx.provider is the one that answered (empty when none was planned).
+  support_.keepAlive(ctx, keep_alive);
+}
+
+template <typename Encode>
+asio::awaitable<void> OllamaRoutes::loadOnly(http::ResponseWriter& writer, RequestContext& ctx,
+                                             const KeepAlive& keep_alive, Encode body) {
+  if (keep_alive && keep_alive->count() == 0) {
+    co_return co_await sendOk(writer, ctx, body("unload"));
+  }
+  if (Status s = co_await support_.preload(ctx); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  co_await sendOk(writer, ctx, body("load"));
 }
 
 asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWriter& writer,
-                                         http::ConnectionInfo& conn, RequestContext& ctx) {
-  auto decoded = codec::decodeChatRequest(req.body());
+                                         http::ConnectionInfo& conn, RequestContext& ctx,
+                                         KeepAlive& keep_alive) {
+  auto decoded = codec::decodeChatRequest(req.body(), &keep_alive);
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = *decoded;
   const std::string model = request.model;
@@ -301,8 +317,9 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
     co_return co_await sendError(writer, ctx, std::move(s));
   }
   if (request.messages.empty()) {
-    // Ollama loads the model and answers at once; the gateway has nothing to load.
-    co_return co_await sendOk(writer, ctx, codec::encodeChatLoadResponse(model, now()));
+    co_return co_await loadOnly(writer, ctx, keep_alive, [&](std::string_view reason) {
+      return codec::encodeChatLoadResponse(model, now(), reason);
+    });
   }
 
   if (!request.stream) {
@@ -336,10 +353,12 @@ asio::awaitable<void> OllamaRoutes::chat(http::Request& req, http::ResponseWrite
 }
 
 asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseWriter& writer,
-                                             http::ConnectionInfo& conn, RequestContext& ctx) {
+                                             http::ConnectionInfo& conn, RequestContext& ctx,
+                                             KeepAlive& keep_alive) {
   auto decoded = codec::decodeGenerateRequest(req.body());
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   codec::GenerateRequest& request = *decoded;
+  keep_alive = request.keep_alive;
   const std::string model = request.raw ? request.completion.model : request.chat.model;
   ctx.stream = request.raw ? request.completion.stream : request.chat.stream;
   Status admitted = Status::ok();
@@ -357,8 +376,9 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
   }
   if (!planned.isOk()) co_return co_await sendError(writer, ctx, std::move(planned));
   if (request.load_only) {
-    co_return co_await sendOk(writer, ctx,
-                              codec::encodeGenerateResponse(model, now(), "", "", "load", {}, {}));
+    co_return co_await loadOnly(writer, ctx, keep_alive, [&](std::string_view reason) {
+      return codec::encodeGenerateResponse(model, now(), "", "", reason, {}, {});
+    });
   }
   if (!ctx.stream) {
     std::string text, thinking;
@@ -427,14 +447,14 @@ asio::awaitable<void> OllamaRoutes::generate(http::Request& req, http::ResponseW
 
 asio::awaitable<void> OllamaRoutes::embed(http::Request& req, http::ResponseWriter& writer,
                                           http::ConnectionInfo& conn, RequestContext& ctx,
-                                          bool legacy) {
+                                          bool legacy, KeepAlive& keep_alive) {
   // No conditional operator over Result temporaries here: g++ 12 destroys them twice inside
   // coroutines.
   Result<api::EmbeddingRequest> decoded = fail(ErrorCode::kInternal, "not decoded");
   if (legacy) {
-    decoded = codec::decodeEmbeddingsRequest(req.body());
+    decoded = codec::decodeEmbeddingsRequest(req.body(), &keep_alive);
   } else {
-    decoded = codec::decodeEmbedRequest(req.body());
+    decoded = codec::decodeEmbedRequest(req.body(), &keep_alive);
   }
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::EmbeddingRequest& request = *decoded;

@@ -40,13 +40,25 @@ class OllamaRoutes {
                                       pipeline::RequestContext& ctx);
 
  private:
+  // The model endpoints; each sets `keep_alive` to the request's, which handle() applies to
+  // the local model that served it once the request is done (so that 0 unloads it after the
+  // answer rather than before).
+  using KeepAlive = api::ollama::KeepAlive;
   boost::asio::awaitable<void> chat(http::Request& req, http::ResponseWriter& writer,
-                                    http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
+                                    http::ConnectionInfo& conn, pipeline::RequestContext& ctx,
+                                    KeepAlive& keep_alive);
   boost::asio::awaitable<void> generate(http::Request& req, http::ResponseWriter& writer,
-                                        http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
+                                        http::ConnectionInfo& conn, pipeline::RequestContext& ctx,
+                                        KeepAlive& keep_alive);
   boost::asio::awaitable<void> embed(http::Request& req, http::ResponseWriter& writer,
                                      http::ConnectionInfo& conn, pipeline::RequestContext& ctx,
-                                     bool legacy);
+                                     bool legacy, KeepAlive& keep_alive);
+  // A request with nothing to answer (Ollama's load probe, and `ollama stop`): loads the model
+  // ("load"), or with keep_alive 0 leaves it to unload ("unload"); `body` encodes the answer
+  // given its done_reason.
+  template <typename Encode>
+  boost::asio::awaitable<void> loadOnly(http::ResponseWriter& writer, pipeline::RequestContext& ctx,
+                                        const KeepAlive& keep_alive, Encode body);
   boost::asio::awaitable<void> show(http::Request& req, http::ResponseWriter& writer,
                                     pipeline::RequestContext& ctx);
 

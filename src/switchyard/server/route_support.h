@@ -5,8 +5,8 @@
 // start-up and called from every worker: thread-safe.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +82,15 @@ class RouteSupport {
     engine::ModelState state;  // state.unload_after: its idle time before unloading
   };
   virtual std::vector<LoadedLocalModel> loadedLocalModels() const = 0;
+
+  // Ollama's keep_alive for the local model ctx was planned to (ctx.provider, ctx.model): how
+  // long it stays loaded once idle (engine::ModelRegistry::setKeepAlive; nullopt: the configured
+  // idle time). No effect on other providers' models, nor before plan().
+  virtual void keepAlive(const pipeline::RequestContext& ctx,
+                         std::optional<std::chrono::milliseconds> keep) const = 0;
+  // Ollama's load probe: loads that local model now, awaiting the load without blocking the I/O
+  // thread (the load's error if it fails). Ok at once for other providers' models.
+  virtual boost::asio::awaitable<Status> preload(const pipeline::RequestContext& ctx) const = 0;
 
  protected:
   virtual boost::asio::awaitable<Status> admitPayload(const http::Request& req,

@@ -1,10 +1,13 @@
 #include "switchyard/api/ollama/ollama_codec.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <array>
 #include <boost/json/parse.hpp>
+#include <cctype>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <limits>
@@ -265,6 +268,15 @@ bool format(Reader& r, const json::object& body, ResponseFormat& out) {
   return r.typeError("format", "\"json\" or a JSON schema object", *v);
 }
 
+// Seconds -> keep_alive: negative is "forever" (-1 ms), fractions of a millisecond round up
+// (a keep_alive of 1 ns still keeps the model for a moment; only 0 unloads at once), and
+// anything beyond a century is forever too (no clock arithmetic overflows on it).
+std::chrono::milliseconds keepAliveOf(double seconds) {
+  constexpr double kCentury = 100.0 * 365 * 24 * 3600;
+  if (seconds < 0 || seconds > kCentury) return std::chrono::milliseconds(-1);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
+}
+
 bool think(Reader& r, const json::object& body, ChatRequest& req) {
   const json::value* v = body.if_contains("think");
   if (isNull(v)) return true;
@@ -286,7 +298,8 @@ bool think(Reader& r, const json::object& body, ChatRequest& req) {
   return r.typeError("think", "a boolean or \"low\" | \"medium\" | \"high\"", *v);
 }
 
-bool modelAndStream(Reader& r, const json::object& body, std::string& model, bool& stream) {
+bool modelAndStream(Reader& r, const json::object& body, std::string& model, bool& stream,
+                    KeepAlive* keep_alive = nullptr) {
   const json::value* m = body.if_contains("model");
   if (isNull(m)) return r.failWith("model is required", "model");
   if (!r.string(*m, "model", model)) return false;
@@ -296,9 +309,19 @@ bool modelAndStream(Reader& r, const json::object& body, std::string& model, boo
     if (!r.boolean(*s, "stream", stream)) return false;
   }
   if (const json::value* k = body.if_contains("keep_alive"); !isNull(k)) {
-    if (!k->is_string() && !k->is_number()) {
+    std::chrono::milliseconds keep{0};
+    if (const json::string* text = k->if_string()) {
+      auto parsed = parseKeepAlive(*text);
+      if (!parsed) return r.failWith(parsed.error().message(), "keep_alive");
+      keep = *parsed;
+    } else if (k->is_number()) {
+      std::optional<double> seconds;
+      if (!r.number(*k, "keep_alive", seconds)) return false;
+      keep = keepAliveOf(*seconds);
+    } else {
       return r.typeError("keep_alive", "a duration string or a number of seconds", *k);
     }
+    if (keep_alive != nullptr) *keep_alive = keep;
   }
   return true;
 }
@@ -486,14 +509,75 @@ bool messages(Reader& r, const json::object& body, std::vector<Message>& out) {
 
 // ---- client -> gateway ----------------------------------------------------------------------
 
-Result<ChatRequest> decodeChatRequest(std::string_view body) {
+Result<std::chrono::milliseconds> parseKeepAlive(std::string_view text) {
+  auto invalid = [&] {
+    return fail(Status(ErrorCode::kInvalidArgument,
+                       "keep_alive: invalid duration \"" + std::string(text) +
+                           "\" (expected a number of seconds or a duration such as \"5m\", "
+                           "\"1h30m\", \"-1\")")
+                    .withParam("keep_alive"));
+  };
+  std::string_view s = text;
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return invalid();
+  // Go: "0" alone needs no unit. Here any bare number is seconds, as OLLAMA_KEEP_ALIVE reads.
+  double seconds = 0;
+  bool bare = true;
+  while (!s.empty()) {
+    std::size_t digits = 0, dots = 0;
+    while (digits < s.size() &&
+           (std::isdigit(static_cast<unsigned char>(s[digits])) != 0 || s[digits] == '.')) {
+      dots += s[digits] == '.' ? 1 : 0;
+      ++digits;
+    }
+    if (digits == 0 || dots > 1 || (digits == 1 && dots == 1)) return invalid();
+    const double number = std::strtod(std::string(s.substr(0, digits)).c_str(), nullptr);
+    s.remove_prefix(digits);
+    std::size_t unit_len = 0;
+    while (unit_len < s.size() && std::isdigit(static_cast<unsigned char>(s[unit_len])) == 0 &&
+           s[unit_len] != '.') {
+      ++unit_len;
+    }
+    const std::string_view unit = s.substr(0, unit_len);
+    s.remove_prefix(unit_len);
+    double scale = 0;
+    if (unit.empty()) {
+      if (!bare || !s.empty()) return invalid();  // "1h30" has no unit for its 30
+      scale = 1;
+    } else if (unit == "h") {
+      scale = 3600;
+    } else if (unit == "m") {
+      scale = 60;
+    } else if (unit == "s") {
+      scale = 1;
+    } else if (unit == "ms") {
+      scale = 1e-3;
+    } else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") {
+      scale = 1e-6;
+    } else if (unit == "ns") {
+      scale = 1e-9;
+    } else {
+      return invalid();
+    }
+    bare = false;
+    seconds += number * scale;
+  }
+  if (!std::isfinite(seconds)) return invalid();
+  return keepAliveOf(negative ? -seconds : seconds);
+}
+
+Result<ChatRequest> decodeChatRequest(std::string_view body, KeepAlive* keep_alive) {
   auto parsed = parseObject(body);
   if (!parsed) return fail(std::move(parsed.error()));
   const json::object& o = *parsed;
   Reader r;
   ChatRequest req;
   Sampling s;
-  if (!modelAndStream(r, o, req.model, req.stream) || !messages(r, o, req.messages) ||
+  if (!modelAndStream(r, o, req.model, req.stream, keep_alive) || !messages(r, o, req.messages) ||
       !tools(r, o, req.tools) || !format(r, o, req.response_format) || !think(r, o, req) ||
       !options(r, o, s) || !logprobs(r, o, s)) {
     return fail(r.takeError());
@@ -512,7 +596,8 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
   std::string model;
   bool stream = true;
   Sampling s;
-  if (!modelAndStream(r, o, model, stream) || !options(r, o, s) || !logprobs(r, o, s)) {
+  if (!modelAndStream(r, o, model, stream, &out.keep_alive) || !options(r, o, s) ||
+      !logprobs(r, o, s)) {
     return fail(r.takeError());
   }
   std::string prompt, system;
@@ -607,14 +692,15 @@ Result<GenerateRequest> decodeGenerateRequest(std::string_view body) {
 
 namespace {
 
-Result<EmbeddingRequest> decodeEmbedding(std::string_view body, std::string_view field) {
+Result<EmbeddingRequest> decodeEmbedding(std::string_view body, std::string_view field,
+                                         KeepAlive* keep_alive) {
   auto parsed = parseObject(body);
   if (!parsed) return fail(std::move(parsed.error()));
   const json::object& o = *parsed;
   Reader r;
   EmbeddingRequest req;
   bool stream = false;
-  if (!modelAndStream(r, o, req.model, stream)) return fail(r.takeError());
+  if (!modelAndStream(r, o, req.model, stream, keep_alive)) return fail(r.takeError());
   const json::value* v = o.if_contains(field);
   const std::string p(field);
   if (isNull(v)) return fail(Status(ErrorCode::kInvalidArgument, p + " is required").withParam(p));
@@ -646,12 +732,12 @@ Result<EmbeddingRequest> decodeEmbedding(std::string_view body, std::string_view
 
 }  // namespace
 
-Result<EmbeddingRequest> decodeEmbedRequest(std::string_view body) {
-  return decodeEmbedding(body, "input");
+Result<EmbeddingRequest> decodeEmbedRequest(std::string_view body, KeepAlive* keep_alive) {
+  return decodeEmbedding(body, "input", keep_alive);
 }
 
-Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body) {
-  return decodeEmbedding(body, "prompt");
+Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body, KeepAlive* keep_alive) {
+  return decodeEmbedding(body, "prompt", keep_alive);
 }
 
 Result<std::string> decodeShowRequest(std::string_view body) {
@@ -846,13 +932,14 @@ std::string encodeGenerateResponse(std::string_view model, std::string_view crea
   if (!thinking.empty()) w.key("thinking").string(thinking);
   w.key("done").boolean(true);
   w.key("done_reason").string(done_reason);
-  if (done_reason != "load") writeStats(w, usage, timings);
+  if (done_reason != "load" && done_reason != "unload") writeStats(w, usage, timings);
   if (json::value lp = toOllamaLogprobs(logprobs); !lp.is_null()) w.key("logprobs").value(lp);
   w.endObject();
   return out;
 }
 
-std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at) {
+std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at,
+                                   std::string_view done_reason) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
@@ -861,7 +948,7 @@ std::string encodeChatLoadResponse(std::string_view model, std::string_view crea
   w.key("message").beginObject().key("role").string("assistant");
   w.key("content").string("");
   w.endObject();
-  w.key("done_reason").string("load");
+  w.key("done_reason").string(done_reason);
   w.key("done").boolean(true);
   w.endObject();
   return out;

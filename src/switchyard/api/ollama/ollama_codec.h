@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,16 @@ struct Timings {
   std::int64_t eval_ns = 0;
 };
 
+// Ollama's keep_alive: how long a local model stays loaded after the request. nullopt: not sent
+// (the configured idle time applies again, as in Ollama); zero: unload it once idle; negative:
+// keep it until its memory is needed.
+using KeepAlive = std::optional<std::chrono::milliseconds>;
+
+// A keep_alive string as Go's time.ParseDuration reads it ("5m", "1h30m", "1.5s", "-1m", "0";
+// units ns, us, µs, ms, s, m, h), or a bare number of seconds ("300", as OLLAMA_KEEP_ALIVE
+// allows). Sub-millisecond parts round up; kInvalidArgument naming keep_alive otherwise.
+[[nodiscard]] Result<std::chrono::milliseconds> parseKeepAlive(std::string_view text);
+
 // POST /api/generate. Not raw: a chat request with the system prompt and one user message
 // (prompt + images), which the provider templates as Ollama would. Raw: a text completion of
 // the prompt verbatim.
@@ -35,9 +46,10 @@ struct GenerateRequest {
   bool raw = false;
   ChatRequest chat;              // !raw
   CompletionRequest completion;  // raw
-  // An empty prompt only loads the model in Ollama; the gateway answers at once (done_reason
-  // "load") without calling a provider.
+  // An empty prompt only loads the model, as in Ollama (a local model is loaded; an upstream
+  // one needs nothing) and answers done_reason "load"; with keep_alive 0 it unloads ("unload").
   bool load_only = false;
+  KeepAlive keep_alive;
 };
 
 // ---- client -> gateway ----------------------------------------------------------------------
@@ -48,20 +60,24 @@ struct GenerateRequest {
 // answers the oldest unanswered call (of its `tool_name` when given). `options` are mapped
 // (docs/ollama.md); runtime-only options (num_ctx, num_thread, ...) are accepted and have no
 // effect; other unknown options are rejected naming the option.
-[[nodiscard]] Result<ChatRequest> decodeChatRequest(std::string_view body);
+[[nodiscard]] Result<ChatRequest> decodeChatRequest(std::string_view body,
+                                                    KeepAlive* keep_alive = nullptr);
 // POST /api/generate. `suffix`, `template` and `context` are rejected (no equivalent); raw
 // rejects `system`, `images` and `format`.
 [[nodiscard]] Result<GenerateRequest> decodeGenerateRequest(std::string_view body);
 // POST /api/embed: `input` a string or an array of strings.
-[[nodiscard]] Result<EmbeddingRequest> decodeEmbedRequest(std::string_view body);
+[[nodiscard]] Result<EmbeddingRequest> decodeEmbedRequest(std::string_view body,
+                                                          KeepAlive* keep_alive = nullptr);
 // POST /api/embeddings (legacy): `prompt`, one string.
-[[nodiscard]] Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body);
+[[nodiscard]] Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body,
+                                                               KeepAlive* keep_alive = nullptr);
 // POST /api/show: the model name (`model`, or the legacy `name`).
 [[nodiscard]] Result<std::string> decodeShowRequest(std::string_view body);
 
 // ---- gateway -> client ----------------------------------------------------------------------
 
-// "stop", "length" (and "load" for model-load probes). Tool calls end with "stop" as in Ollama.
+// "stop", "length" (and "load" / "unload" for model-load probes). Tool calls end with "stop" as
+// in Ollama.
 std::string_view doneReason(FinishReason reason);
 // RFC 3339 in UTC with nanoseconds, as Ollama writes created_at: 2023-08-04T19:22:45.499127Z.
 std::string formatTimestamp(std::chrono::system_clock::time_point t);
@@ -82,8 +98,10 @@ std::string encodeGenerateResponse(std::string_view model, std::string_view crea
 // completions' parallel arrays) in Ollama's form: [{token, logprob, bytes, top_logprobs:
 // [{token, logprob, bytes}]}]; null when there are none.
 boost::json::value toOllamaLogprobs(const boost::json::value& openai);
-// The answer to /api/chat with no messages: Ollama's model-load probe.
-std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at);
+// The answer to /api/chat with no messages: Ollama's model-load probe (done_reason "load"), or
+// with keep_alive 0 its unload request ("unload").
+std::string encodeChatLoadResponse(std::string_view model, std::string_view created_at,
+                                   std::string_view done_reason = "load");
 std::string encodeEmbedResponse(const EmbeddingResponse& response, std::string_view model,
                                 const Timings& timings);
 std::string encodeEmbeddingsResponse(const EmbeddingResponse& response);

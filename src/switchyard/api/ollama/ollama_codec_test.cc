@@ -233,6 +233,51 @@ TEST(OllamaDecode, EmbedTakesAStringOrAnArrayAndLegacyAPrompt) {
   EXPECT_FALSE(decodeEmbeddingsRequest(R"({"model":"e","prompt":["x"]})").has_value());
 }
 
+// keep_alive as Ollama reads it: a number of seconds or a Go duration; negative is forever.
+TEST(OllamaDecode, KeepAliveIsSecondsOrAGoDuration) {
+  using std::chrono::milliseconds;
+  const std::pair<std::string_view, std::int64_t> good[] = {
+      {"5m", 300'000},  {"1h30m", 5'400'000}, {"1.5s", 1'500},
+      {"250ms", 250},   {".5s", 500},         {"0", 0},
+      {"-0", 0},        {"300", 300'000},     {"1us", 1},
+      {"10\u00b5s", 1}, {"2ns", 1},           {"+2s", 2'000},
+      {"-1m", -1},      {"-1", -1},           {"1h2m3s4ms", 3'723'004},
+  };
+  for (const auto& [text, ms] : good) {
+    auto parsed = parseKeepAlive(text);
+    ASSERT_TRUE(parsed.has_value()) << text << ": " << parsed.error().toString();
+    EXPECT_EQ(parsed->count(), ms) << text;
+  }
+  for (std::string_view bad : {"", "-", "m", "5x", "1h30", "1..5s", ".s", "5 m", "soon"}) {
+    auto parsed = parseKeepAlive(bad);
+    ASSERT_FALSE(parsed.has_value()) << bad;
+    EXPECT_EQ(parsed.error().param(), "keep_alive");
+    EXPECT_NE(parsed.error().message().find("invalid duration"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(parseKeepAlive("1000000000h")->count(), -1);  // beyond a century: forever
+
+  KeepAlive keep;
+  ASSERT_TRUE(decodeChatRequest(R"({"model":"m","messages":[]})", &keep).has_value());
+  EXPECT_FALSE(keep.has_value());  // not sent: the configured idle time
+  ASSERT_TRUE(decodeChatRequest(R"({"model":"m","messages":[],"keep_alive":"10m"})", &keep));
+  EXPECT_EQ(keep, milliseconds(600'000));
+  ASSERT_TRUE(decodeEmbedRequest(R"({"model":"e","input":"a","keep_alive":0})", &keep));
+  EXPECT_EQ(keep, milliseconds(0));
+  ASSERT_TRUE(decodeEmbeddingsRequest(R"({"model":"e","prompt":"a","keep_alive":2.5})", &keep));
+  EXPECT_EQ(keep, milliseconds(2'500));
+  auto gen = decodeGenerateRequest(R"({"model":"m","keep_alive":-1})");
+  ASSERT_TRUE(gen.has_value());
+  EXPECT_TRUE(gen->load_only);
+  EXPECT_EQ(gen->keep_alive, milliseconds(-1));
+  for (std::string_view body : {R"({"model":"m","messages":[],"keep_alive":"soon"})",
+                                R"({"model":"m","messages":[],"keep_alive":true})"}) {
+    auto bad = decodeChatRequest(body);
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_EQ(bad.error().param(), "keep_alive");
+    EXPECT_EQ(httpStatusFor(bad.error()), 400u);
+  }
+}
+
 TEST(OllamaDecode, ShowTakesModelOrLegacyName) {
   EXPECT_EQ(*decodeShowRequest(R"({"model":"a"})"), "a");
   EXPECT_EQ(*decodeShowRequest(R"({"name":"b"})"), "b");

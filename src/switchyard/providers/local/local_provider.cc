@@ -620,6 +620,12 @@ asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model) {
       asio::use_awaitable);
 }
 
+asio::awaitable<Status> LocalProvider::preload(const std::string& model) {
+  auto lease = co_await this->lease(model);
+  if (!lease) co_return std::move(lease.error());
+  co_return Status::ok();  // the lease's release counts as the model's last use
+}
+
 template <typename OnEvents>
 asio::awaitable<Status> LocalProvider::generate(const std::string& model,
                                                 engine::GenerationRequest request,

@@ -39,6 +39,9 @@ class LocalProvider final : public Provider {
                                                              CallContext& ctx) override;
 
   engine::ModelRegistry& models() { return *registry_; }
+  // Loads `model` unless it is loaded (Ollama's load probe), awaiting the load without
+  // blocking the calling I/O thread. kNotFound for a model this provider does not serve.
+  boost::asio::awaitable<Status> preload(const std::string& model);
 
   // Translation of OpenAI-shaped requests into the engine's (exposed for tests).
   static Result<engine::GenerationRequest> toGeneration(const api::ChatRequest& request,
