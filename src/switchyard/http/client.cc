@@ -40,6 +40,8 @@
 
 namespace switchyard::http {
 
+using namespace std::string_view_literals;
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -81,7 +83,7 @@ void appendNumber(std::string& out, std::uint64_t value) {
 }
 
 void appendKey(std::string& out, const Origin& origin) {
-  out += origin.tls ? "https://" : "http://";
+  out += origin.tls ? "https://"sv : "http://"sv;
   appendHost(out, origin);
   out += ':';
   appendNumber(out, origin.port);
@@ -437,13 +439,13 @@ void buildHead(const Origin& origin, const ClientRequest& request, std::string& 
   } else {
     head += request.target;
   }
-  head += " HTTP/1.1\r\nHost: ";
+  head += " HTTP/1.1\r\nHost: "sv;
   appendHost(head, origin);
   if (origin.port != (origin.tls ? 443 : 80)) {
     head += ':';
     appendNumber(head, origin.port);
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   bool has_user_agent = false;
   bool has_content_type = false;
   for (const auto& [name, value] : request.headers) {
@@ -457,23 +459,23 @@ void buildHead(const Origin& origin, const ClientRequest& request, std::string& 
     has_user_agent = has_user_agent || beast::iequals(name, "user-agent");
     has_content_type = has_content_type || beast::iequals(name, "content-type");
     head += name;
-    head += ": ";
+    head += ": "sv;
     head += value;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (!has_user_agent) {
-    head += "User-Agent: switchyard/";
+    head += "User-Agent: switchyard/"sv;
     head += kVersion;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "Accept-Encoding: identity\r\n";
+  head += "Accept-Encoding: identity\r\n"sv;
   if (!request.body.empty() || methodCarriesBody(request.method)) {
-    if (!has_content_type && !request.body.empty()) head += "Content-Type: application/json\r\n";
-    head += "Content-Length: ";
+    if (!has_content_type && !request.body.empty()) head += "Content-Type: application/json\r\n"sv;
+    head += "Content-Length: "sv;
     appendNumber(head, request.body.size());
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
 }
 
 void setupParser(Parser& parser, bhttp::verb method, std::string* body_out,
@@ -698,9 +700,13 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
                                      std::uint64_t body_limit) {
   if (Status s = validate(request); !s.isOk()) co_return s;
   for (int attempt = 0;; ++attempt) {
-    key_scratch_.clear();
-    appendKey(key_scratch_, origin);
-    conn = pool_->acquire(key_scratch_);
+    std::string_view key = origin.pool_key;
+    if (key.empty()) {
+      key_scratch_.clear();
+      appendKey(key_scratch_, origin);
+      key = key_scratch_;
+    }
+    conn = pool_->acquire(key);
     const bool reused = conn != nullptr;
     if (!reused) {
       auto fresh = co_await connect(origin, timeouts.connect);
@@ -840,6 +846,7 @@ Result<Origin> Origin::parse(std::string_view url) {
   std::string_view path = u.encoded_path();
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   origin.base_path = path;
+  origin.pool_key = origin.key();
   return origin;
 }
 

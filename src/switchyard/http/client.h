@@ -33,6 +33,10 @@ struct Origin {
   // query strings and fragments with a message naming the URL.
   static Result<Origin> parse(std::string_view url);
   std::string key() const;  // "https://host:port": identifies the pool
+
+  // key(), as parse() leaves it, so that a request does not build it again; an origin put
+  // together field by field may leave it empty (each request then builds the key).
+  std::string pool_key;
 };
 
 struct Timeouts {

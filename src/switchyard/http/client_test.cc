@@ -148,6 +148,7 @@ TEST(OriginTest, ParsesUrls) {
   EXPECT_EQ(o->port, 443);
   EXPECT_EQ(o->base_path, "/v1");
   EXPECT_EQ(o->key(), "https://api.openai.com:443");
+  EXPECT_EQ(o->pool_key, o->key());
 
   o = Origin::parse("http://127.0.0.1:8081/openai/v1/");
   ASSERT_TRUE(o.has_value());

@@ -36,6 +36,8 @@
 
 namespace switchyard::http {
 
+using namespace std::string_view_literals;
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -148,14 +150,14 @@ void appendChunkSize(std::string& out, std::size_t size) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, size, 16);
   (void)ec;
   out.append(buf, end);
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // "Name: value\r\n". Control characters would end the field (response splitting); they are
 // dropped, as no header we send may carry them.
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   out += name;
-  out += ": ";
+  out += ": "sv;
   for (;;) {
     auto bad = std::find_if(value.begin(), value.end(), [](char c) {
       return static_cast<unsigned char>(c) < 0x20 && c != '\t';
@@ -164,7 +166,7 @@ void appendField(std::string& out, std::string_view name, std::string_view value
     if (bad == value.end()) break;
     value.remove_prefix(static_cast<std::size_t>(bad - value.begin()) + 1);
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 Status writeError(const boost::system::error_code& ec) {
@@ -197,7 +199,7 @@ ResponseWriter::ResponseWriter(beast::tcp_stream& stream, beast::flat_buffer& bu
 void ResponseWriter::appendHead(unsigned status, std::string_view content_type,
                                 const Headers& headers, bool stream,
                                 std::size_t content_length) {
-  out_ += "HTTP/";
+  out_ += "HTTP/"sv;
   out_ += static_cast<char>('0' + version_ / 10 % 10);
   out_ += '.';
   out_ += static_cast<char>('0' + version_ % 10);
@@ -205,23 +207,23 @@ void ResponseWriter::appendHead(unsigned status, std::string_view content_type,
   appendNumber(out_, status);
   out_ += ' ';
   out_ += std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
-  out_ += "\r\nServer: switchyard\r\n";
+  out_ += "\r\nServer: switchyard\r\n"sv;
   appendField(out_, "Content-Type", content_type);
-  if (stream) out_ += "Cache-Control: no-cache\r\n";
+  if (stream) out_ += "Cache-Control: no-cache\r\n"sv;
   for (const auto& [name, value] : headers) appendField(out_, name, value);
   for (const auto& [name, value] : always_) appendField(out_, name, value);
-  if (stream && chunked_) out_ += "Transfer-Encoding: chunked\r\n";
+  if (stream && chunked_) out_ += "Transfer-Encoding: chunked\r\n"sv;
   if (version_ >= 11) {
-    if (!keep_alive_) out_ += "Connection: close\r\n";
+    if (!keep_alive_) out_ += "Connection: close\r\n"sv;
   } else if (keep_alive_) {
-    out_ += "Connection: keep-alive\r\n";
+    out_ += "Connection: keep-alive\r\n"sv;
   }
   if (!stream && status != 204 && status != 304) {  // those two never carry a body (RFC 9110)
-    out_ += "Content-Length: ";
+    out_ += "Content-Length: "sv;
     appendNumber(out_, content_length);
-    out_ += "\r\n";
+    out_ += "\r\n"sv;
   }
-  out_ += "\r\n";
+  out_ += "\r\n"sv;
 }
 
 asio::awaitable<Status> ResponseWriter::writeOut(std::string_view second,
@@ -337,7 +339,7 @@ asio::awaitable<Status> ResponseWriter::finish() {
     chunk_.clear();
     co_return s;
   }
-  out_ += "0\r\n\r\n";
+  out_ += "0\r\n\r\n"sv;
   co_return co_await writeOut();
 }
 

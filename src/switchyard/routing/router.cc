@@ -7,6 +7,8 @@
 #include "switchyard/api/json_writer.h"
 
 namespace switchyard::routing {
+
+using namespace std::string_view_literals;
 namespace {
 
 Strategy parseStrategy(std::string_view s) {
@@ -314,7 +316,7 @@ Status Router::plan(std::string_view model, const RequestSignals& signals,
       if (std::string_view(rows[i].excluded) == "sensitive data stays on on_prem providers") {
         sensitive = true;
       }
-      if (!reasons.empty()) reasons += "; ";
+      if (!reasons.empty()) reasons += "; "sv;
       reasons += p.candidates[i].deployment + ": " + rows[i].excluded;
     }
     const std::string what = p.name.empty() ? "model '" + std::string(model) + "'"
@@ -341,20 +343,20 @@ Status Router::plan(std::string_view model, const RequestSignals& signals,
       ctx.decision = p.direct_reason;
     } else {
       ctx.decision = std::string(strategyName(p.strategy));
-      ctx.decision += "; task ";
+      ctx.decision += "; task "sv;
       ctx.decision += signals.task_type;
-      ctx.decision += "; risk ";
+      ctx.decision += "; risk "sv;
       ctx.decision += signals.risk_tier;
       const std::size_t removed = n - order.size();
       if (removed > 0) {
-        ctx.decision += "; ";
+        ctx.decision += "; "sv;
         ctx.decision += std::to_string(removed);
-        ctx.decision += " of ";
+        ctx.decision += " of "sv;
         ctx.decision += std::to_string(n);
-        ctx.decision += " candidates excluded";
+        ctx.decision += " candidates excluded"sv;
       }
     }
-    if (signals.local_only) ctx.decision += "; local-only";
+    if (signals.local_only) ctx.decision += "; local-only"sv;
     ctx.policy = std::move(policy);
   }
 

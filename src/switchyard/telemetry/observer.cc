@@ -138,11 +138,11 @@ void TelemetryObserver::onRequestDone(const pipeline::RequestContext& ctx) {
 
   if (log_ != nullptr) {
     // A spare record from an earlier enqueue: no allocation for strings that fit its buffers.
-    RequestRecord record = RequestLog::takeSpare();
-    fillRecord(ctx, now, std::chrono::system_clock::now(), record);
+    RecordPtr record = RequestLog::takeSpare();
+    fillRecord(ctx, now, std::chrono::system_clock::now(), *record);
     if (!payload_routes_.empty() && !ctx.route.empty() && payload_routes_.contains(ctx.route)) {
-      record.request_payload = ctx.request_payload;
-      record.response_payload = ctx.response_payload;
+      record->request_payload = ctx.request_payload;
+      record->response_payload = ctx.response_payload;
     }
     (void)log_->enqueue(std::move(record));
   }

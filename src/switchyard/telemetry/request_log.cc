@@ -365,9 +365,9 @@ RequestLog::~RequestLog() {
 
 namespace {
 
-// This thread's spare record (see takeSpare()); any RequestLog's will do, they are plain values.
-thread_local RequestRecord t_spare;
-thread_local bool t_has_spare = false;
+// This thread's spare record (see takeSpare()), or null; any RequestLog's will do, they are
+// plain values.
+thread_local RecordPtr t_spare;
 
 // Spares keep their strings' buffers, except big ones (payloads): those are freed rather than
 // held by every spare.
@@ -385,18 +385,18 @@ void recycle(RequestRecord& r) {
 
 }  // namespace
 
-RequestRecord RequestLog::takeSpare() {
-  if (!t_has_spare) return {};
-  t_has_spare = false;
-  return std::move(t_spare);
+RecordPtr RequestLog::takeSpare() {
+  if (t_spare) return std::move(t_spare);
+  return std::make_unique<RequestRecord>();
 }
 
-bool RequestLog::enqueue(RequestRecord&& record) {
-  if (record.request_payload.size() > options_.max_payload_bytes) {
-    record.request_payload.resize(options_.max_payload_bytes);
+bool RequestLog::enqueue(RecordPtr record) {
+  if (record == nullptr) return false;
+  if (record->request_payload.size() > options_.max_payload_bytes) {
+    record->request_payload.resize(options_.max_payload_bytes);
   }
-  if (record.response_payload.size() > options_.max_payload_bytes) {
-    record.response_payload.resize(options_.max_payload_bytes);
+  if (record->response_payload.size() > options_.max_payload_bytes) {
+    record->response_payload.resize(options_.max_payload_bytes);
   }
   std::size_t depth = 0;
   bool catch_up = false;
@@ -405,20 +405,16 @@ bool RequestLog::enqueue(RequestRecord&& record) {
     if (pending_.size() >= static_cast<std::size_t>(options_.queue_capacity) || stop_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       dropped_metric_.inc();
-      if (!t_has_spare) {  // the record itself is a fine spare
-        t_spare = std::move(record);
-        t_has_spare = true;
-      }
+      if (!t_spare) t_spare = std::move(record);  // the record itself is a fine spare
       return false;
     }
     pending_.push_back(std::move(record));
     ++enqueued_seq_;
     depth = pending_.size();
     pending_count_.store(depth, std::memory_order_relaxed);
-    if (!t_has_spare && !spares_.empty()) {
+    if (!t_spare && !spares_.empty()) {
       t_spare = std::move(spares_.back());
       spares_.pop_back();
-      t_has_spare = true;
     }
     if (depth >= catch_up_depth_ && background_ && !catch_up_) {
       startCatchUpLocked(/*fell_behind=*/true);
@@ -580,7 +576,8 @@ bool RequestLog::writeRound(Role role) {
     }
     // The changelog from the rows (not on the I/O threads): first and last time each version
     // was seen.
-    for (const RequestRecord& r : round_rows_) {
+    for (const RecordPtr& row : round_rows_) {
+      const RequestRecord& r = *row;
       if (r.model_version.empty() || r.provider.empty()) continue;
       VersionNote& note = round_versions_[{r.provider, r.model, r.model_version}];
       if (note.first_ms == 0 || r.ts_ms < note.first_ms) note.first_ms = r.ts_ms;
@@ -596,7 +593,7 @@ bool RequestLog::writeRound(Role role) {
   while (round_next_ < round_rows_.size() || round_extras_) {
     if (hand_over != nullptr && hand_over->load(std::memory_order_relaxed)) return false;
     const std::size_t n = std::min(batch_, round_rows_.size() - round_next_);
-    const std::span<const RequestRecord> chunk(round_rows_.data() + round_next_, n);
+    const std::span<const RecordPtr> chunk(round_rows_.data() + round_next_, n);
     const bool extras = round_extras_;
     std::size_t inserted = 0;
     Status s;
@@ -649,7 +646,7 @@ bool RequestLog::writeRound(Role role) {
       logEvent(spdlog::level::warn, "request_log_prune_failed", {{"error", s.message()}});
     }
   }
-  for (RequestRecord& r : round_rows_) recycle(r);  // outside the lock: may free payloads
+  for (RecordPtr& r : round_rows_) recycle(*r);  // outside the lock: may free payloads
   {
     std::lock_guard lock(mu_);
     const auto now = SteadyClock::now();
@@ -659,7 +656,7 @@ bool RequestLog::writeRound(Role role) {
       ++prunes_done_;
     }
     // This round's rows go back to the producers as spares.
-    for (RequestRecord& r : round_rows_) {
+    for (RecordPtr& r : round_rows_) {
       if (spares_.size() >= spare_cap) break;
       spares_.push_back(std::move(r));
     }
@@ -671,12 +668,12 @@ bool RequestLog::writeRound(Role role) {
   return true;
 }
 
-Status RequestLog::writeRows(std::span<const RequestRecord> rows, const std::atomic<bool>* stop,
+Status RequestLog::writeRows(std::span<const RecordPtr> rows, const std::atomic<bool>* stop,
                              bool yield_between, std::size_t& written) {
   if (params_.size() < kRowsPerInsert * kColumns) params_.resize(kRowsPerInsert * kColumns);
   for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
     const std::size_t n = std::min(kRowsPerInsert, rows.size() - start);
-    for (std::size_t i = 0; i < n; ++i) setRow(i, rows[start + i]);
+    for (std::size_t i = 0; i < n; ++i) setRow(i, *rows[start + i]);
     const std::span<const Value> params(params_.data(), n * kColumns);
     if (Status s = db_->exec(insertSql(n), params); !s.isOk()) return s;
     written += n;

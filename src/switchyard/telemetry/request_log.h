@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -81,6 +82,10 @@ struct RequestRecord {
   std::string request_payload;  // only for routes that opted in
   std::string response_payload;
 };
+
+// Rows travel by pointer from the producer through the queue to the writer and back as spares:
+// a RequestRecord is some thirty strings, each move of which costs more than the pointer's.
+using RecordPtr = std::unique_ptr<RequestRecord>;
 
 // Flattens a finished request; `now` is when the log phase ran.
 RequestRecord recordFrom(const pipeline::RequestContext& ctx,
@@ -135,11 +140,16 @@ class RequestLog {
   ~RequestLog();
 
   // Never blocks on I/O; false when the queue was full and the row was dropped.
-  bool enqueue(RequestRecord&& record);
-  bool enqueue(const RequestRecord& record) { return enqueue(RequestRecord(record)); }
+  bool enqueue(RecordPtr record);
+  bool enqueue(RequestRecord&& record) {
+    return enqueue(std::make_unique<RequestRecord>(std::move(record)));
+  }
+  bool enqueue(const RequestRecord& record) {
+    return enqueue(std::make_unique<RequestRecord>(record));
+  }
   // A record to fill (fillRecord) and enqueue(): one the writer has finished with, its strings
   // still allocated, when this thread's previous enqueue() picked one up; else a new one.
-  static RequestRecord takeSpare();
+  static RecordPtr takeSpare();
   bool enqueueFeedback(FeedbackRecord feedback);
   // A provider model reported `version` at `ts_ms` (written with the next batch).
   void noteModelVersion(std::string provider, std::string model, std::string version,
@@ -179,7 +189,7 @@ class RequestLog {
   void hashLocalModels();
   // Multi-row INSERTs for `rows`; with `stop`, returns after the first INSERT that finds it
   // set. `written` counts the rows inserted.
-  Status writeRows(std::span<const RequestRecord> rows, const std::atomic<bool>* stop,
+  Status writeRows(std::span<const RecordPtr> rows, const std::atomic<bool>* stop,
                    bool yield_between, std::size_t& written);
   Status writeFeedback(const std::vector<FeedbackRecord>& feedback);
   void setRow(std::size_t slot, const RequestRecord& r);  // into params_
@@ -199,10 +209,10 @@ class RequestLog {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::vector<RequestRecord> pending_;  // the writer swaps it out whole
+  std::vector<RecordPtr> pending_;      // the writer swaps it out whole
   std::size_t in_writer_ = 0;           // rows the writer took and has not finished with
   std::atomic<std::size_t> pending_count_{0};  // pending_.size(), read by the writer unlocked
-  std::vector<RequestRecord> spares_;   // finished rows for producers to reuse
+  std::vector<RecordPtr> spares_;              // finished rows for producers to reuse
   std::vector<FeedbackRecord> pending_feedback_;
   std::map<VersionKey, VersionNote> pending_versions_;  // noteModelVersion()
   std::uint64_t enqueued_seq_ = 0;  // batches are cut by sequence for flush()
@@ -228,7 +238,7 @@ class RequestLog {
   // The open round: only the writer holding round_mu_ touches these.
   std::mutex round_mu_;
   bool round_open_ = false;
-  std::vector<RequestRecord> round_rows_;  // taken from pending_ by swapping, kept for capacity
+  std::vector<RecordPtr> round_rows_;      // taken from pending_ by swapping, kept for capacity
   std::size_t round_next_ = 0;             // first row not yet written
   std::vector<FeedbackRecord> round_feedback_;
   std::map<VersionKey, VersionNote> round_versions_;

@@ -337,8 +337,8 @@ TEST_P(RequestLogTest, ShutdownUnderLoadLosesNoAcceptedRow) {
     for (int t = 0; t < 4; ++t) {
       producers.emplace_back([&, t] {
         for (int i = 0; i < 3'000; ++i) {
-          RequestRecord r = RequestLog::takeSpare();
-          r = row("load-" + std::to_string(t) + "-" + std::to_string(i));
+          RecordPtr r = RequestLog::takeSpare();
+          *r = row("load-" + std::to_string(t) + "-" + std::to_string(i));
           (log->enqueue(std::move(r)) ? accepted : refused).fetch_add(1);
         }
       });
@@ -364,7 +364,8 @@ TEST_P(RequestLogTest, WrittenRowsComeBackAsSparesThatFillRecordOverwrites) {
   log->flush();
   // The next enqueue from this thread picks up the written row as this thread's spare.
   ASSERT_TRUE(log->enqueue(row("spare-1")));
-  RequestRecord spare = RequestLog::takeSpare();
+  RecordPtr spare_row = RequestLog::takeSpare();
+  RequestRecord& spare = *spare_row;
   EXPECT_GE(spare.request_id.capacity(), std::string("spare-0123456789abcdef").size());
   EXPECT_LE(spare.request_payload.capacity(), 512u);
   pipeline::RequestContext ctx;
@@ -380,7 +381,7 @@ TEST_P(RequestLogTest, WrittenRowsComeBackAsSparesThatFillRecordOverwrites) {
   EXPECT_FALSE(spare.ttft_ms.has_value());
   EXPECT_EQ(spare.status, 200);
   // Without an enqueue in between, there is no spare: a new record.
-  EXPECT_TRUE(RequestLog::takeSpare().request_id.empty());
+  EXPECT_TRUE(RequestLog::takeSpare()->request_id.empty());
 }
 
 TEST_P(RequestLogTest, RetentionPrunesByAgeAndRowCap) {
