@@ -50,7 +50,7 @@ class NdjsonWriter {
                std::function<http::ResponseWriter::Headers()> headers)
       : writer_(writer),
         ctx_(ctx),
-        encoder_(mode, std::move(model), now()),
+        encoder_(mode, std::move(model)),
         headers_(std::move(headers)) {}
 
   template <typename Chunk>

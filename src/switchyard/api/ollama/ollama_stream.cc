@@ -4,12 +4,20 @@
 
 namespace switchyard::api::ollama {
 
+void NdjsonStreamEncoder::beginLine(JsonWriter& w) const {
+  w.beginObject();
+  w.key("model").string(model_);
+  if (created_at_.empty()) {
+    w.key("created_at").string(formatTimestamp(std::chrono::system_clock::now()));
+  } else {
+    w.key("created_at").string(created_at_);
+  }
+}
+
 void NdjsonStreamEncoder::line(std::string_view content, std::string_view thinking,
                                const boost::json::value& logprobs, std::string& out) {
   JsonWriter w(out);
-  w.beginObject();
-  w.key("model").string(model_);
-  w.key("created_at").string(created_at_);
+  beginLine(w);
   if (mode_ == Mode::kChat) {
     w.key("message");
     static const std::vector<ToolCall> kNoCalls;
@@ -70,9 +78,7 @@ void NdjsonStreamEncoder::flushToolCalls(std::string& out) {
   calls_.clear();
   if (calls.empty() || mode_ != Mode::kChat) return;
   JsonWriter w(out);
-  w.beginObject();
-  w.key("model").string(model_);
-  w.key("created_at").string(created_at_);
+  beginLine(w);
   w.key("message");
   appendMessage(w, "", "", calls);
   w.key("done").boolean(false);
@@ -86,9 +92,7 @@ void NdjsonStreamEncoder::finish(const Timings& timings, std::string& out) {
   finished_ = true;
   const Usage usage = usage_.value_or(Usage{});
   JsonWriter w(out);
-  w.beginObject();
-  w.key("model").string(model_);
-  w.key("created_at").string(created_at_);
+  beginLine(w);
   if (mode_ == Mode::kChat) {
     w.key("message").beginObject().key("role").string("assistant");
     w.key("content").string("");

@@ -23,8 +23,9 @@ class NdjsonStreamEncoder {
  public:
   enum class Mode { kChat, kGenerate };
 
-  // `model` is the name the client asked for; `created_at` stamps every line.
-  NdjsonStreamEncoder(Mode mode, std::string model, std::string created_at)
+  // `model` is the name the client asked for. Every line is stamped with the time it is
+  // encoded, as Ollama stamps each chunk, unless a fixed `created_at` is given (tests).
+  NdjsonStreamEncoder(Mode mode, std::string model, std::string created_at = {})
       : mode_(mode), model_(std::move(model)), created_at_(std::move(created_at)) {}
 
   // Appends the lines for one chunk (possibly none) to `out`.
@@ -43,6 +44,8 @@ class NdjsonStreamEncoder {
   void line(std::string_view content, std::string_view thinking, const boost::json::value& logprobs,
             std::string& out);
   void flushToolCalls(std::string& out);
+  // "model" and "created_at", the first members of every line.
+  void beginLine(JsonWriter& w) const;
 
   Mode mode_;
   std::string model_;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "switchyard/api/anthropic/golden_test_util.h"
 #include "switchyard/api/openai/codec.h"
@@ -53,6 +55,26 @@ TEST(OllamaStreamGolden, GenerateLinesCarryResponse) {
   for (const auto& c : upstreamChunks("stream_tools.upstream.jsonl")) encoder.onChunk(c, out);
   encoder.finish(kTimings, out);
   expectJsonLinesGolden("stream_tools.ollama_generate.ndjson", lines(out));
+}
+
+// As Ollama stamps each chunk: a line's created_at is when it was encoded, not when the stream
+// began.
+TEST(OllamaStream, EachLineIsStampedWhenItIsEncoded) {
+  NdjsonStreamEncoder encoder(NdjsonStreamEncoder::Mode::kChat, "m");
+  std::string first, second;
+  ChatChunk chunk;
+  chunk.choices.emplace_back();
+  chunk.choices.back().content = "a";
+  encoder.onChunk(chunk, first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  encoder.onChunk(chunk, second);
+  encoder.finish(kTimings, second);
+  const std::string a(json::parse(first).at("created_at").as_string());
+  const std::string b(json::parse(lines(second).front()).at("created_at").as_string());
+  const std::string done(json::parse(lines(second).back()).at("created_at").as_string());
+  EXPECT_EQ(a.size(), b.size());  // RFC 3339 with nanoseconds: fixed width, ordered as text
+  EXPECT_LT(a, b);
+  EXPECT_LE(b, done);
 }
 
 TEST(OllamaStream, EveryLineIsOneObjectAndTheLastIsDone) {
