@@ -742,8 +742,20 @@ TEST_F(LocalGatewayTest, OllamaKeepAliveLoadsAndUnloadsTheModel) {
   EXPECT_EQ(r.json().at("eval_count"), 2) << r.body;
   EXPECT_TRUE(unloadedSoon());
 
-  // Load, then `ollama stop` (an empty chat with keep_alive 0 works as well as generate).
-  ASSERT_EQ(post("/api/chat", R"({"model":"tiny","messages":[]})").status, 200u);
+  // The next request loads it again, and says so in load_duration; the one after does not.
+  for (bool loads : {true, false}) {
+    r = post("/api/chat", R"({"model":"tiny",)" + prompt + "}");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    const std::int64_t load = r.json().at("load_duration").as_int64();
+    if (loads) {
+      EXPECT_GT(load, 1'000'000) << r.body;  // a load takes far more than a millisecond
+      EXPECT_LT(load, r.json().at("total_duration").as_int64());
+    } else {
+      EXPECT_EQ(load, 0) << r.body;
+    }
+  }
+
+  // `ollama stop` (an empty chat with keep_alive 0 works as well as generate).
   ASSERT_TRUE(tiny());
   r = post("/api/chat", R"({"model":"tiny","messages":[],"keep_alive":"0s"})");
   ASSERT_EQ(r.status, 200u) << r.body;

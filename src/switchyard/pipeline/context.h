@@ -125,6 +125,9 @@ struct RequestContext {
   // sequence; and, only for routes listed in telemetry.request_log.payload_routes, the bodies.
   std::string model_version;
   std::optional<double> queue_ms;
+  // (local models) the wait for the model to load, when the request had to (Ollama's
+  // load_duration).
+  std::optional<double> load_ms;
   // (local models) the engine's prompt processing and generation times, which a non-streamed
   // answer cannot show from outside: Ollama's prompt_eval_duration and eval_duration.
   std::optional<double> prompt_ms;

@@ -30,6 +30,7 @@ struct CallReport {
   std::string system_fingerprint;  // OpenAI's backend configuration id
   std::string model_version;       // set by the provider (local: "sha256:<hex>" of the GGUF)
   std::optional<double> queue_ms;  // local: enqueue -> sequence assigned
+  std::optional<double> load_ms;   // local: waiting for the model to load (unset: it was loaded)
   // local: the engine's own clock: prompt processing (sequence assigned -> first token) and
   // generation (first token -> done).
   std::optional<double> prompt_ms;

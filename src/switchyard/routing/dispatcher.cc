@@ -186,6 +186,7 @@ pipeline::SpanRecord attemptSpan(const pipeline::RequestContext& ctx,
     a.push_back({"gen_ai.usage.input_tokens", std::int64_t{report.usage->prompt_tokens}});
     a.push_back({"gen_ai.usage.output_tokens", std::int64_t{report.usage->completion_tokens}});
   }
+  if (report.load_ms) a.push_back({"switchyard.load_ms", *report.load_ms});
   if (report.queue_ms) a.push_back({"switchyard.queue_ms", *report.queue_ms});
   if (report.prompt_ms) a.push_back({"switchyard.prompt_ms", *report.prompt_ms});
   if (report.decode_ms) a.push_back({"switchyard.decode_ms", *report.decode_ms});

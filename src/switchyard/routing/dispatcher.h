@@ -185,6 +185,7 @@ boost::asio::awaitable<void> Dispatcher::run(pipeline::RequestContext& ctx,
         ctx.model_version = modelVersionOf(call.report, target.model);
       }
       if (call.report.queue_ms) ctx.queue_ms = call.report.queue_ms;
+      ctx.load_ms = call.report.load_ms;
       ctx.prompt_ms = call.report.prompt_ms;
       ctx.decode_ms = call.report.decode_ms;
       if (ctx.trace) {

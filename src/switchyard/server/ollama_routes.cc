@@ -526,6 +526,7 @@ codec::Timings OllamaRoutes::timings(const RequestContext& ctx) const {
   codec::Timings t;
   const auto end = Clock::now();
   t.total_ns = nanosBetween(ctx.received, end);
+  if (ctx.load_ms) t.load_ns = std::llround(*ctx.load_ms * 1e6);
   if (ctx.prompt_ms && ctx.decode_ms) {
     // A local model: the engine timed both phases itself (as Ollama's runner does).
     t.prompt_eval_ns = std::llround(*ctx.prompt_ms * 1e6);

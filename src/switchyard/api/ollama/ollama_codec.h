@@ -18,10 +18,10 @@
 
 namespace switchyard::api::ollama {
 
-// What the gateway measured, for Ollama's *_duration fields (nanoseconds). The gateway loads
-// nothing itself, so load_duration is 0. prompt_eval and eval are the engine's own phases for a
-// local model; for an API, the wait for the first streamed token and the rest of the answer, or
-// (not streamed) eval is the whole upstream call.
+// What the gateway measured, for Ollama's *_duration fields (nanoseconds). load is the wait for
+// a local model that had to be loaded for the request (0 otherwise, and for APIs). prompt_eval and
+// eval are the engine's own phases for a local model; for an API, the wait for the first streamed
+// token and the rest of the answer, or (not streamed) eval is the whole upstream call.
 struct Timings {
   std::int64_t total_ns = 0;
   std::int64_t load_ns = 0;

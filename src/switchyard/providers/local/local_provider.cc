@@ -605,19 +605,27 @@ Result<ProviderPtr> LocalProvider::create(const config::ProviderConfig& config, 
   return ProviderPtr(new LocalProvider(config.name, std::move(*registry)));
 }
 
-asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model) {
+asio::awaitable<Result<Lease>> LocalProvider::lease(const std::string& model, CallReport* report) {
   if (Lease ready = registry_->tryAcquire(model)) co_return ready;
+  const auto started = std::chrono::steady_clock::now();
   auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Lease>)>(
-      [this, &model, executor](auto handler) {
-        registry_->acquire(
-            model, [handler = std::move(handler), executor](Result<Lease> r) mutable {
+  Result<Lease> lease =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Lease>)>(
+          [this, &model, executor](auto handler) {
+            registry_->acquire(model, [handler = std::move(handler),
+                                       executor](Result<Lease> r) mutable {
               asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
                 std::move(handler)(std::move(r));
               });
             });
-      },
-      asio::use_awaitable);
+          },
+          asio::use_awaitable);
+  if (report != nullptr && lease) {
+    report->load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+  }
+  co_return lease;
 }
 
 asio::awaitable<Status> LocalProvider::preload(const std::string& model) {
@@ -630,7 +638,7 @@ template <typename OnEvents>
 asio::awaitable<Status> LocalProvider::generate(const std::string& model,
                                                 engine::GenerationRequest request,
                                                 CallContext& ctx, OnEvents on_events) {
-  auto lease = co_await this->lease(model);
+  auto lease = co_await this->lease(model, &ctx.report);
   if (!lease) co_return std::move(lease.error());
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
   // The model's version for the request log: the GGUF file's hash (as in the changelog).
@@ -998,7 +1006,7 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
 // ---- embeddings ------------------------------------------------------------------------------
 
 asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
-    const api::EmbeddingRequest& request, CallContext&) {
+    const api::EmbeddingRequest& request, CallContext& ctx) {
   if (!request.token_input.is_null()) {
     co_return fail(unsupported(name(), "token-id input for embeddings", "input"));
   }
@@ -1012,7 +1020,7 @@ asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
                               "' does not serve embeddings (set 'embeddings: true' under it)")
                        .withParam("model"));
   }
-  auto lease = co_await this->lease(request.model);
+  auto lease = co_await this->lease(request.model, &ctx.report);
   if (!lease) co_return fail(std::move(lease.error()));
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
 
@@ -1054,8 +1062,8 @@ asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
   co_return response;
 }
 
-asio::awaitable<Result<api::RerankResponse>> LocalProvider::rerank(const api::RerankRequest& request,
-                                                                   CallContext&) {
+asio::awaitable<Result<api::RerankResponse>> LocalProvider::rerank(
+    const api::RerankRequest& request, CallContext& ctx) {
   const engine::ModelSpec* spec = registry_->find(request.model);
   if (spec != nullptr && !spec->options.embeddings) {
     co_return fail(Status(ErrorCode::kInvalidArgument,
@@ -1064,7 +1072,7 @@ asio::awaitable<Result<api::RerankResponse>> LocalProvider::rerank(const api::Re
                               "'embeddings: true' under it")
                        .withParam("model"));
   }
-  auto lease = co_await this->lease(request.model);
+  auto lease = co_await this->lease(request.model, &ctx.report);
   if (!lease) co_return fail(std::move(lease.error()));
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
 

@@ -61,7 +61,9 @@ class LocalProvider final : public Provider {
   LocalProvider(std::string name, std::unique_ptr<engine::ModelRegistry> registry);
 
   // Loads (or finds) the model's engine without blocking the calling I/O thread.
-  boost::asio::awaitable<Result<engine::ModelRegistry::Lease>> lease(const std::string& model);
+  // With `report`, a wait for the model's load is reported as its load_ms.
+  boost::asio::awaitable<Result<engine::ModelRegistry::Lease>> lease(const std::string& model,
+                                                                     CallReport* report = nullptr);
 
   // Runs one generation, calling `on_events` with every batch of engine events as they arrive.
   template <typename OnEvents>
