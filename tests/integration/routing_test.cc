@@ -4,14 +4,17 @@
 // client gets, which upstream saw how many requests, breaker transitions and deadlines.
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "switchyard/core/log.h"
@@ -450,6 +453,47 @@ TEST_F(ReloadTest, ReloadNeedsTheAdminKey) {
   Reply r = reload("admin-secret-123");
   EXPECT_EQ(r.status, 403u);
   EXPECT_NE(r.body.find("SWITCHYARD_ADMIN_KEY"), std::string::npos);
+}
+
+// A listen address given on the command line (`serve --listen`) is kept by a reload: the file's
+// is no change to warn about ("takes effect after a restart"); without --listen it is.
+TEST_F(ReloadTest, ListenFromTheCommandLineIsNoChangeOnReload) {
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  spdlog::default_logger()->sinks().push_back(ring);
+  auto warned = [&] {
+    for (const std::string& line : ring->last_formatted()) {
+      if (line.find("config_reload_partial") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (bool from_cli : {true, false}) {
+    SCOPED_TRACE(from_cli ? "--listen" : "listen from the file");
+    writeConfig("a");
+    auto cfg = config::loadConfigFile(path_.string());
+    ASSERT_TRUE(cfg) << cfg.error().toString();
+    cfg->server.port = 0;  // as --listen 127.0.0.1:0 would set it
+    cfg->server.listen_from_cli = from_cli;
+    auto gw = server::Gateway::create(std::move(*cfg));
+    ASSERT_TRUE(gw) << gw.error().toString();
+    (*gw)->start();
+    // The same file but for its listen address.
+    std::string text;
+    {
+      std::ifstream in(path_);
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string from = "127.0.0.1:0", to = "127.0.0.1:1";
+    text.replace(text.find(from), from.size(), to);
+    std::ofstream(path_) << text;
+    const bool before = warned();
+    ASSERT_TRUE((*gw)->reload().isOk());
+    EXPECT_FALSE(before);
+    EXPECT_EQ(warned(), !from_cli);
+    Reply chat = fakes::post((*gw)->port(), "/v1/chat/completions", chatBody("main"));
+    EXPECT_EQ(chat.status, 200u);  // still listening where it was
+  }
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), ring), sinks.end());
 }
 
 TEST_F(ReloadTest, GatewayReloadAddsRoutesToTheModelList) {

@@ -75,6 +75,7 @@ int serve(const ServeArgs& args) {
     std::cerr << "switchyard: --listen '" << args.listen << "' is not HOST:PORT\n";
     return 2;
   }
+  config->server.listen_from_cli = !args.listen.empty();
   if (!args.log_level.empty()) config->log.level = args.log_level;
   if (!args.log_format.empty()) config->log.format = args.log_format;
 

@@ -20,6 +20,9 @@ using Millis = std::chrono::milliseconds;
 struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
+  // Not a config key: `serve --listen` set host and port, which a config reload then keeps
+  // (the file's listen does not apply, and is no change to warn about).
+  bool listen_from_cli = false;
   int workers = 0;  // I/O threads; 0 = number of cores
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;

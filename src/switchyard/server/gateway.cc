@@ -1216,6 +1216,11 @@ Status Gateway::reload() {
                   "config not reloaded (the running one keeps serving): " + next.error().message())
         .withErrorType("invalid_config");
   }
+  if (config_.server.listen_from_cli) {
+    next->server.host = config_.server.host;
+    next->server.port = config_.server.port;
+    next->server.listen_from_cli = true;
+  }
   const auto previous = handlers_->runtime();
   auto runtime = Runtime::build(std::move(*next), false, previous.get(), handlers_->health(),
                                 handlers_->extensions().pricing.get());
