@@ -633,6 +633,12 @@ TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
   ASSERT_EQ(show.status, 200u) << show.body;
   EXPECT_EQ(show.json().at("model_info").at("general.architecture"), "qwen2");
   EXPECT_GT(show.json().at("model_info").at("general.parameter_count").as_int64(), 1000);
+  // The keys `ollama show` prints, named after the architecture as in Ollama's answer.
+  EXPECT_GT(show.json().at("model_info").at("qwen2.context_length").as_int64(), 0) << show.body;
+  EXPECT_GT(show.json().at("model_info").at("qwen2.embedding_length").as_int64(), 0);
+  EXPECT_NE(std::string(show.json().at("template").as_string()).find("<|im_start|>"),
+            std::string::npos)
+      << show.body;  // the GGUF's own chat template
 }
 
 // GET /api/ps: the local models loaded now.

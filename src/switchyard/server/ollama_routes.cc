@@ -135,7 +135,8 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
   NdjsonWriter& out_;
 };
 
-// Family, size and quantization of a local model from its GGUF header (no weights read); left
+// Family, size, quantization, dimensions and chat template of a local model from its GGUF header
+// (no weights read); left
 // empty when the file cannot be read (the provider reports that itself).
 void describeGguf([[maybe_unused]] const std::string& path, [[maybe_unused]] codec::ModelInfo& info) {
 #if SY_WITH_LLAMA
@@ -145,6 +146,9 @@ void describeGguf([[maybe_unused]] const std::string& path, [[maybe_unused]] cod
   info.parameter_count = gguf->n_params;
   info.quantization_level = codec::quantizationLevel(gguf->file_type);
   info.size_bytes = gguf->file_bytes;
+  info.context_length = gguf->n_ctx_train;
+  info.embedding_length = gguf->n_embd;
+  info.chat_template = gguf->chat_template;
 #endif
 }
 

@@ -1086,12 +1086,18 @@ std::string encodeShow(const ModelInfo& m, std::string_view modified_at) {
   w.beginObject();
   w.key("modelfile").string("");
   w.key("parameters").string("");
-  w.key("template").string("");
+  w.key("template").string(m.chat_template);
   writeDetails(w, m);
   w.key("model_info").beginObject();
   w.key("general.architecture").string(m.family);
   if (m.parameter_count > 0) {
     w.key("general.parameter_count").integer(static_cast<std::int64_t>(m.parameter_count));
+  }
+  if (!m.family.empty() && m.context_length > 0) {
+    w.key(m.family + ".context_length").integer(m.context_length);
+  }
+  if (!m.family.empty() && m.embedding_length > 0) {
+    w.key(m.family + ".embedding_length").integer(m.embedding_length);
   }
   if (m.context_window > 0) w.key("general.context_length").integer(m.context_window);
   w.key("switchyard.provider").string(m.provider);

@@ -124,6 +124,9 @@ struct ModelInfo {
   std::uint64_t parameter_count = 0;
   std::string quantization_level;
   std::uint64_t size_bytes = 0;
+  std::int64_t context_length = 0;    // the context it was trained for (GGUF), 0 if unknown
+  std::int64_t embedding_length = 0;  // its hidden size (GGUF), 0 if unknown
+  std::string chat_template;          // the GGUF's Jinja chat template, may be empty
 };
 
 // 494032768 -> "494.03M", 7615616512 -> "7.6B", as Ollama writes parameter sizes.
@@ -134,7 +137,11 @@ std::string quantizationLevel(std::string_view file_type);
 
 // GET /api/tags. `modified_at` is when the gateway loaded its configuration.
 std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view modified_at);
-// POST /api/show.
+// POST /api/show. model_info carries the keys Ollama's own answer has (and `ollama show`
+// prints): general.architecture, general.parameter_count, <arch>.context_length and
+// <arch>.embedding_length (a local GGUF's header); general.context_length is the window the
+// gateway serves; switchyard.* say where the name routes. `template` is the model's Jinja chat
+// template (Ollama's would be a Go template).
 std::string encodeShow(const ModelInfo& model, std::string_view modified_at);
 // A local model loaded in memory now, under one of its public names (GET /api/ps).
 struct RunningModel {

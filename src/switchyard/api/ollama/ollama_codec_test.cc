@@ -330,6 +330,17 @@ TEST(OllamaEncode, TagsAndShowDescribeTheModels) {
   EXPECT_EQ(models[1].at("details").at("format"), "");
   auto show = json::parse(encodeShow(local, kCreated));
   EXPECT_EQ(show.at("model_info").at("general.context_length"), 2048);
+  EXPECT_FALSE(show.at("model_info").as_object().contains(".context_length"));  // no family
+  ModelInfo gguf = local;
+  gguf.family = "qwen2";
+  gguf.context_length = 32768;
+  gguf.embedding_length = 896;
+  gguf.chat_template = "{{ messages }}";
+  auto shown = json::parse(encodeShow(gguf, kCreated));
+  EXPECT_EQ(shown.at("model_info").at("general.architecture"), "qwen2");
+  EXPECT_EQ(shown.at("model_info").at("qwen2.context_length"), 32768);
+  EXPECT_EQ(shown.at("model_info").at("qwen2.embedding_length"), 896);
+  EXPECT_EQ(shown.at("template"), "{{ messages }}");
   EXPECT_EQ(show.at("model_info").at("switchyard.upstream_model"), "tiny-chat");
   EXPECT_EQ(show.at("capabilities"), json::parse(R"(["completion","tools","embedding"])"));
   EXPECT_EQ(json::parse(encodeVersion("1.2.3")).at("version"), "1.2.3");
