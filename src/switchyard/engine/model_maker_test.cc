@@ -84,6 +84,7 @@ TEST(ModelMakerTest, RejectsBadSpecs) {
 
   spec = testing_models::tinySpec();
   spec.out_path = (fs::path(::testing::TempDir()) / "bad.gguf").string();
+  fs::remove(spec.out_path);  // a file of that name from elsewhere would prove nothing
   spec.vocab_path = "/nonexistent/vocab.gguf";
   r = makeTinyModel(spec);
   ASSERT_FALSE(r);

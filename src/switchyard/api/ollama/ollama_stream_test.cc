@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <sstream>
 #include <thread>
 
@@ -69,11 +70,25 @@ TEST(OllamaStream, EachLineIsStampedWhenItIsEncoded) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
   encoder.onChunk(chunk, second);
   encoder.finish(kTimings, second);
-  const std::string a(json::parse(first).at("created_at").as_string());
-  const std::string b(json::parse(lines(second).front()).at("created_at").as_string());
-  const std::string done(json::parse(lines(second).back()).at("created_at").as_string());
-  EXPECT_EQ(a.size(), b.size());  // RFC 3339 with nanoseconds: fixed width, ordered as text
-  EXPECT_LT(a, b);
+  // RFC 3339 in UTC with up to nine fractional digits, trailing zeros trimmed (as Go writes
+  // it): compared as nanoseconds since the epoch.
+  auto nanos = [](const json::value& line) {
+    const std::string text(line.at("created_at").as_string());
+    std::tm tm{};
+    const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    EXPECT_NE(rest, nullptr) << text;
+    std::string fraction;
+    if (rest != nullptr && *rest == '.') {
+      for (++rest; *rest >= '0' && *rest <= '9'; ++rest) fraction += *rest;
+    }
+    EXPECT_TRUE(rest != nullptr && std::string_view(rest) == "Z") << text;
+    fraction.resize(9, '0');
+    return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 + std::stoll(fraction);
+  };
+  const std::int64_t a = nanos(json::parse(first));
+  const std::int64_t b = nanos(json::parse(lines(second).front()));
+  const std::int64_t done = nanos(json::parse(lines(second).back()));
+  EXPECT_GE(b - a, 2'000'000);  // the 2 ms between the two chunks
   EXPECT_LE(b, done);
 }
 
