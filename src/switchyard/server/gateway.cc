@@ -1043,13 +1043,19 @@ class Gateway::Handlers final : public RouteSupport {
     logRequest(ctx);
   }
 
+#if SY_WITH_LLAMA
+  // The `local` provider of that name in `rt`, or null (unknown, or another kind).
+  static providers::LocalProvider* localProvider(const Runtime& rt, std::string_view name) {
+    return dynamic_cast<providers::LocalProvider*>(rt.registry.find(name));
+  }
+#endif
+
   std::vector<LoadedLocalModel> loadedLocalModels() const override {
     std::vector<LoadedLocalModel> loaded;
 #if SY_WITH_LLAMA
     const auto rt = runtime_.load();
     for (const config::ProviderConfig& pc : rt->config.providers) {
-      if (pc.kind != "local") continue;
-      auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(pc.name));
+      auto* local = localProvider(*rt, pc.name);
       if (local == nullptr) continue;
       for (engine::ModelState& state : local->models().states()) {
         if (state.loaded) loaded.push_back({pc.name, std::move(state)});
@@ -1063,8 +1069,7 @@ class Gateway::Handlers final : public RouteSupport {
                  std::optional<std::chrono::milliseconds> keep) const override {
 #if SY_WITH_LLAMA
     if (ctx.provider.empty()) return;
-    const auto rt = runtime_.load();
-    if (auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(ctx.provider))) {
+    if (auto* local = localProvider(*runtime_.load(), ctx.provider)) {
       local->models().setKeepAlive(ctx.model, keep);
     }
 #else
@@ -1077,7 +1082,7 @@ class Gateway::Handlers final : public RouteSupport {
 #if SY_WITH_LLAMA
     if (ctx.provider.empty()) co_return Status::ok();
     const auto rt = runtime_.load();  // held across the load: the provider stays alive
-    if (auto* local = dynamic_cast<providers::LocalProvider*>(rt->registry.find(ctx.provider))) {
+    if (auto* local = localProvider(*rt, ctx.provider)) {
       co_return co_await local->preload(ctx.model);
     }
 #else

@@ -135,9 +135,9 @@ class CompletionNdjsonSink final : public providers::CompletionSink {
   NdjsonWriter& out_;
 };
 
-// Family, size, quantization, dimensions and chat template of a local model from its GGUF header
-// (no weights read); left
-// empty when the file cannot be read (the provider reports that itself).
+// Family, size, quantization, dimensions and chat template of a local model from its GGUF
+// header (no weights read); left empty when the file cannot be read (the provider reports that
+// itself).
 void describeGguf([[maybe_unused]] const std::string& path, [[maybe_unused]] codec::ModelInfo& info) {
 #if SY_WITH_LLAMA
   auto gguf = engine::inspectModel(path, /*hash_file=*/false);

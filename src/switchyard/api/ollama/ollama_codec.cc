@@ -4,10 +4,10 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <limits>
@@ -535,7 +535,8 @@ Result<std::chrono::milliseconds> parseKeepAlive(std::string_view text) {
       ++digits;
     }
     if (digits == 0 || dots > 1 || (digits == 1 && dots == 1)) return invalid();
-    const double number = std::strtod(std::string(s.substr(0, digits)).c_str(), nullptr);
+    double number = 0;
+    std::from_chars(s.data(), s.data() + digits, number);  // digits and one dot: always parses
     s.remove_prefix(digits);
     std::size_t unit_len = 0;
     while (unit_len < s.size() && std::isdigit(static_cast<unsigned char>(s[unit_len])) == 0 &&
