@@ -8,7 +8,7 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -16,8 +16,8 @@
 
 #include "switchyard/core/log.h"
 #include "tests/fakes/fake_upstream.h"
-#include "tests/fakes/test_gateway.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
 
 namespace switchyard {
 namespace {
@@ -369,7 +369,16 @@ TEST_F(GatewayTest, ModelsListsRoutesAliasesAndModels) {
   ASSERT_EQ(r.status, 200u);
   std::vector<std::string> ids;
   const json::value listing = r.json();
-  for (auto& m : listing.at("data").as_array()) ids.emplace_back(m.at("id").as_string());
+  // `created`: when the listing was loaded (this test's gateway started a moment ago), not 0.
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  for (auto& m : listing.at("data").as_array()) {
+    ids.emplace_back(m.at("id").as_string());
+    const std::int64_t created = m.at("created").as_int64();
+    EXPECT_LE(created, now_s);
+    EXPECT_GT(created, now_s - 600) << m;
+  }
   for (const char* want : {"fast", "fm", "fake-model", "up/fake-model", "fake-embedder"}) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), want), ids.end()) << want;
   }
@@ -380,6 +389,7 @@ TEST_F(GatewayTest, ModelsListsRoutesAliasesAndModels) {
     ASSERT_EQ(one.status, 200u) << path << ": " << one.body;
     EXPECT_EQ(one.json().at("object"), "model");
     EXPECT_EQ(one.json().at("owned_by").as_string().empty(), false);
+    EXPECT_EQ(one.json().at("created"), listing.at("data").at(0).at("created"));
   }
   EXPECT_EQ(c.call(bhttp::verb::get, "/v1/models/up%2Ffake-model").json().at("id"),
             "up/fake-model");

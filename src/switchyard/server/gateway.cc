@@ -87,22 +87,25 @@ double millisBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// One model object of GET /v1/models, as OpenAI writes it.
-void appendModel(std::string& body, const routing::ModelListing& m) {
+// One model object of GET /v1/models, as OpenAI writes it. `created` is when this gateway's
+// listing was loaded (start-up or the last reload), as Ollama's modified_at; 0 would read as 1970.
+void appendModel(std::string& body, const routing::ModelListing& m, std::int64_t created) {
   body += R"({"id":")";
   appendJsonEscaped(body, m.id);
-  body += R"(","object":"model","created":0,"owned_by":")";
+  body += R"(","object":"model","created":)";
+  body += std::to_string(created);
+  body += R"(,"owned_by":")";
   appendJsonEscaped(body, m.owned_by);
   body += "\"}";
 }
 
-std::string renderModels(const routing::Router& router) {
+std::string renderModels(const routing::Router& router, std::int64_t created) {
   std::string body = R"({"object":"list","data":[)";
   bool first = true;
   for (const auto& m : router.models()) {
     if (!first) body += ',';
     first = false;
-    appendModel(body, m);
+    appendModel(body, m, created);
   }
   body += "]}";
   return body;
@@ -136,6 +139,7 @@ struct Gateway::Runtime {
   // The nearest-neighbour task classifier (routing.classifier); null when not configured.
   std::unique_ptr<routing::ExampleClassifier> task_examples;
   std::string models_body;
+  std::int64_t listed_at = 0;  // Unix seconds: when this runtime was built
 
   static Result<std::shared_ptr<Runtime>> build(config::Config config, bool progress,
                                                 const Runtime* previous,
@@ -170,7 +174,10 @@ struct Gateway::Runtime {
                   {"note", "the built-in classifier decides until a reload embeds the examples"}});
       }
     }
-    rt->models_body = renderModels(*rt->router);
+    rt->listed_at = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    rt->models_body = renderModels(*rt->router, rt->listed_at);
     return rt;
   }
 };
@@ -315,7 +322,7 @@ class Gateway::Handlers final : public RouteSupport {
     for (const auto& m : rt(ctx).router->models()) {
       if (m.id != id) continue;
       std::string body;
-      appendModel(body, m);
+      appendModel(body, m, rt(ctx).listed_at);
       ctx.http_status = 200;
       (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
       co_return;
