@@ -417,17 +417,42 @@ Server::~Server() {
   if (!threads_.empty() && !stopped_) shutdown(std::chrono::milliseconds(0));
 }
 
+// Each worker has its own acceptor in one SO_REUSEPORT group, and the kernel admits any other
+// socket of this user into that group: a second gateway (or anything else listening with
+// SO_REUSEPORT) on the port would silently take a share of the connections. A plain bind finds
+// the port taken; the group binds it after (a start racing another program for the port in
+// between is the only case this misses).
+Status Server::checkAddress(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return Status(ErrorCode::kInvalidArgument, "invalid listen address '" + host + "'");
+  if (port == 0) return Status::ok();
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  const tcp::endpoint endpoint(address, port);
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (!ec) return Status::ok();
+  const std::string where = "cannot listen on " + host + ":" + std::to_string(port) + ": ";
+  if (ec == asio::error::address_in_use) {
+    return Status(ErrorCode::kUnavailable,
+                  where +
+                      "the address is already in use (another switchyard, or another "
+                      "program, is listening on it)");
+  }
+  return Status(ErrorCode::kUnavailable, where + ec.message());
+}
+
 Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, Handler handler) {
   std::unique_ptr<Server> server(new Server(options, std::move(handler)));
   int workers = options.workers > 0 ? options.workers
                                     : static_cast<int>(std::thread::hardware_concurrency());
   if (workers <= 0) workers = 1;
 
+  if (Status s = checkAddress(options.host, options.port); !s.isOk()) return fail(std::move(s));
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(options.host, ec);
-  if (ec) {
-    return fail(ErrorCode::kInvalidArgument, "invalid listen address '" + options.host + "'");
-  }
+  const auto address = asio::ip::make_address(options.host, ec);
   std::uint16_t port = options.port;
   for (int i = 0; i < workers; ++i) {
     auto worker = std::make_unique<Worker>(i);

@@ -212,8 +212,12 @@ using Handler =
 
 class Server {
  public:
-  // Binds the listening sockets (so port() is known) but runs nothing yet.
+  // Binds the listening sockets (so port() is known) but runs nothing yet. An address another
+  // socket listens on is an error, even one with SO_REUSEPORT (see checkAddress).
   static Result<std::unique_ptr<Server>> create(const ServerOptions& options, Handler handler);
+  // Whether `host`:`port` could be listened on now: a valid address that nothing listens on
+  // (port 0: always). For a start-up that has long work to do before create().
+  static Status checkAddress(const std::string& host, std::uint16_t port);
   ~Server();
 
   Server(const Server&) = delete;

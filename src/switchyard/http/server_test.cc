@@ -254,6 +254,33 @@ TEST_F(ServerTest, BusyPollingWorkersServeStreamAndShutDown) {
   EXPECT_NE(b.receive().find("slow done"), std::string::npos);
 }
 
+// The workers' acceptors share the port through SO_REUSEPORT; a second server on the same
+// port must not join that group and take a share of the connections.
+TEST_F(ServerTest, SecondServerOnTheSamePortIsRefused) {
+  startServer();
+  ServerOptions options;
+  options.port = server_->port();
+  options.workers = 2;
+  auto second = Server::create(
+      options, [](Request&, ResponseWriter& writer, ConnectionInfo&) -> asio::awaitable<void> {
+        (void)co_await writer.send(200, "text/plain", "second");
+      });
+  ASSERT_FALSE(second.has_value());
+  EXPECT_NE(second.error().message().find("already in use"), std::string::npos)
+      << second.error().toString();
+  EXPECT_NE(second.error().message().find(std::to_string(server_->port())), std::string::npos);
+  // The same check alone, as the gateway makes it before loading models.
+  EXPECT_EQ(Server::checkAddress("127.0.0.1", server_->port()).code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(Server::checkAddress("127.0.0.1", 0).isOk());
+  EXPECT_EQ(Server::checkAddress("not-an-address", 8080).code(), ErrorCode::kInvalidArgument);
+  // Every connection still reaches the first server.
+  for (int i = 0; i < 8; ++i) {
+    RawClient c(server_->port());
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_NE(c.receive("echo:x").find("echo:x"), std::string::npos);
+  }
+}
+
 TEST_F(ServerTest, ChunkedStreamIsFramedAndTerminated) {
   startServer();
   RawClient c(server_->port());

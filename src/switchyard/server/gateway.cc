@@ -1163,6 +1163,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
   const auto& cfg = gateway->config_;
   Gateway* self = gateway.get();
   gateway->handlers_ = std::make_unique<Handlers>(cfg, nullptr, [self] { return self->reload(); });
+  // A port already taken is reported before models load (which can take minutes).
+  if (Status s = http::Server::checkAddress(cfg.server.host, cfg.server.port); !s.isOk()) {
+    return fail(std::move(s));
+  }
   {
     Handlers& h = *gateway->handlers_;
     auto runtime = Runtime::build(cfg, progress, nullptr, h.health(), nullptr);
