@@ -443,10 +443,8 @@ void Engine::Impl::fitToDevices(llama_model_params& mparams, llama_context_param
 Status Engine::Impl::init() {
   if (auto st = validateOptions(options_); !st.isOk()) return st;
   ensureLlamaRuntime();
+  if (Status s = checkModelFile(options_.model_path); !s.isOk()) return s;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(options_.model_path, ec)) {
-    return Status(ErrorCode::kNotFound, "model file not found: " + options_.model_path);
-  }
   const int n_threads = options_.n_threads > 0
                             ? options_.n_threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

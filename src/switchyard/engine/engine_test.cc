@@ -238,6 +238,16 @@ TEST(EngineTest, MissingOrCorruptModelIsAnErrorNamingTheFile) {
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
   EXPECT_NE(missing.error().message().find("/nonexistent/model.gguf"), std::string::npos);
 
+  // A directory (a common slip: the folder the model is in) says so, not "not found".
+  const std::string dir = (std::filesystem::path(::testing::TempDir()) / "models-dir").string();
+  std::filesystem::create_directories(dir);
+  o.model_path = dir;
+  auto directory = Engine::create(o);
+  ASSERT_FALSE(directory);
+  EXPECT_EQ(directory.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(directory.error().message(), "model path is a directory, not a GGUF file: " + dir);
+  std::filesystem::remove(dir);
+
   o.model_path = (std::filesystem::path(::testing::TempDir()) / "corrupt.gguf").string();
   std::ofstream(o.model_path) << "GGUF but not really";
   auto corrupt = Engine::create(o);

@@ -5,13 +5,16 @@
 #include <gguf.h>
 #include <llama.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -547,10 +550,29 @@ Result<void> makeTinyLora(const TinyLoraSpec& spec) {
   return {};
 }
 
-Result<ModelInfo> inspectModel(const std::string& path, bool hash_file) {
+Status checkModelFile(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    return fail(ErrorCode::kNotFound, "model file not found: " + path);
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found || (ec && !fs::exists(st))) {
+    return Status(ErrorCode::kNotFound, "model file not found: " + path);
+  }
+  if (st.type() == fs::file_type::directory) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "model path is a directory, not a GGUF file: " + path);
+  }
+  if (st.type() != fs::file_type::regular) {
+    return Status(ErrorCode::kInvalidArgument, "model path is not a regular file: " + path);
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "cannot read model file " + path + ": " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+Result<ModelInfo> inspectModel(const std::string& path, bool hash_file) {
+  if (Status s = checkModelFile(path); !s.isOk()) return fail(std::move(s));
+  std::error_code ec;
   ensureLlamaRuntime();
   gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
   GgufPtr ctx(gguf_init_from_file(path.c_str(), params));
@@ -624,9 +646,8 @@ Result<void> quantizeModel(const std::string& in, const std::string& out, std::s
                "unknown quantization type '" + std::string(type) + "' (known: " + known + ")")
             .withParam("type"));
   }
+  if (Status s = checkModelFile(in); !s.isOk()) return fail(std::move(s));
   std::error_code ec;
-  if (!fs::is_regular_file(in, ec))
-    return fail(ErrorCode::kNotFound, "model file not found: " + in);
   if (out.empty()) return fail(ErrorCode::kInvalidArgument, "quantize: output path is empty");
   ensureLlamaRuntime();
   llama_model_quantize_params params = llama_model_quantize_default_params();

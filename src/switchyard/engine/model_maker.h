@@ -90,6 +90,10 @@ Result<void> makeTinyLora(const TinyLoraSpec& spec);
 // kInvalidArgument for one that is not a GGUF model.
 Result<ModelInfo> inspectModel(const std::string& path, bool hash_file = true);
 
+// Ok when `path` is a regular file this process can read; otherwise an error that says which of
+// missing, a directory (or other non-file) and unreadable it is, naming the path.
+Status checkModelFile(const std::string& path);
+
 // Quantizes `in` into `out`. `type` is case-insensitive: q8_0, q4_0, q4_k_m, f16, ... (see
 // quantizationTypes()); an unknown type is kInvalidArgument naming the known ones.
 Result<void> quantizeModel(const std::string& in, const std::string& out, std::string_view type,
