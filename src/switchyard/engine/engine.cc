@@ -125,6 +125,7 @@ struct Request {
   bool grammar = false;  // the sampler constrains tokens (response_format, tool calls)
   std::set<llama_token> render_special;  // preserved tokens that are text, not control
   std::optional<StopMatcher> stop;
+  std::vector<std::string> user_stops;  // the request's own, reported when one matches
   std::optional<OutputParser> parser;
   std::string text;  // generated text so far, stop strings removed
   // Logprobs (GenerationRequest::logprobs >= 0): entries whose text the stop matcher still
@@ -822,6 +823,7 @@ Result<std::unique_ptr<Request>> Engine::Impl::prepare(GenerationRequest request
   // Repetition penalties see the prompt, as in llama-server (the grammar does not).
   for (llama_token t : req->prompt) common_sampler_accept(req->sampler.get(), t, false);
 
+  req->user_stops = request.stop;
   std::vector<std::string> stops = std::move(request.stop);
   for (auto& s : rendered->additional_stops) stops.push_back(std::move(s));
   req->stop.emplace(std::move(stops));
@@ -1773,6 +1775,10 @@ void Engine::Impl::finish(Slot& slot, FinishReason reason) {
   EngineEvent done;
   done.kind = EngineEvent::Kind::kDone;
   done.finish_reason = reason;
+  if (reason == FinishReason::kStop && req->stop->stopped() &&
+      std::ranges::find(req->user_stops, req->stop->matched()) != req->user_stops.end()) {
+    done.stop_sequence = req->stop->matched();
+  }
   done.usage = req->usage;
   done.timings.queue_ms = msBetween(req->enqueued, req->assigned);
   const bool started = req->first_token != Clock::time_point{};

@@ -201,6 +201,9 @@ struct EngineEvent {
   // the first token's logprob is NaN (nothing comes before it) and it has no alternatives.
   std::vector<TokenLogprob> prompt_logprobs;
   FinishReason finish_reason = FinishReason::kNone;  // (kDone)
+  // (kDone, kStop) the request's own stop string that ended it (GenerationRequest::stop); empty
+  // when the model ended its turn or a stop string of the chat template matched.
+  std::string stop_sequence;
   Usage usage;                                       // running on kToken, final on kDone
   Timings timings;                                   // (kDone)
   Status error;                                      // (kError)

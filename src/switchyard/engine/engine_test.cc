@@ -1092,9 +1092,11 @@ TEST(EngineTest, StopStringAcrossTokenBoundary) {
   r.stop = {stop};
   auto stopped = run(*engine, r);
   EXPECT_EQ(stopped.final.finish_reason, FinishReason::kStop);
+  EXPECT_EQ(stopped.final.stop_sequence, stop);  // Anthropic's stop_sequence
   EXPECT_EQ(stopped.text, expected);
   EXPECT_EQ(stopped.text.find(stop), std::string::npos);
   EXPECT_LT(stopped.final.usage.completion_tokens, 40);
+  EXPECT_TRUE(free_run.final.stop_sequence.empty());
 }
 
 // Logprobs: one entry per generated token, whose texts make up the output; under greedy

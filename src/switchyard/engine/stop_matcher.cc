@@ -37,9 +37,12 @@ StopMatcher::Output StopMatcher::feed(std::string_view piece) {
 
   // Earliest complete stop string wins.
   std::size_t cut = std::string::npos;
-  for (const auto& stop : stops_) {
-    const auto pos = held_.find(stop);
-    if (pos < cut) cut = pos;
+  for (std::size_t i = 0; i < stops_.size(); ++i) {
+    const auto pos = held_.find(stops_[i]);
+    if (pos < cut) {
+      cut = pos;
+      matched_ = i;
+    }
   }
   if (cut != std::string::npos) {
     out.text = held_.substr(0, cut);

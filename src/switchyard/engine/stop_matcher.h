@@ -31,10 +31,16 @@ class StopMatcher {
   std::string flush();
 
   bool stopped() const { return stopped_; }
+  // The stop string that was found (the earliest in the text; of two at one place, the one
+  // listed first); empty before.
+  std::string_view matched() const {
+    return stopped_ ? std::string_view(stops_[matched_]) : std::string_view();
+  }
 
  private:
   std::vector<std::string> stops_;
   std::string held_;
+  std::size_t matched_ = 0;
   bool stopped_ = false;
 };
 

@@ -62,6 +62,16 @@ TEST(StopMatcherTest, EarliestOfSeveralStopsWins) {
   bool stopped = false;
   EXPECT_EQ(feedAll(m, {"xxbbya"}, &stopped), "xx");
   EXPECT_TRUE(stopped);
+  EXPECT_EQ(m.matched(), "bb");  // the one found, not the first listed
+}
+
+TEST(StopMatcherTest, MatchedNamesTheStopFound) {
+  StopMatcher m({"", "END", "EN"});  // empty strings are dropped, not matched
+  EXPECT_EQ(m.matched(), "");
+  (void)m.feed("abc E");
+  EXPECT_EQ(m.matched(), "");  // only a possible start so far
+  EXPECT_TRUE(m.feed("ND").stopped);
+  EXPECT_EQ(m.matched(), "END");  // both start at one place: the one listed first
 }
 
 TEST(StopMatcherTest, HoldsBackSplitUtf8) {

@@ -707,6 +707,7 @@ asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
                               if (e.finish_reason == engine::FinishReason::kCancelled)
                                 co_return cancelledByEngine();
                               whole.finish = e.finish_reason;
+                              whole.stop_sequence = std::move(e.stop_sequence);
                               whole.usage = e.usage;
                             }
                           }
@@ -823,6 +824,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
       if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
       api::ChoiceDelta last;
       last.finish_reason = toFinish(e.finish_reason);
+      last.stop_sequence = std::move(e.stop_sequence);
       if (Status s = co_await send(std::move(last)); !s.isOk()) co_return s;
       if (request.include_usage) {
         chunk.choices.clear();
@@ -882,6 +884,7 @@ asio::awaitable<Result<api::ChatResponse>> LocalProvider::chat(const api::ChatRe
           {std::move(tc.id), std::move(tc.name), std::move(tc.arguments)});
     }
     choice.finish_reason = toFinish(whole.finish);
+    choice.stop_sequence = std::move(whole.stop_sequence);
     if (request.logprobs.value_or(false)) choice.logprobs = chatLogprobs(whole.logprobs);
     response.choices.push_back(std::move(choice));
     addChoiceUsage(usage, toUsage(whole.usage), i == 0);

@@ -77,6 +77,7 @@ class LocalProvider final : public Provider {
     std::vector<engine::TokenLogprob> logprobs;
     std::vector<engine::TokenLogprob> prompt_logprobs;  // echo with logprobs
     engine::FinishReason finish = engine::FinishReason::kNone;
+    std::string stop_sequence;  // the request's stop string that ended it, if one did
     engine::Usage usage;
   };
   // Runs the requests side by side (the engine batches them) and returns their results in
