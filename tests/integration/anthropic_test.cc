@@ -154,6 +154,45 @@ TEST_F(AnthropicGatewayTest, MessagesReachAnOpenAIUpstreamTranslated) {
                                                 {"role":"user","content":"Hi"}])"));
 }
 
+// vLLM says which stop string ended a choice (stop_reason); Anthropic clients get it as
+// stop_reason "stop_sequence" with the string, streamed or not. A stop token's id is no string.
+TEST_F(AnthropicGatewayTest, VllmStopReasonBecomesTheStopSequence) {
+  openai_.pushBehavior(Behavior::customBody(
+      200, R"({"id":"cmpl-v","object":"chat.completion","created":1,"model":"fake-model",)"
+           R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hi "},)"
+           R"("finish_reason":"stop","stop_reason":"END"}],)"
+           R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})"));
+  Reply r = messages(messagesBody("fast", false, R"("stop_sequences":["END"])"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("stop_reason"), "stop_sequence");
+  EXPECT_EQ(r.json().at("stop_sequence"), "END");
+
+  auto chunk = [](std::string_view choice) {
+    return R"(data: {"id":"cmpl-v","object":"chat.completion.chunk","created":1,)"
+           R"("model":"fake-model","choices":[)" +
+           std::string(choice) + "]}\n\n";
+  };
+  openai_.pushBehavior(Behavior::customStream(
+      {chunk(R"({"index":0,"delta":{"role":"assistant","content":"Hi "},"finish_reason":null})"),
+       chunk(R"({"index":0,"delta":{},"finish_reason":"stop","stop_reason":"END"})"),
+       "data: [DONE]\n\n"}));
+  Reply streamed = messages(messagesBody("fast", true, R"("stop_sequences":["END"])"));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  auto events = sseEvents(streamed.body);
+  ASSERT_GE(events.size(), 2u);
+  const auto& delta = events[events.size() - 2].data;
+  EXPECT_EQ(delta.at("delta").at("stop_reason"), "stop_sequence") << streamed.body;
+  EXPECT_EQ(delta.at("delta").at("stop_sequence"), "END");
+
+  openai_.pushBehavior(Behavior::customBody(
+      200, R"({"id":"cmpl-v","choices":[{"index":0,"message":{"content":"Hi"},)"
+           R"("finish_reason":"stop","stop_reason":151645}]})"));
+  Reply token = messages(messagesBody("fast"));
+  ASSERT_EQ(token.status, 200u) << token.body;
+  EXPECT_EQ(token.json().at("stop_reason"), "end_turn");
+  EXPECT_TRUE(token.json().at("stop_sequence").is_null());
+}
+
 TEST_F(AnthropicGatewayTest, StreamFromAnOpenAIUpstreamFollowsAnthropicEventOrder) {
   Reply r = messages(messagesBody("fast", true));
   ASSERT_EQ(r.status, 200u) << r.body;

@@ -92,6 +92,8 @@ class ChunkHandler : public detail::CompletionReader<ChunkHandler> {
       case Frame::kChoice:
         if (field() == Field::kFinishReason) {
           chunk.choices.back().finish_reason = parseFinishReason(v);
+        } else if (field() == Field::kStopReason) {
+          chunk.choices.back().stop_sequence.assign(v);
         }
         break;
       case Frame::kDelta: {

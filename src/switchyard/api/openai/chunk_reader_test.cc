@@ -29,6 +29,9 @@ const std::vector<std::string> kAccepted = {
     R"({"id":"c1","choices":[],"usage":null})",
     R"({"id":"c1","choices":[],"usage":{"prompt_tokens":3,"prompt_tokens_details":null,"cache_write_tokens":9}})",
     R"({"id":"c1","choices":[],"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":1,"cache_write_tokens":2}}})",
+    R"({"id":"vllm","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":"###"}]})",
+    R"({"id":"vllm","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null,"stop_reason":null}]})",
+    R"({"id":"vllm","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":151645}]})",
     R"({"id":"d","model":"deepseek-reasoner","choices":[{"index":0,"delta":{"reasoning_content":"Let me think"},"finish_reason":null}]})",
     R"({"id":"v","model":"qwen","choices":[{"index":0,"delta":{"reasoning":"hmm"}}]})",
     R"({"id":"both","choices":[{"index":0,"delta":{"reasoning":"second","reasoning_content":"first"}}]})",
@@ -80,6 +83,20 @@ void expectSame(const std::string& data) { kCheck.expectSame(data); }
 
 TEST(ChunkReaderTest, CommonChunksDecodeAsTheGeneralDecoderDoes) {
   kCheck.expectAll(kAccepted, true);
+}
+
+// vLLM names the stop string that ended a choice (Anthropic clients get it as stop_sequence);
+// a stop token's id is not one.
+TEST(ChunkReaderTest, VllmStopReasonIsTheStopSequence) {
+  auto named = decodeChatChunk(
+      R"({"id":"vllm","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":"###"}]})");
+  ASSERT_TRUE(named.has_value());
+  ASSERT_EQ(named->choices.size(), 1u);
+  EXPECT_EQ(named->choices[0].stop_sequence, "###");
+  auto token = decodeChatChunk(
+      R"({"id":"vllm","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":7}]})");
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(token->choices[0].stop_sequence, "");
 }
 
 TEST(ChunkReaderTest, UncommonChunksAreLeftToTheGeneralDecoder) {

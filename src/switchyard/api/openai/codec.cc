@@ -1585,6 +1585,8 @@ Result<ChatResponse> decodeAnyChatResponse(std::string_view body) {
     Choice& choice = res.choices.emplace_back();
     choice.index = choiceIndex(**co, i);
     choice.finish_reason = finishReasonOf(**co);
+    // vLLM names the stop string that ended the choice (a token id there is not one).
+    choice.stop_sequence = std::string(stringOr(**co, "stop_reason"));
     choice.logprobs = copyOrNull((*co)->if_contains("logprobs"));
     choice.message.role = Role::kAssistant;
     const json::value* message = (*co)->if_contains("message");
@@ -1635,6 +1637,8 @@ Result<ChatChunk> decodeAnyChatChunk(std::string_view data) {
         d.index = static_cast<int>(upstreamCount(&v));
       } else if (key == "finish_reason") {
         if (const json::string* s = v.if_string()) d.finish_reason = parseFinishReason(*s);
+      } else if (key == "stop_reason") {  // vLLM
+        if (const json::string* s = v.if_string()) d.stop_sequence = std::string(*s);
       } else if (key == "logprobs") {
         d.logprobs = copyOrNull(&v);
       }

@@ -148,6 +148,8 @@ class ResponseHandler : public detail::CompletionReader<ResponseHandler> {
       case Frame::kChoice:
         if (field() == Field::kFinishReason) {
           response.choices.back().finish_reason = parseFinishReason(v);
+        } else if (field() == Field::kStopReason) {
+          response.choices.back().stop_sequence.assign(v);
         }
         return true;
       case Frame::kMessage: {

@@ -63,6 +63,7 @@ enum class Field : std::uint8_t {
   kDelta,
   kMessage,
   kFinishReason,
+  kStopReason,  // vLLM: the stop string (or token id) that ended a choice
   kLogprobs,
   kRole,
   kContent,
@@ -83,7 +84,7 @@ enum class Field : std::uint8_t {
   kCacheWriteTokens,
   kReasoningTokens,
 };
-static_assert(static_cast<int>(Field::kReasoningTokens) < 32);
+static_assert(static_cast<int>(Field::kReasoningTokens) < 64);
 
 // Whether `key` is the literal `name`: a comparison of known length, which the compiler turns
 // into a few loads (std::string_view's operator== calls compare() out of line).
@@ -117,6 +118,8 @@ inline Field namedField(Frame frame, std::string_view key) {
           return is(key, "delta") ? Field::kDelta : Field::kOther;
         case 7: return is(key, "message") ? Field::kMessage : Field::kOther;
         case 8: return is(key, "logprobs") ? Field::kLogprobs : Field::kOther;
+        case 11:
+          return is(key, "stop_reason") ? Field::kStopReason : Field::kOther;
         case 13: return is(key, "finish_reason") ? Field::kFinishReason : Field::kOther;
         default: return Field::kOther;
       }
@@ -227,7 +230,7 @@ class SaxReader {
     field_ = self().fieldOf(frames_[depth_ - 1], key);
     key_buffer_.clear();
     if (field_ == Field{}) return true;
-    const std::uint32_t bit = std::uint32_t{1} << static_cast<unsigned>(field_);
+    const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(field_);
     if ((seen_[depth_ - 1] & bit) != 0) return decline();
     seen_[depth_ - 1] |= bit;
     return true;
@@ -300,7 +303,7 @@ class SaxReader {
   Derived& self() { return static_cast<Derived&>(*this); }
 
   std::array<Frame, kMaxDepth> frames_{};
-  std::array<std::uint32_t, kMaxDepth> seen_{};  // per object frame: known keys seen so far
+  std::array<std::uint64_t, kMaxDepth> seen_{};  // per object frame: known keys seen so far
   std::size_t depth_ = 0;
   int skip_ = 0;               // > 0: inside a value that is skipped whole
   Field field_{};              // the current member's key, named
