@@ -553,8 +553,12 @@ Result<void> makeTinyLora(const TinyLoraSpec& spec) {
 Status checkModelFile(const std::string& path) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (st.type() == fs::file_type::not_found || (ec && !fs::exists(st))) {
+  if (st.type() == fs::file_type::not_found) {
     return Status(ErrorCode::kNotFound, "model file not found: " + path);
+  }
+  if (ec) {  // e.g. a directory on the way that this process may not enter
+    return Status(ErrorCode::kPermissionDenied,
+                  "cannot read model file " + path + ": " + ec.message());
   }
   if (st.type() == fs::file_type::directory) {
     return Status(ErrorCode::kInvalidArgument,
