@@ -399,6 +399,30 @@ TEST_F(GatewayTest, ModelsListsRoutesAliasesAndModels) {
   EXPECT_EQ(c.call(bhttp::verb::delete_, "/v1/models/fast").status, 405u);
 }
 
+// Without a rag: section, a request that names a collection is refused, not answered
+// ungrounded (nor is the body's "rag" forwarded to the upstream as an unknown field).
+TEST_F(GatewayTest, RagWithoutARagSectionIsA400NotAnUngroundedAnswer) {
+  Client c(gateway_->port());
+  const std::size_t before = upstream_.requestCount();
+  Reply body =
+      c.post("/v1/chat/completions",
+             R"({"model":"fast","messages":[{"role":"user","content":"x"}],"rag":"docs"})");
+  EXPECT_EQ(body.status, 400u) << body.body;
+  EXPECT_EQ(body.json().at("error").at("param"), "rag");
+  EXPECT_EQ(body.json().at("error").at("code"), "rag_not_enabled");
+  EXPECT_NE(body.body.find("no rag: section"), std::string::npos) << body.body;
+  Reply header = fakes::request(gateway_->port(), bhttp::verb::post, "/v1/chat/completions",
+                                R"({"model":"fast","messages":[{"role":"user","content":"x"}]})",
+                                {{"x-switchyard-rag", "docs"}});
+  EXPECT_EQ(header.status, 400u) << header.body;
+  EXPECT_EQ(header.json().at("error").at("param"), "x-switchyard-rag");
+  EXPECT_EQ(upstream_.requestCount(), before);
+  EXPECT_EQ(c.post("/v1/chat/completions",
+                   R"({"model":"fast","messages":[{"role":"user","content":"x"}]})")
+                .status,
+            200u);
+}
+
 TEST_F(GatewayTest, BadInputGetsClearOpenAIErrors) {
   Client c(gateway_->port());
   struct Case {

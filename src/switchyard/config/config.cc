@@ -2315,6 +2315,9 @@ providers:
         parallel: 4
         embeddings: true
         preload: true
+# `switchyard ingest -n NAME PATH` fills collections beside the store (./switchyard-rag);
+# requests ground on one with "rag": "NAME" (lexical retrieval: no embedding model here).
+rag: {}
 )";
 }
 

@@ -1278,6 +1278,10 @@ TEST(GovernanceConfigTest, DefaultsAreOff) {
   auto embedded = embeddedDefaultConfig();
   ASSERT_TRUE(embedded);
   EXPECT_FALSE(embedded->auth.require_keys);  // `make serve` works without keys
+  // `switchyard ingest` then "rag": NAME works on `make serve` (lexical retrieval).
+  EXPECT_TRUE(embedded->rag.enabled);
+  EXPECT_TRUE(embedded->rag.embedding_model.empty());
+  EXPECT_FALSE(c.rag.enabled);
 }
 
 TEST(GovernanceConfigTest, ErrorsNameFileLineAndKey) {

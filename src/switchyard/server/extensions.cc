@@ -40,6 +40,7 @@ Result<Extensions> buildExtensions(GatewayServices& services) {
     if (!rag) return fail(std::move(rag.error()));
     std::shared_ptr<rag::RagService> service = std::move(*rag);
     ext.stages.push_back(std::make_unique<rag::RagStage>(service));
+    ext.rag = true;
     RouteSupport* support = &services.support;
     ext.routes.push_back(std::make_unique<rag::RagRoutes>(
         service, ext.authenticate,

@@ -38,6 +38,9 @@ struct Extensions {
   // Starts the trace of each model request (telemetry.traces); null: traces are off.
   std::shared_ptr<const pipeline::TraceStarter> tracing;
   std::vector<std::unique_ptr<pipeline::Stage>> stages;  // run in this order
+  // Retrieval (the `rag:` section) is served: without it, a request that asks for a collection
+  // (the body's "rag", the x-switchyard-rag header) is refused instead of answered ungrounded.
+  bool rag = false;
   std::vector<std::unique_ptr<pipeline::RequestObserver>> observers;
   std::vector<std::unique_ptr<RouteModule>> routes;
   // Called by a config reload (SIGHUP, POST /admin/reload) with the new, validated config, on

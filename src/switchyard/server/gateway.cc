@@ -83,6 +83,21 @@ bool acceptableRequestId(std::string_view id) {
   return true;
 }
 
+// Without a `rag:` section: a request that names a collection (the body's "rag", the
+// x-switchyard-rag header) gets a 400, not an ungrounded answer (and the body's field is not
+// forwarded upstream as an unknown one).
+Status refuseRag(const http::Request& req, const api::ChatRequest* chat) {
+  const bool in_body = chat != nullptr && chat->extra.contains("rag");
+  if (!in_body && req.find("x-switchyard-rag") == req.end()) return Status::ok();
+  const std::string where = in_body ? "rag" : "x-switchyard-rag";
+  return Status(ErrorCode::kInvalidArgument,
+                where +
+                    ": retrieval is not enabled on this gateway (its config has no rag: "
+                    "section; see docs/rag.md)")
+      .withParam(where)
+      .withErrorType("rag_not_enabled");
+}
+
 double millisBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -584,6 +599,9 @@ class Gateway::Handlers final : public RouteSupport {
             .withErrorType("invalid_header");
       }
       ctx.risk_tier = std::string(tier);
+    }
+    if (!ext_.rag) {
+      if (Status s = refuseRag(req, chat); !s.isOk()) co_return s;
     }
     ctx.inbound_body = req.body();
     BeastHeaders headers(req);
