@@ -335,6 +335,12 @@ TEST_F(EvalE2ETest, BadInputIsExitCode2WithAClearMessage) {
   a = args();
   a.gateway = "http://127.0.0.1:1";
   EXPECT_EQ(run(a), 2);  // both --config and --gateway
+  EXPECT_NE(last_err_.find("give only one of --config FILE"), std::string::npos) << last_err_;
+  a = args();
+  a.config_path.clear();
+  EXPECT_EQ(run(a), 2);  // neither
+  EXPECT_NE(last_err_.find("no gateway to evaluate through: give --config FILE"), std::string::npos)
+      << last_err_;
 }
 
 TEST_F(EvalE2ETest, RunningGatewayAndMissingJudge) {

@@ -137,8 +137,10 @@ int evalRun(const EvalRunArgs& args, std::ostream& out, std::ostream& err) {
     return 2;
   }
   if (args.config_path.empty() == args.gateway.empty()) {
-    err << "switchyard eval: give --config FILE (runs the gateway in-process) or --gateway URL "
-           "(a running gateway), not both\n";
+    err << "switchyard eval: "
+        << (args.config_path.empty() ? "no gateway to evaluate through: give" : "give only one of")
+        << " --config FILE (runs the gateway in-process) or --gateway URL (a running gateway, "
+           "e.g. http://127.0.0.1:8080 for make serve)\n";
     return 2;
   }
   LogOptions log;
