@@ -187,6 +187,17 @@ test('list, show, ps, version', { skip }, () => withLog(async () => {
     return true;
   });
 
+  // pull: a served model is there already; nothing is downloaded, so another name is a 404.
+  assert.equal((await ollama.pull({ model: 'fast', stream: false })).status, 'success');
+  const parts = [];
+  for await (const part of await ollama.pull({ model: 'fast', stream: true })) parts.push(part);
+  assert.deepEqual(parts, [{ status: 'success' }]);
+  await assert.rejects(ollama.pull({ model: 'llama3.2', stream: false }), (e) => {
+    assert.equal(e.status_code, 404);
+    assert.match(e.error, /does not download models/);
+    return true;
+  });
+
   assert.deepEqual((await ollama.ps()).models, []);
   const version = await ollama.version();
   assert.match(version.version, /^\d+\.\d+/);

@@ -314,9 +314,22 @@ TEST_F(OllamaGatewayTest, BadRequestsAndUnknownModelsInOllamaFormat) {
   Reply suffix = post("/api/generate", R"({"model":"fast","prompt":"a","suffix":"b"})");
   EXPECT_EQ(suffix.status, 400u);
   EXPECT_NE(suffix.body.find("suffix"), std::string::npos);
+  // Pull: a model the gateway serves is there ("success", NDJSON unless stream is false);
+  // nothing is downloaded, so another name is a 404 saying so. Push and the rest: 501.
   Reply pull = post("/api/pull", R"({"model":"llama3"})");
-  EXPECT_EQ(pull.status, 501u);
-  EXPECT_TRUE(pull.json().at("error").is_string());
+  EXPECT_EQ(pull.status, 404u);
+  EXPECT_NE(pull.body.find("does not download models"), std::string::npos) << pull.body;
+  Reply served = post("/api/pull", R"({"model":"fast"})");
+  EXPECT_EQ(served.status, 200u) << served.body;
+  EXPECT_EQ(served.header("content-type"), "application/x-ndjson");
+  EXPECT_EQ(served.body, "{\"status\":\"success\"}\n");
+  Reply whole = post("/api/pull", R"({"name":"fast:latest","stream":false})");
+  EXPECT_EQ(whole.status, 200u) << whole.body;
+  EXPECT_EQ(whole.json(), json::parse(R"({"status":"success"})"));
+  EXPECT_EQ(post("/api/pull", R"({"model":"fast","stream":"no"})").status, 400u);
+  Reply push = post("/api/push", R"({"model":"fast"})");
+  EXPECT_EQ(push.status, 501u);
+  EXPECT_TRUE(push.json().at("error").is_string());
   Reply method = get("/api/chat");
   EXPECT_EQ(method.status, 405u);
   EXPECT_TRUE(method.json().at("error").is_string());

@@ -253,6 +253,7 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     (void)co_await writer.send(200, "text/plain; charset=utf-8", std::move(body));
     co_return;
   }
+  if (path == "/api/pull" && post) co_return co_await pull(req, writer, ctx);
   if (isModelManagement(path)) {
     Status status = Status(ErrorCode::kUnprocessable,
                            std::string(path) +
@@ -482,6 +483,27 @@ asio::awaitable<void> OllamaRoutes::embed(http::Request& req, http::ResponseWrit
     body = codec::encodeEmbedResponse(*result, model, timings(ctx));
   }
   co_await sendOk(writer, ctx, std::move(body));
+}
+
+asio::awaitable<void> OllamaRoutes::pull(http::Request& req, http::ResponseWriter& writer,
+                                         RequestContext& ctx) {
+  auto request = codec::decodePullRequest(req.body());
+  if (!request) co_return co_await sendError(writer, ctx, std::move(request.error()));
+  if (findModel(*listing_.load(), request->model) == nullptr) {
+    co_return co_await sendError(
+        writer, ctx,
+        Status(ErrorCode::kNotFound,
+               "model '" + request->model +
+                   "' is not served by this gateway, and Switchyard does not download models: "
+                   "its models come from its configuration (GET /api/tags lists them)"));
+  }
+  ctx.http_status = 200;
+  // What Ollama's last line says once a model is present (its pull of an up-to-date model
+  // reports the layers it checked first).
+  (void)co_await writer.send(
+      200, request->stream ? "application/x-ndjson" : kJson,
+      request->stream ? "{\"status\":\"success\"}\n" : "{\"status\":\"success\"}",
+      support_.responseHeaders(ctx));
 }
 
 asio::awaitable<void> OllamaRoutes::show(http::Request& req, http::ResponseWriter& writer,

@@ -59,6 +59,10 @@ class OllamaRoutes {
   template <typename Encode>
   boost::asio::awaitable<void> loadOnly(http::ResponseWriter& writer, pipeline::RequestContext& ctx,
                                         const KeepAlive& keep_alive, Encode body);
+  // POST /api/pull: a model this gateway serves is there already ("success"); nothing is
+  // downloaded, so any other name is a 404 that says so.
+  boost::asio::awaitable<void> pull(http::Request& req, http::ResponseWriter& writer,
+                                    pipeline::RequestContext& ctx);
   boost::asio::awaitable<void> show(http::Request& req, http::ResponseWriter& writer,
                                     pipeline::RequestContext& ctx);
 

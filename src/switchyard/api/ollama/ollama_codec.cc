@@ -741,16 +741,39 @@ Result<EmbeddingRequest> decodeEmbeddingsRequest(std::string_view body, KeepAliv
   return decodeEmbedding(body, "prompt", keep_alive);
 }
 
-Result<std::string> decodeShowRequest(std::string_view body) {
-  auto parsed = parseObject(body);
-  if (!parsed) return fail(std::move(parsed.error()));
+namespace {
+// `model`, or the legacy `name`, of /api/show and /api/pull.
+Result<std::string> modelNameOf(const json::object& o) {
   for (std::string_view key : {"model", "name"}) {
-    if (const json::value* v = parsed->if_contains(key);
+    if (const json::value* v = o.if_contains(key);
         v && v->is_string() && !v->get_string().empty()) {
       return std::string(v->get_string());
     }
   }
   return fail(Status(ErrorCode::kInvalidArgument, "model is required").withParam("model"));
+}
+}  // namespace
+
+Result<std::string> decodeShowRequest(std::string_view body) {
+  auto parsed = parseObject(body);
+  if (!parsed) return fail(std::move(parsed.error()));
+  return modelNameOf(*parsed);
+}
+
+Result<PullRequest> decodePullRequest(std::string_view body) {
+  auto parsed = parseObject(body);
+  if (!parsed) return fail(std::move(parsed.error()));
+  auto model = modelNameOf(*parsed);
+  if (!model) return fail(std::move(model.error()));
+  PullRequest out{std::move(*model)};
+  if (const json::value* v = parsed->if_contains("stream"); v != nullptr && !v->is_null()) {
+    if (!v->is_bool()) {
+      return fail(
+          Status(ErrorCode::kInvalidArgument, "stream: expected a boolean").withParam("stream"));
+    }
+    out.stream = v->get_bool();
+  }
+  return out;
 }
 
 // ---- gateway -> client ----------------------------------------------------------------------

@@ -74,6 +74,13 @@ struct GenerateRequest {
 // POST /api/show: the model name (`model`, or the legacy `name`).
 [[nodiscard]] Result<std::string> decodeShowRequest(std::string_view body);
 
+// POST /api/pull: the model name (as for /api/show) and `stream` (default true).
+struct PullRequest {
+  std::string model;
+  bool stream = true;
+};
+[[nodiscard]] Result<PullRequest> decodePullRequest(std::string_view body);
+
 // ---- gateway -> client ----------------------------------------------------------------------
 
 // "stop", "length" (and "load" / "unload" for model-load probes). Tool calls end with "stop" as
