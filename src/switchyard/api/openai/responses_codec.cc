@@ -718,7 +718,8 @@ void appendResponseUsage(const Usage& usage, std::string& out) {
 
 void appendResponseItem(const ResponseItem& item, std::string& out) {
   JsonWriter w(out);
-  const std::string_view status = item.completed ? "completed" : "in_progress";
+  const std::string_view status =
+      !item.completed ? "in_progress" : (item.incomplete ? "incomplete" : "completed");
   w.beginObject();
   switch (item.kind) {
     case ResponseItem::Kind::kReasoning:
@@ -846,9 +847,11 @@ std::string encodeResponse(const ChatResponse& response, const ResponseMeta& met
                                    .arguments = call.arguments});
     }
   }
+  const std::string_view status = responseStatusFor(finish);
+  if (status == "incomplete" && !items.empty()) items.back().incomplete = true;  // the one cut
   std::string out;
-  appendResponseObject(meta, response.model, responseStatusFor(finish), incompleteReasonFor(finish),
-                       items, response.usage, nullptr, out);
+  appendResponseObject(meta, response.model, status, incompleteReasonFor(finish), items,
+                       response.usage, nullptr, out);
   return out;
 }
 

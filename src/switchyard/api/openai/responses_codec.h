@@ -59,6 +59,9 @@ struct ResponseItem {
   std::string name;
   std::string arguments;
   bool completed = true;  // item status "completed", else "in_progress"
+  // With `completed`: the item an incomplete response was cut off in (max_output_tokens, a
+  // content filter): status "incomplete", as OpenAI writes it.
+  bool incomplete = false;
 };
 
 // Appends one output item's JSON.

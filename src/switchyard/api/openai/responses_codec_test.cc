@@ -174,7 +174,19 @@ TEST(ResponsesCodec, LengthFinishIsIncomplete) {
   EXPECT_EQ(v.at("incomplete_details").at("reason"), "max_output_tokens");
   EXPECT_FALSE(v.as_object().contains("completed_at"));
   EXPECT_EQ(v.at("output").at(0).at("content").at(0).at("text"), "partial");
+  EXPECT_EQ(v.at("output").at(0).at("status"), "incomplete");  // the item that was cut
   EXPECT_EQ(v.at("usage").at("total_tokens"), 8);
+
+  // Reasoning, then a message cut short: only the message is incomplete.
+  r.choices[0].message.reasoning_content = "thought";
+  v = json::parse(encodeResponse(r, meta()));
+  ASSERT_EQ(v.at("output").as_array().size(), 2u);
+  EXPECT_EQ(v.at("output").at(0).at("type"), "reasoning");
+  EXPECT_EQ(v.at("output").at(0).at("status"), "completed");
+  EXPECT_EQ(v.at("output").at(1).at("status"), "incomplete");
+  r.choices[0].finish_reason = FinishReason::kStop;
+  v = json::parse(encodeResponse(r, meta()));
+  EXPECT_EQ(v.at("output").at(1).at("status"), "completed");
   EXPECT_EQ(v.at("id"), "resp_abc");
 }
 

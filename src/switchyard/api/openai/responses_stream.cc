@@ -305,8 +305,10 @@ void ResponsesStreamEncoder::finish(std::string& out) {
   if (finished_) return;
   if (!started_) start(out);
   finished_ = true;
-  closeOpenItems(out);
   const std::string_view status = responseStatusFor(finish_reason_);
+  // The item still being written is the one the response was cut off in.
+  if (status == "incomplete" && !items_.empty() && open_.back()) items_.back().incomplete = true;
+  closeOpenItems(out);
   if (status == "incomplete") {
     responseEvent("response.incomplete", status, nullptr, out);
   } else if (status == "failed") {

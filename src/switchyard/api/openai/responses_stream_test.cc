@@ -122,6 +122,15 @@ TEST(ResponsesStream, LengthEndsIncomplete) {
   EXPECT_EQ(events.back().first, "response.incomplete");
   EXPECT_EQ(events.back().second.at("response").at("incomplete_details").at("reason"),
             "max_output_tokens");
+  // The message was cut: incomplete in its output_item.done and in the final Response.
+  EXPECT_EQ(events.back().second.at("response").at("output").at(0).at("status"), "incomplete");
+  bool item_done = false;
+  for (const auto& [name, data] : events) {
+    if (name != "response.output_item.done") continue;
+    item_done = true;
+    EXPECT_EQ(data.at("item").at("status"), "incomplete");
+  }
+  EXPECT_TRUE(item_done);
 }
 
 TEST(ResponsesStream, FailureMidStreamSendsErrorThenFailed) {
