@@ -66,10 +66,10 @@ constexpr std::string_view kGuardBuiltinTypes[] = {
     "SLACK_TOKEN",    "SLACK_WEBHOOK",  "OPENAI_API_KEY",    "ANTHROPIC_API_KEY",
     "PRIVATE_KEY",    "JWT",            "SECRET"};
 constexpr int kMaxBusyPollUs = 10'000;
-constexpr std::string_view kServerKeys[] = {"listen",           "workers",         "max_body_bytes",
-                                            "max_header_bytes", "max_connections", "header_timeout",
-                                            "idle_timeout",     "request_timeout", "drain_timeout",
-                                            "busy_poll_us",     "cors_origins"};
+constexpr std::string_view kServerKeys[] = {
+    "listen",         "workers",      "max_body_bytes",  "max_header_bytes", "max_connections",
+    "header_timeout", "idle_timeout", "request_timeout", "drain_timeout",    "busy_poll_us",
+    "cors_origins",   "https_proxy",  "http_proxy",      "no_proxy"};
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kProviderKeys[] = {
@@ -562,6 +562,7 @@ class Loader {
   [[nodiscard]] bool loadTaskExamplesFile(const Field& f, TaskClassifierConfig& out);
   [[nodiscard]] bool stringList(const Field& f, std::vector<std::string>& out);
   [[nodiscard]] bool corsOrigins(const Fields& m, std::vector<std::string>& out);
+  [[nodiscard]] bool proxies(const Fields* m, http::ProxySettings& out);
   [[nodiscard]] bool real(const Field& f, double min, double max, double& out);
   [[nodiscard]] bool loadRag(const Field& f, RagConfig& out);
   [[nodiscard]] bool loadRagRoutes(const Field& f, RagConfig& out);
@@ -778,7 +779,50 @@ bool Loader::loadServer(const Field& f, ServerConfig& out) {
          duration(m, "request_timeout", false, out.request_timeout) &&
          duration(m, "drain_timeout", true, out.drain_timeout) &&
          integer(m, "busy_poll_us", 0, kMaxBusyPollUs, out.busy_poll_us) &&
-         corsOrigins(m, out.cors_origins);
+         corsOrigins(m, out.cors_origins) && proxies(&m, out.proxy);
+}
+
+// server.https_proxy, http_proxy and no_proxy; each one absent takes the environment's
+// variable (lower case first, as curl). `m` is null when the config has no server section.
+bool Loader::proxies(const Fields* m, http::ProxySettings& out) {
+  struct Setting {
+    std::string_view key;
+    const char* env[2];
+    std::string value;
+    std::string what;
+    const Field* field = nullptr;
+  };
+  Setting settings[] = {{"https_proxy", {"https_proxy", "HTTPS_PROXY"}, {}, {}},
+                        {"http_proxy", {"http_proxy", "HTTP_PROXY"}, {}, {}},
+                        {"no_proxy", {"no_proxy", "NO_PROXY"}, {}, {}}};
+  for (Setting& s : settings) {
+    s.field = m != nullptr ? m->find(s.key) : nullptr;
+    if (s.field != nullptr) {
+      if (!string(*s.field, s.value)) return false;
+      s.what = "server." + std::string(s.key);
+      continue;
+    }
+    for (const char* name : s.env) {
+      if (const char* v = std::getenv(name); v != nullptr && *v != 0) {
+        s.value = v;
+        s.what = std::string(name) + " (environment)";
+        break;
+      }
+    }
+  }
+  auto parsed = http::ProxySettings::parse(settings[0].value, settings[1].value, settings[2].value,
+                                           settings[0].what, settings[1].what);
+  if (!parsed) {
+    const std::string& message = parsed.error().message();
+    for (const Setting& s : settings) {
+      if (s.field != nullptr && message.starts_with(s.what + ": ")) {
+        return fail(*s.field, message.substr(s.what.size() + 2));
+      }
+    }
+    return fail(0, "", message);
+  }
+  out = std::move(*parsed);
+  return true;
 }
 
 // `server.cors_origins`: each entry "*", "scheme://host[:port]" or "scheme://host:*".
@@ -2185,7 +2229,11 @@ Result<Config> Loader::load(std::string_view yaml) {
   // Providers before routes whatever their order in the file: routes refer to providers, and
   // alias collisions are reported at the later declaration.
   if (ok) {
-    if (const Field* f = m.find("server")) ok = loadServer(*f, config.server);
+    if (const Field* f = m.find("server")) {
+      ok = loadServer(*f, config.server);
+    } else {
+      ok = proxies(nullptr, config.server.proxy);  // the environment's, if any
+    }
   }
   if (ok) {
     if (const Field* f = m.find("log")) ok = loadLog(*f, config.log);

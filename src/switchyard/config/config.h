@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "switchyard/core/status.h"
+#include "switchyard/http/proxy.h"
 
 namespace switchyard::config {
 
@@ -32,6 +33,9 @@ struct ServerConfig {
   Millis request_timeout{600'000};  // whole request, upstream call included
   Millis drain_timeout{30'000};     // graceful shutdown waits this long for in-flight requests
   int busy_poll_us = 0;             // I/O threads poll this many µs before sleeping; 0: off
+  // Outbound proxies for upstreams: server.https_proxy / http_proxy / no_proxy, else the
+  // environment's HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), as curl reads them.
+  http::ProxySettings proxy;
   // Page origins whose browser requests may call the API (CORS): "*", "scheme://host[:port]",
   // or "scheme://host:*" for any port. The default admits pages served from this machine only
   // (as Ollama's does); an empty list turns CORS off.

@@ -325,6 +325,43 @@ TEST(ConfigTest, BusyPollIsMicrosecondsUpToTenMilliseconds) {
   }
 }
 
+// Outbound proxies: server keys, else the environment (lower case first), validated with the
+// file, line and key (or the variable) at fault.
+TEST(ConfigTest, ProxiesFromKeysOrTheEnvironment) {
+  for (const char* name :
+       {"https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_TRUE(parseOk("providers: []\n").server.proxy.empty());
+
+  Config c = parseOk(
+      "server:\n  https_proxy: http://u:p@proxy.corp:3128\n  no_proxy: .corp, 10.0.0.0/8\n");
+  ASSERT_TRUE(c.server.proxy.https.has_value());
+  EXPECT_EQ(c.server.proxy.https->display, "http://proxy.corp:3128");
+  EXPECT_FALSE(c.server.proxy.http.has_value());
+  EXPECT_EQ(c.server.proxy.no_proxy, (std::vector<std::string>{".corp", "10.0.0.0/8"}));
+
+  ::setenv("HTTPS_PROXY", "http://upper:8080", 1);
+  ::setenv("https_proxy", "http://lower:8080", 1);
+  ::setenv("HTTP_PROXY", "proxy.lan:3128", 1);
+  c = parseOk("providers: []\n");  // no server section: the environment still applies
+  EXPECT_EQ(c.server.proxy.https->host, "lower");
+  EXPECT_EQ(c.server.proxy.http->host, "proxy.lan");
+  // A key wins over the environment; an empty one turns the proxy off.
+  c = parseOk("server:\n  https_proxy: \"\"\n");
+  EXPECT_FALSE(c.server.proxy.https.has_value());
+  EXPECT_TRUE(c.server.proxy.http.has_value());
+
+  EXPECT_EQ(parseError("server:\n  listen: 127.0.0.1:1\n  http_proxy: socks5://p:1080\n").message(),
+            "test.yaml:3: server.http_proxy: proxy scheme 'socks5' is not supported (an http:// "
+            "proxy, which tunnels https:// upstreams with CONNECT, is)");
+  ::setenv("https_proxy", "http://p:1/path", 1);
+  EXPECT_EQ(parseError("providers: []\n").message(),
+            "test.yaml: https_proxy (environment): a proxy URL has no path, query or fragment "
+            "(got 'http://p:1/path')");
+  for (const char* name : {"https_proxy", "HTTPS_PROXY", "HTTP_PROXY"}) ::unsetenv(name);
+}
+
 TEST(ConfigTest, CorsOrigins) {
   const auto defaults = parseOk("").server.cors_origins;
   EXPECT_EQ(defaults.front(), "http://localhost:*");  // pages on this machine, any port

@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -19,13 +20,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
-
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -206,6 +206,8 @@ class Connection {
   beast::flat_buffer buffer;
   std::string head;  // the request head, rebuilt in place for every request
   Clock::time_point idle_since;
+  // Plain HTTP through a proxy: requests go in absolute form, with the proxy's credentials.
+  const ProxySettings::Proxy* http_proxy = nullptr;
 
  private:
   std::string key_;  // Origin key: "https://host:port"
@@ -387,6 +389,43 @@ Status transportError(Stage stage, const boost::system::error_code& ec, std::str
   return Status(ErrorCode::kUpstream, what + w + " failed: " + ec.message());
 }
 
+// CONNECT to `origin` through `proxy` on a socket connected to the proxy (RFC 9110 9.3.6):
+// after a 2xx the socket is a tunnel to the origin, and TLS starts on it. Runs under the
+// stream's connect deadline; errors name the proxy.
+asio::awaitable<Status> openTunnel(beast::tcp_stream& tcp, const Origin& origin,
+                                   const ProxySettings::Proxy& proxy,
+                                   std::chrono::milliseconds timeout) {
+  std::string authority;
+  appendHost(authority, origin);
+  authority += ':';
+  appendNumber(authority, origin.port);
+  std::string head = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+  if (!proxy.authorization.empty()) head += "Proxy-Authorization: " + proxy.authorization + "\r\n";
+  head += "\r\n";
+  const std::string where = "proxy " + proxy.display;
+  auto [wec, written] = co_await asio::async_write(tcp, asio::buffer(head), kUseTuple);
+  (void)written;
+  if (wec) co_return transportError(Stage::kConnect, wec, where, timeout);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::empty_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.skip(true);  // a 2xx to CONNECT has no body; the tunnel follows the header
+  auto [rec, read] = co_await bhttp::async_read_header(tcp, buffer, parser, kUseTuple);
+  (void)read;
+  if (rec) co_return transportError(Stage::kConnect, rec, where, timeout);
+  const unsigned status = parser.get().result_int();
+  if (status / 100 != 2) {
+    co_return Status(ErrorCode::kUnavailable, where + " refused the tunnel to " + authority + ": " +
+                                                  std::to_string(status) + " " +
+                                                  std::string(parser.get().reason()));
+  }
+  if (buffer.size() != 0) {  // the origin speaks only after our TLS ClientHello
+    co_return Status(ErrorCode::kUnavailable,
+                     where + " sent data into the tunnel to " + authority + " before TLS");
+  }
+  co_return Status::ok();
+}
+
 // A reused connection that the peer had closed shows it on the first write, as an empty read
 // of the response, or as a 408 (a server that timed the idle connection out may say so before
 // closing). Only then is the request known not to have been read, so it may be sent again on a
@@ -430,10 +469,17 @@ bool methodCarriesBody(bhttp::verb method) {
 }
 
 // Writes the request line and headers into `head` (reusing its capacity).
-void buildHead(const Origin& origin, const ClientRequest& request, std::string& head) {
+void buildHead(const Origin& origin, const ClientRequest& request,
+               const ProxySettings::Proxy* http_proxy, std::string& head) {
   head.clear();
   head += bhttp::to_string(request.method);
   head += ' ';
+  if (http_proxy != nullptr) {  // absolute form (RFC 9112 3.2.2)
+    head += "http://"sv;
+    appendHost(head, origin);
+    head += ':';
+    appendNumber(head, origin.port);
+  }
   if (request.target.empty()) {
     head += '/';
   } else {
@@ -446,6 +492,11 @@ void buildHead(const Origin& origin, const ClientRequest& request, std::string& 
     appendNumber(head, origin.port);
   }
   head += "\r\n"sv;
+  if (http_proxy != nullptr && !http_proxy->authorization.empty()) {
+    head += "Proxy-Authorization: "sv;
+    head += http_proxy->authorization;
+    head += "\r\n"sv;
+  }
   bool has_user_agent = false;
   bool has_content_type = false;
   for (const auto& [name, value] : request.headers) {
@@ -629,13 +680,20 @@ asio::awaitable<Result<ConnectionPtr>> Client::connect(const Origin& origin,
     conn = std::make_unique<Connection>(executor, std::move(key));
   }
   beast::tcp_stream& tcp = conn->tcp();
+  // Through a proxy the TCP connection goes to it; errors up to the tunnel name the proxy.
+  const ProxySettings::Proxy* proxy =
+      pool_->options().proxy ? pool_->options().proxy->forOrigin(origin) : nullptr;
+  const std::string& host = proxy ? proxy->host : origin.host;
+  const std::uint16_t port = proxy ? proxy->port : origin.port;
+  const std::string proxy_where = proxy ? "proxy " + proxy->display : std::string();
+  const std::string_view where = proxy ? std::string_view(proxy_where) : conn->where();
 
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(origin.host, ec);
+  const auto address = asio::ip::make_address(host, ec);
   if (!ec) {
     tcp.expires_at(deadline);
-    auto [cec] = co_await tcp.async_connect(tcp::endpoint(address, origin.port), kUseTuple);
-    if (cec) co_return fail(transportError(Stage::kConnect, cec, conn->where(), timeout));
+    auto [cec] = co_await tcp.async_connect(tcp::endpoint(address, port), kUseTuple);
+    if (cec) co_return fail(transportError(Stage::kConnect, cec, where, timeout));
   } else {
     // The resolver runs getaddrinfo on a background thread; a timer cancels it at the deadline.
     // (A getaddrinfo call already running cannot be interrupted; the OS resolver's own timeouts
@@ -648,23 +706,30 @@ asio::awaitable<Result<ConnectionPtr>> Client::connect(const Origin& origin,
           if (auto r = weak.lock()) r->cancel();
         });
     char port_buf[8];
-    auto [port_end, pec] = std::to_chars(port_buf, port_buf + sizeof port_buf, origin.port);
+    auto [port_end, pec] = std::to_chars(port_buf, port_buf + sizeof port_buf, port);
     (void)pec;
     auto [rec, results] = co_await resolver->async_resolve(
-        origin.host, std::string_view(port_buf, port_end - port_buf), kUseTuple);
+        host, std::string_view(port_buf, port_end - port_buf), kUseTuple);
     timer.cancel();
     if (rec) {
       if (rec == asio::error::operation_aborted && Clock::now() >= deadline) {
         rec = beast::error::timeout;
       }
-      co_return fail(transportError(Stage::kResolve, rec, conn->where(), timeout));
+      co_return fail(transportError(Stage::kResolve, rec, where, timeout));
     }
     tcp.expires_at(deadline);
     auto [cec, endpoint] = co_await tcp.async_connect(results, kUseTuple);
     (void)endpoint;
-    if (cec) co_return fail(transportError(Stage::kConnect, cec, conn->where(), timeout));
+    if (cec) co_return fail(transportError(Stage::kConnect, cec, where, timeout));
   }
   tcp.socket().set_option(tcp::no_delay(true), ec);
+  if (proxy != nullptr && origin.tls) {
+    if (Status s = co_await openTunnel(tcp, origin, *proxy, timeout); !s.isOk()) {
+      co_return fail(std::move(s));
+    }
+  } else if (proxy != nullptr) {
+    conn->http_proxy = proxy;
+  }
   if (!origin.tls) tcp.socket().non_blocking(true, ec);  // see the request write in open()
 
   if (auto* tls = conn->tls()) {
@@ -713,7 +778,7 @@ asio::awaitable<Status> Client::open(const Origin& origin, const ClientRequest& 
       if (!fresh) co_return std::move(fresh.error());
       conn = std::move(*fresh);
     }
-    buildHead(origin, request, conn->head);
+    buildHead(origin, request, conn->http_proxy, conn->head);
     if (body_out != nullptr) body_out->clear();
     parser.emplace();
     setupParser(*parser, request.method, body_out, body_limit);

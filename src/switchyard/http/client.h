@@ -9,7 +9,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "switchyard/core/status.h"
+#include "switchyard/http/proxy.h"
 
 namespace switchyard::http {
 
@@ -102,6 +102,8 @@ struct ClientOptions {
   std::size_t max_response_bytes = 64 * 1024 * 1024;  // non-streaming bodies
   bool verify_peer = true;                            // TLS certificate verification
   std::string ca_file;                                // extra CA bundle (tests); "" = system store
+  // Outbound proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY; proxy.h); null or empty: direct.
+  std::shared_ptr<const ProxySettings> proxy;
 };
 
 // The real client. `executor` must be the io_context executor the client will be used on.

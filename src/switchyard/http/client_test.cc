@@ -1,12 +1,15 @@
 #include "switchyard/http/client.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +19,8 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -899,6 +904,223 @@ TEST_F(ClientTest, FakeServesCompletionsAndEmbeddings) {
   }
   EXPECT_NE(floats.at("data").as_array()[0].at("embedding"),
             floats.at("data").as_array()[1].at("embedding"));
+}
+
+// ---- proxies ---------------------------------------------------------------------------------
+
+// A forward proxy on 127.0.0.1 for one test: CONNECT tunnels and absolute-form HTTP requests,
+// to upstreams it knows by "host:port" (names no resolver knows, so only the proxy can reach
+// them). Records each request head; with `required_auth`, anything else gets a 407.
+class FakeProxy {
+ public:
+  FakeProxy(std::map<std::string, std::uint16_t> routes, std::string required_auth = "")
+      : routes_(std::move(routes)),
+        required_auth_(std::move(required_auth)),
+        acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    accept_thread_ = std::thread([this] { acceptLoop(); });
+  }
+  ~FakeProxy() {
+    {
+      // shutdown() wakes the threads blocked on these sockets (close() would not).
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+      boost::system::error_code ec;
+      for (auto& socket : sockets_) socket->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    }
+    accept_thread_.join();
+    for (auto& t : threads_) t.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::vector<std::string> heads() const {
+    std::lock_guard lock(mu_);
+    return heads_;
+  }
+
+ private:
+  using Socket = std::shared_ptr<asio::ip::tcp::socket>;
+
+  Socket track(Socket s) {
+    std::lock_guard lock(mu_);
+    sockets_.push_back(s);
+    return s;
+  }
+
+  void acceptLoop() {
+    for (;;) {
+      auto client = std::make_shared<asio::ip::tcp::socket>(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(*client, ec);
+      std::lock_guard lock(mu_);
+      if (ec || stopping_) return;
+      sockets_.push_back(client);
+      threads_.emplace_back([this, client] { serve(client); });
+    }
+  }
+
+  void serve(Socket client) {
+    boost::system::error_code ec;
+    std::string in;
+    const std::size_t end = asio::read_until(*client, asio::dynamic_buffer(in), "\r\n\r\n", ec);
+    if (ec) return;
+    const std::string head = in.substr(0, end);
+    in.erase(0, end);
+    {
+      std::lock_guard lock(mu_);
+      heads_.push_back(head);
+    }
+    const std::string line = head.substr(0, head.find("\r\n"));
+    const std::string method = line.substr(0, line.find(' '));
+    std::string target = line.substr(method.size() + 1);
+    target = target.substr(0, target.find(' '));
+    if (!required_auth_.empty() &&
+        head.find("\r\nProxy-Authorization: " + required_auth_ + "\r\n") == std::string::npos) {
+      asio::write(*client,
+                  asio::buffer(std::string_view("HTTP/1.1 407 Proxy Authentication Required\r\n"
+                                                "Proxy-Authenticate: Basic realm=\"t\"\r\n"
+                                                "Content-Length: 0\r\n\r\n")),
+                  ec);
+      return;
+    }
+    std::string authority = target;
+    std::string forward;        // what goes to the upstream first
+    if (method != "CONNECT") {  // absolute form: http://host:port/path -> /path
+      authority = target.substr(7, target.find('/', 7) - 7);
+      forward = method + " " + target.substr(7 + authority.size()) + line.substr(line.rfind(' ')) +
+                head.substr(line.size()) + in;
+    }
+    const auto route = routes_.find(authority);
+    if (route == routes_.end()) {
+      asio::write(*client,
+                  asio::buffer(std::string_view("HTTP/1.1 502 Bad Gateway\r\n"
+                                                "Content-Length: 0\r\n\r\n")),
+                  ec);
+      return;
+    }
+    auto upstream = track(std::make_shared<asio::ip::tcp::socket>(io_));
+    upstream->connect({asio::ip::make_address("127.0.0.1"), route->second}, ec);
+    if (ec) return;
+    if (method == "CONNECT") {
+      asio::write(*client,
+                  asio::buffer(std::string_view("HTTP/1.1 200 Connection established\r\n\r\n")),
+                  ec);
+    } else {
+      asio::write(*upstream, asio::buffer(forward), ec);
+    }
+    // Both directions until either side closes.
+    std::thread back([client, upstream] { pipe(*upstream, *client); });
+    pipe(*client, *upstream);
+    back.join();
+  }
+
+  static void pipe(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
+    std::array<char, 16384> buf;
+    boost::system::error_code ec;
+    for (;;) {
+      const std::size_t n = from.read_some(asio::buffer(buf), ec);
+      if (ec || asio::write(to, asio::buffer(buf.data(), n), ec) != n || ec) break;
+    }
+    to.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    from.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+
+  std::map<std::string, std::uint16_t> routes_;
+  std::string required_auth_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  mutable std::mutex mu_;
+  bool stopping_ = false;
+  std::vector<Socket> sockets_;
+  std::vector<std::string> heads_;
+  std::thread accept_thread_;
+  std::vector<std::thread> threads_;
+};
+
+std::shared_ptr<const ProxySettings> proxySettings(std::string https, std::string http) {
+  auto s = ProxySettings::parse(https, http, "");
+  EXPECT_TRUE(s.has_value()) << s.error().toString();
+  return std::make_shared<const ProxySettings>(s.value_or(ProxySettings{}));
+}
+
+// An https:// upstream through HTTPS_PROXY: a CONNECT tunnel with the proxy's credentials, TLS
+// end to end (SNI and the certificate are the upstream's), kept alive and reused.
+TEST_F(TlsClientTest, HttpsUpstreamThroughAConnectTunnel) {
+  FakeUpstream tls(tlsOptions({"api.upstream.test"}));
+  FakeProxy proxy({{"api.upstream.test:443", tls.port()}}, "Basic dTpw");  // u:p
+  ClientOptions options;
+  options.ca_file = tls.caFile();
+  options.proxy = proxySettings("http://u:p@127.0.0.1:" + std::to_string(proxy.port()), "");
+  makeClient(options);
+  auto origin = originOf("https://api.upstream.test/v1");
+  for (int i = 0; i < 2; ++i) {
+    auto res = send(origin, chatRequest(origin, false));
+    ASSERT_TRUE(res.has_value()) << res.error().toString();
+    EXPECT_EQ(res->status, 200u);
+  }
+  EXPECT_EQ(tls.lastRequest().sni, "api.upstream.test");
+  EXPECT_EQ(tls.lastRequest().target, "/v1/chat/completions");
+  EXPECT_EQ(tls.connectionsAccepted(), 1u);  // the tunnel is pooled like any connection
+  const auto heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].rfind("CONNECT api.upstream.test:443 HTTP/1.1\r\n", 0), 0u) << heads[0];
+  EXPECT_NE(heads[0].find("Proxy-Authorization: Basic dTpw"), std::string::npos);
+  EXPECT_EQ(heads[0].find("sk-test"), std::string::npos);  // the API key stays inside TLS
+
+  auto stream = openStream(origin, chatRequest(origin, true));
+  ASSERT_TRUE(stream.has_value()) << stream.error().toString();
+  auto body = readAll(**stream);
+  ASSERT_TRUE(body.has_value()) << body.error().toString();
+  EXPECT_EQ(sseData(*body).back(), "[DONE]");
+}
+
+TEST_F(TlsClientTest, ProxyRefusingTheTunnelIsAClearError) {
+  FakeUpstream tls(tlsOptions({"api.upstream.test"}));
+  FakeProxy proxy({{"api.upstream.test:443", tls.port()}}, "Basic dTpw");
+  ClientOptions options;
+  options.ca_file = tls.caFile();
+  options.proxy = proxySettings("127.0.0.1:" + std::to_string(proxy.port()), "");  // no user
+  makeClient(options);
+  auto origin = originOf("https://api.upstream.test/v1");
+  auto res = send(origin, chatRequest(origin, false));
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(res.error().message(), "proxy http://127.0.0.1:" + std::to_string(proxy.port()) +
+                                       " refused the tunnel to api.upstream.test:443: 407 Proxy "
+                                       "Authentication Required");
+  EXPECT_EQ(tls.connectionsAccepted(), 0u);
+
+  const std::uint16_t closed = unusedPort();
+  options.proxy = proxySettings("http://127.0.0.1:" + std::to_string(closed), "");
+  makeClient(options);
+  res = send(origin, chatRequest(origin, false));
+  ASSERT_FALSE(res.has_value());
+  EXPECT_NE(res.error().message().find("cannot connect to proxy http://127.0.0.1:" +
+                                       std::to_string(closed)),
+            std::string::npos)
+      << res.error().message();
+}
+
+// An http:// upstream through HTTP_PROXY: requests in absolute form, with the credentials;
+// loopback upstreams still go direct.
+TEST_F(ClientTest, HttpUpstreamThroughAProxyInAbsoluteForm) {
+  FakeProxy proxy({{"vllm.lan:8000", upstream_.port()}});
+  ClientOptions options;
+  options.proxy = proxySettings("", "http://ops:pw@127.0.0.1:" + std::to_string(proxy.port()));
+  makeClient(options);
+  auto origin = originOf("http://vllm.lan:8000/v1");
+  auto res = send(origin, chatRequest(origin, false));
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(res->status, 200u);
+  const auto heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].rfind("POST http://vllm.lan:8000/v1/chat/completions HTTP/1.1\r\n", 0), 0u)
+      << heads[0];
+  EXPECT_NE(heads[0].find("Proxy-Authorization: Basic b3BzOnB3"), std::string::npos);  // ops:pw
+  EXPECT_EQ(upstream_.lastRequest().target, "/v1/chat/completions");
+
+  auto direct = send(origin_, chatRequest(origin_, false));  // 127.0.0.1: never proxied
+  ASSERT_TRUE(direct.has_value()) << direct.error().toString();
+  EXPECT_EQ(proxy.heads().size(), 1u);
 }
 
 }  // namespace

@@ -1208,6 +1208,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
   options.header_timeout = cfg.server.header_timeout;
   options.idle_timeout = cfg.server.idle_timeout;
   options.busy_poll = std::chrono::microseconds(cfg.server.busy_poll_us);
+  if (!cfg.server.proxy.empty()) {
+    options.client.proxy = std::make_shared<const http::ProxySettings>(cfg.server.proxy);
+  }
   Handlers* handlers = gateway->handlers_.get();
   auto server = http::Server::create(
       options, [handlers](http::Request& req, http::ResponseWriter& writer,
@@ -1270,6 +1273,12 @@ Status Gateway::reload() {
   if (cfg.server.host != config_.server.host || cfg.server.port != config_.server.port) {
     logEvent(spdlog::level::warn, "config_reload_partial",
              {{"note", "server.listen changes take effect after a restart"}});
+  }
+  if (cfg.server.proxy != config_.server.proxy) {
+    logEvent(spdlog::level::warn, "config_reload_partial",
+             {{"note",
+               "proxy changes (server.https_proxy, http_proxy, no_proxy, or their "
+               "environment variables) take effect after a restart"}});
   }
   for (const auto& reload_module : handlers_->extensions().reloaders) {
     if (Status st = reload_module(cfg); !st.isOk()) {
