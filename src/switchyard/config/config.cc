@@ -17,10 +17,12 @@
 #include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <span>
+#include <sstream>
 #include <system_error>
 #include <utility>
+
+#include "switchyard/core/strings.h"
 
 namespace switchyard::config {
 namespace {
@@ -155,18 +157,6 @@ bool contains(Names names, std::string_view s) {
   return std::find(names.begin(), names.end(), s) != names.end();
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool hasSpaceOrControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
@@ -176,8 +166,8 @@ bool hasSpaceOrControl(std::string_view s) {
 
 // Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), ignoring case.
 std::size_t editDistance(std::string_view a_in, std::string_view b_in) {
-  const std::string a = lower(a_in);
-  const std::string b = lower(b_in);
+  const std::string a = asciiLower(a_in);
+  const std::string b = asciiLower(b_in);
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
   for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
   for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
@@ -209,7 +199,7 @@ std::optional<std::string_view> closest(std::string_view got, Names options) {
   if (got.size() >= 3) {
     std::optional<std::string_view> prefixed;
     for (std::string_view option : options) {
-      if (lower(option).starts_with(lower(got))) {
+      if (asciiLower(option).starts_with(asciiLower(got))) {
         if (prefixed) return std::nullopt;
         prefixed = option;
       }
@@ -315,7 +305,7 @@ bool mulAdd(std::uint64_t& acc, std::uint64_t value, std::uint64_t factor) {
 // "4MiB", "512 KiB", "1GB", "1048576". Units: B, KB/MB/GB (powers of 1000), KiB/MiB/GiB (1024).
 std::expected<std::uint64_t, std::string> parseSize(std::string_view text) {
   const std::string kHint = "expected a size like 4MiB, 512KiB, 10MB or a number of bytes";
-  text = trim(text);
+  text = trimSpace(text);
   std::size_t n = 0;
   while (n < text.size() && std::isdigit(static_cast<unsigned char>(text[n]))) ++n;
   if (!text.empty() && text.front() == '-') return std::unexpected("must be greater than 0");
@@ -324,7 +314,7 @@ std::expected<std::uint64_t, std::string> parseSize(std::string_view text) {
   if (std::from_chars(text.data(), text.data() + n, number).ec != std::errc()) {
     return std::unexpected("size is too large");
   }
-  const std::string unit = lower(trim(text.substr(n)));
+  const std::string unit = asciiLower(trimSpace(text.substr(n)));
   static const std::pair<std::string_view, std::uint64_t> kUnits[] = {
       {"", 1},           {"b", 1},
       {"kb", 1000},      {"mb", 1000 * 1000},         {"gb", 1000 * 1000 * 1000},
@@ -345,7 +335,7 @@ std::expected<std::uint64_t, std::string> parseSize(std::string_view text) {
 // "250ms", "10s", "5m", "1h", "1h30m", or a plain integer of milliseconds.
 std::expected<Millis, std::string> parseDuration(std::string_view text) {
   const std::string kHint = "expected a duration like 250ms, 10s, 5m, 1h or a number of ms";
-  text = trim(text);
+  text = trimSpace(text);
   if (!text.empty() && text.front() == '-') return std::unexpected("must not be negative");
   if (auto plain = parseInt(text)) return Millis(*plain);
   if (text.empty()) return std::unexpected(kHint + ", got ''");
@@ -377,7 +367,7 @@ std::expected<Millis, std::string> parseDuration(std::string_view text) {
 }
 
 std::optional<bool> parseBool(std::string_view text) {
-  const std::string t = lower(trim(text));
+  const std::string t = asciiLower(trimSpace(text));
   if (t == "true" || t == "yes" || t == "on") return true;
   if (t == "false" || t == "no" || t == "off") return false;
   return std::nullopt;
@@ -387,7 +377,7 @@ std::optional<bool> parseBool(std::string_view text) {
 std::expected<std::pair<std::string, std::uint16_t>, std::string> parseListen(
     std::string_view text) {
   const std::string kForm = "expected HOST:PORT, e.g. 127.0.0.1:8080 or \"[::1]:8080\"";
-  text = trim(text);
+  text = trimSpace(text);
   std::string host;
   std::string_view port;
   if (text.starts_with('[')) {
@@ -691,7 +681,7 @@ bool Loader::integer(const Fields& m, std::string_view key, std::int64_t min, st
   if (f == nullptr) return true;
   std::string text;
   if (!string(*f, text)) return false;
-  const auto value = parseInt(trim(text));
+  const auto value = parseInt(trimSpace(text));
   if (!value) return fail(*f, "expected an integer, got '" + text + "'");
   if (*value < min || *value > max) {
     if (min == 0 && *value < 0) return fail(*f, "must not be negative, got " + text);
@@ -1057,7 +1047,7 @@ bool Loader::loadHeaders(const Field& f, ProviderConfig& out) {
   if (!anyMapping(f, m)) return false;
   std::set<std::string> seen;
   for (const Entry& e : m.entries()) {
-    const std::string folded = lower(e.key);
+    const std::string folded = asciiLower(e.key);
     if (!isHeaderName(e.key)) {
       return fail(e.value, "invalid header name '" + e.key + "'");
     }
@@ -1158,7 +1148,7 @@ bool Loader::gpuLayers(const Fields& m, int& out) {
   if (f == nullptr) return true;
   std::string text;
   if (!string(*f, text)) return false;
-  const std::string_view word = trim(text);
+  const std::string_view word = trimSpace(text);
   if (word == "auto") {
     out = LocalModelConfig::kGpuLayersAuto;
     return true;
@@ -1194,7 +1184,7 @@ bool Loader::loadLocalModel(const Field& f, const Fields& m, ModelConfig& out) {
   if (const Field* cache = m.find("host_cache")) {
     std::string text;
     if (!string(*cache, text)) return false;
-    if (trim(text) == "0") {
+    if (trimSpace(text) == "0") {
       local.host_cache_bytes = 0;
     } else {
       auto value = parseSize(text);
@@ -1247,7 +1237,7 @@ bool Loader::loadLora(const Field& f, std::vector<LocalLoraConfig>& out) {
     if (const Field* scale = m.find("scale")) {
       std::string text;
       if (!string(*scale, text)) return false;
-      const std::string t(trim(text));
+      const std::string t(trimSpace(text));
       char* end = nullptr;
       const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
       if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v) || std::fabs(v) > 100) {
@@ -1364,7 +1354,7 @@ bool Loader::stringList(const Field& f, std::vector<std::string>& out) {
 bool Loader::real(const Field& f, double min, double max, double& out) {
   std::string text;
   if (!string(f, text)) return false;
-  const std::string_view t = trim(text);
+  const std::string_view t = trimSpace(text);
   double value = 0;
   const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
   if (ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(value)) {
@@ -1561,7 +1551,7 @@ bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
     if (const Field* budget = l.find("budget_usd")) {
       std::string text;
       if (!string(*budget, text)) return false;
-      const std::string v(trim(text));
+      const std::string v(trimSpace(text));
       char* end = nullptr;
       const double usd = v.empty() ? NAN : std::strtod(v.c_str(), &end);
       if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(usd) || usd < 0) {
@@ -1616,7 +1606,7 @@ bool Loader::loadGuardDetector(const Field& f, GuardDetectorConfig& out) {
     if (!stringList(*terms, out.terms)) return false;
     if (out.terms.empty()) return fail(*terms, "a deny-list needs at least one term");
     for (const std::string& term : out.terms) {
-      if (trim(term).empty()) return fail(*terms, "deny-list terms must not be empty");
+      if (trimSpace(term).empty()) return fail(*terms, "deny-list terms must not be empty");
     }
     return true;
   }
@@ -1709,7 +1699,7 @@ bool Loader::loadGuard(const Field& f, GuardConfig& out) {
   if (const Field* threshold = m.find("entropy_threshold")) {
     std::string text;
     if (!string(*threshold, text)) return false;
-    const std::string v(trim(text));
+    const std::string v(trimSpace(text));
     char* end = nullptr;
     const double value = v.empty() ? NAN : std::strtod(v.c_str(), &end);
     if (v.empty() || end != v.c_str() + v.size() || !(value > 0 && value <= 8)) {
@@ -1989,7 +1979,7 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
     if (const Field* age = r.find("max_age")) {
       std::string text;
       if (!string(*age, text)) return false;
-      const std::string_view t = trim(text);
+      const std::string_view t = trimSpace(text);
       std::int64_t days = 0;
       if (t.size() > 1 && t.back() == 'd' &&
           std::from_chars(t.data(), t.data() + t.size() - 1, days).ptr == t.data() + t.size() - 1) {

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/strings.h"
 #include "switchyard/engine/llama_runtime.h"
 #include "switchyard/engine/memorizing_model.h"
 
@@ -47,12 +48,6 @@ using GgmlPtr = std::unique_ptr<ggml_context, GgmlDeleter>;
 struct ModelDeleter {
   void operator()(llama_model* model) const { llama_model_free(model); }
 };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Deterministic across platforms (std::hash and std::normal_distribution are not specified).
 std::uint64_t fnv1a(std::string_view s) {
@@ -637,7 +632,7 @@ std::vector<std::string> quantizationTypes() {
 
 Result<void> quantizeModel(const std::string& in, const std::string& out, std::string_view type,
                            int n_threads) {
-  const std::string wanted = lower(type);
+  const std::string wanted = asciiLower(type);
   const auto it = std::ranges::find(kQuantTypes, std::string_view(wanted), &QuantType::name);
   if (it == kQuantTypes.end()) {
     std::string known;

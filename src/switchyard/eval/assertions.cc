@@ -2,15 +2,15 @@
 
 #include <re2/re2.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
 #include <mutex>
 
+#include "switchyard/core/strings.h"
 #include "switchyard/eval/json_schema.h"
 #include "switchyard/guard/detector.h"
 
@@ -25,13 +25,6 @@ std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return "";
   const auto e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 AssertionResult pass(std::string reason = "", double score = 1) { return {true, score, reason}; }
@@ -218,11 +211,11 @@ std::optional<AssertionResult> gradeLocal(const AssertionSpec& spec, const Outpu
   }
   if (t == "contains" || t == "icontains") {
     const bool ci = t == "icontains";
-    const std::string hay = ci ? lower(text) : text;
+    const std::string hay = ci ? asciiLower(text) : text;
     std::size_t found = 0;
     std::string missing;
     for (const auto& v : spec.values) {
-      if (hay.find(ci ? lower(v) : v) != std::string::npos) {
+      if (hay.find(ci ? asciiLower(v) : v) != std::string::npos) {
         ++found;
       } else {
         missing += (missing.empty() ? "'" : ", '") + v + "'";

@@ -9,24 +9,13 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 
+#include "switchyard/core/strings.h"
 #include "switchyard/http/client.h"
 
 namespace switchyard::http {
 namespace {
 
 namespace asio = boost::asio;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -39,7 +28,7 @@ std::string base64(std::string_view in) {
 
 Result<std::optional<ProxySettings::Proxy>> parseProxy(std::string_view text,
                                                        std::string_view what) {
-  text = trim(text);
+  text = trimSpace(text);
   if (text.empty()) return std::optional<ProxySettings::Proxy>();
   std::string url(text);
   if (url.find("://") == std::string::npos) url = "http://" + url;  // as curl reads "host:port"
@@ -51,7 +40,7 @@ Result<std::optional<ProxySettings::Proxy>> parseProxy(std::string_view text,
                                                  "http://[user:password@]host[:port])");
   }
   const boost::urls::url_view& u = *parsed;
-  const std::string scheme = lower(u.scheme());
+  const std::string scheme = asciiLower(u.scheme());
   if (scheme != "http") {
     return fail(ErrorCode::kInvalidArgument,
                 where + "proxy scheme '" + scheme +
@@ -64,7 +53,7 @@ Result<std::optional<ProxySettings::Proxy>> parseProxy(std::string_view text,
         where + "a proxy URL has no path, query or fragment (got '" + std::string(text) + "')");
   }
   ProxySettings::Proxy p;
-  p.host = lower(u.host_address());
+  p.host = asciiLower(u.host_address());
   if (p.host.size() >= 2 && p.host.front() == '[' && p.host.back() == ']') {
     p.host = p.host.substr(1, p.host.size() - 2);
   }
@@ -130,7 +119,7 @@ Result<ProxySettings> ProxySettings::parse(std::string_view https, std::string_v
   std::string_view rest = no_proxy;
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
-    std::string entry = lower(trim(rest.substr(0, comma)));
+    std::string entry = asciiLower(trimSpace(rest.substr(0, comma)));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (entry.empty()) continue;
     if (entry.starts_with('[')) {  // [v6] or [v6]:port
@@ -147,7 +136,7 @@ Result<ProxySettings> ProxySettings::parse(std::string_view https, std::string_v
 const ProxySettings::Proxy* ProxySettings::forOrigin(const Origin& origin) const {
   const std::optional<Proxy>& proxy = origin.tls ? https : http;
   if (!proxy) return nullptr;
-  const std::string host = lower(origin.host);
+  const std::string host = asciiLower(origin.host);
   if (isLoopback(host)) return nullptr;
   for (const std::string& entry : no_proxy) {
     if (covers(entry, host)) return nullptr;

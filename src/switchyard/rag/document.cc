@@ -12,15 +12,10 @@
 #include <memory>
 #include <mutex>
 
+#include "switchyard/core/strings.h"
+
 namespace switchyard::rag {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool isBlank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),
@@ -98,7 +93,7 @@ void collectText(const xmlNode* node, std::string& out) {
         out += ' ';
       }
     } else if (n->type == XML_ELEMENT_NODE) {
-      const std::string tag = lower(reinterpret_cast<const char*>(n->name));
+      const std::string tag = asciiLower(reinterpret_cast<const char*>(n->name));
       if (skipped(tag)) continue;
       collectText(n->children, out);
       out += ' ';
@@ -119,7 +114,7 @@ class HtmlWalker {
         continue;
       }
       if (n->type != XML_ELEMENT_NODE) continue;
-      const std::string tag = lower(reinterpret_cast<const char*>(n->name));
+      const std::string tag = asciiLower(reinterpret_cast<const char*>(n->name));
       if (tag == "title" && doc_.title.empty()) {
         std::string text;
         collectText(n->children, text);
@@ -186,7 +181,7 @@ std::string_view formatName(Format format) {
 }
 
 Result<Format> parseFormat(std::string_view name) {
-  const std::string n = lower(name);
+  const std::string n = asciiLower(name);
   if (n == "text" || n == "txt" || n == "plain" || n.empty()) return Format::kText;
   if (n == "markdown" || n == "md") return Format::kMarkdown;
   if (n == "html" || n == "htm") return Format::kHtml;
@@ -202,7 +197,7 @@ Format formatForPath(std::string_view path) {
   if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
     return Format::kText;
   }
-  const std::string ext = lower(path.substr(dot + 1));
+  const std::string ext = asciiLower(path.substr(dot + 1));
   if (ext == "md" || ext == "markdown" || ext == "mdx") return Format::kMarkdown;
   if (ext == "html" || ext == "htm" || ext == "xhtml") return Format::kHtml;
   if (ext == "pdf") return Format::kPdf;
