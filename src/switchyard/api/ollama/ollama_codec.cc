@@ -766,12 +766,9 @@ Result<PullRequest> decodePullRequest(std::string_view body) {
   auto model = modelNameOf(*parsed);
   if (!model) return fail(std::move(model.error()));
   PullRequest out{std::move(*model)};
-  if (const json::value* v = parsed->if_contains("stream"); v != nullptr && !v->is_null()) {
-    if (!v->is_bool()) {
-      return fail(
-          Status(ErrorCode::kInvalidArgument, "stream: expected a boolean").withParam("stream"));
-    }
-    out.stream = v->get_bool();
+  if (const json::value* v = parsed->if_contains("stream"); !isNull(v)) {
+    Reader r;
+    if (!r.boolean(*v, "stream", out.stream)) return fail(r.takeError());
   }
   return out;
 }
