@@ -62,6 +62,34 @@ json::value toJson(const YAML::Node& n) {
   }
 }
 
+// What toJson and the loader can take, checked once over the parsed tree: every mapping key a
+// plain scalar (YAML's `? [a, b]` complex keys have no JSON form), and at most kMaxSuiteNodes
+// nodes with aliases expanded (a few lines of anchors can otherwise name billions of nodes).
+constexpr std::size_t kMaxSuiteNodes = 1'000'000;
+
+struct ShapeError {
+  YAML::Mark mark;
+  std::string message;
+};
+
+std::optional<ShapeError> checkShape(const YAML::Node& n, std::size_t& nodes) {
+  if (++nodes > kMaxSuiteNodes) {
+    return ShapeError{n.Mark(), "the suite has more than " + std::to_string(kMaxSuiteNodes) +
+                                    " values once its aliases are expanded"};
+  }
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) return ShapeError{kv.first.Mark(), "keys must be plain strings"};
+      if (auto e = checkShape(kv.second, nodes)) return e;
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (auto e = checkShape(item, nodes)) return e;
+    }
+  }
+  return std::nullopt;
+}
+
 std::unexpected<Status> bad(const std::string& where, std::string_view key, std::string_view msg) {
   return fail(ErrorCode::kInvalidArgument,
               where + ": " + std::string(key) + (key.empty() ? "" : ": ") + std::string(msg));
@@ -490,6 +518,10 @@ class SuiteLoader {
     s.path = source_;
     s.dir = std::move(dir);
     if (!root.IsMap()) return bad(source_ + ":1", "", "a suite is a mapping (name, targets, ...)");
+    std::size_t nodes = 0;
+    if (auto e = checkShape(root, nodes)) {
+      return bad(source_ + ":" + std::to_string(e->mark.line + 1), "", e->message);
+    }
     static const std::set<std::string> kKeys = {
         "name", "description", "targets", "prompt", "request", "judge", "embedder", "task_type",
         "pass_threshold", "repeats", "concurrency", "gate", "defaults", "cases", "dataset"};

@@ -118,6 +118,41 @@ TEST(SuiteTest, ErrorsNameFileLineAndKey) {
   EXPECT_NE(s.error().message().find("duplicate target"), std::string::npos);
 }
 
+// YAML that parses but has no JSON form, or expands past any sane size, is an error at its line,
+// not an exception out of the loader (the eval fuzzer found the first).
+TEST(SuiteTest, ComplexKeysAndAliasBombsAreErrors) {
+  auto s = parseSuite("targets: [a]\n? [x, y]\n: mmlu\n", "s.yaml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "s.yaml:2: keys must be plain strings");
+
+  s = parseSuite("targets: [a]\nprompt: hi\ncases:\n  - vars:\n      ? {q: 1}\n      : 2\n",
+                 "s.yaml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "s.yaml:5: keys must be plain strings");
+
+  // Ten levels of ten aliases each: 10^10 values once expanded, from a dozen lines.
+  std::string bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 10; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    bomb += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) bomb += (j ? ", " : "") + prev;
+    bomb += "]\n";
+  }
+  s = parseSuite(
+      "targets: [a]\nprompt: hi\ncases:\n  - vars:\n" +
+          [&] {
+            std::string indented;
+            std::istringstream lines(bomb);
+            for (std::string line; std::getline(lines, line);) indented += "      " + line + "\n";
+            return indented;
+          }(),
+      "s.yaml");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("more than 1000000 values once its aliases are expanded"),
+            std::string::npos)
+      << s.error().message();
+}
+
 TEST(SuiteTest, RenderTemplate) {
   json::object vars{{"a", "x"}, {"n", 3}};
   EXPECT_EQ(renderTemplate("{{a}}-{{ n }}-{{missing}}-{{", vars), "x-3-{{missing}}-{{");
