@@ -166,6 +166,7 @@ TEST_F(AnthropicGatewayTest, VllmStopReasonBecomesTheStopSequence) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().at("stop_reason"), "stop_sequence");
   EXPECT_EQ(r.json().at("stop_sequence"), "END");
+  EXPECT_EQ(r.json().at("id"), "msg_cmpl-v");  // Anthropic's id prefix, the upstream's id kept
 
   auto chunk = [](std::string_view choice) {
     return R"(data: {"id":"cmpl-v","object":"chat.completion.chunk","created":1,)"
@@ -180,6 +181,7 @@ TEST_F(AnthropicGatewayTest, VllmStopReasonBecomesTheStopSequence) {
   ASSERT_EQ(streamed.status, 200u) << streamed.body;
   auto events = sseEvents(streamed.body);
   ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.front().data.at("message").at("id"), "msg_cmpl-v");
   const auto& delta = events[events.size() - 2].data;
   EXPECT_EQ(delta.at("delta").at("stop_reason"), "stop_sequence") << streamed.body;
   EXPECT_EQ(delta.at("delta").at("stop_sequence"), "END");

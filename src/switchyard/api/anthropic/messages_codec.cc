@@ -948,6 +948,15 @@ std::string_view stopReasonName(FinishReason reason, std::string_view stop_seque
   return has_tool_calls ? "tool_use" : "end_turn";
 }
 
+std::string messageId(std::string_view upstream_id) {
+  if (upstream_id.starts_with("msg_")) return std::string(upstream_id);
+  if (upstream_id.empty()) return "msg_switchyard";
+  if (upstream_id.starts_with("chatcmpl-")) upstream_id.remove_prefix(9);
+  std::string id = "msg_";
+  id += upstream_id;
+  return id;
+}
+
 std::string encodeMessagesResponse(const ChatResponse& r) {
   static const Choice kEmpty;
   const Choice& c = r.choices.empty() ? kEmpty : r.choices.front();
@@ -956,7 +965,7 @@ std::string encodeMessagesResponse(const ChatResponse& r) {
   out.reserve(256 + m.reasoning_content.size() + m.text().size() * 9 / 8);
   JsonWriter w(out);
   w.beginObject();
-  w.key("id").string(r.id.empty() ? std::string("msg_switchyard") : r.id);
+  w.key("id").string(messageId(r.id));
   w.key("type").string("message");
   w.key("role").string("assistant");
   w.key("model").string(r.model);

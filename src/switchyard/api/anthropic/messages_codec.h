@@ -38,6 +38,10 @@ std::string encodeMessagesResponse(const ChatResponse& response);
 std::string encodeError(const Status& status);
 // Anthropic's error `type` for a status: the upstream's own Anthropic type when it carried one.
 std::string_view errorType(const Status& status);
+// The Message id a client sees: Anthropic's own (`msg_...`) unchanged; any other upstream's id
+// gets Anthropic's prefix in place of its own (`chatcmpl-abc` -> `msg_abc`), so ids look like
+// the API's and still lead back to the upstream's.
+std::string messageId(std::string_view upstream_id);
 // "end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal".
 std::string_view stopReasonName(FinishReason reason, std::string_view stop_sequence,
                                 bool has_tool_calls);

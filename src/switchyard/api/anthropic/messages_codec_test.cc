@@ -68,7 +68,7 @@ TEST(AnthropicGolden, OpenAIResponseToAnthropicClient) {
   auto res = openai::decodeChatResponse(upstream);
   ASSERT_TRUE(res) << res.error().message();
   const json::value got = json::parse(encodeMessagesResponse(*res));
-  const json::value want = json::parse(R"({"id":"chatcmpl-1","type":"message","role":"assistant",
+  const json::value want = json::parse(R"({"id":"msg_1","type":"message","role":"assistant",
     "model":"gpt-4o-mini","content":[
       {"type":"tool_use","id":"call_1","name":"f","input":{"a":1}},
       {"type":"tool_use","id":"call_2","name":"g","input":{"_raw_arguments":"not json"}}],
@@ -76,6 +76,13 @@ TEST(AnthropicGolden, OpenAIResponseToAnthropicClient) {
     "usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":20,
              "output_tokens":7}})");
   EXPECT_EQ(want, got) << json::serialize(got);
+}
+
+TEST(AnthropicEncode, MessageIdsHaveAnthropicsPrefix) {
+  EXPECT_EQ(messageId("msg_013Zva2CMHLNnXjNJJKqJ2EF"), "msg_013Zva2CMHLNnXjNJJKqJ2EF");
+  EXPECT_EQ(messageId("chatcmpl-01a2282799be8c12"), "msg_01a2282799be8c12");
+  EXPECT_EQ(messageId("gen-1732"), "msg_gen-1732");  // OpenRouter, Gemini: prefixed, kept whole
+  EXPECT_EQ(messageId(""), "msg_switchyard");
 }
 
 // ---- decoding: what the native request holds -------------------------------------------------

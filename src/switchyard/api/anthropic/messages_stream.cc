@@ -58,8 +58,7 @@ unsigned statusForErrorType(std::string_view type) {
 
 void MessagesStreamEncoder::start(const ChatChunk* chunk, std::string& out) {
   started_ = true;
-  std::string_view id = chunk != nullptr && !chunk->id.empty() ? std::string_view(chunk->id)
-                                                                 : "msg_switchyard";
+  const std::string id = messageId(chunk != nullptr ? std::string_view(chunk->id) : "");
   std::string_view model =
       chunk != nullptr && !chunk->model.empty() ? std::string_view(chunk->model) : model_;
   Usage usage = chunk != nullptr && chunk->usage ? *chunk->usage : Usage{};

@@ -140,7 +140,7 @@ TEST(AnthropicStream, EventOrderForPlainText) {
   EXPECT_EQ(names, (std::vector<std::string>{"message_start", "ping", "content_block_start",
                                              "content_block_delta", "content_block_stop",
                                              "message_delta", "message_stop"}));
-  EXPECT_EQ(events[0].second.at("message").at("id"), "chatcmpl-1");
+  EXPECT_EQ(events[0].second.at("message").at("id"), "msg_1");
   EXPECT_EQ(events[0].second.at("message").at("model"), "gpt");
   EXPECT_EQ(events[3].second.at("delta").at("text"), "Hello");
   EXPECT_EQ(events[5].second.at("delta").at("stop_reason"), "max_tokens");
