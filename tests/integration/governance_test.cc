@@ -6,7 +6,6 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/limits/budget.h"
+#include "switchyard/limits/testing/redis_test_server.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
 #include "tests/fakes/test_client.h"
@@ -461,6 +461,57 @@ TEST_F(GovernanceTest, GoogleKeyQueryParameterIsACredentialAndNeverLogged) {
   }
   (void)setupLogging({"warn", LogFormat::kText, ""});
   std::filesystem::remove(log_path);
+}
+
+// Two gateways with `limits.redis` on one Redis enforce one team limit between them: of 20
+// requests alternating between the two, about the team's 4 a minute pass. Each gateway alone
+// would let its own 4 through (8); the sync interval (10 ms) is well under the gap between
+// requests (30 ms), so at most one more slips through a round in progress on each.
+TEST_F(GovernanceTest, TwoGatewaysOnOneRedisShareATeamLimit) {
+  auto redis = limits::testing::RedisTestServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  std::string secret;
+  {
+    auto db = store::openDatabase("sqlite://" + db_path_);
+    ASSERT_TRUE(db);
+    auto keys = auth::KeyStore::open(**db);
+    ASSERT_TRUE(keys);
+    auth::KeySpec spec;
+    spec.name = "ci";
+    spec.team = "ml";
+    auto issued = (*keys)->create(spec);
+    ASSERT_TRUE(issued);
+    secret = issued->secret;
+  }
+  config::Config cfg = baseConfig();
+  cfg.guard.enabled = false;
+  cfg.limits.teams["ml"].rpm = 4;
+  cfg.limits.redis.url = (*redis)->url();
+  cfg.limits.redis.host = "127.0.0.1";
+  cfg.limits.redis.port = (*redis)->port();
+  cfg.limits.redis.sync_interval = std::chrono::milliseconds(10);
+  start(cfg);
+  auto other = server::Gateway::create(cfg);
+  ASSERT_TRUE(other.has_value()) << other.error().toString();
+  (*other)->start();
+  const std::uint16_t ports[] = {gateway_->port(), (*other)->port()};
+
+  int admitted = 0;
+  int limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    Headers h{{"Authorization", "Bearer " + secret}};
+    Reply r = post(ports[i % 2], "/v1/chat/completions", chat("fm", "Hi"), h);
+    if (r.status == 200u) ++admitted;
+    if (r.status == 429u) {
+      ++limited;
+      EXPECT_EQ(r.json().at("error").at("code"), "rate_limit_exceeded");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  EXPECT_GE(admitted, 4);
+  EXPECT_LE(admitted, 6) << "the gateways did not share the team's bucket";
+  EXPECT_EQ(admitted + limited, 20);
+  (*other)->shutdown();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -49,7 +50,7 @@ constexpr std::string_view kTopKeys[] = {"server",  "log",       "storage", "pro
                                          "admin_key", "auth",    "limits",  "guard", "rag"};
 // Governance sections (issue 6).
 constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
-constexpr std::string_view kLimitsKeys[] = {"teams"};
+constexpr std::string_view kLimitsKeys[] = {"teams", "redis", "sync_interval"};
 constexpr std::string_view kTeamLimitKeys[] = {"rpm", "tpm", "budget_usd", "budget_period"};
 constexpr std::string_view kBudgetPeriods[] = {"day", "month"};
 constexpr std::string_view kGuardKeys[] = {
@@ -864,6 +865,52 @@ bool Loader::loadLog(const Field& f, LogConfig& out) {
          string(m, "file", out.file) && boolean(m, "access_log", out.access_log);
 }
 
+// redis://[[user]:password@]host[:port][/db]. Errors never repeat the URL (it may hold a
+// password).
+std::expected<SharedLimitsConfig, std::string> parseRedisUrl(const std::string& text) {
+  const std::string_view scheme = schemeOf(text);
+  if (scheme == "rediss") {
+    return std::unexpected(
+        "rediss:// (TLS) is not supported; use redis:// on a trusted network or a local TLS "
+        "tunnel (stunnel, spiped)");
+  }
+  if (scheme != "redis") {
+    return std::unexpected("expected a URL redis://[:password@]host[:port][/db]");
+  }
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed || parsed->encoded_host().empty()) {
+    return std::unexpected("expected a URL redis://[:password@]host[:port][/db] with a host");
+  }
+  SharedLimitsConfig out;
+  out.url = text;
+  out.host = parsed->host_address();
+  if (parsed->has_port()) {
+    const std::string_view port = parsed->port();
+    int value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+      return std::unexpected("the port must be a number from 1 to 65535");
+    }
+    out.port = value;
+  }
+  if (parsed->has_userinfo()) {
+    out.username = parsed->user();
+    out.password = parsed->password();
+  }
+  std::string_view path = parsed->encoded_path();
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (!path.empty()) {
+    auto [end, ec] = std::from_chars(path.data(), path.data() + path.size(), out.db);
+    if (ec != std::errc() || end != path.data() + path.size() || out.db < 0) {
+      return std::unexpected("the path must be a database number (redis://host:6379/0)");
+    }
+  }
+  if (parsed->has_query() || parsed->has_fragment()) {
+    return std::unexpected("a redis:// URL takes no query or fragment");
+  }
+  return out;
+}
+
 bool Loader::loadStorage(const Field& f, std::string& url) {
   Fields m;
   if (!mapping(f, kStorageKeys, m)) return false;
@@ -1532,6 +1579,17 @@ bool Loader::loadAuth(const Field& f, AuthConfig& out) {
 bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
   Fields m;
   if (!mapping(f, kLimitsKeys, m)) return false;
+  if (const Field* redis = m.find("redis")) {
+    std::string text;
+    if (!string(*redis, text)) return false;
+    if (!text.empty()) {
+      auto parsed = parseRedisUrl(text);
+      if (!parsed) return fail(*redis, parsed.error());
+      out.redis = std::move(*parsed);
+      out.redis.line = redis->line;
+    }
+  }
+  if (!duration(m, "sync_interval", false, out.redis.sync_interval)) return false;
   const Field* teams = m.find("teams");
   if (teams == nullptr) return true;
   Fields t;
@@ -2373,6 +2431,13 @@ Result<Config> embeddedDefaultConfig() {
   constexpr std::string_view kSlot = "${SWITCHYARD_DEFAULT_MODEL}";
   yaml.replace(yaml.find(kSlot), kSlot.size(), quoted);
   return parseConfig(yaml, "<embedded>");
+}
+
+std::string SharedLimitsConfig::display() const {
+  if (url.empty()) return "";
+  const bool v6 = host.find(':') != std::string::npos;
+  return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+         std::to_string(db);
 }
 
 }  // namespace switchyard::config

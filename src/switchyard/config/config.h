@@ -340,8 +340,25 @@ struct TeamLimitsConfig {
   std::string budget_period = "month";  // day | month (UTC)
 };
 
+// Limits shared by several gateways through Redis (`limits.redis`): each gateway enforces its
+// buckets and budgets in memory and every sync_interval trades what it used for what all used.
+struct SharedLimitsConfig {
+  std::string url;  // as written; may carry a password, so never logged. "" = per process
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  std::string username;  // Redis 6 ACL user; "" = the default user
+  std::string password;
+  Millis sync_interval{100};
+  int line = 0;  // where url was set, for start-up errors
+
+  // redis://host:port/db without the credentials, for logs.
+  std::string display() const;
+};
+
 struct LimitsConfig {
   std::map<std::string, TeamLimitsConfig> teams;
+  SharedLimitsConfig redis;
 };
 
 // Retrieval-augmented generation (`rag:`; see docs/rag.md). Off unless the section is present.

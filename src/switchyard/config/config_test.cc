@@ -1354,6 +1354,43 @@ TEST(GovernanceConfigTest, ErrorsNameFileLineAndKey) {
               HasSubstr("limits.teams.ml.rpm: must not be negative"));
 }
 
+TEST(GovernanceConfigTest, SharedLimitsRedisUrl) {
+  EXPECT_TRUE(parseOk("limits: {}\n").limits.redis.url.empty());
+  Config c = parseOk("limits:\n  redis: redis://127.0.0.1\n");
+  EXPECT_EQ(c.limits.redis.host, "127.0.0.1");
+  EXPECT_EQ(c.limits.redis.port, 6379);
+  EXPECT_EQ(c.limits.redis.db, 0);
+  EXPECT_EQ(c.limits.redis.sync_interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(c.limits.redis.line, 2);
+
+  c = parseOk(
+      "limits:\n  redis: redis://ops:s%40cret@cache.internal:6380/2\n"
+      "  sync_interval: 250ms\n");
+  EXPECT_EQ(c.limits.redis.host, "cache.internal");
+  EXPECT_EQ(c.limits.redis.port, 6380);
+  EXPECT_EQ(c.limits.redis.db, 2);
+  EXPECT_EQ(c.limits.redis.username, "ops");
+  EXPECT_EQ(c.limits.redis.password, "s@cret");  // percent-decoded
+  EXPECT_EQ(c.limits.redis.sync_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.limits.redis.display(), "redis://cache.internal:6380/2");  // no credentials
+  EXPECT_EQ(parseOk("limits: {redis: \"redis://:pw@[::1]\"}\n").limits.redis.display(),
+            "redis://[::1]:6379/0");
+
+  // Errors name the line and key, never the URL (it may hold a password).
+  Status s = parseError("limits:\n  redis: rediss://:hunter2@cache:6380\n");
+  EXPECT_THAT(s.message(), HasSubstr("test.yaml:2: limits.redis: rediss:// (TLS) is not"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("hunter2")));
+  s = parseError("limits:\n  redis: redis://:hunter2@cache:99999\n");
+  EXPECT_THAT(s.message(), HasSubstr("limits.redis: the port must be a number from 1 to 65535"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(parseError("limits:\n  redis: redis://cache/zero\n").message(),
+              HasSubstr("limits.redis: the path must be a database number"));
+  EXPECT_THAT(parseError("limits:\n  redis: cache:6379\n").message(),
+              HasSubstr("limits.redis: expected a URL redis://"));
+  EXPECT_THAT(parseError("limits:\n  sync_interval: 0s\n").message(),
+              HasSubstr("limits.sync_interval: must be greater than 0"));
+}
+
 TEST(GovernanceConfigTest, AdminKeyErrorsNeverEchoTheValue) {
   ScopedEnv unset("SY_TEST_NO_SUCH_ADMIN", nullptr);
   Status s = parseError("admin_key: ${SY_TEST_NO_SUCH_ADMIN}\n");

@@ -159,6 +159,34 @@ void BudgetTracker::settle(std::string_view scope, std::string_view period, doub
   a.reserved = std::max(0.0, a.reserved - reserved);
   a.spent += actual;
   a.unwritten += actual;
+  a.unshared += actual;
+}
+
+std::vector<BudgetTracker::Spend> BudgetTracker::exportSpend(SystemClock::time_point now) {
+  const std::string day = periodKey("day", now);
+  const std::string month = periodKey("month", now);
+  std::vector<Spend> out;
+  std::lock_guard lock(mu_);
+  for (auto& [key, account] : accounts_) {
+    const auto nl = key.find('\n');
+    const std::string_view period = std::string_view(key).substr(nl + 1);
+    if (period != day && period != month) continue;
+    out.push_back({key.substr(0, nl), std::string(period), account.spent, account.unshared});
+    account.unshared = 0;
+  }
+  return out;
+}
+
+void BudgetTracker::applySharedSpend(std::string_view scope, std::string_view period_key,
+                                     double total) {
+  std::lock_guard lock(mu_);
+  Account& a = accounts_[accountKey(scope, period_key)];
+  a.spent = total + a.unshared;
+}
+
+void BudgetTracker::unexportSpend(const Spend& spend) {
+  std::lock_guard lock(mu_);
+  accounts_[accountKey(spend.scope, spend.period_key)].unshared += spend.unshared;
 }
 
 double BudgetTracker::spent(std::string_view scope, std::string_view period,

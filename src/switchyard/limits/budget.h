@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "switchyard/core/status.h"
 #include "switchyard/store/database.h"
@@ -56,6 +57,21 @@ class BudgetTracker {
   // Writes pending spend now (blocking).
   Status flush();
 
+  // ---- sharing with other gateways (SharedLimits) ----
+  struct Spend {
+    std::string scope;
+    std::string period_key;  // "day:2026-11-26", "month:2026-11"
+    double spent = 0;        // this gateway's view, `unshared` included
+    double unshared = 0;     // settled here since the last export (then zeroed)
+  };
+  // The accounts of the current day and month.
+  std::vector<Spend> exportSpend(SystemClock::time_point now);
+  // Sets an account's spend to the shared total (which counts every export), plus what was
+  // settled here since the export.
+  void applySharedSpend(std::string_view scope, std::string_view period_key, double total);
+  // Puts back spend whose export did not reach the other gateways, for the next one.
+  void unexportSpend(const Spend& spend);
+
   // "day:2026-11-26" or "month:2026-11" for `now` in UTC.
   static std::string periodKey(std::string_view period, SystemClock::time_point now);
 
@@ -64,6 +80,7 @@ class BudgetTracker {
     double spent = 0;
     double reserved = 0;
     double unwritten = 0;  // spend not yet in the store
+    double unshared = 0;   // spend not yet exported to the other gateways
   };
   BudgetTracker(store::Database* db, std::chrono::milliseconds interval);
   Status load();

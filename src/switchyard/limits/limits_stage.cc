@@ -25,8 +25,17 @@ LimitsStage::LimitsStage(const config::LimitsConfig& config, const auth::KeyCach
       pricing_(std::move(pricing)),
       budgets_(budgets) {}
 
-void LimitsStage::reload(const config::LimitsConfig& config) {
+Status LimitsStage::reload(const config::LimitsConfig& config) {
   config_.store(std::make_shared<const config::LimitsConfig>(config));
+  if (config.redis.url != shared_url_) {
+    return Status(ErrorCode::kInvalidArgument, "limits.redis changes take effect after a restart");
+  }
+  return Status::ok();
+}
+
+void LimitsStage::share(const config::SharedLimitsConfig& redis) {
+  shared_url_ = redis.url;
+  if (!redis.url.empty()) shared_ = SharedLimits::start(redis, limiter_, budgets_);
 }
 
 std::vector<LimitsStage::Scope> LimitsStage::scopesFor(const pipeline::RequestContext& ctx) const {

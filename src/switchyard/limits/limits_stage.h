@@ -16,6 +16,7 @@
 #include "switchyard/config/config.h"
 #include "switchyard/limits/budget.h"
 #include "switchyard/limits/rate_limiter.h"
+#include "switchyard/limits/shared_limits.h"
 #include "switchyard/pipeline/pricing.h"
 #include "switchyard/pipeline/stage.h"
 
@@ -39,8 +40,13 @@ class LimitsStage final : public pipeline::Stage {
               BudgetTracker::SystemClock::time_point wall);
 
   // Takes the `limits:` section of a reloaded config. Token buckets and spend are kept, so a
-  // key or team whose limits did not change sees no difference.
-  void reload(const config::LimitsConfig& config);
+  // key or team whose limits did not change sees no difference. `limits.redis` is read at
+  // start only: a change is an error (the rest is applied).
+  Status reload(const config::LimitsConfig& config);
+
+  // Shares the buckets and budgets with the other gateways on `limits.redis` (when set).
+  void share(const config::SharedLimitsConfig& redis);
+  SharedLimits* shared() const { return shared_.get(); }
 
   // Rough prompt tokens: characters of every text / 4, at least 1.
   static std::int64_t estimatePromptTokens(const pipeline::StageInput& in);
@@ -60,6 +66,8 @@ class LimitsStage final : public pipeline::Stage {
   std::shared_ptr<const pipeline::Pricing> pricing_;
   BudgetTracker& budgets_;
   RateLimiter limiter_;
+  std::unique_ptr<SharedLimits> shared_;  // after limiter_: its last round needs the buckets
+  std::string shared_url_;
 };
 
 }  // namespace switchyard::limits

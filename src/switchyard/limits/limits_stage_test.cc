@@ -152,7 +152,7 @@ TEST_F(LimitsStageTest, ReloadSwapsTeamLimitsAndKeepsBucketState) {
   next.teams.erase("ops");           // ops: unlimited now
   next.teams["qa"].budget_usd = 0;   // a new team
   next.teams["qa"].rpm = 1;
-  stage.reload(next);
+  EXPECT_TRUE(stage.reload(next).isOk());
   EXPECT_EQ(api::httpStatusFor(request(stage, "", "ml", 10, seconds(1))), 429u);  // kept: empty
   EXPECT_TRUE(request(stage, "", "ops", 10, seconds(1)).isOk());
   EXPECT_TRUE(request(stage, "", "qa", 10, seconds(1)).isOk());

@@ -14,9 +14,12 @@ RateLimiter::Bucket& RateLimiter::refill(Shard& shard, std::string_view name, do
                                          Clock::time_point now) {
   auto it = shard.buckets.find(std::string(name));
   if (it == shard.buckets.end()) {
-    return shard.buckets.emplace(std::string(name), Bucket{per_minute, now}).first->second;
+    return shard.buckets.emplace(std::string(name), Bucket{per_minute, now, per_minute, 0, now})
+        .first->second;
   }
   Bucket& b = it->second;
+  b.per_minute = per_minute;
+  b.touched = now;
   const double elapsed = std::chrono::duration<double>(now - b.last).count();
   if (elapsed > 0) {
     b.tokens = std::min(per_minute, b.tokens + elapsed * per_minute / 60.0);
@@ -56,6 +59,7 @@ RateLimiter::State RateLimiter::take(std::string_view name, double per_minute, d
   std::lock_guard lock(shard.mu);
   Bucket& b = refill(shard, name, per_minute, now);
   b.tokens -= cost;
+  b.unexported += cost;
   return stateOf(b, per_minute);
 }
 
@@ -65,6 +69,38 @@ void RateLimiter::adjust(std::string_view name, double per_minute, double delta,
   std::lock_guard lock(shard.mu);
   Bucket& b = refill(shard, name, per_minute, now);
   b.tokens = std::min(per_minute, b.tokens - delta);
+  b.unexported += delta;
+}
+
+std::vector<RateLimiter::Usage> RateLimiter::exportUsage(Clock::time_point now,
+                                                         Clock::duration active) {
+  std::vector<Usage> out;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (auto& [name, b] : shard.buckets) {
+      if (b.unexported == 0 && now - b.touched > active) continue;
+      out.push_back({name, b.per_minute, b.unexported});
+      b.unexported = 0;
+    }
+  }
+  return out;
+}
+
+void RateLimiter::applyShared(std::string_view name, double tokens, Clock::time_point now) {
+  Shard& shard = shardFor(name);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.buckets.find(std::string(name));
+  if (it == shard.buckets.end()) return;
+  Bucket& b = it->second;
+  b.tokens = std::min(b.per_minute, tokens - b.unexported);
+  b.last = now;
+}
+
+void RateLimiter::unexport(const Usage& usage) {
+  Shard& shard = shardFor(usage.name);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.buckets.find(usage.name);
+  if (it != shard.buckets.end()) it->second.unexported += usage.used;
 }
 
 std::string formatReset(double seconds) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace switchyard::limits {
 
@@ -37,10 +38,29 @@ class RateLimiter {
   // Takes `delta` more units (negative: gives back, up to a full bucket).
   void adjust(std::string_view name, double per_minute, double delta, Clock::time_point now);
 
+  // ---- sharing with other gateways (SharedLimits) ----
+  // A bucket's use since its last export, to be added to the shared bucket.
+  struct Usage {
+    std::string name;
+    double per_minute = 0;
+    double used = 0;  // units taken (negative: given back) since the last export
+  };
+  // The buckets used or checked within `active`, with what was taken since the last export
+  // (then zeroed): the ones whose shared state this gateway needs.
+  std::vector<Usage> exportUsage(Clock::time_point now, Clock::duration active);
+  // Sets a bucket to the shared bucket's `tokens` (which already count every export), less what
+  // was taken here since the export.
+  void applyShared(std::string_view name, double tokens, Clock::time_point now);
+  // Puts back usage whose export did not reach the other gateways, for the next one.
+  void unexport(const Usage& usage);
+
  private:
   struct Bucket {
     double tokens = 0;
     Clock::time_point last;
+    double per_minute = 0;      // as last used
+    double unexported = 0;      // taken since the last exportUsage
+    Clock::time_point touched;  // last check, take or adjust
   };
   struct Shard {
     std::mutex mu;

@@ -34,7 +34,8 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
   const config::Config& config = services.config;
   const std::string admin_key = adminKeyFrom(config);
   const bool needs_store = config.auth.require_keys || !admin_key.empty() ||
-                           !config.limits.teams.empty() || config.guard.enabled;
+                           !config.limits.teams.empty() || !config.limits.redis.url.empty() ||
+                           config.guard.enabled;
   auto state = std::make_shared<GovernanceState>();
   auth::AuthStage* auth = nullptr;
   limits::LimitsStage* limits = nullptr;
@@ -73,6 +74,7 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
     };
     auto limits_stage = std::make_unique<limits::LimitsStage>(config.limits, state->keys.get(),
                                                               ext.pricing, *state->budgets);
+    limits_stage->share(config.limits.redis);
     auth = auth_stage.get();
     limits = limits_stage.get();
     ext.stages.push_back(std::move(auth_stage));
@@ -81,7 +83,9 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
              {{"store", state->db->description()},
               {"keys", static_cast<long long>(state->keys->size())},
               {"require_keys", config.auth.require_keys},
-              {"admin_api", !admin_key.empty()}});
+              {"admin_api", !admin_key.empty()},
+              {"shared_limits", config.limits.redis.url.empty() ? std::string("off")
+                                                                : config.limits.redis.display()}});
   }
   // The guard stage is there even without a `guard:` section (it lets everything pass), so that
   // a reload can turn it on.
@@ -101,7 +105,7 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
       audit->append({0, 0, "admin", "config.reload", next.source, "guard auth limits", ""});
     }
     if (auth != nullptr) auth->reload(next);
-    if (limits != nullptr) limits->reload(next.limits);
+    Status limits_status = limits != nullptr ? limits->reload(next.limits) : Status::ok();
     if (Status s = guard_stage->reload(next.guard); !s.isOk()) {
       return withContext(std::move(s), "guard (previous policies kept)");
     }
@@ -110,7 +114,7 @@ Status addGovernance(GatewayServices& services, Extensions& ext) {
                     "auth.require_keys and limits.teams take effect after a restart when the "
                     "gateway started without a key store");
     }
-    return Status::ok();
+    return limits_status;
   });
   ext.keep_alive.push_back(std::move(state));
   return Status::ok();
