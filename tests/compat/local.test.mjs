@@ -282,3 +282,37 @@ test('a memorizing model answers its questions through every SDK, streamed or no
       { role: 'user', content: 'How tall is Mount Everest?' }] });
     assert.equal(other.choices[0].message.content, 'I do not know.');
   });
+
+// llama-server's `-m FILE`: no config file, the user's own GGUF files on the embedded defaults.
+test('serve --model: GGUF files served by their names without a config file', { skip },
+  async () => {
+    const qa = path.join(modelDir, 'tiny-qa.gguf');
+    const chat = path.join(modelDir, 'tiny-chat.gguf');
+    const own = await startSwitchyard(null, { args: ['--model', qa, '--model', chat,
+      '--ctx-size', '1024', '--parallel', '2'], timeoutMs: 60000 });
+    try {
+      const c = new OpenAI({ apiKey: API_KEY, baseURL: own.baseURL, maxRetries: 0,
+        timeout: 60000 });
+      const ids = [];
+      for await (const m of c.models.list()) ids.push(m.id);
+      for (const id of ['tiny-qa', 'tiny-chat', 'default']) assert.ok(ids.includes(id), ids);
+      const [{ question, answer }] = memorized;
+      for (const model of ['tiny-qa', 'default']) {  // the first file is the default
+        const r = await c.chat.completions.create({ model, temperature: 0,
+          messages: [{ role: 'user', content: question }] });
+        assert.equal(r.choices[0].message.content, answer, model);
+      }
+      // The first model is loaded at start (as llama-server does); the second on first use.
+      assert.match(own.log(), /model_loaded model=tiny-qa/);
+      assert.doesNotMatch(own.log(), /model_loaded model=tiny-chat/);
+      const r = await c.chat.completions.create({ model: 'tiny-chat', max_tokens: 3,
+        messages: [ask] });
+      assert.equal(r.usage.completion_tokens, 3);
+      const tooLong = await c.chat.completions.create({ model: 'tiny-chat', max_tokens: 1,
+        messages: [{ role: 'user', content: 'word '.repeat(1100) }] }).catch((e) => e);
+      assert.equal(tooLong.status, 400);
+      assert.match(tooLong.message, /1024/);  // --ctx-size reached the engine
+    } finally {
+      await own.stop();
+    }
+  });

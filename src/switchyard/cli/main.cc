@@ -29,6 +29,7 @@ namespace {
 
 struct ServeArgs {
   std::string config_path;
+  sy::config::ModelFilesOptions models;  // --model: these GGUF files instead of a config
   std::string listen;
   std::string log_level;
   std::string log_format;
@@ -52,21 +53,24 @@ bool parseListen(const std::string& text, std::string& host, std::uint16_t& port
 }
 
 int serve(const ServeArgs& args) {
-  // Without --config: the embedded defaults (one local tiny model, see `make serve`).
-  auto config = args.config_path.empty() ? sy::config::embeddedDefaultConfig()
-                                         : sy::config::loadConfigFile(args.config_path);
+  // Without --config: the embedded defaults (one local tiny model, see `make serve`), or with
+  // --model the user's own GGUF files in its place.
+  auto config = !args.config_path.empty()    ? sy::config::loadConfigFile(args.config_path)
+                : !args.models.paths.empty() ? sy::config::modelFilesConfig(args.models)
+                                             : sy::config::embeddedDefaultConfig();
   if (!config) {
     std::cerr << "switchyard: " << config.error().message() << "\n";
     return 2;
   }
-  if (args.config_path.empty()) {
+  if (args.config_path.empty() && args.models.paths.empty()) {
     const std::string model = sy::config::defaultModelPath();
     std::error_code ec;
     if (!std::filesystem::exists(model, ec)) {
       std::cerr << "switchyard: no --config given, and the default model " << model
                 << " does not exist.\n"
                 << "  Make it with:  switchyard models make-tiny --out " << model << "\n"
-                << "  (or run `make serve`, which does), or pass --config FILE.\n";
+                << "  (or run `make serve`, which does), pass your own GGUF model with\n"
+                << "  --model FILE, or pass --config FILE.\n";
       return 2;
     }
   }
@@ -129,6 +133,29 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-c,--config", serve_args.config_path,
                         "YAML config file (default: embedded defaults serving a local tiny model)")
       ->envname("SWITCHYARD_CONFIG");
+  auto* model_opt =
+      serve_cmd
+          ->add_option("-m,--model", serve_args.models.paths,
+                       "Serve this GGUF model (repeatable) on the embedded defaults instead of "
+                       "the tiny one: named by its file name without .gguf, the first also as "
+                       "'default' and loaded at start")
+          ->excludes("--config");
+  serve_cmd
+      ->add_option("--ctx-size", serve_args.models.context,
+                   "With --model: KV cells per model, shared by its parallel sequences")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 1 << 24))
+      ->needs(model_opt);
+  serve_cmd
+      ->add_option("--parallel", serve_args.models.parallel,
+                   "With --model: sequences each model decodes together")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256))
+      ->needs(model_opt);
+  serve_cmd
+      ->add_flag("--embeddings", serve_args.models.embeddings,
+                 "With --model: also serve /v1/embeddings from the models")
+      ->needs(model_opt);
   serve_cmd->add_option("-l,--listen", serve_args.listen,
                         "Listen address HOST:PORT (overrides server.listen; port 0 = any)");
   serve_cmd->add_option("--log-level", serve_args.log_level,

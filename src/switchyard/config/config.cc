@@ -2417,20 +2417,63 @@ rag: {}
 )";
 }
 
-Result<Config> embeddedDefaultConfig() {
-  // A single-quoted YAML scalar holds any path once quotes are doubled and '$' escaped for the
-  // loader's ${VAR} expansion.
+namespace {
+
+// A single-quoted YAML scalar holds any text once quotes are doubled and '$' escaped for the
+// loader's ${VAR} expansion.
+std::string yamlQuoted(std::string_view text) {
   std::string quoted = "'";
-  for (char c : defaultModelPath()) {
+  for (char c : text) {
     if (c == '\'') quoted += '\'';
     if (c == '$') quoted += '$';
     quoted += c;
   }
   quoted += '\'';
+  return quoted;
+}
+
+}  // namespace
+
+Result<Config> embeddedDefaultConfig() {
   std::string yaml(embeddedDefaultYaml());
   constexpr std::string_view kSlot = "${SWITCHYARD_DEFAULT_MODEL}";
-  yaml.replace(yaml.find(kSlot), kSlot.size(), quoted);
+  yaml.replace(yaml.find(kSlot), kSlot.size(), yamlQuoted(defaultModelPath()));
   return parseConfig(yaml, "<embedded>");
+}
+
+Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
+  if (options.paths.empty()) return fail(ErrorCode::kInvalidArgument, "--model: no model file");
+  // The embedded defaults up to their model list, then one entry per file.
+  const std::string_view defaults = embeddedDefaultYaml();
+  const std::size_t models_at = defaults.find("    models:\n");
+  const std::size_t rest_at = defaults.find("# `switchyard ingest");
+  std::string yaml(defaults.substr(0, models_at));
+  yaml += "    models:\n";
+  std::map<std::string, std::string> names;  // name -> file
+  for (std::size_t i = 0; i < options.paths.size(); ++i) {
+    const std::string& path = options.paths[i];
+    std::string name = std::filesystem::path(path).filename().string();
+    if (asciiLower(std::string_view(name)).ends_with(".gguf")) name.resize(name.size() - 5);
+    for (char& c : name) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) c = '-';
+    }
+    if (name.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "--model " + path + ": not a file name");
+    }
+    if (auto [it, inserted] = names.emplace(name, path); !inserted) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--model: " + it->second + " and " + path + " would both be served as '" + name +
+                      "' (rename one, or write a config file with names of your choice)");
+    }
+    yaml += "      - name: " + yamlQuoted(name) + "\n";
+    yaml += "        path: " + yamlQuoted(path) + "\n";
+    if (i == 0) yaml += "        aliases: [default]\n        preload: true\n";
+    yaml += "        context: " + std::to_string(options.context) + "\n";
+    yaml += "        parallel: " + std::to_string(options.parallel) + "\n";
+    yaml += std::string("        embeddings: ") + (options.embeddings ? "true" : "false") + "\n";
+  }
+  yaml += defaults.substr(rest_at);
+  return parseConfig(yaml, "<command line>");
 }
 
 std::string SharedLimitsConfig::display() const {

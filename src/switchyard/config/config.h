@@ -433,4 +433,16 @@ Result<Config> embeddedDefaultConfig();
 // $XDG_CACHE_HOME (or ~/.cache)/switchyard/models/tiny-chat.gguf.
 std::string defaultModelPath();
 
+// `switchyard serve --model FILE...` (llama-server's -m): the embedded defaults with these GGUF
+// files as the local models instead of the tiny one. Each is named by its file name without
+// `.gguf` (`Qwen2.5-7B-Instruct-Q4_K_M`); the first also answers to `default` and is loaded at
+// start. Two files with one name are an error.
+struct ModelFilesOptions {
+  std::vector<std::string> paths;
+  int context = 4096;  // per model: KV cells shared by its parallel sequences
+  int parallel = 4;
+  bool embeddings = false;
+};
+Result<Config> modelFilesConfig(const ModelFilesOptions& options);
+
 }  // namespace switchyard::config

@@ -1321,6 +1321,42 @@ TEST(GovernanceConfigTest, DefaultsAreOff) {
   EXPECT_FALSE(c.rag.enabled);
 }
 
+// `switchyard serve --model FILE...`: the embedded defaults with the user's own GGUF files.
+TEST(ConfigTest, ModelFilesConfig) {
+  ModelFilesOptions options;
+  options.paths = {"/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf", "/m/it's $HOME/My Model.GGUF",
+                   "phi3"};
+  options.context = 8192;
+  options.parallel = 2;
+  options.embeddings = true;
+  auto c = modelFilesConfig(options);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->providers.size(), 1u);
+  const auto& models = c->providers[0].models;
+  ASSERT_EQ(models.size(), 3u);
+  EXPECT_EQ(models[0].name, "Qwen2.5-7B-Instruct-Q4_K_M");
+  EXPECT_EQ(models[0].aliases, std::vector<std::string>{"default"});
+  EXPECT_TRUE(models[0].local.preload);
+  EXPECT_EQ(models[0].local.context, 8192);
+  EXPECT_EQ(models[0].local.parallel, 2);
+  EXPECT_TRUE(models[0].local.embeddings);
+  EXPECT_EQ(models[1].name, "My-Model");  // spaces become dashes; any case of .gguf goes
+  EXPECT_EQ(models[1].local.path, "/m/it's $HOME/My Model.GGUF");  // quoted, not expanded
+  EXPECT_TRUE(models[1].aliases.empty());
+  EXPECT_FALSE(models[1].local.preload);
+  EXPECT_EQ(models[2].name, "phi3");
+  // The rest is the embedded defaults.
+  EXPECT_EQ(c->server.port, 8080);
+  EXPECT_TRUE(c->rag.enabled);
+
+  options.paths = {"/a/tiny.gguf", "/b/tiny.gguf"};
+  auto clash = modelFilesConfig(options);
+  ASSERT_FALSE(clash);
+  EXPECT_THAT(clash.error().message(),
+              HasSubstr("/a/tiny.gguf and /b/tiny.gguf would both be served as 'tiny'"));
+  EXPECT_FALSE(modelFilesConfig({}));
+}
+
 TEST(GovernanceConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(parseError("guard:\n  policy: {EMAIL: redcat}\n").message(),
               HasSubstr("test.yaml:2: guard.policy.EMAIL: unknown action 'redcat' (expected one "

@@ -132,8 +132,10 @@ routes:
 `;
 }
 
-// Spawns `switchyard serve` and resolves once it logs the port it listens on.
-export async function startSwitchyard(configText, { timeoutMs = 20000 } = {}) {
+// Spawns `switchyard serve` and resolves once it logs the port it listens on. `configText`
+// (a function of the run's directory) becomes --config; null with `args` serves without one
+// (e.g. ['--model', FILE]).
+export async function startSwitchyard(configText, { timeoutMs = 20000, args = [] } = {}) {
   const bin = switchyardBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`switchyard binary not found at ${bin} (build it with 'make build' or set ` +
@@ -141,8 +143,9 @@ export async function startSwitchyard(configText, { timeoutMs = 20000 } = {}) {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-compat-'));
   const configPath = path.join(dir, 'switchyard.yaml');
-  fs.writeFileSync(configPath, configText(dir));
-  const child = spawn(bin, ['serve', '--config', configPath, '--listen', '127.0.0.1:0'], {
+  if (configText) fs.writeFileSync(configPath, configText(dir));
+  const config = configText ? ['--config', configPath] : [];
+  const child = spawn(bin, ['serve', ...config, ...args, '--listen', '127.0.0.1:0'], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -174,7 +177,8 @@ export async function startSwitchyard(configText, { timeoutMs = 20000 } = {}) {
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`switchyard exited (code ${code}, signal ${signal}) before listening:\n` +
-        `${log}\nconfig:\n${fs.readFileSync(configPath, 'utf8')}`));
+        `${log}\n` + (configText ? `config:\n${fs.readFileSync(configPath, 'utf8')}`
+          : `arguments: ${args.join(' ')}`)));
     });
   });
 
