@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -794,10 +795,60 @@ TEST_F(LocalGatewayTest, BadInputGetsClearErrors) {
       R"({"model":"tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})");
   EXPECT_EQ(image.status, 400u) << image.body;
   EXPECT_NE(image.body.find("image input"), std::string::npos) << image.body;
+}
 
-  Reply n2 = c.post("/v1/chat/completions", chat(R"("n":2,"stream":true)"));
-  EXPECT_EQ(n2.status, 400u) << n2.body;
-  EXPECT_EQ(n2.json().at("error").at("param"), "n") << n2.body;
+// n choices streamed as OpenAI streams them: each chunk one choice's delta under its index, the
+// role first and a finish last for each, one usage chunk after all (the prompt counted once).
+// With a seed each choice is what the same request gives unstreamed.
+TEST_F(LocalGatewayTest, SeveralChoicesStreamUnderTheirIndexes) {
+  Client c(gateway_->port());
+  const std::string params = R"("n":3,"max_tokens":6,"ignore_eos":true,"seed":7,)"
+                             R"("temperature":1.5,"logprobs":true)";
+  Reply whole = c.post("/v1/chat/completions", chat(params));
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  const json::value whole_body = whole.json();
+  ASSERT_EQ(whole_body.at("choices").as_array().size(), 3u);
+
+  Reply streamed =
+      c.post("/v1/chat/completions",
+             chat(params + R"(,"stream":true,"stream_options":{"include_usage":true})"));
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  bool done = false;
+  auto events = sseData(streamed.body, &done);
+  EXPECT_TRUE(done);
+  std::map<std::int64_t, std::string> text;
+  std::map<std::int64_t, int> roles;
+  std::map<std::int64_t, int> logprobs;
+  std::map<std::int64_t, std::string> finish;
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const auto& choices = events[i].at("choices").as_array();
+    ASSERT_EQ(choices.size(), 1u) << streamed.body;
+    const auto index = choices[0].at("index").as_int64();
+    EXPECT_FALSE(finish.contains(index)) << "a chunk after the choice finished";
+    const auto& delta = choices[0].at("delta").as_object();
+    if (delta.contains("role")) ++roles[index];
+    if (auto* content = delta.if_contains("content"); content && content->is_string()) {
+      text[index] += content->as_string();
+    }
+    if (auto* lp = choices[0].as_object().if_contains("logprobs"); lp && lp->is_object()) {
+      logprobs[index] += static_cast<int>(lp->at("content").as_array().size());
+    }
+    if (choices[0].at("finish_reason").is_string()) {
+      finish[index] = choices[0].at("finish_reason").as_string();
+    }
+  }
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const auto& choice = whole_body.at("choices").at(static_cast<std::size_t>(i));
+    EXPECT_EQ(text[i], choice.at("message").at("content").as_string()) << i;
+    EXPECT_EQ(roles[i], 1) << i;
+    EXPECT_EQ(logprobs[i], 6) << i;
+    EXPECT_EQ(finish[i], "length") << i;
+  }
+  EXPECT_NE(text[0], text[1]);  // seed + index: the choices differ
+  const auto& usage = events.back().at("usage");
+  EXPECT_TRUE(events.back().at("choices").as_array().empty());
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), 18);
+  EXPECT_EQ(usage.at("prompt_tokens"), whole_body.at("usage").at("prompt_tokens"));
 }
 
 // A prompt's template and tokens are made off the I/O threads (about 1.5 s for this one): the

@@ -207,6 +207,9 @@ struct EngineEvent {
   Usage usage;                                       // running on kToken, final on kDone
   Timings timings;                                   // (kDone)
   Status error;                                      // (kError)
+  // The caller's own mark, set by its callback (which of several requests of one client call
+  // this event belongs to); the engine leaves it 0.
+  std::uint32_t tag = 0;
 };
 
 // Every accepted request gets exactly one terminal event, kDone or kError, after which its

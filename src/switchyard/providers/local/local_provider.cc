@@ -638,6 +638,15 @@ template <typename OnEvents>
 asio::awaitable<Status> LocalProvider::generate(const std::string& model,
                                                 engine::GenerationRequest request,
                                                 CallContext& ctx, OnEvents on_events) {
+  std::vector<engine::GenerationRequest> one;
+  one.push_back(std::move(request));
+  co_return co_await generateTagged(model, std::move(one), ctx, std::move(on_events));
+}
+
+template <typename OnEvents>
+asio::awaitable<Status> LocalProvider::generateTagged(
+    const std::string& model, std::vector<engine::GenerationRequest> requests, CallContext& ctx,
+    OnEvents on_events) {
   auto lease = co_await this->lease(model, &ctx.report);
   if (!lease) co_return std::move(lease.error());
   std::shared_ptr<engine::Engine> engine = std::move(*lease);
@@ -646,23 +655,31 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
     ctx.report.model_version = "sha256:" + sha;
   }
 
-  auto queue = std::make_shared<local::EventQueue>();
-  auto id = co_await offload([&] {  // the template and tokenizer run in enqueue
-    return engine->enqueue(std::move(request),
-                           [queue](EngineEvent&& e) { queue->push(std::move(e)); });
-  });
-  if (!id) co_return std::move(id.error());
-
-  // Whatever ends this coroutine early (the client left, a write failed, cancellation) frees the
-  // sequence at once.
+  // Whatever ends this coroutine early (the client left, a write failed, cancellation) frees
+  // every sequence still running at once.
   struct CancelOnExit {
     engine::Engine* engine;
-    std::uint64_t id;
-    bool armed = true;
+    std::vector<std::uint64_t> running;  // ids; 0 once ended
     ~CancelOnExit() {
-      if (armed) engine->cancel(id);
+      for (std::uint64_t id : running) {
+        if (id != 0) engine->cancel(id);
+      }
     }
-  } guard{engine.get(), *id};
+  } guard{engine.get(), {}};
+  auto queue = std::make_shared<local::EventQueue>();
+  Status enqueued = co_await offload([&]() -> Status {  // templates and tokenizers run here
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto id = engine->enqueue(std::move(requests[i]),
+                                [queue, tag = static_cast<std::uint32_t>(i)](EngineEvent&& e) {
+                                  e.tag = tag;
+                                  queue->push(std::move(e));
+                                });
+      if (!id) return std::move(id.error());
+      guard.running.push_back(*id);
+    }
+    return Status::ok();
+  });
+  if (!enqueued.isOk()) co_return enqueued;
   // Declared after the guard, so it detaches before the cancel: no wake-up is posted for a
   // coroutine that is gone.
   local::EventQueue::Waiter waiter(queue, co_await asio::this_coro::executor);
@@ -670,23 +687,26 @@ asio::awaitable<Status> LocalProvider::generate(const std::string& model,
   const auto deadline = ctx.deadline == std::chrono::steady_clock::time_point{}
                             ? std::chrono::steady_clock::time_point::max()
                             : ctx.deadline;
+  std::size_t left = guard.running.size();
   std::vector<EngineEvent> events;
-  for (;;) {
+  while (left > 0) {
     if (!co_await waiter.next(events, deadline)) {
       co_return Status(ErrorCode::kDeadlineExceeded,
                        "local model '" + model + "' did not finish within the request timeout");
     }
-    const bool finished = events.back().kind != EngineEvent::Kind::kToken;
-    if (finished) guard.armed = false;
-    if (events.back().kind == EngineEvent::Kind::kDone) {
-      const engine::Timings& timings = events.back().timings;
-      ctx.report.queue_ms = timings.queue_ms;
-      ctx.report.prompt_ms = timings.prompt_ms;
-      ctx.report.decode_ms = timings.decode_ms;
+    for (const EngineEvent& e : events) {
+      if (e.kind == EngineEvent::Kind::kToken || e.tag >= guard.running.size()) continue;
+      guard.running[e.tag] = 0;  // ended: nothing to cancel
+      --left;
+      if (e.kind == EngineEvent::Kind::kDone) {
+        ctx.report.queue_ms = e.timings.queue_ms;
+        ctx.report.prompt_ms = e.timings.prompt_ms;
+        ctx.report.decode_ms = e.timings.decode_ms;
+      }
     }
-    Status s = co_await on_events(events);
-    if (!s.isOk() || finished) co_return s;
+    if (Status s = co_await on_events(events); !s.isOk()) co_return s;
   }
+  co_return Status::ok();
 }
 
 asio::awaitable<Result<LocalProvider::Whole>> LocalProvider::generateWhole(
@@ -776,77 +796,88 @@ void addChoiceUsage(api::Usage& total, const api::Usage& u, bool first_of_prompt
 
 asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest& request,
                                                          ChatSink& sink, CallContext& ctx) {
-  if (request.n.value_or(1) != 1) {
-    co_return StreamOutcome{
-        unsupported(name(), "n other than 1 in a streamed request (send stream: false)", "n"),
-        false};
-  }
   auto generation = toGeneration(request, name());
   if (!generation) co_return StreamOutcome{std::move(generation.error()), false};
+  // n choices run side by side as n sequences (their common prompt computed once); each chunk
+  // carries one choice's delta under its index, as OpenAI streams them.
+  const int n = static_cast<int>(request.n.value_or(1));
 
   api::ChatChunk chunk;
   chunk.id = "chatcmpl-" + ctx.request_id;
   chunk.model = request.model;
   chunk.created = unixNow();
   bool delivered = false;
-  bool role_sent = false;
+  struct ChoiceState {
+    bool role_sent = false;
+    bool done = false;
+    api::ChoiceDelta pending;  // token events merged since the last chunk of this choice
+    std::vector<engine::TokenLogprob> logprobs;  // of the tokens in `pending`
+  };
+  std::vector<ChoiceState> choices(static_cast<std::size_t>(n));
+  api::Usage usage;
+  int running = n;
 
-  auto send = [&](api::ChoiceDelta delta) -> asio::awaitable<Status> {
-    if (!role_sent) {
+  auto send = [&](std::size_t i, api::ChoiceDelta delta) -> asio::awaitable<Status> {
+    if (!choices[i].role_sent) {
       delta.role = api::Role::kAssistant;
-      role_sent = true;
+      choices[i].role_sent = true;
     }
+    delta.index = static_cast<int>(i);
     chunk.choices.assign(1, std::move(delta));
     chunk.usage.reset();
     delivered = true;
     co_return co_await sink.onChunk(chunk);
   };
-
-  std::vector<engine::TokenLogprob> logprobs;  // of the tokens in the delta being built
+  // What a choice gathered goes out as one chunk.
+  auto flush = [&](std::size_t i) -> asio::awaitable<Status> {
+    ChoiceState& c = choices[i];
+    if (!c.logprobs.empty()) c.pending.logprobs = chatLogprobs(c.logprobs);
+    c.logprobs.clear();
+    if (!hasPayload(c.pending)) co_return Status::ok();
+    // A named value, not a temporary: GCC 12 mis-copies a prvalue argument into a coroutine
+    // lambda's frame (the string's inline buffer pointer keeps pointing at the temporary).
+    api::ChoiceDelta delta = std::exchange(c.pending, api::ChoiceDelta{});
+    co_return co_await send(i, std::move(delta));
+  };
   auto relay = [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-    api::ChoiceDelta delta;
-    auto withLogprobs = [&](api::ChoiceDelta& d) {
-      if (!logprobs.empty()) d.logprobs = chatLogprobs(logprobs);
-      logprobs.clear();
-    };
     for (EngineEvent& e : events) {
+      const std::size_t i = e.tag;
+      if (i >= choices.size() || choices[i].done) continue;
       if (e.kind == EngineEvent::Kind::kToken) {
-        mergeInto(delta, e);
-        std::ranges::move(e.logprobs, std::back_inserter(logprobs));
+        mergeInto(choices[i].pending, e);
+        std::ranges::move(e.logprobs, std::back_inserter(choices[i].logprobs));
         continue;
       }
-      withLogprobs(delta);
-      if (hasPayload(delta)) {
-        if (Status s = co_await send(std::move(delta)); !s.isOk()) co_return s;
-        delta = api::ChoiceDelta{};
-      }
+      if (Status s = co_await flush(i); !s.isOk()) co_return s;
       if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
       if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
       api::ChoiceDelta last;
       last.finish_reason = toFinish(e.finish_reason);
       last.stop_sequence = std::move(e.stop_sequence);
-      if (Status s = co_await send(std::move(last)); !s.isOk()) co_return s;
-      if (request.include_usage) {
+      if (Status s = co_await send(i, std::move(last)); !s.isOk()) co_return s;
+      choices[i].done = true;
+      addChoiceUsage(usage, toUsage(e.usage), running == n);
+      if (--running == 0 && request.include_usage) {
         chunk.choices.clear();
-        chunk.usage = toUsage(e.usage);
+        chunk.usage = usage;
         if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
       }
-      co_return Status::ok();
     }
-    withLogprobs(delta);
-    if (hasPayload(delta)) co_return co_await send(std::move(delta));
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      if (Status s = co_await flush(i); !s.isOk()) co_return s;
+    }
     co_return Status::ok();
   };
   // Everything that arrived since the last wake-up (tokens, the finish, usage) goes out in one
   // write.
   Status status =
-      co_await generate(request.model, std::move(*generation), ctx,
-                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-                          sink.beginBatch();
-                          Status relayed = co_await relay(events);
-                          Status flushed = co_await sink.endBatch();
-                          co_return relayed.isOk() ? flushed : relayed;
-                        });
+      co_await generateTagged(request.model, copies(*generation, n), ctx,
+                              [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+                                sink.beginBatch();
+                                Status relayed = co_await relay(events);
+                                Status flushed = co_await sink.endBatch();
+                                co_return relayed.isOk() ? flushed : relayed;
+                              });
   co_return StreamOutcome{std::move(status), delivered};
 }
 

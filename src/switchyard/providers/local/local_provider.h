@@ -70,6 +70,13 @@ class LocalProvider final : public Provider {
   boost::asio::awaitable<Status> generate(const std::string& model,
                                           engine::GenerationRequest request, CallContext& ctx,
                                           OnEvents on_events);
+  // Runs several side by side (the engine batches them; n choices of one prompt share its KV),
+  // calling `on_events` with every batch of their events, each tagged with its request's
+  // position; done when every one has ended. Whatever ends it early cancels those still going.
+  template <typename OnEvents>
+  boost::asio::awaitable<Status> generateTagged(const std::string& model,
+                                                std::vector<engine::GenerationRequest> requests,
+                                                CallContext& ctx, OnEvents on_events);
 
   // A whole (non-streamed) answer: every token event merged into one delta, then how it ended.
   struct Whole {
