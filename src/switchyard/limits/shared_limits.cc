@@ -99,6 +99,20 @@ std::unique_ptr<SharedLimits> SharedLimits::start(const config::SharedLimitsConf
                                                   RateLimiter& limiter, BudgetTracker& budgets) {
   std::unique_ptr<SharedLimits> s(new SharedLimits(config, limiter, budgets));
   (void)s->syncNow();  // connects, or logs why not
+  auto& registry = telemetry::Registry::global();
+  s->up_metric_ = registry.callback(
+      "switchyard_limits_shared_up",
+      "1 when the last round of sharing rate limits and budgets with Redis (limits.redis) "
+      "reached it; 0 while each gateway enforces its limits alone.",
+      telemetry::MetricType::kGauge, {}, [p = s.get()] {
+        return std::vector<telemetry::Sample>{{{}, p->connected() ? 1.0 : 0.0}};
+      });
+  s->failures_metric_ = registry.callback(
+      "switchyard_limits_shared_failures_total",
+      "Rounds of sharing rate limits and budgets with Redis that did not reach it.",
+      telemetry::MetricType::kCounter, {}, [p = s.get()] {
+        return std::vector<telemetry::Sample>{{{}, static_cast<double>(p->failures())}};
+      });
   s->thread_ = std::thread([p = s.get()] {
     setCurrentThreadName("sy-limits-sync");
     p->run();
@@ -172,6 +186,7 @@ Status SharedLimits::syncNow() {
   if (s.isOk()) s = trade();
   if (!s.isOk()) context_.reset();  // a broken connection is not reused
   connected_ = s.isOk();
+  if (!s.isOk()) ++failures_;
   if (!s.isOk() && !down_) {
     down_ = true;
     logEvent(spdlog::level::warn, "limits_shared_unavailable",

@@ -28,6 +28,7 @@
 #include "switchyard/core/status.h"
 #include "switchyard/limits/budget.h"
 #include "switchyard/limits/rate_limiter.h"
+#include "switchyard/telemetry/metrics.h"
 
 struct redisContext;
 
@@ -46,8 +47,10 @@ class SharedLimits {
 
   // One round now (blocking): export, trade with Redis, apply. Also what the thread runs.
   Status syncNow();
-  // Whether the last round reached Redis.
+  // Whether the last round reached Redis; rounds that did not, since start. Also on /metrics:
+  // switchyard_limits_shared_up and switchyard_limits_shared_failures_total.
   bool connected() const { return connected_.load(); }
+  std::uint64_t failures() const { return failures_.load(); }
 
   // Buckets checked or used within this long are kept in step with Redis even when this
   // gateway took nothing from them (a full bucket refills in a minute).
@@ -70,6 +73,9 @@ class SharedLimits {
   std::unique_ptr<redisContext, ContextDeleter> context_;
   bool down_ = false;  // logged as unreachable, not yet back
   std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> failures_{0};
+  telemetry::Registry::CallbackHandle up_metric_;
+  telemetry::Registry::CallbackHandle failures_metric_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

@@ -162,10 +162,16 @@ TEST_F(SharedLimitsTest, AnOutageKeepsLimitsLocalAndLosesNoUsage) {
   for (int i = 0; i < 6; ++i) a->limiter.take("key:k:requests", 10, 1, now);
   EXPECT_FALSE(a->limiter.check("key:k:requests", 10, 1, now).allowed);
 
+  EXPECT_EQ(a->shared->failures(), 1u);
+  EXPECT_NE(telemetry::Registry::global().render().find("switchyard_limits_shared_up 0"),
+            std::string::npos);
+
   // Back (empty): the usage kept through the outage is sent, and another gateway sees it.
   ASSERT_TRUE(redis_->restart().isOk());
   ASSERT_TRUE(a->shared->syncNow().isOk());
   EXPECT_TRUE(a->shared->connected());
+  EXPECT_NE(telemetry::Registry::global().render().find("switchyard_limits_shared_up 1"),
+            std::string::npos);
   auto b = gateway();
   (void)b->limiter.check("key:k:requests", 10, 1, Clock::now());
   ASSERT_TRUE(b->shared->syncNow().isOk());
