@@ -253,11 +253,50 @@ TEST_F(LocalGatewayTest, ChatAndCompletionChoicesN) {
     EXPECT_EQ(again.json().at("choices").at(i).at("message").at("content").as_string(), texts[i]);
   }
 
-  Reply text = c.post("/v1/completions", R"({"model":"tiny","prompt":["a","b"],"n":2,)"
-                                         R"("max_tokens":2,"ignore_eos":true})");
+  const std::string completion = R"({"model":"tiny","prompt":["a","Once upon a time"],"n":2,)"
+                                 R"("max_tokens":3,"ignore_eos":true,"seed":3,"temperature":1.5,)"
+                                 R"("logprobs":1,"echo":true)";
+  Reply text = c.post("/v1/completions", completion + "}");
   ASSERT_EQ(text.status, 200u) << text.body;
-  EXPECT_EQ(text.json().at("choices").as_array().size(), 4u);
-  EXPECT_EQ(text.json().at("usage").at("completion_tokens").as_int64(), 8);
+  const json::value text_body = text.json();
+  ASSERT_EQ(text_body.at("choices").as_array().size(), 4u);
+  EXPECT_EQ(text_body.at("usage").at("completion_tokens").as_int64(), 12);
+
+  // Streamed: the same four choices (prompt i's choice j at index 2i + j), each chunk one
+  // choice, echo leading each choice's text, logprobs per choice, one usage chunk last.
+  Reply streamed = c.post(
+      "/v1/completions", completion + R"(,"stream":true,"stream_options":{"include_usage":true}})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  bool done = false;
+  auto events = sseData(streamed.body, &done);
+  EXPECT_TRUE(done);
+  ASSERT_FALSE(events.empty());
+  std::map<std::int64_t, std::string> streamed_text;
+  std::map<std::int64_t, std::size_t> streamed_tokens;
+  std::map<std::int64_t, std::string> finish;
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const auto& list = events[i].at("choices").as_array();
+    ASSERT_EQ(list.size(), 1u) << streamed.body;
+    const auto index = list[0].at("index").as_int64();
+    streamed_text[index] += list[0].at("text").as_string();
+    if (list[0].at("logprobs").is_object()) {
+      streamed_tokens[index] += list[0].at("logprobs").at("tokens").as_array().size();
+    }
+    if (list[0].at("finish_reason").is_string()) {
+      finish[index] = list[0].at("finish_reason").as_string();
+    }
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& choice = text_body.at("choices").at(i);
+    const auto index = static_cast<std::int64_t>(i);
+    EXPECT_EQ(streamed_text[index], choice.at("text").as_string()) << i;
+    EXPECT_EQ(streamed_tokens[index], choice.at("logprobs").at("tokens").as_array().size()) << i;
+    EXPECT_EQ(finish[index], "length") << i;
+  }
+  EXPECT_TRUE(streamed_text[2].starts_with("Once upon a time")) << streamed_text[2];
+  EXPECT_EQ(events.back().at("usage").at("completion_tokens").as_int64(), 12);
+  EXPECT_EQ(events.back().at("usage").at("prompt_tokens"),
+            text_body.at("usage").at("prompt_tokens"));
 }
 
 // The legacy endpoint's fields: logprobs (parallel arrays with text offsets), echo, sampling
@@ -440,11 +479,9 @@ TEST_F(LocalGatewayTest, TextCompletionLogprobsEchoAndRefusals) {
   EXPECT_EQ(several.json().at("usage").at("completion_tokens").as_int64(), 6);
 
   for (const auto& [extra, param] : std::vector<std::pair<std::string, std::string>>{
-           {R"("n":2,"stream":true)", "n"},
            {R"("prompt":[[1,2,3]])", "prompt"},
            {R"("prompt":[])", "prompt"},
            {R"("prompt":["a","b","c"],"n":50)", "prompt"},
-           {R"("prompt":["a","b"],"stream":true)", "prompt"},
            {R"("best_of":3)", "best_of"},
            {R"("suffix":" The end.")", "suffix"},
            {R"("logprobs":21)", "logprobs"},

@@ -856,7 +856,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
       last.stop_sequence = std::move(e.stop_sequence);
       if (Status s = co_await send(i, std::move(last)); !s.isOk()) co_return s;
       choices[i].done = true;
-      addChoiceUsage(usage, toUsage(e.usage), running == n);
+      addChoiceUsage(usage, toUsage(e.usage), i == 0);  // the prompt once, as unstreamed
       if (--running == 0 && request.include_usage) {
         chunk.choices.clear();
         chunk.usage = usage;
@@ -931,67 +931,83 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
                                                              CallContext& ctx) {
   auto job = toCompletionJob(request, name());
   if (!job) co_return StreamOutcome{std::move(job.error()), false};
-  if (job->prompts.size() > 1) {
-    co_return StreamOutcome{
-        unsupported(name(), "several prompts in a streamed request (send stream: false)", "prompt"),
-        false};
+  const std::size_t n = job->n;
+  const bool with_logprobs = job->generation.logprobs >= 0;
+  // Every prompt n times, side by side, in OpenAI's order (the first prompt's choices first);
+  // each chunk carries one choice under its index.
+  std::vector<engine::GenerationRequest> requests;
+  requests.reserve(job->prompts.size() * n);
+  for (const std::string& prompt : job->prompts) {
+    job->generation.raw_prompt = prompt;
+    for (auto& g : copies(job->generation, static_cast<int>(n))) requests.push_back(std::move(g));
   }
-  if (job->n != 1) {
-    co_return StreamOutcome{
-        unsupported(name(), "n other than 1 in a streamed request (send stream: false)", "n"),
-        false};
+  struct ChoiceState {
+    std::string text;        // to send; with echo the prompt leads the first chunk's
+    std::size_t offset = 0;  // text_offset of the next token
+    std::vector<engine::TokenLogprob> logprobs;
+    std::vector<engine::TokenLogprob> prompt_logprobs;  // with echo: the first chunk's
+    bool done = false;
+  };
+  std::vector<ChoiceState> choices(requests.size());
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (job->echo) choices[i].text = job->prompts[i / n];
+    choices[i].offset = charsIn(choices[i].text);
   }
-  engine::GenerationRequest& generation = job->generation;
-  const bool with_logprobs = generation.logprobs >= 0;
-  // With echo the prompt leads the first chunk's text.
-  std::string text = job->echo ? job->prompts.front() : std::string();
-  generation.raw_prompt = std::move(job->prompts.front());
   api::CompletionResponse chunk;
   chunk.id = "cmpl-" + ctx.request_id;
   chunk.model = request.model;
   chunk.created = unixNow();
   bool delivered = false;
-  std::size_t offset = charsIn(text);  // text_offset of the next token
-  std::vector<engine::TokenLogprob> logprobs;
-  std::vector<engine::TokenLogprob> prompt_logprobs;  // with echo: the first chunk's
+  api::Usage usage;
+  std::size_t running = choices.size();
 
-  auto send = [&](engine::FinishReason finish) -> asio::awaitable<Status> {
+  auto send = [&](std::size_t i, engine::FinishReason finish) -> asio::awaitable<Status> {
+    ChoiceState& c = choices[i];
     api::CompletionChoice choice;
-    if (with_logprobs) choice.logprobs = completionLogprobs(logprobs, offset, prompt_logprobs);
-    logprobs.clear();
-    prompt_logprobs.clear();
-    choice.text = std::exchange(text, {});
+    choice.index = static_cast<int>(i);
+    if (with_logprobs)
+      choice.logprobs = completionLogprobs(c.logprobs, c.offset, c.prompt_logprobs);
+    c.logprobs.clear();
+    c.prompt_logprobs.clear();
+    choice.text = std::exchange(c.text, {});
     choice.finish_reason = toFinish(finish);
     chunk.choices.assign(1, std::move(choice));
     delivered = true;
     co_return co_await sink.onChunk(chunk);
   };
-  Status status =
-      co_await generate(request.model, std::move(generation), ctx,
-                        [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
-                          for (EngineEvent& e : events) {
-                            if (e.kind == EngineEvent::Kind::kToken) {
-                              text += e.text;
-                              std::ranges::move(e.logprobs, std::back_inserter(logprobs));
-                              std::ranges::move(e.prompt_logprobs,
-                                                std::back_inserter(prompt_logprobs));
-                              continue;
-                            }
-                            if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
-                            if (e.finish_reason == engine::FinishReason::kCancelled)
-                              co_return cancelledByEngine();
-                            if (Status s = co_await send(e.finish_reason); !s.isOk()) co_return s;
-                            if (request.include_usage) {
-                              chunk.choices.clear();
-                              chunk.usage = toUsage(e.usage);
-                              if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
-                            }
-                            co_return Status::ok();
-                          }
-                          if (text.empty() && logprobs.empty() && prompt_logprobs.empty())
-                            co_return Status::ok();
-                          co_return co_await send(engine::FinishReason::kNone);
-                        });
+  auto hasPending = [&](const ChoiceState& c) {
+    return !c.text.empty() || !c.logprobs.empty() || !c.prompt_logprobs.empty();
+  };
+  auto relay = [&](std::vector<EngineEvent>& events) -> asio::awaitable<Status> {
+    for (EngineEvent& e : events) {
+      const std::size_t i = e.tag;
+      if (i >= choices.size() || choices[i].done) continue;
+      ChoiceState& c = choices[i];
+      if (e.kind == EngineEvent::Kind::kToken) {
+        c.text += e.text;
+        std::ranges::move(e.logprobs, std::back_inserter(c.logprobs));
+        std::ranges::move(e.prompt_logprobs, std::back_inserter(c.prompt_logprobs));
+        continue;
+      }
+      if (e.kind == EngineEvent::Kind::kError) co_return std::move(e.error);
+      if (e.finish_reason == engine::FinishReason::kCancelled) co_return cancelledByEngine();
+      if (Status s = co_await send(i, e.finish_reason); !s.isOk()) co_return s;
+      c.done = true;
+      // Each prompt counts once for its n choices.
+      addChoiceUsage(usage, toUsage(e.usage), i % n == 0);
+      if (--running == 0 && request.include_usage) {
+        chunk.choices.clear();
+        chunk.usage = usage;
+        if (Status s = co_await sink.onChunk(chunk); !s.isOk()) co_return s;
+      }
+    }
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      if (choices[i].done || !hasPending(choices[i])) continue;
+      if (Status s = co_await send(i, engine::FinishReason::kNone); !s.isOk()) co_return s;
+    }
+    co_return Status::ok();
+  };
+  Status status = co_await generateTagged(request.model, std::move(requests), ctx, relay);
   co_return StreamOutcome{std::move(status), delivered};
 }
 
