@@ -1,19 +1,17 @@
 #include "switchyard/limits/testing/redis_test_server.h"
 
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
+
+#include "switchyard/core/testing/local_servers.h"
 
 extern char** environ;
 
@@ -21,22 +19,8 @@ namespace switchyard::limits::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+using ::switchyard::testing::freeLoopbackPort;
+using ::switchyard::testing::readTextFile;
 
 std::string findRedisServer() {
   for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
@@ -45,13 +29,6 @@ std::string findRedisServer() {
     if (fs::exists(p, ec)) return p.string();
   }
   return "";
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -66,7 +43,7 @@ Result<std::unique_ptr<RedisTestServer>> RedisTestServer::start(const std::strin
   if (::mkdtemp(tmpl) == nullptr) return fail(ErrorCode::kInternal, "mkdtemp failed");
   server->dir_ = tmpl;
   server->password_ = password;
-  server->port_ = freePort();
+  server->port_ = freeLoopbackPort();
   if (server->port_ == 0) return fail(ErrorCode::kInternal, "no free loopback port");
   if (Status s = server->launch(); !s.isOk()) return fail(std::move(s));
   return server;
@@ -108,13 +85,13 @@ Status RedisTestServer::launch() {
     if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
       pid_ = -1;
       return Status(ErrorCode::kInternal,
-                    "redis-server exited at start: " + readFile(dir_ + "/redis.log"));
+                    "redis-server exited at start: " + readTextFile(dir_ + "/redis.log"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stop();
   return Status(ErrorCode::kInternal,
-                "redis-server did not answer within 10 s: " + readFile(dir_ + "/redis.log"));
+                "redis-server did not answer within 10 s: " + readTextFile(dir_ + "/redis.log"));
 }
 
 std::string RedisTestServer::url() const {

@@ -780,6 +780,20 @@ std::vector<engine::GenerationRequest> copies(const engine::GenerationRequest& g
   return out;
 }
 
+// A completion job's engine requests: every prompt n times, to run side by side, in OpenAI's
+// order (the first prompt's choices first: prompt i's choice j is choice i * n + j).
+std::vector<engine::GenerationRequest> choiceRequests(LocalProvider::CompletionJob& job) {
+  std::vector<engine::GenerationRequest> requests;
+  requests.reserve(job.prompts.size() * job.n);
+  for (const std::string& prompt : job.prompts) {
+    job.generation.raw_prompt = prompt;
+    for (auto& g : copies(job.generation, static_cast<int>(job.n))) {
+      requests.push_back(std::move(g));
+    }
+  }
+  return requests;
+}
+
 // Usage of several choices of one prompt: the prompt counts once, as OpenAI counts it.
 void addChoiceUsage(api::Usage& total, const api::Usage& u, bool first_of_prompt) {
   if (first_of_prompt) {
@@ -933,14 +947,8 @@ asio::awaitable<StreamOutcome> LocalProvider::completeStream(const api::Completi
   if (!job) co_return StreamOutcome{std::move(job.error()), false};
   const std::size_t n = job->n;
   const bool with_logprobs = job->generation.logprobs >= 0;
-  // Every prompt n times, side by side, in OpenAI's order (the first prompt's choices first);
-  // each chunk carries one choice under its index.
-  std::vector<engine::GenerationRequest> requests;
-  requests.reserve(job->prompts.size() * n);
-  for (const std::string& prompt : job->prompts) {
-    job->generation.raw_prompt = prompt;
-    for (auto& g : copies(job->generation, static_cast<int>(n))) requests.push_back(std::move(g));
-  }
+  // Each chunk carries one choice under its index.
+  std::vector<engine::GenerationRequest> requests = choiceRequests(*job);
   struct ChoiceState {
     std::string text;        // to send; with echo the prompt leads the first chunk's
     std::size_t offset = 0;  // text_offset of the next token
@@ -1018,14 +1026,7 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
   const std::size_t n = job->n;
   const bool with_logprobs = job->generation.logprobs >= 0;
 
-  // Every prompt n times, side by side (OpenAI's order: the first prompt's choices first).
-  std::vector<engine::GenerationRequest> requests;
-  requests.reserve(job->prompts.size() * n);
-  for (const std::string& prompt : job->prompts) {
-    job->generation.raw_prompt = prompt;
-    for (auto& g : copies(job->generation, static_cast<int>(n))) requests.push_back(std::move(g));
-  }
-  auto wholes = co_await generateAll(request.model, std::move(requests), ctx);
+  auto wholes = co_await generateAll(request.model, choiceRequests(*job), ctx);
   if (!wholes) co_return fail(std::move(wholes.error()));
 
   api::CompletionResponse response;

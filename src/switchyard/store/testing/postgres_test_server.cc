@@ -1,42 +1,19 @@
 #include "switchyard/store/testing/postgres_test_server.h"
 
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "switchyard/core/testing/local_servers.h"
 
 namespace switchyard::store::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::switchyard::testing::freeLoopbackPort;
+using ::switchyard::testing::readTextFile;
 
 }  // namespace
 
@@ -87,21 +64,22 @@ Result<std::unique_ptr<PostgresTestServer>> PostgresTestServer::start() {
     }
     server->runas_ = "runuser -u postgres -- ";
   }
-  const int port = freePort();
+  const int port = freeLoopbackPort();
   if (port == 0) return fail(ErrorCode::kInternal, "no free loopback port");
   const std::string& d = server->dir_;
   const std::string& bin = server->bin_;
-  if (server->run(bin + "/initdb -D " + d + "/data -U postgres --auth=trust -E UTF8 "
+  if (server->run(bin + "/initdb -D " + d +
+                  "/data -U postgres --auth=trust -E UTF8 "
                   "--no-sync --no-instructions") != 0) {
-    return fail(ErrorCode::kInternal, "initdb failed: " + readFile(d + "/tools.log"));
+    return fail(ErrorCode::kInternal, "initdb failed: " + readTextFile(d + "/tools.log"));
   }
   const std::string options = "-p " + std::to_string(port) + " -k " + d +
                               " -c listen_addresses=127.0.0.1 -c fsync=off "
                               "-c synchronous_commit=off -c full_page_writes=off";
   if (server->run(bin + "/pg_ctl -D " + d + "/data -l " + d + "/server.log -w -t 60 -o '" +
                   options + "' start") != 0) {
-    return fail(ErrorCode::kInternal, "pg_ctl start failed: " + readFile(d + "/tools.log") +
-                                          readFile(d + "/server.log"));
+    return fail(ErrorCode::kInternal, "pg_ctl start failed: " + readTextFile(d + "/tools.log") +
+                                          readTextFile(d + "/server.log"));
   }
   server->started_ = true;
   server->url_ = "postgres://postgres@127.0.0.1:" + std::to_string(port) + "/postgres";
