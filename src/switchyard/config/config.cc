@@ -2450,8 +2450,8 @@ Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
   std::string yaml(defaults.substr(0, models_at));
   yaml += "    models:\n";
   std::map<std::string, std::string> names;  // name -> file
-  for (std::size_t i = 0; i < options.paths.size(); ++i) {
-    const std::string& path = options.paths[i];
+  std::vector<std::string> order;
+  for (const std::string& path : options.paths) {
     std::string name = std::filesystem::path(path).filename().string();
     if (asciiLower(std::string_view(name)).ends_with(".gguf")) name.resize(name.size() - 5);
     for (char& c : name) {
@@ -2465,9 +2465,17 @@ Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
                   "--model: " + it->second + " and " + path + " would both be served as '" + name +
                       "' (rename one, or write a config file with names of your choice)");
     }
-    yaml += "      - name: " + yamlQuoted(name) + "\n";
-    yaml += "        path: " + yamlQuoted(path) + "\n";
-    if (i == 0) yaml += "        aliases: [default]\n        preload: true\n";
+    order.push_back(std::move(name));
+  }
+  // A file named default.gguf is the default itself.
+  const bool alias_default = !names.contains("default");
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    yaml += "      - name: " + yamlQuoted(order[i]) + "\n";
+    yaml += "        path: " + yamlQuoted(options.paths[i]) + "\n";
+    if (i == 0) {
+      yaml += alias_default ? "        aliases: [default]\n" : "";
+      yaml += "        preload: true\n";
+    }
     yaml += "        context: " + std::to_string(options.context) + "\n";
     yaml += "        parallel: " + std::to_string(options.parallel) + "\n";
     yaml += std::string("        embeddings: ") + (options.embeddings ? "true" : "false") + "\n";

@@ -1355,6 +1355,12 @@ TEST(ConfigTest, ModelFilesConfig) {
   EXPECT_THAT(clash.error().message(),
               HasSubstr("/a/tiny.gguf and /b/tiny.gguf would both be served as 'tiny'"));
   EXPECT_FALSE(modelFilesConfig({}));
+
+  options.paths = {"/a/qwen.gguf", "/b/default.gguf"};  // the file named default is the default
+  auto named_default = modelFilesConfig(options);
+  ASSERT_TRUE(named_default) << named_default.error().message();
+  EXPECT_TRUE(named_default->providers[0].models[0].aliases.empty());
+  EXPECT_EQ(named_default->providers[0].models[1].name, "default");
 }
 
 TEST(GovernanceConfigTest, ErrorsNameFileLineAndKey) {
