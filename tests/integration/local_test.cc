@@ -660,6 +660,18 @@ TEST_F(LocalGatewayTest, OllamaListingDescribesTheGgufFile) {
   ASSERT_NE(tiny, nullptr) << tags.body;
   EXPECT_EQ(tiny->at("size").as_int64(),
             static_cast<std::int64_t>(std::filesystem::file_size(*model_path_)));
+  // The file's SHA-256 once loaded (`ollama list` shows its first 12 digits as the ID), the
+  // same as /api/ps says.
+  ASSERT_EQ(c.post("/api/generate", R"({"model":"tiny"})").status, 200u);  // a load probe
+  Reply listed = c.call(boost::beast::http::verb::get, "/api/tags");
+  const json::value listed_body = listed.json();
+  std::string digest;
+  for (const auto& m : listed_body.at("models").as_array()) {
+    if (m.at("name") == "tiny") digest = m.at("digest").as_string();
+  }
+  EXPECT_EQ(digest.size(), 64u) << listed.body;
+  Reply ps = c.call(boost::beast::http::verb::get, "/api/ps");
+  EXPECT_NE(ps.body.find("\"digest\":\"" + digest + "\""), std::string::npos) << ps.body;
   const auto& details = tiny->at("details");
   EXPECT_EQ(details.at("format"), "gguf");
   EXPECT_EQ(details.at("family"), "qwen2");

@@ -185,6 +185,28 @@ void OllamaRoutes::setModels(const config::Config& cfg, const routing::Router& r
   listing->loaded_at = now();
   listing->tags_body = codec::encodeTags(listing->models, listing->loaded_at);
   listing_.store(std::move(listing));
+  std::lock_guard lock(digests_mu_);  // a reload may point a name at another file
+  digests_.clear();
+}
+
+std::string OllamaRoutes::tagsBody() {
+  const auto listing = listing_.load();
+  const std::vector<RouteSupport::LoadedLocalModel> loaded = support_.loadedLocalModels();
+  std::lock_guard lock(digests_mu_);
+  for (const RouteSupport::LoadedLocalModel& l : loaded) {
+    if (!l.state.info.sha256.empty()) {
+      digests_[l.provider + "/" + l.state.name] = l.state.info.sha256;
+    }
+  }
+  if (digests_.empty()) return listing->tags_body;
+  std::vector<codec::ModelInfo> models = listing->models;
+  for (codec::ModelInfo& m : models) {
+    if (m.provider_kind != "local") continue;
+    if (auto it = digests_.find(m.provider + "/" + m.upstream_model); it != digests_.end()) {
+      m.digest = it->second;
+    }
+  }
+  return codec::encodeTags(models, listing->loaded_at);
 }
 
 // The listing's local models whose engine is loaded now, under each public name that reaches
@@ -268,7 +290,7 @@ asio::awaitable<void> OllamaRoutes::handle(std::string_view path, http::Request&
     ctx.http_status = 200;
     std::string body;
     if (path == "/api/tags") {
-      body = listing_.load()->tags_body;
+      body = tagsBody();
     } else if (path == "/api/ps") {
       body = psBody();
     } else {

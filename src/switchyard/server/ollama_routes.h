@@ -8,10 +8,11 @@
 // The model listing is swapped whole on config reload (setModels); everything else is immutable:
 // thread-safe.
 
-#include <boost/asio/awaitable.hpp>
-
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,8 @@ class OllamaRoutes {
   };
   static const api::ollama::ModelInfo* findModel(const Listing& listing, std::string_view name);
   std::string psBody() const;
+  // GET /api/tags: the listing, with the digests of the local models loaded now or before.
+  std::string tagsBody();
   api::ollama::Timings timings(const pipeline::RequestContext& ctx) const;
 
   boost::asio::awaitable<void> sendError(http::ResponseWriter& writer,
@@ -87,6 +90,10 @@ class OllamaRoutes {
 
   RouteSupport& support_;
   std::atomic<std::shared_ptr<const Listing>> listing_{std::make_shared<const Listing>()};
+  // GGUF digests by "provider/model", learnt from loaded engines (hashing a file of gigabytes
+  // for a listing would take seconds; the engine reads it anyway when it loads).
+  std::mutex digests_mu_;
+  std::map<std::string, std::string, std::less<>> digests_;
 };
 
 }  // namespace switchyard::server

@@ -1093,7 +1093,7 @@ std::string encodeTags(const std::vector<ModelInfo>& models, std::string_view mo
     w.key("model").string(m.name);
     w.key("modified_at").string(modified_at);
     w.key("size").integer(static_cast<std::int64_t>(m.size_bytes));
-    w.key("digest").string("");
+    w.key("digest").string(m.digest);
     writeDetails(w, m);
     w.endObject();
   }

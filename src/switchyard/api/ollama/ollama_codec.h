@@ -134,6 +134,7 @@ struct ModelInfo {
   std::int64_t context_length = 0;    // the context it was trained for (GGUF), 0 if unknown
   std::int64_t embedding_length = 0;  // its hidden size (GGUF), 0 if unknown
   std::string chat_template;          // the GGUF's Jinja chat template, may be empty
+  std::string digest;  // the GGUF file's SHA-256 (hex) once its engine has read it, else ""
 };
 
 // 494032768 -> "494.03M", 7615616512 -> "7.6B", as Ollama writes parameter sizes.
