@@ -23,6 +23,29 @@ tcp::endpoint local(std::uint16_t port) {
   return tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
 }
 
+// A blocking connect, tried again on a fresh socket when a signal interrupts it (EINTR: the
+// fuzz targets share this client, and libFuzzer's -timeout raises SIGALRM every few seconds).
+void connectLocal(beast::tcp_stream& stream, std::uint16_t port) {
+  for (int attempt = 0;; ++attempt) {
+    boost::system::error_code ec;
+    stream.socket().close(ec);
+    stream.socket().connect(local(port), ec);
+    if (!ec) return;
+    if (ec != asio::error::interrupted || attempt == 100) {
+      throw boost::system::system_error(ec, "connect");
+    }
+  }
+}
+
+// Reads a whole message into `parser`, continuing when a signal interrupts the blocking read.
+void readWhole(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+               bhttp::response_parser<bhttp::string_body>& parser, boost::system::error_code& ec) {
+  do {
+    ec = {};
+    bhttp::read(stream, buffer, parser, ec);
+  } while (ec == asio::error::interrupted);
+}
+
 }  // namespace
 
 std::string Reply::header(std::string_view name) const {
@@ -58,7 +81,7 @@ struct Client::Impl {
 };
 
 Client::Client(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
-  impl_->stream.connect(local(port));
+  connectLocal(impl_->stream, port);
 }
 
 Client::~Client() = default;
@@ -77,8 +100,11 @@ void Client::send(std::string target, std::string body) {
 }
 
 Reply Client::readReply() {
-  bhttp::response<bhttp::string_body> res;
-  bhttp::read(impl_->stream, impl_->buffer, res);
+  bhttp::response_parser<bhttp::string_body> parser;
+  boost::system::error_code ec;
+  readWhole(impl_->stream, impl_->buffer, parser, ec);
+  if (ec) throw boost::system::system_error(ec, "read");
+  auto res = parser.release();
   return Reply{res.result_int(), res.base(), res.body()};
 }
 
@@ -103,7 +129,7 @@ Reply oneShot(std::uint16_t port, bhttp::verb method, const std::string& target,
               const std::string& body, const Headers& headers, bool json_type) {
   asio::io_context io;
   beast::tcp_stream stream(io);
-  stream.connect(local(port));
+  connectLocal(stream, port);
   bhttp::request<bhttp::string_body> req{method, target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   if (json_type) req.set(bhttp::field::content_type, "application/json");
@@ -115,7 +141,7 @@ Reply oneShot(std::uint16_t port, bhttp::verb method, const std::string& target,
   bhttp::response_parser<bhttp::string_body> parser;
   if (method == bhttp::verb::head) parser.skip(true);
   boost::system::error_code ec;
-  bhttp::read(stream, buffer, parser, ec);  // a stream cut by an error still has its body
+  readWhole(stream, buffer, parser, ec);  // a stream cut by an error still has its body
   auto res = parser.release();
   return Reply{res.result_int(), res.base(), res.body()};
 }

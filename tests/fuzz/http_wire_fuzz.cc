@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -96,19 +97,27 @@ sy::fuzz::GatewayWorld& world() {
 // input fails. (A half-close reads as a client that went away: a request in flight then is
 // cancelled, so the upstream side does not half-close; its request says Connection: close.)
 std::string exchange(std::uint16_t port, std::string_view bytes, bool half_close) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  SY_FUZZ_CHECK(fd >= 0);
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  SY_FUZZ_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  // libFuzzer's -timeout raises SIGALRM every few seconds: a connect it interrupts (EINTR) is
+  // tried again on a fresh socket, a send or receive it interrupts continues.
+  int fd = -1;
+  for (;;) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    SY_FUZZ_CHECK(fd >= 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    SY_FUZZ_CHECK_MSG(errno == EINTR, std::string("connect: ") + std::strerror(errno));
+    ::close(fd);
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   // The gateway may answer and close before reading everything (413, 431, a malformed start):
   // a write that fails then is not an error.
   for (std::size_t sent = 0; sent < bytes.size();) {
     const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<std::size_t>(n);
   }
