@@ -98,6 +98,20 @@ class GovernanceTest : public ::testing::Test {
                    {{"Authorization", "Bearer " + std::string(kAdmin)}});
   }
 
+  // Issues a key straight into the store, before the gateway starts; returns {id, secret}.
+  std::pair<std::string, std::string> issueStoredKey(const auth::KeySpec& spec) {
+    auto db = store::openDatabase("sqlite://" + db_path_);
+    EXPECT_TRUE(db);
+    if (!db) return {};
+    auto keys = auth::KeyStore::open(**db);
+    EXPECT_TRUE(keys);
+    if (!keys) return {};
+    auto issued = (*keys)->create(spec);
+    EXPECT_TRUE(issued);
+    if (!issued) return {};
+    return {issued->record.id, issued->secret};
+  }
+
   // Creates a key through the admin API; returns {id, secret}.
   std::pair<std::string, std::string> createKey(const std::string& spec) {
     Reply r = admin(bhttp::verb::post, "/admin/keys", spec);
@@ -333,24 +347,19 @@ TEST_F(GovernanceTest, RateLimit429WithRetryAfterAndHeaders) {
 }
 
 TEST_F(GovernanceTest, SpendSurvivesARestartAndAnExhaustedBudgetIs429) {
-  std::string secret;
+  auth::KeySpec spec;
+  spec.name = "capped";
+  spec.budget_usd = 5;
+  spec.budget_period = "day";
+  const auto [id, secret] = issueStoredKey(spec);
+  ASSERT_FALSE(secret.empty());
   {
+    // An earlier run of the gateway spent the budget (written behind by BudgetTracker).
     auto db = store::openDatabase("sqlite://" + db_path_);
     ASSERT_TRUE(db);
-    auto keys = auth::KeyStore::open(**db);
-    ASSERT_TRUE(keys);
-    auth::KeySpec spec;
-    spec.name = "capped";
-    spec.budget_usd = 5;
-    spec.budget_period = "day";
-    auto issued = (*keys)->create(spec);
-    ASSERT_TRUE(issued);
-    secret = issued->secret;
-    // An earlier run of the gateway spent the budget (written behind by BudgetTracker).
     auto budgets = limits::BudgetTracker::open(db->get());
     ASSERT_TRUE(budgets);
-    (*budgets)->settle("key:" + issued->record.id, "day", 0, 5.0,
-                       limits::BudgetTracker::SystemClock::now());
+    (*budgets)->settle("key:" + id, "day", 0, 5.0, limits::BudgetTracker::SystemClock::now());
   }
   start(baseConfig());
   Reply r = chatAs(secret, "fm");
@@ -470,19 +479,11 @@ TEST_F(GovernanceTest, GoogleKeyQueryParameterIsACredentialAndNeverLogged) {
 TEST_F(GovernanceTest, TwoGatewaysOnOneRedisShareATeamLimit) {
   auto redis = limits::testing::RedisTestServer::start();
   ASSERT_TRUE(redis) << redis.error().message();
-  std::string secret;
-  {
-    auto db = store::openDatabase("sqlite://" + db_path_);
-    ASSERT_TRUE(db);
-    auto keys = auth::KeyStore::open(**db);
-    ASSERT_TRUE(keys);
-    auth::KeySpec spec;
-    spec.name = "ci";
-    spec.team = "ml";
-    auto issued = (*keys)->create(spec);
-    ASSERT_TRUE(issued);
-    secret = issued->secret;
-  }
+  auth::KeySpec spec;
+  spec.name = "ci";
+  spec.team = "ml";
+  const std::string secret = issueStoredKey(spec).second;
+  ASSERT_FALSE(secret.empty());
   config::Config cfg = baseConfig();
   cfg.guard.enabled = false;
   cfg.limits.teams["ml"].rpm = 4;

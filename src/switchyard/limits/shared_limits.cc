@@ -79,16 +79,26 @@ Result<double> numberReply(const redisReply* r) {
   return v;
 }
 
+// A command's words as hiredis takes them (pointers and lengths; the strings outlive it).
+struct Argv {
+  explicit Argv(const std::vector<std::string_view>& words) {
+    for (std::string_view w : words) {
+      ptrs.push_back(w.data());
+      lens.push_back(w.size());
+    }
+  }
+  int size() const { return static_cast<int>(ptrs.size()); }
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+};
+
 // Queues one EVAL of `script` on one key.
 void appendEval(redisContext* c, std::string_view script, const std::string& key,
                 std::initializer_list<std::string> args) {
-  std::vector<const char*> argv = {"EVAL", script.data(), "1", key.c_str()};
-  std::vector<std::size_t> lens = {4, script.size(), 1, key.size()};
-  for (const std::string& a : args) {
-    argv.push_back(a.c_str());
-    lens.push_back(a.size());
-  }
-  redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  std::vector<std::string_view> words = {"EVAL", script, "1", key};
+  words.insert(words.end(), args.begin(), args.end());
+  Argv argv(words);
+  redisAppendCommandArgv(c, argv.size(), argv.ptrs.data(), argv.lens.data());
 }
 
 }  // namespace
@@ -153,14 +163,9 @@ Status SharedLimits::connect() {
   redisSetTimeout(c.get(), toTimeval(std::max<std::chrono::milliseconds>(
                                config_.sync_interval, std::chrono::milliseconds(1000))));
   auto command = [&](std::vector<std::string> args) -> Status {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
+    Argv argv(std::vector<std::string_view>(args.begin(), args.end()));
     ReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+        redisCommandArgv(c.get(), argv.size(), argv.ptrs.data(), argv.lens.data())));
     if (r == nullptr) return Status(ErrorCode::kUnavailable, c->errstr);
     if (r->type == REDIS_REPLY_ERROR) {
       // Redis's own words (WRONGPASS, NOAUTH, ...), never the password.
