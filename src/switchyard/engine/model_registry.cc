@@ -129,6 +129,9 @@ class ModelRegistry::Impl {
     if (!slot) return false;
     {
       std::lock_guard lock(mu_);
+      // It belongs to the loaded engine (Ollama's runner): nothing loaded, nothing to keep, and
+      // a value left behind would apply to the next load before its own request set one.
+      if (!slot->engine && !slot->loading) return true;
       slot->keep_alive = keep;
       rethink_ = true;
     }
@@ -203,6 +206,7 @@ class ModelRegistry::Impl {
       logEvent(spdlog::level::info, "model_unload",
                {{"model", victim->spec->name}, {"reason", "max_loaded"}});
       evicted.push_back(std::move(victim->engine));
+      victim->keep_alive.reset();
     }
     lock.unlock();
     evicted.clear();  // engines join their threads and free their memory here, off the lock
@@ -260,6 +264,7 @@ class ModelRegistry::Impl {
         logEvent(spdlog::level::info, "model_unload",
                  {{"model", s->spec->name}, {"reason", s->keep_alive ? "keep_alive" : "idle"}});
         idle.push_back(std::move(s->engine));
+        s->keep_alive.reset();  // the next load starts from idle_unload
       } else {
         lookAgainIn(std::max<Clock::duration>(*after - idle_for, kMinPoll));
       }

@@ -71,8 +71,9 @@ class ModelRegistry {
 
   // Ollama's keep_alive: how long `name` stays loaded once no request uses it, in place of
   // `idle_unload`. Zero unloads it as soon as it is idle (at once if it is idle now); negative
-  // keeps it until `max_loaded` needs its room; nullopt goes back to `idle_unload`. False for an
-  // unknown name.
+  // keeps it until `max_loaded` needs its room; nullopt goes back to `idle_unload`. It applies to
+  // the engine loaded now (or loading): an unload forgets it, and for a model not loaded it does
+  // nothing. False for an unknown name.
   bool setKeepAlive(std::string_view name, std::optional<std::chrono::milliseconds> keep);
 
   const ModelSpec* find(std::string_view name) const;

@@ -165,31 +165,42 @@ TEST(ModelRegistryTest, KeepAliveOverridesTheIdleTimePerModel) {
   EXPECT_FALSE(reg.setKeepAlive("nope", 0ms));
   EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
 
-  ASSERT_TRUE(reg.acquireBlocking("tiny"));  // loaded, released at once
-  ASSERT_TRUE(reg.setKeepAlive("tiny", 0ms));
-  EXPECT_EQ(unloadAfter(reg, "tiny"), 0ms);
-  EXPECT_TRUE(waitUnloaded(reg, "tiny"));
-
   {
     auto lease = reg.acquireBlocking("tiny");  // keep_alive 0 while in use: stays
     ASSERT_TRUE(lease);
+    ASSERT_TRUE(reg.setKeepAlive("tiny", 0ms));
+    EXPECT_EQ(unloadAfter(reg, "tiny"), 0ms);
     std::this_thread::sleep_for(200ms);
     EXPECT_TRUE(isLoaded(reg, "tiny"));
   }
   EXPECT_TRUE(waitUnloaded(reg, "tiny"));  // and goes once released
 
+  // The unload forgot it: the next load starts from idle_unload (never), and a keep_alive set
+  // while nothing is loaded (`ollama stop` of an unloaded model) is not kept for the next load.
+  EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
+  ASSERT_TRUE(reg.setKeepAlive("tiny", 0ms));
+  ASSERT_TRUE(reg.acquireBlocking("tiny"));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(isLoaded(reg, "tiny"));
+
   ASSERT_TRUE(reg.setKeepAlive("tiny", -1ms));  // forever
   EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
-  ASSERT_TRUE(reg.acquireBlocking("tiny"));
   std::this_thread::sleep_for(300ms);
   EXPECT_TRUE(isLoaded(reg, "tiny"));
 
-  ASSERT_TRUE(reg.setKeepAlive("tiny", 150ms));
-  EXPECT_EQ(unloadAfter(reg, "tiny"), 150ms);
+  {
+    auto lease = reg.acquireBlocking("tiny");  // held: it cannot unload before it is read
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(reg.setKeepAlive("tiny", 150ms));
+    EXPECT_EQ(unloadAfter(reg, "tiny"), 150ms);
+  }
   EXPECT_TRUE(waitUnloaded(reg, "tiny"));
 
-  ASSERT_TRUE(reg.setKeepAlive("tiny", std::nullopt));  // back to idle_unload: never
   ASSERT_TRUE(reg.acquireBlocking("tiny"));
+  ASSERT_TRUE(reg.setKeepAlive("tiny", 1h));
+  EXPECT_EQ(unloadAfter(reg, "tiny"), 1h);
+  ASSERT_TRUE(reg.setKeepAlive("tiny", std::nullopt));  // back to idle_unload: never
+  EXPECT_EQ(unloadAfter(reg, "tiny"), std::nullopt);
   std::this_thread::sleep_for(300ms);
   EXPECT_TRUE(isLoaded(reg, "tiny"));
 }
