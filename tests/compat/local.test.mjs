@@ -201,10 +201,21 @@ test('Anthropic SDK: messages.create and stream on the local model', { skip }, a
 
   const stream = anthropic.messages.stream(params);
   const events = [];
-  stream.on('streamEvent', (e) => events.push(e.type));
+  let start;
+  stream.on('streamEvent', (e) => {
+    events.push(e.type);
+    if (e.type === 'message_start') start = { ...e.message.usage };  // the SDK updates it
+  });
   const final = await stream.finalMessage();
   assert.equal(final.content[0].text, m.content[0].text);
   assert.equal(events[0], 'message_start');
+  // The prompt is counted before the first token, so message_start says it, as Anthropic does.
+  assert.ok(start.input_tokens + start.cache_read_input_tokens > 0, JSON.stringify(start));
+  assert.equal(start.input_tokens + start.cache_read_input_tokens,
+    m.usage.input_tokens + m.usage.cache_read_input_tokens);
+  assert.equal(start.output_tokens, 0);
+  assert.deepEqual(final.usage, { ...final.usage, input_tokens: start.input_tokens,
+    cache_read_input_tokens: start.cache_read_input_tokens });
   assert.equal(events.at(-1), 'message_stop');
   assert.ok(events.includes('content_block_delta'), events.join(','));
 });

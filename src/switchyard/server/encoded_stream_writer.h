@@ -52,7 +52,6 @@ class EncodedStreamWriter final : public providers::ChatSink {
       encoder_.finish(buffer_);
     } else {
       encoder_.fail(status, buffer_);
-      writer_.setKeepAlive(false);
     }
     (void)co_await start();
     writer_.append(buffer_);

@@ -1056,7 +1056,6 @@ class Gateway::Handlers final : public RouteSupport {
       event += "\n\n";
       writer.append(event);
       ctx.error = std::move(outcome.status);
-      writer.setKeepAlive(false);
     }
     (void)co_await writer.finish();
     logRequest(ctx);

@@ -90,7 +90,6 @@ class NdjsonWriter {
       encoder_.finish(timings, buffer_);
     } else {
       encoder_.fail(status, buffer_);
-      writer_.setKeepAlive(false);
     }
     if (!writer_.started()) {
       ctx_.first_byte = Clock::now();

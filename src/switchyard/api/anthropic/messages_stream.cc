@@ -61,7 +61,8 @@ void MessagesStreamEncoder::start(const ChatChunk* chunk, std::string& out) {
   const std::string id = messageId(chunk != nullptr ? std::string_view(chunk->id) : "");
   std::string_view model =
       chunk != nullptr && !chunk->model.empty() ? std::string_view(chunk->model) : model_;
-  Usage usage = chunk != nullptr && chunk->usage ? *chunk->usage : Usage{};
+  Usage usage;
+  if (chunk != nullptr) usage = chunk->usage.value_or(chunk->prompt_usage.value_or(Usage{}));
   usage.completion_tokens = 0;
   beginEvent(out, "message_start");
   JsonWriter w(out);
@@ -299,6 +300,9 @@ Status MessagesStreamDecoder::onEvent(std::string_view event, std::string_view d
     }
     ChatChunk c = base();
     c.choices.emplace_back().role = Role::kAssistant;
+    if (objectAt(*m, "usage") != nullptr) {
+      c.prompt_usage = usageFromAnthropic(input_tokens_, 0, cache_read_, cache_write_);
+    }
     out.push_back(std::move(c));
     return Status::ok();
   }

@@ -50,6 +50,13 @@ Status GenerateContentStreamDecoder::onEvent(std::string_view data, std::vector<
     CandidateState& state = candidates_[index];
     auto delta = [&]() -> ChoiceDelta& {
       ChatChunk& chunk = out.emplace_back(base());
+      if (!delivered_ && usage_) {  // Gemini counts the prompt from its first event
+        Usage& prompt = chunk.prompt_usage.emplace(*usage_);
+        prompt.completion_tokens = 0;
+        prompt.reasoning_tokens = 0;
+        prompt.total_tokens = prompt.prompt_tokens;
+      }
+      delivered_ = true;
       ChoiceDelta& d = chunk.choices.emplace_back();
       d.index = index;
       if (!state.started) {

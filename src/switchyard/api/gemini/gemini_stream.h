@@ -48,6 +48,7 @@ class GenerateContentStreamDecoder {
   int call_counter_ = 0;
   std::optional<Usage> usage_;
   bool finished_any_ = false;
+  bool delivered_ = false;  // a chunk went out (the first carries the prompt's usage)
 };
 
 }  // namespace switchyard::api::gemini

@@ -830,6 +830,8 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
   std::vector<ChoiceState> choices(static_cast<std::size_t>(n));
   api::Usage usage;
   int running = n;
+  // The prompt's count, known from the first event: the first chunk carries it (message_start).
+  std::optional<api::Usage> prompt_usage;
 
   auto send = [&](std::size_t i, api::ChoiceDelta delta) -> asio::awaitable<Status> {
     if (!choices[i].role_sent) {
@@ -839,6 +841,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
     delta.index = static_cast<int>(i);
     chunk.choices.assign(1, std::move(delta));
     chunk.usage.reset();
+    chunk.prompt_usage = delivered ? std::nullopt : prompt_usage;
     delivered = true;
     co_return co_await sink.onChunk(chunk);
   };
@@ -857,6 +860,11 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
     for (EngineEvent& e : events) {
       const std::size_t i = e.tag;
       if (i >= choices.size() || choices[i].done) continue;
+      if (!prompt_usage && e.kind != EngineEvent::Kind::kError) {
+        prompt_usage = toUsage(e.usage);
+        prompt_usage->completion_tokens = 0;
+        prompt_usage->total_tokens = prompt_usage->prompt_tokens;
+      }
       if (e.kind == EngineEvent::Kind::kToken) {
         mergeInto(choices[i].pending, e);
         std::ranges::move(e.logprobs, std::back_inserter(choices[i].logprobs));
