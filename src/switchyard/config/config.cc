@@ -2391,9 +2391,13 @@ std::string defaultModelPath() {
   return base + "/switchyard/models/tiny-chat.gguf";
 }
 
-std::string_view embeddedDefaultYaml() {
-  // ${SWITCHYARD_DEFAULT_MODEL} is replaced by defaultModelPath() before parsing.
-  return R"(# switchyard's embedded defaults (`switchyard serve` without --config)
+namespace {
+
+// The embedded defaults in three parts, so that `serve --model` can put its own model list
+// between the first and the last. ${SWITCHYARD_DEFAULT_MODEL} is replaced by defaultModelPath()
+// before parsing.
+constexpr std::string_view kDefaultsHead =
+    R"(# switchyard's embedded defaults (`switchyard serve` without --config)
 server:
   listen: 127.0.0.1:8080
 log:
@@ -2404,17 +2408,27 @@ providers:
   - name: local
     kind: local
     models:
-      - name: tiny-chat
+)";
+constexpr std::string_view kDefaultModels = R"(      - name: tiny-chat
         path: ${SWITCHYARD_DEFAULT_MODEL}
         aliases: [default]
         context: 4096
         parallel: 4
         embeddings: true
         preload: true
-# `switchyard ingest -n NAME PATH` fills collections beside the store (./switchyard-rag);
+)";
+constexpr std::string_view kDefaultsTail =
+    R"(# `switchyard ingest -n NAME PATH` fills collections beside the store (./switchyard-rag);
 # requests ground on one with "rag": "NAME" (lexical retrieval: no embedding model here).
 rag: {}
 )";
+
+}  // namespace
+
+std::string_view embeddedDefaultYaml() {
+  static const std::string yaml =
+      std::string(kDefaultsHead) + std::string(kDefaultModels) + std::string(kDefaultsTail);
+  return yaml;
 }
 
 namespace {
@@ -2443,12 +2457,8 @@ Result<Config> embeddedDefaultConfig() {
 
 Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
   if (options.paths.empty()) return fail(ErrorCode::kInvalidArgument, "--model: no model file");
-  // The embedded defaults up to their model list, then one entry per file.
-  const std::string_view defaults = embeddedDefaultYaml();
-  const std::size_t models_at = defaults.find("    models:\n");
-  const std::size_t rest_at = defaults.find("# `switchyard ingest");
-  std::string yaml(defaults.substr(0, models_at));
-  yaml += "    models:\n";
+  // The embedded defaults with one model entry per file.
+  std::string yaml(kDefaultsHead);
   std::map<std::string, std::string> names;  // name -> file
   std::vector<std::string> order;
   for (const std::string& path : options.paths) {
@@ -2480,7 +2490,7 @@ Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
     yaml += "        parallel: " + std::to_string(options.parallel) + "\n";
     yaml += std::string("        embeddings: ") + (options.embeddings ? "true" : "false") + "\n";
   }
-  yaml += defaults.substr(rest_at);
+  yaml += kDefaultsTail;
   return parseConfig(yaml, "<command line>");
 }
 
