@@ -18,9 +18,12 @@ namespace switchyard {
 namespace {
 
 namespace json = boost::json;
+namespace bhttp = boost::beast::http;
 using fakes::Behavior;
-using fakes::FakeUpstream;
+using fakes::Client;
 using fakes::eventNames;
+using fakes::FakeUpstream;
+using fakes::Headers;
 using fakes::post;
 using fakes::Reply;
 using fakes::SseEvent;
@@ -277,8 +280,10 @@ TEST_F(AnthropicGatewayTest, ErrorsComeInAnthropicFormat) {
 }
 
 TEST_F(AnthropicGatewayTest, UpstreamStreamCutMidwayEndsWithAnErrorEvent) {
-  openai_.setBehavior(Behavior::cutStream(3));
-  Reply r = messages(messagesBody("fast", true));
+  openai_.pushBehavior(Behavior::cutStream(3));
+  Client c(gateway_->port());
+  const Headers headers{{"x-api-key", "client-key"}, {"anthropic-version", "2023-06-01"}};
+  Reply r = c.call(bhttp::verb::post, "/v1/messages", messagesBody("fast", true), headers);
   ASSERT_EQ(r.status, 200u);
   auto events = sseEvents(r.body);
   ASSERT_FALSE(events.empty());
@@ -286,6 +291,9 @@ TEST_F(AnthropicGatewayTest, UpstreamStreamCutMidwayEndsWithAnErrorEvent) {
   EXPECT_EQ(events.back().data.at("type"), "error");
   EXPECT_FALSE(events.back().data.at("error").at("message").as_string().empty());
   for (const auto& e : events) EXPECT_NE(e.name, "message_stop");
+  // A complete response: its connection serves the next request.
+  EXPECT_EQ(c.call(bhttp::verb::post, "/v1/messages", messagesBody("fast", false), headers).status,
+            200u);
 }
 
 TEST_F(AnthropicGatewayTest, ServerToolsAreRejectedForOtherProviders) {

@@ -25,6 +25,7 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using asio::ip::tcp;
 using fakes::Behavior;
+using fakes::Client;
 using fakes::FakeUpstream;
 using fakes::Reply;
 using fakes::request;
@@ -260,8 +261,9 @@ TEST_F(OllamaGatewayTest, AnthropicStreamBecomesNdjsonWithAWholeToolCall) {
 }
 
 TEST_F(OllamaGatewayTest, ErrorMidStreamIsAFinalErrorLine) {
-  upstream_.setBehavior(Behavior::cutStream(3));
-  Reply r = post("/api/chat", std::string(kChat) + "}");
+  upstream_.pushBehavior(Behavior::cutStream(3));
+  Client c(gateway_->port());
+  Reply r = c.post("/api/chat", std::string(kChat) + "}");
   ASSERT_EQ(r.status, 200u) << r.body;
   auto lines = r.lines();
   ASSERT_GE(lines.size(), 2u) << r.body;
@@ -270,6 +272,8 @@ TEST_F(OllamaGatewayTest, ErrorMidStreamIsAFinalErrorLine) {
   ASSERT_TRUE(last.contains("error")) << r.body;
   EXPECT_TRUE(last.at("error").is_string());
   EXPECT_FALSE(last.contains("done"));
+  // A complete response: its connection serves the next request.
+  EXPECT_EQ(c.post("/api/chat", std::string(kChat) + R"(,"stream":false})").status, 200u);
 }
 
 TEST_F(OllamaGatewayTest, ClientDisconnectCancelsTheUpstreamCall) {
