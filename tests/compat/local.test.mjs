@@ -267,6 +267,33 @@ test('Responses API: create and stream on the local model', { skip }, async () =
   assert.ok(['response.completed', 'response.incomplete'].includes(types.at(-1)), types.join(','));
 });
 
+test('Responses API: output_text logprobs, whole and streamed', { skip }, async () => {
+  const params = { model: 'tiny-chat', input: 'Write a haiku about switchyards.',
+    max_output_tokens: 5, temperature: 0, include: ['message.output_text.logprobs'],
+    top_logprobs: 2 };
+  const r = await client.responses.create(params);
+  assertSchema('Response', r, 'local response with logprobs');
+  assert.equal(r.top_logprobs, 2);
+  const part = r.output[0].content[0];
+  assert.equal(part.logprobs.length, 5);
+  assert.equal(Buffer.from(part.logprobs.flatMap((t) => t.bytes)).toString('utf8'), part.text);
+  for (const t of part.logprobs) {
+    assert.ok(t.logprob <= 0);
+    assert.equal(t.top_logprobs.length, 2);
+  }
+  const streamed = [];
+  let done;
+  for await (const ev of await client.responses.create({ ...params, stream: true })) {
+    if (ev.type === 'response.output_text.delta') streamed.push(...ev.logprobs);
+    if (ev.type === 'response.output_text.done') done = ev.logprobs;
+  }
+  assert.deepEqual(streamed.map((t) => t.token), part.logprobs.map((t) => t.token));
+  assert.deepEqual(done, streamed);
+  // Without include, none (the list stays empty, as OpenAI's).
+  const plain = await client.responses.create({ ...params, include: undefined });
+  assert.deepEqual(plain.output[0].content[0].logprobs, []);
+});
+
 test('a memorizing model answers its questions through every SDK, streamed or not', { skip },
   async () => {
     for (const { question, answer } of memorized) {

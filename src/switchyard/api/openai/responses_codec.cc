@@ -1,6 +1,7 @@
 #include "switchyard/api/openai/responses_codec.h"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <limits>
 #include <utility>
 
@@ -510,11 +511,21 @@ bool Decoder::request(const json::object& o, ResponsesRequest& out) {
   if (const json::value* v = o.if_contains("include"); v && !v->is_null()) {
     const json::array* a = array(*v, "include");
     if (a == nullptr) return false;
-    if (!a->empty()) {
-      std::string first;
-      if (!string((*a)[0], "include[0]", first)) return false;
-      return unsupported("include", "include: " + first);
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      std::string what;
+      if (!string((*a)[i], "include[" + std::to_string(i) + "]", what)) return false;
+      if (what != "message.output_text.logprobs") return unsupported("include", "include: " + what);
+      r.logprobs = true;
     }
+  }
+  if (const json::value* v = o.if_contains("top_logprobs"); v && !v->is_null()) {
+    if (!v->is_int64()) return typeError("top_logprobs", "an integer", *v);
+    if (v->get_int64() < 0 || v->get_int64() > 20) {
+      return failWith("top_logprobs: must be between 0 and 20", "top_logprobs");
+    }
+    // Chat completions take it only with logprobs, which `include` asks for.
+    if (r.logprobs) r.top_logprobs = static_cast<int>(v->get_int64());
+    echo["top_logprobs"] = v->get_int64();
   }
   if (const json::value* v = o.if_contains("max_tool_calls"); v && !v->is_null()) {
     return unsupported("max_tool_calls", "max_tool_calls");
@@ -637,6 +648,7 @@ bool Decoder::request(const json::object& o, ResponsesRequest& out) {
                                                 "background",
                                                 "truncation",
                                                 "include",
+                                                "top_logprobs",
                                                 "previous_response_id",
                                                 "conversation",
                                                 "prompt",
@@ -752,7 +764,7 @@ void appendResponseItem(const ResponseItem& item, std::string& out) {
           w.key("type").string("output_text");
           w.key("text").string(item.text);
           w.key("annotations").beginArray().endArray();
-          w.key("logprobs").beginArray().endArray();
+          w.key("logprobs").raw("[" + item.logprobs + "]");
           w.endObject();
         }
       }
@@ -819,6 +831,16 @@ void appendResponseObject(const ResponseMeta& meta, std::string_view model, std:
   w.endObject();
 }
 
+void appendLogprobEntries(const json::value& chat_logprobs, std::string& entries) {
+  const json::object* o = chat_logprobs.if_object();
+  const json::value* content = o != nullptr ? o->if_contains("content") : nullptr;
+  if (content == nullptr || !content->is_array()) return;
+  for (const json::value& entry : content->get_array()) {
+    if (!entries.empty()) entries += ',';
+    entries += json::serialize(entry);
+  }
+}
+
 std::string encodeResponse(const ChatResponse& response, const ResponseMeta& meta) {
   std::vector<ResponseItem> items;
   FinishReason finish = FinishReason::kStop;
@@ -837,6 +859,7 @@ std::string encodeResponse(const ChatResponse& response, const ResponseMeta& met
                                    .id = "msg_" + meta.id_suffix,
                                    .text = std::move(text),
                                    .refusal = m.refusal.value_or("")});
+      appendLogprobEntries(choice.logprobs, items.back().logprobs);
     }
     for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
       const ToolCall& call = m.tool_calls[i];

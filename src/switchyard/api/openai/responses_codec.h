@@ -58,6 +58,9 @@ struct ResponseItem {
   std::string call_id;  // kFunctionCall
   std::string name;
   std::string arguments;
+  // kMessage: the output_text's LogProb objects, comma-separated (`include`
+  // message.output_text.logprobs); empty: none.
+  std::string logprobs;
   bool completed = true;  // item status "completed", else "in_progress"
   // With `completed`: the item an incomplete response was cut off in (max_output_tokens, a
   // content filter): status "incomplete", as OpenAI writes it.
@@ -66,6 +69,9 @@ struct ResponseItem {
 
 // Appends one output item's JSON.
 void appendResponseItem(const ResponseItem& item, std::string& out);
+// Appends the entries of a chat completion's `logprobs.content` (null or absent: none) to
+// `entries`, comma-separated: a chat token's logprob object is a Responses LogProb as it is.
+void appendLogprobEntries(const boost::json::value& chat_logprobs, std::string& entries);
 // Appends the Response object. `status`: in_progress, completed, incomplete or failed;
 // `incomplete_reason` is written (as incomplete_details.reason) only for incomplete; `error`
 // only for failed.

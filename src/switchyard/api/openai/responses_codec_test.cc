@@ -126,6 +126,9 @@ TEST(ResponsesCodec, StatefulAndBuiltInFeaturesAreRejectedByName) {
        "web_search_call"},
       {R"({"model":"m","input":"x","include":["reasoning.encrypted_content"]})", "include",
        "reasoning.encrypted_content"},
+      {R"({"model":"m","input":"x","include":["message.output_text.logprobs",)"
+       R"("file_search_call.results"]})",
+       "include", "file_search_call.results"},
       {R"({"model":"m","input":"x","bogus_field":1})", "bogus_field", "bogus_field"},
   };
   for (const auto& c : cases) {
@@ -139,6 +142,38 @@ TEST(ResponsesCodec, StatefulAndBuiltInFeaturesAreRejectedByName) {
   // store: false and background: false are the stateless defaults.
   EXPECT_TRUE(
       decodeResponsesRequest(R"({"model":"m","input":"x","store":false,"background":false})"));
+}
+
+TEST(ResponsesCodec, OutputTextLogprobsAreAskedForAndReturned) {
+  auto r = decodeResponsesRequest(
+      R"({"model":"m","input":"x","include":["message.output_text.logprobs"],"top_logprobs":2})");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->chat.logprobs, true);
+  EXPECT_EQ(r->chat.top_logprobs, 2);
+  EXPECT_EQ(r->echo.at("top_logprobs"), 2);
+  // top_logprobs alone returns none (as OpenAI), and chat completions want it only with logprobs.
+  auto alone = decodeResponsesRequest(R"({"model":"m","input":"x","top_logprobs":2})");
+  ASSERT_TRUE(alone);
+  EXPECT_FALSE(alone->chat.logprobs);
+  EXPECT_FALSE(alone->chat.top_logprobs);
+  EXPECT_EQ(decodeError(R"({"model":"m","input":"x","top_logprobs":21})").param(), "top_logprobs");
+  EXPECT_EQ(decodeError(R"({"model":"m","input":"x","top_logprobs":"2"})").param(), "top_logprobs");
+
+  ChatResponse response;
+  Choice c;
+  c.message.role = Role::kAssistant;
+  c.message.content.push_back(ContentPart{.text = "Hi"});
+  c.finish_reason = FinishReason::kStop;
+  const json::value entry =
+      json::parse(R"({"token":"Hi","logprob":-0.25,"bytes":[72,105],"top_logprobs":[{"token":"Hi",)"
+                  R"("logprob":-0.25,"bytes":[72,105]}]})");
+  c.logprobs = json::object{{"content", json::array{entry}}, {"refusal", nullptr}};
+  response.choices.push_back(c);
+  json::value v = json::parse(encodeResponse(response, meta()));
+  EXPECT_EQ(v.at("output").at(0).at("content").at(0).at("logprobs"), json::array{entry});
+  response.choices[0].logprobs = nullptr;  // none asked for: an empty list, as before
+  v = json::parse(encodeResponse(response, meta()));
+  EXPECT_EQ(v.at("output").at(0).at("content").at(0).at("logprobs"), json::array{});
 }
 
 TEST(ResponsesCodec, InvalidInputNamesTheField) {

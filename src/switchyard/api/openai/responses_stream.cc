@@ -25,12 +25,13 @@ std::string itemJson(const ResponseItem& item) {
   return s;
 }
 
-void writeOutputText(JsonWriter& w, std::string_view text) {
+// `logprobs`: LogProb objects, comma-separated (ResponseItem::logprobs).
+void writeOutputText(JsonWriter& w, std::string_view text, std::string_view logprobs = {}) {
   w.beginObject();
   w.key("type").string("output_text");
   w.key("text").string(text);
   w.key("annotations").beginArray().endArray();
-  w.key("logprobs").beginArray().endArray();
+  w.key("logprobs").raw("[" + std::string(logprobs) + "]");
   w.endObject();
 }
 
@@ -145,14 +146,14 @@ void ResponsesStreamEncoder::closeItem(std::size_t index, std::string& out) {
               w.key("output_index").integer(output_index);
               w.key("content_index").integer(0);
               w.key("text").string(it.text);
-              w.key("logprobs").beginArray().endArray();
+              w.key("logprobs").raw("[" + it.logprobs + "]");
             }));
       event("response.content_part.done", out, members([&](JsonWriter& w) {
               w.key("item_id").string(it.id);
               w.key("output_index").integer(output_index);
               w.key("content_index").integer(0);
               w.key("part");
-              writeOutputText(w, it.text);
+              writeOutputText(w, it.text, it.logprobs);
             }));
       if (static_cast<int>(index) == text_item_) text_item_ = -1;
       break;
@@ -218,7 +219,8 @@ std::string ResponsesStreamEncoder::nextMessageId() const {
   return id;
 }
 
-void ResponsesStreamEncoder::text(const std::string& delta, std::string& out) {
+void ResponsesStreamEncoder::text(const std::string& delta, const boost::json::value& logprobs,
+                                  std::string& out) {
   if (text_item_ < 0) {
     closeOpenItems(out);
     text_item_ = static_cast<int>(openItem(
@@ -226,12 +228,18 @@ void ResponsesStreamEncoder::text(const std::string& delta, std::string& out) {
   }
   ResponseItem& it = items_[text_item_];
   it.text += delta;
+  std::string entries;
+  appendLogprobEntries(logprobs, entries);
+  if (!entries.empty()) {
+    if (!it.logprobs.empty()) it.logprobs += ',';
+    it.logprobs += entries;
+  }
   event("response.output_text.delta", out, members([&](JsonWriter& w) {
           w.key("item_id").string(it.id);
           w.key("output_index").integer(text_item_);
           w.key("content_index").integer(0);
           w.key("delta").string(delta);
-          w.key("logprobs").beginArray().endArray();
+          w.key("logprobs").raw("[" + entries + "]");
         }));
 }
 
@@ -294,7 +302,7 @@ void ResponsesStreamEncoder::onChunk(const ChatChunk& chunk, std::string& out) {
     if (c.reasoning_content && !c.reasoning_content->empty()) {
       reasoning(*c.reasoning_content, out);
     }
-    if (c.content && !c.content->empty()) text(*c.content, out);
+    if (c.content && !c.content->empty()) text(*c.content, c.logprobs, out);
     if (c.refusal && !c.refusal->empty()) refusal(*c.refusal, out);
     for (const ToolCallDelta& t : c.tool_calls) toolCall(t, out);
     if (c.finish_reason != FinishReason::kNone) finish_reason_ = c.finish_reason;

@@ -39,7 +39,8 @@ class ResponsesStreamEncoder {
   void closeItem(std::size_t index, std::string& out);
   std::size_t openItem(ResponseItem item, std::string& out, bool refusal_part = false);
   std::string nextMessageId() const;
-  void text(const std::string& delta, std::string& out);
+  // `logprobs`: the delta's chat logprobs (null: none).
+  void text(const std::string& delta, const boost::json::value& logprobs, std::string& out);
   void refusal(const std::string& delta, std::string& out);
   void reasoning(const std::string& delta, std::string& out);
   void toolCall(const ToolCallDelta& delta, std::string& out);

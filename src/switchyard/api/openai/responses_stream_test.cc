@@ -133,6 +133,50 @@ TEST(ResponsesStream, LengthEndsIncomplete) {
   EXPECT_TRUE(item_done);
 }
 
+// A chat token's logprob object, as chat completions stream them.
+json::value tokenLogprob(std::string_view token, double logprob) {
+  json::array bytes;
+  for (unsigned char b : token) bytes.push_back(b);
+  return json::object{
+      {"token", token},
+      {"logprob", logprob},
+      {"bytes", bytes},
+      {"top_logprobs",
+       json::array{json::object{{"token", token}, {"logprob", logprob}, {"bytes", bytes}}}}};
+}
+
+TEST(ResponsesStream, LogprobsRideOnTheDeltasAndTheFinishedText) {
+  ResponsesStreamEncoder encoder(meta());
+  std::string out;
+  const std::vector<std::pair<std::string, double>> tokens = {{"Hel", -0.5}, {"lo", -1.25}};
+  for (const auto& [token, logprob] : tokens) {
+    ChatChunk c;
+    c.choices.push_back(ChoiceDelta{.content = token});
+    c.choices.back().logprobs =
+        json::object{{"content", json::array{tokenLogprob(token, logprob)}}};
+    encoder.onChunk(c, out);
+  }
+  ChatChunk plain;  // a delta without logprobs adds none
+  plain.choices.push_back(ChoiceDelta{.content = std::string("!")});
+  encoder.onChunk(plain, out);
+  encoder.finish(out);
+
+  json::array whole;
+  std::vector<json::value> per_delta;
+  for (const auto& [name, data] : parseSse(out)) {
+    if (name == "response.output_text.delta") per_delta.push_back(data.at("logprobs"));
+    if (name == "response.output_text.done") whole = data.at("logprobs").as_array();
+    if (name == "response.completed") {
+      EXPECT_EQ(data.at("response").at("output").at(0).at("content").at(0).at("logprobs"), whole);
+    }
+  }
+  ASSERT_EQ(per_delta.size(), 3u);
+  EXPECT_EQ(per_delta[0], json::array{tokenLogprob("Hel", -0.5)});
+  EXPECT_EQ(per_delta[1], json::array{tokenLogprob("lo", -1.25)});
+  EXPECT_EQ(per_delta[2], json::array{});
+  EXPECT_EQ(whole, (json::array{tokenLogprob("Hel", -0.5), tokenLogprob("lo", -1.25)}));
+}
+
 TEST(ResponsesStream, FailureMidStreamSendsErrorThenFailed) {
   ResponsesStreamEncoder encoder(meta());
   std::string out;
