@@ -105,6 +105,29 @@ TEST_F(ResponsesGatewayTest, TextResponseFromAnOpenAIUpstream) {
                                                 {"role":"user","content":"Hi"}])"));
 }
 
+TEST_F(ResponsesGatewayTest, OutputTextLogprobsComeFromTheUpstreamsChatLogprobs) {
+  const std::string entry =
+      R"({"token":"Hi","logprob":-0.5,"bytes":[72,105],"top_logprobs":[{"token":"Hi",)"
+      R"("logprob":-0.5,"bytes":[72,105]},{"token":"Yo","logprob":-1.5,"bytes":[89,111]}]})";
+  openai_.pushBehavior(Behavior::customBody(
+      200, R"({"id":"c1","object":"chat.completion","created":1,"model":"fake-model",)"
+           R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},)"
+           R"("logprobs":{"content":[)" +
+               entry +
+               R"(],"refusal":null},"finish_reason":"stop"}],)"
+               R"("usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})"));
+  Reply r = responses(R"({"model":"fast","input":"Hi","top_logprobs":2,
+                          "include":["message.output_text.logprobs"]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value j = r.json();
+  EXPECT_EQ(j.at("top_logprobs"), 2);
+  EXPECT_EQ(j.at("output").at(0).at("content").at(0).at("logprobs"),
+            json::array{json::parse(entry)});
+  const json::value up = upstreamBody();
+  EXPECT_EQ(up.at("logprobs"), true);
+  EXPECT_EQ(up.at("top_logprobs"), 2);
+}
+
 TEST_F(ResponsesGatewayTest, StreamFollowsTheDocumentedEventOrder) {
   Reply r = responses(R"({"model":"fast","input":"Hi","stream":true})");
   ASSERT_EQ(r.status, 200u) << r.body;
