@@ -3,10 +3,11 @@
 // that read JSON bodies of their own (not part of any codec's interface). Pure functions:
 // thread-safe.
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
-
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -35,6 +36,31 @@ inline std::string_view kindName(const boost::json::value& v) {
   }
   return "unknown";
 }
+
+// Whether every number in `v` is finite. Boost.JSON 1.81 reads a literal beyond a double's range
+// as ±infinity and one such as 0e400 as NaN; JSON has neither, a NaN passes every range check,
+// and neither can be written back. Decoders of client bodies reject such input
+// (kNumberOutOfRange says why).
+inline bool allNumbersFinite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!allNumbersFinite(e)) return false;
+      }
+      return true;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!allNumbersFinite(kv.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+inline constexpr std::string_view kNumberOutOfRange =
+    "a number is out of range (beyond what a double holds, or an exponent too large to read)";
 
 // `v` as an int64 when it is a number that one holds exactly (7, 7.0, 7e2), else nullopt (7.5,
 // 1e300, 2^63, or not a number). Boost.JSON's to_number<std::int64_t>() throws for those: never

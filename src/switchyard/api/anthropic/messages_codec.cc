@@ -42,6 +42,10 @@ Result<json::value> parseBody(std::string_view body, bool from_client) {
     }
     return fail(ErrorCode::kUpstream, "upstream response is not valid JSON: " + ec.message());
   }
+  if (from_client && !allNumbersFinite(v)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the request body is not valid JSON: " + std::string(kNumberOutOfRange));
+  }
   return v;
 }
 

@@ -30,6 +30,10 @@ Result<json::object> parseObject(std::string_view body) {
   if (ec) {
     return fail(ErrorCode::kInvalidArgument, "invalid JSON in request body: " + ec.message());
   }
+  if (!allNumbersFinite(v)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "invalid JSON in request body: " + std::string(kNumberOutOfRange));
+  }
   if (!v.is_object()) {
     return fail(ErrorCode::kInvalidArgument,
                 "the request body must be a JSON object, got " + std::string(kindName(v)));

@@ -378,5 +378,16 @@ TEST(OllamaListing, ParameterSizeAndQuantizationAsOllamaWritesThem) {
   EXPECT_EQ(quantizationLevel("Q4_0 (guessed)"), "Q4_0");
 }
 
+TEST(OllamaCodec, NumbersBeyondADoubleAreErrors) {
+  for (const char* number : {"0e400", "1e400"}) {
+    auto r = decodeChatRequest(std::string(R"({"model":"m","messages":[{"role":"user",)") +
+                               R"("content":"hi"}],"options":{"temperature":)" + number + "}}");
+    ASSERT_FALSE(r) << number;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message().find("a number is out of range"), std::string::npos)
+        << r.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::api::ollama

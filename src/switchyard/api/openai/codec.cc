@@ -183,7 +183,11 @@ Result<json::value> parseJson(std::string_view text, Arena& arena, Origin origin
     return fail(code, std::string(what) + " is not valid JSON: " + reason + " at offset " +
                           std::to_string(consumed));
   }
-  return parser.release();
+  json::value root = parser.release();
+  if (origin == Origin::kClient && !allNumbersFinite(root)) {
+    return fail(code, std::string(what) + " is not valid JSON: " + std::string(kNumberOutOfRange));
+  }
+  return root;
 }
 
 // A field's location ("messages[2].content[0].text"), built as a chain of stack frames and

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "switchyard/api/anthropic/messages_codec.h"
 #include "switchyard/api/errors.h"
+#include "switchyard/api/openai/request_reader.h"
+#include "switchyard/api/openai/responses_codec.h"
 
 namespace switchyard::api::openai {
 namespace {
@@ -1205,6 +1208,44 @@ TEST(EncodeError, MatchesTheErrorSchema) {
                        R"({"error":{"message":"invalid value for 'temperature': 9 is greater than )"
                        R"(the maximum of 2","type":"invalid_request_error","param":"temperature",)"
                        R"("code":null}})"));
+}
+
+// Boost.JSON reads 1e400 as infinity and 0e400 as NaN, which JSON cannot hold and which a range
+// check lets through (NaN compares false): every client decoder says the number is out of range.
+TEST(ClientBodies, NumbersBeyondADoubleAreErrors) {
+  for (const char* number : {"0e400", "-0e309", "1e400", "-1e999"}) {
+    const std::string n(number);
+    auto expectOutOfRange = [&](const Status& s, const std::string& what) {
+      EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << what << " " << n;
+      EXPECT_THAT(s.message(), HasSubstr("a number is out of range")) << what << " " << n;
+    };
+    const std::string messages = R"("messages":[{"role":"user","content":"hi"}])";
+    // A typed field and an unknown one that would travel upstream as it came.
+    for (const std::string& body :
+         {R"({"model":"m",)" + messages + R"(,"temperature":)" + n + "}",
+          R"({"model":"m",)" + messages + R"(,"thinking":{"budget_tokens":)" + n + "}}"}) {
+      EXPECT_FALSE(readCommonChatRequest(body)) << body;
+      auto chat = decodeChatRequest(body);
+      ASSERT_FALSE(chat) << body;
+      expectOutOfRange(chat.error(), "chat");
+    }
+    auto completion = decodeCompletionRequest(R"({"model":"m","prompt":"x","top_p":)" + n + "}");
+    ASSERT_FALSE(completion);
+    expectOutOfRange(completion.error(), "completions");
+    auto embedding = decodeEmbeddingRequest(R"({"model":"m","input":"x","dimensions":)" + n + "}");
+    ASSERT_FALSE(embedding);
+    expectOutOfRange(embedding.error(), "embeddings");
+    auto responses = decodeResponsesRequest(R"({"model":"m","input":"x","temperature":)" + n + "}");
+    ASSERT_FALSE(responses);
+    expectOutOfRange(responses.error(), "responses");
+    auto messages_request = anthropic::decodeMessagesRequest(R"({"model":"m","max_tokens":5,)" +
+                                                             messages + R"(,"top_k":)" + n + "}");
+    ASSERT_FALSE(messages_request);
+    expectOutOfRange(messages_request.error(), "anthropic");
+  }
+  // What a double holds is fine, however it is written.
+  EXPECT_TRUE(decodeChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0e-400,"x":1e308})"));
 }
 
 }  // namespace

@@ -692,6 +692,10 @@ Result<ResponsesRequest> decodeResponsesRequest(std::string_view body) {
   if (ec) {
     return fail(ErrorCode::kInvalidArgument, "the request body is not valid JSON: " + ec.message());
   }
+  if (!allNumbersFinite(v)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the request body is not valid JSON: " + std::string(kNumberOutOfRange));
+  }
   const json::object* o = v.if_object();
   if (o == nullptr) return fail(ErrorCode::kInvalidArgument, "the request body must be an object");
   Decoder decoder;

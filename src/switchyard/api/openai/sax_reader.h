@@ -18,9 +18,9 @@
 // Values at the top of the document other than an object are declined here; a reader's
 // handlers run only inside the frames it pushed (and for the document's root object).
 
-#include <boost/json/basic_parser_impl.hpp>
-
 #include <array>
+#include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -261,6 +261,8 @@ class SaxReader {
     return skip_ > 0 || (depth_ > 0 ? self().onUnsigned(v) : decline());
   }
   bool on_double(double v, string_view, error_code&) {
+    // Boost.JSON reads 1e400 as infinity and 0e400 as NaN: the general decoder says why.
+    if (!std::isfinite(v)) return decline();
     return skip_ > 0 || (depth_ > 0 ? self().onDouble(v) : decline());
   }
   bool on_bool(bool v, error_code&) {
