@@ -301,6 +301,10 @@ TEST_F(GovernanceTest, AdminApiNeedsTheAdminKey) {
       admin(bhttp::verb::post, "/admin/keys", R"({"name":"x","tpm":18446744073709551615})");
   EXPECT_EQ(huge.status, 400u);
   EXPECT_EQ(huge.json().at("error").at("param"), "tpm");
+  // A number no double holds (metadata would be stored as text JSON cannot read back).
+  Reply nan = admin(bhttp::verb::post, "/admin/keys", R"({"name":"x","metadata":{"n":0e400}})");
+  EXPECT_EQ(nan.status, 400u) << nan.body;
+  EXPECT_NE(nan.body.find("out of range"), std::string::npos) << nan.body;
 }
 
 TEST_F(GovernanceTest, AdminApiWithoutAnAdminKeyIs403AndSaysHowToSetOne) {

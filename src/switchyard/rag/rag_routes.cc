@@ -1,12 +1,12 @@
 #include "switchyard/rag/rag_routes.h"
 
+#include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
 #include <chrono>
 
 #include "switchyard/api/errors.h"
+#include "switchyard/api/json_fields.h"
 #include "switchyard/api/openai/codec.h"
 #include "switchyard/rag/access.h"
 
@@ -45,6 +45,9 @@ Result<json::object> parseObject(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec) return fail(invalid("request body is not valid JSON: " + ec.message()));
+  if (!api::allNumbersFinite(v)) {
+    return fail(invalid("request body is not valid JSON: " + std::string(api::kNumberOutOfRange)));
+  }
   if (!v.is_object()) return fail(invalid("request body must be a JSON object"));
   return std::move(v.as_object());
 }

@@ -64,6 +64,7 @@ Result<auth::KeySpec> specFrom(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return fail(badRequest("the body must be a JSON object"));
+  if (!api::allNumbersFinite(v)) return fail(badRequest(std::string(api::kNumberOutOfRange)));
   auth::KeySpec spec;
   static constexpr std::string_view kKeys[] = {"name", "team", "models", "routes", "providers",
                                                "metadata", "rpm", "tpm", "budget_usd",
