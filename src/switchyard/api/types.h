@@ -225,9 +225,9 @@ struct ChatChunk {
   std::int64_t created = 0;
   std::vector<ChoiceDelta> choices;  // empty on the final usage-only chunk
   std::optional<Usage> usage;
-  // The prompt side of usage as soon as the provider knows it (on the stream's first chunk), for
-  // the APIs that report it at the start (Anthropic's message_start). Not part of an OpenAI
-  // chunk: `usage` stays the final count.
+  // Usage as the provider knows it when the stream's first chunk leaves, for the APIs that report
+  // the prompt's part at the start (Anthropic's message_start reads its prompt side). Not part
+  // of an OpenAI chunk: `usage` stays the final count.
   std::optional<Usage> prompt_usage;
   std::string system_fingerprint;
   // The upstream's event payload this chunk was read from, when the upstream streamed OpenAI's

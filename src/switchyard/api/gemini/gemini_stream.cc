@@ -50,12 +50,8 @@ Status GenerateContentStreamDecoder::onEvent(std::string_view data, std::vector<
     CandidateState& state = candidates_[index];
     auto delta = [&]() -> ChoiceDelta& {
       ChatChunk& chunk = out.emplace_back(base());
-      if (!delivered_ && usage_) {  // Gemini counts the prompt from its first event
-        Usage& prompt = chunk.prompt_usage.emplace(*usage_);
-        prompt.completion_tokens = 0;
-        prompt.reasoning_tokens = 0;
-        prompt.total_tokens = prompt.prompt_tokens;
-      }
+      // Gemini counts the prompt from its first event: the first chunk carries it.
+      if (!delivered_) chunk.prompt_usage = usage_;
       delivered_ = true;
       ChoiceDelta& d = chunk.choices.emplace_back();
       d.index = index;

@@ -830,7 +830,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
   std::vector<ChoiceState> choices(static_cast<std::size_t>(n));
   api::Usage usage;
   int running = n;
-  // The prompt's count, known from the first event: the first chunk carries it (message_start).
+  // Usage from the first event (the prompt is counted by then): the first chunk carries it.
   std::optional<api::Usage> prompt_usage;
 
   auto send = [&](std::size_t i, api::ChoiceDelta delta) -> asio::awaitable<Status> {
@@ -860,11 +860,7 @@ asio::awaitable<StreamOutcome> LocalProvider::chatStream(const api::ChatRequest&
     for (EngineEvent& e : events) {
       const std::size_t i = e.tag;
       if (i >= choices.size() || choices[i].done) continue;
-      if (!prompt_usage && e.kind != EngineEvent::Kind::kError) {
-        prompt_usage = toUsage(e.usage);
-        prompt_usage->completion_tokens = 0;
-        prompt_usage->total_tokens = prompt_usage->prompt_tokens;
-      }
+      if (!prompt_usage && e.kind != EngineEvent::Kind::kError) prompt_usage = toUsage(e.usage);
       if (e.kind == EngineEvent::Kind::kToken) {
         mergeInto(choices[i].pending, e);
         std::ranges::move(e.logprobs, std::back_inserter(choices[i].logprobs));
