@@ -9,13 +9,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <map>
 
 #include "switchyard/core/log.h"
 #include "switchyard/server/gateway.h"
 #include "tests/fakes/fake_upstream.h"
-#include "tests/fakes/test_gateway.h"
 #include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
 
 namespace switchyard {
 namespace {
@@ -393,6 +394,192 @@ TEST_F(ResponsesGatewayTest, AnthropicStreamBecomesResponsesEvents) {
   EXPECT_EQ(done.at("usage").at("input_tokens"), 472);
   EXPECT_EQ(done.at("usage").at("output_tokens"), 89);
   EXPECT_EQ(json::parse(anthropic_.lastRequest().body).at("tools").at(0).at("name"), "get_weather");
+}
+
+// Stored responses (responses.enabled): store, previous_response_id, GET / DELETE and
+// input_items, over a SQLite store in a temp dir.
+class StoredResponsesTest : public ResponsesGatewayTest {
+ protected:
+  void SetUp() override {
+    db_path_ = ::testing::TempDir() + "/stored_responses_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path_ + suffix);
+    config::Config cfg = fakes::testConfig();
+    cfg.providers = {
+        fakes::fakeProvider("up", "openai", openai_, {{"fake-model", {}, 0}}, "sk-openai-secret")};
+    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    cfg.storage_url = "sqlite://" + db_path_;
+    cfg.responses.enabled = true;
+    fakes::noRetries(cfg);
+    gateway_ = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway_);
+  }
+
+  Reply call(bhttp::verb method, const std::string& target) {
+    return fakes::request(gateway_->port(), method, target, "",
+                          {{"authorization", "Bearer client-key"}});
+  }
+
+  // The roles and texts of the messages the upstream got last, "role:text" each.
+  std::vector<std::string> upstreamTurns() {
+    std::vector<std::string> turns;
+    const json::value body = upstreamBody();
+    for (const auto& m : body.at("messages").as_array()) {
+      std::string text;
+      const json::value& content = m.at("content");
+      if (content.is_string()) {
+        text = content.as_string();
+      } else if (content.is_array()) {
+        for (const auto& part : content.as_array()) text += part.at("text").as_string();
+      }
+      turns.push_back(std::string(m.at("role").as_string()) + ":" + text);
+    }
+    return turns;
+  }
+
+  std::string db_path_;
+};
+
+TEST_F(StoredResponsesTest, AConversationContinuesFromTheStoredResponse) {
+  Reply first = responses(R"({"model":"fast","instructions":"Be brief.","input":"Hi"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string id(first.json().at("id").as_string());
+  EXPECT_EQ(first.json().at("store"), true);  // the default, as OpenAI's
+  EXPECT_TRUE(first.json().at("previous_response_id").is_null());
+
+  Reply second =
+      responses(R"({"model":"fast","previous_response_id":")" + id + R"(","input":"And again?"})");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.json().at("previous_response_id"), json::value(id));
+  // The instructions are not carried over (as OpenAI's); the conversation is.
+  EXPECT_EQ(upstreamTurns(),
+            (std::vector<std::string>{"user:Hi", "assistant:Hello from the fake upstream!",
+                                      "user:And again?"}));
+  EXPECT_EQ(json::parse(call(bhttp::verb::get, "/v1/responses/" + id).body),
+            first.json());  // GET returns the Response as it was sent
+
+  // A third turn sees both earlier ones.
+  const std::string id2(second.json().at("id").as_string());
+  Reply third = responses(R"({"model":"fast","previous_response_id":")" + id2 +
+                          R"(","input":[{"role":"user","content":"Third"}]})");
+  ASSERT_EQ(third.status, 200u) << third.body;
+  EXPECT_EQ(upstreamTurns().size(), 5u);
+  EXPECT_EQ(upstreamTurns().back(), "user:Third");
+}
+
+TEST_F(StoredResponsesTest, AStreamedResponseIsStoredBeforeItsLastEvent) {
+  Reply first = responses(R"({"model":"fast","input":"Hi","stream":true})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  auto events = sseEvents(first.body);
+  ASSERT_FALSE(events.empty());
+  const json::value& done = events.back().data.at("response");
+  EXPECT_EQ(done.at("store"), true);
+  const std::string id(done.at("id").as_string());
+  // Continued at once (the client read response.completed, nothing more).
+  Reply second = responses(R"({"model":"fast","previous_response_id":")" + id +
+                           R"(","input":"More","stream":true})");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(upstreamTurns(),
+            (std::vector<std::string>{"user:Hi", "assistant:Hello from the fake upstream!",
+                                      "user:More"}));
+  Reply got = call(bhttp::verb::get, "/v1/responses/" + id);
+  ASSERT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(got.json(), done);
+}
+
+TEST_F(StoredResponsesTest, StoreFalseIsNotKeptAndUnknownIdsAre404s) {
+  Reply r = responses(R"({"model":"fast","input":"Hi","store":false})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("store"), false);
+  const std::string id(r.json().at("id").as_string());
+  Reply got = call(bhttp::verb::get, "/v1/responses/" + id);
+  EXPECT_EQ(got.status, 404u) << got.body;
+  EXPECT_EQ(got.json().at("error").at("message"),
+            json::value("No response found with id '" + id + "'."));
+
+  const std::size_t before = openai_.requestCount();
+  Reply cont = responses(R"({"model":"fast","previous_response_id":")" + id + R"(","input":"x"})");
+  EXPECT_EQ(cont.status, 404u) << cont.body;
+  auto e = cont.json().at("error");
+  EXPECT_EQ(e.at("message"), json::value("Previous response with id '" + id + "' not found."));
+  EXPECT_EQ(e.at("param"), "previous_response_id");
+  EXPECT_EQ(e.at("code"), "previous_response_not_found");
+  EXPECT_EQ(openai_.requestCount(), before);  // nothing went upstream
+
+  EXPECT_EQ(responses(R"({"model":"fast","input":"x","previous_response_id":5})").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/responses/").status, 404u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/responses/a/b").status, 404u);
+  Reply put = call(bhttp::verb::put, "/v1/responses/" + id);
+  EXPECT_EQ(put.status, 405u);
+  EXPECT_EQ(put.header("allow"), "GET, DELETE");
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/responses/" + id + "/input_items").status, 405u);
+}
+
+TEST_F(StoredResponsesTest, AClientsOwnRequestIdDoesNotNameTheStoredResponse) {
+  // x-request-id is the client's to choose, and may repeat: each stored Response still gets an
+  // id of its own, so neither overwrites the other.
+  const fakes::Headers h = {{"authorization", "Bearer client-key"}, {"x-request-id", "same-id"}};
+  Reply a = post(gateway_->port(), "/v1/responses", R"({"model":"fast","input":"A"})", h);
+  Reply b = post(gateway_->port(), "/v1/responses", R"({"model":"fast","input":"B"})", h);
+  ASSERT_EQ(a.status, 200u) << a.body;
+  ASSERT_EQ(b.status, 200u) << b.body;
+  EXPECT_EQ(a.header("x-request-id"), "same-id");
+  EXPECT_NE(a.json().at("id"), b.json().at("id"));
+  for (const Reply* r : {&a, &b}) {
+    Reply got =
+        call(bhttp::verb::get, "/v1/responses/" + std::string(r->json().at("id").as_string()));
+    ASSERT_EQ(got.status, 200u) << got.body;
+    EXPECT_EQ(got.json(), r->json());
+  }
+  // Not stored: the id stays resp_<x-request-id>.
+  Reply c =
+      post(gateway_->port(), "/v1/responses", R"({"model":"fast","input":"C","store":false})", h);
+  EXPECT_EQ(c.json().at("id"), "resp_same-id");
+}
+
+TEST_F(StoredResponsesTest, InputItemsArePagedAndDeleteForgets) {
+  Reply r = responses(R"({"model":"fast","input":[
+      {"role":"user","content":"one"},
+      {"role":"assistant","content":"two"},
+      {"type":"message","role":"user","content":[{"type":"input_text","text":"three"}]}]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const std::string id(r.json().at("id").as_string());
+  const std::string items = "/v1/responses/" + id + "/input_items";
+
+  Reply all = call(bhttp::verb::get, items);
+  ASSERT_EQ(all.status, 200u) << all.body;
+  auto list = all.json();
+  EXPECT_EQ(list.at("object"), "list");
+  ASSERT_EQ(list.at("data").as_array().size(), 3u);
+  EXPECT_EQ(list.at("data").at(0).at("content").at(0).at("text"), "three");  // newest first
+  EXPECT_EQ(list.at("data").at(0).at("type"), "message");
+  EXPECT_EQ(list.at("has_more"), false);
+  EXPECT_EQ(list.at("first_id"), list.at("data").at(0).at("id"));
+
+  Reply page1 = call(bhttp::verb::get, items + "?order=asc&limit=2");
+  ASSERT_EQ(page1.status, 200u) << page1.body;
+  auto p1 = page1.json();
+  ASSERT_EQ(p1.at("data").as_array().size(), 2u);
+  EXPECT_EQ(p1.at("data").at(0).at("content").at(0).at("text"), "one");
+  EXPECT_EQ(p1.at("data").at(1).at("content").at(0).at("type"), "output_text");
+  EXPECT_EQ(p1.at("has_more"), true);
+  Reply page2 =
+      call(bhttp::verb::get,
+           items + "?order=asc&limit=2&after=" + std::string(p1.at("last_id").as_string()));
+  ASSERT_EQ(page2.status, 200u) << page2.body;
+  EXPECT_EQ(page2.json().at("data").as_array().size(), 1u);
+  EXPECT_EQ(page2.json().at("has_more"), false);
+  EXPECT_EQ(call(bhttp::verb::get, items + "?limit=0").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::get, items + "?order=sideways").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::get, items + "?after=nope").status, 400u);
+
+  Reply del = call(bhttp::verb::delete_, "/v1/responses/" + id);
+  ASSERT_EQ(del.status, 200u) << del.body;
+  EXPECT_EQ(del.json(),
+            json::parse(R"({"id":")" + id + R"(","object":"response","deleted":true})"));
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/responses/" + id).status, 404u);
+  EXPECT_EQ(call(bhttp::verb::delete_, "/v1/responses/" + id).status, 404u);
+  EXPECT_EQ(call(bhttp::verb::get, items).status, 404u);
 }
 
 }  // namespace

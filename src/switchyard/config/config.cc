@@ -45,9 +45,9 @@ constexpr ProviderKind kProviderKinds[] = {
     {"azure", ""},
 };
 
-constexpr std::string_view kTopKeys[] = {"server",  "log",       "storage", "providers",
-                                         "routes",  "routing",   "prices",  "telemetry",
-                                         "admin_key", "auth",    "limits",  "guard", "rag"};
+constexpr std::string_view kTopKeys[] = {"server",  "log",    "storage",   "providers", "routes",
+                                         "routing", "prices", "telemetry", "admin_key", "auth",
+                                         "limits",  "guard",  "rag",       "responses"};
 // Governance sections (issue 6).
 constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
 constexpr std::string_view kLimitsKeys[] = {"teams", "redis", "sync_interval"};
@@ -75,6 +75,7 @@ constexpr std::string_view kServerKeys[] = {
     "cors_origins",   "https_proxy",  "http_proxy",      "no_proxy"};
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
+constexpr std::string_view kResponsesKeys[] = {"enabled", "store_by_default", "max_age"};
 constexpr std::string_view kProviderKeys[] = {
     "name",     "kind",    "base_url", "api_key",    "locality",   "headers",
     "timeouts", "models",  "threads",  "max_loaded", "idle_unload", "api_version"};
@@ -519,6 +520,8 @@ class Loader {
   [[nodiscard]] bool size(const Fields& m, std::string_view key, std::size_t& out);
   [[nodiscard]] bool duration(const Fields& m, std::string_view key, bool zero_ok, Millis& out);
   [[nodiscard]] bool boolean(const Fields& m, std::string_view key, bool& out);
+  // A retention age: a duration, or days ("30d"), which other durations have no use for; 0 ok.
+  [[nodiscard]] bool age(const Fields& m, std::string_view key, Millis& out);
   // A number from 0 to `max` (prices); absent leaves `out` alone.
   [[nodiscard]] bool number(const Fields& m, std::string_view key, double max, double& out) {
     const Field* f = m.find(key);
@@ -571,6 +574,7 @@ class Loader {
   [[nodiscard]] bool loadDashboard(const Field& f, DashboardConfig& out);
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
+  [[nodiscard]] bool loadResponses(const Field& f, ResponsesConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
   [[nodiscard]] bool loadGuard(const Field& f, GuardConfig& out);
   [[nodiscard]] bool loadGuardDetector(const Field& f, GuardDetectorConfig& out);
@@ -722,6 +726,25 @@ bool Loader::duration(const Fields& m, std::string_view key, bool zero_ok, Milli
   if (!value) return fail(*f, value.error());
   if (!zero_ok && value->count() == 0) return fail(*f, "must be greater than 0");
   out = *value;
+  return true;
+}
+
+bool Loader::age(const Fields& m, std::string_view key, Millis& out) {
+  const Field* f = m.find(key);
+  if (f == nullptr) return true;
+  std::string text;
+  if (!string(*f, text)) return false;
+  const std::string_view t = trimSpace(text);
+  std::int64_t days = 0;
+  if (t.size() > 1 && t.back() == 'd' &&
+      std::from_chars(t.data(), t.data() + t.size() - 1, days).ptr == t.data() + t.size() - 1) {
+    if (days < 0 || days > 100'000) return fail(*f, "must be between 0d and 100000d");
+    out = Millis(days * 24 * 3600 * 1000);
+  } else if (auto value = parseDuration(text)) {
+    out = *value;
+  } else {
+    return fail(*f, value.error() + " (or days, e.g. 30d)");
+  }
   return true;
 }
 
@@ -1576,6 +1599,12 @@ bool Loader::loadAuth(const Field& f, AuthConfig& out) {
          duration(m, "reload_interval", false, out.reload_interval);
 }
 
+bool Loader::loadResponses(const Field& f, ResponsesConfig& out) {
+  Fields m;
+  return mapping(f, kResponsesKeys, m) && boolean(m, "enabled", out.enabled) &&
+         boolean(m, "store_by_default", out.store_by_default) && age(m, "max_age", out.max_age);
+}
+
 bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
   Fields m;
   if (!mapping(f, kLimitsKeys, m)) return false;
@@ -2033,22 +2062,7 @@ bool Loader::loadTelemetry(const Field& f, const Config& config, TelemetryConfig
     Fields r;
     RequestLogConfig& rl = out.request_log;
     if (!mapping(*log, kRequestLogKeys, r) || !boolean(r, "enabled", rl.enabled)) return false;
-    // max_age also takes days ("30d"), which other durations have no use for.
-    if (const Field* age = r.find("max_age")) {
-      std::string text;
-      if (!string(*age, text)) return false;
-      const std::string_view t = trimSpace(text);
-      std::int64_t days = 0;
-      if (t.size() > 1 && t.back() == 'd' &&
-          std::from_chars(t.data(), t.data() + t.size() - 1, days).ptr == t.data() + t.size() - 1) {
-        if (days < 0 || days > 100'000) return fail(*age, "must be between 0d and 100000d");
-        rl.max_age = Millis(days * 24 * 3600 * 1000);
-      } else if (auto value = parseDuration(text)) {
-        rl.max_age = *value;
-      } else {
-        return fail(*age, value.error() + " (or days, e.g. 30d)");
-      }
-    }
+    if (!age(r, "max_age", rl.max_age)) return false;
     if (!integer(r, "max_rows", std::int64_t{0}, std::numeric_limits<std::int64_t>::max(),
                  rl.max_rows) ||
         !integer(r, "batch_size", 1, 100'000, rl.batch_size) ||
@@ -2288,6 +2302,10 @@ Result<Config> Loader::load(std::string_view yaml) {
   }
   if (ok) {
     if (const Field* f = m.find("storage")) ok = loadStorage(*f, config.storage_url);
+  }
+  config.responses.enabled = true;  // config files store responses unless told not to
+  if (ok) {
+    if (const Field* f = m.find("responses")) ok = loadResponses(*f, config.responses);
   }
   if (ok) {
     if (const Field* f = m.find("providers")) ok = loadProviders(*f, config.providers);

@@ -398,11 +398,22 @@ struct RagConfig {
   int embedding_model_line = 0;  // where embedding_model was set, for start-up errors
 };
 
+// Stored responses of the OpenAI Responses API (docs/responses.md): `store`,
+// `previous_response_id`, GET/DELETE /v1/responses/{id}, in the store (`storage.url`).
+struct ResponsesConfig {
+  // Config files turn it on unless `responses.enabled: false`; a Config built in code leaves it
+  // off (stateless: store: true and previous_response_id are refused).
+  bool enabled = false;
+  bool store_by_default = true;  // a request without `store` is stored, as OpenAI's API does
+  Millis max_age{30LL * 24 * 3600 * 1000};  // stored responses older than this are pruned; 0 = keep
+};
+
 struct Config {
   std::string source;  // file path, or "<embedded>"
   ServerConfig server;
   LogConfig log;
   std::string storage_url = "sqlite://switchyard.db";
+  ResponsesConfig responses;
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
   RoutingConfig routing;

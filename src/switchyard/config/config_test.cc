@@ -1116,6 +1116,30 @@ TEST(ConfigTest, DashboardSection) {
               ::testing::HasSubstr("test.yaml:3: telemetry.dashboard.enabled:"));
 }
 
+TEST(ConfigTest, StoredResponses) {
+  // Config files store responses (as OpenAI does) unless told not to; code-built configs do not.
+  EXPECT_FALSE(Config{}.responses.enabled);
+  const Config defaults = parseOk("providers: []\n");
+  EXPECT_TRUE(defaults.responses.enabled);
+  EXPECT_TRUE(defaults.responses.store_by_default);
+  EXPECT_EQ(defaults.responses.max_age, std::chrono::hours(30 * 24));
+  const Config c =
+      parseOk("responses:\n  enabled: true\n  store_by_default: false\n  max_age: 7d\n");
+  EXPECT_TRUE(c.responses.enabled);
+  EXPECT_FALSE(c.responses.store_by_default);
+  EXPECT_EQ(c.responses.max_age, std::chrono::hours(7 * 24));
+  EXPECT_EQ(parseOk("responses:\n  max_age: 0\n").responses.max_age.count(), 0);
+  EXPECT_EQ(parseOk("responses:\n  max_age: 90m\n").responses.max_age, std::chrono::minutes(90));
+  EXPECT_FALSE(parseOk("responses: {enabled: false}\n").responses.enabled);
+  EXPECT_EQ(parseError("responses:\n  store: true\n").message(),
+            "test.yaml:2: unknown key 'store' in responses (did you mean 'store_by_default'?)");
+  const std::string bad_age = parseError("responses:\n  max_age: forever\n").message();
+  EXPECT_TRUE(bad_age.starts_with("test.yaml:2: responses.max_age: ")) << bad_age;
+  EXPECT_TRUE(bad_age.ends_with("(or days, e.g. 30d)")) << bad_age;
+  EXPECT_EQ(parseError("responses:\n  enabled: maybe\n").message(),
+            "test.yaml:2: responses.enabled: expected true or false, got 'maybe'");
+}
+
 TEST(ConfigTest, PriceAndTelemetryErrorsNameLineAndKey) {
   const std::string providers = R"(
 providers:

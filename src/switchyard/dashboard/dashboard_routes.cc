@@ -5,8 +5,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -18,6 +16,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/dashboard/assets.h"
 #include "switchyard/dashboard/display_json.h"
+#include "switchyard/http/query.h"
 #include "switchyard/server/beast_headers.h"
 
 namespace switchyard::dashboard {
@@ -49,43 +48,6 @@ std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Query parameters of the request target, decoded; "" when absent or malformed.
-class Query {
- public:
-  explicit Query(std::string_view target) {
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return;
-    for (auto param : url->params()) {
-      if (param.has_value) values_.emplace_back(param.key, param.value);
-    }
-  }
-  std::string get(std::string_view key) const {
-    for (const auto& [k, v] : values_) {
-      if (k == key) return v;
-    }
-    return {};
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> values_;
-};
-
-// An integer query parameter within [min, max]; `fallback` when absent.
-Result<std::int64_t> intParam(const Query& q, std::string_view key, std::int64_t fallback,
-                              std::int64_t min, std::int64_t max) {
-  const std::string text = q.get(key);
-  if (text.empty()) return fallback;
-  std::int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max) {
-    return fail(Status(ErrorCode::kInvalidArgument, std::string(key) + ": expected an integer from " +
-                                                        std::to_string(min) + " to " +
-                                                        std::to_string(max))
-                    .withParam(std::string(key)));
-  }
-  return n;
 }
 
 bool etagMatches(std::string_view if_none_match, std::string_view etag) {
@@ -340,7 +302,7 @@ DashboardRoutes::Reply DashboardRoutes::api(std::string_view path, const http::R
   auto error = [](Status s) { return Reply{api::httpStatusFor(s), errorBody(s), ""}; };
   auto ok = [](const json::object& o) { return Reply{200, displayJson(o), ""}; };
   const std::string_view what = path.substr(kApi.size());
-  const Query query(req.target());
+  const http::QueryParams query(req.target());
   try {
     if (what == "breakers") {
       json::array list;
@@ -371,9 +333,9 @@ DashboardRoutes::Reply DashboardRoutes::api(std::string_view path, const http::R
     if (what == "requests") {
       RequestFilter f;
       f.from_ms = window->from_ms;
-      auto limit = intParam(query, "limit", 50, 1, 500);
+      auto limit = query.integer("limit", 50, 1, 500);
       if (!limit) return error(std::move(limit.error()));
-      auto before = intParam(query, "before", 0, 0, std::numeric_limits<std::int64_t>::max());
+      auto before = query.integer("before", 0, 0, std::numeric_limits<std::int64_t>::max());
       if (!before) return error(std::move(before.error()));
       f.limit = static_cast<int>(*limit);
       f.before_id = *before;
@@ -395,7 +357,7 @@ DashboardRoutes::Reply DashboardRoutes::api(std::string_view path, const http::R
       return ok(**found);
     }
     if (what == "eval/runs") {
-      auto limit = intParam(query, "limit", 50, 1, 500);
+      auto limit = query.integer("limit", 50, 1, 500);
       if (!limit) return error(std::move(limit.error()));
       return answer(queries_->evalRuns(static_cast<int>(*limit)));
     }

@@ -45,18 +45,24 @@ class EncodedStreamWriter final : public providers::ChatSink {
     co_return co_await writer_.flush();
   }
 
-  // The encoder's closing events, or its error events for `status`.
-  boost::asio::awaitable<void> finish(const Status& status) {
+  // The encoder's closing events, or its error events for `status`. `before_write`, when set,
+  // runs once they are encoded and before they are written (e.g. to store what the encoder
+  // closed, before the client sees the end).
+  boost::asio::awaitable<void> finish(
+      const Status& status, std::function<boost::asio::awaitable<void>()> before_write = {}) {
     buffer_.clear();
     if (status.isOk()) {
       encoder_.finish(buffer_);
     } else {
       encoder_.fail(status, buffer_);
     }
+    if (before_write) co_await before_write();
     (void)co_await start();
     writer_.append(buffer_);
     (void)co_await writer_.finish();
   }
+
+  const Encoder& encoder() const { return encoder_; }
 
  private:
   boost::asio::awaitable<Status> start() {

@@ -61,6 +61,8 @@ constexpr std::string_view kJson = "application/json";
 // per-thread generator (no locks, no syscalls). Ids made later sort later, so the request log's
 // index on them grows at its end: random ids put every row on a different index page, and each
 // batch then rewrote (and the WAL copied) hundreds of pages.
+}  // namespace
+
 std::string newRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
@@ -74,6 +76,8 @@ std::string newRequestId() {
   for (int i = 23; i >= 12; --i, v >>= 4) id[i] = kHex[v & 0xf];
   return id;
 }
+
+namespace {
 
 bool acceptableRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -215,6 +219,19 @@ class Gateway::Handlers final : public RouteSupport {
 
   void setServer(http::Server* server) { server_ = server; }
   void setExtensions(Extensions ext) { ext_ = std::move(ext); }
+  // Stored responses of the Responses API (responses.enabled), in the store.
+  Status openResponseStore(const config::Config& config) {
+    auto db = store::openDatabase(config.storage_url);
+    if (!db) return Status(db.error().code(), "storage.url: " + db.error().message());
+    responses::ResponseStoreOptions options;
+    options.max_age = config.responses.max_age;
+    auto opened = responses::ResponseStore::open(std::move(*db), options);
+    if (!opened) {
+      return Status(opened.error().code(), "responses: " + opened.error().message());
+    }
+    responses_.setStore(std::move(*opened), config.responses.store_by_default);
+    return Status::ok();
+  }
   const Extensions& extensions() const { return ext_; }
   // The start-up configuration (server, log and extension sections are not reloaded).
   const config::Config& gatewayConfig() const override { return config_; }
@@ -584,6 +601,11 @@ class Gateway::Handlers final : public RouteSupport {
   }
 
   // ---- shared steps ------------------------------------------------------------------------
+
+  Status identify(const http::Request& req, RequestContext& ctx) override {
+    if (!ext_.authenticate) return Status::ok();
+    return ext_.authenticate(req, ctx, {});
+  }
 
   asio::awaitable<Status> admitPayload(const http::Request& req, RequestContext& ctx,
                                        api::ChatRequest* chat, api::CompletionRequest* completion,
@@ -1194,6 +1216,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
     if (!ext) return fail(std::move(ext.error()));
     (*runtime)->router->setPricing(ext->pricing.get());
     h.setExtensions(std::move(*ext));
+    if (cfg.responses.enabled) {
+      if (Status s = h.openResponseStore(cfg); !s.isOk()) return fail(std::move(s));
+    }
     h.setRuntime(std::move(*runtime));
   }
 

@@ -21,6 +21,10 @@
 
 namespace switchyard::server {
 
+// A new request id: 24 hex digits, the Unix time in milliseconds then 48 random bits, so ids made
+// later sort later. Thread-safe (a generator per thread).
+std::string newRequestId();
+
 class RouteSupport {
  public:
   virtual ~RouteSupport() = default;
@@ -41,6 +45,11 @@ class RouteSupport {
                                        api::EmbeddingRequest& embedding) {
     return admitPayload(req, ctx, nullptr, nullptr, &embedding);
   }
+
+  // Identifies the caller as the auth stage will (ctx.key_id, key_name, team; ctx.admin for the
+  // admin key) before a request is decoded: 401 for a missing or unknown key when keys are
+  // required, and for a revoked key. Anonymous when the gateway has no key store.
+  virtual Status identify(const http::Request& req, pipeline::RequestContext& ctx) = 0;
 
   // Plans the request for `model` (usually request.model): fills ctx.route, plan, policy,
   // decision, and ctx.provider/model with the first candidate (dispatch updates them when it

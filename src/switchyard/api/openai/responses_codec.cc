@@ -30,12 +30,22 @@ class Decoder {
         p + ": expected " + std::string(expected) + ", got " + std::string(kindName(got)), p);
   }
   bool missing(const std::string& p) { return failWith(p + ": field required", p); }
-  // A feature a stateless gateway cannot offer.
+  // A feature this gateway does not offer.
   bool unsupported(const std::string& p, std::string_view what) {
     error_ = Status(ErrorCode::kInvalidArgument,
                     std::string(what) +
-                        " is not supported: this gateway serves the Responses "
-                        "API statelessly (see docs/responses.md)")
+                        " is not supported by this gateway's Responses API (see "
+                        "docs/responses.md)")
+                 .withErrorType("unsupported_parameter");
+    error_.withParam(p);
+    return false;
+  }
+  // A stateful feature while stored responses are off.
+  bool stateless(const std::string& p, std::string_view what) {
+    error_ = Status(ErrorCode::kInvalidArgument,
+                    std::string(what) +
+                        " is not supported: stored responses are off on this gateway "
+                        "(responses.enabled: false; see docs/responses.md)")
                  .withErrorType("unsupported_parameter");
     error_.withParam(p);
     return false;
@@ -99,10 +109,12 @@ class Decoder {
     return nullptr;
   }
 
-  bool request(const json::object& o, ResponsesRequest& out);
+  bool request(const json::object& o, const ResponsesOptions& options, const json::array* history,
+               ResponsesRequest& out);
 
  private:
   bool input(const json::value& v, ChatRequest& r);
+  bool items(const json::array& list, std::string_view prefix, ChatRequest& r);
   bool inputItem(const json::object& item, const std::string& p, ChatRequest& r);
   bool messageItem(const json::object& item, const std::string& p, ChatRequest& r);
   bool contentPart(const json::value& v, const std::string& p, ContentPart& out,
@@ -347,11 +359,15 @@ bool Decoder::input(const json::value& v, ChatRequest& r) {
     r.messages.push_back(std::move(m));
     return true;
   }
-  const json::array* items = v.if_array();
-  if (items == nullptr) return typeError("input", "a string or an array of input items", v);
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const std::string p = "input[" + std::to_string(i) + "]";
-    const json::object* item = object((*items)[i], p);
+  const json::array* list = v.if_array();
+  if (list == nullptr) return typeError("input", "a string or an array of input items", v);
+  return items(*list, "input", r);
+}
+
+bool Decoder::items(const json::array& list, std::string_view prefix, ChatRequest& r) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string p = std::string(prefix) + "[" + std::to_string(i) + "]";
+    const json::object* item = object(list[i], p);
     if (item == nullptr || !inputItem(*item, p, r)) return false;
   }
   return true;
@@ -484,19 +500,29 @@ bool Decoder::reasoning(const json::value& v, ChatRequest& r) {
   return true;
 }
 
-bool Decoder::request(const json::object& o, ResponsesRequest& out) {
+bool Decoder::request(const json::object& o, const ResponsesOptions& options,
+                      const json::array* history, ResponsesRequest& out) {
   ChatRequest& r = out.chat;
   json::object& echo = out.echo;
-  // The stateful half of the API, rejected up front with the feature's name.
-  for (const char* key : {"previous_response_id", "conversation", "prompt"}) {
+  // Conversations and stored prompts are not offered; stored responses when configured.
+  for (const char* key : {"conversation", "prompt"}) {
     if (const json::value* v = o.if_contains(key); v && !v->is_null()) {
       return unsupported(key, key);
     }
   }
+  if (const json::value* v = o.if_contains("previous_response_id"); v && !v->is_null()) {
+    if (!options.stored) return stateless("previous_response_id", "previous_response_id");
+    if (!string(*v, "previous_response_id", out.previous_response_id)) return false;
+    if (out.previous_response_id.empty()) {
+      return failWith("previous_response_id: must not be empty", "previous_response_id");
+    }
+  }
+  out.store = options.stored && options.store_by_default;
   if (const json::value* v = o.if_contains("store"); v && !v->is_null()) {
     std::optional<bool> store;
     if (!boolean(*v, "store", store)) return false;
-    if (*store) return unsupported("store", "store: true (stored responses)");
+    if (*store && !options.stored) return stateless("store", "store: true (stored responses)");
+    out.store = *store;
   }
   if (const json::value* v = o.if_contains("background"); v && !v->is_null()) {
     std::optional<bool> background;
@@ -551,6 +577,9 @@ bool Decoder::request(const json::object& o, ResponsesRequest& out) {
   }
   const json::value* in = o.if_contains("input");
   if (in == nullptr) return missing("input");
+  // The conversation so far (previous_response_id) comes after the instructions, which are
+  // not carried over from earlier responses, and before this request's input.
+  if (history != nullptr && !items(*history, "previous_response_id:input", r)) return false;
   if (!input(*in, r)) return false;
   if (r.messages.empty()) return failWith("input: must not be empty", "input");
 
@@ -627,7 +656,10 @@ bool Decoder::request(const json::object& o, ResponsesRequest& out) {
     r.stream = *stream;
     r.include_usage = r.stream;
   }
-  echo["store"] = false;
+  echo["store"] = out.store;
+  echo["previous_response_id"] = out.previous_response_id.empty()
+                                     ? json::value(nullptr)
+                                     : json::value(out.previous_response_id);
   echo["truncation"] = "disabled";
 
   static constexpr std::string_view kKnown[] = {"model",
@@ -685,6 +717,21 @@ void writeUsage(JsonWriter& w, const Usage& u) {
 }  // namespace
 
 Result<ResponsesRequest> decodeResponsesRequest(std::string_view body) {
+  auto parsed = parseResponsesBody(body);
+  if (!parsed) return fail(std::move(parsed.error()));
+  return decodeResponsesRequest(parsed->get_object(), ResponsesOptions{}, nullptr);
+}
+
+Result<ResponsesRequest> decodeResponsesRequest(const json::object& body,
+                                                const ResponsesOptions& options,
+                                                const json::array* history) {
+  Decoder decoder;
+  ResponsesRequest out;
+  if (!decoder.request(body, options, history, out)) return fail(decoder.takeError());
+  return out;
+}
+
+Result<json::value> parseResponsesBody(std::string_view body) {
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 64;
@@ -698,10 +745,57 @@ Result<ResponsesRequest> decodeResponsesRequest(std::string_view body) {
   }
   const json::object* o = v.if_object();
   if (o == nullptr) return fail(ErrorCode::kInvalidArgument, "the request body must be an object");
-  Decoder decoder;
-  ResponsesRequest out;
-  if (!decoder.request(*o, out)) return fail(decoder.takeError());
-  return out;
+  return v;
+}
+
+json::array storedInputItems(const json::value& input, std::string_view id_suffix) {
+  json::array items;
+  auto idFor = [&](std::string_view prefix, std::size_t n) {
+    return std::string(prefix) + "_" + std::string(id_suffix) + "_input" + std::to_string(n);
+  };
+  auto message = [&](json::object item, std::size_t n) {
+    const json::value* role = item.if_contains("role");
+    const bool assistant =
+        role != nullptr && role->is_string() && role->get_string() == "assistant";
+    if (json::value* content = item.if_contains("content"); content && content->is_string()) {
+      json::object part{{"type", assistant ? "output_text" : "input_text"},
+                        {"text", content->get_string()}};
+      if (assistant) part["annotations"] = json::array();
+      *content = json::array{std::move(part)};
+    }
+    item["type"] = "message";
+    if (!item.contains("id")) item["id"] = idFor("msg", n);
+    if (!item.contains("status")) item["status"] = "completed";
+    return item;
+  };
+  if (const json::string* text = input.if_string()) {
+    items.push_back(message(json::object{{"role", "user"}, {"content", *text}}, 0));
+    return items;
+  }
+  const json::array* list = input.if_array();
+  if (list == nullptr) return items;
+  for (std::size_t n = 0; n < list->size(); ++n) {
+    const json::object* in = (*list)[n].if_object();
+    if (in == nullptr) continue;  // the decoder refused such input before anything is stored
+    const json::value* type = in->if_contains("type");
+    const std::string_view t =
+        type != nullptr && type->is_string() ? std::string_view(type->get_string()) : "message";
+    if (t == "message") {
+      items.push_back(message(*in, n));
+      continue;
+    }
+    json::object item = *in;
+    if (!item.contains("id")) {
+      item["id"] = idFor(t == "function_call"          ? "fc"
+                         : t == "function_call_output" ? "fco"
+                         : t == "reasoning"            ? "rs"
+                                                       : "item",
+                         n);
+    }
+    if (t != "reasoning" && !item.contains("status")) item["status"] = "completed";
+    items.push_back(std::move(item));
+  }
+  return items;
 }
 
 std::string_view responseStatusFor(FinishReason reason) {

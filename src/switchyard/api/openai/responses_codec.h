@@ -1,11 +1,14 @@
 #pragma once
-// OpenAI Responses API (POST /v1/responses) <-> native api types, stateless: a Responses
-// request becomes a ChatRequest any provider can serve, and a ChatResponse becomes a Response
-// object. Stateful features (previous_response_id, store: true, conversation, background,
-// item references) and built-in tools are rejected with a 400 naming the feature.
+// OpenAI Responses API (POST /v1/responses) <-> native api types: a Responses request becomes
+// a ChatRequest any provider can serve, and a ChatResponse becomes a Response object. Stored
+// responses (store, previous_response_id) are the caller's to keep: the decoder takes the
+// conversation so far as input items and reports what to store. Conversations, background,
+// item references and built-in tools are rejected with a 400 naming the feature.
 // Stateless free functions: thread-safe. The streaming half lives in responses_stream.h.
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +27,15 @@ namespace switchyard::api::openai {
 struct ResponsesRequest {
   ChatRequest chat;
   boost::json::object echo;
+  std::string previous_response_id;  // "" none
+  bool store = false;                // the Response is to be stored
+};
+
+struct ResponsesOptions {
+  // Stored responses are offered (responses.enabled): without, store: true and
+  // previous_response_id are 400s.
+  bool stored = false;
+  bool store_by_default = false;  // a request that does not say `store` is stored
 };
 
 // Identity of one Response: "resp_<suffix>", items "msg_<suffix>", "rs_<suffix>",
@@ -39,6 +51,18 @@ struct ResponseMeta {
 // Client -> gateway. Errors are kInvalidArgument with param() naming the field
 // ("input[2].content[0].type"); unsupported features say which and why.
 [[nodiscard]] Result<ResponsesRequest> decodeResponsesRequest(std::string_view body);
+// The body as JSON, an object with finite numbers (400 otherwise).
+[[nodiscard]] Result<boost::json::value> parseResponsesBody(std::string_view body);
+// Decodes a parsed body. `history`: the conversation previous_response_id names, as input items
+// (ResponseStore::history), placed after the instructions and before the request's input.
+[[nodiscard]] Result<ResponsesRequest> decodeResponsesRequest(const boost::json::object& body,
+                                                              const ResponsesOptions& options,
+                                                              const boost::json::array* history);
+
+// A request's `input` (a string or input items) as the items a stored Response lists
+// (GET /v1/responses/{id}/input_items): each an object with an `id` (kept, or
+// "<prefix>_<id_suffix>_input<n>"), messages with `type`, a content list and a status.
+boost::json::array storedInputItems(const boost::json::value& input, std::string_view id_suffix);
 
 // Gateway -> client: the whole Response object. Output items in order: a reasoning item
 // (when the provider returned reasoning), the assistant message, then function_call items.

@@ -144,6 +144,91 @@ TEST(ResponsesCodec, StatefulAndBuiltInFeaturesAreRejectedByName) {
       decodeResponsesRequest(R"({"model":"m","input":"x","store":false,"background":false})"));
 }
 
+TEST(ResponsesCodec, StoredResponsesWhenOffered) {
+  const ResponsesOptions on{.stored = true, .store_by_default = true};
+  auto parse = [](std::string_view body) { return parseResponsesBody(body)->get_object(); };
+
+  // Stateless (the default): the stateful fields say that stored responses are off.
+  Status off = decodeError(R"({"model":"m","input":"x","previous_response_id":"resp_1"})");
+  EXPECT_NE(off.message().find("stored responses are off"), std::string::npos) << off.message();
+
+  // Offered: store follows the request, else the default; the echo says both.
+  auto plain = decodeResponsesRequest(parse(R"({"model":"m","input":"x"})"), on, nullptr);
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_TRUE(plain->store);
+  EXPECT_EQ(plain->echo.at("store"), true);
+  EXPECT_TRUE(plain->echo.at("previous_response_id").is_null());
+  auto no =
+      decodeResponsesRequest(parse(R"({"model":"m","input":"x","store":false})"), on, nullptr);
+  ASSERT_TRUE(no);
+  EXPECT_FALSE(no->store);
+  auto asked = decodeResponsesRequest(parse(R"({"model":"m","input":"x","store":true})"),
+                                      {.stored = true, .store_by_default = false}, nullptr);
+  ASSERT_TRUE(asked);
+  EXPECT_TRUE(asked->store);
+
+  // The conversation so far goes after the instructions and before the new input; function
+  // calls in it join their assistant turn as replayed output does.
+  const boost::json::array history = boost::json::parse(R"([
+    {"id":"msg_1","type":"message","role":"user","content":[{"type":"input_text","text":"q1"}]},
+    {"id":"msg_2","type":"message","role":"assistant","status":"completed",
+     "content":[{"type":"output_text","text":"a1","annotations":[]}]},
+    {"id":"fc_2","type":"function_call","status":"completed","call_id":"c1","name":"f",
+     "arguments":"{}"}])")
+                                         .as_array();
+  auto next = decodeResponsesRequest(
+      parse(R"({"model":"m","instructions":"be brief","previous_response_id":"resp_2",)"
+            R"("input":[{"type":"function_call_output","call_id":"c1","output":"42"}]})"),
+      on, &history);
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(next->previous_response_id, "resp_2");
+  EXPECT_EQ(next->echo.at("previous_response_id"), "resp_2");
+  const auto& m = next->chat.messages;
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0].role, Role::kSystem);
+  EXPECT_EQ(m[1].role, Role::kUser);
+  EXPECT_EQ(m[1].content.at(0).text, "q1");
+  EXPECT_EQ(m[2].role, Role::kAssistant);
+  EXPECT_EQ(m[2].content.at(0).text, "a1");
+  ASSERT_EQ(m[2].tool_calls.size(), 1u);
+  EXPECT_EQ(m[2].tool_calls[0].id, "c1");
+  EXPECT_EQ(m[3].role, Role::kTool);
+
+  EXPECT_EQ(decodeResponsesRequest(parse(R"({"model":"m","input":"x","previous_response_id":7})"),
+                                   on, nullptr)
+                .error()
+                .param(),
+            "previous_response_id");
+  EXPECT_EQ(decodeResponsesRequest(parse(R"({"model":"m","input":"x","previous_response_id":""})"),
+                                   on, nullptr)
+                .error()
+                .param(),
+            "previous_response_id");
+}
+
+TEST(ResponsesCodec, StoredInputItemsHaveIdsAndTheItemShape) {
+  auto one = storedInputItems(boost::json::value("hi"), "r1");
+  EXPECT_EQ(boost::json::serialize(one),
+            R"([{"role":"user","content":[{"type":"input_text","text":"hi"}],"type":"message",)"
+            R"("id":"msg_r1_input0","status":"completed"}])");
+  auto items = storedInputItems(boost::json::parse(R"([
+      {"role":"assistant","content":"a"},
+      {"type":"message","id":"msg_mine","role":"user","content":[{"type":"input_text","text":"b"}]},
+      {"type":"function_call","call_id":"c","name":"f","arguments":"{}"},
+      {"type":"function_call_output","call_id":"c","output":"1"},
+      {"type":"reasoning","summary":[]}])"),
+                                "r2");
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_EQ(items[0].at("content").at(0).at("type"), "output_text");
+  EXPECT_EQ(items[0].at("id"), "msg_r2_input0");
+  EXPECT_EQ(items[1].at("id"), "msg_mine");
+  EXPECT_EQ(items[2].at("id"), "fc_r2_input2");
+  EXPECT_EQ(items[2].at("status"), "completed");
+  EXPECT_EQ(items[3].at("id"), "fco_r2_input3");
+  EXPECT_EQ(items[4].at("id"), "rs_r2_input4");
+  EXPECT_FALSE(items[4].as_object().contains("status"));
+}
+
 TEST(ResponsesCodec, OutputTextLogprobsAreAskedForAndReturned) {
   auto r = decodeResponsesRequest(
       R"({"model":"m","input":"x","include":["message.output_text.logprobs"],"top_logprobs":2})");

@@ -73,6 +73,7 @@ void ResponsesStreamEncoder::responseEvent(std::string_view type, std::string_vi
   appendResponseObject(meta_, model_, status, incompleteReasonFor(finish_reason_),
                        status == "in_progress" ? std::vector<ResponseItem>{} : items_, usage, error,
                        response);
+  if (status != "in_progress") final_response_.assign(response, response.find(':') + 1);
   event(type, out, response);
 }
 

@@ -29,6 +29,9 @@ class ResponsesStreamEncoder {
   void fail(const Status& status, std::string& out);
 
   bool started() const { return started_; }
+  // The Response object of the closing event (completed, incomplete or failed), as sent; empty
+  // before finish() or fail(). What a stored response keeps.
+  const std::string& finalResponse() const { return final_response_; }
 
  private:
   void start(std::string& out);
@@ -62,6 +65,7 @@ class ResponsesStreamEncoder {
   std::vector<ToolItem> tools_;
   FinishReason finish_reason_ = FinishReason::kNone;
   std::optional<Usage> usage_;
+  std::string final_response_;
 };
 
 }  // namespace switchyard::api::openai
