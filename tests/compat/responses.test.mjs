@@ -1,7 +1,8 @@
 // The official OpenAI SDK's Responses API (client.responses.create / .stream) through
 // switchyard to the fake OpenAI upstream: Responses in, chat completions out. Text, streaming
-// events in the documented order, function calls and their outputs, json_schema, rejected
-// stateful features, errors, a stream cut mid-way. Bodies and events are validated against
+// events in the documented order, function calls and their outputs, json_schema, stored
+// responses (previous_response_id, retrieve, input items, delete), rejected features, errors,
+// a stream cut mid-way. Bodies and events are validated against
 // the OpenAI spec's Response / ResponseStreamEvent schemas.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,11 +147,74 @@ test('text.format json_schema reaches the upstream as response_format', { skip }
   });
 }));
 
-test('stateful features and built-in tools: 400 naming the feature', { skip }, () => withLog(async () => {
+// The text of a chat message's content (a string or text parts).
+const textOf = (content) => (typeof content === 'string' ? content
+  : content.map((p) => p.text).join(''));
+
+test('stored responses: previous_response_id, retrieve, input items, delete', { skip }, () => withLog(async () => {
+  const first = await s.client.responses.create({ model: 'fast', input: 'Remember the word apple' });
+  assertSchema('Response', first, 'stored Response');
+  assert.equal(first.store, true, 'stored by default, as OpenAI does');
+  assert.equal(first.previous_response_id, null);
+
+  // Continued, streamed: the upstream sees the whole conversation.
+  const stream = s.client.responses.stream({
+    model: 'fast', input: 'What was the word?', previous_response_id: first.id,
+  });
+  const second = await stream.finalResponse();
+  assertSchema('Response', second, 'continued Response');
+  assert.equal(second.previous_response_id, first.id);
+  const turns = s.upstream.lastRequest('/v1/chat/completions').body.messages
+    .map((m) => [m.role, textOf(m.content)]);
+  assert.deepEqual(turns, [
+    ['user', 'Remember the word apple'],
+    ['assistant', first.output_text],
+    ['user', 'What was the word?'],
+  ]);
+
+  // Retrieved as it was sent.
+  const again = await s.client.responses.retrieve(second.id);
+  assertSchema('Response', again, 'retrieved Response');
+  assert.equal(again.id, second.id);
+  assert.deepEqual(again.output.map((i) => i.id), second.output.map((i) => i.id));
+  assert.equal(again.output_text, second.output_text);
+  assert.deepEqual(again.usage, second.usage);
+
+  // Input items: the SDK's pages, and the raw list against the spec.
+  const items = [];
+  for await (const item of s.client.responses.inputItems.list(second.id)) items.push(item);
+  assert.equal(items.length, 1);
+  assert.equal(items[0].type, 'message');
+  assert.equal(items[0].content[0].text, 'What was the word?');
+  const raw = await fetch(`${s.baseURL}/responses/${first.id}/input_items?order=asc`);
+  assert.equal(raw.status, 200);
+  assertSchema('ResponseItemList', await raw.json(), 'input_items list');
+
+  // Deleted: gone, and the conversation that continued it cannot go on.
+  await s.client.responses.delete(first.id);
+  await assert.rejects(s.client.responses.retrieve(first.id),
+    (e) => e instanceof OpenAI.NotFoundError);
+  const before = s.upstream.requests.length;
+  await assert.rejects(
+    s.client.responses.create({ model: 'fast', input: 'x', previous_response_id: second.id }),
+    (e) => e instanceof OpenAI.NotFoundError && e.param === 'previous_response_id' &&
+      /no longer stored/.test(e.message));
+  await assert.rejects(
+    s.client.responses.create({ model: 'fast', input: 'x', previous_response_id: 'resp_nope' }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'previous_response_not_found');
+  assert.equal(s.upstream.requests.length, before, 'nothing reached the upstream');
+
+  // store: false is not kept.
+  const unstored = await s.client.responses.create({ model: 'fast', input: 'x', store: false });
+  assert.equal(unstored.store, false);
+  await assert.rejects(s.client.responses.retrieve(unstored.id),
+    (e) => e instanceof OpenAI.NotFoundError);
+}));
+
+test('unsupported features and built-in tools: 400 naming the feature', { skip }, () => withLog(async () => {
   const before = s.upstream.requests.length;
   const cases = [
-    [{ previous_response_id: 'resp_123' }, 'previous_response_id'],
-    [{ store: true }, 'store'],
+    [{ conversation: 'conv_123' }, 'conversation'],
     [{ background: true }, 'background'],
     [{ tools: [{ type: 'web_search' }] }, 'tools[0].type'],
   ];

@@ -519,5 +519,60 @@ TEST_F(GovernanceTest, TwoGatewaysOnOneRedisShareATeamLimit) {
   (*other)->shutdown();
 }
 
+TEST_F(GovernanceTest, StoredResponsesBelongToTheKeyThatMadeThem) {
+  config::Config cfg = baseConfig();
+  cfg.responses.enabled = true;
+  cfg.auth.require_keys = true;
+  start(std::move(cfg));
+  auto [id_a, key_a] = createKey(R"({"name":"a"})");
+  auto [id_b, key_b] = createKey(R"({"name":"b"})");
+  auto as = [&](const std::string& key, bhttp::verb method, const std::string& target,
+                const std::string& body = "") {
+    Headers h{{"Content-Type", "application/json"}};
+    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
+    return request(gateway_->port(), method, target, body, h);
+  };
+  Reply made = as(key_a, bhttp::verb::post, "/v1/responses", R"({"model":"fm","input":"Hi"})");
+  ASSERT_EQ(made.status, 200u) << made.body;
+  const std::string rid(made.json().at("id").as_string());
+  const std::string path = "/v1/responses/" + rid;
+  const std::string next =
+      R"({"model":"fm","input":"More","previous_response_id":")" + rid + R"("})";
+
+  EXPECT_EQ(as(key_a, bhttp::verb::get, path).status, 200u);
+  // Another key neither sees, continues nor deletes it: to it, the response does not exist.
+  Reply other = as(key_b, bhttp::verb::get, path);
+  EXPECT_EQ(other.status, 404u) << other.body;
+  EXPECT_EQ(as(key_b, bhttp::verb::get, path + "/input_items").status, 404u);
+  EXPECT_EQ(as(key_b, bhttp::verb::delete_, path).status, 404u);
+  const std::size_t upstream_before = upstream_.requestCount();
+  Reply continued = as(key_b, bhttp::verb::post, "/v1/responses", next);
+  EXPECT_EQ(continued.status, 404u) << continued.body;
+  EXPECT_EQ(upstream_.requestCount(), upstream_before);
+  // Without a key: 401, as for any model request; the admin key reads every key's responses.
+  EXPECT_EQ(as("", bhttp::verb::get, path).status, 401u);
+  EXPECT_EQ(as("", bhttp::verb::post, "/v1/responses", next).status, 401u);
+  EXPECT_EQ(admin(bhttp::verb::get, path).status, 200u);
+  // Its own key continues it.
+  Reply mine = as(key_a, bhttp::verb::post, "/v1/responses", next);
+  EXPECT_EQ(mine.status, 200u) << mine.body;
+  EXPECT_EQ(as(key_a, bhttp::verb::delete_, path).status, 200u);
+
+  // The stored conversation passes the guard again with every request that continues it: an
+  // e-mail address said in the first turn is redacted upstream in the second too.
+  Reply said = as(key_a, bhttp::verb::post, "/v1/responses",
+                  R"({"model":"fm","input":"Write to )" + std::string(kEmail) + R"("})");
+  ASSERT_EQ(said.status, 200u) << said.body;
+  EXPECT_EQ(upstream_.lastRequest().body.find(kEmail), std::string::npos);
+  Reply then = as(key_a, bhttp::verb::post, "/v1/responses",
+                  R"({"model":"fm","input":"And again","previous_response_id":")" +
+                      std::string(said.json().at("id").as_string()) + R"("})");
+  ASSERT_EQ(then.status, 200u) << then.body;
+  const std::string upstream_body = upstream_.lastRequest().body;
+  EXPECT_NE(upstream_body.find("And again"), std::string::npos) << upstream_body;
+  EXPECT_NE(upstream_body.find("Write to"), std::string::npos) << upstream_body;
+  EXPECT_EQ(upstream_body.find(kEmail), std::string::npos) << upstream_body;
+}
+
 }  // namespace
 }  // namespace switchyard
