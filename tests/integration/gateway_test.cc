@@ -128,6 +128,12 @@ TEST_F(GatewayTest, AliasesAndExplicitProviderModelResolve) {
   EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "fake-model");
   EXPECT_EQ(c.post("/v1/chat/completions", chatBody("up/some-unlisted")).status, 200u);
   EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "some-unlisted");
+  // "name:latest" is Ollama's spelling of "name": clients moved from Ollama's /v1 send it.
+  Reply latest = c.post("/v1/chat/completions", chatBody("fm:latest"));
+  EXPECT_EQ(latest.status, 200u) << latest.body;
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).at("model"), "fake-model");
+  EXPECT_EQ(c.post("/v1/chat/completions", chatBody("nope:latest")).status, 404u);
+  EXPECT_EQ(c.post("/v1/chat/completions", chatBody(":latest")).status, 404u);
 }
 
 // Azure OpenAI: the model is the deployment, in the path with the api-version; the key goes in

@@ -861,6 +861,14 @@ class Gateway::Handlers final : public RouteSupport {
     signals.budget_remaining = ctx.budget_remaining;
     const auto started = ctx.trace ? Clock::now() : Clock::time_point{};
     Status planned = rt(ctx).router->plan(model, signals, ctx, explanation);
+    // "name:latest" is Ollama's spelling of "name" (clients moved from Ollama's /v1 send it).
+    constexpr std::string_view kLatest = ":latest";
+    if (planned.code() == ErrorCode::kNotFound && model.ends_with(kLatest) &&
+        model.size() > kLatest.size()) {
+      Status bare = rt(ctx).router->plan(model.substr(0, model.size() - kLatest.size()), signals,
+                                         ctx, explanation);
+      if (bare.code() != ErrorCode::kNotFound) planned = std::move(bare);
+    }
     if (ctx.trace) recordRoutingSpan(ctx, started, planned);
     if (!planned.isOk()) return planned;
     ctx.provider = ctx.plan.front().provider;
