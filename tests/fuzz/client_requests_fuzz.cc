@@ -94,6 +94,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto r = openai::decodeResponsesRequest(body)) {
     checkUpstreamEncodings(r->chat);
+    // What a stored response keeps of this input must read back as the history of the next
+    // request (previous_response_id): the normalized items decode whenever the input did.
+    auto parsed = openai::parseResponsesBody(body);
+    SY_FUZZ_CHECK(parsed.has_value());
+    const boost::json::array history =
+        openai::storedInputItems(parsed->get_object().at("input"), "fuzz");
+    const boost::json::object next{{"model", "m"}, {"input", "next"}};
+    auto continued = openai::decodeResponsesRequest(next, {.stored = true}, &history);
+    SY_FUZZ_CHECK_MSG(continued.has_value(), continued.error().message());
+    if (continued) checkUpstreamEncodings(continued->chat);
   } else {
     checkError(r.error());
   }
