@@ -218,6 +218,12 @@ test('Anthropic SDK: messages.create and stream on the local model', { skip }, a
     cache_read_input_tokens: start.cache_read_input_tokens });
   assert.equal(events.at(-1), 'message_stop');
   assert.ok(events.includes('content_block_delta'), events.join(','));
+
+  // count_tokens: exact, by the model's own template and tokenizer.
+  const { data: counted, response: raw } = await anthropic.messages.countTokens({
+    model: params.model, messages: params.messages }).withResponse();
+  assert.equal(raw.headers.get('x-switchyard-token-count'), 'upstream');
+  assert.equal(counted.input_tokens, m.usage.input_tokens + m.usage.cache_read_input_tokens);
 });
 
 test('Ollama client: chat (streamed), generate, embed and list on the local model', { skip },
@@ -266,6 +272,26 @@ test('Responses API: create and stream on the local model', { skip }, async () =
   assert.equal(types[0], 'response.created');
   assert.ok(['response.completed', 'response.incomplete'].includes(types.at(-1)), types.join(','));
 });
+
+test('Responses API on the local model: input_tokens counts exactly, previous_response_id continues',
+  { skip }, async () => {
+    const params = { model: 'tiny-chat', input: 'Write a haiku about switchyards.',
+      max_output_tokens: 8, temperature: 0 };
+    const { data: counted, response: raw } = await client.responses.inputTokens
+      .count({ model: 'tiny-chat', input: params.input }).withResponse();
+    assert.equal(raw.headers.get('x-switchyard-token-count'), 'upstream');  // the model's tokenizer
+    const r = await client.responses.create(params);
+    assert.equal(counted.input_tokens, r.usage.input_tokens);
+
+    const next = await client.responses.create({ ...params, input: 'Another one.',
+      previous_response_id: r.id });
+    assert.equal(next.previous_response_id, r.id);
+    assert.ok(next.usage.input_tokens > r.usage.input_tokens + r.usage.output_tokens,
+      `${next.usage.input_tokens} tokens: the first turn and its answer are in the prompt`);
+    const again = await client.responses.inputTokens.count({ model: 'tiny-chat',
+      input: 'Another one.', previous_response_id: r.id });
+    assert.equal(again.input_tokens, next.usage.input_tokens);
+  });
 
 test('Responses API: output_text logprobs, whole and streamed', { skip }, async () => {
   const params = { model: 'tiny-chat', input: 'Write a haiku about switchyards.',

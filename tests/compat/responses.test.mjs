@@ -204,6 +204,13 @@ test('stored responses: previous_response_id, retrieve, input items, delete', { 
     (e) => e instanceof OpenAI.NotFoundError && e.code === 'previous_response_not_found');
   assert.equal(s.upstream.requests.length, before, 'nothing reached the upstream');
 
+  // input_tokens: the fake upstream cannot count, so the gateway's estimate, said in a header.
+  const { data: counted, response: countRaw } = await s.client.responses.inputTokens
+    .count({ model: 'fast', input: 'How many tokens is this?' }).withResponse();
+  assertSchema('TokenCountsResource', counted, 'input_tokens');
+  assert.ok(counted.input_tokens > 0);
+  assert.equal(countRaw.headers.get('x-switchyard-token-count'), 'estimate');
+
   // store: false is not kept.
   const unstored = await s.client.responses.create({ model: 'fast', input: 'x', store: false });
   assert.equal(unstored.store, false);

@@ -58,8 +58,9 @@ class ResponsesGatewayTest : public ::testing::Test {
     ASSERT_TRUE(gateway_);
   }
 
-  Reply responses(const std::string& body) {
-    return post(gateway_->port(), "/v1/responses", body, {{"authorization", "Bearer client-key"}});
+  Reply responses(const std::string& body) { return responsesAt("/v1/responses", body); }
+  Reply responsesAt(const std::string& path, const std::string& body) {
+    return post(gateway_->port(), path, body, {{"authorization", "Bearer client-key"}});
   }
 
   json::value upstreamBody() { return json::parse(openai_.lastRequest().body); }
@@ -535,6 +536,34 @@ TEST_F(StoredResponsesTest, AClientsOwnRequestIdDoesNotNameTheStoredResponse) {
   Reply c =
       post(gateway_->port(), "/v1/responses", R"({"model":"fast","input":"C","store":false})", h);
   EXPECT_EQ(c.json().at("id"), "resp_same-id");
+}
+
+TEST_F(StoredResponsesTest, InputTokensCountsTheConversation) {
+  // An OpenAI-compatible upstream cannot count: the gateway's documented estimate, and a header
+  // that says so; nothing goes upstream.
+  Reply alone = responsesAt("/v1/responses/input_tokens",
+                            R"({"model":"fast","input":"Tell me a joke about cats"})");
+  ASSERT_EQ(alone.status, 200u) << alone.body;
+  EXPECT_EQ(alone.json().at("object"), "response.input_tokens");
+  const std::int64_t n = alone.json().at("input_tokens").as_int64();
+  EXPECT_GT(n, 0);
+  EXPECT_EQ(alone.header("x-switchyard-token-count"), "estimate");
+  EXPECT_EQ(alone.header("x-switchyard-provider"), "up");
+  EXPECT_EQ(openai_.requestCount(), 0u);
+
+  // With previous_response_id the stored conversation counts too.
+  Reply first = responses(R"({"model":"fast","input":"Tell me a joke about cats"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  Reply more = responsesAt("/v1/responses/input_tokens",
+                           R"({"model":"fast","input":"Tell me a joke about cats",)"
+                           R"("previous_response_id":")" +
+                               std::string(first.json().at("id").as_string()) + R"("})");
+  ASSERT_EQ(more.status, 200u) << more.body;
+  EXPECT_GT(more.json().at("input_tokens").as_int64(), 2 * n);
+  EXPECT_EQ(openai_.requestCount(), 1u);  // only the create
+
+  EXPECT_EQ(responsesAt("/v1/responses/input_tokens", R"({"input":"x"})").status, 400u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/responses/input_tokens").status, 405u);
 }
 
 TEST_F(StoredResponsesTest, InputItemsArePagedAndDeleteForgets) {

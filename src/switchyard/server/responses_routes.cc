@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "switchyard/api/anthropic/messages_codec.h"
 #include "switchyard/api/errors.h"
 #include "switchyard/api/json_writer.h"
 #include "switchyard/api/openai/codec.h"
@@ -150,15 +151,21 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view path, http::Reque
     }
     co_return co_await create(req, writer, conn, ctx);
   }
+  if (path == "/v1/responses/input_tokens" || path == "/responses/input_tokens") {
+    if (req.method() != bhttp::verb::post) {
+      ctx.http_status = 405;
+      http::ResponseWriter::Headers allow{{std::string("Allow"), std::string("POST")}};
+      (void)co_await writer.send(405, kJson, codec::encodeError(methodNotAllowed("POST")), allow);
+      co_return;
+    }
+    co_return co_await inputTokens(req, writer, conn, ctx);
+  }
   co_return co_await stored(path, req, writer, ctx);
 }
 
-asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::ResponseWriter& writer,
-                                              http::ConnectionInfo& conn, RequestContext& ctx) {
-  auto parsed = codec::parseResponsesBody(req.body());
-  if (!parsed) co_return co_await sendError(writer, ctx, std::move(parsed.error()));
-  const json::object& body = parsed->get_object();
-
+asio::awaitable<Result<codec::ResponsesRequest>> ResponsesRoutes::decode(const http::Request& req,
+                                                                         RequestContext& ctx,
+                                                                         const json::object& body) {
   // previous_response_id: the conversation so far, the caller's own, before decoding (the
   // guard and the token estimates see all of it).
   json::array history;
@@ -166,9 +173,7 @@ asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::Response
   if (store_) {
     const json::value* prev = body.if_contains("previous_response_id");
     if (prev != nullptr && prev->is_string() && !prev->get_string().empty()) {
-      if (Status s = support_.identify(req, ctx); !s.isOk()) {
-        co_return co_await sendError(writer, ctx, std::move(s));
-      }
+      if (Status s = support_.identify(req, ctx); !s.isOk()) co_return fail(std::move(s));
       std::string id(prev->get_string());
       auto op = offload(*pool_,
                         [this, id, caller = callerOf(ctx)] { return store_->history(id, caller); });
@@ -182,14 +187,23 @@ asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::Response
           s = std::move(s).withErrorType("previous_response_not_found");
         }
         s.withParam("previous_response_id");
-        co_return co_await sendError(writer, ctx, std::move(s));
+        co_return fail(std::move(s));
       }
       history = std::move(*loaded);
       continues = true;
     }
   }
+  co_return codec::decodeResponsesRequest(body, options_, continues ? &history : nullptr);
+}
 
-  auto decoded = codec::decodeResponsesRequest(body, options_, continues ? &history : nullptr);
+asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::ResponseWriter& writer,
+                                              http::ConnectionInfo& conn, RequestContext& ctx) {
+  auto parsed = codec::parseResponsesBody(req.body());
+  if (!parsed) co_return co_await sendError(writer, ctx, std::move(parsed.error()));
+  const json::object& body = parsed->get_object();
+
+  auto decoding = decode(req, ctx, body);
+  auto decoded = co_await std::move(decoding);
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = decoded->chat;
   ctx.stream = request.stream;
@@ -241,6 +255,53 @@ asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::Response
     co_await sink.finish(result.status);
   }
   if (!result.status.isOk()) ctx.error = std::move(result.status);
+  support_.logRequest(ctx);
+}
+
+asio::awaitable<void> ResponsesRoutes::inputTokens(http::Request& req, http::ResponseWriter& writer,
+                                                   http::ConnectionInfo& conn,
+                                                   RequestContext& ctx) {
+  auto parsed = codec::parseResponsesBody(req.body());
+  if (!parsed) co_return co_await sendError(writer, ctx, std::move(parsed.error()));
+  const json::object& body = parsed->get_object();
+  auto decoding = decode(req, ctx, body);
+  auto decoded = co_await std::move(decoding);
+  if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+  api::ChatRequest& request = decoded->chat;
+  request.stream = false;
+  if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
+    co_return co_await sendError(writer, ctx, std::move(s));
+  }
+  auto outcome = co_await writer.unlessClientGone(support_.countTokens(request, ctx, conn.client));
+  if (outcome.index() == 1) co_return finishCancelled(ctx);
+  auto& result = std::get<0>(outcome);
+  std::string source = "upstream";
+  std::int64_t tokens = 0;
+  if (result) {
+    tokens = *result;
+  } else if (result.error().code() == ErrorCode::kUnprocessable) {
+    // The provider cannot count (OpenAI-compatible servers have no such endpoint): a documented
+    // estimate, said in a header, as /v1/messages/count_tokens does.
+    tokens = api::anthropic::estimateInputTokens(request);
+    source = "estimate";
+  } else {
+    co_return co_await sendError(writer, ctx, std::move(result.error()));
+  }
+  ctx.usage.prompt_tokens = tokens;
+  ctx.first_byte = Clock::now();
+  ctx.http_status = 200;
+  std::string out;
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.key("object").string("response.input_tokens");
+  w.key("input_tokens").integer(tokens);
+  w.endObject();
+  auto h = support_.responseHeaders(ctx);
+  h.emplace_back("x-switchyard-token-count", source);
+  (void)co_await writer.send(200, kJson, out, h);
   support_.logRequest(ctx);
 }
 

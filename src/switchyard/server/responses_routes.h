@@ -40,6 +40,14 @@ class ResponsesRoutes {
  private:
   boost::asio::awaitable<void> create(http::Request& req, http::ResponseWriter& writer,
                                       http::ConnectionInfo& conn, pipeline::RequestContext& ctx);
+  // POST /v1/responses/input_tokens: the request's input tokens, counted by the provider that
+  // would serve it (an estimate when it cannot count: x-switchyard-token-count says which).
+  boost::asio::awaitable<void> inputTokens(http::Request& req, http::ResponseWriter& writer,
+                                           http::ConnectionInfo& conn,
+                                           pipeline::RequestContext& ctx);
+  // Decodes a parsed body, with the conversation its previous_response_id names.
+  boost::asio::awaitable<Result<api::openai::ResponsesRequest>> decode(
+      const http::Request& req, pipeline::RequestContext& ctx, const boost::json::object& body);
   // GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
   boost::asio::awaitable<void> stored(std::string_view path, http::Request& req,
                                       http::ResponseWriter& writer, pipeline::RequestContext& ctx);

@@ -1060,6 +1060,21 @@ asio::awaitable<Result<api::CompletionResponse>> LocalProvider::complete(
 
 // ---- embeddings ------------------------------------------------------------------------------
 
+asio::awaitable<Result<std::int64_t>> LocalProvider::countTokens(const api::ChatRequest& request,
+                                                                 CallContext& ctx) {
+  auto generation = toGeneration(request, name());
+  if (!generation) co_return fail(std::move(generation.error()));
+  auto lease = co_await this->lease(request.model, &ctx.report);
+  if (!lease) co_return fail(std::move(lease.error()));
+  std::shared_ptr<engine::Engine> engine = std::move(*lease);
+  // Rendering and tokenizing a long conversation takes a while: off the I/O thread.
+  co_return co_await offload([&]() -> Result<std::int64_t> {
+    auto n = engine->countPromptTokens(*generation);
+    if (!n) return fail(std::move(n.error()));
+    return static_cast<std::int64_t>(*n);
+  });
+}
+
 asio::awaitable<Result<api::EmbeddingResponse>> LocalProvider::embed(
     const api::EmbeddingRequest& request, CallContext& ctx) {
   if (!request.token_input.is_null()) {

@@ -37,6 +37,10 @@ class LocalProvider final : public Provider {
   // Through Engine::rerank: the model must be a reranker GGUF served with `embeddings: true`.
   boost::asio::awaitable<Result<api::RerankResponse>> rerank(const api::RerankRequest& request,
                                                              CallContext& ctx) override;
+  // Exact: the request rendered with the model's chat template and tokenized, as generation
+  // would (loads the model when it is not loaded).
+  boost::asio::awaitable<Result<std::int64_t>> countTokens(const api::ChatRequest& request,
+                                                           CallContext& ctx) override;
 
   engine::ModelRegistry& models() { return *registry_; }
   // Loads `model` unless it is loaded (Ollama's load probe), awaiting the load without
