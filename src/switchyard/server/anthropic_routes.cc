@@ -155,22 +155,12 @@ asio::awaitable<void> AnthropicRoutes::countTokens(http::Request& req, http::Res
     co_return co_await sendError(writer, ctx, std::move(s));
   }
   auto outcome =
-      co_await writer.unlessClientGone(support_.countTokens(request, ctx, conn.client));
+      co_await writer.unlessClientGone(support_.countOrEstimate(request, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   auto& result = std::get<0>(outcome);
-  std::string source = "upstream";
-  std::int64_t tokens = 0;
-  if (result) {
-    tokens = *result;
-  } else if (result.error().code() == ErrorCode::kUnprocessable &&
-             providerKind(ctx.provider) != "anthropic") {
-    // The provider cannot count: answer with a documented estimate (as LiteLLM does with its
-    // local tokenizer) and say so in a header.
-    tokens = codec::estimateInputTokens(request);
-    source = "estimate";
-  } else {
-    co_return co_await sendError(writer, ctx, std::move(result.error()));
-  }
+  if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+  const std::int64_t tokens = result->tokens;
+  const std::string source = result->estimated ? "estimate" : "upstream";
   ctx.usage.prompt_tokens = tokens;
   ctx.first_byte = Clock::now();
   http::ResponseWriter::Headers extra{{std::string("x-switchyard-token-count"), source}};

@@ -10,7 +10,6 @@
 #include <type_traits>
 #include <variant>
 
-#include "switchyard/api/anthropic/messages_codec.h"
 #include "switchyard/api/errors.h"
 #include "switchyard/api/json_writer.h"
 #include "switchyard/api/openai/codec.h"
@@ -67,12 +66,6 @@ asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F fn)
 }
 
 responses::Caller callerOf(const RequestContext& ctx) { return {ctx.key_id, ctx.admin}; }
-
-Status methodNotAllowed(std::string_view allow) {
-  return Status(ErrorCode::kInvalidArgument, "method not allowed: use " + std::string(allow))
-      .withHttpStatus(405)
-      .withErrorType("method_not_allowed");
-}
 
 // GET /v1/responses/{id}/input_items: `limit` (1-100, default 20), `order` (asc | desc, the
 // default), `after` (an item id: the page after it).
@@ -142,30 +135,22 @@ asio::awaitable<void> ResponsesRoutes::handle(std::string_view path, http::Reque
                                               http::ConnectionInfo& conn, RequestContext& ctx) {
   ctx.format = pipeline::WireFormat::kOpenAI;
   ctx.endpoint = pipeline::Endpoint::kResponses;
-  if (path == kResponsesPath || path == kResponsesPathNoVersion) {
-    if (req.method() != bhttp::verb::post) {
-      ctx.http_status = 405;
-      http::ResponseWriter::Headers allow{{std::string("Allow"), std::string("POST")}};
-      (void)co_await writer.send(405, kJson, codec::encodeError(methodNotAllowed("POST")), allow);
-      co_return;
-    }
-    co_return co_await create(req, writer, conn, ctx);
-  }
-  if (path == "/v1/responses/input_tokens" || path == "/responses/input_tokens") {
-    if (req.method() != bhttp::verb::post) {
-      ctx.http_status = 405;
-      http::ResponseWriter::Headers allow{{std::string("Allow"), std::string("POST")}};
-      (void)co_await writer.send(405, kJson, codec::encodeError(methodNotAllowed("POST")), allow);
-      co_return;
-    }
-    co_return co_await inputTokens(req, writer, conn, ctx);
-  }
-  co_return co_await stored(path, req, writer, ctx);
+  const bool creates = path == kResponsesPath || path == kResponsesPathNoVersion;
+  const bool counts = path == "/v1/responses/input_tokens" || path == "/responses/input_tokens";
+  if (!creates && !counts) co_return co_await stored(path, req, writer, ctx);
+  if (req.method() != bhttp::verb::post)
+    co_return co_await sendMethodNotAllowed(writer, ctx, "POST");
+  if (creates) co_return co_await create(req, writer, conn, ctx);
+  co_return co_await inputTokens(req, writer, conn, ctx);
 }
 
 asio::awaitable<Result<codec::ResponsesRequest>> ResponsesRoutes::decode(const http::Request& req,
                                                                          RequestContext& ctx,
-                                                                         const json::object& body) {
+                                                                         json::value& parsed) {
+  auto read = codec::parseResponsesBody(req.body());
+  if (!read) co_return fail(std::move(read.error()));
+  parsed = std::move(*read);
+  const json::object& body = parsed.get_object();
   // previous_response_id: the conversation so far, the caller's own, before decoding (the
   // guard and the token estimates see all of it).
   json::array history;
@@ -198,13 +183,11 @@ asio::awaitable<Result<codec::ResponsesRequest>> ResponsesRoutes::decode(const h
 
 asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::ResponseWriter& writer,
                                               http::ConnectionInfo& conn, RequestContext& ctx) {
-  auto parsed = codec::parseResponsesBody(req.body());
-  if (!parsed) co_return co_await sendError(writer, ctx, std::move(parsed.error()));
-  const json::object& body = parsed->get_object();
-
-  auto decoding = decode(req, ctx, body);
+  json::value parsed;
+  auto decoding = decode(req, ctx, parsed);
   auto decoded = co_await std::move(decoding);
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
+  const json::object& body = parsed.get_object();
   api::ChatRequest& request = decoded->chat;
   ctx.stream = request.stream;
   if (Status s = co_await support_.admit(req, ctx, request); !s.isOk()) {
@@ -261,10 +244,8 @@ asio::awaitable<void> ResponsesRoutes::create(http::Request& req, http::Response
 asio::awaitable<void> ResponsesRoutes::inputTokens(http::Request& req, http::ResponseWriter& writer,
                                                    http::ConnectionInfo& conn,
                                                    RequestContext& ctx) {
-  auto parsed = codec::parseResponsesBody(req.body());
-  if (!parsed) co_return co_await sendError(writer, ctx, std::move(parsed.error()));
-  const json::object& body = parsed->get_object();
-  auto decoding = decode(req, ctx, body);
+  json::value parsed;
+  auto decoding = decode(req, ctx, parsed);
   auto decoded = co_await std::move(decoding);
   if (!decoded) co_return co_await sendError(writer, ctx, std::move(decoded.error()));
   api::ChatRequest& request = decoded->chat;
@@ -275,21 +256,12 @@ asio::awaitable<void> ResponsesRoutes::inputTokens(http::Request& req, http::Res
   if (Status s = support_.plan(request.model, request, ctx); !s.isOk()) {
     co_return co_await sendError(writer, ctx, std::move(s));
   }
-  auto outcome = co_await writer.unlessClientGone(support_.countTokens(request, ctx, conn.client));
+  auto outcome =
+      co_await writer.unlessClientGone(support_.countOrEstimate(request, ctx, conn.client));
   if (outcome.index() == 1) co_return finishCancelled(ctx);
   auto& result = std::get<0>(outcome);
-  std::string source = "upstream";
-  std::int64_t tokens = 0;
-  if (result) {
-    tokens = *result;
-  } else if (result.error().code() == ErrorCode::kUnprocessable) {
-    // The provider cannot count (OpenAI-compatible servers have no such endpoint): a documented
-    // estimate, said in a header, as /v1/messages/count_tokens does.
-    tokens = api::anthropic::estimateInputTokens(request);
-    source = "estimate";
-  } else {
-    co_return co_await sendError(writer, ctx, std::move(result.error()));
-  }
+  if (!result) co_return co_await sendError(writer, ctx, std::move(result.error()));
+  const std::int64_t tokens = result->tokens;
   ctx.usage.prompt_tokens = tokens;
   ctx.first_byte = Clock::now();
   ctx.http_status = 200;
@@ -300,7 +272,7 @@ asio::awaitable<void> ResponsesRoutes::inputTokens(http::Request& req, http::Res
   w.key("input_tokens").integer(tokens);
   w.endObject();
   auto h = support_.responseHeaders(ctx);
-  h.emplace_back("x-switchyard-token-count", source);
+  h.emplace_back("x-switchyard-token-count", result->estimated ? "estimate" : "upstream");
   (void)co_await writer.send(200, kJson, out, h);
   support_.logRequest(ctx);
 }
@@ -345,11 +317,7 @@ asio::awaitable<void> ResponsesRoutes::stored(std::string_view path, http::Reque
   const bool allowed =
       method == bhttp::verb::get || (!input_items && method == bhttp::verb::delete_);
   if (!allowed) {
-    const std::string_view allow = input_items ? "GET" : "GET, DELETE";
-    ctx.http_status = 405;
-    http::ResponseWriter::Headers h{{std::string("Allow"), std::string(allow)}};
-    (void)co_await writer.send(405, kJson, codec::encodeError(methodNotAllowed(allow)), h);
-    co_return;
+    co_return co_await sendMethodNotAllowed(writer, ctx, input_items ? "GET" : "GET, DELETE");
   }
   if (!store_) {
     co_return co_await sendPlainError(
@@ -417,6 +385,18 @@ asio::awaitable<void> ResponsesRoutes::sendError(http::ResponseWriter& writer, R
   (void)co_await writer.send(ctx.http_status, kJson, codec::encodeError(status), h);
   ctx.error = std::move(status);
   support_.logRequest(ctx);
+}
+
+asio::awaitable<void> ResponsesRoutes::sendMethodNotAllowed(http::ResponseWriter& writer,
+                                                            RequestContext& ctx,
+                                                            std::string_view allow) {
+  Status status =
+      Status(ErrorCode::kInvalidArgument, "method not allowed: use " + std::string(allow))
+          .withHttpStatus(405)
+          .withErrorType("method_not_allowed");
+  ctx.http_status = 405;
+  http::ResponseWriter::Headers h{{std::string("Allow"), std::string(allow)}};
+  (void)co_await writer.send(405, kJson, codec::encodeError(status), h);
 }
 
 asio::awaitable<void> ResponsesRoutes::sendPlainError(http::ResponseWriter& writer,

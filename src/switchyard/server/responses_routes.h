@@ -45,9 +45,10 @@ class ResponsesRoutes {
   boost::asio::awaitable<void> inputTokens(http::Request& req, http::ResponseWriter& writer,
                                            http::ConnectionInfo& conn,
                                            pipeline::RequestContext& ctx);
-  // Decodes a parsed body, with the conversation its previous_response_id names.
+  // Parses the body (into `parsed`, an object when this succeeds) and decodes it, with the
+  // conversation its previous_response_id names.
   boost::asio::awaitable<Result<api::openai::ResponsesRequest>> decode(
-      const http::Request& req, pipeline::RequestContext& ctx, const boost::json::object& body);
+      const http::Request& req, pipeline::RequestContext& ctx, boost::json::value& parsed);
   // GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
   boost::asio::awaitable<void> stored(std::string_view path, http::Request& req,
                                       http::ResponseWriter& writer, pipeline::RequestContext& ctx);
@@ -62,6 +63,9 @@ class ResponsesRoutes {
   // An error for a request that is not a model call (stored-response reads): not logged.
   boost::asio::awaitable<void> sendPlainError(http::ResponseWriter& writer,
                                               pipeline::RequestContext& ctx, Status status);
+  boost::asio::awaitable<void> sendMethodNotAllowed(http::ResponseWriter& writer,
+                                                    pipeline::RequestContext& ctx,
+                                                    std::string_view allow);
   void finishCancelled(pipeline::RequestContext& ctx) const;
 
   RouteSupport& support_;

@@ -77,6 +77,17 @@ class RouteSupport {
       api::EmbeddingRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
   virtual boost::asio::awaitable<Result<std::int64_t>> countTokens(
       api::ChatRequest& request, pipeline::RequestContext& ctx, http::HttpClient& http) = 0;
+  // The input tokens of a planned request: countTokens(), or, when its provider cannot count
+  // (kUnprocessable from any provider but an Anthropic one, whose 422s are real errors), the
+  // gateway's documented estimate (api::anthropic::estimateInputTokens, as LiteLLM falls back
+  // to a local tokenizer).
+  struct TokenCount {
+    std::int64_t tokens = 0;
+    bool estimated = false;  // x-switchyard-token-count: estimate (else upstream)
+  };
+  boost::asio::awaitable<Result<TokenCount>> countOrEstimate(api::ChatRequest& request,
+                                                             pipeline::RequestContext& ctx,
+                                                             http::HttpClient& http);
   // x-request-id and the x-switchyard-* routing headers.
   virtual http::ResponseWriter::Headers responseHeaders(
       const pipeline::RequestContext& ctx) const = 0;
