@@ -1312,6 +1312,12 @@ Status Gateway::reload() {
                "proxy changes (server.https_proxy, http_proxy, no_proxy, or their "
                "environment variables) take effect after a restart"}});
   }
+  if (cfg.responses.enabled != config_.responses.enabled ||
+      cfg.responses.store_by_default != config_.responses.store_by_default ||
+      cfg.responses.max_age != config_.responses.max_age) {
+    logEvent(spdlog::level::warn, "config_reload_partial",
+             {{"note", "responses.* changes take effect after a restart"}});
+  }
   for (const auto& reload_module : handlers_->extensions().reloaders) {
     if (Status st = reload_module(cfg); !st.isOk()) {
       logEvent(spdlog::level::warn, "config_reload_partial",
