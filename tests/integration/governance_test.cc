@@ -545,6 +545,10 @@ TEST_F(GovernanceTest, StoredResponsesBelongToTheKeyThatMadeThem) {
   EXPECT_EQ(other.status, 404u) << other.body;
   EXPECT_EQ(as(key_b, bhttp::verb::get, path + "/input_items").status, 404u);
   EXPECT_EQ(as(key_b, bhttp::verb::delete_, path).status, 404u);
+  const std::string item(made.json().at("output").at(0).at("id").as_string());
+  const std::string referencing =
+      R"({"model":"fm","input":[{"type":"item_reference","id":")" + item + R"("}]})";
+  EXPECT_EQ(as(key_b, bhttp::verb::post, "/v1/responses", referencing).status, 404u);
   const std::size_t upstream_before = upstream_.requestCount();
   Reply continued = as(key_b, bhttp::verb::post, "/v1/responses", next);
   EXPECT_EQ(continued.status, 404u) << continued.body;
@@ -554,6 +558,7 @@ TEST_F(GovernanceTest, StoredResponsesBelongToTheKeyThatMadeThem) {
   EXPECT_EQ(as("", bhttp::verb::post, "/v1/responses", next).status, 401u);
   EXPECT_EQ(admin(bhttp::verb::get, path).status, 200u);
   // Its own key continues it.
+  EXPECT_EQ(as(key_a, bhttp::verb::post, "/v1/responses", referencing).status, 200u);
   Reply mine = as(key_a, bhttp::verb::post, "/v1/responses", next);
   EXPECT_EQ(mine.status, 200u) << mine.body;
   EXPECT_EQ(as(key_a, bhttp::verb::delete_, path).status, 200u);

@@ -538,6 +538,41 @@ TEST_F(StoredResponsesTest, AClientsOwnRequestIdDoesNotNameTheStoredResponse) {
   EXPECT_EQ(c.json().at("id"), "resp_same-id");
 }
 
+TEST_F(StoredResponsesTest, ItemReferencesBringStoredItemsBack) {
+  Reply first = responses(R"({"model":"fast","input":"Hi","store":true})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string answer(first.json().at("output").at(0).at("id").as_string());
+  Reply listed =
+      call(bhttp::verb::get,
+           "/v1/responses/" + std::string(first.json().at("id").as_string()) + "/input_items");
+  const std::string question(listed.json().at("data").at(0).at("id").as_string());
+
+  // Both the stored input item and the output item, by reference, then a new turn.
+  Reply next = responses(R"({"model":"fast","store":false,"input":[)"
+                         R"({"type":"item_reference","id":")" +
+                         question +
+                         R"("},)"
+                         R"({"type":"item_reference","id":")" +
+                         answer +
+                         R"("},)"
+                         R"({"role":"user","content":"Again"}]})");
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(upstreamTurns(),
+            (std::vector<std::string>{"user:Hi", "assistant:Hello from the fake upstream!",
+                                      "user:Again"}));
+
+  const std::size_t before = openai_.requestCount();
+  Reply unknown = responses(R"({"model":"fast","input":[)"
+                            R"({"role":"user","content":"x"},)"
+                            R"({"type":"item_reference","id":"msg_ffffffffffffffffffffffff"}]})");
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+  EXPECT_EQ(unknown.json().at("error").at("param"), "input[1].id");
+  Reply no_id = responses(R"({"model":"fast","input":[{"type":"item_reference"}]})");
+  EXPECT_EQ(no_id.status, 400u) << no_id.body;
+  EXPECT_EQ(no_id.json().at("error").at("param"), "input[0].id");
+  EXPECT_EQ(openai_.requestCount(), before);
+}
+
 TEST_F(StoredResponsesTest, InputTokensCountsTheConversation) {
   // An OpenAI-compatible upstream cannot count: the gateway's documented estimate, and a header
   // that says so; nothing goes upstream.

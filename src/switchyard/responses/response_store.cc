@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <cctype>
 
 namespace switchyard::responses {
 namespace json = boost::json;
@@ -140,6 +141,38 @@ Result<json::array> ResponseStore::history(std::string_view id, const Caller& ca
     for (const json::value& item : output->get_array()) items.push_back(item);
   }
   return items;
+}
+
+Result<json::value> ResponseStore::item(std::string_view item_id, const Caller& caller) {
+  auto missing = [&] {
+    return fail(ErrorCode::kNotFound, "No item found with id '" + std::string(item_id) + "'.");
+  };
+  constexpr std::size_t kSuffix = 24;
+  const std::size_t sep = item_id.find('_');
+  if (sep == std::string_view::npos || item_id.size() < sep + 1 + kSuffix) return missing();
+  const std::string_view suffix = item_id.substr(sep + 1, kSuffix);
+  for (char c : suffix) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return missing();
+  }
+  auto row = get("resp_" + std::string(suffix), caller);
+  if (!row) {
+    if (row.error().code() == ErrorCode::kNotFound) return missing();
+    return fail(std::move(row.error()));
+  }
+  boost::system::error_code ec;
+  json::value input = json::parse(row->input, ec);
+  json::value response = ec ? json::value() : json::parse(row->response, ec);
+  if (ec) return fail(ErrorCode::kInternal, "stored response '" + row->id + "' is unreadable");
+  for (const json::value* list :
+       {&input, response.is_object() ? response.get_object().if_contains("output") : nullptr}) {
+    if (list == nullptr || !list->is_array()) continue;
+    for (const json::value& it : list->get_array()) {
+      const json::object* o = it.if_object();
+      const json::value* id = o != nullptr ? o->if_contains("id") : nullptr;
+      if (id != nullptr && id->is_string() && id->get_string() == item_id) return it;
+    }
+  }
+  return missing();
 }
 
 Result<std::int64_t> ResponseStore::prune(std::int64_t now_unix_seconds) {

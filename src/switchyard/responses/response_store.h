@@ -63,6 +63,10 @@ class ResponseStore {
   // response it continues) is gone or not the caller's; kInvalidArgument beyond
   // max_history_bytes.
   Result<boost::json::array> history(std::string_view id, const Caller& caller);
+  // One item of a stored response (an input item or an output item), by its id, for an
+  // `item_reference`. Item ids carry their response's: "<type>_<response suffix>[_...]" (the
+  // gateway's ids are 24 hex digits). kNotFound when it is not a stored item the caller may see.
+  Result<boost::json::value> item(std::string_view item_id, const Caller& caller);
   // Deletes rows older than max_age; returns how many.
   Result<std::int64_t> prune(std::int64_t now_unix_seconds);
 

@@ -149,6 +149,31 @@ TEST_P(ResponseStoreTest, HistoryIsTheChainOldestFirstInputThenOutput) {
       << broken.error().message();
 }
 
+TEST_P(ResponseStoreTest, ItemsAreFoundByTheirIdsForTheirOwner) {
+  const std::string id = "resp_0123456789abcdef01234567";
+  StoredResponse r = row(id, "", "key_a", 1000, "q", "a");
+  // The gateway's item ids: the response's suffix after the type.
+  r.response = json::serialize(
+      json::object{{"id", id},
+                   {"output", json::array{json::object{{"id", "msg_0123456789abcdef01234567"},
+                                                       {"type", "message"},
+                                                       {"role", "assistant"},
+                                                       {"content", "a"}}}}});
+  ASSERT_TRUE(store_->put(r).isOk());
+  auto out = store_->item("msg_0123456789abcdef01234567", {"key_a"});  // the output message
+  ASSERT_TRUE(out) << out.error().toString();
+  EXPECT_EQ(out->at("content"), "a");
+  auto in = store_->item("msg_in_" + id, {"key_a"});  // not of the gateway's id shape
+  EXPECT_EQ(in.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->item("msg_0123456789abcdef01234567", {"key_b"}).error().message(),
+            "No item found with id 'msg_0123456789abcdef01234567'.");
+  EXPECT_TRUE(store_->item("msg_0123456789abcdef01234567", {"", true}));
+  for (const char* bad : {"", "msg", "msg_", "msg_0123", "msg_0123456789abcdef0123456z",
+                          "fc_0123456789abcdef01234567_9", "msg_ffffffffffffffffffffffff"}) {
+    EXPECT_EQ(store_->item(bad, {"key_a"}).error().code(), ErrorCode::kNotFound) << bad;
+  }
+}
+
 TEST_P(ResponseStoreTest, AConversationBeyondTheByteLimitIsRefused) {
   open(GetParam() == "postgres" ? server_->url() : "sqlite::memory:", {.max_history_bytes = 600});
   ASSERT_TRUE(store_->put(row("resp_1", "", "", 1000, std::string(200, 'x'), "a")).isOk());

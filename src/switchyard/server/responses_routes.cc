@@ -150,7 +150,37 @@ asio::awaitable<Result<codec::ResponsesRequest>> ResponsesRoutes::decode(const h
   auto read = codec::parseResponsesBody(req.body());
   if (!read) co_return fail(std::move(read.error()));
   parsed = std::move(*read);
-  const json::object& body = parsed.get_object();
+  json::object& body = parsed.get_object();
+  bool identified = false;
+  // item_reference input items: the stored items they name, the caller's own.
+  json::value* input = store_ ? body.if_contains("input") : nullptr;
+  for (std::size_t i = 0; input != nullptr && input->is_array() && i < input->get_array().size();
+       ++i) {
+    json::value& item = input->get_array()[i];
+    const json::object* o = item.if_object();
+    const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
+    if (type == nullptr || !type->is_string() || type->get_string() != "item_reference") continue;
+    const std::string param = "input[" + std::to_string(i) + "].id";
+    const json::value* id = o->if_contains("id");
+    if (id == nullptr || !id->is_string()) {
+      co_return fail(
+          Status(ErrorCode::kInvalidArgument, param + ": expected the id of a stored item")
+              .withParam(param));
+    }
+    if (!identified) {
+      if (Status s = support_.identify(req, ctx); !s.isOk()) co_return fail(std::move(s));
+      identified = true;
+    }
+    auto op = offload(*pool_, [this, item_id = std::string(id->get_string()),
+                               caller = callerOf(ctx)] { return store_->item(item_id, caller); });
+    auto found = co_await std::move(op);
+    if (!found) {
+      Status s = std::move(found.error());
+      s.withParam(param);
+      co_return fail(std::move(s));
+    }
+    item = std::move(*found);
+  }
   // previous_response_id: the conversation so far, the caller's own, before decoding (the
   // guard and the token estimates see all of it).
   json::array history;
@@ -158,7 +188,9 @@ asio::awaitable<Result<codec::ResponsesRequest>> ResponsesRoutes::decode(const h
   if (store_) {
     const json::value* prev = body.if_contains("previous_response_id");
     if (prev != nullptr && prev->is_string() && !prev->get_string().empty()) {
-      if (Status s = support_.identify(req, ctx); !s.isOk()) co_return fail(std::move(s));
+      if (!identified) {
+        if (Status s = support_.identify(req, ctx); !s.isOk()) co_return fail(std::move(s));
+      }
       std::string id(prev->get_string());
       auto op = offload(*pool_,
                         [this, id, caller = callerOf(ctx)] { return store_->history(id, caller); });
