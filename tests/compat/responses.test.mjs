@@ -190,6 +190,15 @@ test('stored responses: previous_response_id, retrieve, input items, delete', { 
   assert.equal(raw.status, 200);
   assertSchema('ResponseItemList', await raw.json(), 'input_items list');
 
+  // item_reference: a stored output item, by its id, in a new conversation.
+  await s.client.responses.create({ model: 'fast', store: false, input: [
+    { type: 'item_reference', id: first.output[0].id },
+    { role: 'user', content: 'Shorter, please.' },
+  ] });
+  const referenced = s.upstream.lastRequest('/v1/chat/completions').body.messages
+    .map((m) => [m.role, textOf(m.content)]);
+  assert.deepEqual(referenced, [['assistant', first.output_text], ['user', 'Shorter, please.']]);
+
   // Deleted: gone, and the conversation that continued it cannot go on.
   await s.client.responses.delete(first.id);
   await assert.rejects(s.client.responses.retrieve(first.id),

@@ -346,7 +346,8 @@ bool Decoder::inputItem(const json::object& item, const std::string& p, ChatRequ
   if (type == "function_call_output") return functionCallOutputItem(item, p, r);
   if (type == "reasoning") return reasoningItem(item, p);
   if (type == "item_reference") {
-    return unsupported(p + ".type", "input item 'item_reference' (stored items)");
+    // With stored responses on, the routes replace references before decoding.
+    return stateless(p + ".type", "input item 'item_reference' (stored items)");
   }
   return unsupported(p + ".type", "input item '" + type + "' (built-in tools)");
 }
