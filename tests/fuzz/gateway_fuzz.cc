@@ -136,6 +136,10 @@ constexpr Endpoint kEndpoints[] = {
     {Verb::get, "/metrics", Put::kQuery},
     {Verb::get, "/ui/", Put::kPath},
     {Verb::post, "/v1/chat/completions", Put::kQuery},
+    // Stored responses (responses.enabled is on for config files).
+    {Verb::get, "/v1/responses/", Put::kPath},  // <id>, <id>/input_items?limit=..&after=..
+    {Verb::delete_, "/v1/responses/", Put::kPath},
+    {Verb::post, "/v1/responses/input_tokens", Put::kBody},
 };
 constexpr std::size_t kEndpointCount = sizeof(kEndpoints) / sizeof(kEndpoints[0]);
 
