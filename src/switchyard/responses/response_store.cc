@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
+#include <string_view>
+#include <variant>
 
 namespace switchyard::responses {
 namespace json = boost::json;
@@ -32,6 +34,12 @@ bool visible(const Caller& caller, const std::string& owner) {
 StoredResponse fromRow(const Row& r) {
   return StoredResponse{r.text(0), r.text(1), r.text(2), r.integer(3),
                         r.text(4), r.text(5), r.text(6)};
+}
+
+// A text column in place (Row::text copies; stored conversations can be megabytes).
+std::string_view textAt(const Row& r, std::size_t i) {
+  const std::string* s = std::get_if<std::string>(&r.values[i]);
+  return s != nullptr ? std::string_view(*s) : std::string_view();
 }
 
 Status notFound(std::string_view id) {
@@ -115,7 +123,7 @@ Result<json::array> ResponseStore::history(std::string_view id, const Caller& ca
   std::size_t bytes = 0;
   for (const Row& r : *rows) {
     if (!visible(caller, r.text(2))) return fail(notFound(id));
-    bytes += r.text(3).size() + r.text(4).size();
+    bytes += textAt(r, 3).size() + textAt(r, 4).size();
   }
   if (bytes > options_.max_history_bytes) {
     return fail(ErrorCode::kInvalidArgument,
@@ -127,11 +135,11 @@ Result<json::array> ResponseStore::history(std::string_view id, const Caller& ca
   json::array items;
   for (const Row& r : *rows) {
     boost::system::error_code ec;
-    json::value input = json::parse(r.text(3), ec);
+    json::value input = json::parse(textAt(r, 3), ec);
     if (ec || !input.is_array()) {
       return fail(ErrorCode::kInternal, "stored response '" + r.text(0) + "': input unreadable");
     }
-    json::value response = json::parse(r.text(4), ec);
+    json::value response = json::parse(textAt(r, 4), ec);
     const json::object* o = ec ? nullptr : response.if_object();
     const json::value* output = o != nullptr ? o->if_contains("output") : nullptr;
     if (output == nullptr || !output->is_array()) {

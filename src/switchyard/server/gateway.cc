@@ -57,12 +57,12 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
+}  // namespace
+
 // Request ids: 24 hex digits, the first 12 the Unix time in milliseconds and the rest from a
 // per-thread generator (no locks, no syscalls). Ids made later sort later, so the request log's
 // index on them grows at its end: random ids put every row on a different index page, and each
 // batch then rewrote (and the WAL copied) hundreds of pages.
-}  // namespace
-
 std::string newRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";

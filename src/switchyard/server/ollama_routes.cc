@@ -558,11 +558,8 @@ const codec::ModelInfo* OllamaRoutes::findModel(const Listing& listing, std::str
 template <typename Request>
 Status OllamaRoutes::resolve(std::string_view model, const Request& request,
                              RequestContext& ctx) {
+  // plan() reads "name:latest" as "name" for every API; only the message is Ollama's own.
   Status s = support_.plan(model, request, ctx);
-  if (s.code() == ErrorCode::kNotFound && model.ends_with(kLatest)) {
-    s = support_.plan(model.substr(0, model.size() - kLatest.size()), request, ctx);
-    ctx.requested_model = std::string(model);
-  }
   if (s.code() == ErrorCode::kNotFound) {
     return Status(ErrorCode::kNotFound, "model '" + std::string(model) + "' not found");
   }
