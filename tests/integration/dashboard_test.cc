@@ -252,7 +252,8 @@ TEST_P(DashboardIntegrationTest, ApiNumbersMatchTheTraffic) {
   EXPECT_EQ(one_json.at("feedback").as_array()[0].at("label").as_string(), "good");
   // Every logged column is there, payloads included (empty until the dispatcher fills them:
   // docs/observability.md, "Limits and hand-offs").
-  EXPECT_EQ(one_json.at("request").as_object().size(), 35u);
+  EXPECT_EQ(one_json.at("request").as_object().size(), 36u);
+  EXPECT_EQ(one_json.at("request").at("cache"), "");  // the response cache is off
   EXPECT_TRUE(one_json.at("request").at("request_payload").is_string());
   EXPECT_EQ(one_json.at("request").at("endpoint").as_string(), "chat");
   EXPECT_EQ(one_json.at("request").at("route").as_string(), "auto");

@@ -163,6 +163,65 @@ TEST_F(GovernanceTest, MaskRestoresTheValueInTheAnswerStreamedOrNot) {
   }
 }
 
+// The response cache keeps what the upstream answered to the masked request: another caller's
+// number masks to the same request and gets the cached answer with its own number restored.
+TEST_F(GovernanceTest, CachedAnswersAreKeptMaskedAndRestoredPerRequest) {
+  config::Config cfg = baseConfig();
+  cfg.cache.enabled = true;
+  start(std::move(cfg));
+  for (bool stream : {false, true}) {
+    upstream_.clearRequests();
+    fakes::Behavior echo = fakes::Behavior::normal();
+    echo.content = "I will call [PHONE_1] tomorrow";
+    upstream_.setBehavior(echo);
+    Reply first = post(gateway_->port(), "/v1/chat/completions",
+                       chat("fm", "Call me at +44 20 7946 0958", stream));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+    Reply second = post(gateway_->port(), "/v1/chat/completions",
+                        chat("fm", "Call me at +1 415 555 0100", stream));
+    ASSERT_EQ(second.status, 200u) << second.body;
+    EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+    EXPECT_EQ(upstream_.requestCount(), 1u);
+    EXPECT_NE(second.body.find("+1 415 555 0100"), std::string::npos) << second.body;
+    EXPECT_EQ(second.body.find("7946"), std::string::npos) << second.body;
+    EXPECT_EQ(second.body.find("[PHONE_1]"), std::string::npos) << second.body;
+  }
+  upstream_.clearBehaviors();
+}
+
+// With the default scope ("key") one key's cached answers are not another's.
+TEST_F(GovernanceTest, CachedAnswersStayWithTheKeyThatMadeThem) {
+  config::Config cfg = baseConfig();
+  cfg.cache.enabled = true;
+  cfg.auth.require_keys = true;
+  start(std::move(cfg));
+  auto [id_a, key_a] = createKey(R"({"name":"a","team":"ml"})");
+  auto [id_b, key_b] = createKey(R"({"name":"b","team":"ml"})");
+  EXPECT_EQ(chatAs(key_a, "fm", "Q").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chatAs(key_a, "fm", "Q").header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(chatAs(key_b, "fm", "Q").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chatAs(key_b, "fm", "Q").header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+  EXPECT_EQ(chatAs("", "fm", "Q").status, 401u);  // the cache answers no one unidentified
+}
+
+// With scope "team", keys of one team share answers; other teams do not see them.
+TEST_F(GovernanceTest, ATeamScopedCacheIsSharedWithinTheTeam) {
+  config::Config cfg = baseConfig();
+  cfg.cache.enabled = true;
+  cfg.cache.scope = "team";
+  cfg.auth.require_keys = true;
+  start(std::move(cfg));
+  auto [id_a, key_a] = createKey(R"({"name":"a","team":"ml"})");
+  auto [id_b, key_b] = createKey(R"({"name":"b","team":"ml"})");
+  auto [id_c, key_c] = createKey(R"({"name":"c","team":"ops"})");
+  EXPECT_EQ(chatAs(key_a, "fm", "Q").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chatAs(key_b, "fm", "Q").header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(chatAs(key_c, "fm", "Q").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
 // Legacy text completions: the prompt is masked and the value comes back in the text.
 TEST_F(GovernanceTest, MaskRestoresTheValueInTextCompletionsStreamedOrNot) {
   start(baseConfig());

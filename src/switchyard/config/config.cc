@@ -47,7 +47,7 @@ constexpr ProviderKind kProviderKinds[] = {
 
 constexpr std::string_view kTopKeys[] = {"server",  "log",    "storage",   "providers", "routes",
                                          "routing", "prices", "telemetry", "admin_key", "auth",
-                                         "limits",  "guard",  "rag",       "responses"};
+                                         "limits",  "guard",  "rag",       "responses", "cache"};
 // Governance sections (issue 6).
 constexpr std::string_view kAuthKeys[] = {"require_keys", "reload_interval"};
 constexpr std::string_view kLimitsKeys[] = {"teams", "redis", "sync_interval"};
@@ -76,6 +76,8 @@ constexpr std::string_view kServerKeys[] = {
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kResponsesKeys[] = {"enabled", "store_by_default", "max_age"};
+constexpr std::string_view kCacheKeys[] = {"enabled", "ttl", "max_bytes", "scope"};
+constexpr std::string_view kCacheScopes[] = {"key", "team", "global"};
 constexpr std::string_view kProviderKeys[] = {
     "name",     "kind",    "base_url", "api_key",    "locality",   "headers",
     "timeouts", "models",  "threads",  "max_loaded", "idle_unload", "api_version"};
@@ -575,6 +577,7 @@ class Loader {
   // Governance: admin key, auth, limits, guard (issue 6).
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadResponses(const Field& f, ResponsesConfig& out);
+  [[nodiscard]] bool loadCache(const Field& f, CacheConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
   [[nodiscard]] bool loadGuard(const Field& f, GuardConfig& out);
   [[nodiscard]] bool loadGuardDetector(const Field& f, GuardDetectorConfig& out);
@@ -1605,6 +1608,13 @@ bool Loader::loadResponses(const Field& f, ResponsesConfig& out) {
          boolean(m, "store_by_default", out.store_by_default) && age(m, "max_age", out.max_age);
 }
 
+bool Loader::loadCache(const Field& f, CacheConfig& out) {
+  Fields m;
+  return mapping(f, kCacheKeys, m) && boolean(m, "enabled", out.enabled) &&
+         duration(m, "ttl", false, out.ttl) && size(m, "max_bytes", out.max_bytes) &&
+         oneOf(m, "scope", "cache scope", kCacheScopes, out.scope);
+}
+
 bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
   Fields m;
   if (!mapping(f, kLimitsKeys, m)) return false;
@@ -2306,6 +2316,9 @@ Result<Config> Loader::load(std::string_view yaml) {
   config.responses.enabled = true;  // config files store responses unless told not to
   if (ok) {
     if (const Field* f = m.find("responses")) ok = loadResponses(*f, config.responses);
+  }
+  if (ok) {
+    if (const Field* f = m.find("cache")) ok = loadCache(*f, config.cache);
   }
   if (ok) {
     if (const Field* f = m.find("providers")) ok = loadProviders(*f, config.providers);

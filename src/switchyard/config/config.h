@@ -408,12 +408,24 @@ struct ResponsesConfig {
   Millis max_age{30LL * 24 * 3600 * 1000};  // stored responses older than this are pruned; 0 = keep
 };
 
+// The response cache (docs/caching.md): identical requests answered from memory instead of the
+// upstream. Off unless configured.
+struct CacheConfig {
+  bool enabled = false;
+  Millis ttl{3600LL * 1000};             // an entry is served at most this long after it was stored
+  std::size_t max_bytes = 256ULL << 20;  // memory for cached answers; least recently used go first
+  // Who may be answered from an entry: the virtual key that made it ("key"), any key of its team
+  // ("team"), or anyone ("global"). Anonymous callers (no keys required) share one scope.
+  std::string scope = "key";
+};
+
 struct Config {
   std::string source;  // file path, or "<embedded>"
   ServerConfig server;
   LogConfig log;
   std::string storage_url = "sqlite://switchyard.db";
   ResponsesConfig responses;
+  CacheConfig cache;
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
   RoutingConfig routing;

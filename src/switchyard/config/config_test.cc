@@ -1140,6 +1140,30 @@ TEST(ConfigTest, StoredResponses) {
             "test.yaml:2: responses.enabled: expected true or false, got 'maybe'");
 }
 
+TEST(ConfigTest, ResponseCache) {
+  const Config defaults = parseOk("providers: []\n");
+  EXPECT_FALSE(defaults.cache.enabled);  // off unless asked for, in files and in code
+  EXPECT_EQ(defaults.cache.ttl, std::chrono::hours(1));
+  EXPECT_EQ(defaults.cache.max_bytes, 256u << 20);
+  EXPECT_EQ(defaults.cache.scope, "key");
+  const Config c =
+      parseOk("cache:\n  enabled: true\n  ttl: 10m\n  max_bytes: 64MiB\n  scope: team\n");
+  EXPECT_TRUE(c.cache.enabled);
+  EXPECT_EQ(c.cache.ttl, std::chrono::minutes(10));
+  EXPECT_EQ(c.cache.max_bytes, 64u << 20);
+  EXPECT_EQ(c.cache.scope, "team");
+  EXPECT_EQ(parseError("cache:\n  scope: everyone\n").message(),
+            "test.yaml:2: cache.scope: unknown cache scope 'everyone' (expected one of: key, "
+            "team, global)");
+  EXPECT_EQ(parseError("cache:\n  ttl: 0\n").message(),
+            "test.yaml:2: cache.ttl: must be greater than 0");
+  EXPECT_THAT(parseError("cache:\n  max_bytes: lots\n").message(),
+              ::testing::HasSubstr("test.yaml:2: cache.max_bytes: expected a size like 4MiB"));
+  EXPECT_EQ(parseError("cache:\n  size: 1GiB\n").message(),
+            "test.yaml:2: unknown key 'size' in cache (valid keys: enabled, ttl, max_bytes, "
+            "scope)");
+}
+
 TEST(ConfigTest, PriceAndTelemetryErrorsNameLineAndKey) {
   const std::string providers = R"(
 providers:

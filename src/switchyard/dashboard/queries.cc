@@ -79,6 +79,7 @@ constexpr Column kColumns[] = {
     {"cache_write_tokens", Kind::kInt},
     {"reasoning_tokens", Kind::kInt},
     {"cost_usd", Kind::kReal},
+    {"cache", Kind::kText},
     {"guard_summary", Kind::kText},
     {"local_only", Kind::kBool},
     {"decision", Kind::kText},
@@ -507,8 +508,8 @@ Result<json::object> DashboardQueries::guard(const Window& w) {
 }
 
 Result<json::object> DashboardQueries::requests(const RequestFilter& f) {
-  // Summary columns (the first 30 of kColumns: no payloads), then feedback joined in.
-  constexpr std::size_t kSummary = 30;
+  // Summary columns (the first 31 of kColumns: no payloads), then feedback joined in.
+  constexpr std::size_t kSummary = 31;
   std::string sql = "SELECT " + columnList("r.", kSummary) +
                     ", (SELECT COUNT(*) FROM feedback f WHERE f.request_id = r.request_id), "
                     "(SELECT AVG(score) FROM feedback f WHERE f.request_id = r.request_id) "

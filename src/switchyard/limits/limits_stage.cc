@@ -183,8 +183,10 @@ void LimitsStage::complete(pipeline::RequestContext& ctx) {
 void LimitsStage::settle(pipeline::RequestContext& ctx, RateLimiter::Clock::time_point now,
                          BudgetTracker::SystemClock::time_point wall) {
   const std::vector<Scope> scopes = scopesFor(ctx);
-  const double used =
-      static_cast<double>(api::addTokens(ctx.usage.prompt_tokens, ctx.usage.completion_tokens));
+  // An answer from the response cache used no upstream tokens (its usage is the original's).
+  const double used = ctx.cacheHit() ? 0.0
+                                     : static_cast<double>(api::addTokens(
+                                           ctx.usage.prompt_tokens, ctx.usage.completion_tokens));
   for (const Scope& s : scopes) {
     if (s.tpm > 0) {
       limiter_.adjust(s.name + ":tokens", static_cast<double>(s.tpm),

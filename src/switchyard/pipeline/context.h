@@ -116,7 +116,18 @@ struct RequestContext {
   // chunk_id, score}, spliced into response bodies (`citations`); "" when RAG did not run.
   std::string citations_json;
 
-  // Log phase: cost of the request in USD (computed from usage and the price table).
+  // Response cache (cache:). From the client's Cache-Control: whether the request may be
+  // answered from the cache (no-cache: no) and may fill it (no-store: no), and the oldest answer
+  // it accepts (max-age). What happened: "hit", "miss", "refresh" (no-cache), "bypass"
+  // (no-store); "" when the cache is off or not used by the endpoint. A hit costs nothing.
+  bool cache_read = true;
+  bool cache_write = true;
+  std::optional<std::chrono::seconds> cache_max_age;
+  std::string_view cache_status;  // a static string
+  bool cacheHit() const { return cache_status == "hit"; }
+
+  // Log phase: cost of the request in USD (computed from usage and the price table; 0 for an
+  // answer from the response cache).
   double cost_usd = 0;
 
   // Telemetry (request log, model-version changelog). The dispatcher fills what it knows:

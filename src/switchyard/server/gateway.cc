@@ -38,8 +38,9 @@
 #include "switchyard/server/cors.h"
 #include "switchyard/server/extensions.h"
 #include "switchyard/server/filtering_sink.h"
-#include "switchyard/server/reporting_sink.h"
 #include "switchyard/server/ollama_routes.h"
+#include "switchyard/server/reporting_sink.h"
+#include "switchyard/server/response_caching.h"
 #include "switchyard/server/responses_routes.h"
 #include "switchyard/store/database.h"
 #include "switchyard/telemetry/trace_content.h"
@@ -232,6 +233,10 @@ class Gateway::Handlers final : public RouteSupport {
     responses_.setStore(std::move(*opened), config.responses.store_by_default);
     return Status::ok();
   }
+  // The response cache (cache.enabled).
+  void enableCache(const config::CacheConfig& config) {
+    caching_ = std::make_unique<ResponseCaching>(config);
+  }
   const Extensions& extensions() const { return ext_; }
   // The start-up configuration (server, log and extension sections are not reloaded).
   const config::Config& gatewayConfig() const override { return config_; }
@@ -285,6 +290,11 @@ class Gateway::Handlers final : public RouteSupport {
     } else if (target == "/admin/reload") {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
       co_await adminReload(req, writer, ctx);
+    } else if (target == "/admin/cache") {
+      if (method != bhttp::verb::delete_) {
+        co_return co_await methodNotAllowed(writer, ctx, "DELETE");
+      }
+      co_await adminFlushCache(req, writer, ctx);
     } else if (target == "/v1/route/explain") {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
       co_await explain(req, writer, ctx);
@@ -335,6 +345,26 @@ class Gateway::Handlers final : public RouteSupport {
     if (!result.isOk()) co_return co_await sendError(writer, ctx, std::move(result));
     ctx.http_status = 200;
     (void)co_await writer.send(200, kJson, R"({"status":"reloaded"})", responseHeaders(ctx));
+  }
+
+  // DELETE /admin/cache: drops every answer in the response cache. Needs the admin key.
+  asio::awaitable<void> adminFlushCache(http::Request& req, http::ResponseWriter& writer,
+                                        RequestContext& ctx) {
+    if (Status s = checkAdmin(req, config_); !s.isOk()) {
+      co_return co_await sendError(writer, ctx, std::move(s));
+    }
+    if (!caching_) {
+      co_return co_await sendError(
+          writer, ctx,
+          Status(ErrorCode::kNotFound, "the response cache is off (cache.enabled: false)")
+              .withErrorType("cache_disabled"));
+    }
+    const std::size_t flushed = caching_->cache().clear();
+    logEvent(spdlog::level::info, "cache_flushed", {{"entries", static_cast<long long>(flushed)}});
+    ctx.http_status = 200;
+    (void)co_await writer.send(200, kJson,
+                               R"({"object":"cache","flushed":)" + std::to_string(flushed) + "}",
+                               responseHeaders(ctx));
   }
 
   // The stages that admitted the request settle, last first (budgets, rate limits).
@@ -626,6 +656,11 @@ class Gateway::Handlers final : public RouteSupport {
       if (Status s = refuseRag(req, chat); !s.isOk()) co_return s;
     }
     ctx.inbound_body = req.body();
+    if (caching_ && completion == nullptr) {
+      if (auto cc = req.find(bhttp::field::cache_control); cc != req.end()) {
+        ResponseCaching::readDirectives(cc->value(), ctx);
+      }
+    }
     BeastHeaders headers(req);
     if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
     if (!ext_.stages.empty()) {
@@ -883,13 +918,26 @@ class Gateway::Handlers final : public RouteSupport {
 
   asio::awaitable<Result<api::ChatResponse>> chat(api::ChatRequest& request, RequestContext& ctx,
                                                   http::HttpClient& http) override {
-    auto result = co_await routing::Dispatcher(rt(ctx).registry).call<api::ChatResponse>(
-        ctx, http, deadlineOf(ctx),
-        [&request](providers::Provider& p, const pipeline::Target& t,
-                   providers::CallContext& call) {
-          request.model = t.model;
-          return p.chat(request, call);
-        });
+    // The response cache keeps the upstream's answer before the output filter runs.
+    ResponseCaching::Lookup cached;
+    if (caching_) cached = caching_->lookUp(ctx, request, false);
+    Result<api::ChatResponse> result = api::ChatResponse{};
+    if (const auto* answer =
+            cached.hit ? std::get_if<api::ChatResponse>(&cached.hit->value) : nullptr) {
+      *result = *answer;
+    } else {
+      result =
+          co_await routing::Dispatcher(rt(ctx).registry)
+              .call<api::ChatResponse>(ctx, http, deadlineOf(ctx),
+                                       [&request](providers::Provider& p, const pipeline::Target& t,
+                                                  providers::CallContext& call) {
+                                         request.model = t.model;
+                                         return p.chat(request, call);
+                                       });
+      if (result && cached.key && ResponseCaching::complete(*result)) {
+        caching_->store(*cached.key, ctx, *result);
+      }
+    }
     if (result && ctx.output_filter) {
       result->upstream_json.clear();  // the text changes
       for (auto& choice : result->choices) {
@@ -927,7 +975,22 @@ class Gateway::Handlers final : public RouteSupport {
     FilteringChatSink filtered(client_sink, ctx.output_filter.get());
     providers::ChatSink& target_sink =
         ctx.output_filter ? static_cast<providers::ChatSink&>(filtered) : client_sink;
-    ReportingChatSink reporting(target_sink, nullptr, 0);
+    // The response cache: a hit replays the stored chunks (through the output filter, as the
+    // upstream's would go); a miss records them on their way (before the filter).
+    ResponseCaching::Lookup cached;
+    if (caching_) cached = caching_->lookUp(ctx, request, true);
+    if (const auto* chunks = cached.hit
+                                 ? std::get_if<std::vector<cache::StoredChunk>>(&cached.hit->value)
+                                 : nullptr) {
+      auto replayed = replayChunks(*chunks, target_sink);
+      auto outcome = co_await std::move(replayed);
+      if (streamed) ctx.trace->output_messages = streamed->json();
+      co_return outcome;
+    }
+    const bool recording = cached.key.has_value();
+    RecordingChatSink recorder(target_sink, caching_ ? caching_->maxEntryBytes() : 0);
+    ReportingChatSink reporting(
+        recording ? static_cast<providers::ChatSink&>(recorder) : target_sink, nullptr, 0);
     auto outcome = co_await routing::Dispatcher(rt(ctx).registry).stream(
         ctx, http, deadlineOf(ctx),
         [&request, &reporting](providers::Provider& p, const pipeline::Target& t,
@@ -936,6 +999,9 @@ class Gateway::Handlers final : public RouteSupport {
           reporting.reportTo(call);
           return p.chatStream(request, reporting, call);
         });
+    if (recording && outcome.status.isOk() && recorder.complete()) {
+      caching_->store(*cached.key, ctx, recorder.take());
+    }
     if (streamed) ctx.trace->output_messages = streamed->json();
     co_return outcome;
   }
@@ -999,13 +1065,22 @@ class Gateway::Handlers final : public RouteSupport {
   asio::awaitable<Result<api::EmbeddingResponse>> embed(api::EmbeddingRequest& request,
                                                         RequestContext& ctx,
                                                         http::HttpClient& http) override {
-    co_return co_await routing::Dispatcher(rt(ctx).registry).call<api::EmbeddingResponse>(
-        ctx, http, deadlineOf(ctx),
-        [&request](providers::Provider& p, const pipeline::Target& t,
-                   providers::CallContext& call) {
-          request.model = t.model;
-          return p.embed(request, call);
-        });
+    ResponseCaching::Lookup cached;
+    if (caching_) cached = caching_->lookUp(ctx, request);
+    if (const auto* answer =
+            cached.hit ? std::get_if<api::EmbeddingResponse>(&cached.hit->value) : nullptr) {
+      co_return *answer;
+    }
+    auto result = co_await routing::Dispatcher(rt(ctx).registry)
+                      .call<api::EmbeddingResponse>(
+                          ctx, http, deadlineOf(ctx),
+                          [&request](providers::Provider& p, const pipeline::Target& t,
+                                     providers::CallContext& call) {
+                            request.model = t.model;
+                            return p.embed(request, call);
+                          });
+    if (result && cached.key) caching_->store(*cached.key, ctx, *result);
+    co_return result;
   }
 
   asio::awaitable<Result<std::int64_t>> countTokens(api::ChatRequest& request,
@@ -1148,7 +1223,7 @@ class Gateway::Handlers final : public RouteSupport {
   // The log phase: settle the stages that admitted the request (last first), hand it to the
   // observers, then one structured line per request.
   void logRequest(RequestContext& ctx) const override {
-    if (ext_.pricing && !ctx.provider.empty()) {
+    if (ext_.pricing && !ctx.provider.empty() && !ctx.cacheHit()) {
       ctx.cost_usd = ext_.pricing->cost(ctx.provider, ctx.model, ctx.usage);
     }
     settleStages(ctx);
@@ -1174,7 +1249,8 @@ class Gateway::Handlers final : public RouteSupport {
               {"ttft_ms", ttft_ms},
               {"prompt_tokens", static_cast<long long>(ctx.usage.prompt_tokens)},
               {"completion_tokens", static_cast<long long>(ctx.usage.completion_tokens)},
-              {"cached_tokens", static_cast<long long>(ctx.usage.cached_tokens)}});
+              {"cached_tokens", static_cast<long long>(ctx.usage.cached_tokens)},
+              {"cache", ctx.cache_status}});
   }
 
   const config::Config& config_;
@@ -1183,6 +1259,7 @@ class Gateway::Handlers final : public RouteSupport {
   routing::HealthBoard health_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   std::function<Status()> reload_;
+  std::unique_ptr<ResponseCaching> caching_;  // null: cache.enabled is false
   CorsPolicy cors_;  // server.cors_origins
   asio::thread_pool reload_pool_{1};
   http::Server* server_ = nullptr;
@@ -1227,6 +1304,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(config::Config config, bool pro
     if (cfg.responses.enabled) {
       if (Status s = h.openResponseStore(cfg); !s.isOk()) return fail(std::move(s));
     }
+    if (cfg.cache.enabled) h.enableCache(cfg.cache);
     h.setRuntime(std::move(*runtime));
   }
 
@@ -1317,6 +1395,11 @@ Status Gateway::reload() {
       cfg.responses.max_age != config_.responses.max_age) {
     logEvent(spdlog::level::warn, "config_reload_partial",
              {{"note", "responses.* changes take effect after a restart"}});
+  }
+  if (cfg.cache.enabled != config_.cache.enabled || cfg.cache.ttl != config_.cache.ttl ||
+      cfg.cache.max_bytes != config_.cache.max_bytes || cfg.cache.scope != config_.cache.scope) {
+    logEvent(spdlog::level::warn, "config_reload_partial",
+             {{"note", "cache.* changes take effect after a restart"}});
   }
   for (const auto& reload_module : handlers_->extensions().reloaders) {
     if (Status st = reload_module(cfg); !st.isOk()) {

@@ -201,7 +201,7 @@ Result<std::string> tcoReport(store::Database& db, const config::Config& config,
       "SUM(cached_tokens), SUM(completion_tokens), SUM(cost_usd), SUM(CASE WHEN stream = 1 AND "
       "ttft_ms IS NOT NULL THEN total_ms - ttft_ms - COALESCE(overhead_ms, 0) ELSE total_ms - "
       "COALESCE(overhead_ms, 0) END) FROM request_log WHERE ts_ms >= ? AND status < 400 AND "
-      "provider IS NOT NULL GROUP BY 1, 2",
+      "provider IS NOT NULL AND (cache IS NULL OR cache <> 'hit') GROUP BY 1, 2",
       params);
   if (!rows) return fail(std::move(rows.error()));
   Side cloud;

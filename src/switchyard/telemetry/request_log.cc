@@ -84,8 +84,11 @@ std::string dialectScript(std::string_view script, bool postgres) {
 
 const std::string kSqliteV1 = dialectScript(kSchemaV1, false);
 const std::string kPostgresV1 = dialectScript(kSchemaV1, true);
+// What the response cache did for the request: hit, miss, refresh, bypass; NULL when it was off.
+constexpr std::string_view kSchemaV2 = "ALTER TABLE request_log ADD COLUMN cache TEXT;";
 const store::Migration kMigrations[] = {
     {1, "request_log, feedback, model_versions", kSqliteV1, kPostgresV1},
+    {2, "request_log.cache", kSchemaV2, {}},
 };
 
 constexpr std::string_view kInsertRows =
@@ -93,10 +96,11 @@ constexpr std::string_view kInsertRows =
     "stream, requested_model, route, provider, model, model_version, status, error_type, "
     "queue_ms, ttft_ms, total_ms, overhead_ms, prompt_tokens, completion_tokens, cached_tokens, "
     "cache_write_tokens, reasoning_tokens, cost_usd, guard_summary, local_only, decision, "
-    "attempts, task_type, risk_tier, rag_collection, request_payload, response_payload) VALUES ";
-constexpr int kColumns = 34;
+    "attempts, task_type, risk_tier, rag_collection, request_payload, response_payload, cache) "
+    "VALUES ";
+constexpr int kColumns = 35;
 // Rows per INSERT statement: one round trip to PostgreSQL, one statement for SQLite, for up to
-// this many rows (34 parameters each, far below either's parameter limit).
+// this many rows (35 parameters each, far below either's parameter limit).
 constexpr std::size_t kRowsPerInsert = 32;
 
 // The INSERT for `n` rows, built once per n.
@@ -238,6 +242,7 @@ void fillRecord(const pipeline::RequestContext& ctx,
   r.task_type = ctx.task_type;
   r.risk_tier = ctx.risk_tier;
   r.rag_collection = ctx.rag_collection;
+  r.cache = ctx.cache_status;
   r.request_payload.clear();
   r.response_payload.clear();
 }
@@ -703,13 +708,13 @@ Status RequestLog::writeFeedback(const std::vector<FeedbackRecord>& feedback) {
 namespace {
 
 // Assignments into a reused parameter: a text parameter keeps its buffer from the last batch.
-void setText(Value& v, const std::string& s, bool null_if_empty = true) {
+void setText(Value& v, std::string_view s, bool null_if_empty = true) {
   if (s.empty() && null_if_empty) {
     v = std::monostate();
   } else if (auto* held = std::get_if<std::string>(&v)) {
     held->assign(s);
   } else {
-    v = s;
+    v = std::string(s);
   }
 }
 void setInt(Value& v, std::int64_t n) { v = n; }
@@ -761,6 +766,7 @@ void RequestLog::setRow(std::size_t slot, const RequestRecord& r) {
   setText(p[c++], r.rag_collection);
   setText(p[c++], r.request_payload);
   setText(p[c++], r.response_payload);
+  setText(p[c++], r.cache);
   SY_DCHECK(c == kColumns);
 }
 

@@ -81,6 +81,7 @@ struct RequestRecord {
   std::string rag_collection;
   std::string request_payload;  // only for routes that opted in
   std::string response_payload;
+  std::string_view cache;  // the response cache: "hit", "miss", ...; "" (NULL) when off
 };
 
 // Rows travel by pointer from the producer through the queue to the writer and back as spares:

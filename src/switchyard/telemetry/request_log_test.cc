@@ -481,7 +481,25 @@ TEST(RequestLogSchemaTest, MigrationsAreSafeToRerun) {
   }
   auto rows = (*db)->query("SELECT COUNT(*) FROM schema_migrations WHERE component = 'telemetry'");
   ASSERT_TRUE(rows);
-  EXPECT_EQ((*rows)[0].integer(0), 1);
+  EXPECT_EQ((*rows)[0].integer(0), static_cast<std::int64_t>(telemetryMigrations().size()));
+}
+
+// A request log written before the response cache existed gains its `cache` column; old rows
+// read NULL there.
+TEST(RequestLogSchemaTest, AnOlderLogIsUpgradedInPlace) {
+  auto db = store::openDatabase("sqlite::memory:");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(store::migrate(**db, "telemetry", telemetryMigrations().first(1)).isOk());
+  ASSERT_TRUE((*db)
+                  ->exec("INSERT INTO request_log (ts_ms, request_id, endpoint, format, status, "
+                         "total_ms) VALUES (1, 'old', 'chat', 'openai', 200, 1.5)")
+                  .isOk());
+  ASSERT_TRUE(store::migrate(**db, "telemetry", telemetryMigrations()).isOk());
+  auto rows = (*db)->query("SELECT request_id, cache FROM request_log");
+  ASSERT_TRUE(rows) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text(0), "old");
+  EXPECT_TRUE((*rows)[0].isNull(1));
 }
 
 }  // namespace

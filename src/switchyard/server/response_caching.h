@@ -1,0 +1,95 @@
+#pragma once
+// ResponseCaching: how the gateway uses the response cache (cache/, the `cache:` section) on
+// the dispatch path of chat (every inbound API: OpenAI, Anthropic, Responses, Ollama; streamed
+// or not) and embeddings: the client's Cache-Control, the key (scope, the planned deployment,
+// the request), the x-switchyard-cache and Age headers, recording a stream as it passes and
+// replaying it. Answers are cached as the upstream gave them, before the output filter, so a
+// hit passes through the same filter (restoring this request's masked values) as a miss.
+// Thread-safe; the sinks are per request.
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/cache/response_cache.h"
+#include "switchyard/config/config.h"
+#include "switchyard/pipeline/context.h"
+#include "switchyard/providers/provider.h"
+
+namespace switchyard::server {
+
+class ResponseCaching {
+ public:
+  explicit ResponseCaching(const config::CacheConfig& config);
+  ~ResponseCaching();
+
+  // Reads a Cache-Control header's request directives into ctx: no-cache (answer fresh, then
+  // store), no-store (neither read nor store), max-age=N (only answers at most N s old).
+  // Unknown directives are ignored, as HTTP caches do.
+  static void readDirectives(std::string_view cache_control, pipeline::RequestContext& ctx);
+
+  // What the cache says about a planned request: the answer to serve (a hit), and the key to
+  // store a fresh answer under (nullopt: the client said no-store, or there is no plan). Records
+  // the outcome on ctx (status; x-switchyard-cache and, on a hit, Age; on a hit also the
+  // deployment and model version that answered, and the decision). `stream`: streamed answers
+  // are kept as their chunks, apart from whole ones.
+  struct Lookup {
+    std::optional<cache::CacheKey> key;
+    std::shared_ptr<const cache::Entry> hit;
+  };
+  Lookup lookUp(pipeline::RequestContext& ctx, const api::ChatRequest& request, bool stream);
+  Lookup lookUp(pipeline::RequestContext& ctx, const api::EmbeddingRequest& request);
+
+  // Keeps an answer the deployment in ctx gave under a key from lookUp().
+  void store(const cache::CacheKey& key, const pipeline::RequestContext& ctx,
+             decltype(cache::Entry::value) value);
+
+  // Whether a whole answer is worth keeping: every choice finished (not cut by an error).
+  static bool complete(const api::ChatResponse& response);
+
+  cache::ResponseCache& cache() { return cache_; }
+  std::size_t maxEntryBytes() const { return cache_.maxEntryBytes(); }
+
+ private:
+  std::string scopeOf(const pipeline::RequestContext& ctx) const;
+  template <typename MakeKey>
+  Lookup lookUpWith(pipeline::RequestContext& ctx, MakeKey&& make_key);
+
+  enum class Scope { kKey, kTeam, kGlobal };
+  Scope scope_;
+  cache::ResponseCache cache_;
+  std::shared_ptr<void> metrics_;  // the Prometheus callbacks, removed with this object
+};
+
+// Passes a stream's chunks on unchanged and keeps a copy of each, for the cache, while they fit
+// in `max_bytes` (a longer stream is not cached).
+class RecordingChatSink final : public providers::ChatSink {
+ public:
+  RecordingChatSink(providers::ChatSink& next, std::size_t max_bytes)
+      : next_(next), max_bytes_(max_bytes) {}
+
+  boost::asio::awaitable<Status> onChunk(const api::ChatChunk& chunk) override;
+  void beginBatch() override { next_.beginBatch(); }
+  boost::asio::awaitable<Status> endBatch() override { return next_.endBatch(); }
+
+  // A whole stream was recorded: every choice that began finished, nothing overflowed.
+  bool complete() const;
+  std::vector<cache::StoredChunk> take() { return std::move(chunks_); }
+
+ private:
+  providers::ChatSink& next_;
+  std::size_t max_bytes_;
+  std::size_t bytes_ = 0;
+  bool overflow_ = false;
+  int started_ = 0;   // choices seen
+  int finished_ = 0;  // choices that finished well
+  std::vector<cache::StoredChunk> chunks_;
+};
+
+// Sends a cached stream to `sink` as one batch.
+boost::asio::awaitable<providers::StreamOutcome> replayChunks(
+    const std::vector<cache::StoredChunk>& chunks, providers::ChatSink& sink);
+
+}  // namespace switchyard::server

@@ -1,0 +1,341 @@
+// The response cache (`cache:`) in the real gateway in front of a fake OpenAI-compatible
+// upstream: repeated chat requests (OpenAI and Anthropic APIs, streamed or not) and embeddings
+// answered without reaching the upstream, the client's Cache-Control, what is never cached
+// (errors, cut streams), Age, metrics and the admin flush.
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "switchyard/core/log.h"
+#include "switchyard/server/gateway.h"
+#include "switchyard/store/database.h"
+#include "switchyard/telemetry/metrics.h"
+#include "tests/fakes/fake_upstream.h"
+#include "tests/fakes/test_client.h"
+#include "tests/fakes/test_gateway.h"
+
+namespace switchyard {
+namespace {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using fakes::Behavior;
+using fakes::FakeUpstream;
+using fakes::Headers;
+using fakes::Reply;
+
+constexpr std::string_view kAdmin = "cache-admin-key";
+
+std::string chatBody(std::string_view text, bool stream = false) {
+  json::object body{{"model", "fast"},
+                    {"messages", json::array{json::object{{"role", "user"}, {"content", text}}}}};
+  if (stream) body["stream"] = true;
+  return json::serialize(body);
+}
+
+Behavior answering(std::string content) {
+  Behavior b = Behavior::normal();
+  b.content = std::move(content);
+  return b;
+}
+
+// The text of a streamed OpenAI chat answer.
+std::string streamedText(const Reply& r) {
+  std::string text;
+  for (const auto& chunk : fakes::sseData(r.body)) {
+    for (const auto& choice : chunk.at("choices").as_array()) {
+      const auto& delta = choice.at("delta").as_object();
+      if (const auto* c = delta.if_contains("content"); c && c->is_string()) {
+        text += c->as_string();
+      }
+    }
+  }
+  return text;
+}
+
+double metric(std::string_view series) {
+  const std::string text = telemetry::Registry::global().render();
+  const std::size_t at = text.find("\n" + std::string(series) + " ");  // not a # HELP line
+  if (at == std::string::npos) {
+    ADD_FAILURE() << series << " not in\n" << text;
+    return -1;
+  }
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+class CacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    (void)setupLogging({"warn", LogFormat::kText, ""});
+    ::unsetenv("SWITCHYARD_ADMIN_KEY");
+  }
+
+  void SetUp() override {
+    config::Config cfg = fakes::testConfig();
+    cfg.providers = {fakes::fakeProvider("up", "openai", upstream_,
+                                         {{"fake-model", {}, 0}, {"fake-embedder", {}, 0}})};
+    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    cfg.admin_key = std::string(kAdmin);
+    cfg.cache.enabled = true;
+    fakes::noRetries(cfg);
+    gateway_ = fakes::startGateway(std::move(cfg));
+    ASSERT_TRUE(gateway_);
+  }
+
+  Reply chat(std::string_view text, bool stream = false, const Headers& headers = {}) {
+    return fakes::post(gateway_->port(), "/v1/chat/completions", chatBody(text, stream), headers);
+  }
+
+  FakeUpstream upstream_;
+  std::unique_ptr<server::Gateway> gateway_;
+};
+
+TEST_F(CacheTest, ARepeatedChatRequestIsAnsweredFromTheCache) {
+  upstream_.setBehavior(answering("first answer"));
+  Reply first = chat("What is 2+2?");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(first.header("age"), "");
+
+  upstream_.setBehavior(answering("second answer"));
+  Reply second = chat("What is 2+2?");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(second.header("age"), "0");
+  EXPECT_EQ(second.body, first.body);  // the same answer, byte for byte
+  EXPECT_EQ(second.json().at("choices").at(0).at("message").at("content"), "first answer");
+  EXPECT_EQ(second.header("x-switchyard-provider"), "up");
+  EXPECT_EQ(second.header("x-switchyard-model"), "fake-model");
+  EXPECT_TRUE(
+      second.header("x-switchyard-decision").starts_with("answered from the response cache"))
+      << second.header("x-switchyard-decision");
+  EXPECT_EQ(upstream_.requestCount(), 1u);
+
+  // Another question, or the same one with other sampling, is another request.
+  Reply other = chat("What is 2+3?");
+  EXPECT_EQ(other.header("x-switchyard-cache"), "miss");
+  json::value hot = json::parse(chatBody("What is 2+2?"));
+  hot.as_object()["temperature"] = 1.5;
+  Reply warmer = fakes::post(gateway_->port(), "/v1/chat/completions", json::serialize(hot));
+  EXPECT_EQ(warmer.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 3u);
+  EXPECT_EQ(metric("switchyard_cache_lookups_total{result=\"hit\"}"), 1);
+  EXPECT_EQ(metric("switchyard_cache_lookups_total{result=\"miss\"}"), 3);
+  EXPECT_EQ(metric("switchyard_cache_entries"), 3);
+}
+
+TEST_F(CacheTest, AStreamIsReplayedAsItCame) {
+  upstream_.setBehavior(answering("one two three four"));
+  Reply first = chat("Count", true);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  upstream_.setBehavior(answering("five six"));
+  Reply second = chat("Count", true);
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(second.header("content-type"), "text/event-stream");
+  EXPECT_EQ(streamedText(second), "one two three four");
+  bool done = false;
+  EXPECT_EQ(fakes::sseData(second.body, &done), fakes::sseData(first.body));
+  EXPECT_TRUE(done);
+  // Usage was not asked for: the replay strips it as the live stream did.
+  for (const auto& chunk : fakes::sseData(second.body)) {
+    EXPECT_FALSE(chunk.as_object().contains("usage") && !chunk.at("usage").is_null());
+  }
+  EXPECT_EQ(upstream_.requestCount(), 1u);
+
+  // With include_usage the replay carries the original usage.
+  json::value with_usage = json::parse(chatBody("Count", true));
+  with_usage.as_object()["stream_options"] = json::object{{"include_usage", true}};
+  Reply usage = fakes::post(gateway_->port(), "/v1/chat/completions", json::serialize(with_usage));
+  EXPECT_EQ(usage.header("x-switchyard-cache"), "hit");
+  const auto chunks = fakes::sseData(usage.body);
+  ASSERT_FALSE(chunks.empty());
+  EXPECT_EQ(chunks.back().at("usage").at("completion_tokens"), 4);
+  EXPECT_EQ(upstream_.requestCount(), 1u);
+
+  // A whole answer is cached apart from a streamed one.
+  Reply whole = chat("Count");
+  EXPECT_EQ(whole.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
+TEST_F(CacheTest, TheAnthropicApiSharesTheCache) {
+  const std::string body =
+      R"({"model":"fast","max_tokens":64,"messages":[{"role":"user","content":"Hi there"}]})";
+  upstream_.setBehavior(answering("hello once"));
+  Reply first = fakes::post(gateway_->port(), "/v1/messages", body);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  upstream_.setBehavior(answering("hello twice"));
+  Reply second = fakes::post(gateway_->port(), "/v1/messages", body);
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(second.json().at("type"), "message");
+  EXPECT_EQ(second.json().at("content").at(0).at("text"), "hello once");
+  EXPECT_EQ(second.json().at("usage"), first.json().at("usage"));
+
+  std::string streamed = body;
+  streamed.insert(1, R"("stream":true,)");
+  Reply s1 = fakes::post(gateway_->port(), "/v1/messages", streamed);
+  Reply s2 = fakes::post(gateway_->port(), "/v1/messages", streamed);
+  EXPECT_EQ(s1.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(s2.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(fakes::eventNames(fakes::sseEvents(s2.body)),
+            fakes::eventNames(fakes::sseEvents(s1.body)));
+  EXPECT_NE(s2.body.find("\"text\":\" twice\""), std::string::npos) << s2.body;
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
+TEST_F(CacheTest, CacheControlFromTheClient) {
+  upstream_.setBehavior(answering("old"));
+  ASSERT_EQ(chat("Q").header("x-switchyard-cache"), "miss");
+
+  // no-cache: asks upstream, and the fresh answer replaces the cached one.
+  upstream_.setBehavior(answering("new"));
+  Reply refreshed = chat("Q", false, {{"Cache-Control", "no-cache"}});
+  EXPECT_EQ(refreshed.header("x-switchyard-cache"), "refresh");
+  EXPECT_EQ(refreshed.json().at("choices").at(0).at("message").at("content"), "new");
+  Reply after = chat("Q");
+  EXPECT_EQ(after.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(after.json().at("choices").at(0).at("message").at("content"), "new");
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+
+  // no-store: neither read nor written.
+  upstream_.setBehavior(answering("private"));
+  Reply bypass = chat("Secret Q", false, {{"cache-control", "no-store"}});
+  EXPECT_EQ(bypass.header("x-switchyard-cache"), "bypass");
+  EXPECT_EQ(chat("Secret Q").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 4u);
+
+  // max-age: an answer older than that is not served (and stays for others).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  Reply young = chat("Q", false, {{"Cache-Control", "max-age=0"}});
+  EXPECT_EQ(young.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 5u);
+  Reply any_age = chat("Q", false, {{"Cache-Control", "max-age=3600, private"}});
+  EXPECT_EQ(any_age.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(upstream_.requestCount(), 5u);
+}
+
+TEST_F(CacheTest, FailuresAndCutStreamsAreNotCached) {
+  upstream_.pushBehavior(Behavior::error(500));
+  EXPECT_EQ(chat("Q").status, 500u);
+  Reply ok = chat("Q");
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(ok.header("x-switchyard-cache"), "miss");
+
+  upstream_.pushBehavior(Behavior::cutStream(2));
+  Reply cut = chat("Stream Q", true);
+  EXPECT_EQ(cut.status, 200u);  // the stream had begun: the error arrives inside it
+  Reply whole = chat("Stream Q", true);
+  EXPECT_EQ(whole.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(streamedText(whole), "Hello from the fake upstream!");
+  EXPECT_EQ(chat("Stream Q", true).header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(upstream_.requestCount(), 4u);
+}
+
+TEST_F(CacheTest, EmbeddingsAreCachedToo) {
+  const std::string body = R"({"model":"fake-embedder","input":["alpha","beta"]})";
+  Reply first = fakes::post(gateway_->port(), "/v1/embeddings", body);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  Reply second = fakes::post(gateway_->port(), "/v1/embeddings", body);
+  EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(second.json().at("data"), first.json().at("data"));
+  Reply base64 = fakes::post(gateway_->port(), "/v1/embeddings",
+                             R"({"model":"fake-embedder","input":["alpha","beta"],)"
+                             R"("encoding_format":"base64"})");
+  EXPECT_EQ(base64.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
+TEST_F(CacheTest, TheAdminFlushesTheCache) {
+  ASSERT_EQ(chat("Q").header("x-switchyard-cache"), "miss");
+  ASSERT_EQ(chat("Q").header("x-switchyard-cache"), "hit");
+  Reply anonymous = fakes::request(gateway_->port(), bhttp::verb::delete_, "/admin/cache");
+  EXPECT_EQ(anonymous.status, 401u) << anonymous.body;
+  Reply wrong = fakes::request(gateway_->port(), bhttp::verb::post, "/admin/cache", "",
+                               {{"Authorization", "Bearer " + std::string(kAdmin)}});
+  EXPECT_EQ(wrong.status, 405u);
+  Reply flushed = fakes::request(gateway_->port(), bhttp::verb::delete_, "/admin/cache", "",
+                                 {{"Authorization", "Bearer " + std::string(kAdmin)}});
+  ASSERT_EQ(flushed.status, 200u) << flushed.body;
+  EXPECT_EQ(flushed.json().at("flushed"), 1);
+  EXPECT_EQ(chat("Q").header("x-switchyard-cache"), "miss");
+}
+
+// The request log marks a hit and prices it at nothing; its usage is the original answer's.
+TEST(CacheLogTest, AHitIsLoggedAndCostsNothing) {
+  (void)setupLogging({"warn", LogFormat::kText, ""});
+  const std::string db_path = fakes::testTempPath("cache_log.db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+  FakeUpstream upstream;
+  config::Config cfg = fakes::testConfig();
+  cfg.providers = {fakes::fakeProvider("up", "openai", upstream, {{"fake-model", {}, 0}})};
+  cfg.storage_url = "sqlite://" + db_path;
+  cfg.telemetry.request_log.enabled = true;
+  config::PriceConfig price;
+  price.provider = "up";
+  price.model = "fake-model";
+  price.input = 1.0;
+  price.output = 2.0;
+  cfg.prices = {price};
+  cfg.cache.enabled = true;
+  auto gateway = fakes::startGateway(std::move(cfg));
+  ASSERT_TRUE(gateway);
+  const std::string body =
+      R"({"model":"fake-model","messages":[{"role":"user","content":"Price me"}]})";
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(fakes::post(gateway->port(), "/v1/chat/completions", body).status, 200u);
+  }
+  gateway.reset();  // graceful shutdown writes every row
+  auto db = store::openDatabase("sqlite://" + db_path);
+  ASSERT_TRUE(db) << db.error().toString();
+  auto rows = (*db)->query(
+      "SELECT cache, cost_usd, prompt_tokens, completion_tokens, attempts, decision FROM "
+      "request_log ORDER BY id");
+  ASSERT_TRUE(rows) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].text(0), "miss");
+  EXPECT_NEAR((*rows)[0].real(1), 22e-6, 1e-12);  // 12 prompt tokens at $1/M + 5 at $2/M
+  EXPECT_EQ((*rows)[0].integer(4), 1);
+  EXPECT_EQ((*rows)[1].text(0), "hit");
+  EXPECT_EQ((*rows)[1].real(1), 0.0);
+  EXPECT_EQ((*rows)[1].integer(2), 12);
+  EXPECT_EQ((*rows)[1].integer(3), 5);
+  EXPECT_EQ((*rows)[1].integer(4), 0);  // no upstream attempt
+  EXPECT_TRUE((*rows)[1].text(5).starts_with("answered from the response cache"));
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+}
+
+TEST(CacheOffTest, NoHeaderAndNoFlush) {
+  (void)setupLogging({"warn", LogFormat::kText, ""});
+  FakeUpstream upstream;
+  config::Config cfg = fakes::testConfig();
+  cfg.providers = {fakes::fakeProvider("up", "openai", upstream, {{"fake-model", {}, 0}})};
+  cfg.admin_key = std::string(kAdmin);
+  auto gateway = fakes::startGateway(std::move(cfg));
+  ASSERT_TRUE(gateway);
+  for (int i = 0; i < 2; ++i) {
+    Reply r = fakes::post(gateway->port(), "/v1/chat/completions",
+                          R"({"model":"fake-model","messages":[{"role":"user","content":"Q"}]})",
+                          {{"Cache-Control", "max-age=60"}});
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("x-switchyard-cache"), "");
+  }
+  EXPECT_EQ(upstream.requestCount(), 2u);
+  Reply flush = fakes::request(gateway->port(), bhttp::verb::delete_, "/admin/cache", "",
+                               {{"Authorization", "Bearer " + std::string(kAdmin)}});
+  EXPECT_EQ(flush.status, 404u);
+  EXPECT_NE(flush.body.find("cache.enabled"), std::string::npos) << flush.body;
+}
+
+}  // namespace
+}  // namespace switchyard
