@@ -206,12 +206,15 @@ export async function startSwitchyard(configText, { timeoutMs = 20000, args = []
 }
 
 // Everything a test file needs: the fake upstream, the gateway (unless DIRECT), an SDK client.
-export async function startStack() {
+// `extraConfig`: YAML sections appended to the gateway's config (e.g. `cache:`).
+export async function startStack({ extraConfig = '' } = {}) {
   const upstream = await startFakeUpstream(
     DIRECT ? { models: [...DEFAULT_MODELS, 'fast', 'embed'] } : {});
   let gateway = null;
   try {
-    if (!DIRECT) gateway = await startSwitchyard((dir) => gatewayConfig(upstream.baseURL, dir));
+    if (!DIRECT) {
+      gateway = await startSwitchyard((dir) => gatewayConfig(upstream.baseURL, dir) + extraConfig);
+    }
   } catch (e) {
     await upstream.close();
     throw e;
