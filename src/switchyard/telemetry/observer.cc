@@ -103,7 +103,9 @@ void TelemetryObserver::onRequestDone(const pipeline::RequestContext& ctx) {
     series.overhead->observe(seconds(*ctx.upstream_start - ctx.received));
   }
 
-  const api::Usage& u = ctx.usage;
+  // Tokens the upstream processed: none for an answer from the response cache.
+  static const api::Usage kNoUsage;
+  const api::Usage& u = ctx.cacheHit() ? kNoUsage : ctx.usage;
   const std::int64_t tokens[] = {u.prompt_tokens, u.completion_tokens, u.cached_tokens,
                                  u.cache_write_tokens, u.reasoning_tokens};
   for (std::size_t k = 0; k < std::size(tokens); ++k) {
