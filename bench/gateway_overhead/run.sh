@@ -23,6 +23,8 @@
 #   KEEP_TMP=1      keep the temp dir (configs, logs, raw wrk output)
 #   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry);
 #                   log keeps only the request log, metrics only /metrics
+#   SWITCHYARD_CACHE [off]: on turns the response cache on (docs/caching.md): every request of
+#                   a kind after the first is answered from it, without the nginx stub
 #   SWITCHYARD_BUSY_POLL_US [0]: server.busy_poll_us (I/O threads poll that long before
 #                   sleeping; see docs/configuration.md)
 #   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
@@ -70,6 +72,7 @@ SWITCHYARD_WORKERS=${SWITCHYARD_WORKERS:-0}
 SWITCHYARD_ACCESS_LOG=${SWITCHYARD_ACCESS_LOG:-false}
 SWITCHYARD_TELEMETRY=${SWITCHYARD_TELEMETRY:-on}
 SWITCHYARD_BUSY_POLL_US=${SWITCHYARD_BUSY_POLL_US:-0}
+SWITCHYARD_CACHE=${SWITCHYARD_CACHE:-off}
 SWITCHYARD_TRACES=${SWITCHYARD_TRACES:-off}
 TRACES_SAMPLE_RATIO=${TRACES_SAMPLE_RATIO:-1}
 PERF_REQUESTS=${PERF_REQUESTS:-20000}
@@ -251,6 +254,7 @@ EOF
     telemetry+="    sample_ratio: $TRACES_SAMPLE_RATIO\n"
   fi
   [[ -n $telemetry ]] && printf 'telemetry:\n%b' "$telemetry" >>"$TMP/switchyard.yaml"
+  [[ $SWITCHYARD_CACHE == on ]] && printf 'cache:\n  enabled: true\n' >>"$TMP/switchyard.yaml"
   [[ $MODE == callgrind ]] && SWITCHYARD_WRAPPER=(valgrind --tool=callgrind
     "--callgrind-out-file=$TMP/callgrind.out.%p" --log-file="$TMP/valgrind.log"
     --compress-strings=no --compress-pos=no)

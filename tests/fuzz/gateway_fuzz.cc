@@ -3,11 +3,11 @@
 // admin keys, audit, dashboard API), with or without the admin key, against a fake
 // OpenAI-compatible upstream that answers, streams, calls tools, cuts a stream or refuses.
 // The gateway runs as `serve` runs it: a config file's text, SQLite store, request log, guard
-// (redact, block, local-only, output scanning), RAG.
+// (redact, block, local-only, output scanning), RAG, the response cache.
 //
-// Input: byte 0 picks the endpoint, byte 1 the credentials, risk header and upstream behaviour;
-// the rest is the request body, or (for endpoints that take none) the end of the path or the
-// query string, percent-encoded where HTTP requires it.
+// Input: byte 0 picks the endpoint, byte 1 the credentials, risk header, upstream behaviour and
+// Cache-Control (the response cache is on); the rest is the request body, or (for endpoints that
+// take none) the end of the path or the query string, percent-encoded where HTTP requires it.
 //
 // SY_FUZZ_VERBOSE=1 prints each request and the start of its answer.
 //
@@ -80,6 +80,7 @@ routes:
   - name: private
     locality: [on_prem]
     target: onprem/local-model
+cache: {enabled: true, max_bytes: 4MiB}
 guard:
   policy: {pii: redact, secret: block, CREDIT_CARD: local_only}
   scan_output: true
@@ -140,6 +141,8 @@ constexpr Endpoint kEndpoints[] = {
     {Verb::get, "/v1/responses/", Put::kPath},  // <id>, <id>/input_items?limit=..&after=..
     {Verb::delete_, "/v1/responses/", Put::kPath},
     {Verb::post, "/v1/responses/input_tokens", Put::kBody},
+    // The response cache (cache.enabled): the admin's flush.
+    {Verb::delete_, "/admin/cache", Put::kQuery},
 };
 constexpr std::size_t kEndpointCount = sizeof(kEndpoints) / sizeof(kEndpoints[0]);
 
@@ -217,6 +220,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
   }
   if ((flags & 4) != 0) headers.emplace_back("x-switchyard-risk", "high");
+  // The response cache: served, refreshed, bypassed, or only young answers.
+  static constexpr std::string_view kCacheControl[] = {"", "no-cache", "no-store",
+                                                       "max-age=0, private"};
+  if (const std::string_view cc = kCacheControl[(flags >> 5) & 3]; !cc.empty()) {
+    headers.emplace_back("Cache-Control", std::string(cc));
+  }
   w.upstream->setBehavior(behavior((flags >> 3) & 3));
 
   std::string target(endpoint.path);

@@ -18,7 +18,9 @@ function row(r: RequestRow): HTMLElement {
     onclick: () => { location.hash = href; } },
   h('td', { class: 'nowrap' }, fmtTime(r.ts_ms)),
   h('td', { class: 'mono' }, h('a', { href }, String(r.request_id).slice(0, 12))),
-  h('td', null, r.endpoint, r.stream ? h('span', { class: 'tag' }, 'stream') : null),
+  h('td', null, r.endpoint, r.stream ? h('span', { class: 'tag' }, 'stream') : null,
+    r.cache === 'hit' ? h('span', { class: 'tag cache-hit', title: 'answered from the response cache' },
+      'cached') : null),
   h('td', null, r.model || r.requested_model),
   h('td', null, r.route || '–'),
   h('td', null, r.provider || '–'),
@@ -66,7 +68,7 @@ const groups: [string, string[]][] = [
     'attempts', 'task_type', 'risk_tier', 'local_only', 'rag_collection']],
   ['Outcome', ['status', 'error_type', 'queue_ms', 'ttft_ms', 'total_ms', 'overhead_ms']],
   ['Usage and cost', ['prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens',
-    'reasoning_tokens', 'cost_usd']],
+    'reasoning_tokens', 'cost_usd', 'cache']],
   ['Guard', ['guard_summary']],
 ];
 
