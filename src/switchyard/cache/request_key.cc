@@ -13,26 +13,49 @@
 namespace switchyard::cache {
 namespace {
 
-// Feeds fields into SHA-256, each as a one-byte tag then its bytes, strings length-prefixed: no
-// two different sequences of fields produce the same byte stream.
+// SHA-256, fetched once (OpenSSL 3 otherwise looks the algorithm up on every init), on a
+// context per thread.
+const EVP_MD* sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // never freed
+  SY_CHECK(md != nullptr);
+  return md;
+}
+
+struct ThreadDigest {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~ThreadDigest() { EVP_MD_CTX_free(ctx); }
+};
+
+// Lays fields out as bytes, each as a one-byte tag then its bytes, strings and lists prefixed by
+// their length (no two different sequences of fields give the same bytes), then hashes them in one call: many
+// small EVP_DigestUpdate calls cost more than the hashing itself.
 class Hasher {
  public:
-  Hasher() : ctx_(EVP_MD_CTX_new()) {
-    SY_CHECK(ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1);
+  Hasher() : out_(buffer()) { out_.clear(); }
+  ~Hasher() {
+    if (out_.capacity() > kKeepCapacity) std::string().swap(out_);  // after a huge request
   }
-  ~Hasher() { EVP_MD_CTX_free(ctx_); }
   Hasher(const Hasher&) = delete;
   Hasher& operator=(const Hasher&) = delete;
 
-  void tag(char t) { bytes(&t, 1); }
+  void tag(char t) { out_ += t; }
   void str(std::string_view s) {
-    u64(s.size());
-    bytes(s.data(), s.size());
+    count(s.size());
+    out_ += s;
+  }
+  // A length or a count as a LEB128 varint: one byte below 128 (most fields are empty), and
+  // prefix-free, so the layout stays unambiguous.
+  void count(std::size_t v) {
+    while (v >= 0x80) {
+      out_ += static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out_ += static_cast<char>(v);
   }
   void u64(std::uint64_t v) {
-    unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    bytes(b, sizeof b);
+    char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, sizeof b);
   }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void real(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
@@ -54,15 +77,24 @@ class Hasher {
   }
 
   CacheKey finish() {
+    thread_local ThreadDigest digest;
+    SY_CHECK(digest.ctx != nullptr);
     CacheKey key;
     unsigned int n = 0;
-    SY_CHECK(EVP_DigestFinal_ex(ctx_, key.digest.data(), &n) == 1 && n == key.digest.size());
+    SY_CHECK(EVP_DigestInit_ex2(digest.ctx, sha256(), nullptr) == 1 &&
+             EVP_DigestUpdate(digest.ctx, out_.data(), out_.size()) == 1 &&
+             EVP_DigestFinal_ex(digest.ctx, key.digest.data(), &n) == 1 &&
+             n == key.digest.size());
     return key;
   }
 
  private:
-  void bytes(const void* p, std::size_t n) { SY_CHECK(EVP_DigestUpdate(ctx_, p, n) == 1); }
-  EVP_MD_CTX* ctx_;
+  static constexpr std::size_t kKeepCapacity = 1 << 20;
+  static std::string& buffer() {
+    thread_local std::string b;
+    return b;
+  }
+  std::string& out_;
 };
 
 void where(Hasher& h, std::string_view kind, const KeyContext& at) {
@@ -85,10 +117,10 @@ void part(Hasher& h, const api::ContentPart& p) {
 void message(Hasher& h, const api::Message& m) {
   h.tag(static_cast<char>('a' + static_cast<int>(m.role)));
   h.tag(static_cast<char>('a' + static_cast<int>(m.content_form)));
-  h.u64(m.content.size());
+  h.count(m.content.size());
   for (const auto& p : m.content) part(h, p);
   h.str(m.name);
-  h.u64(m.tool_calls.size());
+  h.count(m.tool_calls.size());
   for (const auto& call : m.tool_calls) {
     h.str(call.id);
     h.str(call.name);
@@ -98,7 +130,7 @@ void message(Hasher& h, const api::Message& m) {
   h.str(m.tool_call_id);
   h.str(m.reasoning_content);
   h.str(m.reasoning_signature);
-  h.u64(m.redacted_reasoning.size());
+  h.count(m.redacted_reasoning.size());
   for (const auto& r : m.redacted_reasoning) h.str(r);
   h.flag(m.tool_error);
   h.json(m.cache_control);
@@ -111,9 +143,9 @@ void message(Hasher& h, const api::Message& m) {
 CacheKey chatKey(const KeyContext& at, const api::ChatRequest& r) {
   Hasher h;
   where(h, "chat", at);
-  h.u64(r.messages.size());
+  h.count(r.messages.size());
   for (const auto& m : r.messages) message(h, m);
-  h.u64(r.tools.size());
+  h.count(r.tools.size());
   for (const auto& t : r.tools) {
     h.str(t.name);
     h.str(t.description);
@@ -140,7 +172,7 @@ CacheKey chatKey(const KeyContext& at, const api::ChatRequest& r) {
   h.flag(r.max_tokens_is_completion);
   h.opt(r.seed, integer);
   h.opt(r.n, integer);
-  h.u64(r.stop.size());
+  h.count(r.stop.size());
   for (const auto& s : r.stop) h.str(s);
   h.json(r.logit_bias);
   h.opt(r.logprobs, [&](bool v) { h.flag(v); });
@@ -160,7 +192,7 @@ CacheKey chatKey(const KeyContext& at, const api::ChatRequest& r) {
 CacheKey embeddingKey(const KeyContext& at, const api::EmbeddingRequest& r) {
   Hasher h;
   where(h, "embedding", at);
-  h.u64(r.texts.size());
+  h.count(r.texts.size());
   for (const auto& t : r.texts) h.str(t);
   h.json(r.token_input);
   h.str(r.encoding_format);
