@@ -197,6 +197,31 @@ TEST_F(CacheTest, TheAnthropicApiSharesTheCache) {
   EXPECT_EQ(upstream_.requestCount(), 2u);
 }
 
+TEST_F(CacheTest, TheResponsesAndOllamaApisAreCachedToo) {
+  upstream_.setBehavior(answering("from the upstream"));
+  const std::string responses = R"({"model":"fast","input":"Tell me once","store":false})";
+  Reply r1 = fakes::post(gateway_->port(), "/v1/responses", responses);
+  Reply r2 = fakes::post(gateway_->port(), "/v1/responses", responses);
+  ASSERT_EQ(r2.status, 200u) << r2.body;
+  EXPECT_EQ(r1.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(r2.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(r2.json().at("output").at(0).at("content").at(0).at("text"), "from the upstream");
+  EXPECT_NE(r2.json().at("id"), r1.json().at("id"));  // a Response of its own, same answer
+
+  // Ollama streams by default (NDJSON): replayed line by line.
+  const std::string ollama = R"({"model":"fast","messages":[{"role":"user","content":"Hey"}]})";
+  Reply o1 = fakes::post(gateway_->port(), "/api/chat", ollama);
+  Reply o2 = fakes::post(gateway_->port(), "/api/chat", ollama);
+  ASSERT_EQ(o2.status, 200u) << o2.body;
+  EXPECT_EQ(o1.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(o2.header("x-switchyard-cache"), "hit");
+  std::string text;
+  for (const auto& line : o2.lines()) text += line.at("message").at("content").as_string();
+  EXPECT_EQ(text, "from the upstream");
+  EXPECT_EQ(o2.lines().back().at("done"), true);
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
 TEST_F(CacheTest, CacheControlFromTheClient) {
   upstream_.setBehavior(answering("old"));
   ASSERT_EQ(chat("Q").header("x-switchyard-cache"), "miss");
