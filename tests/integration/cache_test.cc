@@ -78,7 +78,8 @@ class CacheTest : public ::testing::Test {
     config::Config cfg = fakes::testConfig();
     cfg.providers = {fakes::fakeProvider("up", "openai", upstream_,
                                          {{"fake-model", {}, 0}, {"fake-embedder", {}, 0}})};
-    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    cfg.routes = {{"fast", "up", "fake-model", 1}, {"creative", "up", "fake-model", 2}};
+    cfg.routes[1].cache = false;
     cfg.admin_key = std::string(kAdmin);
     cfg.cache.enabled = true;
     fakes::noRetries(cfg);
@@ -132,6 +133,17 @@ TEST_F(CacheTest, ARepeatedChatRequestIsAnsweredFromTheCache) {
   EXPECT_EQ(metric("switchyard_cache_entries"), 3);
   // Tokens the upstream processed: three calls of 12 prompt tokens, none for the hit.
   EXPECT_EQ(metric(prompt_tokens) - prompt_before, 36);
+}
+
+TEST_F(CacheTest, ARouteMayTurnTheCacheOff) {
+  const std::string body =
+      R"({"model":"creative","messages":[{"role":"user","content":"A poem, please"}]})";
+  for (int i = 0; i < 2; ++i) {
+    Reply r = fakes::post(gateway_->port(), "/v1/chat/completions", body);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-switchyard-cache"), "");
+  }
+  EXPECT_EQ(upstream_.requestCount(), 2u);
 }
 
 TEST_F(CacheTest, AStreamIsReplayedAsItCame) {

@@ -76,7 +76,7 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
     auto it = shard.index.find(key);
     if (it != shard.index.end()) {
       const auto& entry = it->second->second;
-      if (now - entry->stored >= options_.ttl) {
+      if (now - entry->stored >= entry->ttl) {
         erase(shard, it->second);  // expired: nobody may be served it again
       } else if (!max_age || now - entry->stored <= *max_age) {
         shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
@@ -90,6 +90,7 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
 
 bool ResponseCache::insert(const CacheKey& key, Entry entry, Clock::time_point now) {
   entry.stored = now;
+  if (entry.ttl.count() <= 0) entry.ttl = options_.ttl;
   entry.bytes = approximateBytes(entry);
   if (entry.bytes > shard_capacity_) return false;
   // Chunks view their own copies of the upstream's JSON (moved in with the entry: SSO strings

@@ -43,6 +43,7 @@ struct Entry {
   std::string model;
   std::string model_version;  // as the request log knows it (ctx.model_version)
   Clock::time_point stored;
+  std::chrono::milliseconds ttl{0};  // how long it is served; 0: the cache's ttl (set by insert)
   std::size_t bytes = 0;  // approximate memory held, set by ResponseCache::insert
 };
 
@@ -70,12 +71,12 @@ class ResponseCache {
   ResponseCache(const ResponseCache&) = delete;
   ResponseCache& operator=(const ResponseCache&) = delete;
 
-  // The entry for `key` if one was stored less than the TTL ago (and, with `max_age`, no longer
+  // The entry for `key` if one was stored less than its TTL ago (and, with `max_age`, no longer
   // than that ago); marks it recently used. Counts a hit or a miss.
   std::shared_ptr<const Entry> find(const CacheKey& key, Clock::time_point now,
                                     std::optional<std::chrono::seconds> max_age = std::nullopt);
 
-  // Stores `entry` (its `stored` and `bytes` are set here), replacing an older one for the key,
+  // Stores `entry` (its `stored`, `bytes` and, when 0, `ttl` are set here), replacing an older one for the key,
   // and evicts least recently used entries of the shard until it fits. An entry larger than a
   // shard's share of max_bytes is not stored (returns false).
   bool insert(const CacheKey& key, Entry entry, Clock::time_point now);

@@ -66,6 +66,19 @@ TEST(ResponseCacheTest, MaxAgeServesOnlyYoungerEntries) {
   EXPECT_EQ(cache.stats().entries, 1u);  // too old for that caller, not for others
 }
 
+TEST(ResponseCacheTest, AnEntryMayCarryItsOwnTtl) {
+  ResponseCache cache({.ttl = 10s, .max_bytes = 1 << 20});
+  const auto t0 = Clock::now();
+  Entry longer = answer("A");
+  longer.ttl = 1h;
+  ASSERT_TRUE(cache.insert(keyOf("long"), std::move(longer), t0));
+  Entry shorter = answer("B");
+  shorter.ttl = 2s;
+  ASSERT_TRUE(cache.insert(keyOf("short"), std::move(shorter), t0));
+  EXPECT_NE(cache.find(keyOf("long"), t0 + 30min), nullptr);
+  EXPECT_EQ(cache.find(keyOf("short"), t0 + 2s), nullptr);
+}
+
 TEST(ResponseCacheTest, ReplacesAnEntryForTheSameKey) {
   ResponseCache cache({.ttl = 1h, .max_bytes = 1 << 20});
   const auto t0 = Clock::now();

@@ -95,7 +95,7 @@ constexpr std::string_view kLocalModelKeys[] = {
 constexpr std::string_view kLoraKeys[] = {"name", "path", "scale"};
 constexpr std::string_view kRouteKeys[] = {
     "name",   "target",    "candidates", "strategy", "locality",        "sensitive",
-    "retry",  "cascade",   "timeout",    "attempt_timeout", "quality_threshold"};
+    "retry",  "cascade",   "timeout",    "attempt_timeout", "quality_threshold", "cache"};
 constexpr std::string_view kCandidateKeys[] = {"target", "weight", "quality", "tasks", "risk",
                                                "max_prompt_tokens"};
 constexpr std::string_view kRetryKeys[] = {"attempts", "backoff", "max_backoff"};
@@ -1588,6 +1588,18 @@ bool Loader::loadRoutes(const Field& f, const Config& config, std::vector<RouteC
     }
     if (!duration(m, "timeout", true, route.timeout)) return false;
     if (!duration(m, "attempt_timeout", true, route.attempt_timeout)) return false;
+    if (const Field* c = m.find("cache")) {
+      std::string text;
+      if (!string(*c, text)) return false;
+      if (auto on = parseBool(text)) {
+        route.cache = *on;
+      } else if (auto ttl = parseDuration(text); ttl && ttl->count() > 0) {
+        route.cache_ttl = *ttl;
+      } else {
+        return fail(*c, "expected true, false or how long answers are kept (e.g. 10m), got '" +
+                            text + "'");
+      }
+    }
     public_names_.emplace(route.name, PublicName{"route " + route.name, name->path, name->line});
     out.push_back(std::move(route));
   }

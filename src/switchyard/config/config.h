@@ -177,6 +177,10 @@ struct RouteConfig {
   RetryConfig retry;
   Millis attempt_timeout{0};  // per upstream attempt; 0: the provider's own timeouts
   Millis timeout{0};          // whole request incl. retries and fallbacks; 0: server's
+  // The response cache (`cache:` section) on this route: `cache: false` never answers from it
+  // nor keeps answers; `cache: DURATION` keeps them that long instead of cache.ttl.
+  bool cache = true;
+  Millis cache_ttl{0};  // 0: cache.ttl
 };
 
 struct BreakerConfig {

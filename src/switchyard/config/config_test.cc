@@ -1159,6 +1159,21 @@ TEST(ConfigTest, ResponseCache) {
             "test.yaml:2: cache.ttl: must be greater than 0");
   EXPECT_THAT(parseError("cache:\n  max_bytes: lots\n").message(),
               ::testing::HasSubstr("test.yaml:2: cache.max_bytes: expected a size like 4MiB"));
+  // Per route: off, or its own lifetime.
+  const std::string providers = "providers:\n  - {name: up, kind: openai, models: [m]}\n";
+  const Config routes = parseOk(providers +
+                                "routes:\n  - {name: a, target: up/m, cache: false}\n"
+                                "  - {name: b, target: up/m, cache: 10m}\n"
+                                "  - {name: c, target: up/m}\n");
+  EXPECT_FALSE(routes.routes[0].cache);
+  EXPECT_TRUE(routes.routes[1].cache);
+  EXPECT_EQ(routes.routes[1].cache_ttl, std::chrono::minutes(10));
+  EXPECT_TRUE(routes.routes[2].cache);
+  EXPECT_EQ(routes.routes[2].cache_ttl.count(), 0);
+  EXPECT_EQ(parseError(providers + "routes:\n  - {name: a, target: up/m, cache: often}\n")
+                .message(),
+            "test.yaml:4: routes[0].cache: expected true, false or how long answers are kept "
+            "(e.g. 10m), got 'often'");
   EXPECT_EQ(parseError("cache:\n  size: 1GiB\n").message(),
             "test.yaml:2: unknown key 'size' in cache (valid keys: enabled, ttl, max_bytes, "
             "scope)");

@@ -138,6 +138,8 @@ Router::Router(const config::Config& config, HealthBoard& health, QualityScores 
     policy->cascade = compileChecks(r.cascade);
     policy->retry = r.retry;
     policy->attempt_timeout = r.attempt_timeout;
+    policy->cache = r.cache;
+    policy->cache_ttl = r.cache_ttl;
     policy->timeout = r.timeout;
     std::vector<config::CandidateConfig> candidates = r.candidates;
     if (candidates.empty()) candidates.push_back({r.provider, r.model});

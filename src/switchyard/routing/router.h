@@ -67,6 +67,8 @@ struct RoutePolicy {
   config::RetryConfig retry;
   std::chrono::milliseconds attempt_timeout{0};
   std::chrono::milliseconds timeout{0};
+  bool cache = true;                        // the response cache serves this route
+  std::chrono::milliseconds cache_ttl{0};  // its answers' lifetime; 0: cache.ttl
   bool uses_task = false;  // the decision depends on the task type (quality, candidate tasks)
 };
 

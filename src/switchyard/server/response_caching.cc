@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "switchyard/core/strings.h"
+#include "switchyard/routing/router.h"
 #include "switchyard/telemetry/metrics.h"
 
 namespace switchyard::server {
@@ -126,7 +127,7 @@ template <typename MakeKey>
 ResponseCaching::Lookup ResponseCaching::lookUpWith(pipeline::RequestContext& ctx,
                                                     MakeKey&& make_key) {
   Lookup out;
-  if (ctx.plan.empty()) return out;
+  if (ctx.plan.empty() || (ctx.policy && !ctx.policy->cache)) return out;
   if (!ctx.cache_read && !ctx.cache_write) {
     ctx.cache_status = kBypass;
     ctx.response_headers.emplace_back("x-switchyard-cache", std::string(kBypass));
@@ -179,6 +180,7 @@ void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestC
   entry.provider = ctx.provider;
   entry.model = ctx.model;
   entry.model_version = ctx.model_version;
+  if (ctx.policy) entry.ttl = ctx.policy->cache_ttl;
   (void)cache_.insert(key, std::move(entry), cache::ResponseCache::Clock::now());
 }
 
