@@ -141,8 +141,9 @@ constexpr Endpoint kEndpoints[] = {
     {Verb::get, "/v1/responses/", Put::kPath},  // <id>, <id>/input_items?limit=..&after=..
     {Verb::delete_, "/v1/responses/", Put::kPath},
     {Verb::post, "/v1/responses/input_tokens", Put::kBody},
-    // The response cache (cache.enabled): the admin's flush.
+    // The response cache (cache.enabled): the admin's flush and counters.
     {Verb::delete_, "/admin/cache", Put::kQuery},
+    {Verb::get, "/admin/cache", Put::kQuery},
 };
 constexpr std::size_t kEndpointCount = sizeof(kEndpoints) / sizeof(kEndpoints[0]);
 

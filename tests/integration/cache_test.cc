@@ -305,6 +305,17 @@ TEST_F(CacheTest, TheAdminFlushesTheCache) {
   Reply wrong = fakes::request(gateway_->port(), bhttp::verb::post, "/admin/cache", "",
                                {{"Authorization", "Bearer " + std::string(kAdmin)}});
   EXPECT_EQ(wrong.status, 405u);
+  EXPECT_EQ(wrong.header("allow"), "GET, DELETE");
+  Reply stats = fakes::request(gateway_->port(), bhttp::verb::get, "/admin/cache", "",
+                               {{"Authorization", "Bearer " + std::string(kAdmin)}});
+  ASSERT_EQ(stats.status, 200u) << stats.body;
+  EXPECT_EQ(stats.json().at("entries"), 1);
+  EXPECT_EQ(stats.json().at("hits"), 1);
+  EXPECT_EQ(stats.json().at("misses"), 1);
+  EXPECT_EQ(stats.json().at("scope"), "key");
+  EXPECT_EQ(stats.json().at("ttl_ms"), 3600000);
+  EXPECT_GT(stats.json().at("bytes").as_int64(), 0);
+  EXPECT_EQ(fakes::request(gateway_->port(), bhttp::verb::get, "/admin/cache").status, 401u);
   Reply flushed = fakes::request(gateway_->port(), bhttp::verb::delete_, "/admin/cache", "",
                                  {{"Authorization", "Bearer " + std::string(kAdmin)}});
   ASSERT_EQ(flushed.status, 200u) << flushed.body;

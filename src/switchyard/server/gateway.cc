@@ -291,10 +291,10 @@ class Gateway::Handlers final : public RouteSupport {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
       co_await adminReload(req, writer, ctx);
     } else if (target == "/admin/cache") {
-      if (method != bhttp::verb::delete_) {
-        co_return co_await methodNotAllowed(writer, ctx, "DELETE");
+      if (method != bhttp::verb::get && method != bhttp::verb::delete_) {
+        co_return co_await methodNotAllowed(writer, ctx, "GET, DELETE");
       }
-      co_await adminFlushCache(req, writer, ctx);
+      co_await adminCache(req, method == bhttp::verb::delete_, writer, ctx);
     } else if (target == "/v1/route/explain") {
       if (method != bhttp::verb::post) co_return co_await methodNotAllowed(writer, ctx, "POST");
       co_await explain(req, writer, ctx);
@@ -347,9 +347,10 @@ class Gateway::Handlers final : public RouteSupport {
     (void)co_await writer.send(200, kJson, R"({"status":"reloaded"})", responseHeaders(ctx));
   }
 
-  // DELETE /admin/cache: drops every answer in the response cache. Needs the admin key.
-  asio::awaitable<void> adminFlushCache(http::Request& req, http::ResponseWriter& writer,
-                                        RequestContext& ctx) {
+  // GET /admin/cache: the response cache's settings and counters; DELETE drops every answer in
+  // it. Both need the admin key.
+  asio::awaitable<void> adminCache(http::Request& req, bool flush, http::ResponseWriter& writer,
+                                   RequestContext& ctx) {
     if (Status s = checkAdmin(req, config_); !s.isOk()) {
       co_return co_await sendError(writer, ctx, std::move(s));
     }
@@ -359,9 +360,22 @@ class Gateway::Handlers final : public RouteSupport {
           Status(ErrorCode::kNotFound, "the response cache is off (cache.enabled: false)")
               .withErrorType("cache_disabled"));
     }
+    ctx.http_status = 200;
+    if (!flush) {
+      const cache::CacheStats s = caching_->cache().stats();
+      const auto& o = caching_->cache().options();
+      // scope is one of key, team, global (checked by the config loader): no escaping needed.
+      std::string body =
+          R"({"object":"cache","ttl_ms":)" + std::to_string(o.ttl.count()) + R"(,"max_bytes":)" +
+          std::to_string(o.max_bytes) + R"(,"scope":")" + config_.cache.scope + R"(","entries":)" +
+          std::to_string(s.entries) + R"(,"bytes":)" + std::to_string(s.bytes) + R"(,"hits":)" +
+          std::to_string(s.hits) + R"(,"misses":)" + std::to_string(s.misses) + R"(,"inserts":)" +
+          std::to_string(s.inserts) + R"(,"evictions":)" + std::to_string(s.evictions) + "}";
+      (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
+      co_return;
+    }
     const std::size_t flushed = caching_->cache().clear();
     logEvent(spdlog::level::info, "cache_flushed", {{"entries", static_cast<long long>(flushed)}});
-    ctx.http_status = 200;
     (void)co_await writer.send(200, kJson,
                                R"({"object":"cache","flushed":)" + std::to_string(flushed) + "}",
                                responseHeaders(ctx));
