@@ -131,7 +131,15 @@ TEST_F(CacheTest, ARepeatedChatRequestIsAnsweredFromTheCache) {
   EXPECT_EQ(metric("switchyard_cache_lookups_total{result=\"hit\"}"), 1);
   EXPECT_EQ(metric("switchyard_cache_lookups_total{result=\"miss\"}"), 3);
   EXPECT_EQ(metric("switchyard_cache_entries"), 3);
-  // Tokens the upstream processed: three calls of 12 prompt tokens, none for the hit.
+  // Tokens the upstream processed: three calls of 12 prompt tokens, none for the hit. The log
+  // phase (which counts them) runs after the client has its answer: wait for the three, then
+  // give a fourth (the hit) time to show if it were counted.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (metric(prompt_tokens) - prompt_before < 36 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(metric(prompt_tokens) - prompt_before, 36);
 }
 
