@@ -28,20 +28,7 @@ std::size_t valueBytes(const api::ChatResponse& r) {
 
 std::size_t valueBytes(const std::vector<StoredChunk>& chunks) {
   std::size_t n = 0;
-  for (const auto& s : chunks) {
-    const api::ChatChunk& c = s.chunk;
-    n += kItemOverhead + s.json.size() + c.id.size() + c.model.size() + c.system_fingerprint.size();
-    for (const auto& d : c.choices) {
-      n += kItemOverhead + (d.content ? d.content->size() : 0) +
-           (d.reasoning_content ? d.reasoning_content->size() : 0) +
-           (d.reasoning_signature ? d.reasoning_signature->size() : 0) +
-           (d.redacted_reasoning ? d.redacted_reasoning->size() : 0) +
-           (d.refusal ? d.refusal->size() : 0) + d.stop_sequence.size();
-      for (const auto& t : d.tool_calls) {
-        n += kItemOverhead + t.id.size() + t.name.size() + t.arguments.size();
-      }
-    }
-  }
+  for (const auto& s : chunks) n += approximateBytes(s);
   return n;
 }
 
@@ -52,6 +39,23 @@ std::size_t valueBytes(const api::EmbeddingResponse& r) {
 }
 
 }  // namespace
+
+std::size_t approximateBytes(const StoredChunk& s) {
+  const api::ChatChunk& c = s.chunk;
+  std::size_t n =
+      kItemOverhead + s.json.size() + c.id.size() + c.model.size() + c.system_fingerprint.size();
+  for (const auto& d : c.choices) {
+    n += kItemOverhead + (d.content ? d.content->size() : 0) +
+         (d.reasoning_content ? d.reasoning_content->size() : 0) +
+         (d.reasoning_signature ? d.reasoning_signature->size() : 0) +
+         (d.redacted_reasoning ? d.redacted_reasoning->size() : 0) +
+         (d.refusal ? d.refusal->size() : 0) + d.stop_sequence.size();
+    for (const auto& t : d.tool_calls) {
+      n += kItemOverhead + t.id.size() + t.name.size() + t.arguments.size();
+    }
+  }
+  return n;
+}
 
 std::size_t approximateBytes(const Entry& entry) {
   return kEntryOverhead + entry.provider.size() + entry.model.size() + entry.model_version.size() +

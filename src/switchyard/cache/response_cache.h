@@ -47,8 +47,10 @@ struct Entry {
   std::size_t bytes = 0;  // approximate memory held, set by ResponseCache::insert
 };
 
-// Approximate memory an entry holds (strings, vectors, fixed overhead), for the byte budget.
+// Approximate memory an entry holds (strings, vectors, fixed overhead), for the byte budget; and
+// one stored chunk's share of it (for a recorder that stops copying a stream too big to keep).
 std::size_t approximateBytes(const Entry& entry);
+std::size_t approximateBytes(const StoredChunk& chunk);
 
 struct CacheStats {
   std::uint64_t hits = 0;

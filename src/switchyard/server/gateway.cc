@@ -361,24 +361,29 @@ class Gateway::Handlers final : public RouteSupport {
               .withErrorType("cache_disabled"));
     }
     ctx.http_status = 200;
-    if (!flush) {
+    std::string body;
+    api::JsonWriter w(body);
+    w.beginObject().key("object").string("cache");
+    if (flush) {
+      const std::size_t flushed = caching_->cache().clear();
+      logEvent(spdlog::level::info, "cache_flushed",
+               {{"entries", static_cast<long long>(flushed)}});
+      w.key("flushed").unsignedInteger(flushed);
+    } else {
       const cache::CacheStats s = caching_->cache().stats();
       const auto& o = caching_->cache().options();
-      // scope is one of key, team, global (checked by the config loader): no escaping needed.
-      std::string body =
-          R"({"object":"cache","ttl_ms":)" + std::to_string(o.ttl.count()) + R"(,"max_bytes":)" +
-          std::to_string(o.max_bytes) + R"(,"scope":")" + config_.cache.scope + R"(","entries":)" +
-          std::to_string(s.entries) + R"(,"bytes":)" + std::to_string(s.bytes) + R"(,"hits":)" +
-          std::to_string(s.hits) + R"(,"misses":)" + std::to_string(s.misses) + R"(,"inserts":)" +
-          std::to_string(s.inserts) + R"(,"evictions":)" + std::to_string(s.evictions) + "}";
-      (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
-      co_return;
+      w.key("ttl_ms").integer(o.ttl.count());
+      w.key("max_bytes").unsignedInteger(o.max_bytes);
+      w.key("scope").string(config_.cache.scope);
+      w.key("entries").unsignedInteger(s.entries);
+      w.key("bytes").unsignedInteger(s.bytes);
+      w.key("hits").unsignedInteger(s.hits);
+      w.key("misses").unsignedInteger(s.misses);
+      w.key("inserts").unsignedInteger(s.inserts);
+      w.key("evictions").unsignedInteger(s.evictions);
     }
-    const std::size_t flushed = caching_->cache().clear();
-    logEvent(spdlog::level::info, "cache_flushed", {{"entries", static_cast<long long>(flushed)}});
-    (void)co_await writer.send(200, kJson,
-                               R"({"object":"cache","flushed":)" + std::to_string(flushed) + "}",
-                               responseHeaders(ctx));
+    w.endObject();
+    (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
   }
 
   // The stages that admitted the request settle, last first (budgets, rate limits).

@@ -1,5 +1,6 @@
 #include "switchyard/server/response_caching.h"
 
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <string>
 #include <utility>
@@ -18,17 +19,6 @@ constexpr std::string_view kBypass = "bypass";
 
 bool finishedWell(api::FinishReason reason) {
   return reason != api::FinishReason::kNone && reason != api::FinishReason::kError;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 struct MetricHandles {
@@ -89,12 +79,12 @@ void ResponseCaching::readDirectives(std::string_view header, pipeline::RequestC
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const std::size_t eq = directive.find('=');
     const std::string_view name = trimSpace(directive.substr(0, eq));
-    if (equalsIgnoreCase(name, "no-cache")) {
+    if (boost::beast::iequals(name, "no-cache")) {
       ctx.cache_read = false;
-    } else if (equalsIgnoreCase(name, "no-store")) {
+    } else if (boost::beast::iequals(name, "no-store")) {
       ctx.cache_read = false;
       ctx.cache_write = false;
-    } else if (equalsIgnoreCase(name, "max-age") && eq != std::string_view::npos) {
+    } else if (boost::beast::iequals(name, "max-age") && eq != std::string_view::npos) {
       std::string_view value = trimSpace(directive.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
@@ -196,11 +186,8 @@ boost::asio::awaitable<Status> RecordingChatSink::onChunk(const api::ChatChunk& 
   if (!overflow_) {
     cache::StoredChunk copy{chunk, std::string(chunk.upstream_json)};
     copy.chunk.upstream_json = {};  // set again when the entry is stored
-    bytes_ += copy.json.size() + 256;
+    bytes_ += cache::approximateBytes(copy);  // as the cache will count it
     for (const auto& choice : chunk.choices) {
-      if (choice.content) bytes_ += choice.content->size();
-      if (choice.reasoning_content) bytes_ += choice.reasoning_content->size();
-      for (const auto& t : choice.tool_calls) bytes_ += t.arguments.size() + t.name.size();
       if (choice.index < 0 || choice.index >= 128) {
         overflow_ = true;
         break;
