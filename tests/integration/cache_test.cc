@@ -3,7 +3,11 @@
 // answered without reaching the upstream, the client's Cache-Control, what is never cached
 // (errors, cut streams), Age, metrics and the admin flush.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "switchyard/core/log.h"
+#include "switchyard/limits/testing/redis_test_server.h"
 #include "switchyard/server/gateway.h"
 #include "switchyard/store/database.h"
 #include "switchyard/telemetry/metrics.h"
@@ -373,6 +378,198 @@ TEST(CacheLogTest, AHitIsLoggedAndCostsNothing) {
   EXPECT_EQ((*rows)[1].integer(4), 0);  // no upstream attempt
   EXPECT_TRUE((*rows)[1].text(5).starts_with("answered from the response cache"));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+}
+
+// ---- two gateways sharing a Redis tier (cache.redis) -------------------------------------------
+
+class SharedCacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { (void)setupLogging({"error", LogFormat::kText, ""}); }
+
+  void SetUp() override {
+    auto server = limits::testing::RedisTestServer::start();
+    ASSERT_TRUE(server) << server.error().message();
+    redis_ = std::move(*server);
+    a_ = start();
+    b_ = start();
+    ASSERT_TRUE(a_ && b_);
+  }
+
+  std::unique_ptr<server::Gateway> start() {
+    config::Config cfg = fakes::testConfig();
+    cfg.providers = {fakes::fakeProvider("up", "openai", upstream_,
+                                         {{"fake-model", {}, 0}, {"fake-embedder", {}, 0}})};
+    cfg.routes = {{"fast", "up", "fake-model", 1}};
+    cfg.admin_key = std::string(kAdmin);
+    cfg.cache.enabled = true;
+    cfg.cache.redis.url = redis_->url();
+    cfg.cache.redis.host = "127.0.0.1";
+    cfg.cache.redis.port = redis_->port();
+    cfg.cache.redis_timeout = std::chrono::milliseconds(500);
+    fakes::noRetries(cfg);
+    return fakes::startGateway(std::move(cfg));
+  }
+
+  static json::value admin(server::Gateway& g, bhttp::verb verb) {
+    Reply r = fakes::request(g.port(), verb, "/admin/cache", "",
+                             {{"Authorization", "Bearer " + std::string(kAdmin)}});
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body);
+  }
+
+  // Writes to Redis go out after the answer: wait until `g` has written `n`.
+  static void written(server::Gateway& g, std::uint64_t n) {
+    for (int i = 0; i < 300; ++i) {
+      if (admin(g, bhttp::verb::get).at("redis").at("writes").to_number<std::uint64_t>() >= n) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "the gateway did not write " << n << " entries to Redis";
+  }
+
+  FakeUpstream upstream_;
+  std::unique_ptr<limits::testing::RedisTestServer> redis_;
+  std::unique_ptr<server::Gateway> a_;
+  std::unique_ptr<server::Gateway> b_;
+};
+
+TEST_F(SharedCacheTest, AnAnswerOneGatewayGotIsAHitOnTheOther) {
+  upstream_.setBehavior(answering("from the upstream"));
+  Reply first = fakes::post(a_->port(), "/v1/chat/completions", chatBody("Shared?"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  written(*a_, 1);
+
+  upstream_.setBehavior(answering("a second upstream answer"));
+  Reply second = fakes::post(b_->port(), "/v1/chat/completions", chatBody("Shared?"));
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(second.body, first.body);  // byte for byte, the upstream's own JSON
+  EXPECT_EQ(second.header("x-switchyard-provider"), "up");
+  EXPECT_EQ(second.header("x-switchyard-model"), "fake-model");
+  EXPECT_FALSE(second.header("age").empty());
+  EXPECT_EQ(upstream_.requestCount(), 1u);
+
+  // B kept it in memory: Redis is not asked again.
+  Reply third = fakes::post(b_->port(), "/v1/chat/completions", chatBody("Shared?"));
+  EXPECT_EQ(third.header("x-switchyard-cache"), "hit");
+  const json::value stats = admin(*b_, bhttp::verb::get);
+  EXPECT_EQ(stats.at("hits"), 2);
+  EXPECT_EQ(stats.at("entries"), 1);
+  EXPECT_EQ(stats.at("redis").at("hits"), 1);
+  EXPECT_EQ(stats.at("redis").at("up"), true);
+  EXPECT_EQ(stats.at("redis").at("url").as_string().find('@'), std::string::npos);
+  EXPECT_EQ(upstream_.requestCount(), 1u);
+}
+
+TEST_F(SharedCacheTest, StreamsAndEmbeddingsAreSharedToo) {
+  upstream_.setBehavior(answering("one two three"));
+  Reply first = fakes::post(a_->port(), "/v1/chat/completions", chatBody("Count", true));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string embed = R"({"model":"fake-embedder","input":["alpha","beta"]})";
+  Reply vectors = fakes::post(a_->port(), "/v1/embeddings", embed);
+  ASSERT_EQ(vectors.status, 200u) << vectors.body;
+  written(*a_, 2);
+
+  Reply replayed = fakes::post(b_->port(), "/v1/chat/completions", chatBody("Count", true));
+  ASSERT_EQ(replayed.status, 200u) << replayed.body;
+  EXPECT_EQ(replayed.header("x-switchyard-cache"), "hit");
+  bool done = false;
+  EXPECT_EQ(fakes::sseData(replayed.body, &done), fakes::sseData(first.body));
+  EXPECT_TRUE(done);
+  Reply again = fakes::post(b_->port(), "/v1/embeddings", embed);
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(again.json().at("data"), vectors.json().at("data"));
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+}
+
+TEST_F(SharedCacheTest, WithRedisDownEachGatewayAnswersFromItsOwnMemory) {
+  upstream_.setBehavior(answering("kept locally"));
+  ASSERT_EQ(fakes::post(a_->port(), "/v1/chat/completions", chatBody("Q")).status, 200u);
+  written(*a_, 1);
+  redis_->stop();
+
+  // A still has it in memory; B cannot ask Redis, so it is a miss, answered by the upstream.
+  EXPECT_EQ(
+      fakes::post(a_->port(), "/v1/chat/completions", chatBody("Q")).header("x-switchyard-cache"),
+      "hit");
+  const auto started = std::chrono::steady_clock::now();
+  Reply miss = fakes::post(b_->port(), "/v1/chat/completions", chatBody("Q"));
+  ASSERT_EQ(miss.status, 200u) << miss.body;
+  EXPECT_EQ(miss.header("x-switchyard-cache"), "miss");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(upstream_.requestCount(), 2u);
+  // B keeps its own answer in memory meanwhile.
+  EXPECT_EQ(
+      fakes::post(b_->port(), "/v1/chat/completions", chatBody("Q")).header("x-switchyard-cache"),
+      "hit");
+  // Its write to Redis, made after the answer, is dropped.
+  json::value stats = admin(*b_, bhttp::verb::get);
+  for (int i = 0; i < 300 && stats.at("redis").at("dropped") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stats = admin(*b_, bhttp::verb::get);
+  }
+  EXPECT_EQ(stats.at("redis").at("up"), false);
+  EXPECT_GE(stats.at("redis").at("errors").to_number<int>(), 1);
+  EXPECT_EQ(stats.at("redis").at("dropped"), 1);
+
+  // A flush while Redis is down flushes the memory and says what it could not do.
+  const json::value flushed = admin(*a_, bhttp::verb::delete_);
+  EXPECT_EQ(flushed.at("flushed"), 1);
+  EXPECT_TRUE(flushed.as_object().contains("redis_error")) << flushed;
+}
+
+TEST_F(SharedCacheTest, TheAdminFlushEmptiesRedis) {
+  upstream_.setBehavior(answering("to be flushed"));
+  ASSERT_EQ(fakes::post(a_->port(), "/v1/chat/completions", chatBody("F1")).status, 200u);
+  ASSERT_EQ(fakes::post(a_->port(), "/v1/chat/completions", chatBody("F2")).status, 200u);
+  written(*a_, 2);
+  const json::value flushed = admin(*a_, bhttp::verb::delete_);
+  EXPECT_EQ(flushed.at("flushed"), 2);
+  EXPECT_EQ(flushed.at("redis_flushed"), 2);
+  Reply after = fakes::post(b_->port(), "/v1/chat/completions", chatBody("F1"));
+  EXPECT_EQ(after.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(upstream_.requestCount(), 3u);
+}
+
+TEST(SilentRedisTest, ALookupWaitsNoLongerThanTheTimeout) {
+  (void)setupLogging({"error", LogFormat::kText, ""});
+  // A "Redis" that accepts connections (the kernel's backlog does) and never answers.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  FakeUpstream upstream;
+  config::Config cfg = fakes::testConfig();
+  cfg.providers = {fakes::fakeProvider("up", "openai", upstream, {{"fake-model", {}, 0}})};
+  cfg.cache.enabled = true;
+  cfg.cache.redis.url = "redis://127.0.0.1";
+  cfg.cache.redis.host = "127.0.0.1";
+  cfg.cache.redis.port = ntohs(addr.sin_port);
+  cfg.cache.redis_timeout = std::chrono::milliseconds(100);
+  auto gateway = fakes::startGateway(std::move(cfg));
+  ASSERT_TRUE(gateway);
+  const std::string body =
+      R"({"model":"fake-model","messages":[{"role":"user","content":"Anyone there?"}]})";
+  for (int i = 0; i < 3; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    Reply r = fakes::post(gateway->port(), "/v1/chat/completions",
+                          R"({"model":"fake-model","messages":[{"role":"user","content":"Q)" +
+                              std::to_string(i) + R"("}]})");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-switchyard-cache"), "miss");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << i;
+  }
+  gateway.reset();
+  ::close(listener);
 }
 
 TEST(CacheOffTest, NoHeaderAndNoFlush) {

@@ -92,11 +92,12 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
   return found;
 }
 
-bool ResponseCache::insert(const CacheKey& key, Entry entry, Clock::time_point now) {
-  entry.stored = now;
+std::shared_ptr<const Entry> ResponseCache::insert(const CacheKey& key, Entry entry,
+                                                   Clock::time_point stored_at) {
+  entry.stored = stored_at;
   if (entry.ttl.count() <= 0) entry.ttl = options_.ttl;
   entry.bytes = approximateBytes(entry);
-  if (entry.bytes > shard_capacity_) return false;
+  if (entry.bytes > shard_capacity_) return nullptr;
   // Chunks view their own copies of the upstream's JSON (moved in with the entry: SSO strings
   // move their bytes, so the views are set here, once the entry has its final place).
   auto stored = std::make_shared<Entry>(std::move(entry));
@@ -113,12 +114,12 @@ bool ResponseCache::insert(const CacheKey& key, Entry entry, Clock::time_point n
       ++evicted;
     }
     shard.bytes += stored->bytes;
-    shard.lru.emplace_front(key, std::move(stored));
+    shard.lru.emplace_front(key, stored);
     shard.index.emplace(key, shard.lru.begin());
   }
   inserts_.fetch_add(1, std::memory_order_relaxed);
   if (evicted > 0) evictions_.fetch_add(evicted, std::memory_order_relaxed);
-  return true;
+  return stored;
 }
 
 std::size_t ResponseCache::clear() {

@@ -78,10 +78,11 @@ class ResponseCache {
   std::shared_ptr<const Entry> find(const CacheKey& key, Clock::time_point now,
                                     std::optional<std::chrono::seconds> max_age = std::nullopt);
 
-  // Stores `entry` (its `stored`, `bytes` and, when 0, `ttl` are set here), replacing an older one for the key,
-  // and evicts least recently used entries of the shard until it fits. An entry larger than a
-  // shard's share of max_bytes is not stored (returns false).
-  bool insert(const CacheKey& key, Entry entry, Clock::time_point now);
+  // Stores `entry` as stored at `stored` (its `stored`, `bytes` and, when 0, `ttl` are set
+  // here), replacing an older one for the key, and evicts least recently used entries of the
+  // shard until it fits. Returns the entry as kept; null when it is larger than a shard's share
+  // of max_bytes (not stored).
+  std::shared_ptr<const Entry> insert(const CacheKey& key, Entry entry, Clock::time_point stored);
 
   // Drops every entry (the admin's flush); returns how many there were.
   std::size_t clear();

@@ -76,7 +76,8 @@ constexpr std::string_view kServerKeys[] = {
 constexpr std::string_view kLogKeys[] = {"level", "format", "file", "access_log"};
 constexpr std::string_view kStorageKeys[] = {"url"};
 constexpr std::string_view kResponsesKeys[] = {"enabled", "store_by_default", "max_age"};
-constexpr std::string_view kCacheKeys[] = {"enabled", "ttl", "max_bytes", "scope"};
+constexpr std::string_view kCacheKeys[] = {"enabled", "ttl",   "max_bytes",
+                                           "scope",   "redis", "redis_timeout"};
 constexpr std::string_view kCacheScopes[] = {"key", "team", "global"};
 constexpr std::string_view kProviderKeys[] = {
     "name",     "kind",    "base_url", "api_key",    "locality",   "headers",
@@ -578,6 +579,7 @@ class Loader {
   [[nodiscard]] bool loadAuth(const Field& f, AuthConfig& out);
   [[nodiscard]] bool loadResponses(const Field& f, ResponsesConfig& out);
   [[nodiscard]] bool loadCache(const Field& f, CacheConfig& out);
+  [[nodiscard]] bool redisUrl(const Fields& m, RedisConfig& out);
   [[nodiscard]] bool loadLimits(const Field& f, LimitsConfig& out);
   [[nodiscard]] bool loadGuard(const Field& f, GuardConfig& out);
   [[nodiscard]] bool loadGuardDetector(const Field& f, GuardDetectorConfig& out);
@@ -893,7 +895,7 @@ bool Loader::loadLog(const Field& f, LogConfig& out) {
 
 // redis://[[user]:password@]host[:port][/db]. Errors never repeat the URL (it may hold a
 // password).
-std::expected<SharedLimitsConfig, std::string> parseRedisUrl(const std::string& text) {
+std::expected<RedisConfig, std::string> parseRedisUrl(const std::string& text) {
   const std::string_view scheme = schemeOf(text);
   if (scheme == "rediss") {
     return std::unexpected(
@@ -907,7 +909,7 @@ std::expected<SharedLimitsConfig, std::string> parseRedisUrl(const std::string& 
   if (!parsed || parsed->encoded_host().empty()) {
     return std::unexpected("expected a URL redis://[:password@]host[:port][/db] with a host");
   }
-  SharedLimitsConfig out;
+  RedisConfig out;
   out.url = text;
   out.host = parsed->host_address();
   if (parsed->has_port()) {
@@ -1624,22 +1626,28 @@ bool Loader::loadCache(const Field& f, CacheConfig& out) {
   Fields m;
   return mapping(f, kCacheKeys, m) && boolean(m, "enabled", out.enabled) &&
          duration(m, "ttl", false, out.ttl) && size(m, "max_bytes", out.max_bytes) &&
-         oneOf(m, "scope", "cache scope", kCacheScopes, out.scope);
+         oneOf(m, "scope", "cache scope", kCacheScopes, out.scope) && redisUrl(m, out.redis) &&
+         duration(m, "redis_timeout", false, out.redis_timeout);
+}
+
+// `redis:` (a URL) of a section, when set.
+bool Loader::redisUrl(const Fields& m, RedisConfig& out) {
+  const Field* redis = m.find("redis");
+  if (redis == nullptr) return true;
+  std::string text;
+  if (!string(*redis, text)) return false;
+  if (text.empty()) return true;
+  auto parsed = parseRedisUrl(text);
+  if (!parsed) return fail(*redis, parsed.error());
+  out = std::move(*parsed);
+  out.line = redis->line;
+  return true;
 }
 
 bool Loader::loadLimits(const Field& f, LimitsConfig& out) {
   Fields m;
   if (!mapping(f, kLimitsKeys, m)) return false;
-  if (const Field* redis = m.find("redis")) {
-    std::string text;
-    if (!string(*redis, text)) return false;
-    if (!text.empty()) {
-      auto parsed = parseRedisUrl(text);
-      if (!parsed) return fail(*redis, parsed.error());
-      out.redis = std::move(*parsed);
-      out.redis.line = redis->line;
-    }
-  }
+  if (!redisUrl(m, out.redis)) return false;
   if (!duration(m, "sync_interval", false, out.redis.sync_interval)) return false;
   const Field* teams = m.find("teams");
   if (teams == nullptr) return true;
@@ -2537,7 +2545,7 @@ Result<Config> modelFilesConfig(const ModelFilesOptions& options) {
   return parseConfig(yaml, "<command line>");
 }
 
-std::string SharedLimitsConfig::display() const {
+std::string RedisConfig::display() const {
   if (url.empty()) return "";
   const bool v6 = host.find(':') != std::string::npos;
   return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +

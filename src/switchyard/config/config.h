@@ -346,18 +346,22 @@ struct TeamLimitsConfig {
 
 // Limits shared by several gateways through Redis (`limits.redis`): each gateway enforces its
 // buckets and budgets in memory and every sync_interval trades what it used for what all used.
-struct SharedLimitsConfig {
-  std::string url;  // as written; may carry a password, so never logged. "" = per process
+// A Redis server, from a redis://[[user]:password@]host[:port][/db] URL.
+struct RedisConfig {
+  std::string url;  // as written; may carry a password, so never logged. "" = none
   std::string host;
   int port = 6379;
   int db = 0;
   std::string username;  // Redis 6 ACL user; "" = the default user
   std::string password;
-  Millis sync_interval{100};
   int line = 0;  // where url was set, for start-up errors
 
   // redis://host:port/db without the credentials, for logs.
   std::string display() const;
+};
+
+struct SharedLimitsConfig : RedisConfig {
+  Millis sync_interval{100};
 };
 
 struct LimitsConfig {
@@ -421,6 +425,10 @@ struct CacheConfig {
   // Who may be answered from an entry: the virtual key that made it ("key"), any key of its team
   // ("team"), or anyone ("global"). Anonymous callers (no keys required) share one scope.
   std::string scope = "key";
+  // A second tier shared by every gateway that names the same Redis: a miss in memory asks it,
+  // a fresh answer goes to both. "" = memory only.
+  RedisConfig redis;
+  Millis redis_timeout{250};  // the longest a lookup waits on Redis before it counts as a miss
 };
 
 struct Config {

@@ -1176,7 +1176,24 @@ TEST(ConfigTest, ResponseCache) {
             "(e.g. 10m), got 'often'");
   EXPECT_EQ(parseError("cache:\n  size: 1GiB\n").message(),
             "test.yaml:2: unknown key 'size' in cache (valid keys: enabled, ttl, max_bytes, "
-            "scope)");
+            "scope, redis, redis_timeout)");
+  // A second tier in Redis, shared by gateways; the URL's password never shows in an error.
+  EXPECT_TRUE(defaults.cache.redis.url.empty());
+  EXPECT_EQ(defaults.cache.redis_timeout, std::chrono::milliseconds(250));
+  const Config shared = parseOk(
+      "cache:\n  enabled: true\n  redis: redis://:pw@cache.internal:6380/3\n"
+      "  redis_timeout: 50ms\n");
+  EXPECT_EQ(shared.cache.redis.host, "cache.internal");
+  EXPECT_EQ(shared.cache.redis.port, 6380);
+  EXPECT_EQ(shared.cache.redis.db, 3);
+  EXPECT_EQ(shared.cache.redis.password, "pw");
+  EXPECT_EQ(shared.cache.redis.line, 3);
+  EXPECT_EQ(shared.cache.redis.display(), "redis://cache.internal:6380/3");
+  EXPECT_EQ(shared.cache.redis_timeout, std::chrono::milliseconds(50));
+  const std::string bad = parseError("cache:\n  redis: http://:pw@cache.internal\n").message();
+  EXPECT_EQ(bad, "test.yaml:2: cache.redis: expected a URL redis://[:password@]host[:port][/db]");
+  EXPECT_EQ(parseError("cache:\n  redis_timeout: 0s\n").message(),
+            "test.yaml:2: cache.redis_timeout: must be greater than 0");
 }
 
 TEST(ConfigTest, PriceAndTelemetryErrorsNameLineAndKey) {

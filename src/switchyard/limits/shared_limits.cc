@@ -9,6 +9,7 @@
 
 #include "switchyard/core/log.h"
 #include "switchyard/core/thread.h"
+#include "switchyard/store/redis_connection.h"
 
 namespace switchyard::limits {
 namespace {
@@ -51,16 +52,6 @@ std::string number(double v) {
   return ec == std::errc() ? std::string(buf, end) : std::string("0");
 }
 
-timeval toTimeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
 // The number a script or INCRBYFLOAT answered, or an error naming what Redis said.
 Result<double> numberReply(const redisReply* r) {
   if (r->type == REDIS_REPLY_ERROR) {
@@ -79,31 +70,15 @@ Result<double> numberReply(const redisReply* r) {
   return v;
 }
 
-// A command's words as hiredis takes them (pointers and lengths; the strings outlive it).
-struct Argv {
-  explicit Argv(const std::vector<std::string_view>& words) {
-    for (std::string_view w : words) {
-      ptrs.push_back(w.data());
-      lens.push_back(w.size());
-    }
-  }
-  int size() const { return static_cast<int>(ptrs.size()); }
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-};
-
 // Queues one EVAL of `script` on one key.
 void appendEval(redisContext* c, std::string_view script, const std::string& key,
                 std::initializer_list<std::string> args) {
   std::vector<std::string_view> words = {"EVAL", script, "1", key};
   words.insert(words.end(), args.begin(), args.end());
-  Argv argv(words);
-  redisAppendCommandArgv(c, argv.size(), argv.ptrs.data(), argv.lens.data());
+  store::appendRedisCommand(c, store::RedisArgv(words));
 }
 
 }  // namespace
-
-void SharedLimits::ContextDeleter::operator()(redisContext* c) const { redisFree(c); }
 
 std::unique_ptr<SharedLimits> SharedLimits::start(const config::SharedLimitsConfig& config,
                                                   RateLimiter& limiter, BudgetTracker& budgets) {
@@ -154,34 +129,12 @@ void SharedLimits::run() {
 }
 
 Status SharedLimits::connect() {
-  const timeval connect_timeout = toTimeval(std::chrono::milliseconds(500));
-  std::unique_ptr<redisContext, ContextDeleter> c(
-      redisConnectWithTimeout(config_.host.c_str(), config_.port, connect_timeout));
-  if (c == nullptr) return Status(ErrorCode::kUnavailable, "cannot allocate a Redis context");
-  if (c->err != 0) return Status(ErrorCode::kUnavailable, c->errstr);
   // A round never waits on Redis longer than a second (or the interval, when longer).
-  redisSetTimeout(c.get(), toTimeval(std::max<std::chrono::milliseconds>(
-                               config_.sync_interval, std::chrono::milliseconds(1000))));
-  auto command = [&](std::vector<std::string> args) -> Status {
-    Argv argv(std::vector<std::string_view>(args.begin(), args.end()));
-    ReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), argv.size(), argv.ptrs.data(), argv.lens.data())));
-    if (r == nullptr) return Status(ErrorCode::kUnavailable, c->errstr);
-    if (r->type == REDIS_REPLY_ERROR) {
-      // Redis's own words (WRONGPASS, NOAUTH, ...), never the password.
-      return Status(ErrorCode::kUnavailable, args.front() + ": " + std::string(r->str, r->len));
-    }
-    return Status::ok();
-  };
-  if (!config_.password.empty()) {
-    Status s = config_.username.empty() ? command({"AUTH", config_.password})
-                                        : command({"AUTH", config_.username, config_.password});
-    if (!s.isOk()) return s;
-  }
-  if (config_.db != 0) {
-    if (Status s = command({"SELECT", std::to_string(config_.db)}); !s.isOk()) return s;
-  }
-  context_ = std::move(c);
+  auto c = store::connectRedis(
+      config_, std::chrono::milliseconds(500),
+      std::max<std::chrono::milliseconds>(config_.sync_interval, std::chrono::milliseconds(1000)));
+  if (!c) return std::move(c.error());
+  context_ = std::move(*c);
   return Status::ok();
 }
 
@@ -212,7 +165,7 @@ Status SharedLimits::trade() {
   std::vector<BudgetTracker::Spend> spend = budgets_.exportSpend(wall);
   if (usage.empty() && spend.empty()) {
     // Nothing to trade: a PING keeps the outage and recovery reports honest.
-    ReplyPtr r(static_cast<redisReply*>(redisCommand(context_.get(), "PING")));
+    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(context_.get(), "PING")));
     if (r == nullptr) return Status(ErrorCode::kUnavailable, context_->errstr);
     return Status::ok();
   }
@@ -237,13 +190,12 @@ Status SharedLimits::trade() {
   const std::size_t total = usage.size() + spend.size();
   std::size_t i = 0;
   for (; i < total; ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
-      status = Status(ErrorCode::kUnavailable, c->errstr);
+    auto reply = store::readRedisReply(c);
+    if (!reply) {
+      status = std::move(reply.error());
       break;
     }
-    ReplyPtr reply(static_cast<redisReply*>(raw));
-    auto value = numberReply(reply.get());
+    auto value = numberReply(reply->get());
     if (!value) {
       status = std::move(value.error());  // this command failed whole; the rest still answer
       if (i < usage.size()) {

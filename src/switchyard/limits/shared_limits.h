@@ -28,9 +28,8 @@
 #include "switchyard/core/status.h"
 #include "switchyard/limits/budget.h"
 #include "switchyard/limits/rate_limiter.h"
+#include "switchyard/store/redis_connection.h"
 #include "switchyard/telemetry/metrics.h"
-
-struct redisContext;
 
 namespace switchyard::limits {
 
@@ -57,9 +56,6 @@ class SharedLimits {
   static constexpr std::chrono::seconds kActive{60};
 
  private:
-  struct ContextDeleter {
-    void operator()(redisContext* c) const;
-  };
   SharedLimits(const config::SharedLimitsConfig& config, RateLimiter& limiter,
                BudgetTracker& budgets);
   Status connect();
@@ -70,7 +66,7 @@ class SharedLimits {
   RateLimiter& limiter_;
   BudgetTracker& budgets_;
   std::mutex sync_mu_;  // one round at a time; guards context_ and the outage flag
-  std::unique_ptr<redisContext, ContextDeleter> context_;
+  store::RedisContextPtr context_;
   bool down_ = false;  // logged as unreachable, not yet back
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> failures_{0};

@@ -365,10 +365,23 @@ class Gateway::Handlers final : public RouteSupport {
     api::JsonWriter w(body);
     w.beginObject().key("object").string("cache");
     if (flush) {
-      const std::size_t flushed = caching_->cache().clear();
-      logEvent(spdlog::level::info, "cache_flushed",
-               {{"entries", static_cast<long long>(flushed)}});
-      w.key("flushed").unsignedInteger(flushed);
+      auto flushing = caching_->flush();
+      const ResponseCaching::Flushed flushed = co_await std::move(flushing);
+      w.key("flushed").unsignedInteger(flushed.memory);
+      if (flushed.shared && *flushed.shared) {
+        w.key("redis_flushed").unsignedInteger(**flushed.shared);
+        logEvent(spdlog::level::info, "cache_flushed",
+                 {{"entries", static_cast<long long>(flushed.memory)},
+                  {"redis_entries", static_cast<long long>(**flushed.shared)}});
+      } else if (flushed.shared) {
+        w.key("redis_error").string(flushed.shared->error().message());
+        logEvent(spdlog::level::warn, "cache_flushed",
+                 {{"entries", static_cast<long long>(flushed.memory)},
+                  {"redis_error", flushed.shared->error().message()}});
+      } else {
+        logEvent(spdlog::level::info, "cache_flushed",
+                 {{"entries", static_cast<long long>(flushed.memory)}});
+      }
     } else {
       const cache::CacheStats s = caching_->cache().stats();
       const auto& o = caching_->cache().options();
@@ -377,10 +390,23 @@ class Gateway::Handlers final : public RouteSupport {
       w.key("scope").string(config_.cache.scope);
       w.key("entries").unsignedInteger(s.entries);
       w.key("bytes").unsignedInteger(s.bytes);
-      w.key("hits").unsignedInteger(s.hits);
-      w.key("misses").unsignedInteger(s.misses);
+      w.key("hits").unsignedInteger(caching_->hits());
+      w.key("misses").unsignedInteger(caching_->misses());
       w.key("inserts").unsignedInteger(s.inserts);
       w.key("evictions").unsignedInteger(s.evictions);
+      if (const cache::SharedTier* shared = caching_->shared()) {
+        const cache::SharedTier::Stats r = shared->stats();
+        w.key("redis").beginObject();
+        w.key("url").string(shared->options().redis.display());
+        w.key("up").boolean(r.up);
+        w.key("timeout_ms").integer(shared->options().timeout.count());
+        w.key("hits").unsignedInteger(r.hits);
+        w.key("misses").unsignedInteger(r.misses);
+        w.key("errors").unsignedInteger(r.errors);
+        w.key("writes").unsignedInteger(r.writes);
+        w.key("dropped").unsignedInteger(r.dropped);
+        w.endObject();
+      }
     }
     w.endObject();
     (void)co_await writer.send(200, kJson, std::move(body), responseHeaders(ctx));
@@ -939,7 +965,10 @@ class Gateway::Handlers final : public RouteSupport {
                                                   http::HttpClient& http) override {
     // The response cache keeps the upstream's answer before the output filter runs.
     ResponseCaching::Lookup cached;
-    if (caching_) cached = caching_->lookUp(ctx, request, false);
+    if (caching_) {
+      auto lookup = caching_->lookUp(ctx, request, false);
+      cached = co_await std::move(lookup);
+    }
     Result<api::ChatResponse> result = api::ChatResponse{};
     if (const auto* answer =
             cached.hit ? std::get_if<api::ChatResponse>(&cached.hit->value) : nullptr) {
@@ -997,7 +1026,10 @@ class Gateway::Handlers final : public RouteSupport {
     // The response cache: a hit replays the stored chunks (through the output filter, as the
     // upstream's would go); a miss records them on their way (before the filter).
     ResponseCaching::Lookup cached;
-    if (caching_) cached = caching_->lookUp(ctx, request, true);
+    if (caching_) {
+      auto lookup = caching_->lookUp(ctx, request, true);
+      cached = co_await std::move(lookup);
+    }
     if (const auto* chunks = cached.hit
                                  ? std::get_if<std::vector<cache::StoredChunk>>(&cached.hit->value)
                                  : nullptr) {
@@ -1085,7 +1117,10 @@ class Gateway::Handlers final : public RouteSupport {
                                                         RequestContext& ctx,
                                                         http::HttpClient& http) override {
     ResponseCaching::Lookup cached;
-    if (caching_) cached = caching_->lookUp(ctx, request);
+    if (caching_) {
+      auto lookup = caching_->lookUp(ctx, request);
+      cached = co_await std::move(lookup);
+    }
     if (const auto* answer =
             cached.hit ? std::get_if<api::EmbeddingResponse>(&cached.hit->value) : nullptr) {
       co_return *answer;
@@ -1416,7 +1451,9 @@ Status Gateway::reload() {
              {{"note", "responses.* changes take effect after a restart"}});
   }
   if (cfg.cache.enabled != config_.cache.enabled || cfg.cache.ttl != config_.cache.ttl ||
-      cfg.cache.max_bytes != config_.cache.max_bytes || cfg.cache.scope != config_.cache.scope) {
+      cfg.cache.max_bytes != config_.cache.max_bytes || cfg.cache.scope != config_.cache.scope ||
+      cfg.cache.redis.url != config_.cache.redis.url ||
+      cfg.cache.redis_timeout != config_.cache.redis_timeout) {
     logEvent(spdlog::level::warn, "config_reload_partial",
              {{"note", "cache.* changes take effect after a restart"}});
   }

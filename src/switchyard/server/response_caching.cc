@@ -1,5 +1,11 @@
 #include "switchyard/server/response_caching.h"
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <string>
@@ -10,6 +16,7 @@
 #include "switchyard/telemetry/metrics.h"
 
 namespace switchyard::server {
+namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kHit = "hit";
@@ -22,52 +29,84 @@ bool finishedWell(api::FinishReason reason) {
 }
 
 struct MetricHandles {
-  telemetry::Registry::CallbackHandle requests;
-  telemetry::Registry::CallbackHandle evictions;
-  telemetry::Registry::CallbackHandle entries;
-  telemetry::Registry::CallbackHandle bytes;
+  std::vector<telemetry::Registry::CallbackHandle> handles;
 };
 
-std::shared_ptr<void> registerMetrics(cache::ResponseCache& cache) {
+}  // namespace
+
+std::shared_ptr<void> ResponseCaching::registerMetrics(ResponseCaching& self) {
   auto& registry = telemetry::Registry::global();
   auto h = std::make_shared<MetricHandles>();
   using telemetry::MetricType;
   using telemetry::Sample;
-  h->requests = registry.callback(
+  h->handles.push_back(registry.callback(
       "switchyard_cache_lookups_total",
-      "Response cache lookups by result (hit: answered from the cache; miss: sent upstream).",
-      MetricType::kCounter, {"result"}, [&cache] {
-        const cache::CacheStats s = cache.stats();
-        return std::vector<Sample>{{{"hit"}, static_cast<double>(s.hits)},
-                                   {{"miss"}, static_cast<double>(s.misses)}};
-      });
-  h->evictions = registry.callback(
+      "Response cache lookups by result (hit: answered from the cache, memory or Redis; miss: "
+      "sent upstream).",
+      MetricType::kCounter, {"result"}, [&self] {
+        return std::vector<Sample>{{{"hit"}, static_cast<double>(self.hits())},
+                                   {{"miss"}, static_cast<double>(self.misses())}};
+      }));
+  cache::ResponseCache& cache = self.cache_;
+  h->handles.push_back(registry.callback(
       "switchyard_cache_evictions_total",
       "Response cache entries dropped to make room (least recently used first).",
       MetricType::kCounter, {}, [&cache] {
         return std::vector<Sample>{{{}, static_cast<double>(cache.stats().evictions)}};
-      });
-  h->entries = registry.callback(
-      "switchyard_cache_entries", "Answers in the response cache.", MetricType::kGauge, {},
+      }));
+  h->handles.push_back(registry.callback(
+      "switchyard_cache_entries", "Answers in the response cache's memory.", MetricType::kGauge, {},
       [&cache] {
         return std::vector<Sample>{{{}, static_cast<double>(cache.stats().entries)}};
-      });
-  h->bytes = registry.callback(
+      }));
+  h->handles.push_back(registry.callback(
       "switchyard_cache_bytes", "Approximate memory held by the response cache's answers.",
       MetricType::kGauge, {}, [&cache] {
         return std::vector<Sample>{{{}, static_cast<double>(cache.stats().bytes)}};
-      });
+      }));
+  if (const cache::SharedTier* shared = self.shared_.get()) {
+    h->handles.push_back(registry.callback(
+        "switchyard_cache_redis_lookups_total",
+        "Lookups in the response cache's Redis tier (after a miss in memory) by result (error: "
+        "unreachable, too slow, or not an entry; a miss to the client).",
+        MetricType::kCounter, {"result"}, [shared] {
+          const cache::SharedTier::Stats s = shared->stats();
+          return std::vector<Sample>{{{"hit"}, static_cast<double>(s.hits)},
+                                     {{"miss"}, static_cast<double>(s.misses)},
+                                     {{"error"}, static_cast<double>(s.errors)}};
+        }));
+    h->handles.push_back(registry.callback(
+        "switchyard_cache_redis_writes_total",
+        "Answers written to the response cache's Redis tier (dropped: Redis unreachable, behind, "
+        "or refusing).",
+        MetricType::kCounter, {"result"}, [shared] {
+          const cache::SharedTier::Stats s = shared->stats();
+          return std::vector<Sample>{{{"ok"}, static_cast<double>(s.writes)},
+                                     {{"dropped"}, static_cast<double>(s.dropped)}};
+        }));
+    h->handles.push_back(registry.callback(
+        "switchyard_cache_redis_up",
+        "1 when the response cache's Redis tier answered the last attempt to reach it.",
+        MetricType::kGauge, {}, [shared] {
+          return std::vector<Sample>{{{}, shared->stats().up ? 1.0 : 0.0}};
+        }));
+  }
   return h;
 }
-
-}  // namespace
 
 ResponseCaching::ResponseCaching(const config::CacheConfig& config)
     : scope_(config.scope == "global" ? Scope::kGlobal
              : config.scope == "team" ? Scope::kTeam
                                       : Scope::kKey),
-      cache_(cache::ResponseCache::Options{config.ttl, config.max_bytes}) {
-  metrics_ = registerMetrics(cache_);
+      cache_(cache::ResponseCache::Options{config.ttl, config.max_bytes}),
+      shared_timeout_(config.redis_timeout) {
+  if (!config.redis.url.empty()) {
+    cache::SharedTier::Options options;
+    options.redis = config.redis;
+    options.timeout = config.redis_timeout;
+    shared_ = cache::SharedTier::start(std::move(options));
+  }
+  metrics_ = registerMetrics(*this);
 }
 
 ResponseCaching::~ResponseCaching() = default;
@@ -114,8 +153,7 @@ std::string ResponseCaching::scopeOf(const pipeline::RequestContext& ctx) const 
 }
 
 template <typename MakeKey>
-ResponseCaching::Lookup ResponseCaching::lookUpWith(pipeline::RequestContext& ctx,
-                                                    MakeKey&& make_key) {
+ResponseCaching::Lookup ResponseCaching::begin(pipeline::RequestContext& ctx, MakeKey&& make_key) {
   Lookup out;
   if (ctx.plan.empty() || (ctx.policy && !ctx.policy->cache)) return out;
   if (!ctx.cache_read && !ctx.cache_write) {
@@ -134,32 +172,107 @@ ResponseCaching::Lookup ResponseCaching::lookUpWith(pipeline::RequestContext& ct
   }
   const auto now = cache::ResponseCache::Clock::now();
   out.hit = cache_.find(key, now, ctx.cache_max_age);
-  ctx.cache_status = out.hit ? kHit : kMiss;
-  ctx.response_headers.emplace_back("x-switchyard-cache", std::string(ctx.cache_status));
-  if (!out.hit) return out;
-  const cache::Entry& entry = *out.hit;
-  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - entry.stored);
+  if (out.hit) {
+    answered(ctx, *out.hit,
+             std::chrono::duration_cast<std::chrono::seconds>(now - out.hit->stored));
+  } else if (shared_) {
+    out.ask_shared = true;  // the header waits for Redis's answer
+    if (!ctx.cache_write) out.key = key;
+  } else {
+    ctx.cache_status = kMiss;
+    ctx.response_headers.emplace_back("x-switchyard-cache", std::string(kMiss));
+  }
+  return out;
+}
+
+void ResponseCaching::answered(pipeline::RequestContext& ctx, const cache::Entry& entry,
+                               std::chrono::seconds age) {
+  ctx.cache_status = kHit;
+  ctx.response_headers.emplace_back("x-switchyard-cache", std::string(kHit));
   ctx.response_headers.emplace_back("age", std::to_string(age.count()));
   ctx.provider = entry.provider;
   ctx.model = entry.model;
   ctx.model_version = entry.model_version;
   ctx.decision = "answered from the response cache (" + std::to_string(age.count()) + " s old); " +
                  ctx.decision;
-  return out;
 }
 
-ResponseCaching::Lookup ResponseCaching::lookUp(pipeline::RequestContext& ctx,
-                                                const api::ChatRequest& request, bool stream) {
-  return lookUpWith(ctx, [&](cache::KeyContext where) {
+asio::awaitable<void> ResponseCaching::askShared(pipeline::RequestContext& ctx, Lookup& lookup) {
+  using Reply = Result<std::optional<cache::DecodedEntry>>;
+  const cache::CacheKey key = *lookup.key;
+  if (!ctx.cache_write) lookup.key.reset();  // no-cache's key was only borrowed for the ask
+  auto executor = co_await asio::this_coro::executor;
+  // Redis's answer or the timer, whichever comes first; the other is ignored.
+  auto ask = asio::async_initiate<decltype(asio::use_awaitable), void(Reply)>(
+      [this, &key, executor](auto handler) {
+        using Handler = std::decay_t<decltype(handler)>;
+        struct Race {
+          Race(Handler h, const asio::any_io_executor& ex) : complete(std::move(h)), timer(ex) {}
+          Handler complete;
+          asio::steady_timer timer;
+          std::atomic<bool> done{false};
+        };
+        auto race = std::make_shared<Race>(std::move(handler), executor);
+        race->timer.expires_after(shared_timeout_);
+        race->timer.async_wait([race, timeout = shared_timeout_](boost::system::error_code ec) {
+          if (ec == asio::error::operation_aborted || race->done.exchange(true)) return;
+          std::move(race->complete)(Reply(
+              fail(ErrorCode::kDeadlineExceeded,
+                   "Redis did not answer within " + std::to_string(timeout.count()) + " ms")));
+        });
+        shared_->get(key, [race, executor](Reply reply) mutable {
+          asio::post(executor, [race, reply = std::move(reply)]() mutable {
+            if (race->done.exchange(true)) return;
+            race->timer.cancel();
+            std::move(race->complete)(std::move(reply));
+          });
+        });
+      },
+      asio::use_awaitable);
+  Reply reply = co_await std::move(ask);
+
+  std::chrono::seconds age{0};
+  if (reply && *reply) {
+    cache::DecodedEntry& found = **reply;
+    const auto wall_age = std::chrono::system_clock::now() - found.stored;
+    const auto age_ms = std::max<std::chrono::milliseconds>(
+        std::chrono::milliseconds(0),
+        std::chrono::duration_cast<std::chrono::milliseconds>(wall_age));
+    age = std::chrono::duration_cast<std::chrono::seconds>(age_ms);
+    // Redis expires it with its TTL; the clocks of two machines may still disagree a little.
+    if (age_ms < found.entry.ttl) {
+      const auto now = cache::ResponseCache::Clock::now();
+      std::shared_ptr<const cache::Entry> kept =
+          cache_.insert(key, std::move(found.entry), now - age_ms);
+      if (kept && (!ctx.cache_max_age || age <= *ctx.cache_max_age)) lookup.hit = std::move(kept);
+    }
+  }
+  if (lookup.hit) {
+    shared_hits_.fetch_add(1, std::memory_order_relaxed);
+    answered(ctx, *lookup.hit, age);
+  } else {
+    ctx.cache_status = kMiss;
+    ctx.response_headers.emplace_back("x-switchyard-cache", std::string(kMiss));
+  }
+}
+
+asio::awaitable<ResponseCaching::Lookup> ResponseCaching::lookUp(pipeline::RequestContext& ctx,
+                                                                 const api::ChatRequest& request,
+                                                                 bool stream) {
+  Lookup out = begin(ctx, [&](cache::KeyContext where) {
     where.stream = stream;
     return cache::chatKey(where, request);
   });
+  if (out.ask_shared) co_await askShared(ctx, out);
+  co_return out;
 }
 
-ResponseCaching::Lookup ResponseCaching::lookUp(pipeline::RequestContext& ctx,
-                                                const api::EmbeddingRequest& request) {
-  return lookUpWith(
+asio::awaitable<ResponseCaching::Lookup> ResponseCaching::lookUp(
+    pipeline::RequestContext& ctx, const api::EmbeddingRequest& request) {
+  Lookup out = begin(
       ctx, [&](const cache::KeyContext& where) { return cache::embeddingKey(where, request); });
+  if (out.ask_shared) co_await askShared(ctx, out);
+  co_return out;
 }
 
 void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestContext& ctx,
@@ -171,7 +284,38 @@ void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestC
   entry.model = ctx.model;
   entry.model_version = ctx.model_version;
   if (ctx.policy) entry.ttl = ctx.policy->cache_ttl;
-  (void)cache_.insert(key, std::move(entry), cache::ResponseCache::Clock::now());
+  auto kept = cache_.insert(key, std::move(entry), cache::ResponseCache::Clock::now());
+  if (kept && shared_) shared_->put(key, std::move(kept), std::chrono::system_clock::now());
+}
+
+asio::awaitable<ResponseCaching::Flushed> ResponseCaching::flush() {
+  Flushed out;
+  out.memory = cache_.clear();
+  if (!shared_) co_return out;
+  using Reply = Result<std::size_t>;
+  auto executor = co_await asio::this_coro::executor;
+  auto flushed = asio::async_initiate<decltype(asio::use_awaitable), void(Reply)>(
+      [this, executor](auto handler) {
+        auto shared = std::make_shared<std::decay_t<decltype(handler)>>(std::move(handler));
+        shared_->flush([shared, executor](Reply reply) mutable {
+          asio::post(executor, [shared, reply = std::move(reply)]() mutable {
+            std::move (*shared)(std::move(reply));
+          });
+        });
+      },
+      asio::use_awaitable);
+  out.shared = co_await std::move(flushed);
+  co_return out;
+}
+
+std::uint64_t ResponseCaching::hits() const {
+  return cache_.stats().hits + shared_hits_.load(std::memory_order_relaxed);
+}
+
+std::uint64_t ResponseCaching::misses() const {
+  const std::uint64_t memory = cache_.stats().misses;
+  const std::uint64_t shared = shared_hits_.load(std::memory_order_relaxed);
+  return memory > shared ? memory - shared : 0;
 }
 
 bool ResponseCaching::complete(const api::ChatResponse& response) {

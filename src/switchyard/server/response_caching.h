@@ -5,15 +5,20 @@
 // the request), the x-switchyard-cache and Age headers, recording a stream as it passes and
 // replaying it. Answers are cached as the upstream gave them, before the output filter, so a
 // hit passes through the same filter (restoring this request's masked values) as a miss.
+// With `cache.redis` a second tier in Redis is shared by every gateway that names it.
 // Thread-safe; the sinks are per request.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "switchyard/cache/response_cache.h"
+#include "switchyard/cache/shared_tier.h"
 #include "switchyard/config/config.h"
 #include "switchyard/pipeline/context.h"
 #include "switchyard/providers/provider.h"
@@ -35,31 +40,57 @@ class ResponseCaching {
   // the outcome on ctx (status; x-switchyard-cache and, on a hit, Age; on a hit also the
   // deployment and model version that answered, and the decision). `stream`: streamed answers
   // are kept as their chunks, apart from whole ones.
+  // With a Redis tier (cache.redis), a miss in memory asks Redis, waiting at most
+  // cache.redis_timeout (then, or when Redis is down, it is a miss); an answer found there is
+  // kept in memory too.
   struct Lookup {
     std::optional<cache::CacheKey> key;
     std::shared_ptr<const cache::Entry> hit;
+    bool ask_shared = false;  // missed in memory; Redis is to be asked
   };
-  Lookup lookUp(pipeline::RequestContext& ctx, const api::ChatRequest& request, bool stream);
-  Lookup lookUp(pipeline::RequestContext& ctx, const api::EmbeddingRequest& request);
+  boost::asio::awaitable<Lookup> lookUp(pipeline::RequestContext& ctx,
+                                        const api::ChatRequest& request, bool stream);
+  boost::asio::awaitable<Lookup> lookUp(pipeline::RequestContext& ctx,
+                                        const api::EmbeddingRequest& request);
 
-  // Keeps an answer the deployment in ctx gave under a key from lookUp().
+  // Keeps an answer the deployment in ctx gave under a key from lookUp(), in memory and Redis.
   void store(const cache::CacheKey& key, const pipeline::RequestContext& ctx,
              decltype(cache::Entry::value) value);
+
+  // Drops every answer in memory and, with a Redis tier, in Redis (an error when Redis could
+  // not be flushed: the memory is flushed anyway).
+  struct Flushed {
+    std::size_t memory = 0;
+    std::optional<Result<std::size_t>> shared;  // nullopt: no Redis tier
+  };
+  boost::asio::awaitable<Flushed> flush();
 
   // Whether a whole answer is worth keeping: every choice finished (not cut by an error).
   static bool complete(const api::ChatResponse& response);
 
   cache::ResponseCache& cache() { return cache_; }
+  // Null without cache.redis.
+  const cache::SharedTier* shared() const { return shared_.get(); }
   std::size_t maxEntryBytes() const { return cache_.maxEntryBytes(); }
+  // Lookups answered, from either tier, and not.
+  std::uint64_t hits() const;
+  std::uint64_t misses() const;
 
  private:
+  static std::shared_ptr<void> registerMetrics(ResponseCaching& self);
   std::string scopeOf(const pipeline::RequestContext& ctx) const;
   template <typename MakeKey>
-  Lookup lookUpWith(pipeline::RequestContext& ctx, MakeKey&& make_key);
+  Lookup begin(pipeline::RequestContext& ctx, MakeKey&& make_key);
+  boost::asio::awaitable<void> askShared(pipeline::RequestContext& ctx, Lookup& lookup);
+  static void answered(pipeline::RequestContext& ctx, const cache::Entry& entry,
+                       std::chrono::seconds age);
 
   enum class Scope { kKey, kTeam, kGlobal };
   Scope scope_;
   cache::ResponseCache cache_;
+  std::chrono::milliseconds shared_timeout_;
+  std::unique_ptr<cache::SharedTier> shared_;  // joined before cache_ goes
+  std::atomic<std::uint64_t> shared_hits_{0};  // memory misses that Redis answered
   std::shared_ptr<void> metrics_;  // the Prometheus callbacks, removed with this object
 };
 
