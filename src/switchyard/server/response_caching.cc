@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -202,29 +203,40 @@ asio::awaitable<void> ResponseCaching::askShared(pipeline::RequestContext& ctx, 
   const cache::CacheKey key = *lookup.key;
   if (!ctx.cache_write) lookup.key.reset();  // no-cache's key was only borrowed for the ask
   auto executor = co_await asio::this_coro::executor;
-  // Redis's answer or the timer, whichever comes first; the other is ignored.
+  // Redis's answer or the timer, whichever comes first; the other is ignored. The timer lives
+  // and dies on this I/O thread; the tier's thread only posts here while the request still
+  // waits (under the race's lock), never after it moved on (its executor may be shutting down).
   auto ask = asio::async_initiate<decltype(asio::use_awaitable), void(Reply)>(
       [this, &key, executor](auto handler) {
         using Handler = std::decay_t<decltype(handler)>;
         struct Race {
-          Race(Handler h, const asio::any_io_executor& ex) : complete(std::move(h)), timer(ex) {}
-          Handler complete;
-          asio::steady_timer timer;
-          std::atomic<bool> done{false};
+          std::mutex mu;
+          bool done = false;
+          std::optional<Handler> complete;
+          std::optional<asio::steady_timer> timer;
+          // Claims the win; false when the other side won already.
+          bool win() {
+            std::lock_guard lock(mu);
+            return !std::exchange(done, true);
+          }
         };
-        auto race = std::make_shared<Race>(std::move(handler), executor);
-        race->timer.expires_after(shared_timeout_);
-        race->timer.async_wait([race, timeout = shared_timeout_](boost::system::error_code ec) {
-          if (ec == asio::error::operation_aborted || race->done.exchange(true)) return;
-          std::move(race->complete)(Reply(
+        auto race = std::make_shared<Race>();
+        race->complete.emplace(std::move(handler));
+        race->timer.emplace(executor, shared_timeout_);
+        race->timer->async_wait([race, timeout = shared_timeout_](boost::system::error_code ec) {
+          if (ec == asio::error::operation_aborted || !race->win()) return;
+          race->timer.reset();
+          std::move (*race->complete)(Reply(
               fail(ErrorCode::kDeadlineExceeded,
                    "Redis did not answer within " + std::to_string(timeout.count()) + " ms")));
         });
         shared_->get(key, [race, executor](Reply reply) mutable {
+          std::lock_guard lock(race->mu);
+          if (race->done) return;
           asio::post(executor, [race, reply = std::move(reply)]() mutable {
-            if (race->done.exchange(true)) return;
-            race->timer.cancel();
-            std::move(race->complete)(std::move(reply));
+            if (!race->win()) return;
+            race->timer->cancel();
+            std::move (*race->complete)(std::move(reply));
           });
         });
       },
