@@ -395,8 +395,9 @@ class SharedCacheTest : public ::testing::Test {
     ASSERT_TRUE(a_ && b_);
   }
 
-  std::unique_ptr<server::Gateway> start() {
+  std::unique_ptr<server::Gateway> start(std::size_t max_bytes = 256ULL << 20) {
     config::Config cfg = fakes::testConfig();
+    cfg.cache.max_bytes = max_bytes;
     cfg.providers = {fakes::fakeProvider("up", "openai", upstream_,
                                          {{"fake-model", {}, 0}, {"fake-embedder", {}, 0}})};
     cfg.routes = {{"fast", "up", "fake-model", 1}};
@@ -519,6 +520,25 @@ TEST_F(SharedCacheTest, WithRedisDownEachGatewayAnswersFromItsOwnMemory) {
   const json::value flushed = admin(*a_, bhttp::verb::delete_);
   EXPECT_EQ(flushed.at("flushed"), 1);
   EXPECT_TRUE(flushed.as_object().contains("redis_error")) << flushed;
+}
+
+TEST_F(SharedCacheTest, AnAnswerTooLargeForMemoryIsServedFromRedis) {
+  // 1 KiB of memory: a shard holds 64 bytes, less than any answer.
+  auto small = start(1024);
+  ASSERT_TRUE(small);
+  upstream_.setBehavior(answering("too large for this memory"));
+  Reply first = fakes::post(small->port(), "/v1/chat/completions", chatBody("Big?"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  written(*small, 1);
+  for (int i = 0; i < 2; ++i) {
+    Reply again = fakes::post(small->port(), "/v1/chat/completions", chatBody("Big?"));
+    EXPECT_EQ(again.header("x-switchyard-cache"), "hit");
+    EXPECT_EQ(again.body, first.body);
+  }
+  const json::value stats = admin(*small, bhttp::verb::get);
+  EXPECT_EQ(stats.at("entries"), 0);
+  EXPECT_EQ(stats.at("redis").at("hits"), 2);
+  EXPECT_EQ(upstream_.requestCount(), 1u);
 }
 
 TEST_F(SharedCacheTest, TheAdminFlushEmptiesRedis) {

@@ -92,34 +92,43 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
   return found;
 }
 
-std::shared_ptr<const Entry> ResponseCache::insert(const CacheKey& key, Entry entry,
-                                                   Clock::time_point stored_at) {
-  entry.stored = stored_at;
+std::shared_ptr<const Entry> ResponseCache::seal(Entry entry, Clock::time_point stored) const {
+  entry.stored = stored;
   if (entry.ttl.count() <= 0) entry.ttl = options_.ttl;
   entry.bytes = approximateBytes(entry);
-  if (entry.bytes > shard_capacity_) return nullptr;
   // Chunks view their own copies of the upstream's JSON (moved in with the entry: SSO strings
   // move their bytes, so the views are set here, once the entry has its final place).
-  auto stored = std::make_shared<Entry>(std::move(entry));
-  if (auto* chunks = std::get_if<std::vector<StoredChunk>>(&stored->value)) {
+  auto sealed = std::make_shared<Entry>(std::move(entry));
+  if (auto* chunks = std::get_if<std::vector<StoredChunk>>(&sealed->value)) {
     for (auto& s : *chunks) s.chunk.upstream_json = s.json;
   }
+  return sealed;
+}
+
+std::shared_ptr<const Entry> ResponseCache::insert(const CacheKey& key, Entry entry,
+                                                   Clock::time_point stored) {
+  std::shared_ptr<const Entry> sealed = seal(std::move(entry), stored);
+  return insert(key, sealed) ? sealed : nullptr;
+}
+
+bool ResponseCache::insert(const CacheKey& key, std::shared_ptr<const Entry> sealed) {
+  if (sealed->bytes > shard_capacity_) return false;
   std::uint64_t evicted = 0;
   Shard& shard = shardOf(key);
   {
     std::lock_guard lock(shard.mu);
     if (auto it = shard.index.find(key); it != shard.index.end()) erase(shard, it->second);
-    while (!shard.lru.empty() && shard.bytes + stored->bytes > shard_capacity_) {
+    while (!shard.lru.empty() && shard.bytes + sealed->bytes > shard_capacity_) {
       erase(shard, std::prev(shard.lru.end()));
       ++evicted;
     }
-    shard.bytes += stored->bytes;
-    shard.lru.emplace_front(key, stored);
+    shard.bytes += sealed->bytes;
+    shard.lru.emplace_front(key, std::move(sealed));
     shard.index.emplace(key, shard.lru.begin());
   }
   inserts_.fetch_add(1, std::memory_order_relaxed);
   if (evicted > 0) evictions_.fetch_add(evicted, std::memory_order_relaxed);
-  return stored;
+  return true;
 }
 
 std::size_t ResponseCache::clear() {

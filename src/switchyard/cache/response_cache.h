@@ -84,6 +84,11 @@ class ResponseCache {
   // of max_bytes (not stored).
   std::shared_ptr<const Entry> insert(const CacheKey& key, Entry entry, Clock::time_point stored);
 
+  // The two halves of insert(): an entry made ready to be kept or served (`stored`, `bytes`, the
+  // TTL when 0, stream chunks viewing their own JSON), and keeping one (false when too large).
+  std::shared_ptr<const Entry> seal(Entry entry, Clock::time_point stored) const;
+  bool insert(const CacheKey& key, std::shared_ptr<const Entry> sealed);
+
   // Drops every entry (the admin's flush); returns how many there were.
   std::size_t clear();
 

@@ -253,10 +253,11 @@ asio::awaitable<void> ResponseCaching::askShared(pipeline::RequestContext& ctx, 
     age = std::chrono::duration_cast<std::chrono::seconds>(age_ms);
     // Redis expires it with its TTL; the clocks of two machines may still disagree a little.
     if (age_ms < found.entry.ttl) {
-      const auto now = cache::ResponseCache::Clock::now();
-      std::shared_ptr<const cache::Entry> kept =
-          cache_.insert(key, std::move(found.entry), now - age_ms);
-      if (kept && (!ctx.cache_max_age || age <= *ctx.cache_max_age)) lookup.hit = std::move(kept);
+      // Kept in memory too when it fits there; served either way.
+      std::shared_ptr<const cache::Entry> entry =
+          cache_.seal(std::move(found.entry), cache::ResponseCache::Clock::now() - age_ms);
+      (void)cache_.insert(key, entry);
+      if (!ctx.cache_max_age || age <= *ctx.cache_max_age) lookup.hit = std::move(entry);
     }
   }
   if (lookup.hit) {
@@ -296,8 +297,10 @@ void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestC
   entry.model = ctx.model;
   entry.model_version = ctx.model_version;
   if (ctx.policy) entry.ttl = ctx.policy->cache_ttl;
-  auto kept = cache_.insert(key, std::move(entry), cache::ResponseCache::Clock::now());
-  if (kept && shared_) shared_->put(key, std::move(kept), std::chrono::system_clock::now());
+  // In Redis too, even when this gateway's memory has no room for it.
+  auto sealed = cache_.seal(std::move(entry), cache::ResponseCache::Clock::now());
+  (void)cache_.insert(key, sealed);
+  if (shared_) shared_->put(key, std::move(sealed), std::chrono::system_clock::now());
 }
 
 asio::awaitable<ResponseCaching::Flushed> ResponseCaching::flush() {
