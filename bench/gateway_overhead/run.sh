@@ -24,7 +24,9 @@
 #   SWITCHYARD_TELEMETRY [on]: off turns the request log and /metrics off (bench/telemetry);
 #                   log keeps only the request log, metrics only /metrics
 #   SWITCHYARD_CACHE [off]: on turns the response cache on (docs/caching.md): every request of
-#                   a kind after the first is answered from it, without the nginx stub
+#                   a kind after the first is answered from it, without the nginx stub; redis
+#                   adds a Redis tier (a redis-server started here) and leaves the memory tier
+#                   too small to keep an answer, so every hit is read from Redis
 #   SWITCHYARD_BUSY_POLL_US [0]: server.busy_poll_us (I/O threads poll that long before
 #                   sleeping; see docs/configuration.md)
 #   SWITCHYARD_TRACES [off]: on exports OTLP traces (every request sampled unless
@@ -255,6 +257,17 @@ EOF
   fi
   [[ -n $telemetry ]] && printf 'telemetry:\n%b' "$telemetry" >>"$TMP/switchyard.yaml"
   [[ $SWITCHYARD_CACHE == on ]] && printf 'cache:\n  enabled: true\n' >>"$TMP/switchyard.yaml"
+  if [[ $SWITCHYARD_CACHE == redis ]]; then
+    command -v redis-server >/dev/null || { echo "bench: 'redis-server' is required" >&2; exit 1; }
+    local redis_port
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    printf 'cache:\n  enabled: true\n  max_bytes: 1KiB\n  redis: redis://127.0.0.1:%s\n' \
+      "$redis_port" >>"$TMP/switchyard.yaml"
+  fi
   [[ $MODE == callgrind ]] && SWITCHYARD_WRAPPER=(valgrind --tool=callgrind
     "--callgrind-out-file=$TMP/callgrind.out.%p" --log-file="$TMP/valgrind.log"
     --compress-strings=no --compress-pos=no)

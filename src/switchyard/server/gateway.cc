@@ -965,9 +965,10 @@ class Gateway::Handlers final : public RouteSupport {
                                                   http::HttpClient& http) override {
     // The response cache keeps the upstream's answer before the output filter runs.
     ResponseCaching::Lookup cached;
-    if (caching_) {
-      auto lookup = caching_->lookUp(ctx, request, false);
-      cached = co_await std::move(lookup);
+    if (caching_) cached = caching_->lookUp(ctx, request, false);
+    if (cached.ask_shared) {
+      auto asked = caching_->askShared(ctx, cached);
+      co_await std::move(asked);
     }
     Result<api::ChatResponse> result = api::ChatResponse{};
     if (const auto* answer =
@@ -1026,9 +1027,10 @@ class Gateway::Handlers final : public RouteSupport {
     // The response cache: a hit replays the stored chunks (through the output filter, as the
     // upstream's would go); a miss records them on their way (before the filter).
     ResponseCaching::Lookup cached;
-    if (caching_) {
-      auto lookup = caching_->lookUp(ctx, request, true);
-      cached = co_await std::move(lookup);
+    if (caching_) cached = caching_->lookUp(ctx, request, true);
+    if (cached.ask_shared) {
+      auto asked = caching_->askShared(ctx, cached);
+      co_await std::move(asked);
     }
     if (const auto* chunks = cached.hit
                                  ? std::get_if<std::vector<cache::StoredChunk>>(&cached.hit->value)
@@ -1117,9 +1119,10 @@ class Gateway::Handlers final : public RouteSupport {
                                                         RequestContext& ctx,
                                                         http::HttpClient& http) override {
     ResponseCaching::Lookup cached;
-    if (caching_) {
-      auto lookup = caching_->lookUp(ctx, request);
-      cached = co_await std::move(lookup);
+    if (caching_) cached = caching_->lookUp(ctx, request);
+    if (cached.ask_shared) {
+      auto asked = caching_->askShared(ctx, cached);
+      co_await std::move(asked);
     }
     if (const auto* answer =
             cached.hit ? std::get_if<api::EmbeddingResponse>(&cached.hit->value) : nullptr) {

@@ -199,6 +199,8 @@ void ResponseCaching::answered(pipeline::RequestContext& ctx, const cache::Entry
 }
 
 asio::awaitable<void> ResponseCaching::askShared(pipeline::RequestContext& ctx, Lookup& lookup) {
+  if (!lookup.ask_shared) co_return;
+  lookup.ask_shared = false;
   using Reply = Result<std::optional<cache::DecodedEntry>>;
   const cache::CacheKey key = *lookup.key;
   if (!ctx.cache_write) lookup.key.reset();  // no-cache's key was only borrowed for the ask
@@ -269,23 +271,18 @@ asio::awaitable<void> ResponseCaching::askShared(pipeline::RequestContext& ctx, 
   }
 }
 
-asio::awaitable<ResponseCaching::Lookup> ResponseCaching::lookUp(pipeline::RequestContext& ctx,
-                                                                 const api::ChatRequest& request,
-                                                                 bool stream) {
-  Lookup out = begin(ctx, [&](cache::KeyContext where) {
+ResponseCaching::Lookup ResponseCaching::lookUp(pipeline::RequestContext& ctx,
+                                                const api::ChatRequest& request, bool stream) {
+  return begin(ctx, [&](cache::KeyContext where) {
     where.stream = stream;
     return cache::chatKey(where, request);
   });
-  if (out.ask_shared) co_await askShared(ctx, out);
-  co_return out;
 }
 
-asio::awaitable<ResponseCaching::Lookup> ResponseCaching::lookUp(
-    pipeline::RequestContext& ctx, const api::EmbeddingRequest& request) {
-  Lookup out = begin(
-      ctx, [&](const cache::KeyContext& where) { return cache::embeddingKey(where, request); });
-  if (out.ask_shared) co_await askShared(ctx, out);
-  co_return out;
+ResponseCaching::Lookup ResponseCaching::lookUp(pipeline::RequestContext& ctx,
+                                                const api::EmbeddingRequest& request) {
+  return begin(ctx,
+               [&](const cache::KeyContext& where) { return cache::embeddingKey(where, request); });
 }
 
 void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestContext& ctx,

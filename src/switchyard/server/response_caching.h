@@ -40,18 +40,18 @@ class ResponseCaching {
   // the outcome on ctx (status; x-switchyard-cache and, on a hit, Age; on a hit also the
   // deployment and model version that answered, and the decision). `stream`: streamed answers
   // are kept as their chunks, apart from whole ones.
-  // With a Redis tier (cache.redis), a miss in memory asks Redis, waiting at most
-  // cache.redis_timeout (then, or when Redis is down, it is a miss); an answer found there is
-  // kept in memory too.
+  // With a Redis tier (cache.redis), a miss in memory sets `ask_shared`: the caller then
+  // co_awaits askShared(), which waits at most cache.redis_timeout (then, or when Redis is
+  // down, it is a miss) and keeps an answer found there in memory too. (Two steps, so that the
+  // memory-only path costs no coroutine frame.)
   struct Lookup {
     std::optional<cache::CacheKey> key;
     std::shared_ptr<const cache::Entry> hit;
     bool ask_shared = false;  // missed in memory; Redis is to be asked
   };
-  boost::asio::awaitable<Lookup> lookUp(pipeline::RequestContext& ctx,
-                                        const api::ChatRequest& request, bool stream);
-  boost::asio::awaitable<Lookup> lookUp(pipeline::RequestContext& ctx,
-                                        const api::EmbeddingRequest& request);
+  Lookup lookUp(pipeline::RequestContext& ctx, const api::ChatRequest& request, bool stream);
+  Lookup lookUp(pipeline::RequestContext& ctx, const api::EmbeddingRequest& request);
+  boost::asio::awaitable<void> askShared(pipeline::RequestContext& ctx, Lookup& lookup);
 
   // Keeps an answer the deployment in ctx gave under a key from lookUp(), in memory and Redis.
   void store(const cache::CacheKey& key, const pipeline::RequestContext& ctx,
@@ -81,7 +81,6 @@ class ResponseCaching {
   std::string scopeOf(const pipeline::RequestContext& ctx) const;
   template <typename MakeKey>
   Lookup begin(pipeline::RequestContext& ctx, MakeKey&& make_key);
-  boost::asio::awaitable<void> askShared(pipeline::RequestContext& ctx, Lookup& lookup);
   static void answered(pipeline::RequestContext& ctx, const cache::Entry& entry,
                        std::chrono::seconds age);
 
