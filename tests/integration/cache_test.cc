@@ -278,6 +278,62 @@ TEST_F(CacheTest, CacheControlFromTheClient) {
   EXPECT_EQ(upstream_.requestCount(), 5u);
 }
 
+// LiteLLM's per-request controls, in the body: `"cache": {...}` (extra_body in the SDKs).
+TEST_F(CacheTest, CacheControlsInTheBody) {
+  auto withControls = [](std::string_view text, std::string_view controls) {
+    json::value body = json::parse(chatBody(text));
+    body.as_object()["cache"] = json::parse(controls);
+    return json::serialize(body);
+  };
+  auto post = [&](const std::string& body) {
+    return fakes::post(gateway_->port(), "/v1/chat/completions", body);
+  };
+  upstream_.setBehavior(answering("kept"));
+  Reply first = post(withControls("B", R"({"ttl": 1})"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-switchyard-cache"), "miss");
+  // Taken out of the request: not forwarded, and not part of the key.
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).as_object().count("cache"), 0u);
+  EXPECT_EQ(chat("B").header("x-switchyard-cache"), "hit");
+
+  // no-cache: asked again, and stored; no-store: served from the cache, nothing stored.
+  EXPECT_EQ(post(withControls("B", R"({"no-cache": true})")).header("x-switchyard-cache"),
+            "refresh");
+  EXPECT_EQ(post(withControls("B", R"({"no-store": true})")).header("x-switchyard-cache"), "hit");
+  EXPECT_EQ(post(withControls("B2", R"({"no-store": true})")).header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chat("B2").header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(post(withControls("B2", R"({"use-cache": false})")).header("x-switchyard-cache"),
+            "bypass");
+  EXPECT_EQ(upstream_.requestCount(), 5u);
+
+  // A namespace keeps its answers apart.
+  EXPECT_EQ(post(withControls("B2", R"({"namespace": "eval-7"})")).header("x-switchyard-cache"),
+            "miss");
+  EXPECT_EQ(post(withControls("B2", R"({"namespace": "eval-7"})")).header("x-switchyard-cache"),
+            "hit");
+  EXPECT_EQ(chat("B2").header("x-switchyard-cache"), "hit");  // the one without a namespace
+  EXPECT_EQ(upstream_.requestCount(), 6u);
+
+  // ttl: 1 second for this answer (refreshed above with the cache's own TTL; store one anew).
+  EXPECT_EQ(post(withControls("B3", R"({"ttl": 1})")).header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chat("B3").header("x-switchyard-cache"), "hit");
+  // s-maxage: only answers at most that old.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(post(withControls("B", R"({"s-maxage": 0})")).header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(chat("B3").header("x-switchyard-cache"), "miss");  // its ttl passed
+  EXPECT_EQ(upstream_.requestCount(), 9u);
+
+  // Wrong types are a 400 naming the field, before anything is sent.
+  Reply bad = post(withControls("B", R"({"ttl": "5m"})"));
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bad.json().at("error").at("param"), "cache.ttl");
+  Reply unknown = post(withControls("B", R"({"no_cache": true})"));
+  EXPECT_EQ(unknown.status, 400u);
+  EXPECT_NE(unknown.body.find("no-cache"), std::string::npos) << unknown.body;
+  EXPECT_EQ(post(withControls("B", "[1]")).status, 400u);
+  EXPECT_EQ(upstream_.requestCount(), 9u);
+}
+
 TEST_F(CacheTest, FailuresAndCutStreamsAreNotCached) {
   upstream_.pushBehavior(Behavior::error(500));
   EXPECT_EQ(chat("Q").status, 500u);
@@ -608,6 +664,12 @@ TEST(CacheOffTest, NoHeaderAndNoFlush) {
     EXPECT_EQ(r.header("x-switchyard-cache"), "");
   }
   EXPECT_EQ(upstream.requestCount(), 2u);
+  // LiteLLM's body controls are taken out even so: an upstream would refuse the unknown field.
+  Reply controlled = fakes::post(
+      gateway->port(), "/v1/chat/completions",
+      R"({"model":"fake-model","messages":[{"role":"user","content":"Q"}],"cache":{"ttl":60}})");
+  EXPECT_EQ(controlled.status, 200u) << controlled.body;
+  EXPECT_EQ(json::parse(upstream.lastRequest().body).as_object().count("cache"), 0u);
   Reply flush = fakes::request(gateway->port(), bhttp::verb::delete_, "/admin/cache", "",
                                {{"Authorization", "Bearer " + std::string(kAdmin)}});
   EXPECT_EQ(flush.status, 404u);

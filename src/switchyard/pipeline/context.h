@@ -120,9 +120,13 @@ struct RequestContext {
   // answered from the cache (no-cache: no) and may fill it (no-store: no), and the oldest answer
   // it accepts (max-age). What happened: "hit", "miss", "refresh" (no-cache), "bypass"
   // (no-store); "" when the cache is off or not used by the endpoint. A hit costs nothing.
+  // The body's `cache` object (LiteLLM's per-request controls) may also set how long this
+  // answer is kept (`ttl`) and a namespace that partitions the scope.
   bool cache_read = true;
   bool cache_write = true;
   std::optional<std::chrono::seconds> cache_max_age;
+  std::optional<std::chrono::seconds> cache_ttl;
+  std::string cache_namespace;
   std::string_view cache_status;  // a static string
   bool cacheHit() const { return cache_status == "hit"; }
 

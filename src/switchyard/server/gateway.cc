@@ -706,6 +706,18 @@ class Gateway::Handlers final : public RouteSupport {
         ResponseCaching::readDirectives(cc->value(), ctx);
       }
     }
+    // The body's `cache` controls are taken out whether or not the cache is on: an upstream
+    // would refuse the unknown field.
+    boost::json::object* extra = chat         ? &chat->extra
+                                 : embedding  ? &embedding->extra
+                                 : completion ? &completion->extra
+                                              : nullptr;
+    if (extra != nullptr && !extra->empty()) {
+      const bool apply = caching_ && completion == nullptr;
+      if (Status s = ResponseCaching::takeBodyControls(*extra, ctx, apply); !s.isOk()) {
+        co_return s;
+      }
+    }
     BeastHeaders headers(req);
     if (ext_.tracing && !ctx.trace) startTrace(req, headers, ctx, chat, completion, embedding);
     if (!ext_.stages.empty()) {

@@ -140,17 +140,93 @@ void ResponseCaching::readDirectives(std::string_view header, pipeline::RequestC
   }
 }
 
+Status ResponseCaching::takeBodyControls(boost::json::object& extra, pipeline::RequestContext& ctx,
+                                         bool apply) {
+  auto found = extra.find("cache");
+  if (found == extra.end()) return Status::ok();
+  const boost::json::value controls = std::move(found->value());
+  extra.erase(found);
+  auto invalid = [](std::string_view field, std::string_view expected) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cache." + std::string(field) + " must be " + std::string(expected))
+        .withParam("cache." + std::string(field));
+  };
+  if (controls.is_null()) return Status::ok();
+  if (!controls.is_object()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cache must be an object of cache controls (no-cache, no-store, ttl, "
+                  "s-maxage, namespace, use-cache)")
+        .withParam("cache");
+  }
+  bool read = true;
+  bool write = true;
+  std::optional<std::chrono::seconds> ttl;
+  std::optional<std::chrono::seconds> max_age;
+  std::string name_space;
+  auto seconds = [](const boost::json::value& v) -> std::optional<std::int64_t> {
+    if (v.is_int64() && v.as_int64() >= 0) return v.as_int64();
+    if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT32_MAX)) {
+      return static_cast<std::int64_t>(v.as_uint64());
+    }
+    if (v.is_double() && v.as_double() >= 0 && v.as_double() <= INT32_MAX &&
+        v.as_double() == static_cast<double>(static_cast<std::int64_t>(v.as_double()))) {
+      return static_cast<std::int64_t>(v.as_double());
+    }
+    return std::nullopt;
+  };
+  for (const auto& [name, value] : controls.as_object()) {
+    if (name == "no-cache" || name == "no-store" || name == "use-cache") {
+      if (!value.is_bool()) return invalid(name, "true or false");
+      if (name == "no-cache" && value.as_bool()) read = false;
+      if (name == "no-store" && value.as_bool()) write = false;
+      if (name == "use-cache" && !value.as_bool()) read = write = false;
+    } else if (name == "ttl" || name == "s-maxage") {
+      auto n = seconds(value);
+      if (!n || (name == "ttl" && *n == 0)) {
+        return invalid(name, name == "ttl" ? "a positive number of seconds"
+                                           : "a number of seconds (0 or more)");
+      }
+      (name == "ttl" ? ttl : max_age) = std::chrono::seconds(*n);
+    } else if (name == "namespace") {
+      if (!value.is_string() || value.as_string().size() > 256) {
+        return invalid(name, "a string of at most 256 bytes");
+      }
+      name_space = std::string(value.as_string());
+    } else {
+      return Status(ErrorCode::kInvalidArgument,
+                    "unknown cache control '" + std::string(name) +
+                        "' (known: no-cache, no-store, ttl, s-maxage, namespace, use-cache)")
+          .withParam("cache." + std::string(name));
+    }
+  }
+  if (!apply) return Status::ok();
+  ctx.cache_read = ctx.cache_read && read;
+  ctx.cache_write = ctx.cache_write && write;
+  if (max_age && (!ctx.cache_max_age || *max_age < *ctx.cache_max_age)) ctx.cache_max_age = max_age;
+  if (ttl) ctx.cache_ttl = ttl;
+  ctx.cache_namespace = std::move(name_space);
+  return Status::ok();
+}
+
 std::string ResponseCaching::scopeOf(const pipeline::RequestContext& ctx) const {
+  std::string scope;
   switch (scope_) {
     case Scope::kGlobal:
-      return "global";
+      scope = "global";
+      break;
     case Scope::kTeam:
       // A key without a team shares with nobody but itself.
-      return ctx.team.empty() ? "key:" + ctx.key_id : "team:" + ctx.team;
+      scope = ctx.team.empty() ? "key:" + ctx.key_id : "team:" + ctx.team;
+      break;
     case Scope::kKey:
+      scope = "key:" + ctx.key_id;
       break;
   }
-  return "key:" + ctx.key_id;
+  // A namespace narrows the scope; its own length keeps "a" + "|b" apart from "a|" + "b".
+  if (!ctx.cache_namespace.empty()) {
+    scope += "|ns" + std::to_string(ctx.cache_namespace.size()) + ":" + ctx.cache_namespace;
+  }
+  return scope;
 }
 
 template <typename MakeKey>
@@ -294,6 +370,7 @@ void ResponseCaching::store(const cache::CacheKey& key, const pipeline::RequestC
   entry.model = ctx.model;
   entry.model_version = ctx.model_version;
   if (ctx.policy) entry.ttl = ctx.policy->cache_ttl;
+  if (ctx.cache_ttl) entry.ttl = *ctx.cache_ttl;
   // In Redis too, even when this gateway's memory has no room for it.
   auto sealed = cache_.seal(std::move(entry), cache::ResponseCache::Clock::now());
   (void)cache_.insert(key, sealed);

@@ -35,6 +35,15 @@ class ResponseCaching {
   // Unknown directives are ignored, as HTTP caches do.
   static void readDirectives(std::string_view cache_control, pipeline::RequestContext& ctx);
 
+  // Takes the request body's `cache` object out of `extra` (it is never forwarded upstream nor
+  // part of the key), as LiteLLM's clients send it (`extra_body={"cache": {...}}`):
+  // `no-cache` (answer fresh, still store), `no-store` (do not store), `ttl` (seconds this
+  // answer is kept), `s-maxage` (only answers at most this old), `namespace` (answers shared
+  // only within it, inside the usual scope), `use-cache: false` (neither). Recorded on ctx when
+  // `apply`; kInvalidArgument naming the field when a value has the wrong type.
+  static Status takeBodyControls(boost::json::object& extra, pipeline::RequestContext& ctx,
+                                 bool apply);
+
   // What the cache says about a planned request: the answer to serve (a hit), and the key to
   // store a fresh answer under (nullopt: the client said no-store, or there is no plan). Records
   // the outcome on ctx (status; x-switchyard-cache and, on a hit, Age; on a hit also the
