@@ -232,6 +232,16 @@ TEST_F(CacheTest, TheResponsesAndOllamaApisAreCachedToo) {
   EXPECT_EQ(r2.header("x-switchyard-cache"), "hit");
   EXPECT_EQ(r2.json().at("output").at(0).at("content").at(0).at("text"), "from the upstream");
   EXPECT_NE(r2.json().at("id"), r1.json().at("id"));  // a Response of its own, same answer
+  // The body's cache controls are read here too (and taken out).
+  const std::string in_namespace =
+      R"({"model":"fast","input":"Tell me once","store":false,"cache":{"namespace":"n1"}})";
+  Reply r3 = fakes::post(gateway_->port(), "/v1/responses", in_namespace);
+  ASSERT_EQ(r3.status, 200u) << r3.body;
+  EXPECT_EQ(r3.header("x-switchyard-cache"), "miss");
+  EXPECT_EQ(json::parse(upstream_.lastRequest().body).as_object().count("cache"), 0u);
+  EXPECT_EQ(
+      fakes::post(gateway_->port(), "/v1/responses", in_namespace).header("x-switchyard-cache"),
+      "hit");
 
   // Ollama streams by default (NDJSON): replayed line by line.
   const std::string ollama = R"({"model":"fast","messages":[{"role":"user","content":"Hey"}]})";
@@ -244,7 +254,7 @@ TEST_F(CacheTest, TheResponsesAndOllamaApisAreCachedToo) {
   for (const auto& line : o2.lines()) text += line.at("message").at("content").as_string();
   EXPECT_EQ(text, "from the upstream");
   EXPECT_EQ(o2.lines().back().at("done"), true);
-  EXPECT_EQ(upstream_.requestCount(), 2u);
+  EXPECT_EQ(upstream_.requestCount(), 3u);
 }
 
 TEST_F(CacheTest, CacheControlFromTheClient) {

@@ -643,6 +643,9 @@ bool Decoder::request(const json::object& o, const ResponsesOptions& options,
     if (!string(*v, "user", r.user)) return false;
     echo["user"] = r.user;
   }
+  // The gateway's own per-request cache controls (LiteLLM's `cache` object): taken out again
+  // at admission, never forwarded.
+  if (const json::value* v = o.if_contains("cache")) r.extra["cache"] = *v;
   // Fields chat completions knows under the same name travel as they are.
   for (const char* key : {"safety_identifier", "prompt_cache_key", "service_tier"}) {
     if (const json::value* v = o.if_contains(key); v && !v->is_null()) {
@@ -689,7 +692,8 @@ bool Decoder::request(const json::object& o, const ResponsesOptions& options,
                                                 "safety_identifier",
                                                 "prompt_cache_key",
                                                 "service_tier",
-                                                "stream_options"};
+                                                "stream_options",
+                                                "cache"};
   for (const auto& kv : o) {
     bool known = false;
     for (auto k : kKnown) known |= kv.key() == k;
