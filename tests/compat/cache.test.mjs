@@ -1,6 +1,7 @@
 // The response cache (`cache: {enabled: true}`) seen through the official SDKs: a repeated
 // request is answered without the upstream, identical to the first answer, for chat (plain and
-// streamed), embeddings and Anthropic's Messages API; Cache-Control: no-cache asks again.
+// streamed), embeddings and Anthropic's Messages API; Cache-Control: no-cache asks again, and
+// so do LiteLLM's body controls (`cache: {...}`), which never reach the upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
@@ -94,3 +95,28 @@ test('anthropic SDK: messages.create is cached too', { skip }, () => withLog(asy
   assert.deepEqual(second.data.usage, first.data.usage);
   assert.equal(upstreamCalls('/v1/chat/completions'), before + 1);
 }));
+
+// LiteLLM's per-request controls, as its users write them (`extra_body={"cache": {...}}` in
+// Python; extra fields of the params object in the Node SDK).
+test('cache controls in the body: no-cache, namespace, never forwarded', { skip },
+  () => withLog(async () => {
+    const params = { model: 'fast', messages: [{ role: 'user', content: 'body controls' }] };
+    const before = upstreamCalls('/v1/chat/completions');
+    const first = await s.client.chat.completions.create(params).withResponse();
+    assert.equal(first.response.headers.get('x-switchyard-cache'), 'miss');
+    const fresh = await s.client.chat.completions
+      .create({ ...params, cache: { 'no-cache': true } }).withResponse();
+    assert.equal(fresh.response.headers.get('x-switchyard-cache'), 'refresh');
+    const sent = s.upstream.requests.filter((r) => r.path === '/v1/chat/completions').at(-1);
+    assert.ok(sent.body?.messages, 'the upstream got the request');
+    assert.equal(sent.body.cache, undefined, 'the controls never reach the upstream');
+    const other = await s.client.chat.completions
+      .create({ ...params, cache: { namespace: 'tenant-b' } }).withResponse();
+    assert.equal(other.response.headers.get('x-switchyard-cache'), 'miss');
+    assert.equal(upstreamCalls('/v1/chat/completions'), before + 3);
+
+    const bad = await s.fetchJson('/chat/completions',
+      { body: { ...params, cache: { ttl: 'soon' } } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.param, 'cache.ttl');
+  }));
