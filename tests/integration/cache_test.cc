@@ -612,9 +612,21 @@ TEST_F(SharedCacheTest, TheAdminFlushEmptiesRedis) {
   ASSERT_EQ(fakes::post(a_->port(), "/v1/chat/completions", chatBody("F1")).status, 200u);
   ASSERT_EQ(fakes::post(a_->port(), "/v1/chat/completions", chatBody("F2")).status, 200u);
   written(*a_, 2);
+  // B holds F1 in its memory too (a hit read from Redis).
+  ASSERT_EQ(
+      fakes::post(b_->port(), "/v1/chat/completions", chatBody("F1")).header("x-switchyard-cache"),
+      "hit");
+  ASSERT_EQ(admin(*b_, bhttp::verb::get).at("entries"), 1);
   const json::value flushed = admin(*a_, bhttp::verb::delete_);
   EXPECT_EQ(flushed.at("flushed"), 2);
   EXPECT_EQ(flushed.at("redis_flushed"), 2);
+  // A's flush reaches B's memory (pub/sub) shortly after.
+  json::value stats = admin(*b_, bhttp::verb::get);
+  for (int i = 0; i < 300 && stats.at("entries") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stats = admin(*b_, bhttp::verb::get);
+  }
+  EXPECT_EQ(stats.at("entries"), 0);
   Reply after = fakes::post(b_->port(), "/v1/chat/completions", chatBody("F1"));
   EXPECT_EQ(after.header("x-switchyard-cache"), "miss");
   EXPECT_EQ(upstream_.requestCount(), 3u);

@@ -1,7 +1,10 @@
 #include "switchyard/cache/shared_tier.h"
 
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 
+#include <cstdio>
+#include <random>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -25,18 +28,84 @@ std::unique_ptr<SharedTier> SharedTier::start(Options options) {
     setCurrentThreadName("sy-cache-redis");
     p->run();
   });
+  if (tier->options_.on_remote_flush) {
+    tier->subscriber_ = std::thread([p = tier.get()] {
+      setCurrentThreadName("sy-cache-sub");
+      p->subscribe();
+    });
+  }
   return tier;
 }
 
-SharedTier::SharedTier(Options options) : options_(std::move(options)) {}
+namespace {
+
+std::string randomId() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+}  // namespace
+
+SharedTier::SharedTier(Options options) : options_(std::move(options)), instance_(randomId()) {}
 
 SharedTier::~SharedTier() {
+  {
+    std::lock_guard lock(sub_mu_);
+    sub_stop_ = true;
+    // Wakes the subscriber out of its blocking read.
+    if (sub_context_ != nullptr) ::shutdown(sub_context_->fd, SHUT_RDWR);
+  }
+  sub_cv_.notify_all();
+  if (subscriber_.joinable()) subscriber_.join();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+std::string SharedTier::flushChannel() const {
+  // Pub/sub channels are not per database: the database is part of the name.
+  return options_.prefix + "flush:" + std::to_string(options_.redis.db);
+}
+
+void SharedTier::subscribe() {
+  const std::string channel = flushChannel();
+  for (;;) {
+    // No reply timeout: the subscriber waits for messages as long as it takes.
+    auto connected =
+        store::connectRedis(options_.redis, options_.timeout, std::chrono::milliseconds(0));
+    if (connected) {
+      store::RedisContextPtr c = std::move(*connected);
+      {
+        std::lock_guard lock(sub_mu_);
+        if (sub_stop_) return;
+        sub_context_ = c.get();
+      }
+      store::appendRedisCommand(c.get(), {"SUBSCRIBE", channel});
+      for (;;) {
+        auto reply = store::readRedisReply(c.get());
+        if (!reply) break;  // the connection failed, or the destructor shut it down
+        const redisReply* r = reply->get();
+        // ["message", channel, payload]; the subscription's own confirmation is skipped.
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            std::string_view(r->element[0]->str, r->element[0]->len) == "message" &&
+            r->element[2]->type == REDIS_REPLY_STRING &&
+            std::string_view(r->element[2]->str, r->element[2]->len) != instance_) {
+          options_.on_remote_flush();
+        }
+      }
+      std::lock_guard lock(sub_mu_);
+      sub_context_ = nullptr;
+    }
+    // Down (the main thread logs outages): try again in a second, unless stopping.
+    std::unique_lock lock(sub_mu_);
+    if (sub_cv_.wait_for(lock, kRetryEvery, [&] { return sub_stop_; })) return;
+  }
 }
 
 std::string SharedTier::redisKey(const CacheKey& key) const {
@@ -280,6 +349,11 @@ Result<std::size_t> SharedTier::flushAll() {
       return switchyard::fail(ErrorCode::kUnavailable, redisError(unlinked->get()));
     }
   } while (cursor != "0");
+  // The other gateways drop their memory too (best effort: one that is not subscribed right now
+  // keeps its copies until their TTL).
+  store::appendRedisCommand(context_.get(), {"PUBLISH", flushChannel(), instance_});
+  auto published = store::readRedisReply(context_.get());
+  if (!published) lost(published.error());
   return deleted;
 }
 

@@ -41,6 +41,9 @@ class SharedTier {
     std::chrono::milliseconds timeout{250};
     std::size_t max_queued = 4096;  // lookups and writes waiting for the thread
     std::string prefix = "switchyard:cache:";
+    // Called (on the subscriber's thread) when another gateway flushed the shared tier, so this
+    // one drops its memory too. Null: no subscriber.
+    std::function<void()> on_remote_flush;
   };
 
   // Starts the thread; connecting happens there (a server that is down is logged, not fatal).
@@ -59,7 +62,8 @@ class SharedTier {
   void put(const CacheKey& key, std::shared_ptr<const Entry> entry,
            std::chrono::system_clock::time_point stored);
 
-  // Deletes every entry under the prefix (SCAN + UNLINK); how many there were.
+  // Deletes every entry under the prefix (SCAN + UNLINK); how many there were. Then tells the
+  // other gateways (PUBLISH on `<prefix>flush:<db>`), whose on_remote_flush runs.
   using FlushCallback = std::move_only_function<void(Result<std::size_t>)>;
   void flush(FlushCallback done);
 
@@ -94,7 +98,11 @@ class SharedTier {
   void lost(const Status& why);
   Result<std::size_t> flushAll();
 
+  void subscribe();  // the subscriber thread: SUBSCRIBE, and a flush message runs the callback
+  std::string flushChannel() const;
+
   const Options options_;
+  const std::string instance_;  // this tier's id in flush messages (its own are ignored)
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
@@ -112,6 +120,13 @@ class SharedTier {
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<bool> up_{false};
   std::thread thread_;
+
+  // The subscriber: its connection is shut down (under sub_mu_) to wake it when stopping.
+  std::mutex sub_mu_;
+  std::condition_variable sub_cv_;
+  bool sub_stop_ = false;
+  redisContext* sub_context_ = nullptr;  // owned by the subscriber thread; guarded by sub_mu_
+  std::thread subscriber_;
 };
 
 }  // namespace switchyard::cache

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <future>
 #include <string>
 #include <thread>
@@ -143,6 +144,32 @@ TEST_F(SharedTierTest, FlushDeletesOnlyTheCachesKeys) {
   EXPECT_EQ(r->integer, 1);
   freeReplyObject(r);
   redisFree(c);
+}
+
+TEST_F(SharedTierTest, AFlushIsAnnouncedToTheOtherTiers) {
+  std::atomic<int> a_told{0};
+  std::atomic<int> b_told{0};
+  auto subscribed = [&](std::atomic<int>& told) {
+    SharedTier::Options o;
+    o.redis.url = "redis://127.0.0.1";
+    o.redis.host = "127.0.0.1";
+    o.redis.port = redis_->port();
+    o.on_remote_flush = [&told] { ++told; };
+    return SharedTier::start(std::move(o));
+  };
+  auto a = subscribed(a_told);
+  auto b = subscribed(b_told);
+  // Subscriptions are made on their own threads: flush until B has heard one.
+  for (int i = 0; i < 100 && b_told == 0; ++i) {
+    ASSERT_TRUE(flush(*a));
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GE(b_told.load(), 1);
+  EXPECT_EQ(a_told.load(), 0);  // its own flush is not news to it
+  // Stopping does not wait for a message.
+  const auto started = std::chrono::steady_clock::now();
+  b.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
 }
 
 TEST_F(SharedTierTest, BytesThatAreNotAnEntryAreAnError) {

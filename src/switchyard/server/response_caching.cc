@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "switchyard/core/log.h"
 #include "switchyard/core/strings.h"
 #include "switchyard/routing/router.h"
 #include "switchyard/telemetry/metrics.h"
@@ -105,6 +106,12 @@ ResponseCaching::ResponseCaching(const config::CacheConfig& config)
     cache::SharedTier::Options options;
     options.redis = config.redis;
     options.timeout = config.redis_timeout;
+    // Another gateway's flush (DELETE /admin/cache) empties this one's memory too.
+    options.on_remote_flush = [this] {
+      const std::size_t flushed = cache_.clear();
+      logEvent(spdlog::level::info, "cache_flushed",
+               {{"entries", static_cast<long long>(flushed)}, {"by", "another gateway"}});
+    };
     shared_ = cache::SharedTier::start(std::move(options));
   }
   metrics_ = registerMetrics(*this);
