@@ -1,5 +1,6 @@
 #include "switchyard/cache/response_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace switchyard::cache {
@@ -82,7 +83,7 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
       const auto& entry = it->second->second;
       if (now - entry->stored >= entry->ttl) {
         erase(shard, it->second);  // expired: nobody may be served it again
-      } else if (!max_age || now - entry->stored <= *max_age) {
+      } else if (!max_age || now - entry->stored <= std::min(*max_age, kLongestAge)) {
         shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
         found = entry;
       }
@@ -95,6 +96,7 @@ std::shared_ptr<const Entry> ResponseCache::find(const CacheKey& key, Clock::tim
 std::shared_ptr<const Entry> ResponseCache::seal(Entry entry, Clock::time_point stored) const {
   entry.stored = stored;
   if (entry.ttl.count() <= 0) entry.ttl = options_.ttl;
+  entry.ttl = std::min<std::chrono::milliseconds>(entry.ttl, kLongestAge);
   entry.bytes = approximateBytes(entry);
   // Chunks view their own copies of the upstream's JSON (moved in with the entry: SSO strings
   // move their bytes, so the views are set here, once the entry has its final place).

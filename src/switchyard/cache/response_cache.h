@@ -52,6 +52,10 @@ struct Entry {
 std::size_t approximateBytes(const Entry& entry);
 std::size_t approximateBytes(const StoredChunk& chunk);
 
+// The longest TTL or max-age the cache represents (RFC 9111's 2^31 seconds); longer ones count
+// as this (steady-clock arithmetic in nanoseconds would overflow past ~292 years).
+inline constexpr std::chrono::seconds kLongestAge{std::int64_t{1} << 31};
+
 struct CacheStats {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;  // looked up, nothing (fresh enough) found

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +158,18 @@ TEST(ResponseCacheTest, ManyThreadsAtOnce) {
   EXPECT_EQ(s.hits + s.misses, 8000u);
   EXPECT_GT(s.hits, 0u);
   EXPECT_LE(s.bytes, 256u << 10);
+}
+
+TEST(ResponseCacheTest, AgesBeyondWhatTheClockHoldsCountAsTheLongest) {
+  ResponseCache cache({.ttl = 1h, .max_bytes = 1 << 20});
+  const auto t0 = Clock::now();
+  Entry e = answer("A");
+  e.ttl = std::chrono::hours(1'000'000'000);  // more than a steady clock's nanoseconds hold
+  auto kept = cache.insert(keyOf("a"), std::move(e), t0);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->ttl, kLongestAge);
+  const auto huge = std::chrono::seconds(std::numeric_limits<std::int64_t>::max() / 2);
+  EXPECT_NE(cache.find(keyOf("a"), t0 + 24h, huge), nullptr);
 }
 
 }  // namespace

@@ -144,18 +144,17 @@ void SharedTier::flush(FlushCallback done) {
   enqueue(std::move(job));
 }
 
-bool SharedTier::enqueue(Job job) {
+void SharedTier::enqueue(Job job) {
   {
     std::lock_guard lock(mu_);
     // A flush is an operator's request: it waits its turn even when lookups are refused.
     if (!stop_ && (queue_.size() < options_.max_queued || job.kind == Job::Kind::kFlush)) {
       queue_.push_back(std::move(job));
       cv_.notify_one();
-      return true;
+      return;
     }
   }
   fail(job, Status(ErrorCode::kUnavailable, "the Redis cache tier is behind (queue full)"));
-  return false;
 }
 
 void SharedTier::fail(Job& job, const Status& why) {
@@ -298,16 +297,16 @@ void SharedTier::process(std::deque<Job>& batch) {
           r->type == REDIS_REPLY_ERROR ? redisError(r) : "Redis: unexpected reply to GET"));
     }
   }
+  // A flush that lost the connection fails those after it with the same error.
+  Status lost_with = Status::ok();
   for (Job* job : flushes) {
-    auto flushed = flushAll();
-    if (!flushed && !context_) {
-      for (Job* f : flushes) {
-        if (f->flush_done) fail(*f, flushed.error());
-      }
-      return;
+    if (!lost_with.isOk()) {
+      fail(*job, lost_with);
+      continue;
     }
+    auto flushed = flushAll();
+    if (!flushed && !context_) lost_with = flushed.error();
     job->flush_done(std::move(flushed));
-    job->flush_done = nullptr;
   }
 }
 

@@ -90,7 +90,7 @@ class SharedTier {
 
   explicit SharedTier(Options options);
   std::string redisKey(const CacheKey& key) const;
-  bool enqueue(Job job);  // false: refused (queue full or stopping); the job is failed here
+  void enqueue(Job job);  // refused (queue full or stopping): the job is failed here
   void fail(Job& job, const Status& why);
   void run();
   void process(std::deque<Job>& batch);

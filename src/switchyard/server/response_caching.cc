@@ -170,16 +170,12 @@ Status ResponseCaching::takeBodyControls(boost::json::object& extra, pipeline::R
   std::optional<std::chrono::seconds> ttl;
   std::optional<std::chrono::seconds> max_age;
   std::string name_space;
+  // Whole seconds, 0 to kLongestAge (2.0 is whole, 2.5 is not).
   auto seconds = [](const boost::json::value& v) -> std::optional<std::int64_t> {
-    if (v.is_int64() && v.as_int64() >= 0) return v.as_int64();
-    if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT32_MAX)) {
-      return static_cast<std::int64_t>(v.as_uint64());
-    }
-    if (v.is_double() && v.as_double() >= 0 && v.as_double() <= INT32_MAX &&
-        v.as_double() == static_cast<double>(static_cast<std::int64_t>(v.as_double()))) {
-      return static_cast<std::int64_t>(v.as_double());
-    }
-    return std::nullopt;
+    boost::system::error_code ec;
+    const auto n = v.is_number() ? v.to_number<std::int64_t>(ec) : -1;
+    if (ec || n < 0 || n > cache::kLongestAge.count()) return std::nullopt;
+    return n;
   };
   for (const auto& [name, value] : controls.as_object()) {
     if (name == "no-cache" || name == "no-store" || name == "use-cache") {
@@ -190,8 +186,8 @@ Status ResponseCaching::takeBodyControls(boost::json::object& extra, pipeline::R
     } else if (name == "ttl" || name == "s-maxage") {
       auto n = seconds(value);
       if (!n || (name == "ttl" && *n == 0)) {
-        return invalid(name, name == "ttl" ? "a positive number of seconds"
-                                           : "a number of seconds (0 or more)");
+        return invalid(name, name == "ttl" ? "a whole number of seconds, 1 to 2147483648"
+                                           : "a whole number of seconds, 0 to 2147483648");
       }
       (name == "ttl" ? ttl : max_age) = std::chrono::seconds(*n);
     } else if (name == "namespace") {
@@ -261,7 +257,7 @@ ResponseCaching::Lookup ResponseCaching::begin(pipeline::RequestContext& ctx, Ma
              std::chrono::duration_cast<std::chrono::seconds>(now - out.hit->stored));
   } else if (shared_) {
     out.ask_shared = true;  // the header waits for Redis's answer
-    if (!ctx.cache_write) out.key = key;
+    out.key = key;          // askShared() takes it back when this request may not store
   } else {
     ctx.cache_status = kMiss;
     ctx.response_headers.emplace_back("x-switchyard-cache", std::string(kMiss));
